@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * devbroker UAPI: the specification of the devbroker.ko interface.
+ *
+ * devbroker forwards a PCI device's MMIO, interrupts and DMA to an
+ * unprivileged userspace driver, and can revoke all of it at any moment.
+ *
+ * Two kinds of file descriptor exist:
+ *
+ *  - The DEVICE fd: open("/dev/devbroker/<domain:bus:dev.fn>"), a node that
+ *    exists for each PCI device an administrator bound to the "devbroker"
+ *    driver (driver_override, as with vfio-pci).  The node is root-owned,
+ *    mode 0600.  Its ioctls create and revoke grants.
+ *
+ *  - The GRANT fd: returned by DBK_DEVICE_CREATE_GRANT.  It carries a fixed
+ *    subset of rights over the device and is what an unprivileged driver
+ *    receives (inherited, or passed with SCM_RIGHTS).  A grant fd cannot
+ *    create grants and its rights cannot be widened.  Its ioctls, pread,
+ *    pwrite and mmap reach the device within those rights.
+ *
+ * At most one grant is live per device.  Revocation (DBK_DEVICE_REVOKE,
+ * unbind, hot-unplug or rmmod) needs no cooperation from the driver: every
+ * mapping of the grant, in every process, is zapped (the next access gets
+ * SIGBUS), its interrupts are freed, bus mastering is cleared, its DMA is
+ * detached and unpinned and the device is reset where a reset method
+ * exists.  Every later call on the grant fd returns -ENODEV.
+ *
+ * Conventions, as in <linux/vfio.h>:
+ *  - Every ioctl takes a pointer to a struct that starts with argsz (the
+ *    caller's sizeof) and flags.  argsz smaller than the struct's minimum
+ *    size gives -EINVAL; a larger argsz is accepted (room for growth), up
+ *    to DBK_ARGSZ_MAX, past which -E2BIG.
+ *  - Unknown flag bits give -EINVAL; an unknown ioctl gives -ENOTTY.
+ *  - Variable-length data is passed through a __u64 user pointer and a
+ *    count, never a flexible array, so that this header is C89.
+ *
+ * File offsets on the grant fd (for pread, pwrite and mmap) encode a
+ * region index in bits 40 and up: offset = DBK_REGION_OFFSET(index) + off.
+ */
+#ifndef _UAPI_LINUX_DEVBROKER_H
+#define _UAPI_LINUX_DEVBROKER_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define DBK_API_VERSION		1
+
+#define DBK_TYPE		0xDE
+#define DBK_BASE		0x00
+
+/* The largest argsz any ioctl accepts. */
+#define DBK_ARGSZ_MAX		4096
+
+/* -------- Regions and file offsets -------- */
+
+#define DBK_REGION_SHIFT	40
+#define DBK_REGION_OFFSET(index)	((__u64)(index) << DBK_REGION_SHIFT)
+#define DBK_OFFSET_TO_REGION(off)	((__u32)((off) >> DBK_REGION_SHIFT))
+#define DBK_OFFSET_IN_REGION(off)	((off) & ((1ULL << DBK_REGION_SHIFT) - 1))
+
+/* Region indexes 0-5 are BAR0-BAR5. */
+#define DBK_REGION_BAR0		0
+#define DBK_REGION_BAR5		5
+/* PCI configuration space, virtualized on read and filtered on write. */
+#define DBK_REGION_CONFIG	7
+/*
+ * DMA buffers allocated with DBK_GRANT_DMA_ALLOC are mmap()ed at the offset
+ * the allocation returns, within region indexes DBK_REGION_DMA_FIRST and up.
+ */
+#define DBK_REGION_DMA_FIRST	16
+
+/* -------- Device fd ioctls (root) -------- */
+
+/**
+ * DBK_DEVICE_GET_INFO - _IOWR(DBK_TYPE, DBK_BASE + 0, struct dbk_device_info)
+ *
+ * Describe the device behind a device fd.  Also valid on a grant fd, where
+ * DBK_DEVICE_INFO_F_GRANT is set.
+ * Return: 0, or -EINVAL (argsz too small), -E2BIG (argsz too large),
+ * -EFAULT, -ENODEV (device gone).
+ */
+struct dbk_device_info {
+	__u32 argsz;
+	__u32 flags;			/* out */
+#define DBK_DEVICE_INFO_F_IOMMU		(1U << 0) /* DMA is translated by an IOMMU */
+#define DBK_DEVICE_INFO_F_GRANTED	(1U << 1) /* a live grant exists */
+#define DBK_DEVICE_INFO_F_GRANT		(1U << 2) /* asked through a grant fd */
+#define DBK_DEVICE_INFO_F_RESET		(1U << 3) /* the device has a reset method */
+	__u16 vendor;
+	__u16 device;
+	__u16 subsystem_vendor;
+	__u16 subsystem_device;
+	__u32 class_code;		/* 24-bit class << 0: base, sub, prog-if */
+	__u32 num_regions;		/* one past the highest region index */
+	__u32 num_irqs;			/* DBK_IRQ_INDEX_* count */
+	__u32 api_version;		/* DBK_API_VERSION */
+	__u32 domain;			/* PCI address */
+	__u8 bus;
+	__u8 devfn;
+	__u16 reserved;
+	__u32 grants_created;		/* lifetime counters, for the broker */
+	__u32 grants_revoked;
+};
+#define DBK_DEVICE_GET_INFO	_IOWR(DBK_TYPE, DBK_BASE + 0, struct dbk_device_info)
+
+/* A byte range within one BAR. */
+struct dbk_range {
+	__u32 bar;
+	__u32 reserved;			/* must be 0 */
+	__u64 offset;
+	__u64 size;
+};
+
+/**
+ * DBK_DEVICE_CREATE_GRANT - _IOW(DBK_TYPE, DBK_BASE + 1, struct dbk_grant_spec)
+ *
+ * Create the device's grant with exactly the rights in the spec, and return
+ * a new grant fd (O_CLOEXEC) as the ioctl's return value.
+ *
+ * Rights:
+ *  - bar_mask: BARs that may be read and written with pread/pwrite.
+ *  - mmap_mask: BARs (a subset of bar_mask) whose pages may be mmap()ed,
+ *    except pages that hold a mediated range or the MSI-X table or PBA.
+ *  - mediated/nr_mediated: ranges reachable only through pread/pwrite
+ *    (aligned 1-, 2-, 4- or 8-byte accesses), so that each access can be
+ *    checked.  At most DBK_MAX_MEDIATED ranges.
+ *  - DBK_GRANT_F_INTX / _MSI / _MSIX and max_vectors: interrupt types and
+ *    how many MSI/MSI-X vectors may be enabled.
+ *  - irq_rate: interrupts per second the grant may receive (all vectors
+ *    together, 0 = DBK_IRQ_RATE_DEFAULT).  Past it the vector is masked
+ *    until the next second and the throttle is counted (DBK_GRANT_GET_IRQ_INFO).
+ *  - DBK_GRANT_F_CONFIG_WRITE: config writes beyond the command register.
+ *  - DBK_GRANT_F_DMA and dma_quota: DMA allowed, up to dma_quota bytes
+ *    allocated or pinned at once.  dma_bits is the device's DMA address
+ *    width (0 = 32).  Without an IOMMU, DMA also needs
+ *    DBK_GRANT_F_UNSAFE_DMA: the administrator accepts that the driver can
+ *    program any bus address into the device.
+ *
+ * Return: a grant fd, or -EINVAL (bad argsz, flags, masks or ranges),
+ * -E2BIG, -EFAULT, -EBUSY (a live grant exists), -EPERM (DMA without an
+ * IOMMU and without DBK_GRANT_F_UNSAFE_DMA), -ENODEV, -ENOMEM.
+ */
+struct dbk_grant_spec {
+	__u32 argsz;
+	__u32 flags;
+#define DBK_GRANT_F_INTX		(1U << 0)
+#define DBK_GRANT_F_MSI			(1U << 1)
+#define DBK_GRANT_F_MSIX		(1U << 2)
+#define DBK_GRANT_F_CONFIG_WRITE	(1U << 3)
+#define DBK_GRANT_F_DMA			(1U << 4)
+#define DBK_GRANT_F_UNSAFE_DMA		(1U << 5)
+#define DBK_GRANT_F_ALL			0x3fU
+	__u32 bar_mask;
+	__u32 mmap_mask;
+	__u32 max_vectors;
+	__u32 irq_rate;
+#define DBK_IRQ_RATE_DEFAULT		100000
+	__u32 dma_bits;
+	__u32 nr_mediated;
+#define DBK_MAX_MEDIATED		16
+	__u64 dma_quota;
+	__u64 mediated;			/* user pointer: struct dbk_range[nr_mediated] */
+};
+#define DBK_DEVICE_CREATE_GRANT	_IOW(DBK_TYPE, DBK_BASE + 1, struct dbk_grant_spec)
+
+/**
+ * DBK_DEVICE_REVOKE - _IOW(DBK_TYPE, DBK_BASE + 2, struct dbk_revoke)
+ *
+ * Force-revoke the device's live grant, if any, as described above.  It
+ * completes without the driver's cooperation, even if the driver is
+ * stopped or blocked.  The device may then be granted again.
+ * Return: 0 when a grant was revoked, -ENOENT when there was none,
+ * -EINVAL, -E2BIG, -EFAULT, -ENODEV.
+ */
+struct dbk_revoke {
+	__u32 argsz;
+	__u32 flags;			/* none defined: must be 0 */
+};
+#define DBK_DEVICE_REVOKE	_IOW(DBK_TYPE, DBK_BASE + 2, struct dbk_revoke)
+
+/* -------- Grant fd ioctls (the driver) -------- */
+
+/**
+ * DBK_GRANT_GET_INFO - _IOWR(DBK_TYPE, DBK_BASE + 3, struct dbk_grant_info)
+ *
+ * The grant's rights and its DMA accounting.
+ * Return: 0, -EINVAL, -E2BIG, -EFAULT, -ENODEV (revoked).
+ */
+struct dbk_grant_info {
+	__u32 argsz;
+	__u32 flags;			/* out: DBK_GRANT_F_* granted */
+#define DBK_GRANT_INFO_F_IOMMU		(1U << 16) /* DMA goes through an IOMMU domain */
+	__u32 bar_mask;
+	__u32 mmap_mask;
+	__u32 max_vectors;
+	__u32 irq_rate;
+	__u64 dma_quota;
+	__u64 dma_used;
+};
+#define DBK_GRANT_GET_INFO	_IOWR(DBK_TYPE, DBK_BASE + 3, struct dbk_grant_info)
+
+/* An mmap()able byte range within a region, relative to the region start. */
+struct dbk_area {
+	__u64 offset;
+	__u64 size;
+};
+
+/**
+ * DBK_GRANT_GET_REGION_INFO - _IOWR(DBK_TYPE, DBK_BASE + 4, struct dbk_region_info)
+ *
+ * Describe region @index (in).  @offset is the grant-fd file offset of the
+ * region start.  If DBK_REGION_INFO_F_MMAP is set, @nr_areas (out) page
+ * aligned areas may be mmap()ed; up to @areas_max (in) of them are written
+ * to the user pointer @areas.  Everything else in a readable region is
+ * reached with pread/pwrite only (mediated).
+ * Return: 0, -EINVAL (bad index, argsz or flags), -E2BIG, -EFAULT, -ENODEV.
+ */
+struct dbk_region_info {
+	__u32 argsz;
+	__u32 flags;			/* out */
+#define DBK_REGION_INFO_F_READ		(1U << 0)
+#define DBK_REGION_INFO_F_WRITE		(1U << 1)
+#define DBK_REGION_INFO_F_MMAP		(1U << 2)
+#define DBK_REGION_INFO_F_IO		(1U << 3) /* an I/O-port BAR */
+	__u32 index;			/* in */
+	__u32 areas_max;		/* in: room at @areas */
+	__u64 size;			/* out: region size in bytes (0: absent) */
+	__u64 offset;			/* out: file offset of the region */
+	__u32 nr_areas;			/* out: mmap()able areas */
+	__u32 reserved;
+	__u64 areas;			/* user pointer: struct dbk_area[areas_max] */
+};
+#define DBK_GRANT_GET_REGION_INFO _IOWR(DBK_TYPE, DBK_BASE + 4, struct dbk_region_info)
+
+/* Interrupt indexes. */
+#define DBK_IRQ_INDEX_INTX	0
+#define DBK_IRQ_INDEX_MSI	1
+#define DBK_IRQ_INDEX_MSIX	2
+#define DBK_IRQ_INDEX_COUNT	3
+
+/**
+ * DBK_GRANT_GET_IRQ_INFO - _IOWR(DBK_TYPE, DBK_BASE + 5, struct dbk_irq_info)
+ *
+ * Describe interrupt index @index (in): how many vectors the grant may
+ * enable (0 if the type is not granted or not supported), how many are
+ * enabled, how many interrupts were delivered and how often the rate cap
+ * masked a storm.
+ * Return: 0, -EINVAL, -E2BIG, -EFAULT, -ENODEV.
+ */
+struct dbk_irq_info {
+	__u32 argsz;
+	__u32 flags;			/* out */
+#define DBK_IRQ_INFO_F_ENABLED		(1U << 0)
+#define DBK_IRQ_INFO_F_THROTTLED	(1U << 1) /* masked by the rate cap now */
+	__u32 index;			/* in */
+	__u32 count;			/* out: vectors the grant may enable */
+	__u32 enabled;			/* out: vectors enabled now */
+	__u32 reserved;
+	__u64 delivered;		/* out: interrupts signalled */
+	__u64 throttled;		/* out: times the rate cap masked */
+};
+#define DBK_GRANT_GET_IRQ_INFO	_IOWR(DBK_TYPE, DBK_BASE + 5, struct dbk_irq_info)
+
+/**
+ * DBK_GRANT_SET_IRQS - _IOW(DBK_TYPE, DBK_BASE + 6, struct dbk_irq_set)
+ *
+ * DBK_IRQ_SET_TRIGGER: enable @count vectors of @index, each signalling the
+ * eventfd at the same position of the __s32 array at user pointer @fds,
+ * straight from the hard interrupt handler.  Only one index is enabled at a
+ * time; enabling another index first disables the current one.  @start
+ * must be 0.  @count 0 disables @index.  An fd of -1 leaves that vector
+ * enabled but unsignalled.  For INTx, @count is 1 and the line is masked
+ * each time it fires, until DBK_IRQ_SET_UNMASK.
+ *
+ * DBK_IRQ_SET_UNMASK: unmask INTx (@index DBK_IRQ_INDEX_INTX, @count 0).
+ *
+ * Return: 0, -EINVAL (bad index, count, fd, or flags), -EBADF (fd is not
+ * open), -EPERM (the type is not granted), -E2BIG, -EFAULT, -ENOSPC (the
+ * device cannot allocate that many vectors), -ENODEV.
+ */
+struct dbk_irq_set {
+	__u32 argsz;
+	__u32 flags;
+#define DBK_IRQ_SET_TRIGGER		(1U << 0)
+#define DBK_IRQ_SET_UNMASK		(1U << 1)
+	__u32 index;
+	__u32 start;
+	__u32 count;
+	__u32 reserved;
+	__u64 fds;			/* user pointer: __s32[count] */
+};
+#define DBK_GRANT_SET_IRQS	_IOW(DBK_TYPE, DBK_BASE + 6, struct dbk_irq_set)
+
+/**
+ * DBK_GRANT_DMA_ALLOC - _IOWR(DBK_TYPE, DBK_BASE + 7, struct dbk_dma_alloc)
+ *
+ * Allocate a zeroed DMA buffer of @size bytes (rounded up to pages), counted
+ * against the quota.  @iova (out) is the address the device uses; @offset
+ * (out) is the grant-fd offset at which to mmap() it.  With an IOMMU the
+ * buffer is mapped into the grant's own IOMMU domain at an IOVA below
+ * 2^dma_bits; without one it is a coherent buffer and @iova its bus address.
+ * Return: 0, -EINVAL (size 0, bad flags), -EPERM (no DMA right), -EDQUOT
+ * (over the quota), -ENOMEM, -ENOSPC (no IOVA or buffer slot left),
+ * -E2BIG, -EFAULT, -ENODEV.
+ */
+struct dbk_dma_alloc {
+	__u32 argsz;
+	__u32 flags;			/* none defined: must be 0 */
+	__u64 size;			/* in */
+	__u64 iova;			/* out */
+	__u64 offset;			/* out */
+};
+#define DBK_GRANT_DMA_ALLOC	_IOWR(DBK_TYPE, DBK_BASE + 7, struct dbk_dma_alloc)
+
+/**
+ * DBK_GRANT_DMA_MAP - _IOW(DBK_TYPE, DBK_BASE + 8, struct dbk_dma_map)
+ *
+ * IOMMU only: pin the driver's own memory [@vaddr, @vaddr + @size) and map
+ * it at [@iova, @iova + @size) in the grant's IOMMU domain.  All three must
+ * be page aligned.  The pinned bytes count against the quota.
+ * Return: 0, -EINVAL (alignment, zero size, overflow, bad flags), -EEXIST
+ * (overlaps a mapping), -EPERM (no DMA right), -EOPNOTSUPP (no IOMMU),
+ * -EDQUOT, -EFAULT, -ENOMEM, -E2BIG, -ENODEV (revoked).
+ */
+struct dbk_dma_map {
+	__u32 argsz;
+	__u32 flags;
+#define DBK_DMA_MAP_F_READ		(1U << 0) /* device may read */
+#define DBK_DMA_MAP_F_WRITE		(1U << 1) /* device may write */
+	__u64 vaddr;
+	__u64 iova;
+	__u64 size;
+};
+#define DBK_GRANT_DMA_MAP	_IOW(DBK_TYPE, DBK_BASE + 8, struct dbk_dma_map)
+
+/**
+ * DBK_GRANT_DMA_UNMAP - _IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
+ *
+ * Undo one DBK_GRANT_DMA_MAP or DBK_GRANT_DMA_ALLOC, named by its exact
+ * @iova and @size.  A buffer from DBK_GRANT_DMA_ALLOC is also unmapped from
+ * every process (a later access gets SIGBUS) and freed.
+ * Return: 0, -ENOENT (no such mapping), -EINVAL, -E2BIG, -EFAULT, -ENODEV.
+ */
+struct dbk_dma_unmap {
+	__u32 argsz;
+	__u32 flags;			/* none defined: must be 0 */
+	__u64 iova;
+	__u64 size;
+};
+#define DBK_GRANT_DMA_UNMAP	_IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
+
+#endif /* _UAPI_LINUX_DEVBROKER_H */
