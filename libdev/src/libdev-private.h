@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libdev internals, shared by the library's sources and its unit tests
+ * (which link the static archive and may call the dbk__ functions).
+ */
+#ifndef LIBDEV_PRIVATE_H
+#define LIBDEV_PRIVATE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "devbroker/libdev.h"
+
+#define DBK_EXPORT __attribute__((visibility("default")))
+
+#define DBK_NR_BARS		6
+#define DBK_MAX_AREAS		64	/* mmap()able areas per BAR we track */
+
+/* The syscalls that reach the grant fd; unit tests replace them. */
+struct dbk_sys {
+	ssize_t (*pread)(int fd, void *buf, size_t n, off_t off);
+	ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
+	int (*ioctl)(int fd, unsigned long req, void *arg);
+};
+extern const struct dbk_sys dbk__libc_sys;
+
+/* One mmap()ed area of a region. */
+struct dbk_map {
+	uint64_t offset;		/* within the region, page aligned */
+	uint64_t size;
+	uint8_t *addr;			/* the mapping */
+	bool owned;			/* munmap() it on free */
+};
+
+struct dbk_region {
+	uint64_t size;			/* 0: absent */
+	uint32_t flags;			/* DBK_REGION_INFO_F_* */
+	uint32_t nr_maps;
+	struct dbk_map maps[DBK_MAX_AREAS];
+};
+
+struct dbk_dma_buf {
+	struct dbk_dev *dev;
+	struct dbk_dma_buf *next;
+	void *vaddr;
+	uint64_t iova;
+	uint64_t offset;
+	size_t size;
+};
+
+struct dbk_dev {
+	int fd;
+	int revoked;			/* __atomic; also set by the SIGBUS handler */
+	size_t page_size;
+	const struct dbk_sys *sys;
+	struct dbk_device_info devinfo;
+	struct dbk_grant_info grantinfo;
+	struct dbk_region bars[DBK_NR_BARS];
+	struct dbk_region config;
+	/* interrupts */
+	int irq_index;			/* -1: none enabled */
+	uint32_t irq_count;
+	int *irq_fds;
+	/* DMA buffers */
+	struct dbk_dma_buf *bufs;
+};
+
+/* ---- dev.c ---- */
+/* A device with no regions on @fd (not adopted: no ioctls); for tests. */
+int dbk__dev_new_raw(int fd, struct dbk_dev **devp);
+/* Describe region @index (a BAR 0-5 or DBK_REGION_CONFIG) by hand. */
+int dbk__dev_set_region(struct dbk_dev *dev, uint32_t index, uint64_t size,
+			uint32_t flags);
+/* Record an existing mapping of [@offset, @offset + @size) of BAR @bar. */
+int dbk__dev_add_map(struct dbk_dev *dev, unsigned int bar, uint64_t offset,
+		     uint64_t size, void *addr, bool owned);
+/* Turn a failed call's errno into the result; ENODEV marks revocation. */
+int dbk__fail(struct dbk_dev *dev, int err);
+static inline bool dbk__revoked(const struct dbk_dev *dev)
+{
+	return __atomic_load_n(&dev->revoked, __ATOMIC_ACQUIRE) != 0;
+}
+static inline void dbk__mark_revoked(struct dbk_dev *dev)
+{
+	__atomic_store_n(&dev->revoked, 1, __ATOMIC_RELEASE);
+}
+/* The ioctl with argsz set, retried on EINTR; 0 or -errno. */
+int dbk__ioctl(struct dbk_dev *dev, unsigned long req, void *arg);
+
+/* ---- regs.c: region arithmetic ---- */
+/* Is a @width access at @off of a region of @size valid?  0 or -EINVAL. */
+int dbk__check_range(uint64_t size, uint64_t off, unsigned int width);
+/* The grant-fd file offset of @off in region @index, or -EINVAL. */
+int dbk__file_offset(uint32_t index, uint64_t off, uint64_t *foff);
+/* The mapping an access falls in entirely, or NULL (mediated). */
+const struct dbk_map *dbk__find_map(const struct dbk_region *r, uint64_t off,
+				    unsigned int width);
+
+/* ---- revoke.c: the SIGBUS mapping registry ---- */
+int dbk__sigbus_register(void *addr, size_t len, struct dbk_dev *dev);
+void dbk__sigbus_unregister(void *addr);
+/* Forget the installed handler (tests). */
+void dbk__sigbus_reset(void);
+
+#endif /* LIBDEV_PRIVATE_H */
