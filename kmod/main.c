@@ -1,25 +1,111 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * devbroker module entry: the PCI driver with no ID table.  Devices are
- * handed to it by an administrator through driver_override, as with vfio-pci.
+ * devbroker module entry: the PCI driver with no ID table, the pseudo
+ * filesystem that gives each grant file its own inode, and the ioctl
+ * argument convention shared by every ioctl.
  */
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/module.h>
-#include <linux/pci.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/uaccess.h>
 
 #include "devbroker.h"
 
+#define DBK_FS_MAGIC	0x6462726b	/* "dbrk" */
+
+/*
+ * Each grant file gets a private inode so that revocation can zap every
+ * mapping of that grant, in every process, with one unmap_mapping_range()
+ * on the inode's address space.  The shared anon inode cannot serve: its
+ * mapping is common to all anon files.
+ */
+static struct vfsmount *dbk_mnt;
+static int dbk_mnt_count;
+
+static int dbk_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, DBK_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type dbk_fs_type = {
+	.owner = THIS_MODULE,
+	.name = "devbroker",
+	.init_fs_context = dbk_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/* Each file from dbk_file_create() pins the filesystem until this is called. */
+void dbk_file_unpin(void)
+{
+	simple_release_fs(&dbk_mnt, &dbk_mnt_count);
+}
+
+/*
+ * Returns a file holding a module reference (dropped by the VFS at fput)
+ * and a pin on the pseudo filesystem (dropped with dbk_file_unpin()).
+ */
+struct file *dbk_file_create(const char *name, const struct file_operations *fops,
+			     void *priv)
+{
+	struct inode *inode;
+	struct file *file;
+	int ret;
+
+	ret = simple_pin_fs(&dbk_fs_type, &dbk_mnt, &dbk_mnt_count);
+	if (ret)
+		return ERR_PTR(ret);
+	inode = alloc_anon_inode(dbk_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		file = ERR_CAST(inode);
+		goto err_fs;
+	}
+	__module_get(fops->owner);
+	file = alloc_file_pseudo(inode, dbk_mnt, name, O_RDWR, fops);
+	if (IS_ERR(file)) {
+		module_put(fops->owner);
+		iput(inode);
+		goto err_fs;
+	}
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	file->private_data = priv;
+	return file;
+err_fs:
+	dbk_file_unpin();
+	return file;
+}
+
+/*
+ * The vfio convention: argsz first.  Too small for this ioctl's struct is
+ * -EINVAL; larger is accepted (a newer caller) up to DBK_ARGSZ_MAX.
+ */
+int dbk_copy_arg(void *arg, size_t minsz, const void __user *uarg)
+{
+	u32 argsz;
+
+	if (get_user(argsz, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (argsz < minsz)
+		return -EINVAL;
+	if (argsz > DBK_ARGSZ_MAX)
+		return -E2BIG;
+	if (copy_from_user(arg, uarg, minsz))
+		return -EFAULT;
+	return 0;
+}
+
 static int dbk_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	/* Only devices explicitly handed over with driver_override. */
+	/* Only devices an administrator handed over with driver_override. */
 	if (!pdev->driver_override)
-		return -EINVAL;
-	pci_info(pdev, "bound to devbroker\n");
-	return 0;
+		return -ENODEV;
+	return dbk_device_create(pdev);
 }
 
 static void dbk_pci_remove(struct pci_dev *pdev)
 {
-	pci_info(pdev, "released by devbroker\n");
+	dbk_device_destroy(pdev);
 }
 
 static struct pci_driver dbk_pci_driver = {
@@ -27,10 +113,24 @@ static struct pci_driver dbk_pci_driver = {
 	.id_table = NULL,
 	.probe = dbk_pci_probe,
 	.remove = dbk_pci_remove,
+	/* We claim the IOMMU group ourselves when a grant gets DMA. */
 	.driver_managed_dma = true,
 };
 
-module_pci_driver(dbk_pci_driver);
+static int __init dbk_init(void)
+{
+	return pci_register_driver(&dbk_pci_driver);
+}
+
+static void __exit dbk_exit(void)
+{
+	/* remove() runs for every bound device and revokes its grant. */
+	pci_unregister_driver(&dbk_pci_driver);
+}
+
+module_init(dbk_init);
+module_exit(dbk_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("devbroker: brokered PCI access for unprivileged userspace drivers");
+MODULE_ALIAS_FS("devbroker");

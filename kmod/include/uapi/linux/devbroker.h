@@ -81,7 +81,7 @@
  */
 struct dbk_device_info {
 	__u32 argsz;
-	__u32 flags;			/* out */
+	__u32 flags;			/* in: 0; out: */
 #define DBK_DEVICE_INFO_F_IOMMU		(1U << 0) /* DMA is translated by an IOMMU */
 #define DBK_DEVICE_INFO_F_GRANTED	(1U << 1) /* a live grant exists */
 #define DBK_DEVICE_INFO_F_GRANT		(1U << 2) /* asked through a grant fd */
@@ -188,7 +188,7 @@ struct dbk_revoke {
  */
 struct dbk_grant_info {
 	__u32 argsz;
-	__u32 flags;			/* out: DBK_GRANT_F_* granted */
+	__u32 flags;			/* in: 0; out: DBK_GRANT_F_* granted */
 #define DBK_GRANT_INFO_F_IOMMU		(1U << 16) /* DMA goes through an IOMMU domain */
 	__u32 bar_mask;
 	__u32 mmap_mask;
@@ -217,7 +217,7 @@ struct dbk_area {
  */
 struct dbk_region_info {
 	__u32 argsz;
-	__u32 flags;			/* out */
+	__u32 flags;			/* in: 0; out: */
 #define DBK_REGION_INFO_F_READ		(1U << 0)
 #define DBK_REGION_INFO_F_WRITE		(1U << 1)
 #define DBK_REGION_INFO_F_MMAP		(1U << 2)
@@ -249,7 +249,7 @@ struct dbk_region_info {
  */
 struct dbk_irq_info {
 	__u32 argsz;
-	__u32 flags;			/* out */
+	__u32 flags;			/* in: 0; out: */
 #define DBK_IRQ_INFO_F_ENABLED		(1U << 0)
 #define DBK_IRQ_INFO_F_THROTTLED	(1U << 1) /* masked by the rate cap now */
 	__u32 index;			/* in */
@@ -271,6 +271,10 @@ struct dbk_irq_info {
  * must be 0.  @count 0 disables @index.  An fd of -1 leaves that vector
  * enabled but unsignalled.  For INTx, @count is 1 and the line is masked
  * each time it fires, until DBK_IRQ_SET_UNMASK.
+ *
+ * MSI and MSI-X are memory writes by the device, so enabling them turns on
+ * bus mastering.  Without an IOMMU that is a DMA right: the grant needs
+ * DBK_GRANT_F_DMA (and DBK_GRANT_F_UNSAFE_DMA), else -EPERM.
  *
  * DBK_IRQ_SET_UNMASK: unmask INTx (@index DBK_IRQ_INDEX_INTX, @count 0).
  *

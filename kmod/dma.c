@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * DMA for a driver, bounded by the grant's quota.
+ *
+ * With an IOMMU the grant owns an IOMMU domain: the device reaches only
+ * what the driver mapped there, module-allocated buffers or the driver's
+ * own pinned pages.  Without one, the module hands out coherent buffers
+ * and their bus addresses; nothing stops the driver from programming any
+ * other address into the device, which is why bus mastering then needs
+ * DBK_GRANT_F_UNSAFE_DMA.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "devbroker.h"
+
+/* Leave low IOVAs unmapped, so that a stray zero address faults. */
+#define DBK_IOVA_BASE	SZ_1M
+
+int dbk_dma_attach(struct dbk_grant *g)
+{
+	struct pci_dev *pdev = g->dev->pdev;
+	int ret;
+
+	lockdep_assert_held(&g->dev->lock);
+	if (!g->dev->iommu)
+		return dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(g->dma_bits));
+	g->group = iommu_group_get(&pdev->dev);
+	if (!g->group)
+		return -ENODEV;
+	/* Fails with -EBUSY if a kernel driver holds another device of the group. */
+	ret = iommu_group_claim_dma_owner(g->group, g);
+	if (ret)
+		goto err_put;
+	g->domain = iommu_domain_alloc(&pci_bus_type);
+	if (!g->domain) {
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	ret = iommu_attach_group(g->domain, g->group);
+	if (ret)
+		goto err_domain;
+	return 0;
+
+err_domain:
+	iommu_domain_free(g->domain);
+	g->domain = NULL;
+err_release:
+	iommu_group_release_dma_owner(g->group);
+err_put:
+	iommu_group_put(g->group);
+	g->group = NULL;
+	return ret;
+}
+
+static u64 dbk_dma_limit(struct dbk_grant *g)
+{
+	u64 limit = DMA_BIT_MASK(g->dma_bits);
+
+	return g->domain ? min_t(u64, limit, g->domain->geometry.aperture_end) : limit;
+}
+
+static void dbk_dma_buf_free(struct dbk_grant *g, struct dbk_dma_buf *buf)
+{
+	unsigned long i;
+
+	lockdep_assert_held_write(&g->lock);
+	list_del(&buf->node);
+	if (buf->slot >= 0) {
+		/* Gone from every process before the memory is. */
+		unmap_mapping_range(g->inode->i_mapping,
+				    DBK_REGION_OFFSET(DBK_REGION_DMA_FIRST + buf->slot),
+				    buf->size, true);
+		clear_bit(buf->slot, g->dma_slots);
+	}
+	if (g->domain)
+		iommu_unmap(g->domain, buf->iova, buf->size);
+	if (buf->pinned)
+		unpin_user_pages_dirty_lock(buf->pages, buf->npages, true);
+	else if (buf->pages)
+		for (i = 0; i < buf->npages && buf->pages[i]; i++)
+			__free_page(buf->pages[i]);
+	else if (buf->cpu)
+		dma_free_coherent(&g->dev->pdev->dev, buf->size, buf->cpu, buf->bus);
+	kvfree(buf->pages);
+	g->dma_used -= buf->size;
+	kfree(buf);
+}
+
+/* Revocation: bus mastering is already off, so nothing can still reach the memory. */
+void dbk_dma_detach(struct dbk_grant *g)
+{
+	struct dbk_dma_buf *buf, *tmp;
+
+	lockdep_assert_held_write(&g->lock);
+	list_for_each_entry_safe(buf, tmp, &g->dma_bufs, node)
+		dbk_dma_buf_free(g, buf);
+	if (g->domain) {
+		iommu_detach_group(g->domain, g->group);
+		iommu_domain_free(g->domain);
+		g->domain = NULL;
+		iommu_group_release_dma_owner(g->group);
+	}
+	if (g->group) {
+		iommu_group_put(g->group);
+		g->group = NULL;
+	}
+}
+
+struct dbk_dma_buf *dbk_dma_find_slot(struct dbk_grant *g, int slot)
+{
+	struct dbk_dma_buf *buf;
+
+	lockdep_assert_held(&g->lock);
+	list_for_each_entry(buf, &g->dma_bufs, node)
+		if (buf->slot == slot && slot >= 0)
+			return buf;
+	return NULL;
+}
+
+/* Does [iova, iova + size) overlap a mapping?  Else where does it go in the list? */
+static struct list_head *dbk_dma_insert_pos(struct dbk_grant *g, u64 iova, u64 size)
+{
+	struct dbk_dma_buf *buf;
+
+	list_for_each_entry(buf, &g->dma_bufs, node) {
+		if (iova < buf->iova + buf->size && buf->iova < iova + size)
+			return NULL;
+		if (buf->iova >= iova + size)
+			return &buf->node;
+	}
+	return &g->dma_bufs;
+}
+
+/* First fit in [DBK_IOVA_BASE, limit]; 0 if there is no room. */
+static u64 dbk_dma_find_iova(struct dbk_grant *g, u64 size)
+{
+	struct dbk_dma_buf *buf;
+	u64 iova = DBK_IOVA_BASE;
+
+	list_for_each_entry(buf, &g->dma_bufs, node) {
+		if (buf->iova >= iova + size)
+			break;
+		iova = max(iova, buf->iova + buf->size);
+	}
+	return iova + size - 1 <= dbk_dma_limit(g) ? iova : 0;
+}
+
+static int dbk_dma_iommu_map(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < buf->npages; i++) {
+		ret = iommu_map(g->domain, buf->iova + i * PAGE_SIZE,
+				page_to_phys(buf->pages[i]), PAGE_SIZE, prot | IOMMU_CACHE);
+		if (ret) {
+			if (i)
+				iommu_unmap(g->domain, buf->iova, i * PAGE_SIZE);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Under g->lock: account, place and map @buf (pages or coherent memory already there). */
+static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot)
+{
+	struct list_head *pos;
+	int ret;
+
+	lockdep_assert_held_write(&g->lock);
+	if (g->revoked)
+		return -ENODEV;
+	if (g->dma_used + buf->size > g->dma_quota)
+		return -EDQUOT;
+	if (buf->iova + buf->size - 1 > dbk_dma_limit(g) || buf->iova + buf->size < buf->iova)
+		return -EINVAL;
+	pos = dbk_dma_insert_pos(g, buf->iova, buf->size);
+	if (!pos)
+		return -EEXIST;
+	if (g->domain) {
+		ret = dbk_dma_iommu_map(g, buf, prot);
+		if (ret)
+			return ret;
+	}
+	list_add_tail(&buf->node, pos);
+	g->dma_used += buf->size;
+	return 0;
+}
+
+static int dbk_dma_alloc_locked(struct dbk_grant *g, struct dbk_dma_buf *buf)
+{
+	struct device *dev = &g->dev->pdev->dev;
+	unsigned long i;
+	int ret;
+
+	if (g->revoked)
+		return -ENODEV;
+	if (g->dma_used + buf->size > g->dma_quota)
+		return -EDQUOT;
+	buf->slot = find_first_zero_bit(g->dma_slots, DBK_MAX_DMA_BUFS);
+	if (buf->slot >= DBK_MAX_DMA_BUFS)
+		return -ENOSPC;
+	if (g->domain) {
+		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL);
+		if (!buf->pages)
+			return -ENOMEM;
+		for (i = 0; i < buf->npages; i++) {
+			buf->pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+			if (!buf->pages[i])
+				return -ENOMEM;
+		}
+		buf->iova = dbk_dma_find_iova(g, buf->size);
+		if (!buf->iova)
+			return -ENOSPC;
+	} else {
+		buf->cpu = dma_alloc_coherent(dev, buf->size, &buf->bus, GFP_KERNEL);
+		if (!buf->cpu)
+			return -ENOMEM;
+		/* The fault handler maps it through the linear map. */
+		if (is_vmalloc_addr(buf->cpu))
+			return -EOPNOTSUPP;
+		buf->iova = buf->bus;
+	}
+	ret = dbk_dma_insert(g, buf, IOMMU_READ | IOMMU_WRITE);
+	if (!ret)
+		set_bit(buf->slot, g->dma_slots);
+	return ret;
+}
+
+int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
+{
+	struct dbk_dma_alloc a;
+	struct dbk_dma_buf *buf;
+	unsigned long i;
+	int ret;
+
+	ret = dbk_copy_arg(&a, sizeof(a), uarg);
+	if (ret)
+		return ret;
+	if (a.flags || !a.size || a.size > DBK_MAX_QUOTA)
+		return -EINVAL;
+	if (!(g->flags & DBK_GRANT_F_DMA))
+		return -EPERM;
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	buf->size = PAGE_ALIGN(a.size);
+	buf->npages = buf->size >> PAGE_SHIFT;
+	INIT_LIST_HEAD(&buf->node);
+
+	down_write(&g->lock);
+	ret = dbk_dma_alloc_locked(g, buf);
+	if (!ret) {
+		a.iova = buf->iova;
+		a.offset = DBK_REGION_OFFSET(DBK_REGION_DMA_FIRST + buf->slot);
+	} else {
+		for (i = 0; buf->pages && i < buf->npages && buf->pages[i]; i++)
+			__free_page(buf->pages[i]);
+		if (buf->cpu)
+			dma_free_coherent(&g->dev->pdev->dev, buf->size, buf->cpu, buf->bus);
+		kvfree(buf->pages);
+		kfree(buf);
+	}
+	up_write(&g->lock);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a))) {
+		/* The driver cannot know of the buffer: take it back. */
+		down_write(&g->lock);
+		if (!g->revoked && dbk_dma_find_slot(g, DBK_OFFSET_TO_REGION(a.offset) -
+						      DBK_REGION_DMA_FIRST) == buf)
+			dbk_dma_buf_free(g, buf);
+		up_write(&g->lock);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
+{
+	struct dbk_dma_map m;
+	struct dbk_dma_buf *buf;
+	long pinned;
+	int ret;
+
+	ret = dbk_copy_arg(&m, sizeof(m), uarg);
+	if (ret)
+		return ret;
+	if (!m.flags || (m.flags & ~(DBK_DMA_MAP_F_READ | DBK_DMA_MAP_F_WRITE)) || !m.size ||
+	    ((m.vaddr | m.iova | m.size) & ~PAGE_MASK) || m.size > DBK_MAX_QUOTA ||
+	    m.vaddr + m.size < m.vaddr || m.iova + m.size < m.iova)
+		return -EINVAL;
+	if (!(g->flags & DBK_GRANT_F_DMA))
+		return -EPERM;
+	if (!g->dev->iommu)
+		return -EOPNOTSUPP;
+	/* Cheap early refusal; rechecked under the lock. */
+	if (m.size > g->dma_quota - READ_ONCE(g->dma_used))
+		return -EDQUOT;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	buf->iova = m.iova;
+	buf->size = m.size;
+	buf->npages = m.size >> PAGE_SHIFT;
+	buf->slot = -1;
+	buf->pinned = true;
+	buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL);
+	if (!buf->pages) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	/* Pinned outside every lock: a faulting driver cannot stall revocation. */
+	pinned = pin_user_pages_fast(m.vaddr, buf->npages, FOLL_LONGTERM |
+				     ((m.flags & DBK_DMA_MAP_F_WRITE) ? FOLL_WRITE : 0),
+				     buf->pages);
+	if (pinned != buf->npages) {
+		if (pinned > 0)
+			unpin_user_pages(buf->pages, pinned);
+		ret = pinned < 0 ? pinned : -EFAULT;
+		goto err_free;
+	}
+	down_write(&g->lock);
+	ret = dbk_dma_insert(g, buf, ((m.flags & DBK_DMA_MAP_F_READ) ? IOMMU_READ : 0) |
+				     ((m.flags & DBK_DMA_MAP_F_WRITE) ? IOMMU_WRITE : 0));
+	up_write(&g->lock);
+	if (!ret)
+		return 0;
+	unpin_user_pages(buf->pages, buf->npages);
+err_free:
+	kvfree(buf->pages);
+	kfree(buf);
+	return ret;
+}
+
+int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
+{
+	struct dbk_dma_unmap u;
+	struct dbk_dma_buf *buf;
+	int ret = -ENOENT;
+
+	ret = dbk_copy_arg(&u, sizeof(u), uarg);
+	if (ret)
+		return ret;
+	if (u.flags || !u.size || u.size > DBK_MAX_QUOTA)
+		return -EINVAL;
+	down_write(&g->lock);
+	ret = g->revoked ? -ENODEV : -ENOENT;
+	list_for_each_entry(buf, &g->dma_bufs, node) {
+		if (!g->revoked && buf->iova == u.iova && buf->size == PAGE_ALIGN(u.size)) {
+			dbk_dma_buf_free(g, buf);
+			ret = 0;
+			break;
+		}
+	}
+	up_write(&g->lock);
+	return ret;
+}

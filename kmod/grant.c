@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Grants: the capability a driver holds.  Creation fixes its rights;
+ * revocation takes every resource back without the driver's cooperation.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "devbroker.h"
+
+static void dbk_grant_free(struct kref *kref)
+{
+	struct dbk_grant *g = container_of(kref, struct dbk_grant, kref);
+
+	dbk_device_put(g->dev);
+	kfree(g);
+}
+
+void dbk_grant_put(struct dbk_grant *g)
+{
+	kref_put(&g->kref, dbk_grant_free);
+}
+
+/* Without an IOMMU, bus mastering needs the administrator's explicit consent. */
+bool dbk_grant_dma_allowed(struct dbk_grant *g)
+{
+	return (g->flags & DBK_GRANT_F_DMA) &&
+	       (g->domain || (g->flags & DBK_GRANT_F_UNSAFE_DMA));
+}
+
+/*
+ * Phase one of teardown.  Called with dev->lock held, by DBK_DEVICE_REVOKE,
+ * by remove() (unbind, hot-unplug, rmmod; @dev_locked: the driver core
+ * holds the device lock) and by the last close of the grant file.  It
+ * takes grant->lock for writing, which no path holds across anything a
+ * driver controls, so a stopped or blocked driver cannot delay it.
+ */
+void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
+{
+	struct dbk_device *dev = g->dev;
+	struct pci_dev *pdev = dev->pdev;
+
+	lockdep_assert_held(&dev->lock);
+	WARN_ON_ONCE(dev->grant != g);
+
+	down_write(&g->lock);
+	g->revoked = true;
+	/* Every mapping of this grant, in every process: the next access faults to SIGBUS. */
+	unmap_mapping_range(g->inode->i_mapping, 0, 0, true);
+	dbk_irq_disable(g);
+	/* The device can no longer reach memory; only then is its DMA memory freed. */
+	pci_clear_master(pdev);
+	dbk_dma_detach(g);
+	if (dev_locked)
+		pci_reset_function_locked(pdev);
+	else
+		pci_try_reset_function(pdev);
+	/* Undo whatever the driver wrote to config space. */
+	if (dev->saved && !pci_load_saved_state(pdev, dev->saved))
+		pci_restore_state(pdev);
+	pci_clear_master(pdev);
+	up_write(&g->lock);
+
+	dev->grant = NULL;
+	dev->grants_revoked++;
+	pci_info(pdev, "devbroker: grant revoked\n");
+	dbk_grant_put(g);
+}
+
+static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
+			   const struct dbk_grant_spec *s)
+{
+	struct pci_dev *pdev = dev->pdev;
+	u32 i;
+
+	if (s->flags & ~DBK_GRANT_F_ALL)
+		return -EINVAL;
+	if ((s->bar_mask & ~GENMASK(DBK_NUM_BARS - 1, 0)) || (s->mmap_mask & ~s->bar_mask))
+		return -EINVAL;
+	for (i = 0; i < DBK_NUM_BARS; i++)
+		if ((s->bar_mask & BIT(i)) && !dev->bar[i])
+			return -EINVAL;
+	if (s->max_vectors > DBK_MAX_VECTORS ||
+	    (s->max_vectors && !(s->flags & (DBK_GRANT_F_MSI | DBK_GRANT_F_MSIX))))
+		return -EINVAL;
+	if (s->irq_rate > DBK_MAX_IRQ_RATE)
+		return -EINVAL;
+	if (s->flags & DBK_GRANT_F_DMA) {
+		if (!s->dma_quota || s->dma_quota > DBK_MAX_QUOTA ||
+		    (s->dma_bits && (s->dma_bits < 24 || s->dma_bits > 64)))
+			return -EINVAL;
+	} else if (s->dma_quota || s->dma_bits || (s->flags & DBK_GRANT_F_UNSAFE_DMA)) {
+		return -EINVAL;
+	}
+	if (s->nr_mediated > DBK_MAX_MEDIATED)
+		return -EINVAL;
+	if (s->nr_mediated && copy_from_user(g->mediated, u64_to_user_ptr(s->mediated),
+					     s->nr_mediated * sizeof(g->mediated[0])))
+		return -EFAULT;
+	for (i = 0; i < s->nr_mediated; i++) {
+		const struct dbk_range *r = &g->mediated[i];
+
+		if (r->bar >= DBK_NUM_BARS || !(s->bar_mask & BIT(r->bar)) || r->reserved ||
+		    !r->size || r->offset >= pci_resource_len(pdev, r->bar) ||
+		    r->size > pci_resource_len(pdev, r->bar) - r->offset)
+			return -EINVAL;
+	}
+	if ((s->flags & DBK_GRANT_F_DMA) && !dev->iommu && !(s->flags & DBK_GRANT_F_UNSAFE_DMA))
+		return -EPERM;
+
+	g->flags = s->flags;
+	g->bar_mask = s->bar_mask;
+	g->mmap_mask = s->mmap_mask;
+	g->max_vectors = s->max_vectors;
+	g->irq_rate = s->irq_rate ?: DBK_IRQ_RATE_DEFAULT;
+	g->dma_quota = s->dma_quota;
+	g->dma_bits = s->dma_bits ?: 32;
+	g->nr_mediated = s->nr_mediated;
+	return 0;
+}
+
+static int dbk_grant_info(struct dbk_grant *g, void __user *uarg)
+{
+	struct dbk_grant_info info;
+	int ret;
+
+	ret = dbk_copy_arg(&info, sizeof(info), uarg);
+	if (ret)
+		return ret;
+	if (info.flags)
+		return -EINVAL;
+	down_read(&g->lock);
+	ret = g->revoked ? -ENODEV : 0;
+	info.flags = g->flags | (g->domain ? DBK_GRANT_INFO_F_IOMMU : 0);
+	info.bar_mask = g->bar_mask;
+	info.mmap_mask = g->mmap_mask;
+	info.max_vectors = g->max_vectors;
+	info.irq_rate = g->irq_rate;
+	info.dma_quota = g->dma_quota;
+	info.dma_used = g->dma_used;
+	up_read(&g->lock);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long dbk_grant_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct dbk_grant *g = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	/* Racy but only a shortcut: each handler checks again under g->lock. */
+	if (READ_ONCE(g->revoked))
+		return -ENODEV;
+	switch (cmd) {
+	case DBK_DEVICE_GET_INFO:
+		return dbk_device_info(g->dev, g, uarg);
+	case DBK_GRANT_GET_INFO:
+		return dbk_grant_info(g, uarg);
+	case DBK_GRANT_GET_REGION_INFO:
+		return dbk_mmio_region_info(g, uarg);
+	case DBK_GRANT_GET_IRQ_INFO:
+		return dbk_irq_info(g, uarg);
+	case DBK_GRANT_SET_IRQS:
+		return dbk_irq_set(g, uarg);
+	case DBK_GRANT_DMA_ALLOC:
+		return dbk_dma_alloc(g, uarg);
+	case DBK_GRANT_DMA_MAP:
+		return dbk_dma_map(g, uarg);
+	case DBK_GRANT_DMA_UNMAP:
+		return dbk_dma_unmap(g, uarg);
+	}
+	return -ENOTTY;
+}
+
+static ssize_t dbk_grant_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	return dbk_mmio_rw(file->private_data, buf, count, *ppos, false);
+}
+
+static ssize_t dbk_grant_write(struct file *file, const char __user *buf, size_t count,
+			       loff_t *ppos)
+{
+	return dbk_mmio_rw(file->private_data, (char __user *)buf, count, *ppos, true);
+}
+
+static int dbk_grant_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return dbk_mmio_mmap(file->private_data, vma);
+}
+
+/* The driver closed its last reference (or died): the grant ends. */
+static int dbk_grant_release(struct inode *inode, struct file *file)
+{
+	struct dbk_grant *g = file->private_data;
+	struct dbk_device *dev = g->dev;
+
+	mutex_lock(&dev->lock);
+	if (dev->grant == g)
+		dbk_grant_revoke(g, false);
+	mutex_unlock(&dev->lock);
+	dbk_grant_put(g);
+	dbk_file_unpin();
+	return 0;
+}
+
+static const struct file_operations dbk_grant_fops = {
+	.owner = THIS_MODULE,
+	.release = dbk_grant_release,
+	.unlocked_ioctl = dbk_grant_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.read = dbk_grant_read,
+	.write = dbk_grant_write,
+	.mmap = dbk_grant_mmap,
+	.llseek = default_llseek,
+};
+
+/* DBK_DEVICE_CREATE_GRANT: returns the new grant fd. */
+int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
+{
+	struct dbk_grant_spec spec;
+	struct dbk_grant *g;
+	struct file *file;
+	int ret, fd;
+
+	ret = dbk_copy_arg(&spec, sizeof(spec), uarg);
+	if (ret)
+		return ret;
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return -ENOMEM;
+	ret = dbk_grant_parse(dev, g, &spec);
+	if (ret) {
+		kfree(g);
+		return ret;
+	}
+	kref_init(&g->kref);
+	init_rwsem(&g->lock);
+	INIT_LIST_HEAD(&g->dma_bufs);
+	dbk_irq_init(g);
+	kref_get(&dev->kref);
+	g->dev = dev;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		dbk_grant_put(g);
+		return fd;
+	}
+	file = dbk_file_create("[devbroker-grant]", &dbk_grant_fops, g);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		dbk_grant_put(g);
+		return PTR_ERR(file);
+	}
+	g->inode = file_inode(file);
+
+	mutex_lock(&dev->lock);
+	ret = dev->dead ? -ENODEV : dev->grant ? -EBUSY : 0;
+	if (!ret && (g->flags & DBK_GRANT_F_DMA))
+		ret = dbk_dma_attach(g);
+	if (!ret) {
+		kref_get(&g->kref);
+		dev->grant = g;
+		dev->grants_created++;
+	}
+	mutex_unlock(&dev->lock);
+	if (ret) {
+		/* Not live: its release only drops the file's reference. */
+		put_unused_fd(fd);
+		fput(file);
+		return ret;
+	}
+	fd_install(fd, file);
+	return fd;
+}

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Interrupts for a driver: each vector signals an eventfd straight from the
+ * hard IRQ handler.  INTx is masked when it fires and unmasked by the
+ * driver, as vfio does.  A per-grant rate cap masks a storm until the end
+ * of the current second instead of letting it livelock the machine.
+ */
+#include <linux/eventfd.h>
+#include <linux/interrupt.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "devbroker.h"
+
+static void dbk_irq_unmask_intx_locked(struct dbk_grant *g, bool *resignal)
+{
+	lockdep_assert_held(&g->rate_lock);
+	if (!g->intx_masked)
+		return;
+	if (!g->intx_maskable) {
+		g->intx_masked = false;
+		enable_irq(g->vecs[0].irq);
+	} else if (pci_check_and_unmask_intx(g->dev->pdev)) {
+		g->intx_masked = false;
+	} else {
+		*resignal = true;	/* already pending again: stays masked, tell the driver */
+	}
+}
+
+static void dbk_irq_unthrottle(struct work_struct *work)
+{
+	struct dbk_grant *g = container_of(to_delayed_work(work), struct dbk_grant, unthrottle);
+	bool resignal = false;
+	u32 i;
+
+	spin_lock_irq(&g->rate_lock);
+	g->throttled = false;
+	for (i = 0; i < g->nvec; i++) {
+		if (g->vecs[i].disabled) {
+			g->vecs[i].disabled = false;
+			enable_irq(g->vecs[i].irq);
+		}
+	}
+	if (g->irq_index == DBK_IRQ_INDEX_INTX)
+		dbk_irq_unmask_intx_locked(g, &resignal);
+	spin_unlock_irq(&g->rate_lock);
+	pci_notice_ratelimited(g->dev->pdev, "devbroker: interrupt storm: masked at %u/s\n",
+			       g->irq_rate);
+}
+
+void dbk_irq_init(struct dbk_grant *g)
+{
+	g->irq_index = -1;
+	spin_lock_init(&g->rate_lock);
+	INIT_DELAYED_WORK(&g->unthrottle, dbk_irq_unthrottle);
+}
+
+/* Within the rate cap?  If not, mask @vec until the window ends. */
+static bool dbk_irq_rate_ok(struct dbk_grant *g, struct dbk_vec *vec)
+{
+	lockdep_assert_held(&g->rate_lock);
+	if (time_after_eq(jiffies, g->rate_window)) {
+		g->rate_window = jiffies + HZ;
+		g->rate_count = 0;
+	}
+	if (++g->rate_count <= g->irq_rate) {
+		g->delivered++;
+		return true;
+	}
+	if (g->stopping)
+		return false;
+	if (g->irq_index != DBK_IRQ_INDEX_INTX) {	/* INTx is masked already */
+		disable_irq_nosync(vec->irq);
+		vec->disabled = true;
+	}
+	if (!g->throttled) {
+		g->throttled = true;
+		g->throttles++;
+		schedule_delayed_work(&g->unthrottle, g->rate_window - jiffies + 1);
+	}
+	return false;
+}
+
+static irqreturn_t dbk_irq_handler(int irq, void *arg)
+{
+	struct dbk_vec *vec = arg;
+	struct dbk_grant *g = vec->grant;
+	bool signal;
+
+	if (g->irq_index == DBK_IRQ_INDEX_INTX) {
+		if (!g->intx_maskable)
+			disable_irq_nosync(irq);
+		else if (!pci_check_and_mask_intx(g->dev->pdev))
+			return IRQ_NONE;	/* a shared line, not ours */
+	}
+	spin_lock(&g->rate_lock);
+	if (g->irq_index == DBK_IRQ_INDEX_INTX)
+		g->intx_masked = true;
+	signal = dbk_irq_rate_ok(g, vec);
+	spin_unlock(&g->rate_lock);
+	if (signal && vec->trigger)
+		eventfd_signal(vec->trigger, 1);
+	return IRQ_HANDLED;
+}
+
+/* How many vectors of @index the grant may enable on this device. */
+static u32 dbk_irq_max(struct dbk_grant *g, u32 index)
+{
+	struct pci_dev *pdev = g->dev->pdev;
+	int n;
+
+	switch (index) {
+	case DBK_IRQ_INDEX_INTX:
+		return (g->flags & DBK_GRANT_F_INTX) && pdev->pin && pdev->irq ? 1 : 0;
+	case DBK_IRQ_INDEX_MSI:
+		n = (g->flags & DBK_GRANT_F_MSI) ? pci_msi_vec_count(pdev) : 0;
+		break;
+	default:
+		n = (g->flags & DBK_GRANT_F_MSIX) ? pci_msix_vec_count(pdev) : 0;
+	}
+	return n > 0 ? min_t(u32, n, g->max_vectors) : 0;
+}
+
+/* Stop every vector.  Called with g->lock held for writing. */
+void dbk_irq_disable(struct dbk_grant *g)
+{
+	struct pci_dev *pdev = g->dev->pdev;
+	u32 i;
+
+	lockdep_assert_held_write(&g->lock);
+	if (g->irq_index < 0)
+		return;
+	/* No handler may schedule the unthrottle work once this is set. */
+	spin_lock_irq(&g->rate_lock);
+	g->stopping = true;
+	spin_unlock_irq(&g->rate_lock);
+	cancel_delayed_work_sync(&g->unthrottle);
+	/* Freeing a disabled line is fine: the next request_irq() resets its depth. */
+	for (i = 0; i < g->nvec; i++)
+		free_irq(g->vecs[i].irq, &g->vecs[i]);
+	if (g->irq_index == DBK_IRQ_INDEX_INTX)
+		pci_intx(pdev, 0);
+	else
+		pci_free_irq_vectors(pdev);
+	for (i = 0; i < g->nvec; i++)
+		if (g->vecs[i].trigger)
+			eventfd_ctx_put(g->vecs[i].trigger);
+	kfree(g->vecs);
+	g->vecs = NULL;
+	g->nvec = 0;
+	g->irq_index = -1;
+	g->throttled = false;
+	g->intx_masked = false;
+}
+
+static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_ctx **ctx)
+{
+	struct pci_dev *pdev = g->dev->pdev;
+	struct dbk_vec *vecs;
+	unsigned long irqflags = 0;
+	u32 i;
+	int ret;
+
+	lockdep_assert_held_write(&g->lock);
+	vecs = kcalloc(n, sizeof(*vecs), GFP_KERNEL);
+	if (!vecs)
+		return -ENOMEM;
+	if (index == DBK_IRQ_INDEX_INTX) {
+		/* A shared line needs DisINTx masking; without it, the line must be ours alone. */
+		g->intx_maskable = pci_intx_mask_supported(pdev);
+		irqflags = g->intx_maskable ? IRQF_SHARED : 0;
+		pci_intx(pdev, 1);
+		vecs[0].irq = pdev->irq;
+	} else {
+		/*
+		 * An MSI is a memory write by the device: it needs bus mastering.
+		 * Behind an IOMMU the device's other writes land in a domain holding
+		 * only what the grant mapped; without one, bus mastering is a DMA right.
+		 */
+		if (!g->dev->iommu && !dbk_grant_dma_allowed(g)) {
+			ret = -EPERM;
+			goto err_free;
+		}
+		pci_set_master(pdev);
+		ret = pci_alloc_irq_vectors(pdev, n, n, index == DBK_IRQ_INDEX_MSI ?
+					    PCI_IRQ_MSI : PCI_IRQ_MSIX);
+		if (ret < 0)
+			goto err_free;
+		for (i = 0; i < n; i++)
+			vecs[i].irq = pci_irq_vector(pdev, i);
+	}
+	/* The handler reads these as soon as it is requested. */
+	g->vecs = vecs;
+	g->nvec = 0;
+	g->irq_index = index;
+	g->stopping = false;
+	g->rate_window = jiffies + HZ;
+	g->rate_count = 0;
+	for (i = 0; i < n; i++) {
+		vecs[i].grant = g;
+		vecs[i].trigger = ctx[i];
+		snprintf(vecs[i].name, sizeof(vecs[i].name), "devbroker[%s]-%u",
+			 pci_name(pdev), i);
+		ret = request_irq(vecs[i].irq, dbk_irq_handler, irqflags, vecs[i].name, &vecs[i]);
+		if (ret)
+			goto err_irqs;
+		g->nvec = i + 1;
+	}
+	return 0;
+
+err_irqs:
+	/* The caller still owns ctx[]; do not put the triggers twice. */
+	for (i = 0; i < n; i++)
+		vecs[i].trigger = NULL;
+	dbk_irq_disable(g);
+	return ret;
+err_free:
+	kfree(vecs);
+	return ret == -EINVAL ? -ENOSPC : ret;
+}
+
+static void dbk_irq_unmask(struct dbk_grant *g)
+{
+	bool resignal = false;
+
+	spin_lock_irq(&g->rate_lock);
+	if (!g->throttled)	/* else the unthrottle work unmasks */
+		dbk_irq_unmask_intx_locked(g, &resignal);
+	spin_unlock_irq(&g->rate_lock);
+	if (resignal && g->vecs[0].trigger)
+		eventfd_signal(g->vecs[0].trigger, 1);
+}
+
+int dbk_irq_set(struct dbk_grant *g, const void __user *uarg)
+{
+	struct eventfd_ctx **ctx = NULL;
+	struct dbk_irq_set s;
+	s32 *fds = NULL;
+	u32 i, max;
+	int ret;
+
+	ret = dbk_copy_arg(&s, sizeof(s), uarg);
+	if (ret)
+		return ret;
+	if ((s.flags != DBK_IRQ_SET_TRIGGER && s.flags != DBK_IRQ_SET_UNMASK) ||
+	    s.index >= DBK_IRQ_INDEX_COUNT || s.start || s.reserved)
+		return -EINVAL;
+
+	if (s.flags == DBK_IRQ_SET_UNMASK) {
+		if (s.index != DBK_IRQ_INDEX_INTX || s.count)
+			return -EINVAL;
+		down_read(&g->lock);
+		ret = g->revoked ? -ENODEV : g->irq_index != DBK_IRQ_INDEX_INTX ? -EINVAL : 0;
+		if (!ret)
+			dbk_irq_unmask(g);
+		up_read(&g->lock);
+		return ret;
+	}
+
+	max = dbk_irq_max(g, s.index);
+	if (!max && s.count)
+		return (g->flags & (DBK_GRANT_F_INTX << s.index)) ? -EINVAL : -EPERM;
+	if (s.count > max)
+		return -EINVAL;
+	if (s.count) {
+		fds = memdup_user(u64_to_user_ptr(s.fds), s.count * sizeof(*fds));
+		if (IS_ERR(fds))
+			return PTR_ERR(fds);
+		ctx = kcalloc(s.count, sizeof(*ctx), GFP_KERNEL);
+		if (!ctx) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < s.count; i++) {
+			if (fds[i] == -1)
+				continue;
+			ctx[i] = fds[i] < 0 ? ERR_PTR(-EINVAL) : eventfd_ctx_fdget(fds[i]);
+			if (IS_ERR(ctx[i])) {
+				ret = PTR_ERR(ctx[i]);
+				ctx[i] = NULL;
+				goto out;
+			}
+		}
+	}
+
+	down_write(&g->lock);
+	if (g->revoked) {
+		ret = -ENODEV;
+	} else {
+		if (s.count || g->irq_index == (int)s.index)
+			dbk_irq_disable(g);
+		if (s.count)
+			ret = dbk_irq_enable(g, s.index, s.count, ctx);
+	}
+	up_write(&g->lock);
+	if (!ret) {
+		kfree(ctx);	/* the vectors own the triggers now */
+		ctx = NULL;
+	}
+out:
+	for (i = 0; ctx && i < s.count; i++)
+		if (ctx[i])
+			eventfd_ctx_put(ctx[i]);
+	kfree(ctx);
+	kfree(fds);
+	return ret;
+}
+
+int dbk_irq_info(struct dbk_grant *g, void __user *uarg)
+{
+	struct dbk_irq_info info;
+	int ret;
+
+	ret = dbk_copy_arg(&info, sizeof(info), uarg);
+	if (ret)
+		return ret;
+	if (info.flags || info.index >= DBK_IRQ_INDEX_COUNT)
+		return -EINVAL;
+	down_read(&g->lock);
+	ret = g->revoked ? -ENODEV : 0;
+	info.count = dbk_irq_max(g, info.index);
+	info.enabled = g->irq_index == (int)info.index ? g->nvec : 0;
+	spin_lock_irq(&g->rate_lock);
+	info.flags = (info.enabled ? DBK_IRQ_INFO_F_ENABLED : 0) |
+		     (g->throttled ? DBK_IRQ_INFO_F_THROTTLED : 0);
+	info.delivered = g->delivered;
+	info.throttled = g->throttles;
+	spin_unlock_irq(&g->rate_lock);
+	info.reserved = 0;
+	up_read(&g->lock);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
