@@ -8,7 +8,7 @@
  */
 #include <linux/pci.h>
 
-#include "devbroker.h"
+#include "dbk.h"
 
 #define DBK_CMD_DRIVER_BITS (PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
 

@@ -9,7 +9,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "devbroker.h"
+#include "dbk.h"
 
 static void dbk_device_free(struct kref *kref)
 {

@@ -16,7 +16,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "devbroker.h"
+#include "dbk.h"
 
 /* Leave low IOVAs unmapped, so that a stray zero address faults. */
 #define DBK_IOVA_BASE	SZ_1M

@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "devbroker.h"
+#include "dbk.h"
 
 static void dbk_grant_free(struct kref *kref)
 {

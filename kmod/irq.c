@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "devbroker.h"
+#include "dbk.h"
 
 static void dbk_irq_unmask_intx_locked(struct dbk_grant *g, bool *resignal)
 {

@@ -11,7 +11,7 @@
 #include <linux/pseudo_fs.h>
 #include <linux/uaccess.h>
 
-#include "devbroker.h"
+#include "dbk.h"
 
 #define DBK_FS_MAGIC	0x6462726b	/* "dbrk" */
 

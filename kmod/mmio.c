@@ -8,7 +8,7 @@
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 
-#include "devbroker.h"
+#include "dbk.h"
 
 static bool dbk_mmio_mediated(struct dbk_grant *g, int bar, u64 off, u64 len)
 {

@@ -788,6 +788,38 @@ static void group_iommu(void)
 	exit(tap_failed ? 1 : 0);
 }
 
+/* A driver that holds mappings and an INTx vector until the device goes away. */
+static void group_hold(void)
+{
+	struct dbk_grant_spec s = spec_basic();
+	struct dbk_irq_set is = { .argsz = sizeof(is), .flags = DBK_IRQ_SET_TRIGGER,
+				  .index = DBK_IRQ_INDEX_INTX, .count = 1 };
+	int dev = open_dev(), g, i;
+	int32_t efd = eventfd(0, EFD_NONBLOCK);
+	uint64_t v;
+
+	g = grant(dev, &s);
+	close(dev);
+	drop_privs();
+	is.fds = (uintptr_t)&efd;
+	if (g < 0 || ioctl(g, DBK_GRANT_SET_IRQS, &is) ||
+	    mmap(NULL, 4096, PROT_READ, MAP_SHARED, g, 0) == MAP_FAILED) {
+		perror("hold setup");
+		exit(1);
+	}
+	printf("holding\n");
+	fflush(stdout);
+	for (i = 0; i < 3000; i++) {
+		if (rd(g, EDU_ID, 4, &v)) {
+			printf("access after unplug: %s\n", strerror(errno));
+			exit(errno == ENODEV ? 0 : 1);
+		}
+		usleep(10000);
+	}
+	printf("the device never went away\n");
+	exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *group;
@@ -810,6 +842,8 @@ int main(int argc, char **argv)
 		group_irq();
 	else if (!strcmp(group, "dma"))
 		group_dma();
+	else if (!strcmp(group, "hold"))
+		group_hold();
 	else if (!strcmp(group, "iommu"))
 		group_iommu();
 	else if (!strcmp(group, "revoke"))

@@ -101,6 +101,7 @@ struct dbk_device_info {
 	__u32 grants_created;		/* lifetime counters, for the broker */
 	__u32 grants_revoked;
 };
+
 #define DBK_DEVICE_GET_INFO	_IOWR(DBK_TYPE, DBK_BASE + 0, struct dbk_device_info)
 
 /* A byte range within one BAR. */
@@ -161,6 +162,7 @@ struct dbk_grant_spec {
 	__u64 dma_quota;
 	__u64 mediated;			/* user pointer: struct dbk_range[nr_mediated] */
 };
+
 #define DBK_DEVICE_CREATE_GRANT	_IOW(DBK_TYPE, DBK_BASE + 1, struct dbk_grant_spec)
 
 /**
@@ -176,6 +178,7 @@ struct dbk_revoke {
 	__u32 argsz;
 	__u32 flags;			/* none defined: must be 0 */
 };
+
 #define DBK_DEVICE_REVOKE	_IOW(DBK_TYPE, DBK_BASE + 2, struct dbk_revoke)
 
 /* -------- Grant fd ioctls (the driver) -------- */
@@ -197,6 +200,7 @@ struct dbk_grant_info {
 	__u64 dma_quota;
 	__u64 dma_used;
 };
+
 #define DBK_GRANT_GET_INFO	_IOWR(DBK_TYPE, DBK_BASE + 3, struct dbk_grant_info)
 
 /* An mmap()able byte range within a region, relative to the region start. */
@@ -230,6 +234,7 @@ struct dbk_region_info {
 	__u32 reserved;
 	__u64 areas;			/* user pointer: struct dbk_area[areas_max] */
 };
+
 #define DBK_GRANT_GET_REGION_INFO _IOWR(DBK_TYPE, DBK_BASE + 4, struct dbk_region_info)
 
 /* Interrupt indexes. */
@@ -259,6 +264,7 @@ struct dbk_irq_info {
 	__u64 delivered;		/* out: interrupts signalled */
 	__u64 throttled;		/* out: times the rate cap masked */
 };
+
 #define DBK_GRANT_GET_IRQ_INFO	_IOWR(DBK_TYPE, DBK_BASE + 5, struct dbk_irq_info)
 
 /**
@@ -293,6 +299,7 @@ struct dbk_irq_set {
 	__u32 reserved;
 	__u64 fds;			/* user pointer: __s32[count] */
 };
+
 #define DBK_GRANT_SET_IRQS	_IOW(DBK_TYPE, DBK_BASE + 6, struct dbk_irq_set)
 
 /**
@@ -314,6 +321,7 @@ struct dbk_dma_alloc {
 	__u64 iova;			/* out */
 	__u64 offset;			/* out */
 };
+
 #define DBK_GRANT_DMA_ALLOC	_IOWR(DBK_TYPE, DBK_BASE + 7, struct dbk_dma_alloc)
 
 /**
@@ -335,6 +343,7 @@ struct dbk_dma_map {
 	__u64 iova;
 	__u64 size;
 };
+
 #define DBK_GRANT_DMA_MAP	_IOW(DBK_TYPE, DBK_BASE + 8, struct dbk_dma_map)
 
 /**
@@ -351,6 +360,7 @@ struct dbk_dma_unmap {
 	__u64 iova;
 	__u64 size;
 };
+
 #define DBK_GRANT_DMA_UNMAP	_IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
 
 #endif /* _UAPI_LINUX_DEVBROKER_H */

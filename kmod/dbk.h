@@ -23,8 +23,8 @@
  * dev->lock before grant->lock.  No lock is held across a user copy or a
  * page pin, so a stopped or faulting driver can never stall revocation.
  */
-#ifndef _DEVBROKER_H
-#define _DEVBROKER_H
+#ifndef _DBK_H
+#define _DBK_H
 
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
@@ -39,7 +39,7 @@
 #define DBK_NUM_REGIONS		(DBK_REGION_CONFIG + 1)
 #define DBK_MAX_VECTORS		2048
 #define DBK_MAX_DMA_BUFS	64
-#define DBK_MAX_QUOTA		(1ULL << 36)
+#define DBK_MAX_QUOTA		BIT_ULL(36)
 #define DBK_MAX_IRQ_RATE	10000000
 
 struct dbk_device {
@@ -49,7 +49,7 @@ struct dbk_device {
 	char nodename[40];		/* "devbroker/0000:00:04.0" */
 	char name[40];			/* "devbroker!0000:00:04.0" */
 
-	struct mutex lock;
+	struct mutex lock;		/* grant, dead, counters */
 	struct dbk_grant *grant;	/* the live grant (owns a ref), or NULL */
 	bool dead;			/* removed: no new grants or calls */
 	u32 grants_created;
@@ -171,4 +171,4 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg);
 int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg);
 struct dbk_dma_buf *dbk_dma_find_slot(struct dbk_grant *g, int slot);
 
-#endif /* _DEVBROKER_H */
+#endif /* _DBK_H */
