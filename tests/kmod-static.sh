@@ -20,7 +20,7 @@ if [ ! -f "$cp" ]; then
 	echo "not ok 2 - checkpatch.pl not found (install linux-source-6.1)"
 else
 	out=$(cd "$src/kmod" && perl "$cp" --strict --no-tree --terse --show-types -f \
-		$(find . -name '*.[ch]' | sort) 2>&1 | grep -v '^total:')
+		$(find . -name '*.[ch]' | sed 's,^\./,,' | sort) 2>&1 | grep -v '^total:')
 	if [ -z "$out" ]; then
 		echo "ok 2 - checkpatch.pl --strict: clean"
 	else

@@ -207,15 +207,22 @@ static void free_dev(struct dbk_dev *dev)
 
 DBK_EXPORT int dbk_dev_adopt(int grant_fd, struct dbk_dev **devp)
 {
+	return dbk__dev_adopt_sys(grant_fd, &dbk__libc_sys, devp);
+}
+
+int dbk__dev_adopt_sys(int grant_fd, const struct dbk_sys *sys,
+		       struct dbk_dev **devp)
+{
 	struct dbk_dev *dev;
 	unsigned int b, nbars;
 	int r;
 
-	if (grant_fd < 0 || !devp)
+	if (grant_fd < 0 || !devp || !sys)
 		return -EINVAL;
 	r = dbk__dev_new_raw(grant_fd, &dev);
 	if (r < 0)
 		return r;
+	dev->sys = sys;
 
 	r = dbk__ioctl(dev, DBK_DEVICE_GET_INFO, &dev->devinfo);
 	if (r < 0)

@@ -68,6 +68,9 @@ struct dbk_dev {
 };
 
 /* ---- dev.c ---- */
+/* dbk_dev_adopt() with the grant fd's syscalls replaced (tests). */
+int dbk__dev_adopt_sys(int grant_fd, const struct dbk_sys *sys,
+		       struct dbk_dev **devp);
 /* A device with no regions on @fd (not adopted: no ioctls); for tests. */
 int dbk__dev_new_raw(int fd, struct dbk_dev **devp);
 /* Describe region @index (a BAR 0-5 or DBK_REGION_CONFIG) by hand. */
