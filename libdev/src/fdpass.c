@@ -186,7 +186,8 @@ DBK_EXPORT ssize_t dbk_recv_fds(int sock, void *data, size_t len, int *fds,
 				if (ngot < DBK_FDPASS_MAX_FDS)
 					got[ngot++] = fd;
 				else
-					close(fd);	/* cannot happen: the buffer is sized */
+					close(fd);	/* more than we accept: the room for
+							 * credentials took extra fds */
 			}
 		} else if (!(c->cmsg_level == SOL_SOCKET &&
 			     c->cmsg_type == SCM_CREDENTIALS)) {
