@@ -842,6 +842,8 @@ int main(int argc, char **argv)
 		group_irq();
 	else if (!strcmp(group, "dma"))
 		group_dma();
+	else if (!strcmp(group, "revoke-now"))
+		return ioctl(open_dev(), DBK_DEVICE_REVOKE, &(struct dbk_revoke){ sizeof(struct dbk_revoke) }) ? 1 : 0;
 	else if (!strcmp(group, "hold"))
 		group_hold();
 	else if (!strcmp(group, "iommu"))
