@@ -8,7 +8,8 @@
  *
  *  - write a decimal number ("5\n") at position 0, then read: the text of
  *    its factorial ("120\n"), computed by the device (edu.txt, 0x08);
- *  - positions [0x40000, 0x41000): the device's 4 KiB DMA buffer.  A write
+ *  - positions [0x40000, 0x40fff): the device's DMA buffer (its last byte
+ *    is out of reach: see EDU_DMA_USABLE).  A write
  *    there copies the data into our DMA buffer and has the device fetch it
  *    (RAM -> EDU); a read has the device store its buffer (EDU -> RAM) and
  *    returns it (edu.txt, "DMA controller").
@@ -63,9 +64,19 @@
 #define EDU_IRQ_FACT		0x001
 #define EDU_IRQ_DMA		0x100
 
-/* edu.txt: "One 4096 bytes long buffer at offset 0x40000". */
+/*
+ * edu.txt: "One 4096 bytes long buffer at offset 0x40000".  But QEMU 7.2's
+ * range check (hw/misc/edu.c, edu_check_range) wants the transfer's end
+ * address strictly below 0x41000 and calls hw_error() otherwise, which
+ * aborts the whole machine: a transfer that includes the buffer's last
+ * byte kills QEMU ("EDU: DMA range 0x40000-0x40fff out of bounds
+ * (0x40000-0x40fff)!").  So we use only the first 4095 bytes.  (Upstream
+ * fixed the check later; a zero-length transfer trips it too, so we never
+ * start one.)
+ */
 #define EDU_DMA_BASE		0x40000
-#define EDU_DMA_SIZE		4096
+#define EDU_DMA_SIZE		4096	/* the DMA buffer we allocate */
+#define EDU_DMA_USABLE		4095	/* what we let the device transfer */
 #define EDU_DMA_MASK_BITS	28
 
 /* 13! does not fit the 32-bit factorial register. */
@@ -187,7 +198,7 @@ static int edu_dma(struct edu *e, bool to_ram, uint64_t edu_addr,
 
 static bool in_dma_window(uint64_t off)
 {
-	return off >= EDU_DMA_BASE && off < EDU_DMA_BASE + EDU_DMA_SIZE;
+	return off >= EDU_DMA_BASE && off < EDU_DMA_BASE + EDU_DMA_USABLE;
 }
 
 static ssize_t cdev_read(void *data, void *fh, void *buf, size_t size,
@@ -210,7 +221,7 @@ static ssize_t cdev_read(void *data, void *fh, void *buf, size_t size,
 	}
 	if (!in_dma_window(off))
 		return 0;
-	n = EDU_DMA_BASE + EDU_DMA_SIZE - off;
+	n = EDU_DMA_BASE + EDU_DMA_USABLE - off;
 	if (n > size)
 		n = size;
 	if (n == 0)
@@ -271,7 +282,7 @@ static ssize_t cdev_write(void *data, void *fh, const void *buf, size_t size,
 	}
 	if (!in_dma_window(off))
 		return off < EDU_DMA_BASE ? -EINVAL : -ENOSPC;
-	len = EDU_DMA_BASE + EDU_DMA_SIZE - off;
+	len = EDU_DMA_BASE + EDU_DMA_USABLE - off;
 	if (len > size)
 		len = size;
 	if (len == 0)

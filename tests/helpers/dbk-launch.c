@@ -94,10 +94,11 @@ static void usage(FILE *f)
 	fputs(
 "usage: dbk-launch --device BDF [options] -- PROGRAM [ARGS...]\n"
 "grant (DBK_DEVICE_CREATE_GRANT):\n"
-"  --bars MASK          BARs for pread/pwrite (default 0x3f)\n"
+"  --bars MASK          BARs for pread/pwrite (default: every BAR the\n"
+"                       device has, from sysfs)\n"
 "  --mmap MASK          BARs that may be mmap()ed (default: --bars)\n"
 "  --intx --msi --msix  interrupt types\n"
-"  --max-vectors N      MSI/MSI-X vectors (default 1)\n"
+"  --max-vectors N      MSI/MSI-X vectors (default 1 with --msi/--msix)\n"
 "  --irq-rate N         interrupts per second (default: kernel's)\n"
 "  --config-write       config writes beyond the command register\n"
 "  --dma-quota BYTES    allow DMA, up to BYTES at once\n"
@@ -159,6 +160,29 @@ static void drop_privileges(uid_t uid, gid_t gid)
 		die("refusing to run the driver as root");
 }
 
+/* The BARs the device has: nonzero lines 0-5 of sysfs "resource". */
+static uint32_t present_bars(const char *bdf)
+{
+	unsigned long long start, end, flags;
+	uint32_t mask = 0;
+	char path[300];
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "re");
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	for (i = 0; i < 6; i++) {
+		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
+			break;
+		if (end > start)
+			mask |= 1u << i;
+	}
+	fclose(f);
+	return mask;
+}
+
 /* A CLOEXEC copy of @fd at 10 or above, out of the way of 3 and 4. */
 static int lift_fd(int fd)
 {
@@ -215,7 +239,7 @@ int main(int argc, char **argv)
 	struct dbk_range med[DBK_MAX_MEDIATED];
 	struct dbk_grant_spec spec;
 	const char *bdf = NULL, *cuse_name = NULL;
-	bool mmap_set = false, wait_child = false;
+	bool bars_set = false, vec_set = false, mmap_set = false, wait_child = false;
 	unsigned long mode = 0600, dev_timeout = 60;
 	uid_t uid = 65534;
 	gid_t gid = 65534;
@@ -226,17 +250,15 @@ int main(int argc, char **argv)
 
 	memset(&spec, 0, sizeof(spec));
 	memset(med, 0, sizeof(med));
-	spec.bar_mask = 0x3f;
-	spec.max_vectors = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_DEVICE: bdf = optarg; break;
-		case O_BARS: spec.bar_mask = (uint32_t)num(optarg, "--bars"); break;
+		case O_BARS: spec.bar_mask = (uint32_t)num(optarg, "--bars"); bars_set = true; break;
 		case O_MMAP: spec.mmap_mask = (uint32_t)num(optarg, "--mmap"); mmap_set = true; break;
 		case O_INTX: spec.flags |= DBK_GRANT_F_INTX; break;
 		case O_MSI: spec.flags |= DBK_GRANT_F_MSI; break;
 		case O_MSIX: spec.flags |= DBK_GRANT_F_MSIX; break;
-		case O_VEC: spec.max_vectors = (uint32_t)num(optarg, "--max-vectors"); break;
+		case O_VEC: spec.max_vectors = (uint32_t)num(optarg, "--max-vectors"); vec_set = true; break;
 		case O_RATE: spec.irq_rate = (uint32_t)num(optarg, "--irq-rate"); break;
 		case O_CFGW: spec.flags |= DBK_GRANT_F_CONFIG_WRITE; break;
 		case O_QUOTA:
@@ -279,8 +301,12 @@ int main(int argc, char **argv)
 		die("bad --cuse name '%s'", cuse_name);
 	if (mode > 07777)
 		die("bad --mode");
+	if (!bars_set)
+		spec.bar_mask = present_bars(bdf);
 	if (!mmap_set)
 		spec.mmap_mask = spec.bar_mask;
+	if (!vec_set && (spec.flags & (DBK_GRANT_F_MSI | DBK_GRANT_F_MSIX)))
+		spec.max_vectors = 1;
 	if (spec.nr_mediated)
 		spec.mediated = (uintptr_t)med;
 	spec.argsz = sizeof(spec);
