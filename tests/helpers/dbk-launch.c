@@ -22,7 +22,7 @@
  * held without a live server can leave clients in unkillable D state.  It
  * closes the grant fd too (the grant lives as long as the driver holds it).
  * With --cuse it waits until /dev/NAME appears and chmods it to --mode.
- * It then prints the driver's pid on stdout and:
+ * It then prints the driver's pid on stdout (or into --pidfile FILE) and:
  *  - by default exits 0, leaving the driver running;
  *  - with --wait stays, keeps the device fd, revokes the grant
  *    (DBK_DEVICE_REVOKE) on SIGUSR1, forwards SIGTERM/SIGINT to the driver,
@@ -113,6 +113,7 @@ static void usage(FILE *f)
 "  --dev-timeout SEC    how long to wait for /dev/NAME (default 60)\n"
 "  --uid UID --gid GID  run the program as (default 65534)\n"
 "  --wait               stay: revoke on SIGUSR1, exit with the program's status\n"
+"  --pidfile FILE       write the program's pid to FILE (atomically), not stdout\n"
 "The program gets the grant as fd 3 (and /dev/cuse as fd 4).\n", f);
 }
 
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
 {
 	enum { O_BARS = 256, O_MMAP, O_INTX, O_MSI, O_MSIX, O_VEC, O_RATE,
 	       O_CFGW, O_QUOTA, O_BITS, O_UNSAFE, O_MED, O_CUSE, O_MODE,
-	       O_DEVTMO, O_UID, O_GID, O_WAIT, O_DEVICE };
+	       O_DEVTMO, O_UID, O_GID, O_WAIT, O_DEVICE, O_PIDFILE };
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, O_DEVICE },
 		{ "bars", required_argument, NULL, O_BARS },
@@ -233,12 +234,13 @@ int main(int argc, char **argv)
 		{ "uid", required_argument, NULL, O_UID },
 		{ "gid", required_argument, NULL, O_GID },
 		{ "wait", no_argument, NULL, O_WAIT },
+		{ "pidfile", required_argument, NULL, O_PIDFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dbk_range med[DBK_MAX_MEDIATED];
 	struct dbk_grant_spec spec;
-	const char *bdf = NULL, *cuse_name = NULL;
+	const char *bdf = NULL, *cuse_name = NULL, *pidfile = NULL;
 	bool bars_set = false, vec_set = false, mmap_set = false, wait_child = false;
 	unsigned long mode = 0600, dev_timeout = 60;
 	uid_t uid = 65534;
@@ -287,6 +289,7 @@ int main(int argc, char **argv)
 		case O_UID: uid = (uid_t)num(optarg, "--uid"); break;
 		case O_GID: gid = (gid_t)num(optarg, "--gid"); break;
 		case O_WAIT: wait_child = true; break;
+		case O_PIDFILE: pidfile = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -389,8 +392,19 @@ int main(int argc, char **argv)
 		if (chmod(dev, (mode_t)mode) < 0)
 			die("chmod %s: %s", dev, strerror(errno));
 	}
-	printf("%d\n", (int)child);
-	fflush(stdout);
+	if (pidfile) {
+		char tmp[4096];
+		FILE *f;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile);
+		f = fopen(tmp, "we");
+		if (!f || fprintf(f, "%d\n", (int)child) < 0 || fclose(f) != 0 ||
+		    rename(tmp, pidfile) < 0)
+			die("writing %s: %s", pidfile, strerror(errno));
+	} else {
+		printf("%d\n", (int)child);
+		fflush(stdout);
+	}
 
 	if (!wait_child)
 		return 0;

@@ -46,18 +46,19 @@ iommu_on() { [ -n "$(ls /sys/kernel/iommu_groups 2>/dev/null)" ]; }
 
 # launch TAG LAUNCHER-ARGS... -- PROGRAM ARGS...
 # Runs dbk-launch --wait in the background as our child; sets LPID (the
-# launcher) and CPID (the program), and LOG (launcher + program stderr).
+# launcher), CPID (the program), OUT (the program's stdout) and LOG
+# (launcher and program stderr).
 launch() {
 	local tag=$1; shift
-	LOG=/tmp/launch-$tag.err
-	: > "/tmp/launch-$tag.out"
-	"$H/dbk-launch" --wait --uid $DRV_UID --gid $DRV_UID --device "$BDF" "$@" \
-		> "/tmp/launch-$tag.out" 2> "$LOG" &
+	OUT=/tmp/launch-$tag.out LOG=/tmp/launch-$tag.err
+	rm -f "/tmp/launch-$tag.pid"
+	"$H/dbk-launch" --wait --pidfile "/tmp/launch-$tag.pid" --uid $DRV_UID --gid $DRV_UID \
+		--device "$BDF" "$@" > "$OUT" 2> "$LOG" &
 	LPID=$!
 	CPID=
 	for _ in $(seq 600); do
-		if [ -s "/tmp/launch-$tag.out" ]; then
-			CPID=$(head -n1 "/tmp/launch-$tag.out")
+		if [ -s "/tmp/launch-$tag.pid" ]; then
+			CPID=$(cat "/tmp/launch-$tag.pid")
 			return 0
 		fi
 		if ! kill -0 $LPID 2>/dev/null; then
