@@ -44,6 +44,7 @@
 
 struct dbk_device {
 	struct kref kref;
+	struct list_head node;		/* in dbk_devices */
 	struct pci_dev *pdev;
 	struct miscdevice misc;
 	char nodename[40];		/* "devbroker/0000:00:04.0" */
@@ -140,6 +141,11 @@ void dbk_device_destroy(struct pci_dev *pdev);
 void dbk_device_put(struct dbk_device *dev);
 int dbk_device_info(struct dbk_device *dev, struct dbk_grant *g, void __user *uarg);
 bool dbk_device_msix_overlap(struct dbk_device *dev, int bar, u64 off, u64 len);
+void dbk_device_revoke_all(void);
+
+/* unload.c */
+void dbk_unload_arm(void);
+void dbk_unload_disarm(void);
 
 /* grant.c */
 int dbk_grant_create(struct dbk_device *dev, const void __user *uarg);

@@ -11,6 +11,24 @@
 
 #include "dbk.h"
 
+/* Every bound device, for revoking all grants at once (an rmmod attempt). */
+static LIST_HEAD(dbk_devices);
+static DEFINE_MUTEX(dbk_devices_lock);
+
+void dbk_device_revoke_all(void)
+{
+	struct dbk_device *dev;
+
+	mutex_lock(&dbk_devices_lock);
+	list_for_each_entry(dev, &dbk_devices, node) {
+		mutex_lock(&dev->lock);
+		if (dev->grant)
+			dbk_grant_revoke(dev->grant, false);
+		mutex_unlock(&dev->lock);
+	}
+	mutex_unlock(&dbk_devices_lock);
+}
+
 static void dbk_device_free(struct kref *kref)
 {
 	struct dbk_device *dev = container_of(kref, struct dbk_device, kref);
@@ -204,6 +222,9 @@ int dbk_device_create(struct pci_dev *pdev)
 	ret = misc_register(&dev->misc);
 	if (ret)
 		goto err_unmap;
+	mutex_lock(&dbk_devices_lock);
+	list_add_tail(&dev->node, &dbk_devices);
+	mutex_unlock(&dbk_devices_lock);
 	pci_info(pdev, "devbroker: /dev/%s%s\n", dev->nodename, dev->iommu ? " (IOMMU)" : "");
 	return 0;
 
@@ -227,6 +248,9 @@ void dbk_device_destroy(struct pci_dev *pdev)
 	struct dbk_device *dev = pci_get_drvdata(pdev);
 	int bar;
 
+	mutex_lock(&dbk_devices_lock);
+	list_del(&dev->node);
+	mutex_unlock(&dbk_devices_lock);
 	mutex_lock(&dev->lock);
 	dev->dead = true;
 	if (dev->grant)

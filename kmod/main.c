@@ -119,11 +119,16 @@ static struct pci_driver dbk_pci_driver = {
 
 static int __init dbk_init(void)
 {
-	return pci_register_driver(&dbk_pci_driver);
+	int ret = pci_register_driver(&dbk_pci_driver);
+
+	if (!ret)
+		dbk_unload_arm();
+	return ret;
 }
 
 static void __exit dbk_exit(void)
 {
+	dbk_unload_disarm();
 	/* remove() runs for every bound device and revokes its grant. */
 	pci_unregister_driver(&dbk_pci_driver);
 }
