@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * devbrokerd's internal model, shared by the daemon, the CLI and the unit
+ * tests.  Pure logic lives in libbroker-core (manifest.c, limits.c,
+ * match.c, backoff.c): no I/O besides reading manifest files, so that it
+ * is unit-testable on the host.
+ */
+#ifndef DBK_BROKER_H
+#define DBK_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DBK_MAX_MATCH		16
+#define DBK_MAX_RANGES		16
+#define DBK_MAX_ARGS		32
+#define DBK_NAME_MAX		64
+#define DBK_PATH_MAX		256
+
+/* Bus kinds: PCI today; USB joins the same model (issue 6). */
+enum dbk_bus {
+	DBK_BUS_PCI,
+	DBK_BUS_USB,
+};
+
+/* Interrupt types, as a bit set (same bits as DBK_GRANT_F_INTX/MSI/MSIX). */
+#define DBK_IRQ_INTX	(1u << 0)
+#define DBK_IRQ_MSI	(1u << 1)
+#define DBK_IRQ_MSIX	(1u << 2)
+
+struct dbk_range_spec {
+	uint32_t bar;
+	uint64_t offset;
+	uint64_t size;
+};
+
+/*
+ * What a driver may get.  A manifest requests a set; the administrator's
+ * limits bound it; the driver receives the intersection.
+ */
+struct dbk_rights {
+	uint32_t bars;			/* BAR bit mask for pread/pwrite */
+	uint32_t map_bars;		/* subset of bars that may be mmap()ed */
+	struct dbk_range_spec mediated[DBK_MAX_RANGES];
+	unsigned int nr_mediated;
+	uint32_t irqs;			/* DBK_IRQ_* */
+	uint32_t vectors;		/* MSI/MSI-X vectors */
+	uint32_t irq_rate;		/* per second, 0: module default */
+	uint64_t dma;			/* DMA quota in bytes, 0: no DMA */
+	uint32_t dma_bits;		/* 0: 32 */
+	bool unsafe_dma;		/* DMA without an IOMMU */
+	bool config_write;
+};
+
+enum dbk_restart {
+	DBK_RESTART_NO,
+	DBK_RESTART_ON_FAILURE,		/* default */
+	DBK_RESTART_ALWAYS,
+};
+
+/* A frontend the broker opens for the driver before it starts. */
+struct dbk_frontend {
+	char cuse[DBK_NAME_MAX];	/* CUSE device name template, "" if none; %i = instance */
+	unsigned int cuse_mode;		/* mode applied to /dev/<name> once it appears */
+	uid_t cuse_uid;
+	gid_t cuse_gid;
+	bool uinput;			/* open /dev/uinput for the driver */
+	char fuse_mount[DBK_PATH_MAX];	/* mount point template, "" if none */
+};
+
+/*
+ * One driver package's manifest: /usr/share/devbroker/drivers.d/NAME.conf,
+ * overridden by a file of the same name in /etc/devbroker/drivers.d/.
+ * Format: devbroker-manifest(5).
+ */
+struct dbk_manifest {
+	char name[DBK_NAME_MAX];
+	char path[DBK_PATH_MAX];		/* the file it came from */
+	char *argv[DBK_MAX_ARGS + 1];		/* Exec=, split; %i and %d expanded at start */
+	unsigned int argc;
+	char user[DBK_NAME_MAX];		/* User= (name or number) */
+	char group[DBK_NAME_MAX];		/* Group= ("" : the user's group) */
+	enum dbk_restart restart;
+	unsigned int restart_burst;		/* crashes within the window before quarantine (5) */
+	unsigned int restart_window;		/* seconds (600) */
+	char policy[DBK_NAME_MAX];		/* Policy= (issue 5) */
+	enum dbk_bus bus;
+	char match[DBK_MAX_MATCH][DBK_PATH_MAX];	/* modalias globs */
+	unsigned int nr_match;
+	struct dbk_rights rights;
+	struct dbk_frontend frontend;
+	bool valid;
+	char error[256];			/* "FILE:LINE: message" when !valid */
+};
+
+/* The administrator's bounds: /etc/devbroker/limits.conf (devbroker-manifest(5)). */
+struct dbk_limits {
+	struct dbk_rights max;			/* rights no driver may exceed */
+	unsigned int cuse_mode_mask;		/* bits a CUSE node may have (0666) */
+	bool auto_bind;				/* bind matching devices without being asked */
+	char deny_drivers[DBK_MAX_MATCH][DBK_NAME_MAX];
+	unsigned int nr_deny;
+};
+
+/* A device as the broker sees it, on any bus. */
+struct dbk_devinfo {
+	enum dbk_bus bus;
+	char id[32];			/* "0000:00:04.0" or "usb:1-2" */
+	char modalias[DBK_PATH_MAX];	/* "pci:v00001234d000011E8sv...bc00sc00i00" */
+	uint16_t vendor, device, subvendor, subdevice;
+	uint32_t class_code;
+};
+
+/* manifest.c */
+/** Parse one manifest file.  Always fills @m; @m->valid says whether it is usable. */
+int dbk_manifest_parse(const char *path, struct dbk_manifest *m);
+void dbk_manifest_free(struct dbk_manifest *m);
+/**
+ * Load every *.conf of @sysdir, then of @etcdir (same file name replaces).
+ * Returns the number of manifests in *@out (valid or not), or -errno.
+ */
+int dbk_manifest_load_dirs(const char *sysdir, const char *etcdir,
+			   struct dbk_manifest **out);
+
+/* limits.c */
+/** Defaults (permissive but safe: no unsafe DMA, no config writes) then the file, if any. */
+int dbk_limits_load(const char *path, struct dbk_limits *l, char *err, size_t errlen);
+/**
+ * @out = @want bounded by @l.  Each cut is described in @cuts (one line each,
+ * "dma 1048576 -> 65536"), for the log.  Returns the number of cuts.
+ */
+int dbk_rights_intersect(const struct dbk_rights *want, const struct dbk_limits *l,
+			 struct dbk_rights *out, char *cuts, size_t cutslen);
+
+/* match.c */
+/** Does @dev match @m (any of its globs, fnmatch on the modalias)? */
+bool dbk_manifest_matches(const struct dbk_manifest *m, const struct dbk_devinfo *dev);
+/** The first valid, not denied manifest matching @dev, or NULL. */
+const struct dbk_manifest *dbk_match(const struct dbk_manifest *ms, int n,
+				     const struct dbk_limits *l, const struct dbk_devinfo *dev);
+/** "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", as the kernel writes it. */
+void dbk_pci_modalias(const struct dbk_devinfo *dev, char *buf, size_t len);
+
+/* backoff.c: restart policy */
+struct dbk_backoff {
+	uint64_t crashes[16];		/* monotonic ms of recent crashes (ring) */
+	unsigned int nr;
+	unsigned int restarts;		/* lifetime, for display */
+};
+/**
+ * Record a crash at @now_ms.  Returns the delay in ms before restarting
+ * (100 ms doubling per crash in the window, capped at 30 s), or -1 when
+ * @burst crashes fell within @window_s: quarantine.
+ */
+long dbk_backoff_crash(struct dbk_backoff *b, uint64_t now_ms, unsigned int burst,
+		       unsigned int window_s);
+void dbk_backoff_reset(struct dbk_backoff *b);
+
+#endif /* DBK_BROKER_H */
