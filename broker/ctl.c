@@ -657,27 +657,39 @@ static int show_status(json_object *reply)
 	return 0;
 }
 
-/* bind, unbind, revoke, release: silent on success unless the daemon says more. */
+/*
+ * bind, unbind, revoke, release: the device's new state when the daemon
+ * sends it ("0000:00:04.0: running (edu, pid 4242)"), else silence.
+ */
 static int show_action(json_object *reply)
 {
 	json_object *d = get(reply, "device"), *m = get(reply, "message");
-	char *s;
+	json_object *drv, *pid;
+	char *s, *t;
 
 	if (m && json_object_is_type(m, json_type_string)) {
 		s = sanitize(json_object_get_string(m));
 		printf("%s\n", s);
 		free(s);
 	}
-	if (d && json_object_is_type(d, json_type_object)) {
-		char *id = fmt_key(d, "id"), *st = fmt_key(d, "state");
-		char *drv = fmt_key(d, "driver"), *pid = fmt_key(d, "pid");
-
-		printf("%s: %s (driver %s, pid %s)\n", id, st, drv, pid);
-		free(id);
-		free(st);
-		free(drv);
-		free(pid);
+	if (!d || !json_object_is_type(d, json_type_object))
+		return 0;
+	s = fmt_key(d, "id");
+	t = fmt_key(d, "state");
+	printf("%s: %s", s, t);
+	free(s);
+	free(t);
+	drv = get(d, "driver");
+	pid = get(d, "pid");
+	if (drv && json_object_is_type(drv, json_type_string)) {
+		s = sanitize(json_object_get_string(drv));
+		printf(" (%s", s);
+		free(s);
+		if (pid && json_object_is_type(pid, json_type_int))
+			printf(", pid %" PRId64, json_object_get_int64(pid));
+		printf(")");
 	}
+	printf("\n");
 	return 0;
 }
 

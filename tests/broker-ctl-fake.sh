@@ -93,7 +93,11 @@ def answer(req):
         return msg({"ok": True, "device": STATUS})
     if cmd == "bind" and dev == "0000:00:05.0":
         return err("0000:00:05.0 is quarantined: run devbrokerctl release 0000:00:05.0", 16)
-    if cmd in ("bind", "unbind", "revoke", "release"):
+    if cmd == "release":                 # as devbrokerd does: the new state
+        return msg({"ok": True, "device": DEV})
+    if cmd == "revoke" and dev == "0000:00:05.0":
+        return msg({"ok": True, "device": dict(DEV, id=dev, state="revoked", pid=None)})
+    if cmd in ("bind", "unbind", "revoke"):
         return msg({"ok": True})
     return err("bad request", 22)
 
@@ -270,7 +274,7 @@ expect "a 70000-byte reply: MSG_TRUNC detected, exit 1" 1 "70000-byte message.*t
 [ ! -s "$T/out" ] && ok "nothing printed from a truncated reply" || not_ok "nothing printed from a truncated reply"
 
 # --- actions ---------------------------------------------------------------
-for c in bind unbind revoke release; do
+for c in bind unbind revoke; do
 	run -s "$S" "$c" 0000:00:04.0
 	if [ "$RC" -eq 0 ] && [ ! -s "$T/out" ] &&
 	   [ "$(last_request)" = "{\"cmd\": \"$c\", \"device\": \"0000:00:04.0\"}" ]; then
@@ -279,6 +283,13 @@ for c in bind unbind revoke release; do
 		not_ok "$c: request sent, silent success"
 	fi
 done
+
+run -s "$S" release 0000:00:04.0
+[ "$RC" -eq 0 ] && [ "$(cat "$T/out")" = "0000:00:04.0: running (edu, pid 4242)" ] &&
+	ok "release: prints the device's new state" || not_ok "release: prints the device's new state"
+run -s "$S" revoke 0000:00:05.0
+[ "$RC" -eq 0 ] && [ "$(cat "$T/out")" = "0000:00:05.0: revoked (edu)" ] &&
+	ok "revoke: prints the device's new state" || not_ok "revoke: prints the device's new state"
 
 # --- events ---------------------------------------------------------------
 cat > "$T/want" <<'EOF'
