@@ -123,6 +123,13 @@ void dbk_manifest_free(struct dbk_manifest *m);
  */
 int dbk_manifest_load_dirs(const char *sysdir, const char *etcdir,
 			   struct dbk_manifest **out);
+/**
+ * Expand a manifest template (an Exec= word, CUSE=, FUSEMount=) into @buf:
+ * %i = @instance, %d = @dev_id, %% = %.  Returns the length, -EINVAL for
+ * another specifier, -ENAMETOOLONG when @len is too small.
+ */
+int dbk_template_expand(const char *tmpl, unsigned int instance,
+			const char *dev_id, char *buf, size_t len);
 
 /* limits.c */
 /** Defaults (permissive but safe: no unsafe DMA, no config writes) then the file, if any. */

@@ -1,0 +1,1193 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Driver manifests (devbroker-manifest(5)): parsing, validation and the
+ * system/administrator directory merge.  Also the libinih front end that
+ * limits.c shares (core-internal.h).
+ *
+ * libinih does the INI syntax.  Around it: a line reader that counts lines
+ * (so every message carries PATH:LINE), drops leading white space (so an
+ * indented line is never taken as a continuation of the previous value),
+ * refuses lines longer than inih's buffer instead of letting it split them,
+ * and checks section names; a handler that dispatches on a key table and
+ * refuses unknown and duplicate keys.  Only the first error is kept.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "broker.h"
+#include "core-internal.h"
+
+/* -------- the INI front end -------- */
+
+static void verror(struct dbk_ini *ini, unsigned int line, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (ini->failed)
+		return;
+	ini->failed = true;
+	ini->err_line = line;
+	n = snprintf(ini->err, sizeof(ini->err), "%s:%u: ", ini->path, line);
+	if (n < 0 || (size_t)n >= sizeof(ini->err))
+		return;
+	vsnprintf(ini->err + n, sizeof(ini->err) - (size_t)n, fmt, ap);
+}
+
+void dbk_ini_error(struct dbk_ini *ini, unsigned int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(ini, line, fmt, ap);
+	va_end(ap);
+}
+
+int dbk_ini_fail(struct dbk_ini *ini, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(ini, ini->lineno, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+unsigned int dbk_ini_line(const struct dbk_ini *ini, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ini->nkeys; i++)
+		if (!strcmp(ini->keys[i].name, name))
+			return ini->key_line[i];
+	return 0;
+}
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* "[Driver], [Match] and [Rights]" */
+static void list_sections(const struct dbk_ini *ini, char *buf, size_t len)
+{
+	unsigned int i, n = 0;
+
+	buf[0] = '\0';
+	while (ini->sections[n])
+		n++;
+	for (i = 0; i < n; i++)
+		append(buf, len, "%s[%s]", i == 0 ? "" : i + 1 == n ? " and " : ", ",
+		       ini->sections[i]);
+}
+
+static const char *find_section(const struct dbk_ini *ini, const char *s, size_t len,
+				bool icase)
+{
+	unsigned int i;
+
+	for (i = 0; ini->sections[i]; i++)
+		if (strlen(ini->sections[i]) == len &&
+		    !(icase ? strncasecmp : strncmp)(ini->sections[i], s, len))
+			return ini->sections[i];
+	return NULL;
+}
+
+/* A "[Name]" line, as inih will read it: report names we do not know. */
+static void check_section_line(struct dbk_ini *ini, const char *line)
+{
+	const char *end = strchr(line, ']'), *icase;
+	char known[128];
+	size_t len;
+
+	if (!end)
+		return;		/* inih reports the syntax error */
+	len = (size_t)(end - line - 1);
+	if (find_section(ini, line + 1, len, false))
+		return;
+	list_sections(ini, known, sizeof(known));
+	icase = find_section(ini, line + 1, len, true);
+	if (icase)
+		dbk_ini_error(ini, ini->lineno, "unknown section [%.*s]; write [%s] (names are case-sensitive)",
+			      (int)len, line + 1, icase);
+	else
+		dbk_ini_error(ini, ini->lineno, "unknown section [%.*s]; the sections are %s",
+			      (int)len, line + 1, known);
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct dbk_ini *ini = stream;
+	ssize_t n;
+	size_t len;
+	char *p;
+
+	errno = 0;
+	n = getline(&ini->buf, &ini->bufsz, ini->f);
+	if (n < 0) {
+		if (ferror(ini->f))
+			ini->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	ini->lineno++;
+	p = ini->buf;
+	if (ini->lineno == 1 && !strncmp(p, "\xEF\xBB\xBF", 3))
+		p += 3;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	len = strlen(p);
+	if (num < 2 || len + 1 > (size_t)num) {
+		dbk_ini_error(ini, ini->lineno, "line too long (at most %d characters); shorten it",
+			      num - 2);
+		p = (char *)"\n";
+		len = 1;
+	} else if (*p == '[') {
+		check_section_line(ini, p);
+	}
+	memcpy(str, p, len + 1);
+	return str;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct dbk_ini *ini = user;
+	const struct dbk_ini_key *k = NULL, *other = NULL, *icase = NULL;
+	unsigned int i, idx;
+	char buf[160];
+
+	if (!find_section(ini, section, strlen(section), false)) {
+		if (*section)
+			return 0;	/* the reader reported the section */
+		for (i = 0; i < ini->nkeys && !other; i++)
+			if (!strcmp(ini->keys[i].name, name))
+				other = &ini->keys[i];
+		dbk_ini_fail(ini, "%s= is outside any section; put it under [%s]", name,
+			     other ? other->section : ini->sections[0]);
+		return 0;
+	}
+	for (i = 0; i < ini->nkeys && !k; i++) {
+		const struct dbk_ini_key *c = &ini->keys[i];
+
+		if (!strcmp(c->name, name)) {
+			if (!strcmp(c->section, section))
+				k = c;
+			else
+				other = c;
+		} else if (!strcasecmp(c->name, name) && !strcmp(c->section, section)) {
+			icase = c;
+		}
+	}
+	if (!k) {
+		if (other) {
+			dbk_ini_fail(ini, "%s= belongs in [%s], not in [%s]; move it",
+				     name, other->section, section);
+		} else if (icase) {
+			dbk_ini_fail(ini, "unknown key %s= in [%s]; write %s= (keys are case-sensitive)",
+				     name, section, icase->name);
+		} else {
+			buf[0] = '\0';
+			for (i = 0; i < ini->nkeys; i++)
+				if (!strcmp(ini->keys[i].section, section))
+					append(buf, sizeof(buf), "%s%s=", buf[0] ? " " : "",
+					       ini->keys[i].name);
+			dbk_ini_fail(ini, "unknown key %s= in [%s]; the keys of [%s] are %s",
+				     name, section, section, buf);
+		}
+		return 0;
+	}
+	idx = (unsigned int)(k - ini->keys);
+	if (ini->key_line[idx] && !(k->flags & DBK_KEY_MULTI)) {
+		dbk_ini_fail(ini, "duplicate %s= (already set on line %u); set it once",
+			     name, ini->key_line[idx]);
+		return 0;
+	}
+	if (!ini->key_line[idx])
+		ini->key_line[idx] = ini->lineno;
+	ini->key = k;
+	if (!*value && !(k->flags & DBK_KEY_EMPTY_OK)) {
+		dbk_ini_fail(ini, "%s= is empty; write %s, or leave the line out", name, k->example);
+		return 0;
+	}
+	if (k->parse(ini, value) < 0) {
+		if (ini->err_line == ini->lineno && strchr(value, '#'))
+			append(ini->err, sizeof(ini->err),
+			       " (a # comment must be on a line of its own)");
+		return 0;
+	}
+	return 1;
+}
+
+int dbk_ini_parse(struct dbk_ini *ini)
+{
+	unsigned int i;
+	int r, e;
+
+	ini->lineno = 0;
+	ini->failed = false;
+	ini->err[0] = '\0';
+	memset(ini->key_line, 0, sizeof(ini->key_line));
+	if (ini->nkeys > DBK_INI_MAX_KEYS)
+		return -EINVAL;
+	ini->f = fopen(ini->path, "re");
+	if (!ini->f) {
+		e = errno;
+		dbk_ini_error(ini, 0, "cannot read the file: %s", strerror(e));
+		return -e;
+	}
+	r = ini_parse_stream(reader, ini, handler, ini);
+	fclose(ini->f);
+	ini->f = NULL;
+	free(ini->buf);
+	ini->buf = NULL;
+	ini->bufsz = 0;
+	if (ini->read_errno) {
+		e = ini->read_errno;
+		ini->failed = false;
+		dbk_ini_error(ini, 0, "cannot read the file: %s", strerror(e));
+		return -e;
+	}
+	if (r < 0) {
+		ini->failed = false;
+		dbk_ini_error(ini, 0, "out of memory");
+		return -ENOMEM;
+	}
+	/* A line inih could not parse, before any error of ours. */
+	if (r > 0 && (!ini->failed || (unsigned int)r < ini->err_line)) {
+		ini->failed = false;
+		dbk_ini_error(ini, (unsigned int)r,
+			      "cannot parse this line; write [Section], KEY=VALUE, or a comment starting with # or ;");
+	}
+	for (i = 0; i < ini->nkeys; i++)
+		if ((ini->keys[i].flags & DBK_KEY_REQUIRED) && !ini->key_line[i])
+			dbk_ini_error(ini, 0, "missing %s= in [%s]; add %s", ini->keys[i].name,
+				      ini->keys[i].section, ini->keys[i].example);
+	return ini->failed ? -EINVAL : 0;
+}
+
+/* -------- value parsers -------- */
+
+int dbk_parse_u64(const char *s, uint64_t *v)
+{
+	unsigned long long x;
+	const char *p = s;
+	int base = 10;
+	char *end;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (base == 16 ? !isxdigit((unsigned char)*p) : !isdigit((unsigned char)*p))
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(p, &end, base);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE)
+		return -ERANGE;
+	*v = x;
+	return 0;
+}
+
+int dbk_parse_size(const char *s, uint64_t *v)
+{
+	char num[32];
+	size_t len = strlen(s);
+	unsigned int shift = 0;
+	uint64_t x;
+	int r;
+
+	if (!len || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len + 1);
+	switch (num[len - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	}
+	if (shift && !(len > 2 && num[0] == '0' && (num[1] == 'x' || num[1] == 'X')))
+		num[len - 1] = '\0';
+	else
+		shift = 0;	/* 0x...: a trailing hex digit, not a suffix */
+	r = dbk_parse_u64(num, &x);
+	if (r < 0)
+		return r;
+	if (shift && x > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*v = x << shift;
+	return 0;
+}
+
+int dbk_ini_uint(struct dbk_ini *ini, const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	int r = dbk_parse_u64(s, v);
+
+	if (r == -EINVAL)
+		return dbk_ini_fail(ini, "%s=%s is not a number; write %s", ini->key->name, s,
+				    ini->key->example);
+	if (r < 0 || *v < min || *v > max)
+		return dbk_ini_fail(ini, "%s=%s is out of range; write a number from %llu to %llu",
+				    ini->key->name, s, (unsigned long long)min,
+				    (unsigned long long)max);
+	return 0;
+}
+
+int dbk_ini_size(struct dbk_ini *ini, const char *s, uint64_t max, uint64_t *v)
+{
+	int r = dbk_parse_size(s, v);
+
+	if (r == -EINVAL)
+		return dbk_ini_fail(ini, "%s=%s is not a size; write bytes with an optional K, M or G suffix, e.g. %s",
+				    ini->key->name, s, ini->key->example);
+	if (r < 0 || *v > max)
+		return dbk_ini_fail(ini, "%s=%s is too large; the most is %lluG", ini->key->name, s,
+				    (unsigned long long)(max >> 30));
+	return 0;
+}
+
+int dbk_ini_bool(struct dbk_ini *ini, const char *s, bool *b)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*b = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*b = false;
+			return 0;
+		}
+	}
+	return dbk_ini_fail(ini, "%s=%s is not a boolean; write %s=yes or %s=no", ini->key->name,
+			    s, ini->key->name, ini->key->name);
+}
+
+/* Split @s on white space and commas into @tok (a copy); returns the count or -1. */
+static int split(struct dbk_ini *ini, const char *s, char *copy, size_t copylen,
+		 char **tok, unsigned int max)
+{
+	char *save = NULL, *t;
+	unsigned int n = 0;
+
+	if (strlen(s) >= copylen)
+		return dbk_ini_fail(ini, "%s= is too long", ini->key->name);
+	strcpy(copy, s);
+	for (t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+		if (n == max)
+			return dbk_ini_fail(ini, "%s= has more than %u values", ini->key->name, max);
+		tok[n++] = t;
+	}
+	return (int)n;
+}
+
+int dbk_ini_bars(struct dbk_ini *ini, const char *s, uint32_t *mask)
+{
+	char copy[256], *tok[64];
+	int i, n = split(ini, s, copy, sizeof(copy), tok, 64);
+
+	if (n < 0)
+		return -1;
+	*mask = 0;
+	for (i = 0; i < n; i++) {
+		if (tok[i][0] < '0' || tok[i][0] > '5' || tok[i][1])
+			return dbk_ini_fail(ini, "%s=: '%s' is not a BAR index; write indexes from 0 to 5, e.g. %s",
+					    ini->key->name, tok[i], ini->key->example);
+		*mask |= 1u << (tok[i][0] - '0');
+	}
+	return 0;
+}
+
+int dbk_ini_irqs(struct dbk_ini *ini, const char *s, uint32_t *mask)
+{
+	char copy[256], *tok[64];
+	int i, n = split(ini, s, copy, sizeof(copy), tok, 64);
+
+	if (n < 0)
+		return -1;
+	*mask = 0;
+	for (i = 0; i < n; i++) {
+		if (!strcasecmp(tok[i], "intx"))
+			*mask |= DBK_IRQ_INTX;
+		else if (!strcasecmp(tok[i], "msi"))
+			*mask |= DBK_IRQ_MSI;
+		else if (!strcasecmp(tok[i], "msix") || !strcasecmp(tok[i], "msi-x"))
+			*mask |= DBK_IRQ_MSIX;
+		else
+			return dbk_ini_fail(ini, "%s=: unknown interrupt type '%s'; write any of intx msi msix",
+					    ini->key->name, tok[i]);
+	}
+	return 0;
+}
+
+int dbk_ini_mode(struct dbk_ini *ini, const char *s, unsigned int *mode)
+{
+	unsigned long x;
+	char *end;
+
+	errno = 0;
+	x = strtoul(s, &end, 8);
+	if (!*s || *s < '0' || *s > '7' || *end || errno || x > 0777)
+		return dbk_ini_fail(ini, "%s=%s is not an octal permission mode; write e.g. %s",
+				    ini->key->name, s, ini->key->example);
+	*mode = (unsigned int)x;
+	return 0;
+}
+
+bool dbk_valid_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len >= DBK_NAME_MAX)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
+}
+
+int dbk_ini_name(struct dbk_ini *ini, const char *s, char *out, size_t outlen)
+{
+	if (!dbk_valid_name(s) || strlen(s) >= outlen)
+		return dbk_ini_fail(ini, "%s=%s is not a valid name; use 1 to 63 of a-z 0-9 _ -",
+				    ini->key->name, s);
+	strcpy(out, s);
+	return 0;
+}
+
+/* -------- templates: %i (instance), %d (device id), %% -------- */
+
+static int check_template(struct dbk_ini *ini, const char *s)
+{
+	const char *p;
+
+	for (p = s; (p = strchr(p, '%')); p += 2)
+		if (p[1] != 'i' && p[1] != 'd' && p[1] != '%')
+			return dbk_ini_fail(ini, "%s=: unknown specifier %%%.1s; use %%i (instance), %%d (device id) or %%%% (a %%)",
+					    ini->key->name, p + 1);
+	return 0;
+}
+
+int dbk_template_expand(const char *tmpl, unsigned int instance, const char *dev_id,
+			char *buf, size_t len)
+{
+	size_t n = 0, add;
+	char num[16];
+	const char *s;
+
+	if (!len)
+		return -ENAMETOOLONG;
+	for (; *tmpl; tmpl++) {
+		if (*tmpl != '%') {
+			s = tmpl;
+			add = 1;
+		} else if (tmpl[1] == 'i') {
+			snprintf(num, sizeof(num), "%u", instance);
+			s = num;
+			add = strlen(num);
+			tmpl++;
+		} else if (tmpl[1] == 'd') {
+			s = dev_id ? dev_id : "";
+			add = strlen(s);
+			tmpl++;
+		} else if (tmpl[1] == '%') {
+			s = tmpl;
+			add = 1;
+			tmpl++;
+		} else {
+			return -EINVAL;
+		}
+		if (n + add >= len)
+			return -ENAMETOOLONG;
+		memcpy(buf + n, s, add);
+		n += add;
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* -------- manifest keys -------- */
+
+#define M(ini) ((struct dbk_manifest *)(ini)->obj)
+
+static const char *const manifest_sections[] = { "Driver", "Match", "Rights", "Frontend", NULL };
+
+static int p_name(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_name(ini, v, M(ini)->name, sizeof(M(ini)->name));
+}
+
+static int p_exec(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_manifest *m = M(ini);
+	char copy[256], *tok[DBK_MAX_ARGS + 1];
+	char *save = NULL, *t;
+	unsigned int n = 0, i;
+
+	if (strpbrk(v, "\"'\\"))
+		return dbk_ini_fail(ini, "Exec= does not support quotes or backslashes: it is split on white space, without a shell");
+	if (check_template(ini, v) < 0)
+		return -1;
+	if (strlen(v) >= sizeof(copy))
+		return dbk_ini_fail(ini, "Exec= is too long");
+	strcpy(copy, v);
+	for (t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (n == DBK_MAX_ARGS)
+			return dbk_ini_fail(ini, "Exec= has more than %d words (program and arguments); pass fewer arguments",
+					    DBK_MAX_ARGS);
+		tok[n++] = t;
+	}
+	if (!n)
+		return dbk_ini_fail(ini, "Exec= is empty; write Exec=/ABSOLUTE/PATH [ARGUMENTS...]");
+	if (tok[0][0] != '/')
+		return dbk_ini_fail(ini, "Exec=%s: the program needs an absolute path, e.g. Exec=/usr/libexec/devbroker/drivers/%s",
+				    tok[0], tok[0]);
+	for (i = 0; i < n; i++) {
+		m->argv[i] = strdup(tok[i]);
+		if (!m->argv[i]) {
+			dbk_manifest_free(m);
+			return dbk_ini_fail(ini, "out of memory");
+		}
+		m->argc = i + 1;
+	}
+	m->argv[n] = NULL;
+	return 0;
+}
+
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* A user or group name (useradd's rules, loosely) or a number. */
+static bool valid_account(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len >= DBK_NAME_MAX || s[0] == '-')
+		return false;
+	if (s[len - 1] == '$')
+		len--;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+}
+
+static int lookup_uid(const char *s, uid_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	uint64_t x;
+
+	if (all_digits(s)) {
+		if (dbk_parse_u64(s, &x) < 0 || x >= (uid_t)-1)
+			return -ERANGE;
+		*uid = (uid_t)x;
+		return 0;
+	}
+	if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) || !res)
+		return -ENOENT;
+	*uid = res->pw_uid;
+	return 0;
+}
+
+static int lookup_gid(const char *s, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[8192];
+	uint64_t x;
+
+	if (all_digits(s)) {
+		if (dbk_parse_u64(s, &x) < 0 || x >= (gid_t)-1)
+			return -ERANGE;
+		*gid = (gid_t)x;
+		return 0;
+	}
+	if (getgrnam_r(s, &gr, buf, sizeof(buf), &res) || !res)
+		return -ENOENT;
+	*gid = res->gr_gid;
+	return 0;
+}
+
+/* User=, Group=: stored as written, never root (the daemon resolves them). */
+static int p_user(struct dbk_ini *ini, const char *v)
+{
+	bool user = !strcmp(ini->key->name, "User");
+	char *out = user ? M(ini)->user : M(ini)->group;
+	uid_t uid = 1;
+	gid_t gid = 1;
+	int r;
+
+	if (!valid_account(v))
+		return dbk_ini_fail(ini, "%s=%s is not a valid %s name or number; write e.g. %s",
+				    ini->key->name, v, user ? "user" : "group", ini->key->example);
+	r = user ? lookup_uid(v, &uid) : lookup_gid(v, &gid);
+	if (r == -ERANGE)
+		return dbk_ini_fail(ini, "%s=%s is out of range", ini->key->name, v);
+	if (!strcmp(v, "root") || (r == 0 && (user ? uid == 0 : gid == 0)))
+		return dbk_ini_fail(ini, "%s=%s: drivers never run as root; write an unprivileged %s, e.g. %s",
+				    ini->key->name, v, user ? "user" : "group", ini->key->example);
+	strcpy(out, v);
+	return 0;
+}
+
+static int p_restart(struct dbk_ini *ini, const char *v)
+{
+	if (!strcmp(v, "no"))
+		M(ini)->restart = DBK_RESTART_NO;
+	else if (!strcmp(v, "on-failure"))
+		M(ini)->restart = DBK_RESTART_ON_FAILURE;
+	else if (!strcmp(v, "always"))
+		M(ini)->restart = DBK_RESTART_ALWAYS;
+	else
+		return dbk_ini_fail(ini, "Restart=%s is not a restart policy; write Restart=no, on-failure or always", v);
+	return 0;
+}
+
+static int p_burst(struct dbk_ini *ini, const char *v)
+{
+	uint64_t x;
+
+	if (dbk_ini_uint(ini, v, 1, 16, &x) < 0)
+		return -1;
+	M(ini)->restart_burst = (unsigned int)x;
+	return 0;
+}
+
+static int p_window(struct dbk_ini *ini, const char *v)
+{
+	uint64_t x;
+
+	if (dbk_ini_uint(ini, v, 1, 86400, &x) < 0)
+		return -1;
+	M(ini)->restart_window = (unsigned int)x;
+	return 0;
+}
+
+static int p_policy(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_name(ini, v, M(ini)->policy, sizeof(M(ini)->policy));
+}
+
+static int add_match(struct dbk_ini *ini, const char *glob)
+{
+	struct dbk_manifest *m = M(ini);
+
+	if (m->nr_match == DBK_MAX_MATCH)
+		return dbk_ini_fail(ini, "more than %d PCI= and Class= lines; merge patterns with * or [...]",
+				    DBK_MAX_MATCH);
+	if (strlen(glob) >= sizeof(m->match[0]))
+		return dbk_ini_fail(ini, "%s= is too long", ini->key->name);
+	strcpy(m->match[m->nr_match++], glob);
+	m->bus = DBK_BUS_PCI;
+	return 0;
+}
+
+static int p_pci(struct dbk_ini *ini, const char *v)
+{
+	int depth = 0;
+	const char *p;
+
+	if (strncmp(v, "pci:", 4))
+		return dbk_ini_fail(ini, "PCI=%s is not a PCI modalias pattern; write e.g. PCI=pci:v00001234d000011E8*", v);
+	/* The kernel writes hex digits in upper case: a-f can only be a mistake. */
+	for (p = v + 4; *p; p++) {
+		if (*p == '[')
+			depth = 1;
+		else if (*p == ']')
+			depth = 0;
+		else if (!depth && (*p == 'a' || *p == 'e' || *p == 'f'))
+			return dbk_ini_fail(ini, "PCI=%s: modalias hex digits are upper case (v00001234d000011E8), write A-F", v);
+	}
+	return add_match(ini, v);
+}
+
+/* A class/mask pair becomes a modalias glob on the bc, sc and i fields. */
+static int p_class(struct dbk_ini *ini, const char *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned long cls, mask = 0xffffff;
+	char glob[DBK_PATH_MAX], *end;
+	const char *p = v;
+	int i;
+
+	errno = 0;
+	if (!isxdigit((unsigned char)*p))
+		goto bad;
+	cls = strtoul(p, &end, 16);
+	if (*end == '/') {
+		p = end + 1;
+		if (!isxdigit((unsigned char)*p))
+			goto bad;
+		mask = strtoul(p, &end, 16);
+	}
+	if (*end || errno || cls > 0xffffff || mask > 0xffffff || !mask)
+		goto bad;
+	if (cls & ~mask)
+		return dbk_ini_fail(ini, "Class=%s: the class has bits outside the mask; write Class=0x%06lx/0x%06lx",
+				    v, cls & mask, mask);
+	strcpy(glob, "pci:v*d*sv*sd*");
+	for (i = 5; i >= 0; i--) {
+		unsigned int nm = (mask >> (4 * i)) & 0xf, nv = (cls >> (4 * i)) & 0xf, d;
+		size_t len;
+
+		if (i == 5)
+			strcat(glob, "bc");
+		else if (i == 3)
+			strcat(glob, "sc");
+		else if (i == 1)
+			strcat(glob, "i");
+		len = strlen(glob);
+		if (nm == 0xf) {
+			glob[len++] = hex[nv];
+		} else if (nm == 0) {
+			glob[len++] = '?';
+		} else {
+			glob[len++] = '[';
+			for (d = 0; d < 16; d++)
+				if ((d & nm) == (nv & nm))
+					glob[len++] = hex[d];
+			glob[len++] = ']';
+		}
+		glob[len] = '\0';
+	}
+	return add_match(ini, glob);
+bad:
+	return dbk_ini_fail(ini, "Class=%s is not CLASS[/MASK] in hex; write e.g. Class=0x010800/0xffff00", v);
+}
+
+static int p_bars(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_rights *r = &M(ini)->rights;
+
+	return dbk_ini_bars(ini, v, !strcmp(ini->key->name, "BARs") ? &r->bars : &r->map_bars);
+}
+
+static int p_mediated(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_rights *r = &M(ini)->rights;
+	char copy[256], *tok[DBK_MAX_RANGES + 1], *plus;
+	uint64_t off, size;
+	int i, n = split(ini, v, copy, sizeof(copy), tok, DBK_MAX_RANGES + 1);
+
+	if (n < 0)
+		return -1;
+	if (!n)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		struct dbk_range_spec *rs;
+
+		if (tok[i][0] < '0' || tok[i][0] > '5' || tok[i][1] != ':')
+			goto bad;
+		plus = strchr(tok[i], '+');
+		if (!plus)
+			goto bad;
+		*plus = '\0';
+		if (dbk_parse_u64(tok[i] + 2, &off) < 0 || dbk_parse_size(plus + 1, &size) < 0) {
+			*plus = '+';
+			goto bad;
+		}
+		if (!size || off + size < off)
+			return dbk_ini_fail(ini, "Mediated=: range %s+%s is empty or wraps; give a size above 0",
+					    tok[i], plus + 1);
+		if (r->nr_mediated == DBK_MAX_RANGES)
+			return dbk_ini_fail(ini, "more than %d Mediated= ranges; merge adjacent ranges",
+					    DBK_MAX_RANGES);
+		rs = &r->mediated[r->nr_mediated++];
+		rs->bar = (uint32_t)(tok[i][0] - '0');
+		rs->offset = off;
+		rs->size = size;
+	}
+	return 0;
+bad:
+	return dbk_ini_fail(ini, "Mediated=%s: write BAR:OFFSET+SIZE ranges, e.g. Mediated=0:0x80+0x20", v);
+}
+
+static int p_irqs(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_irqs(ini, v, &M(ini)->rights.irqs);
+}
+
+static int p_vectors(struct dbk_ini *ini, const char *v)
+{
+	uint64_t x;
+
+	if (dbk_ini_uint(ini, v, 0, DBK_MAX_VECTORS_, &x) < 0)
+		return -1;
+	M(ini)->rights.vectors = (uint32_t)x;
+	return 0;
+}
+
+static int p_irq_rate(struct dbk_ini *ini, const char *v)
+{
+	uint64_t x;
+
+	if (dbk_ini_uint(ini, v, 0, DBK_MAX_IRQ_RATE_, &x) < 0)
+		return -1;
+	M(ini)->rights.irq_rate = (uint32_t)x;
+	return 0;
+}
+
+static int p_dma(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_size(ini, v, DBK_MAX_QUOTA_, &M(ini)->rights.dma);
+}
+
+static int p_dma_bits(struct dbk_ini *ini, const char *v)
+{
+	uint64_t x;
+
+	if (dbk_ini_uint(ini, v, 24, 64, &x) < 0)
+		return -1;
+	M(ini)->rights.dma_bits = (uint32_t)x;
+	return 0;
+}
+
+static int p_bool(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_manifest *m = M(ini);
+	const char *k = ini->key->name;
+
+	return dbk_ini_bool(ini, v, !strcmp(k, "UnsafeDMA") ? &m->rights.unsafe_dma :
+				    !strcmp(k, "ConfigWrite") ? &m->rights.config_write :
+				    &m->frontend.uinput);
+}
+
+static int p_cuse(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_manifest *m = M(ini);
+	size_t len = strlen(v);
+
+	if (!len || len >= sizeof(m->frontend.cuse) || v[0] == '.' || v[0] == '-' ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:%-") != len)
+		return dbk_ini_fail(ini, "CUSE=%s is not a device name; write a /dev name without '/', e.g. CUSE=edu%%i",
+				    v);
+	if (check_template(ini, v) < 0)
+		return -1;
+	strcpy(m->frontend.cuse, v);
+	return 0;
+}
+
+static int p_cuse_mode(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_mode(ini, v, &M(ini)->frontend.cuse_mode);
+}
+
+static int p_cuse_owner(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_frontend *f = &M(ini)->frontend;
+	bool owner = !strcmp(ini->key->name, "CUSEOwner");
+	int r;
+
+	if (!valid_account(v))
+		return dbk_ini_fail(ini, "%s=%s is not a valid name or number; write e.g. %s",
+				    ini->key->name, v, ini->key->example);
+	r = owner ? lookup_uid(v, &f->cuse_uid) : lookup_gid(v, &f->cuse_gid);
+	if (r == -ERANGE)
+		return dbk_ini_fail(ini, "%s=%s is out of range", ini->key->name, v);
+	if (r < 0)
+		return dbk_ini_fail(ini, "%s=%s: no such %s on this system; write an existing name or a number",
+				    ini->key->name, v, owner ? "user" : "group");
+	return 0;
+}
+
+static int p_fuse_mount(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_manifest *m = M(ini);
+
+	if (v[0] != '/' || strstr(v, "/../") || (strlen(v) >= 3 && !strcmp(v + strlen(v) - 3, "/..")))
+		return dbk_ini_fail(ini, "FUSEMount=%s: write an absolute path without .., e.g. FUSEMount=/run/devbroker/NAME/%%d",
+				    v);
+	if (strlen(v) >= sizeof(m->frontend.fuse_mount))
+		return dbk_ini_fail(ini, "FUSEMount= is too long");
+	if (check_template(ini, v) < 0)
+		return -1;
+	strcpy(m->frontend.fuse_mount, v);
+	return 0;
+}
+
+static const struct dbk_ini_key manifest_keys[] = {
+	{ "Driver", "Name", p_name, DBK_KEY_REQUIRED, "Name=NAME (the file name without .conf)" },
+	{ "Driver", "Exec", p_exec, DBK_KEY_REQUIRED, "Exec=/usr/libexec/devbroker/drivers/PROGRAM ARGS..." },
+	{ "Driver", "User", p_user, DBK_KEY_REQUIRED, "User=nobody" },
+	{ "Driver", "Group", p_user, 0, "Group=nogroup" },
+	{ "Driver", "Restart", p_restart, 0, "Restart=on-failure" },
+	{ "Driver", "RestartBurst", p_burst, 0, "RestartBurst=5" },
+	{ "Driver", "RestartWindowSec", p_window, 0, "RestartWindowSec=600" },
+	{ "Driver", "Policy", p_policy, 0, "Policy=NAME" },
+	{ "Match", "PCI", p_pci, DBK_KEY_MULTI, "PCI=pci:v00001234d000011E8*" },
+	{ "Match", "Class", p_class, DBK_KEY_MULTI, "Class=0x010800/0xffff00" },
+	{ "Rights", "BARs", p_bars, DBK_KEY_EMPTY_OK, "BARs=0 2" },
+	{ "Rights", "MapBARs", p_bars, DBK_KEY_EMPTY_OK, "MapBARs=0" },
+	{ "Rights", "Mediated", p_mediated, DBK_KEY_MULTI, "Mediated=0:0x80+0x20" },
+	{ "Rights", "Interrupts", p_irqs, DBK_KEY_EMPTY_OK, "Interrupts=msi" },
+	{ "Rights", "Vectors", p_vectors, 0, "Vectors=1" },
+	{ "Rights", "IRQRate", p_irq_rate, 0, "IRQRate=1000" },
+	{ "Rights", "DMA", p_dma, 0, "DMA=64K" },
+	{ "Rights", "DMABits", p_dma_bits, 0, "DMABits=32" },
+	{ "Rights", "UnsafeDMA", p_bool, 0, "UnsafeDMA=no" },
+	{ "Rights", "ConfigWrite", p_bool, 0, "ConfigWrite=no" },
+	{ "Frontend", "CUSE", p_cuse, 0, "CUSE=NAME%i" },
+	{ "Frontend", "CUSEMode", p_cuse_mode, 0, "CUSEMode=0660" },
+	{ "Frontend", "CUSEOwner", p_cuse_owner, 0, "CUSEOwner=root" },
+	{ "Frontend", "CUSEGroup", p_cuse_owner, 0, "CUSEGroup=root" },
+	{ "Frontend", "UInput", p_bool, 0, "UInput=no" },
+	{ "Frontend", "FUSEMount", p_fuse_mount, 0, "FUSEMount=/run/devbroker/NAME/%d" },
+};
+
+static void bar_list(uint32_t mask, char *buf, size_t len)
+{
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < DBK_NUM_BARS_; i++)
+		if (mask & (1u << i))
+			append(buf, len, "%s%u", buf[0] ? " " : "", i);
+	if (!buf[0])
+		snprintf(buf, len, "(none)");
+}
+
+/* Checks across keys, once the whole file is read. */
+static void check_manifest(struct dbk_ini *ini, const char *stem)
+{
+	struct dbk_manifest *m = M(ini);
+	struct dbk_rights *r = &m->rights;
+	char a[32], b[32];
+	unsigned int i, line;
+
+	line = dbk_ini_line(ini, "Name");
+	if (line && strcmp(m->name, stem))
+		dbk_ini_error(ini, line, "Name=%s does not match the file name %s.conf; write Name=%s or rename the file to %s.conf",
+			      m->name, stem, stem, m->name);
+	if (!m->nr_match)
+		dbk_ini_error(ini, 0, "no [Match] line; add e.g. PCI=pci:v00001234d000011E8* or Class=0x010800/0xffff00");
+	if (r->map_bars & ~r->bars) {
+		bar_list(r->map_bars, a, sizeof(a));
+		bar_list(r->bars, b, sizeof(b));
+		dbk_ini_error(ini, dbk_ini_line(ini, "MapBARs"),
+			      "MapBARs=%s is not a subset of BARs=%s; list in MapBARs= only BARs that BARs= has",
+			      a, b);
+	}
+	for (i = 0; i < r->nr_mediated; i++)
+		if (!(r->bars & (1u << r->mediated[i].bar)))
+			dbk_ini_error(ini, dbk_ini_line(ini, "Mediated"),
+				      "Mediated= range in BAR %u, which BARs= does not grant; add %u to BARs=",
+				      r->mediated[i].bar, r->mediated[i].bar);
+	line = dbk_ini_line(ini, "Vectors");
+	if (r->vectors && !(r->irqs & (DBK_IRQ_MSI | DBK_IRQ_MSIX)))
+		dbk_ini_error(ini, line, "Vectors=%u needs Interrupts=msi or msix; add one or remove Vectors=",
+			      r->vectors);
+	if (!line && (r->irqs & (DBK_IRQ_MSI | DBK_IRQ_MSIX)))
+		r->vectors = 1;
+	if (!r->dma) {
+		if ((line = dbk_ini_line(ini, "DMABits")))
+			dbk_ini_error(ini, line, "DMABits= without DMA=; add DMA=SIZE or remove DMABits=");
+		if (r->unsafe_dma)
+			dbk_ini_error(ini, dbk_ini_line(ini, "UnsafeDMA"),
+				      "UnsafeDMA=yes without DMA=; add DMA=SIZE or write UnsafeDMA=no");
+	}
+	if (!m->frontend.cuse[0]) {
+		static const char *const cuse_keys[] = { "CUSEMode", "CUSEOwner", "CUSEGroup" };
+
+		for (i = 0; i < 3; i++)
+			if ((line = dbk_ini_line(ini, cuse_keys[i])))
+				dbk_ini_error(ini, line, "%s= without CUSE=; add CUSE=NAME or remove %s=",
+					      cuse_keys[i], cuse_keys[i]);
+	}
+}
+
+int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
+{
+	const char *base = strrchr(path, '/');
+	struct dbk_ini ini = {
+		.path = path,
+		.sections = manifest_sections,
+		.keys = manifest_keys,
+		.nkeys = sizeof(manifest_keys) / sizeof(manifest_keys[0]),
+		.obj = m,
+	};
+	char stem[DBK_NAME_MAX];
+	size_t len;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->restart = DBK_RESTART_ON_FAILURE;
+	m->restart_burst = 5;
+	m->restart_window = 600;
+	m->bus = DBK_BUS_PCI;
+	m->frontend.cuse_mode = 0600;
+	snprintf(m->path, sizeof(m->path), "%s", path);
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".conf"))
+		len -= 5;
+	snprintf(stem, sizeof(stem), "%.*s", (int)len, base);
+
+	if (len == strlen(base)) {
+		dbk_ini_error(&ini, 0, "a manifest file is named NAME.conf; rename it to %s.conf", stem);
+		r = -EINVAL;
+	} else {
+		r = dbk_ini_parse(&ini);
+		if (r == 0 || r == -EINVAL) {
+			/* The name as parsed, for the Name= check; then the file's. */
+			check_manifest(&ini, stem);
+			r = ini.failed ? -EINVAL : 0;
+		}
+	}
+	snprintf(m->name, sizeof(m->name), "%s", stem);
+	m->valid = !ini.failed;
+	if (!m->valid) {
+		memcpy(m->error, ini.err, sizeof(m->error));
+		m->error[sizeof(m->error) - 1] = '\0';
+	}
+	return r;
+}
+
+void dbk_manifest_free(struct dbk_manifest *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < DBK_MAX_ARGS + 1; i++) {
+		free(m->argv[i]);
+		m->argv[i] = NULL;
+	}
+	m->argc = 0;
+}
+
+/* -------- directories -------- */
+
+struct entry {
+	char stem[DBK_NAME_MAX + 8];
+	char path[DBK_PATH_MAX];
+	bool masked;
+};
+
+static bool is_dev_null(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+/* Add or replace the *.conf entries of @dir. */
+static int scan_dir(const char *dir, struct entry **ents, size_t *n, size_t *cap)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (!dir)
+		return 0;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	while ((errno = 0, de = readdir(d))) {
+		size_t len = strlen(de->d_name), i;
+		char path[DBK_PATH_MAX];
+		struct stat st;
+		struct entry *e;
+
+		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".conf") ||
+		    len - 5 >= sizeof((*ents)->stem))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			continue;
+		for (i = 0; i < *n; i++)
+			if (!strncmp((*ents)[i].stem, de->d_name, len - 5) && !(*ents)[i].stem[len - 5])
+				break;
+		if (i == *n) {
+			if (*n == *cap) {
+				size_t ncap = *cap ? *cap * 2 : 16;
+				struct entry *p = realloc(*ents, ncap * sizeof(*p));
+
+				if (!p) {
+					closedir(d);
+					return -ENOMEM;
+				}
+				*ents = p;
+				*cap = ncap;
+			}
+			(*n)++;
+		}
+		e = &(*ents)[i];
+		snprintf(e->stem, sizeof(e->stem), "%.*s", (int)(len - 5), de->d_name);
+		memcpy(e->path, path, sizeof(e->path));
+		e->masked = is_dev_null(path);
+	}
+	if (errno) {
+		int e = -errno;
+
+		closedir(d);
+		return e;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->stem, ((const struct entry *)b)->stem);
+}
+
+int dbk_manifest_load_dirs(const char *sysdir, const char *etcdir, struct dbk_manifest **out)
+{
+	struct entry *ents = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dbk_manifest *ms;
+	int r, count = 0;
+
+	*out = NULL;
+	r = scan_dir(sysdir, &ents, &n, &cap);
+	if (r == 0)
+		r = scan_dir(etcdir, &ents, &n, &cap);
+	if (r < 0) {
+		free(ents);
+		return r;
+	}
+	if (n > INT_MAX) {
+		free(ents);
+		return -E2BIG;
+	}
+	qsort(ents, n, sizeof(*ents), cmp_entry);
+	ms = calloc(n ? n : 1, sizeof(*ms));
+	if (!ms) {
+		free(ents);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (ents[i].masked)
+			continue;
+		r = dbk_manifest_parse(ents[i].path, &ms[count]);
+		if (r == -ENOMEM) {
+			while (count >= 0)
+				dbk_manifest_free(&ms[count--]);
+			free(ms);
+			free(ents);
+			return -ENOMEM;
+		}
+		count++;
+	}
+	free(ents);
+	*out = ms;
+	return count;
+}
