@@ -609,12 +609,83 @@ static void kv_multi(const char *label, json_object *v)
 		kv(label, "none");
 }
 
+/* A bit set as the numbers of its bits ("0 2"), or "none". */
+static char *fmt_bits(uint64_t v, const char *const *names)
+{
+	char *s = xstrdup(""), *t;
+	unsigned int i;
+
+	for (i = 0; i < 64; i++) {
+		if (!(v & (1ull << i)))
+			continue;
+		if (names && names[i])
+			t = xasprintf("%s%s%s", s, *s ? " " : "", names[i]);
+		else
+			t = xasprintf("%s%s%u", s, *s ? " " : "", i);
+		free(s);
+		s = t;
+	}
+	if (!*s) {
+		free(s);
+		s = xstrdup("none");
+	}
+	return s;
+}
+
+static char *fmt_bytes(uint64_t v)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	int u = -1;
+
+	if (v == 0)
+		return xstrdup("none");
+	while (u < 3 && v >= 1024 && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	return u < 0 ? xasprintf("%" PRIu64 " bytes", v) : xasprintf("%" PRIu64 " %s", v, unit[u]);
+}
+
+/*
+ * The grant's rights: the bit sets and sizes devbrokerd sends as numbers
+ * (bars, map_bars, irqs, dma) written out; anything else as it comes.
+ */
+static void show_rights(json_object *r)
+{
+	static const char *const irq_names[64] = { "intx", "msi", "msix" };
+	bool first = true;
+
+	if (!r || !json_object_is_type(r, json_type_object)) {
+		kv_multi("Rights", r);
+		return;
+	}
+	json_object_object_foreach(r, key, val) {
+		char *k = sanitize(key), *s;
+
+		if (json_object_is_type(val, json_type_int) && (!strcmp(key, "bars") ||
+								 !strcmp(key, "map_bars")))
+			s = fmt_bits((uint64_t)json_object_get_int64(val), NULL);
+		else if (json_object_is_type(val, json_type_int) && !strcmp(key, "irqs"))
+			s = fmt_bits((uint64_t)json_object_get_int64(val), irq_names);
+		else if (json_object_is_type(val, json_type_int) && !strcmp(key, "dma"))
+			s = fmt_bytes((uint64_t)json_object_get_int64(val));
+		else
+			s = fmt_value(val);
+		printf("%*s%c %s: %s\n", LABEL_W, first ? "Rights" : "", first ? ':' : ' ', k, s);
+		free(k);
+		free(s);
+		first = false;
+	}
+	if (first)
+		kv("Rights", "none");
+}
+
 static int show_status(json_object *reply)
 {
 	static const char *const known[] = { "id", "bus", "vendor", "device", "class",
 		"modalias", "driver", "state", "pid", "restarts", "instance", "frontend",
 		"last_exit", "rights", "cuts", NULL };
-	json_object *d = get(reply, "device");
+	json_object *d = get(reply, "device"), *m;
 	char *v, *dv;
 
 	if (!d || !json_object_is_type(d, json_type_object)) {
@@ -635,10 +706,14 @@ static int show_status(json_object *reply)
 	kv_key(d, "State", "state");
 	kv_key(d, "PID", "pid");
 	kv_key(d, "Restarts", "restarts");
-	kv_key(d, "Instance", "instance");
+	m = get(d, "instance");
+	if (m && json_object_is_type(m, json_type_int) && json_object_get_int64(m) < 0)
+		kv("Instance", "-");
+	else
+		kv_key(d, "Instance", "instance");
 	kv_key(d, "Frontend", "frontend");
 	kv_key(d, "Last exit", "last_exit");
-	kv_multi("Rights", get(d, "rights"));
+	show_rights(get(d, "rights"));
 	kv_multi("Cuts", get(d, "cuts"));
 
 	/* Whatever a newer daemon adds. */
@@ -799,18 +874,21 @@ static int reply_status(json_object *reply)
 		xstrdup("devbrokerd refused the request without saying why "
 			"(see: journalctl -u devbrokerd)");
 	err("%s", text);
-	free(text);
 
 	switch (en) {
 	case ENODEV:
-		fprintf(stderr, "%s: '%s list' shows the devices devbrokerd knows\n", prog,
-			prog);
+		if (!strstr(text, "devbrokerctl list"))
+			fprintf(stderr, "%s: '%s list' shows the devices devbrokerd knows\n",
+				prog, prog);
+		free(text);
 		return EXIT_NODEV;
 	case EACCES:
 	case EPERM:
+		free(text);
 		hint_perm();
 		return EXIT_PERM;
 	default:
+		free(text);
 		return EXIT_DAEMON;
 	}
 }

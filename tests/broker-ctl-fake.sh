@@ -38,9 +38,10 @@ DEV = {"id": "0000:00:04.0", "bus": "pci", "vendor": "1234", "device": "11e8",
        "frontend": "/dev/edu0"}
 DEV2 = {"id": "0000:00:05.0", "bus": "pci", "vendor": "8086", "device": "10d3",
         "class": "020000", "modalias": "pci:v00008086d000010D3sv00008086sd00000000bc02sc00i00",
-        "driver": None, "state": "unmatched", "pid": None, "restarts": 0, "instance": 0,
+        "driver": None, "state": "unmatched", "pid": None, "restarts": 0, "instance": -1,
         "frontend": None}
-STATUS = dict(DEV, rights={"bars": "0", "dma": 65536, "irqs": ["msi"]},
+STATUS = dict(DEV, rights={"bars": 5, "map_bars": 1, "irqs": 6, "vectors": 4, "dma": 65536,
+                          "unsafe_dma": False, "policy": "edu-strict"},
               cuts=["dma 1048576 -> 65536"], last_exit="signal 9")
 DRIVERS = [
     {"name": "edu", "path": "/usr/share/devbroker/drivers.d/edu.conf", "valid": True,
@@ -91,6 +92,8 @@ def answer(req):
         return b"this is not json"
     if cmd == "status" and dev == "0000:00:04.0":
         return msg({"ok": True, "device": STATUS})
+    if cmd == "status" and dev == "0000:00:05.0":
+        return msg({"ok": True, "device": dict(DEV2, rights={}, cuts=[], last_exit=None)})
     if cmd == "bind" and dev == "0000:00:05.0":
         return err("0000:00:05.0 is quarantined: run devbrokerctl release 0000:00:05.0", 16)
     if cmd == "release":                 # as devbrokerd does: the new state
@@ -241,14 +244,23 @@ Vendor:Device: 1234:11e8
      Instance: 0
      Frontend: /dev/edu0
     Last exit: signal 9
-       Rights: bars: 0
-               dma: 65536
-               irqs: msi
+       Rights: bars: 0 2
+               map_bars: 0
+               irqs: msi msix
+               vectors: 4
+               dma: 64 KiB
+               unsafe_dma: no
+               policy: edu-strict
          Cuts: dma 1048576 -> 65536
 EOF
 run -s "$S" status 00:04.0
 same_out "status prints key: value lines" "$T/want"
 [ "$(last_request)" = '{"cmd": "status", "device": "0000:00:04.0"}' ] && ok "BB:DD.F gets domain 0000" || not_ok "BB:DD.F gets domain 0000 (got $(last_request))"
+
+run -s "$S" status 0000:00:05.0
+grep -qx '     Instance: -' "$T/out" && grep -qx '       Rights: none' "$T/out" &&
+	grep -qx '         Cuts: none' "$T/out" && ok "status: no instance, no rights, no cuts" ||
+	not_ok "status: no instance, no rights, no cuts"
 
 # --- --json -------------------------------------------------------------
 run --json -s "$S" list
@@ -256,7 +268,7 @@ json_check "list --json prints the daemon's reply" \
 	'd["ok"] is True and [x["id"] for x in d["devices"]] == ["0000:00:04.0", "0000:00:05.0"] and d["devices"][1]["pid"] is None'
 grep -q '"/dev/edu0"' "$T/out" && ok "--json does not escape slashes" || not_ok "--json does not escape slashes"
 run -s "$S" status 0000:00:04.0 --json
-json_check "status --json (option after the command)" 'd["device"]["cuts"] == ["dma 1048576 -> 65536"] and d["device"]["rights"]["dma"] == 65536'
+json_check "status --json (option after the command)" 'd["device"]["cuts"] == ["dma 1048576 -> 65536"] and d["device"]["rights"]["bars"] == 5'
 
 # --- daemon errors -------------------------------------------------------
 expect "unknown device (ENODEV): exit 4" 4 "no device 0000:00:09.0" -- -s "$S" status 0000:00:09.0
