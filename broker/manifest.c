@@ -326,10 +326,8 @@ int dbk_parse_size(const char *s, uint64_t *v)
 	case 'M': case 'm': shift = 20; break;
 	case 'G': case 'g': shift = 30; break;
 	}
-	if (shift && !(len > 2 && num[0] == '0' && (num[1] == 'x' || num[1] == 'X')))
+	if (shift)
 		num[len - 1] = '\0';
-	else
-		shift = 0;	/* 0x...: a trailing hex digit, not a suffix */
 	r = dbk_parse_u64(num, &x);
 	if (r < 0)
 		return r;
@@ -1043,7 +1041,7 @@ int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
 	snprintf(stem, sizeof(stem), "%.*s", (int)len, base);
 
 	if (len == strlen(base)) {
-		dbk_ini_error(&ini, 0, "a manifest file is named NAME.conf; rename it to %s.conf", stem);
+		dbk_ini_error(&ini, 0, "a manifest file is named NAME.conf, NAME being its Name=; rename it");
 		r = -EINVAL;
 	} else {
 		r = dbk_ini_parse(&ini);
