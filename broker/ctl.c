@@ -140,7 +140,7 @@ static void help(void)
 	       "  events           Print events as they happen, until interrupted\n"
 	       "\n"
 	       "Options:\n"
-	       "  -j, --json         Print devbrokerd's replies as JSON (events: one object a line)\n"
+	       "  -j, --json         Print devbrokerd's replies as JSON (events: one a line)\n"
 	       "  -s, --socket PATH  Control socket (default: $DEVBROKER_SOCKET, else\n"
 	       "                     %s)\n"
 	       "  -h, --help         Show this help and exit\n"
