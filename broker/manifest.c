@@ -33,6 +33,8 @@
 /* -------- the INI front end -------- */
 
 static void verror(struct dbk_ini *ini, unsigned int line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void verror(struct dbk_ini *ini, unsigned int line, const char *fmt, va_list ap)
 {
 	int n;
 
@@ -1038,7 +1040,8 @@ int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
 	len = strlen(base);
 	if (len > 5 && !strcmp(base + len - 5, ".conf"))
 		len -= 5;
-	snprintf(stem, sizeof(stem), "%.*s", (int)len, base);
+	memcpy(stem, base, len < sizeof(stem) ? len : sizeof(stem) - 1);
+	stem[len < sizeof(stem) ? len : sizeof(stem) - 1] = '\0';
 
 	if (len == strlen(base)) {
 		dbk_ini_error(&ini, 0, "a manifest file is named NAME.conf, NAME being its Name=; rename it");
@@ -1166,7 +1169,8 @@ int dbk_manifest_load_dirs(const char *sysdir, const char *etcdir, struct dbk_ma
 		free(ents);
 		return -E2BIG;
 	}
-	qsort(ents, n, sizeof(*ents), cmp_entry);
+	if (n)
+		qsort(ents, n, sizeof(*ents), cmp_entry);
 	ms = calloc(n ? n : 1, sizeof(*ms));
 	if (!ms) {
 		free(ents);
