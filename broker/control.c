@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The control socket (docs/control-protocol.md): SOCK_SEQPACKET, one JSON
+ * object per message, callers checked with SO_PEERCRED/SO_PEERGROUPS.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define DBK_MSG_MAX	65536
+#define DBK_MAX_CLIENTS	64
+
+static int dbk_events[DBK_MAX_CLIENTS];	/* clients subscribed to events */
+static int dbk_nr_events;
+
+int dbk_control_open(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *gr = getgrnam("devbroker");
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		close(fd);
+		return -errno;
+	}
+	/* Root and group devbroker; SO_PEERCRED is checked as well. */
+	if (chown(path, 0, gr ? gr->gr_gid : 0) < 0 || chmod(path, 0660) < 0)
+		dbk_log("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+static bool dbk_peer_allowed(int fd)
+{
+	struct group *gr = getgrnam("devbroker");
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t groups[256];
+	unsigned int i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	if (cred.uid == 0)
+		return true;
+	if (!gr)
+		return false;
+	if (cred.gid == gr->gr_gid)
+		return true;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gr->gr_gid)
+			return true;
+	return false;
+}
+
+static void dbk_send(int fd, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	if (send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+		dbk_log("control: send: %s", strerror(errno));
+}
+
+static void dbk_close_client(int fd)
+{
+	int i;
+
+	epoll_ctl(dbk.epfd, EPOLL_CTL_DEL, fd, NULL);
+	for (i = 0; i < dbk_nr_events; i++)
+		if (dbk_events[i] == fd)
+			dbk_events[i] = dbk_events[--dbk_nr_events];
+	close(fd);
+}
+
+static struct json_object *dbk_error(const char *msg, int err)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "errno", json_object_new_int(err));
+	return o;
+}
+
+void dbk_control_accept(int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	ev.data.fd = fd;
+	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static struct json_object *dbk_rights_json(const struct dbk_rights *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "bars", json_object_new_int(r->bars));
+	json_object_object_add(o, "map_bars", json_object_new_int(r->map_bars));
+	json_object_object_add(o, "mediated", json_object_new_int(r->nr_mediated));
+	json_object_object_add(o, "irqs", json_object_new_int(r->irqs));
+	json_object_object_add(o, "vectors", json_object_new_int(r->vectors));
+	json_object_object_add(o, "irq_rate", json_object_new_int(r->irq_rate));
+	json_object_object_add(o, "dma", json_object_new_int64(r->dma));
+	json_object_object_add(o, "dma_bits", json_object_new_int(r->dma_bits));
+	json_object_object_add(o, "unsafe_dma", json_object_new_boolean(r->unsafe_dma));
+	json_object_object_add(o, "config_write", json_object_new_boolean(r->config_write));
+	return o;
+}
+
+struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail)
+{
+	struct json_object *o = json_object_new_object(), *cuts;
+	char buf[16];
+	char *line, *save, tmp[sizeof(d->cuts)];
+
+	json_object_object_add(o, "id", json_object_new_string(d->info.id));
+	json_object_object_add(o, "bus", json_object_new_string(d->info.bus == DBK_BUS_PCI ? "pci" : "usb"));
+	snprintf(buf, sizeof(buf), "%04x", d->info.vendor);
+	json_object_object_add(o, "vendor", json_object_new_string(buf));
+	snprintf(buf, sizeof(buf), "%04x", d->info.device);
+	json_object_object_add(o, "device", json_object_new_string(buf));
+	snprintf(buf, sizeof(buf), "%06x", d->info.class_code);
+	json_object_object_add(o, "class", json_object_new_string(buf));
+	json_object_object_add(o, "modalias", json_object_new_string(d->info.modalias));
+	json_object_object_add(o, "driver", d->driver[0] ? json_object_new_string(d->driver) : NULL);
+	json_object_object_add(o, "state", json_object_new_string(dbk_state_name(d->state)));
+	json_object_object_add(o, "pid", d->pid > 0 ? json_object_new_int(d->pid) : NULL);
+	json_object_object_add(o, "restarts", json_object_new_int(d->backoff.restarts));
+	json_object_object_add(o, "instance", json_object_new_int(d->instance));
+	json_object_object_add(o, "frontend", d->frontend[0] && d->pid > 0 ?
+			       json_object_new_string(d->frontend) : NULL);
+	if (!detail)
+		return o;
+	json_object_object_add(o, "rights", dbk_rights_json(&d->rights));
+	cuts = json_object_new_array();
+	snprintf(tmp, sizeof(tmp), "%s", d->cuts);
+	for (line = strtok_r(tmp, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		json_object_array_add(cuts, json_object_new_string(line));
+	json_object_object_add(o, "cuts", cuts);
+	json_object_object_add(o, "last_exit", d->last_exit[0] ? json_object_new_string(d->last_exit) : NULL);
+	return o;
+}
+
+static struct json_object *dbk_drivers_json(void)
+{
+	struct json_object *arr = json_object_new_array();
+	int i;
+	unsigned int j;
+
+	for (i = 0; i < dbk.nr_manifests; i++) {
+		const struct dbk_manifest *m = &dbk.manifests[i];
+		struct json_object *o = json_object_new_object(), *match = json_object_new_array(),
+				   *exec = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(m->name));
+		json_object_object_add(o, "path", json_object_new_string(m->path));
+		json_object_object_add(o, "valid", json_object_new_boolean(m->valid));
+		json_object_object_add(o, "error", m->valid ? NULL : json_object_new_string(m->error));
+		for (j = 0; j < m->nr_match; j++)
+			json_object_array_add(match, json_object_new_string(m->match[j]));
+		for (j = 0; j < m->argc; j++)
+			json_object_array_add(exec, json_object_new_string(m->argv[j]));
+		json_object_object_add(o, "match", match);
+		json_object_object_add(o, "exec", exec);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *dbk_handle(int fd, struct json_object *req)
+{
+	struct json_object *cmdo, *devo, *o, *arr;
+	const char *cmd, *id = NULL;
+	struct dbk_dev *d = NULL;
+	int i, ret = 0;
+
+	if (!json_object_is_type(req, json_type_object) ||
+	    !json_object_object_get_ex(req, "cmd", &cmdo) || !json_object_is_type(cmdo, json_type_string))
+		return dbk_error("bad request: send {\"cmd\": \"list\"} (docs/control-protocol.md)", EINVAL);
+	cmd = json_object_get_string(cmdo);
+	if (json_object_object_get_ex(req, "device", &devo) && json_object_is_type(devo, json_type_string))
+		id = json_object_get_string(devo);
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	if (!strcmp(cmd, "list")) {
+		arr = json_object_new_array();
+		for (i = 0; i < dbk.nr_devs; i++)
+			if (dbk.devs[i].state != DBK_ST_GONE)
+				json_object_array_add(arr, dbk_dev_json(&dbk.devs[i], false));
+		json_object_object_add(o, "devices", arr);
+		return o;
+	}
+	if (!strcmp(cmd, "drivers")) {
+		json_object_object_add(o, "drivers", dbk_drivers_json());
+		return o;
+	}
+	if (!strcmp(cmd, "events")) {
+		if (dbk_nr_events == DBK_MAX_CLIENTS) {
+			json_object_put(o);
+			return dbk_error("too many event subscribers", EBUSY);
+		}
+		dbk_events[dbk_nr_events++] = fd;
+		return o;
+	}
+	if (strcmp(cmd, "status") && strcmp(cmd, "bind") && strcmp(cmd, "unbind") &&
+	    strcmp(cmd, "revoke") && strcmp(cmd, "release")) {
+		json_object_put(o);
+		return dbk_error("unknown command: use list, drivers, status, bind, unbind, revoke, release or events",
+				 EINVAL);
+	}
+	if (!id || !(d = dbk_dev_find(id))) {
+		json_object_put(o);
+		return dbk_error("no such device: `devbrokerctl list` shows the known ones", ENODEV);
+	}
+	if (!strcmp(cmd, "status")) {
+		json_object_object_add(o, "device", dbk_dev_json(d, true));
+		return o;
+	}
+	if (!strcmp(cmd, "bind")) {
+		ret = dbk_dev_bind_cmd(d);
+	} else if (!strcmp(cmd, "unbind")) {
+		ret = dbk_dev_unbind_cmd(d);
+	} else if (!strcmp(cmd, "release")) {
+		ret = dbk_dev_release_cmd(d);
+	} else {	/* revoke */
+		dbk_dev_stop(d, true);
+		d->state = DBK_ST_REVOKED;
+		dbk_event("revoked", d, "by the administrator");
+	}
+	if (ret) {
+		json_object_put(o);
+		return dbk_error(ret == -EBUSY ? "wrong state for that: see `devbrokerctl status`" :
+				 ret == -ENOENT ? "no driver matches this device: see `devbrokerctl drivers`" :
+				 strerror(-ret), -ret);
+	}
+	json_object_object_add(o, "device", dbk_dev_json(d, false));
+	return o;
+}
+
+void dbk_control_client(int fd)
+{
+	char *buf = malloc(DBK_MSG_MAX + 1);
+	struct json_object *req, *rep;
+	ssize_t n;
+
+	if (!buf)
+		return;
+	n = recv(fd, buf, DBK_MSG_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
+	if (n <= 0) {
+		if (n == 0 || errno != EAGAIN)
+			dbk_close_client(fd);
+		free(buf);
+		return;
+	}
+	if (!dbk_peer_allowed(fd)) {
+		/* Answer the request, then hang up: a refusal the client can read. */
+		rep = dbk_error("permission denied: the caller must be root or in group devbroker", EACCES);
+		dbk_send(fd, rep);
+		json_object_put(rep);
+		free(buf);
+		dbk_close_client(fd);
+		return;
+	}
+	if (n > DBK_MSG_MAX) {
+		rep = dbk_error("request too large", E2BIG);
+	} else {
+		buf[n] = 0;
+		req = json_tokener_parse(buf);
+		rep = req ? dbk_handle(fd, req) : dbk_error("request is not JSON", EINVAL);
+		json_object_put(req);
+	}
+	dbk_send(fd, rep);
+	json_object_put(rep);
+	free(buf);
+}
+
+void dbk_control_broadcast(struct json_object *ev)
+{
+	int i;
+
+	for (i = 0; i < dbk_nr_events; i++)
+		dbk_send(dbk_events[i], ev);
+}

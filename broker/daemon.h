@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* devbrokerd internals: the device table, launching, control. */
+#ifndef DBK_DAEMON_H
+#define DBK_DAEMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "broker.h"
+
+enum dbk_state {
+	DBK_ST_UNMATCHED,	/* no manifest matches */
+	DBK_ST_IDLE,		/* matched, no driver (auto-bind off, or clean exit) */
+	DBK_ST_RUNNING,
+	DBK_ST_BACKOFF,		/* crashed; restart pending */
+	DBK_ST_QUARANTINED,	/* crashed too often; bound, no grant */
+	DBK_ST_REVOKED,		/* revoked by the administrator */
+	DBK_ST_GONE,		/* unplugged; forgotten once its driver is reaped */
+};
+
+struct dbk_dev {
+	struct dbk_devinfo info;
+	char driver[DBK_NAME_MAX];	/* matched manifest's name, "" if none */
+	enum dbk_state state;
+	pid_t pid;			/* running driver, 0 if none */
+	bool stopping;			/* we are stopping it: its exit is no crash */
+	int devfd;			/* /dev/devbroker/<id> while bound, else -1 */
+	int instance;			/* %i, -1 until first start */
+	struct dbk_rights rights;	/* what the running driver was granted */
+	char cuts[512];			/* what the limits cut, one per line */
+	struct dbk_backoff backoff;
+	uint64_t restart_at;		/* monotonic ms, in DBK_ST_BACKOFF */
+	char last_exit[32];
+	char frontend[80];		/* "/dev/edu0", "" if none */
+	bool frontend_ready;		/* owner and mode applied */
+	bool seen;			/* present in the last scan */
+};
+
+struct dbk_daemon {
+	const char *socket_path;
+	const char *sysdir, *etcdir, *limits_path, *state_path;
+	bool autobind_cli;		/* --no-autobind clears */
+	struct dbk_manifest *manifests;
+	int nr_manifests;
+	struct dbk_limits limits;
+	struct dbk_dev *devs;
+	int nr_devs;
+	int epfd;
+};
+
+extern struct dbk_daemon dbk;
+
+/* devbrokerd.c */
+void dbk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbk_event(const char *event, const struct dbk_dev *d, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t dbk_now_ms(void);
+const char *dbk_state_name(enum dbk_state s);
+struct dbk_dev *dbk_dev_find(const char *id);
+const struct dbk_manifest *dbk_manifest_by_name(const char *name);
+int dbk_dev_start(struct dbk_dev *d);
+int dbk_dev_stop(struct dbk_dev *d, bool revoke);
+int dbk_dev_bind_cmd(struct dbk_dev *d);
+int dbk_dev_unbind_cmd(struct dbk_dev *d);
+int dbk_dev_release_cmd(struct dbk_dev *d);
+
+/* pci.c */
+int dbk_pci_scan(void (*found)(const struct dbk_devinfo *info));
+int dbk_pci_bind(const char *bdf);
+int dbk_pci_unbind(const char *bdf);
+int dbk_pci_open_node(const char *bdf);
+
+/* launch.c */
+pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m);
+
+/* control.c */
+int dbk_control_open(const char *path);
+void dbk_control_accept(int lfd);
+void dbk_control_client(int fd);
+void dbk_control_broadcast(struct json_object *ev);
+struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail);
+
+/* uevent.c */
+int dbk_uevent_open(void);
+/* Reads one uevent; returns 1 with @action/@subsystem/@devpath filled, 0 if none. */
+int dbk_uevent_read(int fd, char *action, size_t alen, char *subsystem, size_t slen,
+		    char *devpath, size_t plen, char *devname, size_t nlen);
+
+#endif /* DBK_DAEMON_H */

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * devbrokerd: the one privileged process of devbroker's userspace.
+ *
+ * It discovers PCI devices, matches them to driver manifests, hands each a
+ * grant bounded by the administrator's limits, starts its driver sandboxed
+ * and unprivileged, restarts it with exponential backoff when it crashes,
+ * quarantines a device whose driver crashes too often, and revokes on
+ * demand.  Once a driver has its fds the daemon is off the hot path.
+ *
+ * Restart: the daemon records running drivers in its state file; a new
+ * instance revokes their grants through the module and terminates them,
+ * then starts fresh ones (devbrokerd(8)).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/devbroker.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "config.h"
+#include "daemon.h"
+
+struct dbk_daemon dbk = {
+	.socket_path = DBK_RUNDIR "/control",
+	.sysdir = DBK_DATADIR "/drivers.d",
+	.etcdir = DBK_SYSCONFDIR "/drivers.d",
+	.limits_path = DBK_SYSCONFDIR "/limits.conf",
+	.state_path = DBK_RUNDIR "/state",
+	.autobind_cli = true,
+};
+
+static int dbk_timerfd = -1;
+
+void dbk_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("devbrokerd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+uint64_t dbk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *const dbk_state_names[] = {
+	[DBK_ST_UNMATCHED] = "unmatched", [DBK_ST_IDLE] = "idle", [DBK_ST_RUNNING] = "running",
+	[DBK_ST_BACKOFF] = "backoff", [DBK_ST_QUARANTINED] = "quarantined",
+	[DBK_ST_REVOKED] = "revoked", [DBK_ST_GONE] = "gone",
+};
+
+const char *dbk_state_name(enum dbk_state s)
+{
+	return dbk_state_names[s];
+}
+
+/* Log an event and send it to every `devbrokerctl events` client. */
+void dbk_event(const char *event, const struct dbk_dev *d, const char *fmt, ...)
+{
+	struct json_object *ev = json_object_new_object();
+	struct timespec ts;
+	char detail[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	dbk_log("%s: %s: %s", d ? d->info.id : "-", event, detail);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_object_object_add(ev, "event", json_object_new_string(event));
+	json_object_object_add(ev, "device", d ? json_object_new_string(d->info.id) : NULL);
+	json_object_object_add(ev, "driver", d && d->driver[0] ? json_object_new_string(d->driver) : NULL);
+	json_object_object_add(ev, "pid", d && d->pid ? json_object_new_int(d->pid) : NULL);
+	json_object_object_add(ev, "time", json_object_new_double(ts.tv_sec + ts.tv_nsec / 1e9));
+	json_object_object_add(ev, "detail", json_object_new_string(detail));
+	dbk_control_broadcast(ev);
+	json_object_put(ev);
+}
+
+struct dbk_dev *dbk_dev_find(const char *id)
+{
+	int i;
+
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (!strcmp(dbk.devs[i].info.id, id) && dbk.devs[i].state != DBK_ST_GONE)
+			return &dbk.devs[i];
+	return NULL;
+}
+
+const struct dbk_manifest *dbk_manifest_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < dbk.nr_manifests; i++)
+		if (dbk.manifests[i].valid && !strcmp(dbk.manifests[i].name, name))
+			return &dbk.manifests[i];
+	return NULL;
+}
+
+static struct dbk_dev *dbk_dev_by_pid(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (dbk.devs[i].pid == pid)
+			return &dbk.devs[i];
+	return NULL;
+}
+
+/* A process's start time (clock ticks since boot): with the pid, its identity. */
+static unsigned long long dbk_pid_starttime(pid_t pid)
+{
+	unsigned long long start = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		/* Field 22; fields 3-21 follow the command name's closing parenthesis. */
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		       &start);
+	fclose(f);
+	return start;
+}
+
+/* The state file: one "ID PID STARTTIME DRIVER" line per running driver. */
+static void dbk_state_save(void)
+{
+	char tmp[DBK_PATH_MAX + 8];
+	FILE *f;
+	int i;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", dbk.state_path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (dbk.devs[i].pid > 0)
+			fprintf(f, "%s %d %llu %s\n", dbk.devs[i].info.id, (int)dbk.devs[i].pid,
+				dbk_pid_starttime(dbk.devs[i].pid), dbk.devs[i].driver);
+	if (fclose(f) == 0)
+		rename(tmp, dbk.state_path);
+}
+
+static void dbk_revoke_node(const char *id)
+{
+	struct dbk_revoke rv = { .argsz = sizeof(rv) };
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/devbroker/%s", id);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		ioctl(fd, DBK_DEVICE_REVOKE, &rv);
+		close(fd);
+	}
+}
+
+/* The previous instance's drivers: revoke their grants, terminate them. */
+static void dbk_state_recover(void)
+{
+	char id[64], drv[DBK_NAME_MAX];
+	unsigned long long start;
+	FILE *f = fopen(dbk.state_path, "re");
+	int pid, i;
+
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %d %llu %63s", id, &pid, &start, drv) == 4) {
+		dbk_revoke_node(id);
+		/* Only the very process we started: never a recycled pid. */
+		if (pid <= 1 || !start || dbk_pid_starttime(pid) != start)
+			continue;
+		dbk_log("%s: stopping driver %s (pid %d) of the previous devbrokerd", id, drv, pid);
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
+			usleep(10000);
+	}
+	fclose(f);
+	unlink(dbk.state_path);
+}
+
+static void dbk_timer_arm(void)
+{
+	struct itimerspec its = { 0 };
+	uint64_t next = 0, now = dbk_now_ms();
+	int i;
+
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (dbk.devs[i].state == DBK_ST_BACKOFF && (!next || dbk.devs[i].restart_at < next))
+			next = dbk.devs[i].restart_at;
+	if (next) {
+		next = next > now ? next - now : 1;
+		its.it_value.tv_sec = next / 1000;
+		its.it_value.tv_nsec = (next % 1000) * 1000000;
+	}
+	timerfd_settime(dbk_timerfd, 0, &its, NULL);
+}
+
+int dbk_dev_start(struct dbk_dev *d)
+{
+	const struct dbk_manifest *m = dbk_manifest_by_name(d->driver);
+	pid_t pid;
+
+	if (!m)
+		return -ENOENT;
+	pid = dbk_launch(d, m);
+	if (pid < 0) {
+		/* Starting failed: count it like a crash, so a broken setup ends in quarantine. */
+		long delay = dbk_backoff_crash(&d->backoff, dbk_now_ms(), m->restart_burst,
+					       m->restart_window);
+
+		snprintf(d->last_exit, sizeof(d->last_exit), "start: %s", strerror((int)-pid));
+		if (delay < 0) {
+			d->state = DBK_ST_QUARANTINED;
+			dbk_event("quarantined", d, "could not start %s", m->name);
+		} else {
+			d->state = DBK_ST_BACKOFF;
+			d->restart_at = dbk_now_ms() + delay;
+		}
+		dbk_timer_arm();
+		return (int)pid;
+	}
+	d->pid = pid;
+	d->stopping = false;
+	d->state = DBK_ST_RUNNING;
+	dbk_state_save();
+	return 0;
+}
+
+/*
+ * Stop the driver: with @revoke, the module's forced revocation first, so
+ * that it loses the device at once whatever it is doing; then SIGKILL to
+ * its process group.  Its exit is reaped by the SIGCHLD handler.
+ */
+int dbk_dev_stop(struct dbk_dev *d, bool revoke)
+{
+	struct dbk_revoke rv = { .argsz = sizeof(rv) };
+
+	if (revoke && d->devfd >= 0)
+		ioctl(d->devfd, DBK_DEVICE_REVOKE, &rv);
+	if (d->pid > 0) {
+		d->stopping = true;
+		kill(-d->pid, SIGKILL);
+		kill(d->pid, SIGKILL);
+	}
+	return 0;
+}
+
+/* A device the broker has not seen before, or seen again. */
+static void dbk_dev_found(const struct dbk_devinfo *info)
+{
+	const struct dbk_manifest *m;
+	struct dbk_dev *d = dbk_dev_find(info->id), *nd;
+
+	if (d) {
+		d->seen = true;
+		return;
+	}
+	nd = realloc(dbk.devs, (dbk.nr_devs + 1) * sizeof(*dbk.devs));
+	if (!nd)
+		return;
+	dbk.devs = nd;
+	d = &dbk.devs[dbk.nr_devs++];
+	memset(d, 0, sizeof(*d));
+	d->info = *info;
+	d->devfd = -1;
+	d->instance = -1;
+	d->seen = true;
+	m = dbk_match(dbk.manifests, dbk.nr_manifests, &dbk.limits, info);
+	d->state = m ? DBK_ST_IDLE : DBK_ST_UNMATCHED;
+	if (m)
+		snprintf(d->driver, sizeof(d->driver), "%s", m->name);
+	dbk_event("added", d, "%04x:%04x class %06x%s%s", info->vendor, info->device,
+		  info->class_code, m ? ", driver " : "", m ? m->name : "");
+}
+
+static void dbk_dev_gone(struct dbk_dev *d)
+{
+	dbk_event("removed", d, "unplugged");
+	dbk_dev_stop(d, false);	/* the module already revoked in remove() */
+	if (d->devfd >= 0)
+		close(d->devfd);
+	d->devfd = -1;
+	d->state = DBK_ST_GONE;
+}
+
+/* Drop GONE devices whose driver has been reaped. */
+static void dbk_dev_compact(void)
+{
+	int i, j;
+
+	for (i = j = 0; i < dbk.nr_devs; i++)
+		if (dbk.devs[i].state != DBK_ST_GONE || dbk.devs[i].pid > 0)
+			dbk.devs[j++] = dbk.devs[i];
+	dbk.nr_devs = j;
+}
+
+static void dbk_rescan(void)
+{
+	int i;
+
+	for (i = 0; i < dbk.nr_devs; i++)
+		dbk.devs[i].seen = false;
+	dbk_pci_scan(dbk_dev_found);
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (!dbk.devs[i].seen && dbk.devs[i].state != DBK_ST_GONE)
+			dbk_dev_gone(&dbk.devs[i]);
+	dbk_dev_compact();
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (dbk.devs[i].state == DBK_ST_IDLE && dbk.devs[i].instance < 0 &&
+		    dbk.autobind_cli && dbk.limits.auto_bind)
+			dbk_dev_start(&dbk.devs[i]);
+}
+
+static void dbk_child_exited(pid_t pid, int status)
+{
+	struct dbk_dev *d = dbk_dev_by_pid(pid);
+	const struct dbk_manifest *m;
+	bool crash;
+	long delay;
+
+	if (!d)
+		return;
+	d->pid = 0;
+	if (WIFSIGNALED(status))
+		snprintf(d->last_exit, sizeof(d->last_exit), "signal %d", WTERMSIG(status));
+	else
+		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d", WEXITSTATUS(status));
+	/* Whatever the driver left behind (a forked child holding the grant): gone. */
+	kill(-pid, SIGKILL);
+	if (d->devfd >= 0) {
+		struct dbk_revoke rv = { .argsz = sizeof(rv) };
+
+		ioctl(d->devfd, DBK_DEVICE_REVOKE, &rv);
+	}
+	d->frontend_ready = false;
+	dbk_event("exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);
+	dbk_state_save();
+	if (d->state == DBK_ST_GONE) {
+		dbk_dev_compact();
+		return;
+	}
+	if (d->stopping) {	/* revoke, unbind or shutdown: not a crash */
+		d->stopping = false;
+		return;
+	}
+	m = dbk_manifest_by_name(d->driver);
+	crash = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (!m || m->restart == DBK_RESTART_NO || (!crash && m->restart == DBK_RESTART_ON_FAILURE)) {
+		d->state = DBK_ST_IDLE;
+		return;
+	}
+	delay = dbk_backoff_crash(&d->backoff, dbk_now_ms(), m->restart_burst, m->restart_window);
+	if (delay < 0) {
+		/* The module reset the device and cleared bus mastering when the grant ended. */
+		d->state = DBK_ST_QUARANTINED;
+		dbk_event("quarantined", d, "%u crashes within %u s; `devbrokerctl release %s` to retry",
+			  m->restart_burst, m->restart_window, d->info.id);
+		return;
+	}
+	d->state = DBK_ST_BACKOFF;
+	d->restart_at = dbk_now_ms() + delay;
+	dbk_event("restarting", d, "in %ld ms (restart %u)", delay, d->backoff.restarts);
+	dbk_timer_arm();
+}
+
+static void dbk_timer_fired(void)
+{
+	uint64_t now = dbk_now_ms(), exp;
+	int i;
+
+	if (read(dbk_timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		dbk_log("timerfd: %s", strerror(errno));
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (dbk.devs[i].state == DBK_ST_BACKOFF && dbk.devs[i].restart_at <= now)
+			dbk_dev_start(&dbk.devs[i]);
+	dbk_timer_arm();
+}
+
+/* Apply the manifest's owner and mode to a CUSE node once it appears. */
+static void dbk_frontend_appeared(const char *devname)
+{
+	const struct dbk_manifest *m;
+	char path[128];
+	int i, mode;
+
+	snprintf(path, sizeof(path), "/dev/%s", devname);
+	for (i = 0; i < dbk.nr_devs; i++) {
+		struct dbk_dev *d = &dbk.devs[i];
+
+		if (d->frontend_ready || strcmp(d->frontend, path))
+			continue;
+		m = dbk_manifest_by_name(d->driver);
+		if (!m)
+			continue;
+		mode = m->frontend.cuse_mode & dbk.limits.cuse_mode_mask;
+		if (chown(path, m->frontend.cuse_uid, m->frontend.cuse_gid) < 0 || chmod(path, mode) < 0)
+			dbk_log("%s: %s: %s", d->info.id, path, strerror(errno));
+		d->frontend_ready = true;
+		dbk_event("frontend", d, "%s ready (mode %04o)", path, mode);
+	}
+}
+
+/* CUSE nodes may appear before we see their uevent: poll for them too. */
+static void dbk_frontend_poll(void)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (dbk.devs[i].pid > 0 && dbk.devs[i].frontend[0] && !dbk.devs[i].frontend_ready &&
+		    stat(dbk.devs[i].frontend, &st) == 0)
+			dbk_frontend_appeared(dbk.devs[i].frontend + 5);
+}
+
+static void dbk_uevent(int fd)
+{
+	char action[32], subsystem[32], devpath[256], devname[128];
+	int r;
+
+	while ((r = dbk_uevent_read(fd, action, sizeof(action), subsystem, sizeof(subsystem),
+				    devpath, sizeof(devpath), devname, sizeof(devname))) != 0) {
+		if (r < 0)
+			continue;
+		if (!strcmp(subsystem, "pci") && (!strcmp(action, "add") || !strcmp(action, "remove")))
+			dbk_rescan();
+		else if (!strcmp(subsystem, "cuse") && !strcmp(action, "add") && devname[0])
+			dbk_frontend_appeared(devname);
+	}
+}
+
+int dbk_dev_bind_cmd(struct dbk_dev *d)
+{
+	if (!d->driver[0])
+		return -ENOENT;
+	if (d->pid > 0)
+		return -EBUSY;
+	dbk_backoff_reset(&d->backoff);
+	return dbk_dev_start(d);
+}
+
+int dbk_dev_unbind_cmd(struct dbk_dev *d)
+{
+	dbk_dev_stop(d, true);
+	if (d->devfd >= 0)
+		close(d->devfd);
+	d->devfd = -1;
+	dbk_pci_unbind(d->info.id);
+	d->state = DBK_ST_REVOKED;
+	dbk_event("unbound", d, "given back to the kernel");
+	return 0;
+}
+
+int dbk_dev_release_cmd(struct dbk_dev *d)
+{
+	if (d->state != DBK_ST_QUARANTINED)
+		return -EBUSY;
+	dbk_backoff_reset(&d->backoff);
+	dbk_event("released", d, "out of quarantine");
+	return dbk_dev_start(d);
+}
+
+static int dbk_load_config(void)
+{
+	char err[256] = "";
+	int n, i;
+
+	for (i = 0; i < dbk.nr_manifests; i++)
+		dbk_manifest_free(&dbk.manifests[i]);
+	free(dbk.manifests);
+	dbk.manifests = NULL;
+	n = dbk_manifest_load_dirs(dbk.sysdir, dbk.etcdir, &dbk.manifests);
+	dbk.nr_manifests = n < 0 ? 0 : n;
+	for (i = 0; i < dbk.nr_manifests; i++)
+		if (!dbk.manifests[i].valid)
+			dbk_log("manifest skipped: %s", dbk.manifests[i].error);
+	if (dbk_limits_load(dbk.limits_path, &dbk.limits, err, sizeof(err)) < 0)
+		dbk_log("%s (using the defaults)", err);
+	dbk_log("%d manifests, limits from %s", dbk.nr_manifests, dbk.limits_path);
+	return 0;
+}
+
+static void dbk_usage(FILE *f)
+{
+	fprintf(f, "usage: devbrokerd [--foreground] [--socket PATH] [--manifests-dir DIR]\n"
+		   "                  [--etc-dir DIR] [--limits FILE] [--state-dir DIR] [--no-autobind]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "manifests-dir", required_argument, NULL, 'm' },
+		{ "etc-dir", required_argument, NULL, 'e' },
+		{ "limits", required_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "no-autobind", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char state[DBK_PATH_MAX];
+	struct epoll_event ev, evs[16];
+	int ep, sfd, lfd, ufd, c, i, n;
+	sigset_t mask;
+	bool running = true;
+
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': break;
+		case 's': dbk.socket_path = optarg; break;
+		case 'm': dbk.sysdir = optarg; break;
+		case 'e': dbk.etcdir = optarg; break;
+		case 'l': dbk.limits_path = optarg; break;
+		case 'S':
+			snprintf(state, sizeof(state), "%s/state", optarg);
+			dbk.state_path = state;
+			break;
+		case 'n': dbk.autobind_cli = false; break;
+		case 'h': dbk_usage(stdout); return 0;
+		default: dbk_usage(stderr); return 2;
+		}
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	mkdir(DBK_RUNDIR, 0755);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	dbk_load_config();
+	dbk_state_recover();
+	ep = dbk.epfd = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	dbk_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	ufd = dbk_uevent_open();
+	lfd = dbk_control_open(dbk.socket_path);
+	if (ep < 0 || sfd < 0 || dbk_timerfd < 0 || lfd < 0) {
+		dbk_log("startup failed: %s", strerror(lfd < 0 ? -lfd : errno));
+		return 1;
+	}
+	if (ufd < 0)
+		dbk_log("no uevents (%s): no hotplug", strerror(-ufd));
+	for (i = 0; i < 4; i++) {
+		int fd = (int[]){ sfd, dbk_timerfd, ufd, lfd }[i];
+
+		if (fd < 0)
+			continue;
+		ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = fd };
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+	dbk_rescan();
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	dbk_log("ready: %d devices, control socket %s", dbk.nr_devs, dbk.socket_path);
+
+	while (running) {
+		n = epoll_wait(ep, evs, 16, 200);
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+				int status;
+				pid_t pid;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+						running = false;
+					else if (si.ssi_signo == SIGHUP)
+						dbk_load_config();
+				}
+				while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+					dbk_child_exited(pid, status);
+			} else if (fd == dbk_timerfd) {
+				dbk_timer_fired();
+			} else if (fd == ufd) {
+				dbk_uevent(ufd);
+			} else if (fd == lfd) {
+				dbk_control_accept(lfd);
+			} else {
+				dbk_control_client(fd);
+			}
+		}
+		dbk_frontend_poll();
+	}
+	dbk_log("stopping %d devices", dbk.nr_devs);
+	for (i = 0; i < dbk.nr_devs; i++)
+		dbk_dev_stop(&dbk.devs[i], true);
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+	unlink(dbk.state_path);
+	unlink(dbk.socket_path);
+	return 0;
+}

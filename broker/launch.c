@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Starting a driver: bind the device to devbroker, create a grant with
+ * exactly the allowed rights, open the frontends, and fork a sandboxed,
+ * unprivileged child that receives those fds and nothing else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/close_range.h>
+#include <linux/devbroker.h>
+#include <sys/syscall.h>
+
+#include "daemon.h"
+#include "sandbox.h"
+
+static int dbk_resolve_ids(const struct dbk_manifest *m, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(m->user);
+	struct group *gr;
+	char *end;
+
+	if (pw) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	} else {
+		*uid = strtoul(m->user, &end, 10);
+		if (*end || !m->user[0])
+			return -ENOENT;
+		*gid = *uid;
+	}
+	if (m->group[0]) {
+		gr = getgrnam(m->group);
+		if (gr) {
+			*gid = gr->gr_gid;
+		} else {
+			*gid = strtoul(m->group, &end, 10);
+			if (*end)
+				return -ENOENT;
+		}
+	}
+	return *uid == 0 || *gid == 0 ? -EPERM : 0;	/* never root */
+}
+
+/* The lowest instance number no other device of this driver uses. */
+static int dbk_pick_instance(const struct dbk_dev *d)
+{
+	int inst, i;
+
+	if (d->instance >= 0)
+		return d->instance;
+	for (inst = 0;; inst++) {
+		for (i = 0; i < dbk.nr_devs; i++)
+			if (&dbk.devs[i] != d && dbk.devs[i].instance == inst &&
+			    !strcmp(dbk.devs[i].driver, d->driver))
+				break;
+		if (i == dbk.nr_devs)
+			return inst;
+	}
+}
+
+/* %i: instance, %d: device id, %%: %. */
+static void dbk_expand(const char *tmpl, const struct dbk_dev *d, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *tmpl && o + 1 < len; tmpl++) {
+		if (tmpl[0] == '%' && (tmpl[1] == 'i' || tmpl[1] == 'd' || tmpl[1] == '%')) {
+			tmpl++;
+			if (*tmpl == 'i')
+				o += snprintf(out + o, len - o, "%d", d->instance);
+			else if (*tmpl == 'd')
+				o += snprintf(out + o, len - o, "%s", d->info.id);
+			else
+				out[o++] = '%';
+			if (o >= len)
+				o = len - 1;
+		} else {
+			out[o++] = *tmpl;
+		}
+	}
+	out[o] = 0;
+}
+
+static int dbk_create_grant(struct dbk_dev *d)
+{
+	const struct dbk_rights *r = &d->rights;
+	struct dbk_range ranges[DBK_MAX_RANGES];
+	struct dbk_grant_spec spec = { .argsz = sizeof(spec) };
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < r->nr_mediated; i++)
+		ranges[i] = (struct dbk_range){ .bar = r->mediated[i].bar,
+			.offset = r->mediated[i].offset, .size = r->mediated[i].size };
+	spec.flags = ((r->irqs & DBK_IRQ_INTX) ? DBK_GRANT_F_INTX : 0) |
+		     ((r->irqs & DBK_IRQ_MSI) ? DBK_GRANT_F_MSI : 0) |
+		     ((r->irqs & DBK_IRQ_MSIX) ? DBK_GRANT_F_MSIX : 0) |
+		     (r->config_write ? DBK_GRANT_F_CONFIG_WRITE : 0) |
+		     (r->dma ? DBK_GRANT_F_DMA : 0) |
+		     (r->dma && r->unsafe_dma ? DBK_GRANT_F_UNSAFE_DMA : 0);
+	spec.bar_mask = r->bars;
+	spec.mmap_mask = r->map_bars & r->bars;
+	spec.max_vectors = (r->irqs & (DBK_IRQ_MSI | DBK_IRQ_MSIX)) ? r->vectors : 0;
+	spec.irq_rate = r->irq_rate;
+	spec.dma_quota = r->dma;
+	spec.dma_bits = r->dma ? r->dma_bits : 0;
+	spec.nr_mediated = r->nr_mediated;
+	spec.mediated = (uintptr_t)ranges;
+	fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
+	if (fd < 0 && errno == EBUSY) {
+		/* A previous driver's straggler still holds the old grant: take it back. */
+		struct dbk_revoke rv = { .argsz = sizeof(rv) };
+
+		ioctl(d->devfd, DBK_DEVICE_REVOKE, &rv);
+		fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* In the child: fds[] become 3, 4, ...; everything else above is closed. */
+static void dbk_child(char **argv, int *fds, int nfds, uid_t uid, gid_t gid, char **envp)
+{
+	int i, hi[8], ret;
+
+	setsid();
+	for (i = 0; i < nfds; i++)
+		hi[i] = fcntl(fds[i], F_DUPFD, 100);
+	for (i = 0; i < nfds; i++)
+		if (hi[i] < 0 || dup2(hi[i], 3 + i) < 0)
+			_exit(126);
+	if (syscall(SYS_close_range, 3 + nfds, ~0U, 0) < 0)
+		_exit(126);
+	i = open("/dev/null", O_RDONLY);
+	if (i >= 0) {
+		dup2(i, 0);
+		if (i > 2 && i >= 3 + nfds)
+			close(i);
+	}
+	ret = dbk_sandbox_enter(uid, gid);
+	if (ret) {
+		fprintf(stderr, "devbrokerd: sandbox for %s: %s\n", argv[0], strerror(-ret));
+		_exit(126);
+	}
+	execve(argv[0], argv, envp);
+	fprintf(stderr, "devbrokerd: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
+{
+	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
+	char envs[6][DBK_PATH_MAX], *envp[7];
+	int fds[3], nfds = 0, grant = -1, fe = -1, ue = -1, ret, i;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+
+	ret = dbk_resolve_ids(m, &uid, &gid);
+	if (ret) {
+		dbk_log("%s: driver %s: user '%s' cannot run a driver: %s", d->info.id, m->name,
+			m->user, ret == -EPERM ? "it is root" : "no such user");
+		return ret;
+	}
+	d->cuts[0] = 0;
+	if (dbk_rights_intersect(&m->rights, &dbk.limits, &d->rights, d->cuts, sizeof(d->cuts)) > 0) {
+		char oneline[sizeof(d->cuts)], *p;
+
+		snprintf(oneline, sizeof(oneline), "%s", d->cuts);
+		for (p = oneline; *p; p++)
+			if (*p == '\n')
+				*p = p[1] ? ';' : 0;
+		dbk_event("cut", d, "limits.conf cut the rights of %s: %s", m->name, oneline);
+	}
+	if (d->devfd < 0) {
+		ret = dbk_pci_bind(d->info.id);
+		if (ret) {
+			dbk_log("%s: cannot bind to devbroker: %s (is devbroker.ko loaded?)",
+				d->info.id, strerror(-ret));
+			return ret;
+		}
+		dbk_event("bound", d, "bound to devbroker");
+		d->devfd = dbk_pci_open_node(d->info.id);
+		if (d->devfd < 0) {
+			ret = d->devfd;
+			d->devfd = -1;
+			dbk_log("%s: /dev/devbroker node: %s", d->info.id, strerror(-ret));
+			return ret;
+		}
+	}
+	grant = dbk_create_grant(d);
+	if (grant < 0) {
+		dbk_log("%s: creating the grant for %s: %s", d->info.id, m->name, strerror(-grant));
+		return grant;
+	}
+	fds[nfds++] = grant;
+	d->instance = dbk_pick_instance(d);
+	d->frontend[0] = 0;
+	d->frontend_ready = false;
+	if (m->frontend.cuse[0]) {
+		char name[DBK_NAME_MAX];
+
+		fe = open("/dev/cuse", O_RDWR | O_CLOEXEC);
+		if (fe < 0) {
+			ret = -errno;
+			dbk_log("%s: /dev/cuse: %s (modprobe cuse)", d->info.id, strerror(errno));
+			goto out;
+		}
+		fds[nfds++] = fe;
+		dbk_expand(m->frontend.cuse, d, name, sizeof(name));
+		snprintf(d->frontend, sizeof(d->frontend), "/dev/%s", name);
+	}
+	if (m->frontend.uinput) {
+		ue = open("/dev/uinput", O_RDWR | O_CLOEXEC);
+		if (ue < 0) {
+			ret = -errno;
+			dbk_log("%s: /dev/uinput: %s (modprobe uinput)", d->info.id, strerror(errno));
+			goto out;
+		}
+		fds[nfds++] = ue;
+	}
+	for (i = 0; i < (int)m->argc && i < DBK_MAX_ARGS; i++) {
+		dbk_expand(m->argv[i], d, args[i], sizeof(args[i]));
+		argv[i] = args[i];
+	}
+	argv[i] = NULL;
+	snprintf(envs[0], sizeof(envs[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
+	snprintf(envs[1], sizeof(envs[1]), "DBK_DEVICE=%s", d->info.id);
+	snprintf(envs[2], sizeof(envs[2]), "DBK_INSTANCE=%d", d->instance);
+	snprintf(envs[3], sizeof(envs[3]), "DBK_GRANT_FD=3");
+	snprintf(envs[4], sizeof(envs[4]), "DBK_CUSE_FD=%d", fe >= 0 ? 4 : -1);
+	snprintf(envs[5], sizeof(envs[5]), "DBK_UINPUT_FD=%d", ue >= 0 ? 3 + nfds - 1 : -1);
+	for (i = 0; i < 6; i++)
+		envp[i] = envs[i];
+	envp[6] = NULL;
+
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (pid == 0)
+		dbk_child(argv, fds, nfds, uid, gid, envp);
+	ret = pid;
+	dbk_event("started", d, "%s as uid %u (pid %d)%s%s", m->name, (unsigned int)uid, (int)pid,
+		  d->frontend[0] ? ", frontend " : "", d->frontend);
+out:
+	/* Never keep a /dev/cuse fd without its server: clients could hang in D state. */
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	return ret;
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The driver's sandbox, built in the forked child before exec:
+ *  - its own mount, IPC and network namespaces where the kernel allows;
+ *  - /dev replaced by a tmpfs holding only null, zero, full, random and
+ *    urandom, and /run/devbroker hidden, so no other device node and not
+ *    the control socket can be opened (seccomp cannot see paths);
+ *  - no capabilities (bounding set emptied), its own uid and gid, no
+ *    supplementary groups, PR_SET_NO_NEW_PRIVS;
+ *  - a seccomp filter (libseccomp) refusing what a driver never needs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+#include <linux/usbdevice_fs.h>
+#include <seccomp.h>
+
+#include "sandbox.h"
+
+static const char *const dbk_dev_keep[] = { "null", "zero", "full", "random", "urandom" };
+
+/* Best effort: a kernel without namespaces still gets the rest of the sandbox. */
+static void dbk_sandbox_mounts(void)
+{
+	int keep[5], i;
+	char path[64], src[64];
+
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET) < 0) {
+		fprintf(stderr, "devbrokerd: sandbox: unshare: %s (continuing without namespaces)\n",
+			strerror(errno));
+		return;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return;
+	/* Reach the kept nodes through O_PATH fds once /dev is covered. */
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "/dev/%s", dbk_dev_keep[i]);
+		keep[i] = open(path, O_PATH | O_CLOEXEC);
+	}
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") == 0) {
+		for (i = 0; i < 5; i++) {
+			if (keep[i] < 0)
+				continue;
+			snprintf(path, sizeof(path), "/dev/%s", dbk_dev_keep[i]);
+			snprintf(src, sizeof(src), "/proc/self/fd/%d", keep[i]);
+			close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
+			mount(src, path, NULL, MS_BIND, NULL);
+		}
+		if (symlink("/proc/self/fd", "/dev/fd") < 0)
+			perror("devbrokerd: sandbox: /dev/fd");
+		mkdir("/dev/shm", 01777);
+	}
+	for (i = 0; i < 5; i++)
+		if (keep[i] >= 0)
+			close(keep[i]);
+	mount("tmpfs", "/run/devbroker", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k");
+}
+
+/* Syscalls a driver never needs; refused with EPERM. */
+static const int dbk_denied[] = {
+	SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+	SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(chroot),
+	SCMP_SYS(fsopen), SCMP_SYS(fsmount), SCMP_SYS(fspick), SCMP_SYS(move_mount),
+	SCMP_SYS(open_tree), SCMP_SYS(mount_setattr), SCMP_SYS(setns), SCMP_SYS(unshare),
+	SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
+	SCMP_SYS(init_module), SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+	SCMP_SYS(add_key), SCMP_SYS(request_key), SCMP_SYS(keyctl),
+	SCMP_SYS(mknod), SCMP_SYS(mknodat), SCMP_SYS(open_by_handle_at),
+	SCMP_SYS(name_to_handle_at), SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load),
+	SCMP_SYS(reboot), SCMP_SYS(swapon), SCMP_SYS(swapoff), SCMP_SYS(acct),
+	SCMP_SYS(iopl), SCMP_SYS(ioperm), SCMP_SYS(settimeofday), SCMP_SYS(clock_settime),
+};
+
+static int dbk_sandbox_seccomp(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);	/* other ABIs: killed */
+	unsigned int i;
+	int ret = 0;
+
+	if (!ctx)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(dbk_denied) / sizeof(dbk_denied[0]) && !ret; i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), dbk_denied[i], 0);
+	/* No new namespaces: clone() with CLONE_NEW*, and clone3() (glibc falls back). */
+	static const unsigned long ns_flags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET,
+		CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP };
+	for (i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]) && !ret; i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* A raw USB reset would let the kernel driver take a granted interface back. */
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, USBDEVFS_RESET));
+	if (!ret)
+		ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return ret;
+}
+
+int dbk_sandbox_enter(uid_t uid, gid_t gid)
+{
+	int cap;
+
+	dbk_sandbox_mounts();
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return dbk_sandbox_seccomp();
+}

@@ -1,0 +1,125 @@
+/*
+ * sandbox-probe: started by devbrokerd as if it were a driver, it tries what
+ * a driver must never be able to do and writes one TAP line per attempt to
+ * the file named by its first argument.  It then idles until killed.
+ *
+ * usage: sandbox-probe OUTFILE SETUID_EUID_PROGRAM
+ */
+#include <errno.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+static FILE *out;
+static int n, failed;
+
+static void check(int ok, const char *what)
+{
+	fprintf(out, "%sok %d - sandbox: %s%s%s\n", ok ? "" : "not ", ++n, what,
+		ok ? "" : " -- errno: ", ok ? "" : strerror(errno));
+	fflush(out);
+	failed |= !ok;
+}
+
+static int status_field(const char *key, char *val, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key))) {
+			snprintf(val, len, "%s", line + strlen(key));
+			val[strcspn(val, "\n")] = 0;
+			fclose(f);
+			return 0;
+		}
+	fclose(f);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/devbroker/control" };
+	char val[128], buf[64], path[64];
+	const char *dev = getenv("DBK_DEVICE");
+	union bpf_attr attr;
+	struct dirent *de;
+	int fd, s, pfd[2], nfds = 0, only_ours = 1;
+	DIR *d;
+
+	if (argc < 3 || !(out = fopen(argv[1], "we")))
+		return 2;
+	check(getuid() != 0 && geteuid() != 0, "not root");
+	check(status_field("CapEff:\t", val, sizeof(val)) == 0 && !strcmp(val, "0000000000000000"),
+	      "no effective capabilities");
+	check(status_field("CapBnd:\t", val, sizeof(val)) == 0 && !strcmp(val, "0000000000000000"),
+	      "empty capability bounding set");
+	check(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, "no_new_privs set");
+	check(status_field("Seccomp:\t", val, sizeof(val)) == 0 && !strcmp(val, "2"), "seccomp filter on");
+	d = opendir("/proc/self/fd");
+	while (d && (de = readdir(d))) {
+		int f = atoi(de->d_name);
+
+		if (de->d_name[0] == '.' || f == dirfd(d))
+			continue;
+		nfds++;
+		only_ours &= f <= 4;
+	}
+	if (d)
+		closedir(d);
+	check(only_ours && fcntl(3, F_GETFD) >= 0, "holds the grant fd and no other fd beyond 0-2, 4");
+	snprintf(path, sizeof(path), "/dev/devbroker/%s", dev ? dev : "x");
+	errno = 0;
+	check(open(path, O_RDWR) < 0, "cannot open its own device node");
+	errno = 0;
+	check(open("/dev/mem", O_RDONLY) < 0 && open("/dev/cuse", O_RDWR) < 0 &&
+	      open("/dev/uinput", O_RDWR) < 0, "cannot open /dev/mem, /dev/cuse or /dev/uinput");
+	check(open("/dev/null", O_RDWR) >= 0, "can open /dev/null");
+	errno = 0;
+	check(ptrace(PTRACE_ATTACH, getppid(), 0, 0) < 0 && errno == EPERM, "ptrace refused (EPERM)");
+	errno = 0;
+	check(mount("none", "/tmp", "tmpfs", 0, NULL) < 0 && errno == EPERM, "mount refused (EPERM)");
+	memset(&attr, 0, sizeof(attr));
+	errno = 0;
+	check(syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr)) < 0 && errno == EPERM,
+	      "bpf refused (EPERM)");
+	errno = 0;
+	check(syscall(SYS_init_module, NULL, 0, "") < 0 && errno == EPERM, "init_module refused (EPERM)");
+	errno = 0;
+	check(syscall(SYS_keyctl, 0, 0, 0, 0, 0) < 0 && errno == EPERM, "keyctl refused (EPERM)");
+	errno = 0;
+	check(unshare(CLONE_NEWUSER) < 0 && errno == EPERM, "new user namespace refused (EPERM)");
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	errno = 0;
+	check(s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0,
+	      "cannot reach the broker's control socket");
+	/* A setuid-root program must not run as root under no_new_privs. */
+	if (pipe(pfd) == 0 && fork() == 0) {
+		dup2(pfd[1], 1);
+		execl(argv[2], argv[2], (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	memset(buf, 0, sizeof(buf));
+	fd = read(pfd[0], buf, sizeof(buf) - 1);
+	wait(NULL);
+	check(fd > 0 && atoi(buf) != 0, "a setuid-root binary does not run as root");
+	fprintf(out, "# sandbox-probe: %s\n", failed ? "FAILED" : "done");
+	fclose(out);
+	for (;;)
+		pause();
+}

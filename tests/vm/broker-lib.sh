@@ -1,0 +1,72 @@
+# Helpers for the broker VM tests.  Source after tests/vm/lib.sh.
+BRK=/tmp/dbk-broker
+CTL=$DBK_BUILD/broker/devbrokerctl
+BROKER_LOG=$DBK_VM_DIR/devbrokerd.log
+export DEVBROKER_SOCKET=/run/devbroker/control
+
+ctl() { "$CTL" "$@"; }
+# jq-like: ctl --json ARGS | json EXPR  (EXPR in Python over the parsed reply `r`)
+json() { python3 -c "import json,sys; r=json.load(sys.stdin); print($1)"; }
+
+edu_manifest() {	# edu_manifest FILE [extra [Rights] lines...]
+	local f=$1; shift
+	cat > "$f" <<EOT
+[Driver]
+Name=$(basename "$f" .conf)
+Exec=${EDU_EXEC:-$DBK_BUILD/drivers/edu/edu-driver --grant-fd 3 --cuse-fd 4 --name edu%i}
+User=nobody
+Restart=on-failure
+[Match]
+PCI=pci:v00001234d000011E8*
+[Rights]
+BARs=0
+MapBARs=0
+Interrupts=msi intx
+Vectors=1
+DMA=${EDU_DMA:-64K}
+DMABits=28
+UnsafeDMA=yes
+[Frontend]
+CUSE=edu%i
+CUSEMode=0666
+EOT
+}
+
+broker_setup() {	# a manifests dir, an etc dir and limits allowing unsafe DMA (no IOMMU here)
+	rm -rf "$BRK"; mkdir -p "$BRK/sys" "$BRK/etc"
+	cat > "$BRK/limits.conf" <<EOT
+[Limits]
+MaxDMA=${LIMIT_DMA:-16M}
+AllowUnsafeDMA=yes
+EOT
+}
+
+broker_start() {
+	dbk_load
+	modprobe cuse
+	"$DBK_BUILD/broker/devbrokerd" --foreground --manifests-dir "$BRK/sys" --etc-dir "$BRK/etc" \
+		--limits "$BRK/limits.conf" >> "$BROKER_LOG" 2>&1 &
+	BROKER_PID=$!
+	for i in $(seq 100); do [ -S /run/devbroker/control ] && return 0; sleep 0.1; done
+	cat "$BROKER_LOG"; fail "devbrokerd did not start"
+}
+
+broker_stop() {
+	kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null
+}
+
+wait_for() {	# wait_for SECONDS CONDITION...
+	local t=$1; shift
+	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
+dev_field() {	# dev_field ID FIELD
+	ctl --json status "$1" | json "r['device']['$2']"
+}
+
+as_user() { setpriv --reuid 1000 --regid 1000 --clear-groups "$@"; }
+fact() { as_user "$DBK_BUILD/tests/helpers/edu-client" fact "$1" "$2"; }
+# The checks run in `bash -c`: give them the helpers.
+export BRK CTL BROKER_LOG DBK_BUILD
+export -f ctl json dev_field as_user fact wait_for

@@ -1,0 +1,73 @@
+#!/bin/bash
+# Quarantine after a crash loop and release; the sandbox seen from inside a
+# driver; manifests cut by the administrator's limits; malformed manifests.
+# TAP output.
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+n=0
+ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
+FAILED=0
+# The edu device: the edu driver behind a wrapper that crashes while a flag
+# exists; it asks for 1M of DMA where the limits allow 64K.  The e1000e: the
+# sandbox probe, as its "driver".
+LIMIT_DMA=64K broker_setup
+cat > "$BRK/crashy.sh" <<EOT
+#!/bin/sh
+[ -e $BRK/crash ] && exit 1
+exec $DBK_BUILD/drivers/edu/edu-driver "\$@"
+EOT
+chmod 755 "$BRK" "$BRK/crashy.sh"
+touch "$BRK/crash"
+EDU_DMA=1M EDU_EXEC="/bin/sh $BRK/crashy.sh --grant-fd 3 --cuse-fd 4 --name edu%i" edu_manifest "$BRK/sys/edu.conf"
+sed -i "s|^PCI=.*|PCI=pci:v00001234d000011E8*\nClass=0x00ff00/0xffffff|" "$BRK/sys/edu.conf"
+cp "$DBK_BUILD/tests/broker/print-euid" /tmp/suid-euid && chmod 4755 /tmp/suid-euid
+cat > "$BRK/sys/probe.conf" <<EOT
+[Driver]
+Name=probe
+Exec=$DBK_BUILD/tests/broker/sandbox-probe $DBK_VM_DIR/probe.out /tmp/suid-euid
+User=nobody
+[Match]
+PCI=pci:v00008086d000010D3*
+[Rights]
+BARs=0
+EOT
+# Malformed manifests: each must be reported with FILE:LINE and skipped.
+printf '[Driver]\nName=bad1\nExec=/bin/true\nUser=nobody\nFrobnicate=yes\n[Match]\nPCI=x*\n' > "$BRK/sys/bad1.conf"
+printf '[Driver]\nName=bad2\nExec=/bin/true\nUser=nobody\n[Match]\nPCI=x*\n[Rights]\nDMA=lots\n' > "$BRK/sys/bad2.conf"
+printf '[Driver]\nName=bad3\nExec=relative/path\nUser=root\n' > "$BRK/sys/bad3.conf"
+printf 'this is not an ini file\n' > "$BRK/sys/bad4.conf"
+broker_start
+
+DESC="devbrokerd runs despite four malformed manifests"
+ok kill -0 "$BROKER_PID"
+drivers=$(ctl --json drivers)
+DESC="drivers --json: bad1..bad4 invalid, each with a FILE:LINE error; edu and probe valid"
+ok bash -c "echo '$drivers' | json \"sorted((d['name'] or d['path'].split('/')[-1], d['valid']) for d in r['drivers'])\" | grep -q \"('bad1', False)\" &&
+	echo '$drivers' | json \"all(d['valid'] or (d['error'] and ':' in d['error'] and d['path'].split('/')[-1] in d['error']) for d in r['drivers'])\" | grep -qx True &&
+	echo '$drivers' | json \"sum(1 for d in r['drivers'] if not d['valid'])\" | grep -qx 4 &&
+	echo '$drivers' | json \"sum(1 for d in r['drivers'] if d['valid'])\" | grep -qx 2"
+echo "$drivers" | json "'\n'.join('# ' + d['error'] for d in r['drivers'] if not d['valid'])"
+DESC="bad1's error names its line (5: the unknown key)"
+ok bash -c "echo '$drivers' | json \"[d['error'] for d in r['drivers'] if 'bad1' in d['path']][0]\" | grep -q 'bad1.conf:5'"
+
+# Crash loop on the device the edu manifest took (first by name): quarantine after 5.
+DESC="crash loop: quarantined after 5 crashes"
+ok wait_for 30 bash -c "ctl --json list | json \"[d['state'] for d in r['devices'] if d['driver'] == 'edu']\" | grep -q quarantined"
+qdev=$(ctl --json list | json "[d['id'] for d in r['devices'] if d['driver'] == 'edu'][0]")
+DESC="quarantine: still bound to devbroker, no driver, bus mastering off"
+ok bash -c "[ \"\$(basename \$(readlink /sys/bus/pci/devices/$qdev/driver))\" = devbroker ] && [ \"\$(dev_field $qdev pid)\" = None ] && [ \$(( 0x\$(setpci -s $qdev COMMAND) & 4 )) = 0 ]"
+DESC="the limits cut the edu manifest's DMA from 1M to 64K, and status says so"
+ok bash -c "[ \"\$(dev_field $qdev rights | python3 -c 'import sys,ast; print(ast.literal_eval(sys.stdin.read())[\"dma\"])')\" = 65536 ] && dev_field $qdev cuts | grep -q dma"
+rm -f "$BRK/crash"
+ctl release "$qdev" > /dev/null
+DESC="release: the driver starts again and /dev/edu0 works"
+ok wait_for 10 bash -c "[ \"\$(fact /dev/edu0 7)\" = 5040 ]"
+
+# The sandbox probe drives the other device.
+DESC="the sandbox probe ran as a driver"
+ok wait_for 15 grep -q 'sandbox-probe: ' "$DBK_VM_DIR/probe.out"
+cat "$DBK_VM_DIR/probe.out"
+grep -q '^not ok' "$DBK_VM_DIR/probe.out" && FAILED=1
+broker_stop
+echo "# devbrokerd log:"; sed 's/^/#   /' "$BROKER_LOG" | tail -n 30
+exit $FAILED
