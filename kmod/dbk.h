@@ -38,7 +38,9 @@
 #define DBK_NUM_BARS		6
 #define DBK_NUM_REGIONS		(DBK_REGION_CONFIG + 1)
 #define DBK_MAX_VECTORS		2048
-#define DBK_MAX_DMA_BUFS	64
+#define DBK_MAX_DMA_BUFS	64		/* mmap()able buffers (DMA_ALLOC) */
+#define DBK_MAX_DMA_MAPS	4096		/* mappings of any kind */
+#define DBK_MAX_COHERENT	(PAGE_SIZE << (MAX_ORDER - 1))
 #define DBK_MAX_QUOTA		BIT_ULL(36)
 #define DBK_MAX_IRQ_RATE	10000000
 
@@ -84,6 +86,7 @@ struct dbk_dma_buf {
 	struct page **pages;		/* IOMMU: allocated or pinned pages */
 	unsigned long npages;
 	bool pinned;			/* pages are the driver's (DBK_GRANT_DMA_MAP) */
+	bool dirty;			/* the device may write: dirty on unpin */
 	void *cpu;			/* no IOMMU: coherent buffer */
 	dma_addr_t bus;
 };
@@ -125,7 +128,8 @@ struct dbk_grant {
 	struct iommu_domain *domain;
 	struct iommu_group *group;
 	struct list_head dma_bufs;
-	u64 dma_used;
+	u64 dma_used;			/* reserved or mapped bytes */
+	u32 dma_nr;			/* reserved or mapped buffers */
 	DECLARE_BITMAP(dma_slots, DBK_MAX_DMA_BUFS);
 };
 
@@ -152,6 +156,7 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg);
 void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked);
 void dbk_grant_put(struct dbk_grant *g);
 bool dbk_grant_dma_allowed(struct dbk_grant *g);
+bool dbk_grant_master_allowed(struct dbk_grant *g);
 
 /* mmio.c */
 int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg);
@@ -171,7 +176,8 @@ void dbk_irq_disable(struct dbk_grant *g);
 
 /* dma.c */
 int dbk_dma_attach(struct dbk_grant *g);
-void dbk_dma_detach(struct dbk_grant *g);
+void dbk_dma_detach(struct dbk_grant *g, struct list_head *dead);
+void dbk_dma_release_list(struct dbk_grant *g, struct list_head *dead);
 int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg);
 int dbk_dma_map(struct dbk_grant *g, const void __user *uarg);
 int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg);

@@ -21,6 +21,11 @@
 /* Leave low IOVAs unmapped, so that a stray zero address faults. */
 #define DBK_IOVA_BASE	SZ_1M
 
+/*
+ * Behind an IOMMU every grant gets a domain of its own, empty unless it has
+ * the DMA right: bus mastering (which MSI needs) then reaches only what
+ * the grant mapped, never the kernel's default domain.
+ */
 int dbk_dma_attach(struct dbk_grant *g)
 {
 	struct pci_dev *pdev = g->dev->pdev;
@@ -28,11 +33,12 @@ int dbk_dma_attach(struct dbk_grant *g)
 
 	lockdep_assert_held(&g->dev->lock);
 	if (!g->dev->iommu)
-		return dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(g->dma_bits));
+		return (g->flags & DBK_GRANT_F_DMA) ?
+			dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(g->dma_bits)) : 0;
 	g->group = iommu_group_get(&pdev->dev);
 	if (!g->group)
 		return -ENODEV;
-	/* Fails with -EBUSY if a kernel driver holds another device of the group. */
+	/* Fails with -EPERM if a kernel driver holds another device of the group. */
 	ret = iommu_group_claim_dma_owner(g->group, g);
 	if (ret)
 		goto err_put;
@@ -64,10 +70,26 @@ static u64 dbk_dma_limit(struct dbk_grant *g)
 	return g->domain ? min_t(u64, limit, g->domain->geometry.aperture_end) : limit;
 }
 
-static void dbk_dma_buf_free(struct dbk_grant *g, struct dbk_dma_buf *buf)
+/* Release a buffer's memory.  No lock held: unpinning may wait on a folio lock. */
+static void dbk_dma_buf_release(struct device *dev, struct dbk_dma_buf *buf)
 {
 	unsigned long i;
 
+	if (buf->pinned)
+		unpin_user_pages_dirty_lock(buf->pages, buf->npages, buf->dirty);
+	else if (buf->pages)
+		for (i = 0; i < buf->npages && buf->pages[i]; i++)
+			__free_page(buf->pages[i]);
+	else if (buf->cpu)
+		dma_free_coherent(dev, buf->size, buf->cpu, buf->bus);
+	kvfree(buf->pages);
+	kfree(buf);
+}
+
+/* Detach @buf from the device and every process; its memory goes on @dead. */
+static void dbk_dma_buf_unlink(struct dbk_grant *g, struct dbk_dma_buf *buf,
+			       struct list_head *dead)
+{
 	lockdep_assert_held_write(&g->lock);
 	list_del(&buf->node);
 	if (buf->slot >= 0) {
@@ -79,26 +101,31 @@ static void dbk_dma_buf_free(struct dbk_grant *g, struct dbk_dma_buf *buf)
 	}
 	if (g->domain)
 		iommu_unmap(g->domain, buf->iova, buf->size);
-	if (buf->pinned)
-		unpin_user_pages_dirty_lock(buf->pages, buf->npages, true);
-	else if (buf->pages)
-		for (i = 0; i < buf->npages && buf->pages[i]; i++)
-			__free_page(buf->pages[i]);
-	else if (buf->cpu)
-		dma_free_coherent(&g->dev->pdev->dev, buf->size, buf->cpu, buf->bus);
-	kvfree(buf->pages);
 	g->dma_used -= buf->size;
-	kfree(buf);
+	g->dma_nr--;
+	list_add_tail(&buf->node, dead);
 }
 
-/* Revocation: bus mastering is already off, so nothing can still reach the memory. */
-void dbk_dma_detach(struct dbk_grant *g)
+void dbk_dma_release_list(struct dbk_grant *g, struct list_head *dead)
+{
+	struct dbk_dma_buf *buf, *tmp;
+
+	list_for_each_entry_safe(buf, tmp, dead, node)
+		dbk_dma_buf_release(&g->dev->pdev->dev, buf);
+}
+
+/*
+ * Revocation: bus mastering is already off.  The buffers leave the device
+ * and every process here; their memory is released by the caller, after
+ * dropping g->lock, with dbk_dma_release_list().
+ */
+void dbk_dma_detach(struct dbk_grant *g, struct list_head *dead)
 {
 	struct dbk_dma_buf *buf, *tmp;
 
 	lockdep_assert_held_write(&g->lock);
 	list_for_each_entry_safe(buf, tmp, &g->dma_bufs, node)
-		dbk_dma_buf_free(g, buf);
+		dbk_dma_buf_unlink(g, buf, dead);
 	if (g->domain) {
 		iommu_detach_group(g->domain, g->group);
 		iommu_domain_free(g->domain);
@@ -167,7 +194,36 @@ static int dbk_dma_iommu_map(struct dbk_grant *g, struct dbk_dma_buf *buf, int p
 	return 0;
 }
 
-/* Under g->lock: account, place and map @buf (pages or coherent memory already there). */
+/* Count @size against the quota before allocating or pinning anything. */
+static int dbk_dma_reserve(struct dbk_grant *g, u64 size)
+{
+	int ret = 0;
+
+	down_write(&g->lock);
+	if (g->revoked)
+		ret = -ENODEV;
+	else if (g->dma_nr >= DBK_MAX_DMA_MAPS)
+		ret = -ENOSPC;
+	else if (size > g->dma_quota - g->dma_used)
+		ret = -EDQUOT;
+	if (!ret) {
+		g->dma_used += size;
+		g->dma_nr++;
+	}
+	up_write(&g->lock);
+	return ret;
+}
+
+static void dbk_dma_unreserve(struct dbk_grant *g, u64 size)
+{
+	lockdep_assert_held_write(&g->lock);
+	if (g->revoked)
+		return;		/* revocation reset the accounting */
+	g->dma_used -= size;
+	g->dma_nr--;
+}
+
+/* Under g->lock: place and map @buf, whose size is already reserved. */
 static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot)
 {
 	struct list_head *pos;
@@ -176,8 +232,6 @@ static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot
 	lockdep_assert_held_write(&g->lock);
 	if (g->revoked)
 		return -ENODEV;
-	if (g->dma_used + buf->size > g->dma_quota)
-		return -EDQUOT;
 	if (buf->iova + buf->size - 1 > dbk_dma_limit(g) || buf->iova + buf->size < buf->iova)
 		return -EINVAL;
 	pos = dbk_dma_insert_pos(g, buf->iova, buf->size);
@@ -189,55 +243,40 @@ static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot
 			return ret;
 	}
 	list_add_tail(&buf->node, pos);
-	g->dma_used += buf->size;
 	return 0;
 }
 
-static int dbk_dma_alloc_locked(struct dbk_grant *g, struct dbk_dma_buf *buf)
+/* The memory of a new buffer, allocated with no lock held. */
+static int dbk_dma_alloc_mem(struct dbk_grant *g, struct dbk_dma_buf *buf)
 {
 	struct device *dev = &g->dev->pdev->dev;
 	unsigned long i;
-	int ret;
 
-	if (g->revoked)
-		return -ENODEV;
-	if (g->dma_used + buf->size > g->dma_quota)
-		return -EDQUOT;
-	buf->slot = find_first_zero_bit(g->dma_slots, DBK_MAX_DMA_BUFS);
-	if (buf->slot >= DBK_MAX_DMA_BUFS)
-		return -ENOSPC;
-	if (g->domain) {
-		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL);
+	if (g->dev->iommu) {
+		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL_ACCOUNT);
 		if (!buf->pages)
 			return -ENOMEM;
 		for (i = 0; i < buf->npages; i++) {
-			buf->pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+			buf->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 			if (!buf->pages[i])
 				return -ENOMEM;
+			if (fatal_signal_pending(current))
+				return -EINTR;
 		}
-		buf->iova = dbk_dma_find_iova(g, buf->size);
-		if (!buf->iova)
-			return -ENOSPC;
-	} else {
-		buf->cpu = dma_alloc_coherent(dev, buf->size, &buf->bus, GFP_KERNEL);
-		if (!buf->cpu)
-			return -ENOMEM;
-		/* The fault handler maps it through the linear map. */
-		if (is_vmalloc_addr(buf->cpu))
-			return -EOPNOTSUPP;
-		buf->iova = buf->bus;
+		return 0;
 	}
-	ret = dbk_dma_insert(g, buf, IOMMU_READ | IOMMU_WRITE);
-	if (!ret)
-		set_bit(buf->slot, g->dma_slots);
-	return ret;
+	buf->cpu = dma_alloc_coherent(dev, buf->size, &buf->bus, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf->cpu)
+		return -ENOMEM;
+	/* The fault handler maps it through the linear map. */
+	return is_vmalloc_addr(buf->cpu) ? -EOPNOTSUPP : 0;
 }
 
 int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 {
 	struct dbk_dma_alloc a;
 	struct dbk_dma_buf *buf;
-	unsigned long i;
+	LIST_HEAD(dead);
 	int ret;
 
 	ret = dbk_copy_arg(&a, sizeof(a), uarg);
@@ -245,38 +284,56 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 		return ret;
 	if (a.flags || !a.size || a.size > DBK_MAX_QUOTA)
 		return -EINVAL;
+	/* One coherent buffer is one physically contiguous block. */
+	if (!g->dev->iommu && a.size > DBK_MAX_COHERENT)
+		return -EINVAL;
 	if (!(g->flags & DBK_GRANT_F_DMA))
 		return -EPERM;
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	buf->size = PAGE_ALIGN(a.size);
 	buf->npages = buf->size >> PAGE_SHIFT;
+	buf->dirty = true;
 	INIT_LIST_HEAD(&buf->node);
+	ret = dbk_dma_reserve(g, buf->size);
+	if (ret) {
+		kfree(buf);
+		return ret;
+	}
+	ret = dbk_dma_alloc_mem(g, buf);
 
 	down_write(&g->lock);
-	ret = dbk_dma_alloc_locked(g, buf);
+	if (!ret && g->revoked)
+		ret = -ENODEV;
 	if (!ret) {
+		buf->slot = find_first_zero_bit(g->dma_slots, DBK_MAX_DMA_BUFS);
+		if (buf->slot >= DBK_MAX_DMA_BUFS)
+			ret = -ENOSPC;
+	}
+	if (!ret) {
+		buf->iova = g->domain ? dbk_dma_find_iova(g, buf->size) : buf->bus;
+		ret = buf->iova ? dbk_dma_insert(g, buf, IOMMU_READ | IOMMU_WRITE) : -ENOSPC;
+	}
+	if (!ret) {
+		set_bit(buf->slot, g->dma_slots);
 		a.iova = buf->iova;
 		a.offset = DBK_REGION_OFFSET(DBK_REGION_DMA_FIRST + buf->slot);
 	} else {
-		for (i = 0; buf->pages && i < buf->npages && buf->pages[i]; i++)
-			__free_page(buf->pages[i]);
-		if (buf->cpu)
-			dma_free_coherent(&g->dev->pdev->dev, buf->size, buf->cpu, buf->bus);
-		kvfree(buf->pages);
-		kfree(buf);
+		dbk_dma_unreserve(g, buf->size);
 	}
 	up_write(&g->lock);
-	if (ret)
+	if (ret) {
+		dbk_dma_buf_release(&g->dev->pdev->dev, buf);
 		return ret;
+	}
 	if (copy_to_user(uarg, &a, sizeof(a))) {
 		/* The driver cannot know of the buffer: take it back. */
 		down_write(&g->lock);
-		if (!g->revoked && dbk_dma_find_slot(g, DBK_OFFSET_TO_REGION(a.offset) -
-						      DBK_REGION_DMA_FIRST) == buf)
-			dbk_dma_buf_free(g, buf);
+		if (!g->revoked && dbk_dma_find_slot(g, buf->slot) == buf)
+			dbk_dma_buf_unlink(g, buf, &dead);
 		up_write(&g->lock);
+		dbk_dma_release_list(g, &dead);
 		return -EFAULT;
 	}
 	return 0;
@@ -286,6 +343,7 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 {
 	struct dbk_dma_map m;
 	struct dbk_dma_buf *buf;
+	unsigned long i;
 	long pinned;
 	int ret;
 
@@ -300,43 +358,57 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 		return -EPERM;
 	if (!g->dev->iommu)
 		return -EOPNOTSUPP;
-	/* Cheap early refusal; rechecked under the lock. */
-	if (m.size > g->dma_quota - READ_ONCE(g->dma_used))
-		return -EDQUOT;
-
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	buf->iova = m.iova;
 	buf->size = m.size;
 	buf->npages = m.size >> PAGE_SHIFT;
 	buf->slot = -1;
-	buf->pinned = true;
-	buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL);
+	buf->dirty = m.flags & DBK_DMA_MAP_F_WRITE;
+	ret = dbk_dma_reserve(g, buf->size);
+	if (ret) {
+		kfree(buf);
+		return ret;
+	}
+	buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL_ACCOUNT);
 	if (!buf->pages) {
 		ret = -ENOMEM;
-		goto err_free;
+		goto err_unreserve;
 	}
 	/* Pinned outside every lock: a faulting driver cannot stall revocation. */
-	pinned = pin_user_pages_fast(m.vaddr, buf->npages, FOLL_LONGTERM |
-				     ((m.flags & DBK_DMA_MAP_F_WRITE) ? FOLL_WRITE : 0),
-				     buf->pages);
+	pinned = pin_user_pages_fast(m.vaddr, buf->npages,
+				     FOLL_LONGTERM | (buf->dirty ? FOLL_WRITE : 0), buf->pages);
 	if (pinned != buf->npages) {
 		if (pinned > 0)
 			unpin_user_pages(buf->pages, pinned);
 		ret = pinned < 0 ? pinned : -EFAULT;
-		goto err_free;
+		goto err_unreserve;
+	}
+	buf->pinned = true;
+	/* Anonymous or shmem memory only: file pages are not the driver's to pin. */
+	for (i = 0; i < buf->npages; i++) {
+		if (!PageSwapBacked(buf->pages[i])) {
+			ret = -EINVAL;
+			goto err_unreserve;
+		}
 	}
 	down_write(&g->lock);
 	ret = dbk_dma_insert(g, buf, ((m.flags & DBK_DMA_MAP_F_READ) ? IOMMU_READ : 0) |
 				     ((m.flags & DBK_DMA_MAP_F_WRITE) ? IOMMU_WRITE : 0));
+	if (ret)
+		dbk_dma_unreserve(g, buf->size);
 	up_write(&g->lock);
 	if (!ret)
 		return 0;
-	unpin_user_pages(buf->pages, buf->npages);
-err_free:
-	kvfree(buf->pages);
-	kfree(buf);
+	dbk_dma_buf_release(&g->dev->pdev->dev, buf);
+	return ret;
+
+err_unreserve:
+	down_write(&g->lock);
+	dbk_dma_unreserve(g, buf->size);
+	up_write(&g->lock);
+	dbk_dma_buf_release(&g->dev->pdev->dev, buf);
 	return ret;
 }
 
@@ -344,7 +416,8 @@ int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
 {
 	struct dbk_dma_unmap u;
 	struct dbk_dma_buf *buf;
-	int ret = -ENOENT;
+	LIST_HEAD(dead);
+	int ret;
 
 	ret = dbk_copy_arg(&u, sizeof(u), uarg);
 	if (ret)
@@ -355,11 +428,12 @@ int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
 	ret = g->revoked ? -ENODEV : -ENOENT;
 	list_for_each_entry(buf, &g->dma_bufs, node) {
 		if (!g->revoked && buf->iova == u.iova && buf->size == PAGE_ALIGN(u.size)) {
-			dbk_dma_buf_free(g, buf);
+			dbk_dma_buf_unlink(g, buf, &dead);
 			ret = 0;
 			break;
 		}
 	}
 	up_write(&g->lock);
+	dbk_dma_release_list(g, &dead);
 	return ret;
 }

@@ -32,6 +32,12 @@ bool dbk_grant_dma_allowed(struct dbk_grant *g)
 	       (g->domain || (g->flags & DBK_GRANT_F_UNSAFE_DMA));
 }
 
+/* May the device master the bus at all (MSI included)?  Its own domain, or consent. */
+bool dbk_grant_master_allowed(struct dbk_grant *g)
+{
+	return g->domain || dbk_grant_dma_allowed(g);
+}
+
 /*
  * Phase one of teardown.  Called with dev->lock held, by DBK_DEVICE_REVOKE,
  * by remove() (unbind, hot-unplug, rmmod; @dev_locked: the driver core
@@ -43,27 +49,38 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 {
 	struct dbk_device *dev = g->dev;
 	struct pci_dev *pdev = dev->pdev;
+	LIST_HEAD(dead);
 
 	lockdep_assert_held(&dev->lock);
 	WARN_ON_ONCE(dev->grant != g);
 
 	down_write(&g->lock);
-	g->revoked = true;
+	WRITE_ONCE(g->revoked, true);
 	/* Every mapping of this grant, in every process: the next access faults to SIGBUS. */
 	unmap_mapping_range(g->inode->i_mapping, 0, 0, true);
 	dbk_irq_disable(g);
 	/* The device can no longer reach memory; only then is its DMA memory freed. */
 	pci_clear_master(pdev);
-	dbk_dma_detach(g);
-	if (dev_locked)
-		pci_reset_function_locked(pdev);
-	else
-		pci_try_reset_function(pdev);
-	/* Undo whatever the driver wrote to config space. */
-	if (dev->saved && !pci_load_saved_state(pdev, dev->saved))
-		pci_restore_state(pdev);
-	pci_clear_master(pdev);
+	dbk_dma_detach(g, &dead);
+	g->dma_used = 0;
+	g->dma_nr = 0;
 	up_write(&g->lock);
+	/* The device cannot reach the memory any more: release it, no lock held. */
+	dbk_dma_release_list(g, &dead);
+
+	/* A surprise-removed device would only be polled for a minute. */
+	if (pci_device_is_present(pdev)) {
+		int ret;
+
+		ret = dev_locked ? pci_reset_function_locked(pdev) : pci_try_reset_function(pdev);
+
+		if (ret && ret != -ENOTTY)
+			pci_notice(pdev, "reset after revocation failed: %d\n", ret);
+		/* Undo whatever the driver wrote to config space. */
+		if (dev->saved && !pci_load_saved_state(pdev, dev->saved))
+			pci_restore_state(pdev);
+		pci_clear_master(pdev);
+	}
 
 	dev->grant = NULL;
 	dev->grants_revoked++;
@@ -260,7 +277,7 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 
 	mutex_lock(&dev->lock);
 	ret = dev->dead ? -ENODEV : dev->grant ? -EBUSY : 0;
-	if (!ret && (g->flags & DBK_GRANT_F_DMA))
+	if (!ret)
 		ret = dbk_dma_attach(g);
 	if (!ret) {
 		kref_get(&g->kref);

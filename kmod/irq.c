@@ -43,14 +43,17 @@ static void dbk_irq_unthrottle(struct work_struct *work)
 	}
 	if (g->irq_index == DBK_IRQ_INDEX_INTX)
 		dbk_irq_unmask_intx_locked(g, &resignal);
+	if (resignal && g->vecs[0].trigger)
+		eventfd_signal(g->vecs[0].trigger, 1);
 	spin_unlock_irq(&g->rate_lock);
-	pci_notice_ratelimited(g->dev->pdev, "devbroker: interrupt storm: masked at %u/s\n",
+	pci_notice_ratelimited(g->dev->pdev, "interrupt storm over %u/s: was masked for the rest of a second\n",
 			       g->irq_rate);
 }
 
 void dbk_irq_init(struct dbk_grant *g)
 {
 	g->irq_index = -1;
+	g->rate_window = jiffies + HZ;
 	spin_lock_init(&g->rate_lock);
 	INIT_DELAYED_WORK(&g->unthrottle, dbk_irq_unthrottle);
 }
@@ -138,10 +141,13 @@ void dbk_irq_disable(struct dbk_grant *g)
 	/* Freeing a disabled line is fine: the next request_irq() resets its depth. */
 	for (i = 0; i < g->nvec; i++)
 		free_irq(g->vecs[i].irq, &g->vecs[i]);
-	if (g->irq_index == DBK_IRQ_INDEX_INTX)
+	if (g->irq_index == DBK_IRQ_INDEX_INTX) {
 		pci_intx(pdev, 0);
-	else
+	} else {
 		pci_free_irq_vectors(pdev);
+		if (!dbk_grant_dma_allowed(g))
+			pci_clear_master(pdev);
+	}
 	for (i = 0; i < g->nvec; i++)
 		if (g->vecs[i].trigger)
 			eventfd_ctx_put(g->vecs[i].trigger);
@@ -174,10 +180,10 @@ static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_
 	} else {
 		/*
 		 * An MSI is a memory write by the device: it needs bus mastering.
-		 * Behind an IOMMU the device's other writes land in a domain holding
-		 * only what the grant mapped; without one, bus mastering is a DMA right.
+		 * Behind an IOMMU the device's other writes land in the grant's own
+		 * domain (empty without a DMA right); without one, it is a DMA right.
 		 */
-		if (!g->dev->iommu && !dbk_grant_dma_allowed(g)) {
+		if (!dbk_grant_master_allowed(g)) {
 			ret = -EPERM;
 			goto err_free;
 		}
@@ -194,8 +200,7 @@ static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_
 	g->nvec = 0;
 	g->irq_index = index;
 	g->stopping = false;
-	g->rate_window = jiffies + HZ;
-	g->rate_count = 0;
+	/* The rate window runs on across disable/enable: toggling buys no budget. */
 	for (i = 0; i < n; i++) {
 		vecs[i].grant = g;
 		vecs[i].trigger = ctx[i];

@@ -153,7 +153,7 @@ ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count, loff_t 
 	u64 off = DBK_OFFSET_IN_REGION((u64)pos);
 	union { u8 b; u16 w; u32 l; u64 q; } v = { 0 };
 	u64 val = 0;
-	u32 cval;
+	u32 cval = 0;
 	int ret;
 
 	if (pos < 0 || (count != 1 && count != 2 && count != 4 && count != 8) ||
@@ -168,13 +168,14 @@ ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count, loff_t 
 	if (g->revoked) {
 		ret = -ENODEV;
 	} else if (index == DBK_REGION_CONFIG) {
-		if (count == 8)
+		if (count == 8 || off >= PCI_CFG_SPACE_EXP_SIZE) {
 			ret = -EINVAL;
-		else if (write)
+		} else if (write) {
 			ret = dbk_config_write(g, off, count, val);
-		else
+		} else {
 			ret = dbk_config_read(g, off, count, &cval);
-		val = cval;
+			val = cval;
+		}
 	} else if (index < DBK_NUM_BARS) {
 		ret = dbk_mmio_bar_access(g, index, off, count, &val, write);
 	} else {

@@ -17,6 +17,7 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 #include <linux/workqueue.h>
 
 #include "dbk.h"
@@ -35,7 +36,9 @@ static int dbk_unload_pre(struct kprobe *p, struct pt_regs *regs)
 	const struct pt_regs *uregs = (const struct pt_regs *)regs->di;
 	char name[sizeof(KBUILD_MODNAME)];
 
-	if (!cap_raised(current_cred()->cap_effective, CAP_SYS_MODULE))
+	/* Root of the initial namespace only: a user namespace's root is nobody here. */
+	if (current_user_ns() != &init_user_ns ||
+	    !cap_raised(current_cred()->cap_effective, CAP_SYS_MODULE))
 		return 0;
 	/* Our name and its NUL: anything longer or different is not us. */
 	if (copy_from_user_nofault(name, (const char __user *)uregs->di, sizeof(name)))

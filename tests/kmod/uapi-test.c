@@ -583,6 +583,9 @@ static void group_dma(void)
 	EXPECT_ERR(EINVAL, ioctl(g, DBK_GRANT_DMA_ALLOC, &a), "DMA_ALLOC size U64_MAX: EINVAL");
 	a.size = 32768;
 	EXPECT_ERR(EDQUOT, ioctl(g, DBK_GRANT_DMA_ALLOC, &a), "DMA_ALLOC over the quota: EDQUOT");
+	a.size = 8 << 20;
+	EXPECT_ERR(EINVAL, ioctl(g, DBK_GRANT_DMA_ALLOC, &a),
+		   "DMA_ALLOC of 8 MiB without an IOMMU (one contiguous block): EINVAL");
 	a.size = 4096; a.flags = 1;
 	EXPECT_ERR(EINVAL, ioctl(g, DBK_GRANT_DMA_ALLOC, &a), "DMA_ALLOC unknown flags: EINVAL");
 	a.flags = 0;
@@ -738,6 +741,30 @@ static void group_iommu(void)
 
 	CHECK(ioctl(dev, DBK_DEVICE_GET_INFO, &di) == 0 && (di.flags & DBK_DEVICE_INFO_F_IOMMU),
 	      "the device sits behind an IOMMU");
+	{
+		/* MSI without a DMA right: bus mastering, but into the grant's own empty domain. */
+		struct dbk_grant_spec ms = spec_basic();
+		struct dbk_irq_set is = { .argsz = sizeof(is), .flags = DBK_IRQ_SET_TRIGGER,
+					  .index = DBK_IRQ_INDEX_MSI, .count = 1 };
+		int32_t efd = eventfd(0, EFD_NONBLOCK);
+		uint64_t c = 0;
+
+		g = grant(dev, &ms);
+		is.fds = (uintptr_t)&efd;
+		CHECK(g >= 0 && ioctl(g, DBK_GRANT_GET_INFO, &gi) == 0 && (gi.flags & DBK_GRANT_INFO_F_IOMMU),
+		      "a grant without DMA still gets its own (empty) IOMMU domain");
+		EXPECT_ERR(EPERM, cfg_write(g, PCI_COMMAND_OFF, 2, 0x6),
+			   "the driver itself cannot set bus mastering without a DMA right");
+		CHECK(ioctl(g, DBK_GRANT_SET_IRQS, &is) == 0, "MSI without a DMA right behind an IOMMU: allowed");
+		wr(g, EDU_IRQ_RAISE, 4, 1);
+		for (i = 0; i < 2000 && read(efd, &c, 8) != 8; i++)
+			usleep(1000);
+		CHECK(c >= 1, "and its MSI arrives");
+		wr(g, EDU_IRQ_ACK, 4, 1);
+		close(g);
+		close(efd);
+		gi.flags = 0;
+	}
 	s.flags |= DBK_GRANT_F_DMA;		/* no unsafe flag needed */
 	s.dma_quota = 3 * 4096;
 	s.dma_bits = 28;
@@ -762,6 +789,19 @@ static void group_iommu(void)
 	EXPECT_ERR(EDQUOT, ioctl(g, DBK_GRANT_DMA_MAP, &m), "DMA_MAP over the quota: EDQUOT");
 	m.size = 4096; m.vaddr = 4096;
 	EXPECT_ERR(EFAULT, ioctl(g, DBK_GRANT_DMA_MAP, &m), "DMA_MAP of unmapped memory: EFAULT");
+	{
+		/* File pages are not the driver's to pin (and must never be dirtied by us). */
+		int f = open("/etc/hostname", O_RDONLY);
+		void *fp = f >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, f, 0) : MAP_FAILED;
+		struct dbk_dma_map fm = m;
+
+		fm.vaddr = (uintptr_t)fp;
+		fm.flags = DBK_DMA_MAP_F_READ;
+		if (fp != MAP_FAILED)
+			(void)*(volatile char *)fp;
+		EXPECT_ERR(EINVAL, fp == MAP_FAILED ? (errno = 0, -1) : ioctl(g, DBK_GRANT_DMA_MAP, &fm),
+			   "DMA_MAP of a file-backed page: EINVAL");
+	}
 	m.vaddr = (uintptr_t)mine;
 	CHECK(ioctl(g, DBK_GRANT_DMA_MAP, &m) == 0, "DMA_MAP the driver's own page at IOVA 0x200000");
 	m.vaddr = (uintptr_t)mine + 4096;

@@ -18,6 +18,12 @@ grep -q holding "$out" || fail "holder did not start"
 # never reaches the kernel; busybox rmmod makes the delete_module() call.
 if rmmod devbroker 2>/dev/null; then fail "rmmod succeeded while a grant fd was open"; fi
 kill -0 "$holder" 2>/dev/null || fail "kmod's rmmod (no syscall) should not have revoked"
+# Root of a user namespace is nobody here: its attempt must not revoke.
+[ "$(setpriv --reuid 1000 --regid 1000 --clear-groups unshare -Ur id -u)" = 0 ] ||
+	fail "unprivileged user namespaces are off: this check would prove nothing"
+setpriv --reuid 1000 --regid 1000 --clear-groups unshare -Ur busybox rmmod devbroker 2>/dev/null
+sleep 1
+kill -0 "$holder" 2>/dev/null || fail "an unprivileged user's rmmod in a user namespace revoked the grant"
 t0=$(date +%s%N)
 if busybox rmmod devbroker 2>/dev/null; then fail "delete_module succeeded while a grant fd was open"; fi
 for i in $(seq 100); do kill -0 "$holder" 2>/dev/null || break; sleep 0.01; done
