@@ -36,6 +36,7 @@ struct dbk_dev {
 	uint64_t restart_at;		/* monotonic ms, in DBK_ST_BACKOFF */
 	char last_exit[32];
 	char frontend[80];		/* "/dev/edu0", "" if none */
+	char fuse_mount[DBK_PATH_MAX];	/* mounted for the driver, "" if none */
 	bool frontend_ready;		/* owner and mode applied */
 	bool seen;			/* present in the last scan */
 };
@@ -76,6 +77,7 @@ int dbk_pci_open_node(const char *bdf);
 
 /* launch.c */
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m);
+void dbk_launch_cleanup(struct dbk_dev *d);
 
 /* control.c */
 int dbk_control_open(const char *path);

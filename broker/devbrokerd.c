@@ -363,6 +363,7 @@ static void dbk_child_exited(pid_t pid, int status)
 		ioctl(d->devfd, DBK_DEVICE_REVOKE, &rv);
 	}
 	d->frontend_ready = false;
+	dbk_launch_cleanup(d);
 	dbk_event("exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);
 	dbk_state_save();
 	if (d->state == DBK_ST_GONE) {

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/close_range.h>
@@ -126,6 +128,64 @@ static int dbk_create_grant(struct dbk_dev *d)
 	return fd < 0 ? -errno : fd;
 }
 
+/* mkdir -p, root-owned 0755 components. */
+static int dbk_mkdirs(const char *path)
+{
+	char tmp[DBK_PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/*
+ * A FUSE filesystem for the driver to serve: the broker opens /dev/fuse and
+ * mounts it (the driver may not mount), then passes the fd; libfuse takes
+ * it with fuse_session_mount(se, "/dev/fd/N").
+ */
+static int dbk_fuse_mount(struct dbk_dev *d, const struct dbk_manifest *m, uid_t uid, gid_t gid)
+{
+	char opts[160];
+	int fd, ret;
+
+	dbk_expand(m->frontend.fuse_mount, d, d->fuse_mount, sizeof(d->fuse_mount));
+	ret = dbk_mkdirs(d->fuse_mount);
+	if (ret)
+		goto err;
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other",
+		 fd, (unsigned int)uid, (unsigned int)gid);
+	if (mount(m->name, d->fuse_mount, "fuse.devbroker", MS_NOSUID | MS_NODEV, opts) < 0) {
+		ret = -errno;
+		close(fd);
+		goto err;
+	}
+	return fd;
+err:
+	dbk_log("%s: FUSE mount at %s: %s (modprobe fuse)", d->info.id, d->fuse_mount, strerror(-ret));
+	d->fuse_mount[0] = 0;
+	return ret;
+}
+
+/* After the driver is gone: its mount goes too. */
+void dbk_launch_cleanup(struct dbk_dev *d)
+{
+	if (d->fuse_mount[0] && umount2(d->fuse_mount, MNT_DETACH) < 0 && errno != EINVAL)
+		dbk_log("%s: umount %s: %s", d->info.id, d->fuse_mount, strerror(errno));
+	d->fuse_mount[0] = 0;
+}
+
 /* In the child: fds[] become 3, 4, ...; everything else above is closed. */
 static void dbk_child(char **argv, int *fds, int nfds, uid_t uid, gid_t gid, char **envp)
 {
@@ -158,8 +218,8 @@ static void dbk_child(char **argv, int *fds, int nfds, uid_t uid, gid_t gid, cha
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 {
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
-	char envs[6][DBK_PATH_MAX], *envp[7];
-	int fds[3], nfds = 0, grant = -1, fe = -1, ue = -1, ret, i;
+	char envs[8][DBK_PATH_MAX + 32], *envp[9];
+	int fds[4], nfds = 0, grant = -1, fe = -1, ue = -1, ff = -1, ret, i;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -227,6 +287,14 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 		}
 		fds[nfds++] = ue;
 	}
+	if (m->frontend.fuse_mount[0]) {
+		ff = dbk_fuse_mount(d, m, uid, gid);
+		if (ff < 0) {
+			ret = ff;
+			goto out;
+		}
+		fds[nfds++] = ff;
+	}
 	for (i = 0; i < (int)m->argc && i < DBK_MAX_ARGS; i++) {
 		dbk_expand(m->argv[i], d, args[i], sizeof(args[i]));
 		argv[i] = args[i];
@@ -237,14 +305,17 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 	snprintf(envs[2], sizeof(envs[2]), "DBK_INSTANCE=%d", d->instance);
 	snprintf(envs[3], sizeof(envs[3]), "DBK_GRANT_FD=3");
 	snprintf(envs[4], sizeof(envs[4]), "DBK_CUSE_FD=%d", fe >= 0 ? 4 : -1);
-	snprintf(envs[5], sizeof(envs[5]), "DBK_UINPUT_FD=%d", ue >= 0 ? 3 + nfds - 1 : -1);
-	for (i = 0; i < 6; i++)
+	snprintf(envs[5], sizeof(envs[5]), "DBK_UINPUT_FD=%d", ue >= 0 ? 3 + (fe >= 0) + 1 : -1);
+	snprintf(envs[6], sizeof(envs[6]), "DBK_FUSE_FD=%d", ff >= 0 ? 3 + nfds - 1 : -1);
+	snprintf(envs[7], sizeof(envs[7]), "DBK_FUSE_MOUNT=%s", d->fuse_mount);
+	for (i = 0; i < 8; i++)
 		envp[i] = envs[i];
-	envp[6] = NULL;
+	envp[8] = NULL;
 
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
+		dbk_launch_cleanup(d);
 		goto out;
 	}
 	if (pid == 0)
@@ -256,5 +327,7 @@ out:
 	/* Never keep a /dev/cuse fd without its server: clients could hang in D state. */
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
+	if (ret < 0)
+		dbk_launch_cleanup(d);
 	return ret;
 }

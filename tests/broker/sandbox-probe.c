@@ -1,11 +1,14 @@
 /*
  * sandbox-probe: started by devbrokerd as if it were a driver, it tries what
  * a driver must never be able to do and writes one TAP line per attempt to
- * the file named by its first argument.  It then idles until killed.
+ * the file named by its first argument.  Then, if the broker gave it a FUSE
+ * fd (DBK_FUSE_FD), it serves one file, "hello", on it; else it idles.
  *
  * usage: sandbox-probe OUTFILE SETUID_EUID_PROGRAM
  */
+#define FUSE_USE_VERSION 31
 #include <errno.h>
+#include <fuse3/fuse.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -21,6 +24,65 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
+
+static const char hello[] = "served by a sandboxed driver\n";
+
+static int hello_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	memset(st, 0, sizeof(*st));
+	if (!strcmp(path, "/")) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+	} else if (!strcmp(path, "/hello")) {
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = sizeof(hello) - 1;
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int hello_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+			 struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	fill(buf, "hello", NULL, 0, 0);
+	return 0;
+}
+
+static int hello_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	if (strcmp(path, "/hello"))
+		return -ENOENT;
+	if (off >= (off_t)sizeof(hello) - 1)
+		return 0;
+	if (size > sizeof(hello) - 1 - off)
+		size = sizeof(hello) - 1 - off;
+	memcpy(buf, hello + off, size);
+	return size;
+}
+
+static const struct fuse_operations hello_ops = {
+	.getattr = hello_getattr,
+	.readdir = hello_readdir,
+	.read = hello_read,
+};
+
+/* Serve the broker-mounted FUSE fd: "/dev/fd/N" makes libfuse take it as is. */
+static int serve_fuse(const char *fdstr)
+{
+	char *argv[] = { "sandbox-probe", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+	char mnt[32];
+	struct fuse *f = fuse_new(&args, &hello_ops, sizeof(hello_ops), NULL);
+
+	snprintf(mnt, sizeof(mnt), "/dev/fd/%s", fdstr);
+	if (!f || fuse_mount(f, mnt))
+		return 1;
+	return fuse_loop(f);
+}
 
 static FILE *out;
 static int n, failed;
@@ -74,14 +136,15 @@ int main(int argc, char **argv)
 	while (d && (de = readdir(d))) {
 		int f = atoi(de->d_name);
 
-		if (de->d_name[0] == '.' || f == dirfd(d))
+		if (de->d_name[0] == '.' || f == dirfd(d) || f == fileno(out))
 			continue;
 		nfds++;
 		only_ours &= f <= 4;
 	}
 	if (d)
 		closedir(d);
-	check(only_ours && fcntl(3, F_GETFD) >= 0, "holds the grant fd and no other fd beyond 0-2, 4");
+	check(only_ours && fcntl(3, F_GETFD) >= 0,
+	      "holds the grant fd (3), its frontend fd (4) and nothing else beyond 0-2");
 	snprintf(path, sizeof(path), "/dev/devbroker/%s", dev ? dev : "x");
 	errno = 0;
 	check(open(path, O_RDWR) < 0, "cannot open its own device node");
@@ -120,6 +183,8 @@ int main(int argc, char **argv)
 	check(fd > 0 && atoi(buf) != 0, "a setuid-root binary does not run as root");
 	fprintf(out, "# sandbox-probe: %s\n", failed ? "FAILED" : "done");
 	fclose(out);
+	if (getenv("DBK_FUSE_FD") && atoi(getenv("DBK_FUSE_FD")) > 0)
+		return serve_fuse(getenv("DBK_FUSE_FD"));
 	for (;;)
 		pause();
 }

@@ -30,12 +30,15 @@ User=nobody
 PCI=pci:v00008086d000010D3*
 [Rights]
 BARs=0
+[Frontend]
+FUSEMount=/run/devbroker/probe/%d
 EOT
 # Malformed manifests: each must be reported with FILE:LINE and skipped.
 printf '[Driver]\nName=bad1\nExec=/bin/true\nUser=nobody\nFrobnicate=yes\n[Match]\nPCI=x*\n' > "$BRK/sys/bad1.conf"
 printf '[Driver]\nName=bad2\nExec=/bin/true\nUser=nobody\n[Match]\nPCI=x*\n[Rights]\nDMA=lots\n' > "$BRK/sys/bad2.conf"
 printf '[Driver]\nName=bad3\nExec=relative/path\nUser=root\n' > "$BRK/sys/bad3.conf"
 printf 'this is not an ini file\n' > "$BRK/sys/bad4.conf"
+modprobe fuse
 broker_start
 
 DESC="devbrokerd runs despite four malformed manifests"
@@ -68,6 +71,13 @@ DESC="the sandbox probe ran as a driver"
 ok wait_for 15 grep -q 'sandbox-probe: ' "$DBK_VM_DIR/probe.out"
 cat "$DBK_VM_DIR/probe.out"
 grep -q '^not ok' "$DBK_VM_DIR/probe.out" && FAILED=1
+pdev=$(ctl --json list | json "[d['id'] for d in r['devices'] if d['driver'] == 'probe'][0]")
+DESC="FUSE frontend: the broker mounted /run/devbroker/probe/$pdev for the driver, a user reads its file"
+ok wait_for 10 bash -c "[ \"\$(as_user cat /run/devbroker/probe/$pdev/hello)\" = 'served by a sandboxed driver' ]"
+ppid=$(dev_field "$pdev" pid)
+kill -KILL "$ppid"
+DESC="when the FUSE driver dies its mount goes (and a restarted one mounts again)"
+ok wait_for 10 bash -c "p=\$(dev_field $pdev pid); [ \"\$p\" != None ] && [ \"\$p\" != $ppid ] && [ \"\$(grep -c ' /run/devbroker/probe/$pdev ' /proc/mounts)\" = 1 ] && [ \"\$(as_user cat /run/devbroker/probe/$pdev/hello)\" = 'served by a sandboxed driver' ]"
 broker_stop
 echo "# devbrokerd log:"; sed 's/^/#   /' "$BROKER_LOG" | tail -n 30
 exit $FAILED
