@@ -78,6 +78,17 @@ DESC="hot-unplug: the device leaves devbrokerctl list"
 ok wait_for 15 bash -c "! ctl --json list | json \"[d['id'] for d in r['devices']]\" | grep -q '${edus[1]}'"
 DESC="hot-unplug: its driver is reaped (no zombie) and the other device still works"
 ok bash -c "! kill -0 $pid1 2>/dev/null && ! ps -eo stat | grep -q '^Z' && [ \"\$(fact /dev/edu0 6)\" = 720 ]"
+# The broker itself dies: a new one stops the orphaned drivers cleanly
+# (revoking their grants) and starts fresh ones; nothing is left running twice.
+old=$(dev_field "${edus[0]}" pid)
+kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+DESC="after devbrokerd is SIGKILLed its driver keeps running (not killed with it)"
+ok kill -0 "$old"
+broker_start
+DESC="a new devbrokerd stops the previous instance's driver and starts its own"
+ok wait_for 15 bash -c "! kill -0 $old 2>/dev/null && p=\$(dev_field ${edus[0]} pid) && [ \"\$p\" != None ] && [ \"\$p\" != $old ]"
+DESC="exactly one edu driver per device afterwards, and /dev/edu0 works"
+ok wait_for 10 bash -c "[ \$(pgrep -xc edu-driver) = 1 ] && [ \"\$(fact /dev/edu0 8)\" = 40320 ]"
 DESC="a non-member of group devbroker is refused (exit 5)"
 ok bash -c 'as_user '"$CTL"' list >/dev/null 2>&1; [ $? = 5 ]'
 broker_stop
