@@ -1,0 +1,38 @@
+#!/bin/bash
+# `meson install` with DESTDIR puts every part at its FHS path under the
+# prefix (drivers ship as Debian packages).  TAP.  usage: install-layout.sh BUILD_DIR
+build=$1
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+meson install -C "$build" --no-rebuild --quiet --destdir "$dest" >/dev/null 2>&1 ||
+	{ echo "not ok 1 - meson install --destdir failed"; echo "1..1"; exit 1; }
+prefix=$(meson introspect "$build" --buildoptions | python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
+n=0
+want() {	# want DESCRIPTION GLOB
+	n=$((n + 1))
+	if compgen -G "$dest$2" > /dev/null; then echo "ok $n - $1: $2"; else echo "not ok $n - $1: $2 missing"; fi
+}
+want "the module" "/lib/modules/*/updates/devbroker.ko"
+want "the UAPI header" "$prefix/include/linux/devbroker.h"
+want "libdev" "$prefix/lib/*/libdevbroker-libdev.so.0"
+want "libdev's header" "$prefix/include/devbroker/libdev.h"
+want "libdev's pkg-config file" "$prefix/lib/*/pkgconfig/devbroker-libdev.pc"
+want "the daemon" "$prefix/sbin/devbrokerd"
+want "the CLI" "$prefix/sbin/devbrokerctl"
+want "the edu driver" "$prefix/libexec/devbroker/drivers/edu-driver"
+want "the edu manifest" "$prefix/share/devbroker/drivers.d/edu.conf"
+want "man pages" "$prefix/share/man/man5/devbroker-manifest.5"
+want "the systemd unit" "$prefix/lib/systemd/system/devbrokerd.service"
+n=$((n + 1))
+if grep -q "^Exec=$prefix/libexec/devbroker/drivers/edu-driver " "$dest$prefix/share/devbroker/drivers.d/edu.conf"; then
+	echo "ok $n - the installed manifest names the installed driver"
+else
+	echo "not ok $n - the installed manifest names another path"
+fi
+n=$((n + 1))
+if [ -z "$(find "$dest" -path "$dest$prefix" -prune -o -path "$dest/lib/modules" -prune -o -type f -print | grep -v "^$dest$prefix/")" ]; then
+	echo "ok $n - nothing outside the prefix but the module"
+else
+	echo "not ok $n - files outside the prefix"
+fi
+echo "1..$n"
