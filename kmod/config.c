@@ -6,6 +6,7 @@
  * the memory, I/O and bus-master bits, and bus mastering only with a DMA
  * right.
  */
+#include <linux/mm.h>
 #include <linux/pci.h>
 
 #include "dbk.h"
@@ -51,12 +52,6 @@ int dbk_config_read(struct dbk_grant *g, unsigned int off, unsigned int size, u3
 	return 0;
 }
 
-static bool dbk_config_in(unsigned int off, unsigned int size, unsigned int start,
-			  unsigned int len)
-{
-	return start && off < start + len && start < off + size;
-}
-
 static unsigned int dbk_msi_cap_len(struct pci_dev *pdev)
 {
 	u16 flags;
@@ -64,6 +59,56 @@ static unsigned int dbk_msi_cap_len(struct pci_dev *pdev)
 	pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
 	return ((flags & PCI_MSI_FLAGS_64BIT) ? 14 : 10) +
 	       ((flags & PCI_MSI_FLAGS_MASKBIT) ? 10 : 0);
+}
+
+static bool dbk_config_in(unsigned int off, unsigned int size, unsigned int start,
+			  unsigned int len)
+{
+	return start && off < start + len && start < off + size;
+}
+
+/*
+ * Capabilities no driver writes, even with DBK_GRANT_F_CONFIG_WRITE: they
+ * move address decoding (SR-IOV, Resizable BAR), power (PM), isolation
+ * (ACS), translation (ATS, PRI, PASID), link and error handling for the
+ * whole hierarchy (PCIe, AER, DPC), or belong to the kernel (MSI, MSI-X).
+ */
+static const struct { u8 id; u8 len; } dbk_cap_deny[] = {
+	{ PCI_CAP_ID_PM, PCI_PM_SIZEOF },
+	{ PCI_CAP_ID_EXP, PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 },
+	{ PCI_CAP_ID_AF, PCI_CAP_AF_SIZEOF },
+	{ PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF },
+};
+
+static const struct { u16 id; u16 len; } dbk_ext_cap_deny[] = {
+	{ PCI_EXT_CAP_ID_SRIOV, PCI_EXT_CAP_SRIOV_SIZEOF },
+	{ PCI_EXT_CAP_ID_REBAR, 4 + 6 * 8 },
+	{ PCI_EXT_CAP_ID_ACS, 0x40 },
+	{ PCI_EXT_CAP_ID_ATS, PCI_EXT_CAP_ATS_SIZEOF },
+	{ PCI_EXT_CAP_ID_PRI, PCI_EXT_CAP_PRI_SIZEOF },
+	{ PCI_EXT_CAP_ID_PASID, PCI_EXT_CAP_PASID_SIZEOF },
+	{ PCI_EXT_CAP_ID_ERR, PCI_ERR_ROOT_ERR_SRC + 4 },
+	{ PCI_EXT_CAP_ID_DPC, 0x40 },
+};
+
+static bool dbk_config_denied(struct pci_dev *pdev, unsigned int off, unsigned int size)
+{
+	unsigned int i;
+	u16 pos;
+
+	if (pdev->msi_cap && dbk_config_in(off, size, pdev->msi_cap, dbk_msi_cap_len(pdev)))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(dbk_cap_deny); i++)
+		for (pos = pci_find_capability(pdev, dbk_cap_deny[i].id); pos;
+		     pos = pci_find_next_capability(pdev, pos, dbk_cap_deny[i].id))
+			if (dbk_config_in(off, size, pos, dbk_cap_deny[i].len))
+				return true;
+	for (i = 0; off >= PCI_CFG_SPACE_SIZE && i < ARRAY_SIZE(dbk_ext_cap_deny); i++)
+		for (pos = pci_find_ext_capability(pdev, dbk_ext_cap_deny[i].id); pos;
+		     pos = pci_find_next_ext_capability(pdev, pos, dbk_ext_cap_deny[i].id))
+			if (dbk_config_in(off, size, pos, dbk_ext_cap_deny[i].len))
+				return true;
+	return false;
 }
 
 /* A write touching the command register: only the driver's bits change. */
@@ -84,8 +129,19 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 	if ((cmd & PCI_COMMAND_MASTER) && !(cur & PCI_COMMAND_MASTER) &&
 	    !dbk_grant_dma_allowed(g))
 		return -EPERM;
-	if (cmd != cur)
-		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	if (cmd == cur)
+		return 0;
+	/*
+	 * With decoding off, a BAR access is an Unsupported Request, which
+	 * some platforms escalate to a machine check: take the mappings away
+	 * first, and refuse BAR accesses until decoding is back (as vfio).
+	 */
+	lockdep_assert_held_write(&g->lock);
+	g->mem_off = !(cmd & PCI_COMMAND_MEMORY);
+	g->io_off = !(cmd & PCI_COMMAND_IO);
+	if (g->mem_off)
+		unmap_mapping_range(g->inode->i_mapping, 0, DBK_REGION_OFFSET(DBK_NUM_BARS), true);
+	pci_write_config_word(pdev, PCI_COMMAND, cmd);
 	return 0;
 }
 
@@ -99,9 +155,7 @@ int dbk_config_write(struct dbk_grant *g, unsigned int off, unsigned int size, u
 		return -EINVAL;
 	if (dbk_config_in(off, size, PCI_COMMAND, 4))
 		return dbk_config_write_cmd(g, off, size, val);
-	if (off < PCI_STD_HEADER_SIZEOF ||
-	    dbk_config_in(off, size, pdev->msi_cap, pdev->msi_cap ? dbk_msi_cap_len(pdev) : 0) ||
-	    dbk_config_in(off, size, pdev->msix_cap, PCI_CAP_MSIX_SIZEOF))
+	if (off < PCI_STD_HEADER_SIZEOF || dbk_config_denied(pdev, off, size))
 		return -EPERM;
 	if (!(g->flags & DBK_GRANT_F_CONFIG_WRITE))
 		return -EPERM;

@@ -19,7 +19,7 @@
  * Locking: dev->lock (mutex) protects dev->grant and dev->dead and orders
  * grant creation against revocation.  grant->lock (rwsem) protects
  * grant->revoked and the grant's resources: readers are accesses (pread,
- * pwrite, page faults), writers change IRQ or DMA state or revoke.  Order:
+ * pwrite, page faults), writers change IRQ, DMA or decode state or revoke.  Order:
  * dev->lock before grant->lock.  No lock is held across a user copy or a
  * page pin, so a stopped or faulting driver can never stall revocation.
  */
@@ -96,6 +96,8 @@ struct dbk_grant {
 	struct dbk_device *dev;
 	struct rw_semaphore lock;
 	bool revoked;
+	bool mem_off;			/* the driver turned memory decoding off */
+	bool io_off;			/* ... or I/O decoding */
 	struct inode *inode;		/* its file's, whose mapping is zapped */
 
 	/* Rights, fixed at creation. */

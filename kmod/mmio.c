@@ -110,6 +110,8 @@ static int dbk_mmio_bar_access(struct dbk_grant *g, int bar, u64 off, unsigned i
 		return -EINVAL;
 	if (dbk_device_msix_overlap(dev, bar, off, size))
 		return -EACCES;
+	if ((pci_resource_flags(dev->pdev, bar) & IORESOURCE_IO) ? g->io_off : g->mem_off)
+		return -EIO;	/* decoding is off: the access would be an Unsupported Request */
 	io += off;
 	switch (size) {
 	case 1:
@@ -154,6 +156,7 @@ ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count, loff_t 
 	union { u8 b; u16 w; u32 l; u64 q; } v = { 0 };
 	u64 val = 0;
 	u32 cval = 0;
+	bool excl;
 	int ret;
 
 	if (pos < 0 || (count != 1 && count != 2 && count != 4 && count != 8) ||
@@ -164,7 +167,13 @@ ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count, loff_t 
 			return -EFAULT;
 		val = count == 1 ? v.b : count == 2 ? v.w : count == 4 ? v.l : v.q;
 	}
-	down_read(&g->lock);
+	/* A command-register write may zap mappings: it excludes faults. */
+	excl = write && index == DBK_REGION_CONFIG &&
+	       off < PCI_COMMAND + 2 && off + count > PCI_COMMAND;
+	if (excl)
+		down_write(&g->lock);
+	else
+		down_read(&g->lock);
 	if (g->revoked) {
 		ret = -ENODEV;
 	} else if (index == DBK_REGION_CONFIG) {
@@ -181,7 +190,10 @@ ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count, loff_t 
 	} else {
 		ret = -EINVAL;
 	}
-	up_read(&g->lock);
+	if (excl)
+		up_write(&g->lock);
+	else
+		up_read(&g->lock);
 	if (ret)
 		return ret;
 	if (!write) {
@@ -219,7 +231,7 @@ static vm_fault_t dbk_mmio_fault(struct vm_fault *vmf)
 	unsigned long pfn;
 
 	down_read(&g->lock);
-	if (g->revoked)
+	if (g->revoked || (index < DBK_NUM_BARS && g->mem_off))
 		goto out;
 	if (index < DBK_NUM_BARS) {
 		pfn = (pci_resource_start(g->dev->pdev, index) + off) >> PAGE_SHIFT;

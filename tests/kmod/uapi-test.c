@@ -395,6 +395,22 @@ static void group_mmio(void)
 		      "a store through the mapping is seen by pread");
 		errno = 0;
 		CHECK(mprotect((void *)map, 4096, PROT_READ | PROT_EXEC) != 0, "mprotect to PROT_EXEC refused");
+		/* Memory decoding off: no BAR access at all until it is back on. */
+		CHECK(cfg_write(g, PCI_COMMAND_OFF, 2, 0) == 0, "config: memory decoding off");
+		EXPECT_ERR(EIO, rd(g, EDU_ID, 4, &v), "pread of the BAR with decoding off: EIO");
+		{
+			int pid = fork(), st;
+
+			if (pid == 0) {
+				(void)map[EDU_ID / 4];
+				_exit(0);
+			}
+			waitpid(pid, &st, 0);
+			CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS,
+			      "a mapped access with decoding off: SIGBUS (mappings were zapped)");
+		}
+		CHECK(cfg_write(g, PCI_COMMAND_OFF, 2, 0x2) == 0 && (map[EDU_ID / 4] & 0xff) == 0xed &&
+		      rd(g, EDU_ID, 4, &v) == 0, "decoding back on: mapped and mediated accesses work again");
 	}
 	exit(tap_failed ? 1 : 0);
 }
@@ -828,6 +844,32 @@ static void group_iommu(void)
 	exit(tap_failed ? 1 : 0);
 }
 
+/* Config writes to capabilities no driver may write, on a PCIe device (e1000e). */
+static void group_cfgdeny(void)
+{
+	struct dbk_grant_spec s = { .argsz = sizeof(s), .flags = DBK_GRANT_F_CONFIG_WRITE };
+	int dev = open_dev(), g, pos, hops = 0, seen_pm = 0, seen_exp = 0;
+
+	g = grant(dev, &s);
+	CHECK(g >= 0, "grant with the config-write right");
+	for (pos = cfg_read(g, 0x34, 1) & ~3; pos && hops < 48; pos = cfg_read(g, pos + 1, 1) & ~3, hops++) {
+		int id = cfg_read(g, pos, 1);
+
+		if (id == 0x01) {	/* PM: PMCSR would put the device in D3hot */
+			seen_pm = 1;
+			EXPECT_ERR(EPERM, cfg_write(g, pos + 4, 2, 3), "config write to PM control (D3hot): EPERM");
+		} else if (id == 0x10) {	/* PCIe: Device Control (FLR, MPS, MRRS) */
+			seen_exp = 1;
+			EXPECT_ERR(EPERM, cfg_write(g, pos + 8, 2, 0x8000), "config write to PCIe Device Control: EPERM");
+		}
+	}
+	CHECK(seen_pm && seen_exp, "the device has PM and PCIe capabilities to try");
+	CHECK(cfg_write(g, 0x40, 4, cfg_read(g, 0x40, 4)) == 0,
+	      "a write outside any capability is allowed with the config-write right");
+	close(g);
+	close(dev);
+}
+
 /* A driver that holds mappings and an INTx vector until the device goes away. */
 static void group_hold(void)
 {
@@ -884,6 +926,8 @@ int main(int argc, char **argv)
 		group_dma();
 	else if (!strcmp(group, "revoke-now"))
 		return ioctl(open_dev(), DBK_DEVICE_REVOKE, &(struct dbk_revoke){ sizeof(struct dbk_revoke) }) ? 1 : 0;
+	else if (!strcmp(group, "cfgdeny"))
+		group_cfgdeny();
 	else if (!strcmp(group, "hold"))
 		group_hold();
 	else if (!strcmp(group, "iommu"))

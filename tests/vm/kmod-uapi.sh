@@ -4,7 +4,7 @@
 # driver side unprivileged.  Usage: kmod-uapi.sh GROUP...
 . tests/vm/lib.sh
 dbk_load
-bdf=$(edu_bdfs | head -n1)
+bdf=${DBK_BDF:-$(edu_bdfs | head -n1)}
 [ -n "$bdf" ] || fail "no edu device"
 dbk_bind "$bdf" || fail "bind $bdf"
 for i in $(seq 50); do [ -e "/dev/devbroker/$bdf" ] && break; sleep 0.1; done

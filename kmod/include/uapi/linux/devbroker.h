@@ -36,6 +36,23 @@
  *
  * File offsets on the grant fd (for pread, pwrite and mmap) encode a
  * region index in bits 40 and up: offset = DBK_REGION_OFFSET(index) + off.
+ *
+ * pread/pwrite on a grant fd: exactly one aligned access of 1, 2, 4 or 8
+ * bytes (config space: 1, 2 or 4), the value in native byte order.
+ * Errors: -EINVAL (size, alignment, offset past the region, unknown
+ * region), -EACCES (a BAR outside the grant, the MSI-X table or PBA),
+ * -EIO (the BAR's decoding is turned off), -EPERM (a config write the
+ * module owns: the standard header but for the command register, the MSI,
+ * MSI-X, PM, PCIe, AF, SR-IOV, Resizable BAR, ACS, ATS, PRI, PASID, AER
+ * and DPC capabilities; anything else without DBK_GRANT_F_CONFIG_WRITE;
+ * setting bus mastering without a DMA right), -ENODEV (revoked).
+ * Turning memory decoding off through the command register zaps every BAR
+ * mapping (SIGBUS on access) until it is turned on again.
+ *
+ * mmap on a grant fd: MAP_SHARED, readable, never executable.  Errors:
+ * -EINVAL (private, write-only, past the region, unknown region or DMA
+ * slot), -EACCES (PROT_EXEC, a mediated range, the MSI-X table or PBA, a
+ * BAR not mappable), -ENODEV (revoked).
  */
 #ifndef _UAPI_LINUX_DEVBROKER_H
 #define _UAPI_LINUX_DEVBROKER_H
@@ -137,9 +154,15 @@ struct dbk_range {
  *    DBK_GRANT_F_UNSAFE_DMA: the administrator accepts that the driver can
  *    program any bus address into the device.
  *
+ * Behind an IOMMU every grant owns an IOMMU domain (empty without
+ * DBK_GRANT_F_DMA), so the device's IOMMU group must not be in use by a
+ * kernel driver.
+ *
  * Return: a grant fd, or -EINVAL (bad argsz, flags, masks or ranges),
  * -E2BIG, -EFAULT, -EBUSY (a live grant exists), -EPERM (DMA without an
- * IOMMU and without DBK_GRANT_F_UNSAFE_DMA), -ENODEV, -ENOMEM.
+ * IOMMU and without DBK_GRANT_F_UNSAFE_DMA; or another device of the
+ * IOMMU group is bound to a kernel driver), -EIO (the DMA mask cannot be
+ * set), -ENODEV, -ENOMEM.
  */
 struct dbk_grant_spec {
 	__u32 argsz;
@@ -279,7 +302,8 @@ struct dbk_irq_info {
  * each time it fires, until DBK_IRQ_SET_UNMASK.
  *
  * MSI and MSI-X are memory writes by the device, so enabling them turns on
- * bus mastering.  Without an IOMMU that is a DMA right: the grant needs
+ * bus mastering.  Behind an IOMMU the device then reaches only the grant's
+ * own domain; without one, that is a DMA right: the grant needs
  * DBK_GRANT_F_DMA (and DBK_GRANT_F_UNSAFE_DMA), else -EPERM.
  *
  * DBK_IRQ_SET_UNMASK: unmask INTx (@index DBK_IRQ_INDEX_INTX, @count 0).
@@ -310,9 +334,10 @@ struct dbk_irq_set {
  * (out) is the grant-fd offset at which to mmap() it.  With an IOMMU the
  * buffer is mapped into the grant's own IOMMU domain at an IOVA below
  * 2^dma_bits; without one it is a coherent buffer and @iova its bus address.
- * Return: 0, -EINVAL (size 0, bad flags), -EPERM (no DMA right), -EDQUOT
- * (over the quota), -ENOMEM, -ENOSPC (no IOVA or buffer slot left),
- * -E2BIG, -EFAULT, -ENODEV.
+ * Return: 0, -EINVAL (size 0, bad flags; without an IOMMU, larger than one
+ * contiguous block, 4 MiB on x86), -EPERM (no DMA right), -EDQUOT (over
+ * the quota), -ENOMEM, -ENOSPC (no IOVA, buffer slot or mapping left),
+ * -EOPNOTSUPP, -E2BIG, -EFAULT, -ENODEV.
  */
 struct dbk_dma_alloc {
 	__u32 argsz;
@@ -329,7 +354,9 @@ struct dbk_dma_alloc {
  *
  * IOMMU only: pin the driver's own memory [@vaddr, @vaddr + @size) and map
  * it at [@iova, @iova + @size) in the grant's IOMMU domain.  All three must
- * be page aligned.  The pinned bytes count against the quota.
+ * be page aligned, the memory anonymous or shared memory (not a file's
+ * pages), and the IOVA range below 2^dma_bits.  The pinned bytes count
+ * against the quota; at most 4096 mappings.
  * Return: 0, -EINVAL (alignment, zero size, overflow, bad flags), -EEXIST
  * (overlaps a mapping), -EPERM (no DMA right), -EOPNOTSUPP (no IOMMU),
  * -EDQUOT, -EFAULT, -ENOMEM, -E2BIG, -ENODEV (revoked).
@@ -349,8 +376,8 @@ struct dbk_dma_map {
 /**
  * DBK_GRANT_DMA_UNMAP - _IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
  *
- * Undo one DBK_GRANT_DMA_MAP or DBK_GRANT_DMA_ALLOC, named by its exact
- * @iova and @size.  A buffer from DBK_GRANT_DMA_ALLOC is also unmapped from
+ * Undo one DBK_GRANT_DMA_MAP or DBK_GRANT_DMA_ALLOC, named by its @iova
+ * and its @size (as given, or rounded up to pages).  A buffer from DBK_GRANT_DMA_ALLOC is also unmapped from
  * every process (a later access gets SIGBUS) and freed.
  * Return: 0, -ENOENT (no such mapping), -EINVAL, -E2BIG, -EFAULT, -ENODEV.
  */
