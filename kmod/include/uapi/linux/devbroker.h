@@ -377,8 +377,9 @@ struct dbk_dma_map {
  * DBK_GRANT_DMA_UNMAP - _IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
  *
  * Undo one DBK_GRANT_DMA_MAP or DBK_GRANT_DMA_ALLOC, named by its @iova
- * and its @size (as given, or rounded up to pages).  A buffer from DBK_GRANT_DMA_ALLOC is also unmapped from
- * every process (a later access gets SIGBUS) and freed.
+ * and its @size (as given, or rounded up to pages).  A buffer from
+ * DBK_GRANT_DMA_ALLOC is also unmapped from every process (a later access
+ * gets SIGBUS) and freed.
  * Return: 0, -ENOENT (no such mapping), -EINVAL, -E2BIG, -EFAULT, -ENODEV.
  */
 struct dbk_dma_unmap {
