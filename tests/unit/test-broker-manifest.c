@@ -119,7 +119,7 @@ static void test_edu(void **state)
 	assert_int_equal(dbk_manifest_parse(EDU_CONF, &m), 0);
 	assert_true(m.valid);
 	assert_string_equal(m.name, "edu");
-	assert_string_equal(m.argv[0], "/usr/libexec/devbroker/drivers/edu-driver");
+	assert_string_equal(m.argv[0], EDU_DRIVER);	/* the configured libexecdir */
 	assert_int_equal(m.argc, 7);
 	assert_string_equal(m.argv[6], "edu%i");
 	assert_string_equal(m.user, "nobody");
