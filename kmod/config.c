@@ -117,6 +117,7 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 {
 	struct pci_dev *pdev = g->dev->pdev;
 	u16 cur, cmd;
+	int ret;
 
 	if (off >= PCI_STATUS)
 		return 0;	/* status bits are RW1C error flags: ignored */
@@ -131,6 +132,11 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 		return -EPERM;
 	if (cmd == cur)
 		return 0;
+	ret = dbk_policy_config(g, PCI_COMMAND, 2, cmd);
+	if (!ret && (cmd & PCI_COMMAND_MASTER) && !(cur & PCI_COMMAND_MASTER))
+		ret = dbk_policy_master(g);
+	if (ret)
+		return ret;
 	/*
 	 * With decoding off, a BAR access is an Unsupported Request, which
 	 * some platforms escalate to a machine check: take the mappings away
@@ -159,6 +165,9 @@ int dbk_config_write(struct dbk_grant *g, unsigned int off, unsigned int size, u
 		return -EPERM;
 	if (!(g->flags & DBK_GRANT_F_CONFIG_WRITE))
 		return -EPERM;
+	ret = dbk_policy_config(g, off, size, val);
+	if (ret)
+		return ret;
 	if (size == 1)
 		ret = pci_user_write_config_byte(pdev, off, val);
 	else if (size == 2)

@@ -101,6 +101,8 @@ struct dbk_grant {
 	struct inode *inode;		/* its file's, whose mapping is zapped */
 
 	/* Rights, fixed at creation. */
+	u64 cookie;			/* for policies */
+	bool dma_guard;			/* a policy checks the DMA registers */
 	u32 flags;
 	u32 bar_mask;
 	u32 mmap_mask;
@@ -159,8 +161,19 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked);
 void dbk_grant_put(struct dbk_grant *g);
 bool dbk_grant_dma_allowed(struct dbk_grant *g);
 bool dbk_grant_master_allowed(struct dbk_grant *g);
+bool dbk_grant_range_valid(struct dbk_grant *g, const struct dbk_range *r);
+
+/* policy.c: the eBPF hooks (UAPI "Policy hooks"), each 0 or -errno */
+int dbk_policy_grant(struct dbk_grant *g);
+int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width, u64 *val,
+		      bool write);
+int dbk_policy_config(struct dbk_grant *g, unsigned int off, unsigned int width, u32 val);
+int dbk_policy_irq(struct dbk_grant *g, u32 index, u32 count);
+int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size);
+int dbk_policy_master(struct dbk_grant *g);
 
 /* mmio.c */
+bool dbk_mmio_mediated(struct dbk_grant *g, int bar, u64 off, u64 len);
 int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg);
 ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count,
 		    loff_t pos, bool write);

@@ -289,6 +289,9 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 		return -EINVAL;
 	if (!(g->flags & DBK_GRANT_F_DMA))
 		return -EPERM;
+	ret = dbk_policy_dma(g, DBK_POLICY_DMA_ALLOC, 0, a.size);
+	if (ret)
+		return ret;
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
@@ -358,6 +361,9 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 		return -EPERM;
 	if (!g->dev->iommu)
 		return -EOPNOTSUPP;
+	ret = dbk_policy_dma(g, DBK_POLICY_DMA_MAP, m.iova, m.size);
+	if (ret)
+		return ret;
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;

@@ -25,11 +25,14 @@ void dbk_grant_put(struct dbk_grant *g)
 	kref_put(&g->kref, dbk_grant_free);
 }
 
-/* Without an IOMMU, bus mastering needs the administrator's explicit consent. */
+/*
+ * Without an IOMMU, bus mastering needs a policy guarding the DMA registers
+ * or the administrator's explicit consent.
+ */
 bool dbk_grant_dma_allowed(struct dbk_grant *g)
 {
 	return (g->flags & DBK_GRANT_F_DMA) &&
-	       (g->domain || (g->flags & DBK_GRANT_F_UNSAFE_DMA));
+	       (g->domain || g->dma_guard || (g->flags & DBK_GRANT_F_UNSAFE_DMA));
 }
 
 /* May the device master the bus at all (MSI included)?  Its own domain, or consent. */
@@ -88,10 +91,19 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 	dbk_grant_put(g);
 }
 
+/* A mediated range lies within a granted BAR. */
+bool dbk_grant_range_valid(struct dbk_grant *g, const struct dbk_range *r)
+{
+	struct pci_dev *pdev = g->dev->pdev;
+
+	return r->bar < DBK_NUM_BARS && (g->bar_mask & BIT(r->bar)) && !r->reserved &&
+	       r->size && r->offset < pci_resource_len(pdev, r->bar) &&
+	       r->size <= pci_resource_len(pdev, r->bar) - r->offset;
+}
+
 static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
 			   const struct dbk_grant_spec *s)
 {
-	struct pci_dev *pdev = dev->pdev;
 	u32 i;
 
 	if (s->flags & ~DBK_GRANT_F_ALL)
@@ -118,19 +130,13 @@ static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
 	if (s->nr_mediated && copy_from_user(g->mediated, u64_to_user_ptr(s->mediated),
 					     s->nr_mediated * sizeof(g->mediated[0])))
 		return -EFAULT;
-	for (i = 0; i < s->nr_mediated; i++) {
-		const struct dbk_range *r = &g->mediated[i];
-
-		if (r->bar >= DBK_NUM_BARS || !(s->bar_mask & BIT(r->bar)) || r->reserved ||
-		    !r->size || r->offset >= pci_resource_len(pdev, r->bar) ||
-		    r->size > pci_resource_len(pdev, r->bar) - r->offset)
-			return -EINVAL;
-	}
-	if ((s->flags & DBK_GRANT_F_DMA) && !dev->iommu && !(s->flags & DBK_GRANT_F_UNSAFE_DMA))
-		return -EPERM;
-
-	g->flags = s->flags;
 	g->bar_mask = s->bar_mask;
+	for (i = 0; i < s->nr_mediated; i++)
+		if (!dbk_grant_range_valid(g, &g->mediated[i]))
+			return -EINVAL;
+
+	g->cookie = s->policy_cookie;
+	g->flags = s->flags;
 	g->mmap_mask = s->mmap_mask;
 	g->max_vectors = s->max_vectors;
 	g->irq_rate = s->irq_rate ?: DBK_IRQ_RATE_DEFAULT;
@@ -250,7 +256,14 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 	g = kzalloc(sizeof(*g), GFP_KERNEL);
 	if (!g)
 		return -ENOMEM;
+	g->dev = dev;			/* no reference yet: freed right here on error */
 	ret = dbk_grant_parse(dev, g, &spec);
+	if (!ret)
+		ret = dbk_policy_grant(g);
+	/* Without an IOMMU, DMA needs a guarding policy or the administrator's consent. */
+	if (!ret && (g->flags & DBK_GRANT_F_DMA) && !dev->iommu && !g->dma_guard &&
+	    !(g->flags & DBK_GRANT_F_UNSAFE_DMA))
+		ret = -EPERM;
 	if (ret) {
 		kfree(g);
 		return ret;

@@ -183,10 +183,9 @@ static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_
 		 * Behind an IOMMU the device's other writes land in the grant's own
 		 * domain (empty without a DMA right); without one, it is a DMA right.
 		 */
-		if (!dbk_grant_master_allowed(g)) {
-			ret = -EPERM;
+		ret = dbk_grant_master_allowed(g) ? dbk_policy_master(g) : -EPERM;
+		if (ret)
 			goto err_free;
-		}
 		pci_set_master(pdev);
 		ret = pci_alloc_irq_vectors(pdev, n, n, index == DBK_IRQ_INDEX_MSI ?
 					    PCI_IRQ_MSI : PCI_IRQ_MSIX);
@@ -268,6 +267,9 @@ int dbk_irq_set(struct dbk_grant *g, const void __user *uarg)
 	if (s.count > max)
 		return -EINVAL;
 	if (s.count) {
+		ret = dbk_policy_irq(g, s.index, s.count);
+		if (ret)
+			return ret;
 		fds = memdup_user(u64_to_user_ptr(s.fds), s.count * sizeof(*fds));
 		if (IS_ERR(fds))
 			return PTR_ERR(fds);

@@ -10,7 +10,7 @@
 
 #include "dbk.h"
 
-static bool dbk_mmio_mediated(struct dbk_grant *g, int bar, u64 off, u64 len)
+bool dbk_mmio_mediated(struct dbk_grant *g, int bar, u64 off, u64 len)
 {
 	u32 i;
 
@@ -102,6 +102,7 @@ static int dbk_mmio_bar_access(struct dbk_grant *g, int bar, u64 off, unsigned i
 	struct dbk_device *dev = g->dev;
 	void __iomem *io = dev->bar[bar];
 	u64 len = pci_resource_len(dev->pdev, bar);
+	int ret;
 
 	lockdep_assert_held(&g->lock);
 	if (!(g->bar_mask & BIT(bar)) || !io)
@@ -112,6 +113,9 @@ static int dbk_mmio_bar_access(struct dbk_grant *g, int bar, u64 off, unsigned i
 		return -EACCES;
 	if ((pci_resource_flags(dev->pdev, bar) & IORESOURCE_IO) ? g->io_off : g->mem_off)
 		return -EIO;	/* decoding is off: the access would be an Unsupported Request */
+	ret = dbk_policy_access(g, bar, off, size, val, write);
+	if (ret)
+		return ret;
 	io += off;
 	switch (size) {
 	case 1:

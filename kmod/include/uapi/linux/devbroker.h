@@ -150,9 +150,11 @@ struct dbk_range {
  *  - DBK_GRANT_F_CONFIG_WRITE: config writes beyond the command register.
  *  - DBK_GRANT_F_DMA and dma_quota: DMA allowed, up to dma_quota bytes
  *    allocated or pinned at once.  dma_bits is the device's DMA address
- *    width (0 = 32).  Without an IOMMU, DMA also needs
- *    DBK_GRANT_F_UNSAFE_DMA: the administrator accepts that the driver can
- *    program any bus address into the device.
+ *    width (0 = 32).  Without an IOMMU, DMA also needs either a policy that
+ *    guards the device's DMA registers (it sets dma_guard in the grant
+ *    hook, see "Policy hooks") or DBK_GRANT_F_UNSAFE_DMA: the administrator
+ *    accepts that the driver can program any bus address into the device.
+ *  - policy_cookie: an opaque value for eBPF policies (e.g. which driver).
  *
  * Behind an IOMMU every grant owns an IOMMU domain (empty without
  * DBK_GRANT_F_DMA), so the device's IOMMU group must not be in use by a
@@ -184,6 +186,7 @@ struct dbk_grant_spec {
 #define DBK_MAX_MEDIATED		16
 	__u64 dma_quota;
 	__u64 mediated;			/* user pointer: struct dbk_range[nr_mediated] */
+	__u64 policy_cookie;		/* handed to policies in every hook's ctx */
 };
 
 #define DBK_DEVICE_CREATE_GRANT	_IOW(DBK_TYPE, DBK_BASE + 1, struct dbk_grant_spec)
@@ -390,5 +393,133 @@ struct dbk_dma_unmap {
 };
 
 #define DBK_GRANT_DMA_UNMAP	_IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
+
+/* -------- Policy hooks -------- */
+
+/*
+ * Policies are eBPF programs attached to the module's writable raw
+ * tracepoints (libbpf: SEC("raw_tp.w/<name>")), whose first argument
+ * points to one of the ctx structs below.  A program reads the request
+ * and writes a verdict; with several programs on one hook, any deny wins.
+ * With none attached, the module's own rules (above) are all there is.
+ *
+ *   dbk_policy_grant	struct dbk_policy_grant_ctx	DBK_DEVICE_CREATE_GRANT
+ *   dbk_policy_access	struct dbk_policy_access_ctx	each BAR pread/pwrite
+ *   dbk_policy_config	struct dbk_policy_config_ctx	each config-space write
+ *   dbk_policy_irq	struct dbk_policy_irq_ctx	DBK_GRANT_SET_IRQS enabling
+ *   dbk_policy_dma	struct dbk_policy_dma_ctx	DMA_ALLOC, DMA_MAP
+ *   dbk_policy_master	struct dbk_policy_master_ctx	bus mastering turned on
+ *
+ * Every ctx starts with version, verdict and error; @error (a positive
+ * errno, default EPERM) is what a denied call returns.  A denial is traced
+ * (trace event devbroker:dbk_policy_denied).
+ *
+ * DMA guard: a policy that checks every value written to a device's DMA
+ * address registers against the grant's DMA windows (in the access ctx)
+ * sets dma_guard in the grant ctx and lists those registers as mediated.
+ * The grant may then use bus mastering without an IOMMU, and without
+ * DBK_GRANT_F_UNSAFE_DMA.  If the access hook is later left with no
+ * program, writes to the grant's mediated ranges are refused: the guard
+ * fails closed.
+ */
+#define DBK_POLICY_VERSION	1
+#define DBK_POLICY_ALLOW	0
+#define DBK_POLICY_DENY		1
+#define DBK_POLICY_REWRITE	2	/* access hook, writes only: write @value instead */
+#define DBK_POLICY_MAX_WINDOWS	16
+
+/* Which device and grant a hook is about. */
+struct dbk_policy_dev {
+	__u64 cookie;			/* the grant's policy_cookie */
+	__u32 domain;
+	__u8 bus;
+	__u8 devfn;
+	__u16 reserved;
+	__u16 vendor;
+	__u16 device;
+	__u32 grant_flags;		/* DBK_GRANT_F_* */
+};
+
+struct dbk_policy_window {
+	__u64 iova;
+	__u64 size;
+};
+
+struct dbk_policy_grant_ctx {
+	__u32 version;
+	__u32 verdict;			/* out: ALLOW or DENY */
+	__s32 error;			/* out */
+	__u32 dma_guard;		/* out: 1 = a policy guards this grant's DMA registers */
+	struct dbk_policy_dev dev;
+	__u32 bar_mask;
+	__u32 mmap_mask;
+	__u32 max_vectors;
+	__u32 irq_rate;
+	__u64 dma_quota;
+	__u32 has_iommu;
+	__u32 nr_mediated;		/* in/out: a policy may add ranges, never remove */
+	struct dbk_range mediated[16];
+};
+
+#define DBK_POLICY_F_WRITE	(1U << 0)
+
+struct dbk_policy_access_ctx {
+	__u32 version;
+	__u32 verdict;			/* out: ALLOW, DENY or (writes) REWRITE */
+	__s32 error;			/* out */
+	__u32 flags;			/* DBK_POLICY_F_WRITE */
+	struct dbk_policy_dev dev;
+	__u32 bar;
+	__u32 width;			/* 1, 2, 4 or 8 */
+	__u64 offset;			/* within the BAR */
+	__u64 value;			/* a write's value; out with REWRITE */
+	__u32 mediated;			/* the access is within a mediated range */
+	__u32 nr_windows;
+	/* The grant's DMA buffers. */
+	struct dbk_policy_window windows[DBK_POLICY_MAX_WINDOWS];
+};
+
+struct dbk_policy_config_ctx {
+	__u32 version;
+	__u32 verdict;
+	__s32 error;
+	__u32 width;
+	struct dbk_policy_dev dev;
+	__u32 offset;
+	__u32 value;
+};
+
+struct dbk_policy_irq_ctx {
+	__u32 version;
+	__u32 verdict;
+	__s32 error;
+	__u32 index;			/* DBK_IRQ_INDEX_* */
+	struct dbk_policy_dev dev;
+	__u32 count;			/* vectors being enabled */
+	__u32 rate;			/* the grant's cap; out: a policy may lower it */
+};
+
+#define DBK_POLICY_DMA_ALLOC	0
+#define DBK_POLICY_DMA_MAP	1
+
+struct dbk_policy_dma_ctx {
+	__u32 version;
+	__u32 verdict;
+	__s32 error;
+	__u32 op;			/* DBK_POLICY_DMA_* */
+	struct dbk_policy_dev dev;
+	__u64 iova;			/* MAP: the driver's choice; ALLOC: 0 (not chosen yet) */
+	__u64 size;
+	__u64 dma_used;
+	__u64 dma_quota;
+};
+
+struct dbk_policy_master_ctx {
+	__u32 version;
+	__u32 verdict;
+	__s32 error;
+	__u32 reserved;
+	struct dbk_policy_dev dev;
+};
 
 #endif /* _UAPI_LINUX_DEVBROKER_H */
