@@ -130,6 +130,7 @@ struct dbk_grant {
 
 	/* DMA (grant->lock held for writing to change). */
 	struct iommu_domain *domain;
+	bool intr_remap;		/* stray writes cannot forge interrupts */
 	struct iommu_group *group;
 	struct list_head dma_bufs;
 	u64 dma_used;			/* reserved or mapped bytes */

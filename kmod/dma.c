@@ -50,6 +50,12 @@ int dbk_dma_attach(struct dbk_grant *g)
 	ret = iommu_attach_group(g->domain, g->group);
 	if (ret)
 		goto err_domain;
+	/*
+	 * The MSI window is not translated: without interrupt remapping a
+	 * mastering device could write any interrupt message (as vfio's
+	 * allow_unsafe_interrupts): then bus mastering needs consent too.
+	 */
+	g->intr_remap = device_iommu_capable(&pdev->dev, IOMMU_CAP_INTR_REMAP);
 	return 0;
 
 err_domain:

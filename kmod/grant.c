@@ -32,13 +32,14 @@ void dbk_grant_put(struct dbk_grant *g)
 bool dbk_grant_dma_allowed(struct dbk_grant *g)
 {
 	return (g->flags & DBK_GRANT_F_DMA) &&
-	       (g->domain || g->dma_guard || (g->flags & DBK_GRANT_F_UNSAFE_DMA));
+	       ((g->domain && g->intr_remap) || g->dma_guard ||
+		(g->flags & DBK_GRANT_F_UNSAFE_DMA));
 }
 
 /* May the device master the bus at all (MSI included)?  Its own domain, or consent. */
 bool dbk_grant_master_allowed(struct dbk_grant *g)
 {
-	return g->domain || dbk_grant_dma_allowed(g);
+	return (g->domain && g->intr_remap) || dbk_grant_dma_allowed(g);
 }
 
 /*

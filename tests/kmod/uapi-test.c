@@ -844,6 +844,33 @@ static void group_iommu(void)
 	exit(tap_failed ? 1 : 0);
 }
 
+/* An IOMMU without interrupt remapping: mastering is not safe without consent. */
+static void group_noir(void)
+{
+	struct dbk_grant_spec s = spec_basic();
+	struct dbk_irq_set is = { .argsz = sizeof(is), .flags = DBK_IRQ_SET_TRIGGER,
+				  .index = DBK_IRQ_INDEX_MSI, .count = 1 };
+	int32_t efd = eventfd(0, EFD_NONBLOCK);
+	int dev = open_dev(), g;
+
+	is.fds = (uintptr_t)&efd;
+	s.flags |= DBK_GRANT_F_DMA;
+	s.dma_quota = 4096;
+	s.dma_bits = 28;
+	g = grant(dev, &s);
+	CHECK(g >= 0, "DMA grant behind an IOMMU without interrupt remapping: created");
+	EXPECT_ERR(EPERM, cfg_write(g, PCI_COMMAND_OFF, 2, 0x6),
+		   "but bus mastering without the unsafe flag: EPERM (stray writes could forge interrupts)");
+	EXPECT_ERR(EPERM, ioctl(g, DBK_GRANT_SET_IRQS, &is), "and MSI (it needs bus mastering): EPERM");
+	close(g);
+	s.flags |= DBK_GRANT_F_UNSAFE_DMA;
+	g = grant(dev, &s);
+	CHECK(g >= 0 && cfg_write(g, PCI_COMMAND_OFF, 2, 0x6) == 0 && ioctl(g, DBK_GRANT_SET_IRQS, &is) == 0,
+	      "with the administrator's unsafe flag: bus mastering and MSI allowed");
+	close(g);
+	close(dev);
+}
+
 /* Config writes to capabilities no driver may write, on a PCIe device (e1000e). */
 static void group_cfgdeny(void)
 {
@@ -926,6 +953,8 @@ int main(int argc, char **argv)
 		group_dma();
 	else if (!strcmp(group, "revoke-now"))
 		return ioctl(open_dev(), DBK_DEVICE_REVOKE, &(struct dbk_revoke){ sizeof(struct dbk_revoke) }) ? 1 : 0;
+	else if (!strcmp(group, "noir"))
+		group_noir();
 	else if (!strcmp(group, "cfgdeny"))
 		group_cfgdeny();
 	else if (!strcmp(group, "hold"))

@@ -158,7 +158,9 @@ struct dbk_range {
  *
  * Behind an IOMMU every grant owns an IOMMU domain (empty without
  * DBK_GRANT_F_DMA), so the device's IOMMU group must not be in use by a
- * kernel driver.
+ * kernel driver.  An IOMMU without interrupt remapping does not make bus
+ * mastering safe (a stray write can forge any interrupt): it then counts
+ * as no IOMMU for the DMA right.
  *
  * Return: a grant fd, or -EINVAL (bad argsz, flags, masks or ranges),
  * -E2BIG, -EFAULT, -EBUSY (a live grant exists), -EPERM (DMA without an
