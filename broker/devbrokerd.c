@@ -47,6 +47,22 @@ struct dbk_daemon dbk = {
 };
 
 static int dbk_timerfd = -1;
+static int dbk_auditfd = -1;
+
+/* The module may be loaded after us: keep trying to follow its denials. */
+static void dbk_audit_try(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (dbk_auditfd >= 0)
+		return;
+	dbk_auditfd = dbk_audit_open();
+	if (dbk_auditfd < 0)
+		return;
+	ev.data.fd = dbk_auditfd;
+	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, dbk_auditfd, &ev);
+	dbk_log("following policy denials (tracefs)");
+}
 
 void dbk_log(const char *fmt, ...)
 {
@@ -583,6 +599,7 @@ int main(int argc, char **argv)
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	}
 	dbk_rescan();
+	dbk_audit_try();
 #ifdef HAVE_LIBSYSTEMD
 	sd_notify(0, "READY=1");
 #endif
@@ -612,11 +629,14 @@ int main(int argc, char **argv)
 				dbk_uevent(ufd);
 			} else if (fd == lfd) {
 				dbk_control_accept(lfd);
+			} else if (fd == dbk_auditfd) {
+				dbk_audit_read(fd);
 			} else {
 				dbk_control_client(fd);
 			}
 		}
 		dbk_frontend_poll();
+		dbk_audit_try();
 	}
 	dbk_log("stopping %d devices", dbk.nr_devs);
 	for (i = 0; i < dbk.nr_devs; i++)
