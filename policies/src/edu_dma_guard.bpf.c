@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * edu_dma_guard: DMA safety for QEMU's edu device (1234:11e8) without an
+ * IOMMU.  Every address the device could be told to reach is checked
+ * against the grant's own DMA buffers, so a guarded grant may master the
+ * bus without DBK_GRANT_F_UNSAFE_DMA.
+ *
+ * edu's DMA engine (QEMU hw/misc/edu.c): 0x80 source, 0x88 destination,
+ * 0x90 count, 0x98 command (bit 0 start, bit 1 direction: 0 RAM -> EDU,
+ * 1 EDU -> RAM, bit 2 interrupt on completion).  The device side of a
+ * transfer is its internal buffer at 0x40000.  The device takes 4- and
+ * 8-byte accesses; a 4-byte write at 0x80, 0x88, 0x90 or 0x98 sets the
+ * whole 64-bit register to the zero-extended value.  While a transfer
+ * runs (100 ms of virtual time after the start) it ignores writes to all
+ * four registers; the transfer uses the registers as they were at the start.
+ *
+ * Grant hook, edu only: dma_guard = 1, and BAR0 [0x80, 0xa0) is made a
+ * mediated range (never mmap()ed: every write reaches the access hook).
+ *
+ * Access hook, edu only, BAR0 [0x80, 0xa0):
+ *  - reads pass;
+ *  - writes must be 4 or 8 bytes at 0x80, 0x88, 0x90 or 0x98 (EPERM);
+ *  - 0x80/0x88: the address must lie in one of the grant's DMA windows
+ *    (below edu's 28-bit DMA mask) or in the device buffer (EPERM);
+ *  - 0x98 without the start bit: passes (the device ignores it);
+ *  - 0x98 with the start bit re-checks the whole transfer from the values
+ *    recorded for 0x80/0x88/0x90 in this grant: each must have been
+ *    written, 0 < count, the device side [a, a + count) within
+ *    [0x40000, 0x40fff) (QEMU 7.2 aborts the VM on a range reaching
+ *    0x40fff), the RAM side [a, a + count) within one DMA window (EPERM).
+ *  - One thread programs a grant's DMA registers: the first that writes
+ *    one.  Others get EPERM.  (The module runs BAR accesses under a
+ *    shared lock, so two threads' writes could reach the device in
+ *    another order than this policy saw them.)
+ *  - The record assumes that an allowed write reaches the device: a
+ *    program attached after this one that denies such a write would
+ *    desynchronize it (one attached before is seen, and nothing is
+ *    recorded).  edu_firewall allows every write this guard allows.
+ *  - For busy_ns after an allowed start (and after the grant is created),
+ *    writes to 0x80..0x98 fail with EBUSY: the device would ignore them
+ *    while the transfer runs, and the recorded values would no longer be
+ *    the device's.  Drivers wait for completion and retry on EBUSY.
+ *    Soundness assumption: a transfer completes within busy_ns of its
+ *    start (edu: 100 ms of virtual time plus timer latency).
+ *
+ * Maps: dma_state (per device, dbk_dev_key()), config[0] { busy_ns,
+ * dma_mask } (0: 500 ms, 2^28 - 1).
+ */
+#include <devbroker/policy.h>
+
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_DMA_REGS	0x80
+#define EDU_DMA_REGS_SIZE 0x20
+
+#define EDU_CMD_RUN	0x1
+#define EDU_CMD_TO_RAM	0x2
+
+/* The device buffer as the guard allows it: [0x40000, 0x40fff). */
+#define EDU_BUF		0x40000ULL
+#define EDU_BUF_SIZE	0xfffULL
+
+#define DEFAULT_BUSY_NS		500000000ULL
+#define DEFAULT_DMA_MASK	((1ULL << 28) - 1)
+
+#define V_SRC	1U
+#define V_DST	2U
+#define V_CNT	4U
+#define V_ALL	(V_SRC | V_DST | V_CNT)
+
+struct edu_dma_state {
+	__u64 src;
+	__u64 dst;
+	__u64 cnt;
+	__u64 busy_until;	/* ktime (ns) until which a transfer may run */
+	__u32 valid;		/* V_*: written (and allowed) in this grant */
+	__u32 owner;		/* thread id programming the registers, 0: none yet */
+};
+
+struct edu_dma_config {
+	__u64 busy_ns;		/* 0: DEFAULT_BUSY_NS */
+	__u64 dma_mask;		/* 0: DEFAULT_DMA_MASK */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, struct edu_dma_state);
+} dma_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edu_dma_config);
+} config SEC(".maps");
+
+static __always_inline __u64 busy_ns(void)
+{
+	__u32 zero = 0;
+	struct edu_dma_config *c = bpf_map_lookup_elem(&config, &zero);
+
+	return c && c->busy_ns ? c->busy_ns : DEFAULT_BUSY_NS;
+}
+
+static __always_inline __u64 dma_mask(void)
+{
+	__u32 zero = 0;
+	struct edu_dma_config *c = bpf_map_lookup_elem(&config, &zero);
+
+	return c && c->dma_mask ? c->dma_mask : DEFAULT_DMA_MASK;
+}
+
+/* A fresh record: nothing written yet, and a transfer may still run. */
+static __always_inline void state_reset(__u64 key)
+{
+	struct edu_dma_state s = { .busy_until = bpf_ktime_get_ns() + busy_ns() };
+
+	bpf_map_update_elem(&dma_state, &key, &s, BPF_ANY);
+}
+
+DBK_HOOK(grant, edu_dma_guard_grant)
+{
+	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE))
+		return;
+	if (dbk_grant_mediate(ctx, 0, EDU_DMA_REGS, EDU_DMA_REGS_SIZE)) {
+		dbk_deny(ctx, ENOSPC);	/* no room to mediate the DMA registers */
+		return;
+	}
+	ctx->dma_guard = 1;
+	state_reset(dbk_key(ctx));
+}
+
+/* [a, a + n) inside the device buffer the guard allows. */
+static __always_inline int in_devbuf(__u64 a, __u64 n)
+{
+	return dbk_range_in(a, n, EDU_BUF, EDU_BUF_SIZE);
+}
+
+/* [a, a + n) inside one DMA window, and below the device's DMA mask. */
+static __always_inline int in_ram(const struct dbk_policy_access_ctx *ctx, __u64 a, __u64 n)
+{
+	__u64 mask = dma_mask();
+
+	return dbk_in_windows(ctx, a, n) && a <= mask && n - 1 <= mask - a;
+}
+
+DBK_HOOK(access, edu_dma_guard_access)
+{
+	struct edu_dma_state *s;
+	__u64 key, off = ctx->offset, v, now, cnt, ram, dev;
+	__u32 tid, owner;
+
+	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) || ctx->bar != 0 ||
+	    off < EDU_DMA_REGS || off >= EDU_DMA_REGS + EDU_DMA_REGS_SIZE || !dbk_is_write(ctx))
+		return;
+	/* Denied by a program before this one: the write will not happen. */
+	if (dbk_denied(ctx))
+		return;
+	if ((off != EDU_DMA_SRC && off != EDU_DMA_DST && off != EDU_DMA_CNT &&
+	     off != EDU_DMA_CMD) || (ctx->width != 4 && ctx->width != 8)) {
+		dbk_deny(ctx, EPERM);
+		return;
+	}
+	v = ctx->width == 4 ? (__u32)ctx->value : ctx->value;
+	/* A command without the start bit is ignored by the device. */
+	if (off == EDU_DMA_CMD && !(v & EDU_CMD_RUN))
+		return;
+
+	key = dbk_key(ctx);
+	s = bpf_map_lookup_elem(&dma_state, &key);
+	if (!s) {
+		/* Loaded after the grant was made: start from nothing known. */
+		state_reset(key);
+		s = bpf_map_lookup_elem(&dma_state, &key);
+		if (!s) {
+			dbk_deny(ctx, EPERM);
+			return;
+		}
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	owner = __sync_val_compare_and_swap(&s->owner, 0, tid);
+	if (owner && owner != tid) {
+		dbk_deny(ctx, EPERM);
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	if (now < s->busy_until) {
+		dbk_deny(ctx, EBUSY);
+		return;
+	}
+
+	switch (off) {
+	case EDU_DMA_SRC:
+	case EDU_DMA_DST:
+		if (!in_devbuf(v, 1) && !in_ram(ctx, v, 1)) {
+			dbk_deny(ctx, EPERM);
+			return;
+		}
+		if (off == EDU_DMA_SRC) {
+			s->src = v;
+			s->valid |= V_SRC;
+		} else {
+			s->dst = v;
+			s->valid |= V_DST;
+		}
+		return;
+	case EDU_DMA_CNT:
+		s->cnt = v;
+		s->valid |= V_CNT;
+		return;
+	}
+
+	/* The start: the whole transfer, from what the device holds. */
+	if ((s->valid & V_ALL) != V_ALL) {
+		dbk_deny(ctx, EPERM);
+		return;
+	}
+	cnt = s->cnt;
+	if (v & EDU_CMD_TO_RAM) {
+		dev = s->src;
+		ram = s->dst;
+	} else {
+		ram = s->src;
+		dev = s->dst;
+	}
+	if (!in_devbuf(dev, cnt) || !in_ram(ctx, ram, cnt)) {
+		dbk_deny(ctx, EPERM);
+		return;
+	}
+	s->busy_until = now + busy_ns();
+}
+
+DBK_POLICY_LICENSE("GPL");
