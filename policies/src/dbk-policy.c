@@ -12,8 +12,8 @@
  * links/ (one per program: the attachment) and its maps in maps/, so it
  * outlives the loader.  Loading is all or nothing: the object is loaded
  * (verified), its maps filled, every program attached (grant hooks last),
- * everything pinned in a hidden directory, which is then renamed into
- * place.  On any failure nothing stays attached or pinned.  Unloading
+ * everything pinned in /sys/fs/bpf/devbroker-staging/NAME-PID, which is
+ * then renamed into place.  On any failure nothing stays attached or pinned.  Unloading
  * removes the pins (grant hooks first), which detaches the programs.
  *
  * Exit status: 0 success, 1 failure, 2 usage.
@@ -48,7 +48,8 @@
 #define LOG_TAIL_LINES 30
 
 static const char *bpffs = "/sys/fs/bpf";
-static char root[PATH_MAX];		/* bpffs/devbroker */
+static char root[PATH_MAX];		/* bpffs/devbroker: the loaded policies */
+static char staging[PATH_MAX];		/* bpffs/devbroker-staging: NAME-PID while (un)loading */
 static bool verbose;
 
 /* libbpf's messages, kept for the tail shown on failure. */
@@ -390,26 +391,26 @@ static void remove_tree(const char *dir)
 	rmdir(dir);
 }
 
-/* Hidden directories a killed loader left behind (.NAME.PID). */
+/* Staging directories a killed loader left behind (NAME-PID, NAME-unload-PID). */
 static void remove_stale(void)
 {
 	struct dirent *de;
-	DIR *d = opendir(root);
+	DIR *d = opendir(staging);
 
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char *dot, path[PATH_MAX];
+		char *dash, path[PATH_MAX];
 		long pid;
 
-		if (de->d_name[0] != '.' || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (de->d_name[0] == '.')
 			continue;
-		dot = strrchr(de->d_name, '.');
-		pid = dot ? strtol(dot + 1, NULL, 10) : 0;
+		dash = strrchr(de->d_name, '-');
+		pid = dash ? strtol(dash + 1, NULL, 10) : 0;
 		if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH))
 			continue;
-		pathf(path, "%s/%s", root, de->d_name);
-		remove_tree(path);
+		if (!pathf(path, "%s/%s", staging, de->d_name))
+			remove_tree(path);
 	}
 	closedir(d);
 }
@@ -443,7 +444,7 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 	}
 	file = resolve_file(file, fbuf, sizeof(fbuf));
 	pathf(final, "%s/%s", root, name);
-	if (ensure_bpffs() || mkdir_p(root, 0700)) {
+	if (ensure_bpffs() || mkdir_p(root, 0700) || mkdir_p(staging, 0700)) {
 		if (errno)
 			err("%s: %s", root, strerror(errno));
 		return 1;
@@ -520,8 +521,8 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 		}
 	}
 
-	/* Pin into a hidden directory, then rename it into place. */
-	pathf(tmp, "%s/.%s.%d", root, name, (int)getpid());
+	/* Pin into a staging directory, then rename it into place. */
+	pathf(tmp, "%s/%s-%d", staging, name, (int)getpid());
 	pinned = true;
 	pathf(path, "%s/links", tmp);
 	if (mkdir(tmp, 0700) || mkdir(path, 0700)) {
@@ -541,7 +542,14 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 		goto unpin;
 	}
 	bpf_object__for_each_map(map, obj) {
-		pathf(path, "%s/maps/%s", tmp, bpf_map__name(map));
+		char mname[BPF_OBJ_NAME_LEN * 2], *c;
+
+		/* bpffs reserves names with dots (internal maps: "obj.bss"). */
+		snprintf(mname, sizeof(mname), "%s", bpf_map__name(map));
+		for (c = mname; *c; c++)
+			if (*c == '.')
+				*c = '_';
+		pathf(path, "%s/maps/%s", tmp, mname);
 		if (bpf_map__pin(map, path)) {
 			err("pin %s: %s", path, strerror(errno));
 			goto unpin;
@@ -612,8 +620,8 @@ static int cmd_unload(const char *name)
 		return 1;
 	}
 	/* Out of sight first, so that a reload can start at once. */
-	pathf(tmp, "%s/.%s.unload.%d", root, name, (int)getpid());
-	if (rename(dir, tmp)) {
+	pathf(tmp, "%s/%s-unload-%d", staging, name, (int)getpid());
+	if (mkdir_p(staging, 0700) || rename(dir, tmp)) {
 		err("%s: %s", dir, strerror(errno));
 		return 1;
 	}
@@ -644,9 +652,8 @@ static int cmd_unload(const char *name)
 		closedir(d);
 	}
 	remove_tree(tmp);
-	pathf(path, "%s/.%s.unload.%d", root, name, (int)getpid());
-	if (access(path, F_OK) == 0) {
-		err("%s: could not remove everything", path);
+	if (access(tmp, F_OK) == 0) {
+		err("%s: could not remove everything", tmp);
 		return 1;
 	}
 	printf("unloaded %s\n", name);
@@ -894,6 +901,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(root, sizeof(root), "%s/devbroker", bpffs);
+	snprintf(staging, sizeof(staging), "%s/devbroker-staging", bpffs);
 	libbpf_set_print(libbpf_print);
 	cmd = pos[0];
 	if (nmaps && strcmp(cmd, "load")) {

@@ -22,16 +22,18 @@
  *  - writes must be 4 or 8 bytes at 0x80, 0x88, 0x90 or 0x98 (EPERM);
  *  - 0x80/0x88: the address must lie in one of the grant's DMA windows
  *    (below edu's 28-bit DMA mask) or in the device buffer (EPERM);
- *  - 0x98 without the start bit: passes (the device ignores it);
+ *  - 0x98 without the start bit: passes (the device ignores it), and
+ *    releases the registers (see below);
  *  - 0x98 with the start bit re-checks the whole transfer from the values
  *    recorded for 0x80/0x88/0x90 in this grant: each must have been
  *    written, 0 < count, the device side [a, a + count) within
  *    [0x40000, 0x40fff) (QEMU 7.2 aborts the VM on a range reaching
  *    0x40fff), the RAM side [a, a + count) within one DMA window (EPERM).
  *  - One thread programs a grant's DMA registers: the first that writes
- *    one.  Others get EPERM.  (The module runs BAR accesses under a
- *    shared lock, so two threads' writes could reach the device in
- *    another order than this policy saw them.)
+ *    one, until it writes a command without the start bit (a no-op for
+ *    the device), which hands them over.  Others get EPERM.  (The module
+ *    runs BAR accesses under a shared lock, so two threads' writes could
+ *    reach the device in another order than this policy saw them.)
  *  - The record assumes that an allowed write reaches the device: a
  *    program attached after this one that denies such a write would
  *    desynchronize it (one attached before is seen, and nothing is
@@ -169,11 +171,19 @@ DBK_HOOK(access, edu_dma_guard_access)
 		return;
 	}
 	v = ctx->width == 4 ? (__u32)ctx->value : ctx->value;
-	/* A command without the start bit is ignored by the device. */
-	if (off == EDU_DMA_CMD && !(v & EDU_CMD_RUN))
-		return;
-
 	key = dbk_key(ctx);
+	tid = (__u32)bpf_get_current_pid_tgid();
+	/*
+	 * A command without the start bit is ignored by the device; from the
+	 * thread programming the registers it hands them over.
+	 */
+	if (off == EDU_DMA_CMD && !(v & EDU_CMD_RUN)) {
+		s = bpf_map_lookup_elem(&dma_state, &key);
+		if (s)
+			__sync_val_compare_and_swap(&s->owner, tid, 0);
+		return;
+	}
+
 	s = bpf_map_lookup_elem(&dma_state, &key);
 	if (!s) {
 		/* Loaded after the grant was made: start from nothing known. */
@@ -184,7 +194,6 @@ DBK_HOOK(access, edu_dma_guard_access)
 			return;
 		}
 	}
-	tid = (__u32)bpf_get_current_pid_tgid();
 	owner = __sync_val_compare_and_swap(&s->owner, 0, tid);
 	if (owner && owner != tid) {
 		dbk_deny(ctx, EPERM);

@@ -253,8 +253,8 @@ struct dbk_reg_rule {
 static __always_inline int dbk_in_windows(const struct dbk_policy_access_ctx *ctx, __u64 addr,
 					  __u64 len)
 {
-	__u32 n = ctx->nr_windows;
-	int i, found = 0;
+	__u32 i, n = ctx->nr_windows;
+	int found = 0;
 
 	if (len == 0 || addr + len < addr)
 		return 0;
@@ -304,8 +304,8 @@ static __always_inline void dbk_irq_cap(struct dbk_policy_irq_ctx *ctx, __u32 ra
 static __always_inline int dbk_grant_mediate(struct dbk_policy_grant_ctx *ctx, __u32 bar,
 					     __u64 offset, __u64 size)
 {
-	__u32 n = ctx->nr_mediated;
-	int i, covered = 0, added = 0;
+	__u32 i, n = ctx->nr_mediated;
+	int covered = 0, added = 0;
 
 	DBK_UNROLL
 	for (i = 0; i < DBK_MAX_MEDIATED; i++) {
