@@ -12,6 +12,7 @@ pt canary-control "$A" "$B"
 pol load guard "$OBJ/edu_dma_guard.bpf.o" --map 'config[0]=busy_ns=300000000' | sed 's/^/# /'
 pt canary "$A" "$B"
 pt dma "$A"
+pt unmap "$A" "$B"
 pol unload guard | sed 's/^/# /'
 pt noguard "$A"
 pt failclosed "$A"
