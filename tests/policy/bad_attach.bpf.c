@@ -16,7 +16,7 @@ DBK_HOOK(access, bad_deny_writes)
 SEC("raw_tp.w/dbk_policy_grant")
 int bad_past_ctx(struct bpf_raw_tracepoint_args *raw)
 {
-	const volatile __u64 *p = (const volatile __u64 *)(unsigned long)raw->args[0];
+	const volatile __u64 *p = (const volatile __u64 *)dbk_grant_ctx(raw);
 
 	return p[sizeof(struct dbk_policy_grant_ctx) / 8 + 8] == 1;
 }

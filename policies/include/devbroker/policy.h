@@ -81,6 +81,26 @@
 #define dbk_ctx(hook, raw)						\
 	((struct dbk_policy_##hook##_ctx *)(unsigned long)(raw)->args[0])
 
+/** @cond */
+#define DBK__CTX_ACCESSOR(hook)						\
+static __always_inline struct dbk_policy_##hook##_ctx *			\
+dbk_##hook##_ctx(struct bpf_raw_tracepoint_args *raw)			\
+{									\
+	return dbk_ctx(hook, raw);					\
+}
+/** @endcond */
+/**
+ * Typed accessors for programs written without DBK_HOOK():
+ * dbk_grant_ctx(raw), dbk_access_ctx(raw), dbk_config_ctx(raw),
+ * dbk_irq_ctx(raw), dbk_dma_ctx(raw), dbk_master_ctx(raw).
+ */
+DBK__CTX_ACCESSOR(grant)
+DBK__CTX_ACCESSOR(access)
+DBK__CTX_ACCESSOR(config)
+DBK__CTX_ACCESSOR(irq)
+DBK__CTX_ACCESSOR(dma)
+DBK__CTX_ACCESSOR(master)
+
 /**
  * Does the module fill the ctx in the layout this program was built for?
  * The kernel refuses to attach a program that reads past its ctx, so an
