@@ -103,6 +103,7 @@ struct dbk_grant {
 	/* Rights, fixed at creation. */
 	u64 cookie;			/* for policies */
 	bool dma_guard;			/* a policy checks the DMA registers */
+	struct mutex guard_lock;	/* orders guarded writes as the guard saw them */
 	u32 flags;
 	u32 bar_mask;
 	u32 mmap_mask;

@@ -436,6 +436,9 @@ int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
 		return ret;
 	if (u.flags || !u.size || u.size > DBK_MAX_QUOTA)
 		return -EINVAL;
+	ret = dbk_policy_dma(g, DBK_POLICY_DMA_UNMAP, u.iova, u.size);
+	if (ret)
+		return ret;
 	down_write(&g->lock);
 	ret = g->revoked ? -ENODEV : -ENOENT;
 	list_for_each_entry(buf, &g->dma_bufs, node) {

@@ -259,18 +259,13 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 		return -ENOMEM;
 	g->dev = dev;			/* no reference yet: freed right here on error */
 	ret = dbk_grant_parse(dev, g, &spec);
-	if (!ret)
-		ret = dbk_policy_grant(g);
-	/* Without an IOMMU, DMA needs a guarding policy or the administrator's consent. */
-	if (!ret && (g->flags & DBK_GRANT_F_DMA) && !dev->iommu && !g->dma_guard &&
-	    !(g->flags & DBK_GRANT_F_UNSAFE_DMA))
-		ret = -EPERM;
 	if (ret) {
 		kfree(g);
 		return ret;
 	}
 	kref_init(&g->kref);
 	init_rwsem(&g->lock);
+	mutex_init(&g->guard_lock);
 	INIT_LIST_HEAD(&g->dma_bufs);
 	dbk_irq_init(g);
 	kref_get(&dev->kref);
@@ -291,6 +286,13 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 
 	mutex_lock(&dev->lock);
 	ret = dev->dead ? -ENODEV : dev->grant ? -EBUSY : 0;
+	/* Policies see only grants that would otherwise be made. */
+	if (!ret)
+		ret = dbk_policy_grant(g);
+	/* Without an IOMMU, DMA needs a guarding policy or the administrator's consent. */
+	if (!ret && (g->flags & DBK_GRANT_F_DMA) && !dev->iommu && !g->dma_guard &&
+	    !(g->flags & DBK_GRANT_F_UNSAFE_DMA))
+		ret = -EPERM;
 	if (!ret)
 		ret = dbk_dma_attach(g);
 	if (!ret) {

@@ -95,28 +95,8 @@ int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg)
 	return copy_to_user(uarg, &ri, sizeof(ri)) ? -EFAULT : 0;
 }
 
-/* One access of @size bytes to a BAR.  Mediated ranges end up here too. */
-static int dbk_mmio_bar_access(struct dbk_grant *g, int bar, u64 off, unsigned int size,
-			       u64 *val, bool write)
+static void dbk_mmio_io(void __iomem *io, unsigned int size, u64 *val, bool write)
 {
-	struct dbk_device *dev = g->dev;
-	void __iomem *io = dev->bar[bar];
-	u64 len = pci_resource_len(dev->pdev, bar);
-	int ret;
-
-	lockdep_assert_held(&g->lock);
-	if (!(g->bar_mask & BIT(bar)) || !io)
-		return -EACCES;
-	if (off >= len || size > len - off)
-		return -EINVAL;
-	if (dbk_device_msix_overlap(dev, bar, off, size))
-		return -EACCES;
-	if ((pci_resource_flags(dev->pdev, bar) & IORESOURCE_IO) ? g->io_off : g->mem_off)
-		return -EIO;	/* decoding is off: the access would be an Unsupported Request */
-	ret = dbk_policy_access(g, bar, off, size, val, write);
-	if (ret)
-		return ret;
-	io += off;
 	switch (size) {
 	case 1:
 		if (write)
@@ -137,14 +117,47 @@ static int dbk_mmio_bar_access(struct dbk_grant *g, int bar, u64 off, unsigned i
 			*val = ioread32(io);
 		break;
 	default:
-		if (pci_resource_flags(dev->pdev, bar) & IORESOURCE_IO)
-			return -EINVAL;
 		if (write)
 			writeq(*val, io);
 		else
 			*val = readq(io);
 	}
-	return 0;
+}
+
+/* One access of @size bytes to a BAR.  Mediated ranges end up here too. */
+static int dbk_mmio_bar_access(struct dbk_grant *g, int bar, u64 off, unsigned int size,
+			       u64 *val, bool write)
+{
+	struct dbk_device *dev = g->dev;
+	void __iomem *io = dev->bar[bar];
+	u64 len = pci_resource_len(dev->pdev, bar);
+	bool serial;
+	int ret;
+
+	lockdep_assert_held(&g->lock);
+	if (!(g->bar_mask & BIT(bar)) || !io)
+		return -EACCES;
+	if (off >= len || size > len - off)
+		return -EINVAL;
+	if (dbk_device_msix_overlap(dev, bar, off, size))
+		return -EACCES;
+	if ((pci_resource_flags(dev->pdev, bar) & IORESOURCE_IO) ? g->io_off : g->mem_off)
+		return -EIO;	/* decoding is off: the access would be an Unsupported Request */
+	if (size == 8 && (pci_resource_flags(dev->pdev, bar) & IORESOURCE_IO))
+		return -EINVAL;
+	/*
+	 * The guard reasons about the sequence of writes to the DMA registers:
+	 * they must reach the device in the order it approved them.
+	 */
+	serial = g->dma_guard && write && dbk_mmio_mediated(g, bar, off, size);
+	if (serial)
+		mutex_lock(&g->guard_lock);
+	ret = dbk_policy_access(g, bar, off, size, val, write);
+	if (!ret)
+		dbk_mmio_io(io + off, size, val, write);
+	if (serial)
+		mutex_unlock(&g->guard_lock);
+	return ret;
 }
 
 /*

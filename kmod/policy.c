@@ -95,6 +95,9 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 		ctx.windows[ctx.nr_windows++].size = buf->size;
 	}
 	trace_dbk_policy_access(&ctx);
+	/* On a guarded grant only the guard's approval opens a mediated register. */
+	if (g->dma_guard && write && mediated && !(ctx.verdict & DBK_POLICY_APPROVE))
+		ctx.verdict |= DBK_POLICY_DENY;
 	if (ctx.verdict & DBK_POLICY_DENY)
 		return dbk_policy_denied(g, write ? "write" : "read", off, write ? *val : 0,
 					 ctx.error);

@@ -181,6 +181,7 @@ DBK_HOOK(access, edu_dma_guard_access)
 		s = bpf_map_lookup_elem(&dma_state, &key);
 		if (s)
 			__sync_val_compare_and_swap(&s->owner, tid, 0);
+		dbk_approve(ctx);
 		return;
 	}
 
@@ -219,10 +220,12 @@ DBK_HOOK(access, edu_dma_guard_access)
 			s->dst = v;
 			s->valid |= V_DST;
 		}
+		dbk_approve(ctx);
 		return;
 	case EDU_DMA_CNT:
 		s->cnt = v;
 		s->valid |= V_CNT;
+		dbk_approve(ctx);
 		return;
 	}
 
@@ -244,6 +247,21 @@ DBK_HOOK(access, edu_dma_guard_access)
 		return;
 	}
 	s->busy_until = now + busy_ns();
+	dbk_approve(ctx);
+}
+
+/* No buffer is freed while a transfer into or out of it may still run. */
+DBK_HOOK(dma, edu_dma_guard_dma)
+{
+	struct edu_dma_state *s;
+	__u64 key;
+
+	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) || ctx->op != DBK_POLICY_DMA_UNMAP)
+		return;
+	key = dbk_key(ctx);
+	s = bpf_map_lookup_elem(&dma_state, &key);
+	if (s && bpf_ktime_get_ns() < s->busy_until)
+		dbk_deny(ctx, EBUSY);
 }
 
 DBK_POLICY_LICENSE("GPL");

@@ -716,33 +716,24 @@ static void unmap_driver(void *p)
 		r = wr(a->g, 8, 0x98, 3);
 	EXPECT(r, 0, "unmap: EDU -> RAM into its own buffer started");
 	u.iova = own.iova;
-	EXPECT(ioctl(a->g, DBK_GRANT_DMA_UNMAP, &u) ? errno : 0, 0,
-	       "unmap: DMA_UNMAP of that buffer while the transfer runs");
+	/* The guard refuses to free a buffer a transfer may still be using. */
+	EXPECT(ioctl(a->g, DBK_GRANT_DMA_UNMAP, &u) ? errno : 0, EBUSY,
+	       "unmap: DMA_UNMAP of that buffer while the transfer runs: EBUSY");
 	for (i = 0; i < 32 && !hit; i++) {
 		if (dma_alloc(a->gb, 4096, &other))
 			break;
 		memset(other.p, 0xc3, 4096);
 		hit = other.iova == own.iova;
 	}
-	if (!hit) {
-		cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) & ~0x4);
-		tap(1, "unmap: the freed page was not reallocated here; bus mastering off # SKIP");
-		return;
-	}
+	tap(!hit, "unmap: the busy buffer's page was not handed to anyone else");
 	msleep(GUARD_BUSY_MS);
-	for (i = 0; i < 4096; i++)
+	for (i = 0; hit && i < 4096; i++)
 		n += other.p[i] != 0xc3;
-	/*
-	 * A known gap, reported: the module has no hook on DMA_UNMAP.  This
-	 * point records today's behaviour; it fails once the module (or the
-	 * guard, given an unmap hook) stops such a transfer: then assert n == 0.
-	 */
-	tap(n > 0, "unmap: KNOWN GAP: the page freed by DMA_UNMAP while a guarded transfer ran, "
-	    "reallocated to B, was written by A's transfer (%u bytes); no hook on DMA_UNMAP", n);
-	diag("known gap: without an IOMMU, DMA_UNMAP frees a coherent buffer at once, and the guard "
-	     "is not told; a transfer started into it lands in whoever gets the page next");
-	fflush(stdout);
+	tap(n == 0, "unmap: no other buffer was written by the transfer (%u bytes)", n);
 	dma_wait(a->g);
+	EXPECT(ioctl(a->g, DBK_GRANT_DMA_UNMAP, &u) ? errno : 0, 0,
+	       "unmap: once the transfer is over, DMA_UNMAP frees the buffer");
+	fflush(stdout);
 }
 
 static void group_unmap(const char *bdf_a, const char *bdf_b)
@@ -845,15 +836,12 @@ static void group_failclosed(const char *bdf)
 
 		/*
 		 * As root, only to see what the module does: no DMA is started.
-		 * A known gap, reported: the module fails closed only when the
-		 * access hook has no program at all.  This point records today's
-		 * behaviour; once the module keeps a guarded grant's registers
-		 * shut whatever else is attached, assert EPERM here.
+		 * The guard is gone; another program stays on the access hook.
+		 * Nobody approves the write: the guarded register stays shut.
 		 */
 		r = bar(a.g, 1, 8, 0x88, &v);
-		tap(r == 0, "KNOWN GAP: guard unloaded, edu_firewall still attached: a write of 0x1000 "
-		    "to the DMA destination of a guarded grant is let through (%s)", err_name(r));
-		diag("known gap: fail-closed holds only while no program at all is on the access hook");
+		tap(r == EPERM, "guard unloaded, edu_firewall still attached: a write to the DMA "
+		    "destination of a guarded grant is refused (%s)", err_name(r));
 		close(a.g);
 	}
 	unload("edu_firewall");

@@ -176,6 +176,17 @@ static __always_inline void dbk_rewrite(struct dbk_policy_access_ctx *ctx, __u64
 	}
 }
 
+/**
+ * Access hook: a DMA guard vouches for this write.  On a grant whose DMA
+ * registers are guarded (dma_guard set at grant time), the module refuses
+ * every write to a mediated range that no program approved: so the guard
+ * fails closed even when other programs stay attached.
+ */
+static __always_inline void dbk_approve(struct dbk_policy_access_ctx *ctx)
+{
+	ctx->verdict |= DBK_POLICY_APPROVE;
+}
+
 /**@}*/
 
 /** @name The device and grant */

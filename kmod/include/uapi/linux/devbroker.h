@@ -412,22 +412,27 @@ struct dbk_dma_unmap {
  *   dbk_policy_dma	struct dbk_policy_dma_ctx	DMA_ALLOC, DMA_MAP
  *   dbk_policy_master	struct dbk_policy_master_ctx	bus mastering turned on
  *
- * Every ctx starts with version, verdict and error; @error (a positive
- * errno, default EPERM) is what a denied call returns.  A denial is traced
- * (trace event devbroker:dbk_policy_denied).
+ * Every ctx starts with version, verdict and error.  Programs OR their
+ * verdict bits in and never clear one, so any deny wins whatever the
+ * order; @error (a positive errno, default EPERM) is what a denied call
+ * returns.  A denial is traced (trace event devbroker:dbk_policy_denied).
  *
  * DMA guard: a policy that checks every value written to a device's DMA
  * address registers against the grant's DMA windows (in the access ctx)
  * sets dma_guard in the grant ctx and lists those registers as mediated.
  * The grant may then use bus mastering without an IOMMU, and without
- * DBK_GRANT_F_UNSAFE_DMA.  If the access hook is later left with no
- * program, writes to the grant's mediated ranges are refused: the guard
- * fails closed.
+ * DBK_GRANT_F_UNSAFE_DMA.  On such a grant every write to a mediated range
+ * needs DBK_POLICY_APPROVE from the guard, and such writes are serialized
+ * per grant; if the guard goes away, those writes are refused (it fails
+ * closed, whatever other programs stay attached).  DMA_UNMAP runs the dma
+ * hook too (DBK_POLICY_DMA_UNMAP), so that a guard can refuse to free a
+ * buffer while a transfer into it may still run.
  */
 #define DBK_POLICY_VERSION	1
 #define DBK_POLICY_ALLOW	0
 #define DBK_POLICY_DENY		1
 #define DBK_POLICY_REWRITE	2	/* access hook, writes only: write @value instead */
+#define DBK_POLICY_APPROVE	4	/* access hook: a DMA guard vouches for this write */
 #define DBK_POLICY_MAX_WINDOWS	16
 
 /* Which device and grant a hook is about. */
@@ -449,7 +454,7 @@ struct dbk_policy_window {
 
 struct dbk_policy_grant_ctx {
 	__u32 version;
-	__u32 verdict;			/* out: ALLOW or DENY */
+	__u32 verdict;			/* out: OR in DENY */
 	__s32 error;			/* out */
 	__u32 dma_guard;		/* out: 1 = a policy guards this grant's DMA registers */
 	struct dbk_policy_dev dev;
@@ -467,7 +472,7 @@ struct dbk_policy_grant_ctx {
 
 struct dbk_policy_access_ctx {
 	__u32 version;
-	__u32 verdict;			/* out: ALLOW, DENY or (writes) REWRITE */
+	__u32 verdict;			/* out: OR in DENY, REWRITE (writes), APPROVE */
 	__s32 error;			/* out */
 	__u32 flags;			/* DBK_POLICY_F_WRITE */
 	struct dbk_policy_dev dev;
@@ -503,6 +508,7 @@ struct dbk_policy_irq_ctx {
 
 #define DBK_POLICY_DMA_ALLOC	0
 #define DBK_POLICY_DMA_MAP	1
+#define DBK_POLICY_DMA_UNMAP	2
 
 struct dbk_policy_dma_ctx {
 	__u32 version;
@@ -510,7 +516,7 @@ struct dbk_policy_dma_ctx {
 	__s32 error;
 	__u32 op;			/* DBK_POLICY_DMA_* */
 	struct dbk_policy_dev dev;
-	__u64 iova;			/* MAP: the driver's choice; ALLOC: 0 (not chosen yet) */
+	__u64 iova;			/* MAP, UNMAP: the driver's; ALLOC: 0 (not chosen yet) */
 	__u64 size;
 	__u64 dma_used;
 	__u64 dma_quota;
