@@ -130,7 +130,7 @@ static struct json_object *dbk_rights_json(const struct dbk_rights *r)
 struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail)
 {
 	struct json_object *o = json_object_new_object(), *cuts;
-	char buf[16];
+	char buf[24];
 	char *line, *save, tmp[sizeof(d->cuts)];
 
 	json_object_object_add(o, "id", json_object_new_string(d->info.id));
@@ -152,6 +152,9 @@ struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail)
 	if (!detail)
 		return o;
 	json_object_object_add(o, "rights", dbk_rights_json(&d->rights));
+	snprintf(buf, sizeof(buf), "%016llx", d->driver[0] ?
+		 (unsigned long long)dbk_policy_cookie(d->driver) : 0ULL);
+	json_object_object_add(o, "policy_cookie", json_object_new_string(buf));
 	cuts = json_object_new_array();
 	snprintf(tmp, sizeof(tmp), "%s", d->cuts);
 	for (line = strtok_r(tmp, "\n", &save); line; line = strtok_r(NULL, "\n", &save))

@@ -78,6 +78,7 @@ int dbk_pci_open_node(const char *bdf);
 /* launch.c */
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m);
 void dbk_launch_cleanup(struct dbk_dev *d);
+uint64_t dbk_policy_cookie(const char *driver);
 
 /* control.c */
 int dbk_control_open(const char *path);

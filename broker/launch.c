@@ -92,6 +92,20 @@ static void dbk_expand(const char *tmpl, const struct dbk_dev *d, char *out, siz
 	out[o] = 0;
 }
 
+/*
+ * The grant's policy cookie: a stable 64-bit FNV-1a hash of the driver's
+ * name, so that a policy map can hold per-driver rules
+ * (`devbrokerctl status` shows it).
+ */
+uint64_t dbk_policy_cookie(const char *driver)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *driver; driver++)
+		h = (h ^ (unsigned char)*driver) * 0x100000001b3ULL;
+	return h;
+}
+
 static int dbk_create_grant(struct dbk_dev *d)
 {
 	const struct dbk_rights *r = &d->rights;
@@ -117,6 +131,7 @@ static int dbk_create_grant(struct dbk_dev *d)
 	spec.dma_bits = r->dma ? r->dma_bits : 0;
 	spec.nr_mediated = r->nr_mediated;
 	spec.mediated = (uintptr_t)ranges;
+	spec.policy_cookie = dbk_policy_cookie(d->driver);
 	fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
 	if (fd < 0 && errno == EBUSY) {
 		/* A previous driver's straggler still holds the old grant: take it back. */
