@@ -78,6 +78,27 @@ ppid=$(dev_field "$pdev" pid)
 kill -KILL "$ppid"
 DESC="when the FUSE driver dies its mount goes (and a restarted one mounts again)"
 ok wait_for 10 bash -c "p=\$(dev_field $pdev pid); [ \"\$p\" != None ] && [ \"\$p\" != $ppid ] && [ \"\$(grep -c ' /run/devbroker/probe/$pdev ' /proc/mounts)\" = 1 ] && [ \"\$(as_user cat /run/devbroker/probe/$pdev/hello)\" = 'served by a sandboxed driver' ]"
+# An eBPF policy refuses a grant; devbrokerctl events reports the denial.
+edev=$(ctl --json list | json "[d['id'] for d in r['devices'] if d['driver'] == 'edu'][0]")
+cookie=$(dev_field "$edev" policy_cookie)
+ctl --json events > "$DBK_VM_DIR/events.json" &
+evpid=$!
+sleep 0.5
+# The edu manifest asks for 64K of DMA (after the cut); allow this driver none.
+"$DBK_BUILD/policies/dbk-policy" load default "$DBK_BUILD/policies/default.bpf.o" \
+	--map "limits[0x$cookie]=bar_mask=1,max_vectors=1,dma_quota=0,flags=0x3" > /dev/null
+ctl revoke "$edev" > /dev/null
+ctl bind "$edev" > /dev/null 2>&1
+DESC="a policy that refuses the edu driver's grant: the driver does not start"
+ok wait_for 10 bash -c "[ \"\$(dev_field $edev pid)\" = None ] && [ ! -e /dev/edu0 ]"
+DESC="devbrokerctl events reports the denial: grant, the device, errno"
+ok wait_for 10 bash -c "grep '\"event\": *\"denied\"' $DBK_VM_DIR/events.json | grep -q 'grant denied on $edev'"
+grep '"denied"' "$DBK_VM_DIR/events.json" | head -n 1 | sed 's/^/# /'
+"$DBK_BUILD/policies/dbk-policy" unload default > /dev/null
+ctl release "$edev" > /dev/null 2>&1 || ctl bind "$edev" > /dev/null 2>&1
+DESC="the policy unloaded, the driver starts again"
+ok wait_for 15 bash -c "[ \"\$(fact /dev/edu0 4)\" = 24 ]"
+kill "$evpid" 2>/dev/null
 broker_stop
 echo "# devbrokerd log:"; sed 's/^/#   /' "$BROKER_LOG" | tail -n 30
 exit $FAILED
