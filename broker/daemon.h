@@ -44,6 +44,7 @@ struct dbk_dev {
 struct dbk_daemon {
 	const char *socket_path;
 	const char *sysdir, *etcdir, *limits_path, *state_path;
+	const char *policy_dir, *policy_loader;
 	bool autobind_cli;		/* --no-autobind clears */
 	struct dbk_manifest *manifests;
 	int nr_manifests;

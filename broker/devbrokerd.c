@@ -43,6 +43,8 @@ struct dbk_daemon dbk = {
 	.etcdir = DBK_SYSCONFDIR "/drivers.d",
 	.limits_path = DBK_SYSCONFDIR "/limits.conf",
 	.state_path = DBK_RUNDIR "/state",
+	.policy_dir = DBK_DATADIR "/policies",
+	.policy_loader = DBK_LIBEXECDIR "/dbk-policy",
 	.autobind_cli = true,
 };
 
@@ -529,7 +531,8 @@ static int dbk_load_config(void)
 static void dbk_usage(FILE *f)
 {
 	fprintf(f, "usage: devbrokerd [--foreground] [--socket PATH] [--manifests-dir DIR]\n"
-		   "                  [--etc-dir DIR] [--limits FILE] [--state-dir DIR] [--no-autobind]\n");
+		   "                  [--etc-dir DIR] [--limits FILE] [--state-dir DIR] [--no-autobind]\n"
+		   "                  [--policy-dir DIR] [--policy-loader PATH]\n");
 }
 
 int main(int argc, char **argv)
@@ -542,6 +545,8 @@ int main(int argc, char **argv)
 		{ "limits", required_argument, NULL, 'l' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "no-autobind", no_argument, NULL, 'n' },
+		{ "policy-dir", required_argument, NULL, 'P' },
+		{ "policy-loader", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -563,6 +568,8 @@ int main(int argc, char **argv)
 			dbk.state_path = state;
 			break;
 		case 'n': dbk.autobind_cli = false; break;
+		case 'P': dbk.policy_dir = optarg; break;
+		case 'L': dbk.policy_loader = optarg; break;
 		case 'h': dbk_usage(stdout); return 0;
 		default: dbk_usage(stderr); return 2;
 		}

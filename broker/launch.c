@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/close_range.h>
@@ -230,6 +231,31 @@ static void dbk_child(char **argv, int *fds, int nfds, uid_t uid, gid_t gid, cha
 	_exit(127);
 }
 
+/*
+ * The manifest's Policy=: loaded and attached (pinned under
+ * /sys/fs/bpf/devbroker/NAME by dbk-policy) before the grant exists, so
+ * that it rules on the grant itself.  A policy pinned already is kept.
+ */
+static int dbk_policy_ensure(const char *name)
+{
+	char pin[DBK_PATH_MAX], file[DBK_PATH_MAX];
+	int status;
+	pid_t pid;
+
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/devbroker/%s", name);
+	if (access(pin, F_OK) == 0)
+		return 0;
+	snprintf(file, sizeof(file), "%s/%s.bpf.o", dbk.policy_dir, name);
+	pid = fork();
+	if (pid == 0) {
+		execl(dbk.policy_loader, dbk.policy_loader, "load", name, file, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -ECHILD;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOEXEC;
+}
+
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 {
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
@@ -254,6 +280,14 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 			if (*p == '\n')
 				*p = p[1] ? ';' : 0;
 		dbk_event("cut", d, "limits.conf cut the rights of %s: %s", m->name, oneline);
+	}
+	if (m->policy[0]) {
+		ret = dbk_policy_ensure(m->policy);
+		if (ret) {
+			dbk_log("%s: policy %s (%s/%s.bpf.o) could not be loaded: the driver stays off",
+				d->info.id, m->policy, dbk.policy_dir, m->policy);
+			return ret;
+		}
 	}
 	if (d->devfd < 0) {
 		ret = dbk_pci_bind(d->info.id);

@@ -16,6 +16,7 @@ Name=$(basename "$f" .conf)
 Exec=${EDU_EXEC:-$DBK_BUILD/drivers/edu/edu-driver --grant-fd 3 --cuse-fd 4 --name edu%i}
 User=nobody
 Restart=on-failure
+${EDU_POLICY:+Policy=$EDU_POLICY}
 [Match]
 PCI=pci:v00001234d000011E8*
 [Rights]
@@ -45,7 +46,8 @@ broker_start() {
 	dbk_load
 	modprobe cuse
 	"$DBK_BUILD/broker/devbrokerd" --foreground --manifests-dir "$BRK/sys" --etc-dir "$BRK/etc" \
-		--limits "$BRK/limits.conf" >> "$BROKER_LOG" 2>&1 &
+		--limits "$BRK/limits.conf" --policy-dir "$DBK_BUILD/policies" \
+		--policy-loader "$DBK_BUILD/policies/dbk-policy" >> "$BROKER_LOG" 2>&1 &
 	BROKER_PID=$!
 	for i in $(seq 100); do [ -S /run/devbroker/control ] && return 0; sleep 0.1; done
 	cat "$BROKER_LOG"; fail "devbrokerd did not start"
