@@ -175,6 +175,23 @@ static int edu_factorial(struct edu *e, uint32_t n, uint32_t *out)
  * buffer (at @buf_off) and the device's buffer (at device address
  * @edu_addr), then interrupt 0x100.
  */
+/*
+ * A DMA guard policy (edu_dma_guard) keeps the DMA registers shut with
+ * EBUSY while a transfer may still be running: wait it out.
+ */
+static int edu_dma_reg(struct edu *e, uint64_t reg, uint64_t val)
+{
+	int r, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		r = dbk_write64(e->dev, EDU_BAR, reg, val);
+		if (r != -EBUSY)
+			break;
+		usleep(20000);
+	}
+	return r;
+}
+
 static int edu_dma(struct edu *e, bool to_ram, uint64_t edu_addr,
 		   uint64_t buf_off, uint64_t len)
 {
@@ -182,13 +199,13 @@ static int edu_dma(struct edu *e, bool to_ram, uint64_t edu_addr,
 	uint64_t cmd = EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0);
 	int r;
 
-	r = dbk_write64(e->dev, EDU_BAR, EDU_DMA_SRC, to_ram ? edu_addr : ram);
+	r = edu_dma_reg(e, EDU_DMA_SRC, to_ram ? edu_addr : ram);
 	if (r == 0)
-		r = dbk_write64(e->dev, EDU_BAR, EDU_DMA_DST, to_ram ? ram : edu_addr);
+		r = edu_dma_reg(e, EDU_DMA_DST, to_ram ? ram : edu_addr);
 	if (r == 0)
-		r = dbk_write64(e->dev, EDU_BAR, EDU_DMA_CNT, len);
+		r = edu_dma_reg(e, EDU_DMA_CNT, len);
 	if (r == 0)
-		r = dbk_write64(e->dev, EDU_BAR, EDU_DMA_CMD, cmd);
+		r = edu_dma_reg(e, EDU_DMA_CMD, cmd);
 	if (r < 0)
 		return check(e, r, "starting the DMA");
 	return edu_wait_irq(e, EDU_IRQ_DMA);
