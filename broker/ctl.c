@@ -1007,6 +1007,29 @@ int main(int argc, char **argv)
 	int c, fd, rc = 0;
 	size_t i;
 
+	/*
+	 * policy load|list|unload|set|show: eBPF policies are pinned in bpffs,
+	 * not held by the daemon, so this runs the loader with the rest of the
+	 * command line untouched (found before getopt, which would take the
+	 * loader's options for ours).
+	 */
+	for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++)
+		if (!strcmp(argv[i], "--socket") || !strcmp(argv[i], "-s"))
+			i++;
+	if (i < (size_t)argc && strcmp(argv[i], "policy") == 0) {
+		const char *loader = getenv("DEVBROKER_POLICY_LOADER");
+
+		if (!loader || !*loader)
+			loader = DBK_LIBEXECDIR "/dbk-policy";
+		if (i + 1 >= (size_t)argc)
+			usage_error("'policy' needs load NAME FILE, list, unload NAME, set or show");
+		argv[i] = (char *)loader;
+		execv(loader, argv + i);
+		fprintf(stderr, "%s: cannot run the policy loader %s: %s\n", prog, loader,
+			strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":js:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -1033,7 +1056,8 @@ int main(int argc, char **argv)
 
 	if (optind >= argc)
 		usage_error("no command given (list, drivers, status, bind, unbind, revoke, "
-			    "release, events)");
+			    "release, events, policy)");
+
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			cmd = &commands[i];

@@ -85,7 +85,7 @@ ctl --json events > "$DBK_VM_DIR/events.json" &
 evpid=$!
 sleep 0.5
 # The edu manifest asks for 64K of DMA (after the cut); allow this driver none.
-"$DBK_BUILD/policies/dbk-policy" load default "$DBK_BUILD/policies/default.bpf.o" \
+DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy ctl policy load default "$DBK_BUILD/policies/default.bpf.o" \
 	--map "limits[0x$cookie]=bar_mask=1,max_vectors=1,dma_quota=0,flags=0x3" > /dev/null
 ctl revoke "$edev" > /dev/null
 ctl bind "$edev" > /dev/null 2>&1
@@ -94,7 +94,9 @@ ok wait_for 10 bash -c "[ \"\$(dev_field $edev pid)\" = None ] && [ ! -e /dev/ed
 DESC="devbrokerctl events reports the denial: grant, the device, errno"
 ok wait_for 10 bash -c "grep '\"event\": *\"denied\"' $DBK_VM_DIR/events.json | grep -q 'grant denied on $edev'"
 grep '"denied"' "$DBK_VM_DIR/events.json" | head -n 1 | sed 's/^/# /'
-"$DBK_BUILD/policies/dbk-policy" unload default > /dev/null
+DESC="devbrokerctl policy list shows it"
+ok bash -c "DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy $CTL policy list | grep -q 'default_grant on dbk_policy_grant'"
+DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy ctl policy unload default > /dev/null
 ctl release "$edev" > /dev/null 2>&1 || ctl bind "$edev" > /dev/null 2>&1
 DESC="the policy unloaded, the driver starts again"
 ok wait_for 15 bash -c "[ \"\$(fact /dev/edu0 4)\" = 24 ]"
