@@ -27,6 +27,8 @@
 
 #include <devbroker/libdev.h>
 
+#include "tap.h"
+
 #define E1000_ICR	0xC0
 #define E1000_ICS	0xC8
 #define E1000_IMS	0xD0
@@ -44,22 +46,6 @@
 #define PCI_CAP_ID_MSIX		0x11
 
 static struct dbk_dev *dev;
-static int failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", ok ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
 
 static void die(const char *what, int r)
 {

@@ -29,6 +29,8 @@
 
 #include <devbroker/libdev.h>
 
+#include "tap.h"
+
 #define EDU_IRQ_STATUS	0x24
 #define EDU_IRQ_ACK	0x64
 #define EDU_DMA_SRC	0x80
@@ -43,22 +45,6 @@
 #define XFER		4095
 
 static struct dbk_dev *dev;
-static int failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", ok ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
 
 static void die(const char *what, int r)
 {
