@@ -497,15 +497,27 @@ static void group_irq(void)
 	rd(g, EDU_IRQ_STATUS, 4, &v);
 	wr(g, EDU_IRQ_ACK, 4, v);
 
-	/* A storm: far past the cap.  It must be masked and counted, never a livelock. */
-	for (i = 0; i < 3000; i++)
-		wr(g, EDU_IRQ_RAISE, 4, 0x2);
-	wr(g, EDU_IRQ_ACK, 4, 0xffffffff);
+	/*
+	 * A storm: far past the cap.  It must be masked and counted, never a
+	 * livelock.  Raise until the cap trips (at most 10 s): on a loaded host
+	 * TCG runs the raising loop slowly enough to stay under 200/s.
+	 */
 	ii.index = DBK_IRQ_INDEX_MSI;
+	{
+		double t0 = now();
+
+		for (i = 0; i < 200000 && now() - t0 < 10; i++) {
+			wr(g, EDU_IRQ_RAISE, 4, 0x2);
+			ii.flags = 0;
+			if ((i & 63) == 63 && ioctl(g, DBK_GRANT_GET_IRQ_INFO, &ii) == 0 && ii.throttled)
+				break;
+		}
+	}
+	wr(g, EDU_IRQ_ACK, 4, 0xffffffff);
 	ii.flags = 0;
-	CHECK(ioctl(g, DBK_GRANT_GET_IRQ_INFO, &ii) == 0 && ii.throttled >= 1 && ii.delivered <= 3000,
-	      "storm of 3000 MSIs over a 200/s cap: masked and reported (delivered %llu, throttled %llu)",
-	      (unsigned long long)ii.delivered, (unsigned long long)ii.throttled);
+	CHECK(ioctl(g, DBK_GRANT_GET_IRQ_INFO, &ii) == 0 && ii.throttled >= 1 && ii.delivered <= (__u64)i + 2,
+	      "storm of %d MSIs over a 200/s cap: masked and reported (delivered %llu, throttled %llu)",
+	      i, (unsigned long long)ii.delivered, (unsigned long long)ii.throttled);
 	sleep(2);
 	irq_wait(efd, 1);
 	wr(g, EDU_IRQ_RAISE, 4, 0x1);

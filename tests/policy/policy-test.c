@@ -971,9 +971,23 @@ static void irq_driver(void *p)
 	ioctl(a->g, DBK_GRANT_GET_INFO, &gi);
 	tap(gi.irq_rate == (a->loaded ? 50U : 5000U), "%s: the grant's rate cap is %u/s (GET_INFO)", st,
 	    gi.irq_rate);
-	/* A storm of 1500 MSIs in about a second (many coalesce in the APIC). */
+	/*
+	 * A storm of 1500 MSIs in about a second (many coalesce in the APIC).
+	 * With the policy's 50/s cap, raise on until the cap trips (at most
+	 * 10 s): on a loaded host TCG raises slowly enough to stay under it.
+	 */
 	for (i = 0; i < 1500; i++)
 		wr(a->g, 4, 0x60, 0x1);
+	if (a->loaded) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			wr(a->g, 4, 0x60, 0x1);
+			ioctl(a->g, DBK_GRANT_GET_IRQ_INFO, &ii);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+		} while (!ii.throttled && t1.tv_sec - t0.tv_sec < 10);
+	}
 	wr(a->g, 4, 0x64, 0xffffffff);
 	ioctl(a->g, DBK_GRANT_GET_IRQ_INFO, &ii);
 	tap(a->loaded ? ii.throttled >= 1 : ii.throttled == 0,
