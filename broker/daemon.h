@@ -61,6 +61,7 @@ void dbk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dbk_event(const char *event, const struct dbk_dev *d, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t dbk_now_ms(void);
+void dbk_revoke_fd(int devfd);
 const char *dbk_state_name(enum dbk_state s);
 struct dbk_dev *dbk_dev_find(const char *id);
 const struct dbk_manifest *dbk_manifest_by_name(const char *name);

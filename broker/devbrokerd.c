@@ -187,18 +187,25 @@ static void dbk_state_save(void)
 		rename(tmp, dbk.state_path);
 }
 
-static void dbk_revoke_node(const char *id)
+/* The module's forced revocation of the device's live grant, if any. */
+void dbk_revoke_fd(int devfd)
 {
 	struct dbk_revoke rv = { .argsz = sizeof(rv) };
+
+	if (devfd >= 0)
+		ioctl(devfd, DBK_DEVICE_REVOKE, &rv);
+}
+
+static void dbk_revoke_node(const char *id)
+{
 	char path[128];
 	int fd;
 
 	snprintf(path, sizeof(path), "/dev/devbroker/%s", id);
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		ioctl(fd, DBK_DEVICE_REVOKE, &rv);
+	dbk_revoke_fd(fd);
+	if (fd >= 0)
 		close(fd);
-	}
 }
 
 /* The previous instance's drivers: revoke their grants, terminate them. */
@@ -281,10 +288,8 @@ int dbk_dev_start(struct dbk_dev *d)
  */
 int dbk_dev_stop(struct dbk_dev *d, bool revoke)
 {
-	struct dbk_revoke rv = { .argsz = sizeof(rv) };
-
-	if (revoke && d->devfd >= 0)
-		ioctl(d->devfd, DBK_DEVICE_REVOKE, &rv);
+	if (revoke)
+		dbk_revoke_fd(d->devfd);
 	if (d->pid > 0) {
 		d->stopping = true;
 		kill(-d->pid, SIGKILL);
@@ -375,11 +380,7 @@ static void dbk_child_exited(pid_t pid, int status)
 		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d", WEXITSTATUS(status));
 	/* Whatever the driver left behind (a forked child holding the grant): gone. */
 	kill(-pid, SIGKILL);
-	if (d->devfd >= 0) {
-		struct dbk_revoke rv = { .argsz = sizeof(rv) };
-
-		ioctl(d->devfd, DBK_DEVICE_REVOKE, &rv);
-	}
+	dbk_revoke_fd(d->devfd);
 	d->frontend_ready = false;
 	dbk_launch_cleanup(d);
 	dbk_event("exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);

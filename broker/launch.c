@@ -70,29 +70,6 @@ static int dbk_pick_instance(const struct dbk_dev *d)
 	}
 }
 
-/* %i: instance, %d: device id, %%: %. */
-static void dbk_expand(const char *tmpl, const struct dbk_dev *d, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (; *tmpl && o + 1 < len; tmpl++) {
-		if (tmpl[0] == '%' && (tmpl[1] == 'i' || tmpl[1] == 'd' || tmpl[1] == '%')) {
-			tmpl++;
-			if (*tmpl == 'i')
-				o += snprintf(out + o, len - o, "%d", d->instance);
-			else if (*tmpl == 'd')
-				o += snprintf(out + o, len - o, "%s", d->info.id);
-			else
-				out[o++] = '%';
-			if (o >= len)
-				o = len - 1;
-		} else {
-			out[o++] = *tmpl;
-		}
-	}
-	out[o] = 0;
-}
-
 /*
  * The grant's policy cookie: a stable 64-bit FNV-1a hash of the driver's
  * name, so that a policy map can hold per-driver rules
@@ -136,9 +113,7 @@ static int dbk_create_grant(struct dbk_dev *d)
 	fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
 	if (fd < 0 && errno == EBUSY) {
 		/* A previous driver's straggler still holds the old grant: take it back. */
-		struct dbk_revoke rv = { .argsz = sizeof(rv) };
-
-		ioctl(d->devfd, DBK_DEVICE_REVOKE, &rv);
+		dbk_revoke_fd(d->devfd);
 		fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
 	}
 	return fd < 0 ? -errno : fd;
@@ -171,8 +146,10 @@ static int dbk_fuse_mount(struct dbk_dev *d, const struct dbk_manifest *m, uid_t
 	char opts[160];
 	int fd, ret;
 
-	dbk_expand(m->frontend.fuse_mount, d, d->fuse_mount, sizeof(d->fuse_mount));
-	ret = dbk_mkdirs(d->fuse_mount);
+	ret = dbk_template_expand(m->frontend.fuse_mount, d->instance, d->info.id,
+				  d->fuse_mount, sizeof(d->fuse_mount));
+	if (ret >= 0)
+		ret = dbk_mkdirs(d->fuse_mount);
 	if (ret)
 		goto err;
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -324,7 +301,11 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 			goto out;
 		}
 		fds[nfds++] = fe;
-		dbk_expand(m->frontend.cuse, d, name, sizeof(name));
+		ret = dbk_template_expand(m->frontend.cuse, d->instance, d->info.id, name, sizeof(name));
+		if (ret < 0) {
+			dbk_log("%s: CUSE=%s: %s", d->info.id, m->frontend.cuse, strerror(-ret));
+			goto out;
+		}
 		snprintf(d->frontend, sizeof(d->frontend), "/dev/%s", name);
 	}
 	if (m->frontend.uinput) {
@@ -345,7 +326,11 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 		fds[nfds++] = ff;
 	}
 	for (i = 0; i < (int)m->argc && i < DBK_MAX_ARGS; i++) {
-		dbk_expand(m->argv[i], d, args[i], sizeof(args[i]));
+		ret = dbk_template_expand(m->argv[i], d->instance, d->info.id, args[i], sizeof(args[i]));
+		if (ret < 0) {
+			dbk_log("%s: Exec= argument '%s': %s", d->info.id, m->argv[i], strerror(-ret));
+			goto out;
+		}
 		argv[i] = args[i];
 	}
 	argv[i] = NULL;
