@@ -43,6 +43,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/devbroker.h>
+#include <linux/input.h>
+#include <libusb.h>
+
+struct libevdev;
 
 #ifdef __cplusplus
 extern "C" {
@@ -626,6 +630,274 @@ int dbk_cuse_stop(struct dbk_cuse *cuse);
  * @param cuse the device, or NULL
  */
 void dbk_cuse_free(struct dbk_cuse *cuse);
+
+/** @} */
+
+/* ------------------------------------------------------------------ */
+/** @defgroup usb USB on a brokered fd
+ *
+ * devbrokerd hands a USB driver one usbfs fd (/dev/bus/usb/BBB/DDD,
+ * opened by the broker), on which the kernel drivers of the granted
+ * interfaces are already detached, those interfaces already claimed for
+ * the fd, and which is restricted with USBDEVFS_DROP_PRIVILEGES to them:
+ * the driver can neither claim another interface nor detach a kernel
+ * driver, and it never opens a device node itself.  The broker passes
+ * the fd number in $DBK_USB_FD and the granted interfaces' bit mask (bit
+ * N: interface N) in $DBK_USB_INTERFACES.
+ *
+ * dbk_usb_adopt() wraps the fd in a libusb context of its own
+ * (LIBUSB_OPTION_NO_DEVICE_DISCOVERY, libusb_wrap_sys_device()) and
+ * claims the granted interfaces; the driver then does its transfers with
+ * libusb on dbk_usb_get_handle().  Once the device is unplugged or the
+ * broker revokes the interfaces, transfers fail with
+ * LIBUSB_ERROR_NO_DEVICE (dbk_usb_errno(): -ENODEV).
+ *
+ * The raw USBDEVFS_RESET ioctl (and so libusb_reset_device()) is refused
+ * in the sandbox: a reset would let the kernel driver take the interface
+ * back.
+ *
+ * Link with libusb-1.0 too: pkg-config --cflags --libs devbroker-libdev
+ * libusb-1.0.
+ * @{ */
+
+/** An adopted USB fd. Opaque. */
+struct dbk_usb;
+
+/**
+ * Adopt a brokered usbfs fd.
+ *
+ * Creates a private libusb context with device discovery off, wraps
+ * @p usb_fd with libusb_wrap_sys_device() and claims every interface in
+ * @p interfaces (bit N: interface N) with libusb_claim_interface().
+ *
+ * On success the object owns @p usb_fd (dbk_usb_free() closes it; libusb
+ * itself never closes a wrapped fd).  On failure @p usb_fd is left open.
+ *
+ * @param usb_fd an open usbfs device fd
+ * @param interfaces the interfaces to claim; 0 claims none
+ * @param[out] usbp the object; set only on success
+ * @return 0, -EINVAL (negative fd, NULL @p usbp), -ENOTTY (not a usbfs
+ *         fd), -EACCES (an interface outside the fd's grant), -ENODEV
+ *         (the device is gone), -ENOMEM, or another negative errno
+ */
+int dbk_usb_adopt(int usb_fd, uint32_t interfaces, struct dbk_usb **usbp);
+
+/**
+ * Adopt the fd the broker passed: $DBK_USB_FD, claiming
+ * $DBK_USB_INTERFACES (a decimal or 0x-prefixed mask).
+ *
+ * @param[out] usbp the object; set only on success
+ * @return 0, -ENOENT ($DBK_USB_FD is not set), -EINVAL (malformed
+ *         variables), or what dbk_usb_adopt() returns
+ */
+int dbk_usb_adopt_env(struct dbk_usb **usbp);
+
+/**
+ * Release the claimed interfaces, close the libusb handle and context,
+ * and close the fd.
+ *
+ * @param usb the object, or NULL (then nothing happens)
+ */
+void dbk_usb_free(struct dbk_usb *usb);
+
+/**
+ * The libusb handle for transfers.  Owned by @p usb: do not close it.
+ * @param usb the object @return the handle, or NULL if @p usb is NULL
+ */
+libusb_device_handle *dbk_usb_get_handle(const struct dbk_usb *usb);
+
+/**
+ * The private libusb context, for libusb_handle_events() and friends.
+ * Owned by @p usb.
+ * @param usb the object @return the context, or NULL if @p usb is NULL
+ */
+libusb_context *dbk_usb_get_context(const struct dbk_usb *usb);
+
+/**
+ * The interfaces claimed at adoption (bit N: interface N).
+ * @param usb the object @return the mask, 0 if @p usb is NULL
+ */
+uint32_t dbk_usb_get_interfaces(const struct dbk_usb *usb);
+
+/**
+ * Map a libusb error code (enum libusb_error) to a negative errno, so that
+ * drivers report errors the libdev way: LIBUSB_ERROR_IO -EIO,
+ * _INVALID_PARAM -EINVAL, _ACCESS -EACCES, _NO_DEVICE -ENODEV,
+ * _NOT_FOUND -ENOENT, _BUSY -EBUSY, _TIMEOUT -ETIMEDOUT, _OVERFLOW
+ * -EOVERFLOW, _PIPE -EPIPE, _INTERRUPTED -EINTR, _NO_MEM -ENOMEM,
+ * _NOT_SUPPORTED -EOPNOTSUPP, anything else -EIO.  A value >= 0 is
+ * returned as is.
+ *
+ * @param libusb_err a libusb return value
+ * @return the value itself if >= 0, else a negative errno
+ */
+int dbk_usb_errno(int libusb_err);
+
+/** @} */
+
+/* ------------------------------------------------------------------ */
+/** @defgroup input Input device frontend (uinput)
+ *
+ * Makes the device an ordinary evdev input device (/dev/input/eventN)
+ * through a /dev/uinput fd that the broker opened and passed
+ * ($DBK_UINPUT_FD); the library never opens /dev/uinput.  The device's
+ * capabilities come from a libevdev template (libevdev_new(),
+ * libevdev_set_name(), libevdev_enable_event_code()...).  Enabling EV_REP
+ * gives the kernel's software key repeat.
+ * @{ */
+
+/** An input device served through uinput. Opaque. */
+struct dbk_input;
+
+/**
+ * Create the input device (libevdev_uinput_create_from_device()).
+ *
+ * On success the object owns @p uinput_fd; on failure it is left open.
+ *
+ * @param uinput_fd an open /dev/uinput fd
+ * @param tmpl the capabilities, name and ids (only read)
+ * @param[out] inputp the device; set only on success
+ * @return 0, -EINVAL (bad fd, NULL argument), -ENOMEM, or the negative
+ *         errno of the uinput ioctls
+ */
+int dbk_input_new(int uinput_fd, const struct libevdev *tmpl,
+		  struct dbk_input **inputp);
+
+/**
+ * Queue one event (libevdev_uinput_write_event()); nothing is delivered
+ * to readers before dbk_input_sync().
+ *
+ * @param input the device
+ * @param type EV_KEY, EV_REL, EV_LED, ...
+ * @param code KEY_A, REL_X, ...
+ * @param value 1 pressed / 0 released for keys, a delta for EV_REL, ...
+ * @return 0, -EINVAL, or a negative errno of write()
+ */
+int dbk_input_emit(struct dbk_input *input, unsigned int type,
+		   unsigned int code, int value);
+
+/**
+ * Emit SYN_REPORT: the queued events reach readers as one frame.
+ * @param input the device @return 0, -EINVAL or a negative errno
+ */
+int dbk_input_sync(struct dbk_input *input);
+
+/**
+ * The uinput fd, to poll() for events the kernel sends *to* the device
+ * (EV_LED when a program or the console sets a keyboard LED, EV_UINPUT
+ * force-feedback requests...).  Owned by @p input: do not close it.
+ * @param input the device @return the fd, or -EINVAL
+ */
+int dbk_input_get_fd(const struct dbk_input *input);
+
+/**
+ * Read one event sent to the device without blocking.
+ *
+ * @param input the device
+ * @param[out] ev the event
+ * @return 1 with @p ev filled, 0 if none is pending, -EINVAL, or a
+ *         negative errno of read()
+ */
+int dbk_input_read(struct dbk_input *input, struct input_event *ev);
+
+/**
+ * The device node, "/dev/input/eventN".
+ * @param input the device
+ * @return a string owned by @p input, or NULL (@p input NULL, or the
+ *         kernel did not say)
+ */
+const char *dbk_input_get_devnode(const struct dbk_input *input);
+
+/**
+ * Destroy the input device (it disappears from /dev/input) and close the
+ * uinput fd.
+ * @param input the device, or NULL
+ */
+void dbk_input_free(struct dbk_input *input);
+
+/** @} */
+
+/* ------------------------------------------------------------------ */
+/** @defgroup fusefile File frontend (FUSE)
+ *
+ * Serves the device as one regular file, <mount point>/<name>, in a FUSE
+ * filesystem that the broker mounted for the driver (the driver may not
+ * mount) and passed as a /dev/fuse fd ($DBK_FUSE_FD; the mount point is in
+ * $DBK_FUSE_MOUNT).  A disk served this way works with losetup(8) and
+ * mount(8).
+ *
+ * Requests are served one at a time, in the thread that calls
+ * dbk_fuse_file_run(): a driver needs no locking, and stays
+ * single-threaded (which a USB request policy may require).
+ * @{ */
+
+/** A file served through FUSE. Opaque. */
+struct dbk_fuse_file;
+
+/** The file's callbacks.  Any may be NULL: then the operation fails with
+ * EROFS (write) or succeeds doing nothing (flush). */
+struct dbk_fuse_file_ops {
+	/**
+	 * Read @p size bytes at @p off.  The library never asks beyond the
+	 * file's size.
+	 * @param data the @c data of dbk_fuse_file_new()
+	 * @return bytes read (short only at the end or on error after some
+	 *         bytes) or a negative errno (-EIO reaches the reader as EIO)
+	 */
+	ssize_t (*read)(void *data, void *buf, size_t size, uint64_t off);
+	/**
+	 * Write @p size bytes at @p off (never beyond the file's size: the
+	 * file does not grow; the library answers EFBIG/ENOSPC itself).
+	 * @return bytes written or a negative errno
+	 */
+	ssize_t (*write)(void *data, const void *buf, size_t size, uint64_t off);
+	/**
+	 * Make written data durable (fsync(2), fdatasync(2), and the last
+	 * close of a file written to).
+	 * @return 0 or a negative errno
+	 */
+	int (*flush)(void *data);
+};
+
+/**
+ * Create the file server on a mounted /dev/fuse fd.
+ *
+ * @param fuse_fd the /dev/fuse fd of a mount made for this process
+ * @param name the file's name in the mount's root (no '/'), e.g. "disk"
+ * @param size the file's size in bytes
+ * @param mode its permission bits, e.g. 0600
+ * @param ops the callbacks (copied)
+ * @param data passed to every callback
+ * @param[out] filep the server; set only on success
+ * @return 0, -EINVAL (bad fd, NULL argument, bad name), -ENOMEM, -EIO
+ *         (libfuse refused)
+ */
+int dbk_fuse_file_new(int fuse_fd, const char *name, uint64_t size,
+		      unsigned int mode, const struct dbk_fuse_file_ops *ops,
+		      void *data, struct dbk_fuse_file **filep);
+
+/**
+ * Serve requests until dbk_fuse_file_stop() is called, the filesystem is
+ * unmounted, or a callback returns -ENODEV (the device is gone: the
+ * request fails with EIO and the loop ends).
+ *
+ * @param file the server
+ * @return 0 when stopped or unmounted, -ENODEV when the device went away,
+ *         -EINVAL, or a negative errno of the /dev/fuse fd
+ */
+int dbk_fuse_file_run(struct dbk_fuse_file *file);
+
+/**
+ * Make dbk_fuse_file_run() return soon.  Async-signal-safe.
+ * @param file the server @return 0 or -EINVAL
+ */
+int dbk_fuse_file_stop(struct dbk_fuse_file *file);
+
+/**
+ * Destroy the server and close the /dev/fuse fd (the broker unmounts).
+ * @param file the server, or NULL
+ */
+void dbk_fuse_file_free(struct dbk_fuse_file *file);
 
 /** @} */
 
