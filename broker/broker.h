@@ -18,8 +18,9 @@
 #define DBK_MAX_ARGS		32
 #define DBK_NAME_MAX		64
 #define DBK_PATH_MAX		256
+#define DBK_MAX_USB_DENY	16
 
-/* Bus kinds: PCI today; USB joins the same model (issue 6). */
+/* Bus kinds: one device model, one flow for both. */
 enum dbk_bus {
 	DBK_BUS_PCI,
 	DBK_BUS_USB,
@@ -34,6 +35,23 @@ struct dbk_range_spec {
 	uint32_t bar;
 	uint64_t offset;
 	uint64_t size;
+};
+
+/* USB control request types (bits 5-6 of bmRequestType), as a bit set. */
+#define DBK_USB_STANDARD	(1u << 0)
+#define DBK_USB_CLASS		(1u << 1)
+#define DBK_USB_VENDOR		(1u << 2)
+#define DBK_USB_ALL_TYPES	(DBK_USB_STANDARD | DBK_USB_CLASS | DBK_USB_VENDOR)
+
+/*
+ * A refused USB control request: (bmRequestType & type_mask) == type_val,
+ * and bRequest == request unless any_request.
+ */
+struct dbk_usb_deny {
+	uint8_t type_mask;
+	uint8_t type_val;
+	uint8_t request;
+	bool any_request;
 };
 
 /*
@@ -52,6 +70,10 @@ struct dbk_rights {
 	uint32_t dma_bits;		/* 0: 32 */
 	bool unsafe_dma;		/* DMA without an IOMMU */
 	bool config_write;
+	/* USB: control requests the driver may issue (the usb_requests policy) */
+	uint32_t usb_types;		/* DBK_USB_* */
+	struct dbk_usb_deny usb_deny[DBK_MAX_USB_DENY];
+	unsigned int nr_usb_deny;
 };
 
 enum dbk_restart {
@@ -87,7 +109,7 @@ struct dbk_manifest {
 	unsigned int restart_window;		/* seconds (600) */
 	char policy[DBK_NAME_MAX];		/* Policy= (issue 5) */
 	enum dbk_bus bus;
-	char match[DBK_MAX_MATCH][DBK_PATH_MAX];	/* modalias globs */
+	char match[DBK_MAX_MATCH][DBK_PATH_MAX];	/* modalias globs (PCI device, USB interface) */
 	unsigned int nr_match;
 	struct dbk_rights rights;
 	struct dbk_frontend frontend;
@@ -104,13 +126,29 @@ struct dbk_limits {
 	unsigned int nr_deny;
 };
 
-/* A device as the broker sees it, on any bus. */
+/*
+ * A device as the broker sees it, on any bus.  For USB, one entry is the
+ * set of a device's interfaces that one manifest drives (its id names the
+ * first, as sysfs does: "1-2:1.0"), or the whole device when no manifest
+ * matches any of its interfaces ("1-2").
+ */
 struct dbk_devinfo {
 	enum dbk_bus bus;
-	char id[32];			/* "0000:00:04.0" or "usb:1-2" */
-	char modalias[DBK_PATH_MAX];	/* "pci:v00001234d000011E8sv...bc00sc00i00" */
-	uint16_t vendor, device, subvendor, subdevice;
-	uint32_t class_code;
+	char id[32];			/* "0000:00:04.0", "1-2:1.0" or "1-2" */
+	char modalias[DBK_PATH_MAX];	/* "pci:v00001234d000011E8sv...", "usb:v0627p0001d0000dc00...in00" */
+	uint16_t vendor, device, subvendor, subdevice;	/* USB: idVendor, idProduct */
+	uint32_t class_code;		/* USB: the first interface's class, subclass, protocol */
+	/* USB only */
+	char usb_port[16];		/* sysfs name of the device: "1-2", "3-1.4" */
+	uint8_t busnum, devnum;		/* /dev/bus/usb/BBB/DDD */
+	uint8_t config;			/* bConfigurationValue of the active configuration */
+	uint32_t usb_ifaces;		/* the interfaces of this entry (bit N: bInterfaceNumber N) */
+	char serial[64];		/* the device's serial number, sanitized ("" if none) */
+};
+
+/* One interface of a USB device's active configuration (altsetting 0). */
+struct dbk_usb_iface {
+	uint8_t number, cls, subclass, protocol;
 };
 
 /* manifest.c */
@@ -125,11 +163,18 @@ int dbk_manifest_load_dirs(const char *sysdir, const char *etcdir,
 			   struct dbk_manifest **out);
 /**
  * Expand a manifest template (an Exec= word, CUSE=, FUSEMount=) into @buf:
- * %i = @instance, %d = @dev_id, %% = %.  Returns the length, -EINVAL for
+ * %i = @instance, %d = @dev_id, %s = @serial (the USB serial number; the
+ * device id when it has none), %% = %.  Returns the length, -EINVAL for
  * another specifier, -ENAMETOOLONG when @len is too small.
  */
 int dbk_template_expand(const char *tmpl, unsigned int instance,
-			const char *dev_id, char *buf, size_t len);
+			const char *dev_id, const char *serial, char *buf, size_t len);
+/**
+ * A string from a device (a USB serial number: untrusted) made safe for a
+ * path component or an environment value: [A-Za-z0-9._-] kept, anything
+ * else '_', at most @len - 1 bytes, never "", "." or "..".
+ */
+void dbk_sanitize_name(const char *in, char *out, size_t len);
 
 /* limits.c */
 /** Defaults (permissive but safe: no unsafe DMA, no config writes) then the file, if any. */
@@ -149,6 +194,13 @@ const struct dbk_manifest *dbk_match(const struct dbk_manifest *ms, int n,
 				     const struct dbk_limits *l, const struct dbk_devinfo *dev);
 /** "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", as the kernel writes it. */
 void dbk_pci_modalias(const struct dbk_devinfo *dev, char *buf, size_t len);
+/**
+ * A USB interface's modalias, as the kernel writes it:
+ * "usb:v%04Xp%04Xd%04Xdc%02Xdsc%02Xdp%02Xic%02Xisc%02Xip%02Xin%02X".
+ */
+void dbk_usb_modalias(uint16_t vendor, uint16_t product, uint16_t bcd_device,
+		      uint8_t dev_class, uint8_t dev_subclass, uint8_t dev_protocol,
+		      const struct dbk_usb_iface *intf, char *buf, size_t len);
 
 /* backoff.c: restart policy */
 struct dbk_backoff {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 struct dbk_ini;
+struct dbk_rights;
 
 #define DBK_KEY_MULTI		(1u << 0)	/* may be repeated: values accumulate */
 #define DBK_KEY_REQUIRED	(1u << 1)
@@ -28,7 +29,7 @@ struct dbk_ini_key {
 	const char *example;	/* "Name=edu": suggested when the key is missing */
 };
 
-#define DBK_INI_MAX_KEYS	32
+#define DBK_INI_MAX_KEYS	40
 #define DBK_INI_ERR_MAX		256
 
 struct dbk_ini {
@@ -75,6 +76,10 @@ int dbk_ini_bars(struct dbk_ini *ini, const char *s, uint32_t *mask);
 int dbk_ini_irqs(struct dbk_ini *ini, const char *s, uint32_t *mask);
 int dbk_ini_mode(struct dbk_ini *ini, const char *s, unsigned int *mode);
 int dbk_ini_name(struct dbk_ini *ini, const char *s, char *out, size_t outlen);
+/* USBRequests=: "standard class vendor" (or empty: none) into a DBK_USB_* set. */
+int dbk_ini_usb_types(struct dbk_ini *ini, const char *s, uint32_t *types);
+/* USBDenyRequests=: "0x21:0x01 0x40:* dfu-dnload", appended to @r (duplicates dropped). */
+int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r);
 
 /* Plain parsers, no messages: 0, -EINVAL or -ERANGE. */
 int dbk_parse_u64(const char *s, uint64_t *v);

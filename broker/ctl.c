@@ -147,7 +147,8 @@ static void help(void)
 	       "  -V, --version      Show the version and exit\n"
 	       "\n"
 	       "DEVICE is a PCI address, DDDD:BB:DD.F (0000:00:04.0; BB:DD.F means domain\n"
-	       "0000), or a USB device, usb:PATH (usb:1-2).\n"
+	       "0000), or a USB device or interface as sysfs names it (1-2, 1-2.3:1.0),\n"
+	       "optionally written usb:1-2:1.0.\n"
 	       "\n"
 	       "Exit status: 0 success, 1 devbrokerd refused or failed, 2 usage error,\n"
 	       "3 devbrokerd unreachable, 4 no such device, 5 permission denied.\n"
@@ -170,7 +171,8 @@ static bool is_hex(const char *s, size_t n)
  * Validate a device name and write its canonical form (lower-case PCI
  * address with a domain) to @out.  PCI: [DDDD:]BB:DD.F, the domain 4 to 8
  * hex digits (VMD domains have 5), device 00-1f, function 0-7.
- * USB: usb:NAME, NAME as the kernel names USB devices (1-2, 1-2.3, 1-2:1.0).
+ * USB: [usb:]NAME, NAME as the kernel's sysfs names USB devices and
+ * interfaces (1-2, 1-2.3, 1-2:1.0), canonically without "usb:".
  */
 static bool parse_device(const char *arg, char *out, size_t outlen)
 {
@@ -178,18 +180,29 @@ static bool parse_device(const char *arg, char *out, size_t outlen)
 	size_t dlen, i;
 	unsigned int dev, fn;
 
-	if (strncmp(arg, "usb:", 4) == 0) {
-		size_t n = strlen(arg + 4);
-
-		if (n == 0 || strlen(arg) > DEVICE_ID_MAX)
+	if (strncmp(arg, "usb:", 4) == 0 || strchr(arg, '-')) {
+		/* BUS-PORT[.PORT]...[:CONFIG.INTERFACE], all decimal. */
+		p = strncmp(arg, "usb:", 4) == 0 ? arg + 4 : arg;
+		if (strlen(p) > DEVICE_ID_MAX || !isdigit((unsigned char)p[0]))
 			return false;
-		for (i = 4; arg[i]; i++) {
-			unsigned char c = arg[i];
-
-			if (!isalnum(c) && !strchr(".:-_", c))
+		p += strspn(p, "0123456789");
+		if (*p++ != '-' || !isdigit((unsigned char)*p))
+			return false;
+		p += strspn(p, "0123456789");
+		while (*p == '.' && isdigit((unsigned char)p[1]))
+			p += 1 + strspn(p + 1, "0123456789");
+		if (*p == ':') {
+			p++;
+			if (!isdigit((unsigned char)*p))
 				return false;
+			p += strspn(p, "0123456789");
+			if (*p++ != '.' || !isdigit((unsigned char)*p))
+				return false;
+			p += strspn(p, "0123456789");
 		}
-		snprintf(out, outlen, "%s", arg);
+		if (*p)
+			return false;
+		snprintf(out, outlen, "%s", strncmp(arg, "usb:", 4) == 0 ? arg + 4 : arg);
 		return true;
 	}
 
@@ -1071,7 +1084,7 @@ int main(int argc, char **argv)
 				    "('%s list' shows them)", cmd->name, prog);
 		if (!parse_device(argv[optind], device, sizeof(device)))
 			usage_error("'%s' is not a device name: expected a PCI address "
-				    "DDDD:BB:DD.F (like 0000:00:04.0) or usb:NAME (like usb:1-2)",
+				    "DDDD:BB:DD.F (like 0000:00:04.0) or a USB name (like 1-2:1.0)",
 				    argv[optind]);
 		optind++;
 	}

@@ -34,8 +34,9 @@ struct dbk_dev {
 	char cuts[512];			/* what the limits cut, one per line */
 	struct dbk_backoff backoff;
 	uint64_t restart_at;		/* monotonic ms, in DBK_ST_BACKOFF */
+	uint64_t kill_at;		/* monotonic ms: an unplugged USB driver's time to exit */
 	char last_exit[32];
-	char frontend[80];		/* "/dev/edu0", "" if none */
+	char frontend[DBK_PATH_MAX];	/* "/dev/edu0", a FUSE mount point, "" if none */
 	char fuse_mount[DBK_PATH_MAX];	/* mounted for the driver, "" if none */
 	bool frontend_ready;		/* owner and mode applied */
 	bool seen;			/* present in the last scan */
@@ -76,6 +77,16 @@ int dbk_pci_scan(void (*found)(const struct dbk_devinfo *info));
 int dbk_pci_bind(const char *bdf);
 int dbk_pci_unbind(const char *bdf);
 int dbk_pci_open_node(const char *bdf);
+
+/* usb.c */
+int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info));
+/* The driver's usbfs fd: its interfaces claimed for it and restricted to them. */
+int dbk_usb_grant(struct dbk_dev *d);
+/* Take the interfaces from whoever holds them through usbfs (forced revocation). */
+void dbk_usb_revoke(const struct dbk_dev *d);
+/* The same, then let the kernel drivers probe them again. */
+void dbk_usb_giveback(const struct dbk_dev *d);
+void dbk_usb_recover(const char *id);
 
 /* launch.c */
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m);

@@ -2,8 +2,9 @@
 /*
  * devbrokerd: the one privileged process of devbroker's userspace.
  *
- * It discovers PCI devices, matches them to driver manifests, hands each a
- * grant bounded by the administrator's limits, starts its driver sandboxed
+ * It discovers PCI and USB devices, matches them to driver manifests, hands
+ * each a grant bounded by the administrator's limits (a devbroker.ko grant
+ * fd for PCI, a restricted usbfs fd for USB), starts its driver sandboxed
  * and unprivileged, restarts it with exponential backoff when it crashes,
  * quarantines a device whose driver crashes too often, and revokes on
  * demand.  Once a driver has its fds the daemon is off the hot path.
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -168,7 +170,10 @@ static unsigned long long dbk_pid_starttime(pid_t pid)
 	return start;
 }
 
-/* The state file: one "ID PID STARTTIME DRIVER" line per running driver. */
+/*
+ * The state file: one "ID PID STARTTIME DRIVER [FUSEMOUNT]" line per
+ * running driver.
+ */
 static void dbk_state_save(void)
 {
 	char tmp[DBK_PATH_MAX + 8];
@@ -181,8 +186,9 @@ static void dbk_state_save(void)
 		return;
 	for (i = 0; i < dbk.nr_devs; i++)
 		if (dbk.devs[i].pid > 0)
-			fprintf(f, "%s %d %llu %s\n", dbk.devs[i].info.id, (int)dbk.devs[i].pid,
-				dbk_pid_starttime(dbk.devs[i].pid), dbk.devs[i].driver);
+			fprintf(f, "%s %d %llu %s %s\n", dbk.devs[i].info.id, (int)dbk.devs[i].pid,
+				dbk_pid_starttime(dbk.devs[i].pid), dbk.devs[i].driver,
+				dbk.devs[i].fuse_mount);
 	if (fclose(f) == 0)
 		rename(tmp, dbk.state_path);
 }
@@ -208,26 +214,44 @@ static void dbk_revoke_node(const char *id)
 		close(fd);
 }
 
-/* The previous instance's drivers: revoke their grants, terminate them. */
+/* USB ids are sysfs names ("1-2:1.0"); PCI ids are "0000:00:04.0". */
+static bool dbk_id_is_usb(const char *id)
+{
+	return strchr(id, '-') != NULL;
+}
+
+/*
+ * The previous instance's drivers: revoke their grants, terminate them,
+ * give their USB interfaces back and remove their FUSE mounts.
+ */
 static void dbk_state_recover(void)
 {
-	char id[64], drv[DBK_NAME_MAX];
+	char line[DBK_PATH_MAX * 2], id[64], drv[DBK_NAME_MAX], mnt[DBK_PATH_MAX];
 	unsigned long long start;
 	FILE *f = fopen(dbk.state_path, "re");
-	int pid, i;
+	int pid, i, n;
 
 	if (!f)
 		return;
-	while (fscanf(f, "%63s %d %llu %63s", id, &pid, &start, drv) == 4) {
-		dbk_revoke_node(id);
-		/* Only the very process we started: never a recycled pid. */
-		if (pid <= 1 || !start || dbk_pid_starttime(pid) != start)
+	while (fgets(line, sizeof(line), f)) {
+		mnt[0] = '\0';
+		n = sscanf(line, "%63s %d %llu %63s %255s", id, &pid, &start, drv, mnt);
+		if (n < 4)
 			continue;
-		dbk_log("%s: stopping driver %s (pid %d) of the previous devbrokerd", id, drv, pid);
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
-			usleep(10000);
+		if (!dbk_id_is_usb(id))
+			dbk_revoke_node(id);
+		/* Only the very process we started: never a recycled pid. */
+		if (pid > 1 && start && dbk_pid_starttime(pid) == start) {
+			dbk_log("%s: stopping driver %s (pid %d) of the previous devbrokerd", id, drv, pid);
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
+				usleep(10000);
+		}
+		if (dbk_id_is_usb(id))
+			dbk_usb_recover(id);
+		if (mnt[0] == '/' && umount2(mnt, MNT_DETACH) == 0)
+			dbk_log("%s: removed the FUSE mount %s of the previous devbrokerd", id, mnt);
 	}
 	fclose(f);
 	unlink(dbk.state_path);
@@ -239,9 +263,12 @@ static void dbk_timer_arm(void)
 	uint64_t next = 0, now = dbk_now_ms();
 	int i;
 
-	for (i = 0; i < dbk.nr_devs; i++)
+	for (i = 0; i < dbk.nr_devs; i++) {
 		if (dbk.devs[i].state == DBK_ST_BACKOFF && (!next || dbk.devs[i].restart_at < next))
 			next = dbk.devs[i].restart_at;
+		if (dbk.devs[i].kill_at && dbk.devs[i].pid > 0 && (!next || dbk.devs[i].kill_at < next))
+			next = dbk.devs[i].kill_at;
+	}
 	if (next) {
 		next = next > now ? next - now : 1;
 		its.it_value.tv_sec = next / 1000;
@@ -288,7 +315,9 @@ int dbk_dev_start(struct dbk_dev *d)
  */
 int dbk_dev_stop(struct dbk_dev *d, bool revoke)
 {
-	if (revoke)
+	if (revoke && d->info.bus == DBK_BUS_USB)
+		dbk_usb_revoke(d);
+	else if (revoke)
 		dbk_revoke_fd(d->devfd);
 	if (d->pid > 0) {
 		d->stopping = true;
@@ -299,11 +328,19 @@ int dbk_dev_stop(struct dbk_dev *d, bool revoke)
 }
 
 /* A device the broker has not seen before, or seen again. */
+static void dbk_dev_gone(struct dbk_dev *d);
+
 static void dbk_dev_found(const struct dbk_devinfo *info)
 {
 	const struct dbk_manifest *m;
 	struct dbk_dev *d = dbk_dev_find(info->id), *nd;
 
+	/* Replugged at the same port between two scans: a new device. */
+	if (d && info->bus == DBK_BUS_USB &&
+	    (d->info.devnum != info->devnum || d->info.usb_ifaces != info->usb_ifaces)) {
+		dbk_dev_gone(d);
+		d = NULL;
+	}
 	if (d) {
 		d->seen = true;
 		return;
@@ -322,14 +359,28 @@ static void dbk_dev_found(const struct dbk_devinfo *info)
 	d->state = m ? DBK_ST_IDLE : DBK_ST_UNMATCHED;
 	if (m)
 		snprintf(d->driver, sizeof(d->driver), "%s", m->name);
-	dbk_event("added", d, "%04x:%04x class %06x%s%s", info->vendor, info->device,
-		  info->class_code, m ? ", driver " : "", m ? m->name : "");
+	if (info->bus == DBK_BUS_USB && info->usb_ifaces)
+		dbk_event("added", d, "usb %04x:%04x interfaces 0x%x class %06x%s%s", info->vendor,
+			  info->device, info->usb_ifaces, info->class_code, m ? ", driver " : "",
+			  m ? m->name : "");
+	else
+		dbk_event("added", d, "%s %04x:%04x class %06x%s%s",
+			  info->bus == DBK_BUS_USB ? "usb" : "pci", info->vendor, info->device,
+			  info->class_code, m ? ", driver " : "", m ? m->name : "");
 }
+
+/* A USB driver sees the unplug itself and exits cleanly: this long. */
+#define DBK_USB_EXIT_GRACE_MS	2000
 
 static void dbk_dev_gone(struct dbk_dev *d)
 {
 	dbk_event("removed", d, "unplugged");
-	dbk_dev_stop(d, false);	/* the module already revoked in remove() */
+	if (d->info.bus == DBK_BUS_USB && d->pid > 0) {
+		d->kill_at = dbk_now_ms() + DBK_USB_EXIT_GRACE_MS;
+		dbk_timer_arm();
+	} else {
+		dbk_dev_stop(d, false);	/* the module already revoked in remove() */
+	}
 	if (d->devfd >= 0)
 		close(d->devfd);
 	d->devfd = -1;
@@ -354,6 +405,7 @@ static void dbk_rescan(void)
 	for (i = 0; i < dbk.nr_devs; i++)
 		dbk.devs[i].seen = false;
 	dbk_pci_scan(dbk_dev_found);
+	dbk_usb_scan(dbk_dev_found);
 	for (i = 0; i < dbk.nr_devs; i++)
 		if (!dbk.devs[i].seen && dbk.devs[i].state != DBK_ST_GONE)
 			dbk_dev_gone(&dbk.devs[i]);
@@ -380,7 +432,11 @@ static void dbk_child_exited(pid_t pid, int status)
 		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d", WEXITSTATUS(status));
 	/* Whatever the driver left behind (a forked child holding the grant): gone. */
 	kill(-pid, SIGKILL);
-	dbk_revoke_fd(d->devfd);
+	d->kill_at = 0;
+	if (d->info.bus == DBK_BUS_USB)
+		dbk_usb_giveback(d);	/* whatever the reason, the kernel driver gets it back */
+	else
+		dbk_revoke_fd(d->devfd);
 	d->frontend_ready = false;
 	dbk_launch_cleanup(d);
 	dbk_event("exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);
@@ -420,9 +476,18 @@ static void dbk_timer_fired(void)
 
 	if (read(dbk_timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		dbk_log("timerfd: %s", strerror(errno));
-	for (i = 0; i < dbk.nr_devs; i++)
-		if (dbk.devs[i].state == DBK_ST_BACKOFF && dbk.devs[i].restart_at <= now)
-			dbk_dev_start(&dbk.devs[i]);
+	for (i = 0; i < dbk.nr_devs; i++) {
+		struct dbk_dev *d = &dbk.devs[i];
+
+		if (d->state == DBK_ST_BACKOFF && d->restart_at <= now)
+			dbk_dev_start(d);
+		if (d->kill_at && d->kill_at <= now && d->pid > 0) {
+			dbk_log("%s: driver %s (pid %d) did not exit after the unplug: killing it",
+				d->info.id, d->driver, (int)d->pid);
+			d->kill_at = 0;
+			dbk_dev_stop(d, false);
+		}
+	}
 	dbk_timer_arm();
 }
 
@@ -471,7 +536,8 @@ static void dbk_uevent(int fd)
 				    devpath, sizeof(devpath), devname, sizeof(devname))) != 0) {
 		if (r < 0)
 			continue;
-		if (!strcmp(subsystem, "pci") && (!strcmp(action, "add") || !strcmp(action, "remove")))
+		if ((!strcmp(subsystem, "pci") || !strcmp(subsystem, "usb")) &&
+		    (!strcmp(action, "add") || !strcmp(action, "remove")))
 			dbk_rescan();
 		else if (!strcmp(subsystem, "cuse") && !strcmp(action, "add") && devname[0])
 			dbk_frontend_appeared(devname);
@@ -494,7 +560,10 @@ int dbk_dev_unbind_cmd(struct dbk_dev *d)
 	if (d->devfd >= 0)
 		close(d->devfd);
 	d->devfd = -1;
-	dbk_pci_unbind(d->info.id);
+	if (d->info.bus == DBK_BUS_PCI)
+		dbk_pci_unbind(d->info.id);
+	else if (d->pid <= 0)
+		dbk_usb_giveback(d);	/* else when the driver's exit is reaped */
 	d->state = DBK_ST_REVOKED;
 	dbk_event("unbound", d, "given back to the kernel");
 	return 0;
@@ -649,8 +718,14 @@ int main(int argc, char **argv)
 	dbk_log("stopping %d devices", dbk.nr_devs);
 	for (i = 0; i < dbk.nr_devs; i++)
 		dbk_dev_stop(&dbk.devs[i], true);
-	while (waitpid(-1, NULL, 0) > 0)
-		;
+	/* Reaped as usual: USB interfaces go back to the kernel, mounts go. */
+	{
+		int status;
+		pid_t pid;
+
+		while ((pid = waitpid(-1, &status, 0)) > 0)
+			dbk_child_exited(pid, status);
+	}
 	unlink(dbk.state_path);
 	unlink(dbk.socket_path);
 	return 0;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Starting a driver: bind the device to devbroker, create a grant with
- * exactly the allowed rights, open the frontends, and fork a sandboxed,
+ * Starting a driver: bind the device to devbroker and create a grant with
+ * exactly the allowed rights (PCI), or claim the granted interfaces on a
+ * restricted usbfs fd (USB); open the frontends; and fork a sandboxed,
  * unprivileged child that receives those fds and nothing else.
  */
 #include <errno.h>
@@ -24,6 +25,9 @@
 
 #include "daemon.h"
 #include "sandbox.h"
+
+/* At most one fd of each kind: grant or usbfs, CUSE, uinput, FUSE. */
+#define DBK_LAUNCH_FDS	4
 
 static int dbk_resolve_ids(const struct dbk_manifest *m, uid_t *uid, gid_t *gid)
 {
@@ -146,7 +150,7 @@ static int dbk_fuse_mount(struct dbk_dev *d, const struct dbk_manifest *m, uid_t
 	char opts[160];
 	int fd, ret;
 
-	ret = dbk_template_expand(m->frontend.fuse_mount, d->instance, d->info.id,
+	ret = dbk_template_expand(m->frontend.fuse_mount, d->instance, d->info.id, d->info.serial,
 				  d->fuse_mount, sizeof(d->fuse_mount));
 	if (ret >= 0)
 		ret = dbk_mkdirs(d->fuse_mount);
@@ -180,9 +184,9 @@ void dbk_launch_cleanup(struct dbk_dev *d)
 }
 
 /* In the child: fds[] become 3, 4, ...; everything else above is closed. */
-static void dbk_child(char **argv, int *fds, int nfds, uid_t uid, gid_t gid, char **envp)
+static void dbk_child(char **argv, const int *fds, int nfds, uid_t uid, gid_t gid, char **envp)
 {
-	int i, hi[8], ret;
+	int i, hi[DBK_LAUNCH_FDS], ret;
 
 	setsid();
 	for (i = 0; i < nfds; i++)
@@ -233,15 +237,51 @@ static int dbk_policy_ensure(const char *name)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOEXEC;
 }
 
+/* PCI: bind to devbroker.ko if needed, then a grant with exactly d->rights. */
+static int dbk_launch_pci(struct dbk_dev *d, const struct dbk_manifest *m)
+{
+	int ret, grant;
+
+	if (d->devfd < 0) {
+		ret = dbk_pci_bind(d->info.id);
+		if (ret) {
+			dbk_log("%s: cannot bind to devbroker: %s (is devbroker.ko loaded?)",
+				d->info.id, strerror(-ret));
+			return ret;
+		}
+		dbk_event("bound", d, "bound to devbroker");
+		d->devfd = dbk_pci_open_node(d->info.id);
+		if (d->devfd < 0) {
+			ret = d->devfd;
+			d->devfd = -1;
+			dbk_log("%s: /dev/devbroker node: %s", d->info.id, strerror(-ret));
+			return ret;
+		}
+	}
+	grant = dbk_create_grant(d);
+	if (grant < 0)
+		dbk_log("%s: creating the grant for %s: %s", d->info.id, m->name, strerror(-grant));
+	return grant;
+}
+
+/* The fds a driver may receive, each announced in its environment. */
+enum { DBK_FD_GRANT, DBK_FD_USB, DBK_FD_CUSE, DBK_FD_UINPUT, DBK_FD_FUSE, DBK_NR_FD_KINDS };
+static const char *const dbk_fd_env[DBK_NR_FD_KINDS] = {
+	"DBK_GRANT_FD", "DBK_USB_FD", "DBK_CUSE_FD", "DBK_UINPUT_FD", "DBK_FUSE_FD",
+};
+
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 {
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
-	char envs[8][DBK_PATH_MAX + 32], *envp[9];
-	int fds[4], nfds = 0, grant = -1, fe = -1, ue = -1, ff = -1, ret, i;
+	char envs[DBK_NR_FD_KINDS + 8][DBK_PATH_MAX + 32], *envp[DBK_NR_FD_KINDS + 9];
+	int fds[DBK_LAUNCH_FDS], at[DBK_NR_FD_KINDS], nfds = 0, ret, fd, i, ne = 0;
+	bool usb = d->info.bus == DBK_BUS_USB;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 
+	for (i = 0; i < DBK_NR_FD_KINDS; i++)
+		at[i] = -1;
 	ret = dbk_resolve_ids(m, &uid, &gid);
 	if (ret) {
 		dbk_log("%s: driver %s: user '%s' cannot run a driver: %s", d->info.id, m->name,
@@ -266,42 +306,27 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 			return ret;
 		}
 	}
-	if (d->devfd < 0) {
-		ret = dbk_pci_bind(d->info.id);
-		if (ret) {
-			dbk_log("%s: cannot bind to devbroker: %s (is devbroker.ko loaded?)",
-				d->info.id, strerror(-ret));
-			return ret;
-		}
-		dbk_event("bound", d, "bound to devbroker");
-		d->devfd = dbk_pci_open_node(d->info.id);
-		if (d->devfd < 0) {
-			ret = d->devfd;
-			d->devfd = -1;
-			dbk_log("%s: /dev/devbroker node: %s", d->info.id, strerror(-ret));
-			return ret;
-		}
-	}
-	grant = dbk_create_grant(d);
-	if (grant < 0) {
-		dbk_log("%s: creating the grant for %s: %s", d->info.id, m->name, strerror(-grant));
-		return grant;
-	}
-	fds[nfds++] = grant;
+	fd = usb ? dbk_usb_grant(d) : dbk_launch_pci(d, m);
+	if (fd < 0)
+		return fd;
+	at[usb ? DBK_FD_USB : DBK_FD_GRANT] = nfds;
+	fds[nfds++] = fd;
 	d->instance = dbk_pick_instance(d);
 	d->frontend[0] = 0;
 	d->frontend_ready = false;
 	if (m->frontend.cuse[0]) {
 		char name[DBK_NAME_MAX];
 
-		fe = open("/dev/cuse", O_RDWR | O_CLOEXEC);
-		if (fe < 0) {
+		fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
 			ret = -errno;
 			dbk_log("%s: /dev/cuse: %s (modprobe cuse)", d->info.id, strerror(errno));
 			goto out;
 		}
-		fds[nfds++] = fe;
-		ret = dbk_template_expand(m->frontend.cuse, d->instance, d->info.id, name, sizeof(name));
+		at[DBK_FD_CUSE] = nfds;
+		fds[nfds++] = fd;
+		ret = dbk_template_expand(m->frontend.cuse, d->instance, d->info.id, d->info.serial,
+					  name, sizeof(name));
 		if (ret < 0) {
 			dbk_log("%s: CUSE=%s: %s", d->info.id, m->frontend.cuse, strerror(-ret));
 			goto out;
@@ -309,24 +334,29 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 		snprintf(d->frontend, sizeof(d->frontend), "/dev/%s", name);
 	}
 	if (m->frontend.uinput) {
-		ue = open("/dev/uinput", O_RDWR | O_CLOEXEC);
-		if (ue < 0) {
+		fd = open("/dev/uinput", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
 			ret = -errno;
 			dbk_log("%s: /dev/uinput: %s (modprobe uinput)", d->info.id, strerror(errno));
 			goto out;
 		}
-		fds[nfds++] = ue;
+		at[DBK_FD_UINPUT] = nfds;
+		fds[nfds++] = fd;
 	}
 	if (m->frontend.fuse_mount[0]) {
-		ff = dbk_fuse_mount(d, m, uid, gid);
-		if (ff < 0) {
-			ret = ff;
+		fd = dbk_fuse_mount(d, m, uid, gid);
+		if (fd < 0) {
+			ret = fd;
 			goto out;
 		}
-		fds[nfds++] = ff;
+		at[DBK_FD_FUSE] = nfds;
+		fds[nfds++] = fd;
+		if (!d->frontend[0])
+			snprintf(d->frontend, sizeof(d->frontend), "%s", d->fuse_mount);
 	}
 	for (i = 0; i < (int)m->argc && i < DBK_MAX_ARGS; i++) {
-		ret = dbk_template_expand(m->argv[i], d->instance, d->info.id, args[i], sizeof(args[i]));
+		ret = dbk_template_expand(m->argv[i], d->instance, d->info.id, d->info.serial,
+					  args[i], sizeof(args[i]));
 		if (ret < 0) {
 			dbk_log("%s: Exec= argument '%s': %s", d->info.id, m->argv[i], strerror(-ret));
 			goto out;
@@ -334,22 +364,24 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 		argv[i] = args[i];
 	}
 	argv[i] = NULL;
-	snprintf(envs[0], sizeof(envs[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
-	snprintf(envs[1], sizeof(envs[1]), "DBK_DEVICE=%s", d->info.id);
-	snprintf(envs[2], sizeof(envs[2]), "DBK_INSTANCE=%d", d->instance);
-	snprintf(envs[3], sizeof(envs[3]), "DBK_GRANT_FD=3");
-	snprintf(envs[4], sizeof(envs[4]), "DBK_CUSE_FD=%d", fe >= 0 ? 4 : -1);
-	snprintf(envs[5], sizeof(envs[5]), "DBK_UINPUT_FD=%d", ue >= 0 ? 3 + (fe >= 0) + 1 : -1);
-	snprintf(envs[6], sizeof(envs[6]), "DBK_FUSE_FD=%d", ff >= 0 ? 3 + nfds - 1 : -1);
-	snprintf(envs[7], sizeof(envs[7]), "DBK_FUSE_MOUNT=%s", d->fuse_mount);
-	for (i = 0; i < 8; i++)
+	/* fds[i] becomes fd 3 + i in the driver. */
+	snprintf(envs[ne++], sizeof(envs[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
+	snprintf(envs[ne++], sizeof(envs[0]), "DBK_DEVICE=%s", d->info.id);
+	snprintf(envs[ne++], sizeof(envs[0]), "DBK_INSTANCE=%d", d->instance);
+	for (i = 0; i < DBK_NR_FD_KINDS; i++)
+		snprintf(envs[ne++], sizeof(envs[0]), "%s=%d", dbk_fd_env[i], at[i] < 0 ? -1 : 3 + at[i]);
+	snprintf(envs[ne++], sizeof(envs[0]), "DBK_FUSE_MOUNT=%s", d->fuse_mount);
+	if (usb) {
+		snprintf(envs[ne++], sizeof(envs[0]), "DBK_USB_INTERFACES=0x%x", d->info.usb_ifaces);
+		snprintf(envs[ne++], sizeof(envs[0]), "DBK_USB_SERIAL=%s", d->info.serial);
+	}
+	for (i = 0; i < ne; i++)
 		envp[i] = envs[i];
-	envp[8] = NULL;
+	envp[ne] = NULL;
 
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
-		dbk_launch_cleanup(d);
 		goto out;
 	}
 	if (pid == 0)
@@ -361,7 +393,10 @@ out:
 	/* Never keep a /dev/cuse fd without its server: clients could hang in D state. */
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
-	if (ret < 0)
+	if (ret < 0) {
 		dbk_launch_cleanup(d);
+		if (usb)
+			dbk_usb_giveback(d);
+	}
 	return ret;
 }

@@ -28,6 +28,7 @@ static void limits_default(struct dbk_limits *l)
 	l->max.dma_bits = 64;
 	l->max.unsafe_dma = false;
 	l->max.config_write = false;
+	l->max.usb_types = DBK_USB_ALL_TYPES;
 	l->cuse_mode_mask = 0666;
 	l->auto_bind = true;
 }
@@ -110,6 +111,16 @@ static int p_deny(struct dbk_ini *ini, const char *v)
 	return 0;
 }
 
+static int p_usb_types(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_usb_types(ini, v, &L(ini)->max.usb_types);
+}
+
+static int p_usb_deny(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_usb_deny(ini, v, &L(ini)->max);
+}
+
 static const char *const limits_sections[] = { "Limits", "Broker", NULL };
 
 static const struct dbk_ini_key limits_keys[] = {
@@ -123,6 +134,8 @@ static const struct dbk_ini_key limits_keys[] = {
 	{ "Limits", "AllowUnsafeDMA", p_bool, 0, "AllowUnsafeDMA=no" },
 	{ "Limits", "AllowConfigWrite", p_bool, 0, "AllowConfigWrite=no" },
 	{ "Limits", "CUSEModeMask", p_mode, 0, "CUSEModeMask=0666" },
+	{ "Limits", "USBRequests", p_usb_types, DBK_KEY_EMPTY_OK, "USBRequests=standard class" },
+	{ "Limits", "USBDenyRequests", p_usb_deny, DBK_KEY_MULTI, "USBDenyRequests=dfu-dnload" },
 	{ "Broker", "AutoBind", p_bool, 0, "AutoBind=yes" },
 	{ "Broker", "DenyDrivers", p_deny, DBK_KEY_MULTI | DBK_KEY_EMPTY_OK, "DenyDrivers=NAME..." },
 };
@@ -203,6 +216,15 @@ static void irq_text(uint32_t mask, char *buf, size_t len)
 		 mask & DBK_ALL_IRQS ? "" : "none");
 }
 
+static void usb_types_text(uint32_t t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s%s", t & DBK_USB_STANDARD ? "standard" : "",
+		 (t & DBK_USB_STANDARD) && (t & (DBK_USB_CLASS | DBK_USB_VENDOR)) ? "," : "",
+		 t & DBK_USB_CLASS ? "class" : "",
+		 (t & DBK_USB_CLASS) && (t & DBK_USB_VENDOR) ? "," : "",
+		 t & DBK_USB_VENDOR ? "vendor" : "", t & DBK_USB_ALL_TYPES ? "" : "none");
+}
+
 static uint32_t eff_rate(uint32_t r)
 {
 	return r ? r : DBK_IRQ_RATE_DEFAULT_;
@@ -217,6 +239,7 @@ int dbk_rights_intersect(const struct dbk_rights *want, const struct dbk_limits 
 			 struct dbk_rights *out, char *cuts, size_t cutslen)
 {
 	const struct dbk_rights *max = &l->max;
+	unsigned int i, j;
 	char a[32], b[32];
 	int n = 0;
 
@@ -268,5 +291,26 @@ int dbk_rights_intersect(const struct dbk_rights *want, const struct dbk_limits 
 	out->config_write = want->config_write && max->config_write;
 	if (out->config_write != want->config_write)
 		cut(cuts, cutslen, &n, "config_write yes -> no");
+	out->usb_types = want->usb_types & max->usb_types;
+	if (out->usb_types != want->usb_types) {
+		usb_types_text(want->usb_types, a, sizeof(a));
+		usb_types_text(out->usb_types, b, sizeof(b));
+		cut(cuts, cutslen, &n, "usb_requests %s -> %s", a, b);
+	}
+	/* The administrator's refusals join the manifest's (none matter if no type is left). */
+	for (i = 0; out->usb_types && i < max->nr_usb_deny; i++) {
+		const struct dbk_usb_deny *d = &max->usb_deny[i];
+
+		for (j = 0; j < out->nr_usb_deny; j++)
+			if (!memcmp(&out->usb_deny[j], d, sizeof(*d)))
+				break;
+		if (j < out->nr_usb_deny || out->nr_usb_deny == DBK_MAX_USB_DENY)
+			continue;
+		out->usb_deny[out->nr_usb_deny++] = *d;
+		if (d->any_request)
+			cut(cuts, cutslen, &n, "usb_deny + 0x%02x:*", d->type_val);
+		else
+			cut(cuts, cutslen, &n, "usb_deny + 0x%02x:0x%02x", d->type_val, d->request);
+	}
 	return n;
 }

@@ -457,6 +457,87 @@ int dbk_ini_mode(struct dbk_ini *ini, const char *s, unsigned int *mode)
 	return 0;
 }
 
+int dbk_ini_usb_types(struct dbk_ini *ini, const char *s, uint32_t *types)
+{
+	char copy[256], *tok[64];
+	int i, n = split(ini, s, copy, sizeof(copy), tok, 64);
+
+	if (n < 0)
+		return -1;
+	*types = 0;
+	for (i = 0; i < n; i++) {
+		if (!strcasecmp(tok[i], "standard"))
+			*types |= DBK_USB_STANDARD;
+		else if (!strcasecmp(tok[i], "class"))
+			*types |= DBK_USB_CLASS;
+		else if (!strcasecmp(tok[i], "vendor"))
+			*types |= DBK_USB_VENDOR;
+		else
+			return dbk_ini_fail(ini, "%s=: unknown request type '%s'; write any of standard class vendor (or nothing: none)",
+					    ini->key->name, tok[i]);
+	}
+	return 0;
+}
+
+/* "0xHH" (or "HH") into a byte. */
+static bool parse_byte(const char *s, uint8_t *b)
+{
+	uint64_t x;
+
+	if (dbk_parse_u64(s, &x) < 0 || x > 0xff)
+		return false;
+	*b = (uint8_t)x;
+	return true;
+}
+
+int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r)
+{
+	char copy[256], *tok[64], *colon;
+	int i, n = split(ini, s, copy, sizeof(copy), tok, 64);
+	unsigned int j;
+
+	if (n < 0)
+		return -1;
+	if (!n)
+		return dbk_ini_fail(ini, "%s= is empty; write e.g. %s", ini->key->name, ini->key->example);
+	for (i = 0; i < n; i++) {
+		struct dbk_usb_deny d = { .type_mask = 0xff };
+
+		colon = NULL;
+		if (!strcasecmp(tok[i], "dfu-dnload")) {
+			/* DFU 1.1, 6.1.1: DFU_DNLOAD, class request to the interface, host to device. */
+			d.type_val = 0x21;
+			d.request = 0x01;
+		} else {
+			colon = strchr(tok[i], ':');
+			if (!colon)
+				goto bad;
+			*colon = '\0';
+			if (!parse_byte(tok[i], &d.type_val))
+				goto bad;
+			if (!strcmp(colon + 1, "*"))
+				d.any_request = true;
+			else if (!parse_byte(colon + 1, &d.request))
+				goto bad;
+		}
+		for (j = 0; j < r->nr_usb_deny; j++)
+			if (!memcmp(&r->usb_deny[j], &d, sizeof(d)))
+				break;
+		if (j < r->nr_usb_deny)
+			continue;
+		if (r->nr_usb_deny == DBK_MAX_USB_DENY)
+			return dbk_ini_fail(ini, "more than %d refused requests; refuse a whole type with USBRequests= instead",
+					    DBK_MAX_USB_DENY);
+		r->usb_deny[r->nr_usb_deny++] = d;
+	}
+	return 0;
+bad:
+	if (colon)
+		*colon = ':';
+	return dbk_ini_fail(ini, "%s=: '%s' is not a request; write bmRequestType:bRequest in hex (0x21:0x01), bmRequestType:* for every request of that type, or dfu-dnload",
+			    ini->key->name, tok[i]);
+}
+
 bool dbk_valid_name(const char *s)
 {
 	size_t len = strlen(s);
@@ -475,21 +556,36 @@ int dbk_ini_name(struct dbk_ini *ini, const char *s, char *out, size_t outlen)
 	return 0;
 }
 
-/* -------- templates: %i (instance), %d (device id), %% -------- */
+/* -------- templates: %i (instance), %d (device id), %s (serial), %% -------- */
 
 static int check_template(struct dbk_ini *ini, const char *s)
 {
 	const char *p;
 
 	for (p = s; (p = strchr(p, '%')); p += 2)
-		if (p[1] != 'i' && p[1] != 'd' && p[1] != '%')
-			return dbk_ini_fail(ini, "%s=: unknown specifier %%%.1s; use %%i (instance), %%d (device id) or %%%% (a %%)",
+		if (p[1] != 'i' && p[1] != 'd' && p[1] != 's' && p[1] != '%')
+			return dbk_ini_fail(ini, "%s=: unknown specifier %%%.1s; use %%i (instance), %%d (device id), %%s (serial number) or %%%% (a %%)",
 					    ini->key->name, p + 1);
 	return 0;
 }
 
+void dbk_sanitize_name(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (!len)
+		return;
+	for (; in && *in && n + 1 < len; in++)
+		out[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+				  *in) ? *in : '_';
+	out[n] = '\0';
+	/* "." and ".." would name a directory, not a new component. */
+	if (!strcmp(out, ".") || !strcmp(out, ".."))
+		memset(out, '_', n);
+}
+
 int dbk_template_expand(const char *tmpl, unsigned int instance, const char *dev_id,
-			char *buf, size_t len)
+			const char *serial, char *buf, size_t len)
 {
 	size_t n = 0, add;
 	char num[16];
@@ -508,6 +604,10 @@ int dbk_template_expand(const char *tmpl, unsigned int instance, const char *dev
 			tmpl++;
 		} else if (tmpl[1] == 'd') {
 			s = dev_id ? dev_id : "";
+			add = strlen(s);
+			tmpl++;
+		} else if (tmpl[1] == 's') {
+			s = serial && *serial ? serial : dev_id ? dev_id : "";
 			add = strlen(s);
 			tmpl++;
 		} else if (tmpl[1] == '%') {
@@ -687,28 +787,32 @@ static int p_policy(struct dbk_ini *ini, const char *v)
 	return dbk_ini_name(ini, v, M(ini)->policy, sizeof(M(ini)->policy));
 }
 
-static int add_match(struct dbk_ini *ini, const char *glob)
+static int add_match(struct dbk_ini *ini, const char *glob, enum dbk_bus bus)
 {
 	struct dbk_manifest *m = M(ini);
 
+	if (m->nr_match && m->bus != bus)
+		return dbk_ini_fail(ini, "%s= is a %s match but this manifest already matches %s devices; a manifest drives one bus: write two manifests",
+				    ini->key->name, bus == DBK_BUS_USB ? "USB" : "PCI",
+				    m->bus == DBK_BUS_USB ? "USB" : "PCI");
 	if (m->nr_match == DBK_MAX_MATCH)
-		return dbk_ini_fail(ini, "more than %d PCI= and Class= lines; merge patterns with * or [...]",
+		return dbk_ini_fail(ini, "more than %d [Match] lines; merge patterns with * or [...]",
 				    DBK_MAX_MATCH);
 	if (strlen(glob) >= sizeof(m->match[0]))
 		return dbk_ini_fail(ini, "%s= is too long", ini->key->name);
 	strcpy(m->match[m->nr_match++], glob);
-	m->bus = DBK_BUS_PCI;
+	m->bus = bus;
 	return 0;
 }
 
 static int p_pci(struct dbk_ini *ini, const char *v)
 {
-	int depth = 0;
 	const char *p;
+	int depth = 0;
 
 	if (strncmp(v, "pci:", 4))
 		return dbk_ini_fail(ini, "PCI=%s is not a PCI modalias pattern; write e.g. PCI=pci:v00001234d000011E8*", v);
-	/* The kernel writes hex digits in upper case: a-f can only be a mistake. */
+	/* The field names bc, sc, sv, sd and i are lower case: only a, e, f can be digits. */
 	for (p = v + 4; *p; p++) {
 		if (*p == '[')
 			depth = 1;
@@ -717,7 +821,7 @@ static int p_pci(struct dbk_ini *ini, const char *v)
 		else if (!depth && (*p == 'a' || *p == 'e' || *p == 'f'))
 			return dbk_ini_fail(ini, "PCI=%s: modalias hex digits are upper case (v00001234d000011E8), write A-F", v);
 	}
-	return add_match(ini, v);
+	return add_match(ini, v, DBK_BUS_PCI);
 }
 
 /* A class/mask pair becomes a modalias glob on the bc, sc and i fields. */
@@ -769,9 +873,83 @@ static int p_class(struct dbk_ini *ini, const char *v)
 		}
 		glob[len] = '\0';
 	}
-	return add_match(ini, glob);
+	return add_match(ini, glob, DBK_BUS_PCI);
 bad:
 	return dbk_ini_fail(ini, "Class=%s is not CLASS[/MASK] in hex; write e.g. Class=0x010800/0xffff00", v);
+}
+
+/* USB=: a USB interface modalias glob, as the kernel writes them. */
+static int p_usb(struct dbk_ini *ini, const char *v)
+{
+	const char *p;
+
+	if (strncmp(v, "usb:", 4))
+		return dbk_ini_fail(ini, "USB=%s is not a USB interface modalias pattern; write e.g. USB=usb:v0627p0001*ic03isc01ip01*", v);
+	/* Field names (v p d dc dsc dp ic isc ip in) hold no a-f but d and c: check digits after them. */
+	for (p = v + 4; *p; p++)
+		if (*p == 'a' || *p == 'b' || *p == 'e' || *p == 'f')
+			return dbk_ini_fail(ini, "USB=%s: modalias hex digits are upper case (usb:v0627p0001...), write A-F", v);
+	return add_match(ini, v, DBK_BUS_USB);
+}
+
+/* Two or four hex digits, or "*"; into @out as upper case (or "*"). */
+static bool hex_field(const char *s, size_t len, size_t digits, char *out)
+{
+	size_t i;
+
+	if (len == 1 && s[0] == '*') {
+		strcpy(out, "*");
+		return true;
+	}
+	if (len != digits)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+		out[i] = (char)toupper((unsigned char)s[i]);
+	}
+	out[len] = '\0';
+	return true;
+}
+
+/* USBDevice=VVVV:PPPP (idVendor:idProduct, hex; PPPP may be *). */
+static int p_usb_device(struct dbk_ini *ini, const char *v)
+{
+	const char *colon = strchr(v, ':');
+	char vid[8], pid[8], glob[64];
+
+	if (!colon || !hex_field(v, (size_t)(colon - v), 4, vid) || !strcmp(vid, "*") ||
+	    !hex_field(colon + 1, strlen(colon + 1), 4, pid))
+		return dbk_ini_fail(ini, "USBDevice=%s is not VENDOR:PRODUCT in hex; write e.g. USBDevice=0627:0001 (or 0627:* for every product)",
+				    v);
+	snprintf(glob, sizeof(glob), "usb:v%sp%s%s", vid, pid, strcmp(pid, "*") ? "d*" : "");
+	return add_match(ini, glob, DBK_BUS_USB);
+}
+
+/* USBInterface=CC[/SS[/PP]] (bInterfaceClass, SubClass, Protocol; hex or *). */
+static int p_usb_interface(struct dbk_ini *ini, const char *v)
+{
+	char f[3][4] = { "*", "*", "*" }, glob[96];
+	const char *p = v, *slash;
+	int i;
+
+	for (i = 0; i < 3 && *p; i++) {
+		slash = strchr(p, '/');
+		if (!hex_field(p, slash ? (size_t)(slash - p) : strlen(p), 2, f[i]))
+			goto bad;
+		if (!slash)
+			break;
+		p = slash + 1;
+		if (!*p || i == 2)
+			goto bad;
+	}
+	if (!strcmp(f[0], "*"))
+		goto bad;
+	snprintf(glob, sizeof(glob), "usb:v*p*d*dc*dsc*dp*ic%sisc%sip%sin*", f[0], f[1], f[2]);
+	return add_match(ini, glob, DBK_BUS_USB);
+bad:
+	return dbk_ini_fail(ini, "USBInterface=%s is not CLASS[/SUBCLASS[/PROTOCOL]] in hex; write e.g. USBInterface=03/01/01 (a boot keyboard) or 08/06/50",
+			    v);
 }
 
 static int p_bars(struct dbk_ini *ini, const char *v)
@@ -871,6 +1049,16 @@ static int p_bool(struct dbk_ini *ini, const char *v)
 				    &m->frontend.uinput);
 }
 
+static int p_usb_types(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_usb_types(ini, v, &M(ini)->rights.usb_types);
+}
+
+static int p_usb_deny(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_usb_deny(ini, v, &M(ini)->rights);
+}
+
 static int p_cuse(struct dbk_ini *ini, const char *v)
 {
 	struct dbk_manifest *m = M(ini);
@@ -935,6 +1123,9 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Driver", "Policy", p_policy, 0, "Policy=NAME" },
 	{ "Match", "PCI", p_pci, DBK_KEY_MULTI, "PCI=pci:v00001234d000011E8*" },
 	{ "Match", "Class", p_class, DBK_KEY_MULTI, "Class=0x010800/0xffff00" },
+	{ "Match", "USB", p_usb, DBK_KEY_MULTI, "USB=usb:v0627p0001*ic03isc01ip01*" },
+	{ "Match", "USBDevice", p_usb_device, DBK_KEY_MULTI, "USBDevice=0627:0001" },
+	{ "Match", "USBInterface", p_usb_interface, DBK_KEY_MULTI, "USBInterface=03/01/01" },
 	{ "Rights", "BARs", p_bars, DBK_KEY_EMPTY_OK, "BARs=0 2" },
 	{ "Rights", "MapBARs", p_bars, DBK_KEY_EMPTY_OK, "MapBARs=0" },
 	{ "Rights", "Mediated", p_mediated, DBK_KEY_MULTI, "Mediated=0:0x80+0x20" },
@@ -945,6 +1136,8 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Rights", "DMABits", p_dma_bits, 0, "DMABits=32" },
 	{ "Rights", "UnsafeDMA", p_bool, 0, "UnsafeDMA=no" },
 	{ "Rights", "ConfigWrite", p_bool, 0, "ConfigWrite=no" },
+	{ "Rights", "USBRequests", p_usb_types, DBK_KEY_EMPTY_OK, "USBRequests=standard class" },
+	{ "Rights", "USBDenyRequests", p_usb_deny, DBK_KEY_MULTI, "USBDenyRequests=dfu-dnload 0x40:*" },
 	{ "Frontend", "CUSE", p_cuse, 0, "CUSE=NAME%i" },
 	{ "Frontend", "CUSEMode", p_cuse_mode, 0, "CUSEMode=0660" },
 	{ "Frontend", "CUSEOwner", p_cuse_owner, 0, "CUSEOwner=root" },
@@ -978,7 +1171,26 @@ static void check_manifest(struct dbk_ini *ini, const char *stem)
 		dbk_ini_error(ini, line, "Name=%s does not match the file name %s.conf; write Name=%s or rename the file to %s.conf",
 			      m->name, stem, stem, m->name);
 	if (!m->nr_match)
-		dbk_ini_error(ini, 0, "no [Match] line; add e.g. PCI=pci:v00001234d000011E8* or Class=0x010800/0xffff00");
+		dbk_ini_error(ini, 0, "no [Match] line; add e.g. PCI=pci:v00001234d000011E8*, Class=0x010800/0xffff00 or USBInterface=03/01/01");
+	/* No vendor requests unless asked: they bypass usbfs's recipient checks. */
+	if (m->bus == DBK_BUS_USB && !dbk_ini_line(ini, "USBRequests"))
+		r->usb_types = DBK_USB_STANDARD | DBK_USB_CLASS;
+	/* Each bus has its own rights: a key of the other bus is a mistake, not a no-op. */
+	{
+		static const char *const pci_rights[] = { "BARs", "MapBARs", "Mediated", "Interrupts",
+			"Vectors", "IRQRate", "DMA", "DMABits", "UnsafeDMA", "ConfigWrite" };
+		static const char *const usb_rights[] = { "USBRequests", "USBDenyRequests" };
+		bool usb = m->bus == DBK_BUS_USB;
+		const char *const *other = usb ? pci_rights : usb_rights;
+		unsigned int nother = usb ? 10 : 2;
+
+		for (i = 0; m->nr_match && i < nother; i++)
+			if ((line = dbk_ini_line(ini, other[i])))
+				dbk_ini_error(ini, line, usb ?
+					      "%s= is a PCI right, and this manifest matches USB devices; a USB driver's rights are its interfaces (from [Match]), USBRequests= and USBDenyRequests=" :
+					      "%s= is a USB right, and this manifest matches PCI devices; remove it",
+					      other[i]);
+	}
 	if (r->map_bars & ~r->bars) {
 		bar_list(r->map_bars, a, sizeof(a));
 		bar_list(r->bars, b, sizeof(b));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Which driver a device gets: fnmatch(3) of the manifests' modalias globs
- * (Class= lines are globs too, see manifest.c) against the device's
- * modalias, first by name, skipping invalid and denied manifests.
+ * (Class=, USBDevice= and USBInterface= lines are globs too, see
+ * manifest.c) against the device's modalias (a USB interface's, for USB),
+ * first by name, skipping invalid and denied manifests.
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -20,6 +21,17 @@ void dbk_pci_modalias(const struct dbk_devinfo *dev, char *buf, size_t len)
 		 (unsigned int)(dev->class_code >> 16) & 0xff,
 		 (unsigned int)(dev->class_code >> 8) & 0xff,
 		 (unsigned int)dev->class_code & 0xff);
+}
+
+void dbk_usb_modalias(uint16_t vendor, uint16_t product, uint16_t bcd_device,
+		      uint8_t dev_class, uint8_t dev_subclass, uint8_t dev_protocol,
+		      const struct dbk_usb_iface *intf, char *buf, size_t len)
+{
+	if (!len)
+		return;
+	snprintf(buf, len, "usb:v%04Xp%04Xd%04Xdc%02Xdsc%02Xdp%02Xic%02Xisc%02Xip%02Xin%02X",
+		 vendor, product, bcd_device, dev_class, dev_subclass, dev_protocol,
+		 intf->cls, intf->subclass, intf->protocol, intf->number);
 }
 
 bool dbk_manifest_matches(const struct dbk_manifest *m, const struct dbk_devinfo *dev)

@@ -78,6 +78,14 @@ static const int dbk_denied[] = {
 	SCMP_SYS(name_to_handle_at), SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load),
 	SCMP_SYS(reboot), SCMP_SYS(swapon), SCMP_SYS(swapoff), SCMP_SYS(acct),
 	SCMP_SYS(iopl), SCMP_SYS(ioperm), SCMP_SYS(settimeofday), SCMP_SYS(clock_settime),
+	/*
+	 * Asynchronous I/O lets the kernel write into the driver's memory
+	 * while the driver is inside another system call: the USB request
+	 * policy must be able to trust a setup packet it has read
+	 * (docs/usb-request-policy.md).
+	 */
+	SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
+	SCMP_SYS(io_setup), SCMP_SYS(io_submit),
 };
 
 static int dbk_sandbox_seccomp(void)

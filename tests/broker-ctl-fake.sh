@@ -197,8 +197,12 @@ expect "list with an extra argument: usage error" 2 "takes no argument" -- -s "$
 expect "bind with two devices: usage error" 2 "takes one DEVICE" -- -s "$S" bind 0000:00:04.0 0000:00:05.0
 expect "device 0x20 is not a PCI device number" 2 "not a device name" -- -s "$S" status 0000:00:20.0
 expect "function 8 is not a PCI function" 2 "not a device name" -- -s "$S" status 0000:00:04.8
-expect "garbage device name" 2 "not a device name.*usb:" -- -s "$S" unbind eth0
+expect "garbage device name" 2 "not a device name.*USB name" -- -s "$S" unbind eth0
 expect "empty usb: name" 2 "not a device name" -- -s "$S" unbind usb:
+expect "USB name without a port" 2 "not a device name" -- -s "$S" unbind 1-
+expect "USB name with a bad interface" 2 "not a device name" -- -s "$S" unbind 1-2:1
+expect "USB name with letters" 2 "not a device name" -- -s "$S" unbind 1-2.x
+expect "USB name with a trailing dot" 2 "not a device name" -- -s "$S" unbind 1-2.
 expect "too long socket path: usage error" 2 "too long" -- -s "$T/$(printf 'x%.0s' $(seq 120))" list
 
 # --- cannot reach the daemon -------------------------------------------
@@ -257,6 +261,10 @@ run -s "$S" status 00:04.0
 same_out "status prints key: value lines" "$T/want"
 [ "$(last_request)" = '{"cmd": "status", "device": "0000:00:04.0"}' ] && ok "BB:DD.F gets domain 0000" || not_ok "BB:DD.F gets domain 0000 (got $(last_request))"
 
+for u in 1-4.1:1.1 usb:1-4.1:1.1; do
+	run -s "$S" revoke "$u"
+	[ "$(last_request)" = '{"cmd": "revoke", "device": "1-4.1:1.1"}' ] && ok "USB name $u is sent as 1-4.1:1.1" || not_ok "USB name $u is sent as 1-4.1:1.1 (got $(last_request))"
+done
 run -s "$S" status 0000:00:05.0
 grep -qx '     Instance: -' "$T/out" && grep -qx '       Rights: none' "$T/out" &&
 	grep -qx '         Cuts: none' "$T/out" && ok "status: no instance, no rights, no cuts" ||

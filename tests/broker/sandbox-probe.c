@@ -166,6 +166,10 @@ int main(int argc, char **argv)
 	check(syscall(SYS_keyctl, 0, 0, 0, 0, 0) < 0 && errno == EPERM, "keyctl refused (EPERM)");
 	errno = 0;
 	check(unshare(CLONE_NEWUSER) < 0 && errno == EPERM, "new user namespace refused (EPERM)");
+	errno = 0;
+	check(syscall(SYS_io_uring_setup, 4, NULL) < 0 && errno == EPERM, "io_uring_setup refused (EPERM)");
+	errno = 0;
+	check(syscall(SYS_io_setup, 4, NULL) < 0 && errno == EPERM, "io_setup refused (EPERM)");
 	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	errno = 0;
 	check(s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0,

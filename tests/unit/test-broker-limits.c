@@ -31,6 +31,8 @@ static void check_defaults(const struct dbk_limits *l)
 	assert_int_equal(l->cuse_mode_mask, 0666);
 	assert_true(l->auto_bind);
 	assert_int_equal(l->nr_deny, 0);
+	assert_int_equal(l->max.usb_types, DBK_USB_STANDARD | DBK_USB_CLASS | DBK_USB_VENDOR);
+	assert_int_equal(l->max.nr_usb_deny, 0);
 }
 
 static void test_defaults(void **state)
@@ -102,6 +104,45 @@ static void test_errors(void **state)
 	check_bad("[Limits]\nCUSEModeMask=666\n\n[Limits]\nBARs=0 9\n", 5, "'9' is not a BAR index");
 	check_bad("MaxDMA=1M\n", 1, "MaxDMA= is outside any section; put it under [Limits]");
 	check_bad("[Limits]\nMaxDMABits=16\n", 2, "MaxDMABits=16 is out of range");
+	check_bad("[Limits]\nUSBRequests=standard all\n", 2, "USBRequests=: unknown request type 'all'");
+	check_bad("[Limits]\nUSBDenyRequests=dfu\n", 2, "USBDenyRequests=: 'dfu' is not a request");
+}
+
+/* The administrator bounds USB request types and adds refused requests. */
+static void test_usb(void **state)
+{
+	char path[] = "/tmp/dbk-limits-XXXXXX", cuts[512], err[256];
+	const char *content = "[Limits]\nUSBRequests=standard class\n"
+			      "USBDenyRequests=dfu-dnload\nUSBDenyRequests=0xC0:*\n";
+	struct dbk_rights w = { .usb_types = DBK_USB_ALL_TYPES }, out;
+	struct dbk_limits l;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	close(fd);
+	assert_int_equal(dbk_limits_load(path, &l, err, sizeof(err)), 0);
+	unlink(path);
+	assert_int_equal(l.max.usb_types, DBK_USB_STANDARD | DBK_USB_CLASS);
+	assert_int_equal(l.max.nr_usb_deny, 2);
+	/* The manifest refuses 0x21:0x01 already: not added twice. */
+	w.usb_deny[0] = (struct dbk_usb_deny){ .type_mask = 0xff, .type_val = 0x21, .request = 0x01 };
+	w.nr_usb_deny = 1;
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 2);
+	assert_string_equal(cuts, "usb_requests standard,class,vendor -> standard,class\n"
+				  "usb_deny + 0xc0:*\n");
+	assert_int_equal(out.usb_types, DBK_USB_STANDARD | DBK_USB_CLASS);
+	assert_int_equal(out.nr_usb_deny, 2);
+	assert_true(out.usb_deny[1].any_request);
+	assert_int_equal(out.usb_deny[1].type_val, 0xc0);
+	/* A PCI driver (no USB request types) gets no USB cut. */
+	w = (struct dbk_rights){ 0 };
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 0);
+	assert_int_equal(out.nr_usb_deny, 0);
+	/* None left: "none". */
+	w.usb_types = DBK_USB_VENDOR;
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 1);
+	assert_string_equal(cuts, "usb_requests vendor -> none\n");
 }
 
 static void test_unreadable(void **state)
@@ -319,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_irq_rate_default),
 		cmocka_unit_test(test_consequences),
+		cmocka_unit_test(test_usb),
 	};
 
 	return cmocka_run_group_tests_name("broker limits", tests, NULL, NULL);

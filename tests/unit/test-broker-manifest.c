@@ -52,6 +52,7 @@ static int group_teardown(void **state)
 
 #define HEAD(name) "[Driver]\nName=" name "\nExec=/usr/libexec/devbroker/drivers/x --grant-fd 3\n" \
 		   "User=nobody\n[Match]\nPCI=pci:v00001234d*\n"	/* lines 1-6 */
+#define USBHEAD(name) "[Driver]\nName=" name "\nExec=/x\nUser=nobody\n[Match]\nUSBInterface=03/01/01\n" /* lines 1-6 */
 
 static void test_full(void **state)
 {
@@ -158,6 +159,65 @@ static void test_defaults(void **state)
 }
 
 /* Numeric user, mixed case booleans, hex sizes, an empty list value. */
+static void test_usb(void **state)
+{
+	struct dbk_manifest m;
+	const struct dbk_rights *r = &m.rights;
+	const char *p = write_file("stick.conf",
+		"[Driver]\nName=stick\nExec=/usr/libexec/devbroker/drivers/usb-storage --serial %s\n"
+		"User=nobody\n"
+		"[Match]\nUSBInterface=08/06/50\nUSBInterface=03\nUSBInterface=fe/01\n"
+		"USBDevice=46f4:0001\nUSBDevice=0627:*\nUSB=usb:v*p*d*dc*dsc*dp*ic0Aisc00ip*in*\n"
+		"[Rights]\nUSBRequests=standard class vendor\n"
+		"USBDenyRequests=dfu-dnload 0x40:* 0xC0:0x05\nUSBDenyRequests=0x21:0x01 0x40:*\n"
+		"[Frontend]\nFUSEMount=/run/devbroker/usb-storage/%s\n");
+
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_string_equal(m.error, "");
+	assert_int_equal(m.bus, DBK_BUS_USB);
+	assert_int_equal(m.nr_match, 6);
+	assert_string_equal(m.match[0], "usb:v*p*d*dc*dsc*dp*ic08isc06ip50in*");
+	assert_string_equal(m.match[1], "usb:v*p*d*dc*dsc*dp*ic03isc*ip*in*");
+	assert_string_equal(m.match[2], "usb:v*p*d*dc*dsc*dp*icFEisc01ip*in*");
+	assert_string_equal(m.match[3], "usb:v46F4p0001d*");
+	assert_string_equal(m.match[4], "usb:v0627p*");
+	assert_string_equal(m.match[5], "usb:v*p*d*dc*dsc*dp*ic0Aisc00ip*in*");
+	assert_int_equal(r->usb_types, DBK_USB_STANDARD | DBK_USB_CLASS | DBK_USB_VENDOR);
+	/* Duplicates dropped: dfu-dnload is 0x21:0x01. */
+	assert_int_equal(r->nr_usb_deny, 3);
+	assert_int_equal(r->usb_deny[0].type_mask, 0xff);
+	assert_int_equal(r->usb_deny[0].type_val, 0x21);
+	assert_int_equal(r->usb_deny[0].request, 0x01);
+	assert_false(r->usb_deny[0].any_request);
+	assert_int_equal(r->usb_deny[1].type_val, 0x40);
+	assert_true(r->usb_deny[1].any_request);
+	assert_int_equal(r->usb_deny[2].type_val, 0xc0);
+	assert_int_equal(r->usb_deny[2].request, 0x05);
+	assert_string_equal(m.frontend.fuse_mount, "/run/devbroker/usb-storage/%s");
+	dbk_manifest_free(&m);
+
+	/* Without USBRequests=: standard and class requests, never vendor ones. */
+	p = write_file("kbd.conf", "[Driver]\nName=kbd\nExec=/x\nUser=nobody\n"
+			"[Match]\nUSBInterface=03/01/01\n[Frontend]\nUInput=yes\n");
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_int_equal(m.bus, DBK_BUS_USB);
+	assert_int_equal(m.rights.usb_types, DBK_USB_STANDARD | DBK_USB_CLASS);
+	assert_int_equal(m.rights.nr_usb_deny, 0);
+	dbk_manifest_free(&m);
+
+	/* USBRequests= empty: no control request at all. */
+	p = write_file("none.conf", "[Driver]\nName=none\nExec=/x\nUser=nobody\n"
+			"[Match]\nUSBDevice=1234:5678\n[Rights]\nUSBRequests=\n");
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_int_equal(m.rights.usb_types, 0);
+	dbk_manifest_free(&m);
+
+	/* A PCI manifest has no USB rights. */
+	assert_int_equal(dbk_manifest_parse(EDU_CONF, &m), 0);
+	assert_int_equal(m.rights.usb_types, 0);
+	dbk_manifest_free(&m);
+}
+
 static void test_value_forms(void **state)
 {
 	struct dbk_manifest m;
@@ -264,7 +324,7 @@ static const struct err_case err_cases[] = {
 	  "Exec= does not support quotes" },
 	{ "unknown specifier", "spec.conf",
 	  "[Driver]\nName=spec\nUser=nobody\nExec=/bin/x --unit %u\n[Match]\nPCI=pci:*\n", 4,
-	  "Exec=: unknown specifier %u; use %i (instance), %d (device id) or %% (a %)" },
+	  "Exec=: unknown specifier %u; use %i (instance), %d (device id), %s (serial number) or %% (a %)" },
 	{ "Name does not match the file", "other.conf", HEAD("edu"), 2,
 	  "Name=edu does not match the file name other.conf; write Name=other or rename the file to edu.conf" },
 	{ "bad Name", "Bad.conf", "[Driver]\nName=Bad\n", 2, "Name=Bad is not a valid name" },
@@ -309,7 +369,7 @@ static const struct err_case err_cases[] = {
 	{ "too many Match lines", "many.conf", HEAD("many")
 	  "PCI=pci:1\nPCI=pci:2\nPCI=pci:3\nPCI=pci:4\nPCI=pci:5\nPCI=pci:6\nPCI=pci:7\nPCI=pci:8\n"
 	  "PCI=pci:9\nPCI=pci:10\nPCI=pci:11\nPCI=pci:12\nPCI=pci:13\nPCI=pci:14\nPCI=pci:15\nPCI=pci:16\n",
-	  22, "more than 16 PCI= and Class= lines" },
+	  22, "more than 16 [Match] lines" },
 	{ "bad CUSE name", "cuse.conf", HEAD("cuse") "[Frontend]\nCUSE=dev/edu\n", 8,
 	  "CUSE=dev/edu is not a device name" },
 	{ "bad CUSEMode", "mode.conf", HEAD("mode") "[Frontend]\nCUSE=x\nCUSEMode=0888\n", 9,
@@ -328,6 +388,38 @@ static const struct err_case err_cases[] = {
 	  8, "line too long (at most 198 characters)" },
 	{ "bad Policy", "pol.conf", HEAD("pol") "[Driver]\nPolicy=Edu Firewall\n", 8,
 	  "Policy=Edu Firewall is not a valid name" },
+	{ "PCI and USB matches mixed", "mixed.conf", HEAD("mixed") "USBInterface=03/01/01\n", 7,
+	  "USBInterface= is a USB match but this manifest already matches PCI devices; a manifest drives one bus" },
+	{ "USB and PCI matches mixed", "mixed2.conf", USBHEAD("mixed2") "PCI=pci:*\n", 7,
+	  "PCI= is a PCI match but this manifest already matches USB devices" },
+	{ "PCI right in a USB manifest", "usbbars.conf", USBHEAD("usbbars") "[Rights]\nBARs=0\n", 8,
+	  "BARs= is a PCI right, and this manifest matches USB devices" },
+	{ "USB right in a PCI manifest", "pciusb.conf", HEAD("pciusb") "[Rights]\nUSBRequests=vendor\n", 8,
+	  "USBRequests= is a USB right, and this manifest matches PCI devices; remove it" },
+	{ "bad USBInterface", "usbif.conf", USBHEAD("usbif") "USBInterface=3/1/1\n", 7,
+	  "USBInterface=3/1/1 is not CLASS[/SUBCLASS[/PROTOCOL]] in hex; write e.g. USBInterface=03/01/01" },
+	{ "USBInterface with four parts", "usbif2.conf", USBHEAD("usbif2") "USBInterface=03/01/01/00\n", 7,
+	  "is not CLASS[/SUBCLASS[/PROTOCOL]]" },
+	{ "USBInterface with a trailing slash", "usbif3.conf", USBHEAD("usbif3") "USBInterface=03/\n", 7,
+	  "is not CLASS[/SUBCLASS[/PROTOCOL]]" },
+	{ "bad USBDevice", "usbdev.conf", USBHEAD("usbdev") "USBDevice=627:1\n", 7,
+	  "USBDevice=627:1 is not VENDOR:PRODUCT in hex; write e.g. USBDevice=0627:0001" },
+	{ "USBDevice any vendor", "usbdev2.conf", USBHEAD("usbdev2") "USBDevice=*:0001\n", 7,
+	  "is not VENDOR:PRODUCT" },
+	{ "USB= not a modalias", "usbalias.conf", USBHEAD("usbalias") "USB=0627:0001\n", 7,
+	  "USB=0627:0001 is not a USB interface modalias pattern" },
+	{ "USB= lower case hex", "usblower.conf", USBHEAD("usblower") "USB=usb:v04f3p*\n", 7,
+	  "modalias hex digits are upper case" },
+	{ "unknown USB request type", "usbreq.conf", USBHEAD("usbreq") "[Rights]\nUSBRequests=standard firmware\n", 8,
+	  "USBRequests=: unknown request type 'firmware'; write any of standard class vendor" },
+	{ "bad USBDenyRequests", "usbdeny.conf", USBHEAD("usbdeny") "[Rights]\nUSBDenyRequests=0x21:0x100\n", 8,
+	  "USBDenyRequests=: '0x21:0x100' is not a request; write bmRequestType:bRequest in hex" },
+	{ "USBDenyRequests without a request", "usbdeny2.conf", USBHEAD("usbdeny2") "[Rights]\nUSBDenyRequests=0x21\n", 8,
+	  "'0x21' is not a request" },
+	{ "too many USBDenyRequests", "usbdeny3.conf", USBHEAD("usbdeny3") "[Rights]\n"
+	  "USBDenyRequests=0x40:1 0x40:2 0x40:3 0x40:4 0x40:5 0x40:6 0x40:7 0x40:8 0x40:9\n"
+	  "USBDenyRequests=0x40:10 0x40:11 0x40:12 0x40:13 0x40:14 0x40:15 0x40:16 0x40:17\n", 9,
+	  "more than 16 refused requests" },
 	{ "RestartBurst out of range", "burst.conf", HEAD("burst") "[Driver]\nRestartBurst=17\n", 8,
 	  "RestartBurst=17 is out of range; write a number from 1 to 16" },
 };
@@ -471,15 +563,43 @@ static void test_template(void **state)
 {
 	char buf[64];
 
-	assert_int_equal(dbk_template_expand("edu%i", 3, "0000:00:04.0", buf, sizeof(buf)), 4);
+	assert_int_equal(dbk_template_expand("edu%i", 3, "0000:00:04.0", NULL, buf, sizeof(buf)), 4);
 	assert_string_equal(buf, "edu3");
-	assert_int_equal(dbk_template_expand("/run/x/%d/%i%%", 12, "0000:00:04.0", buf, sizeof(buf)), 23);
+	assert_int_equal(dbk_template_expand("/run/x/%d/%i%%", 12, "0000:00:04.0", NULL, buf, sizeof(buf)), 23);
 	assert_string_equal(buf, "/run/x/0000:00:04.0/12%");
-	assert_int_equal(dbk_template_expand("plain", 0, NULL, buf, sizeof(buf)), 5);
+	assert_int_equal(dbk_template_expand("plain", 0, NULL, NULL, buf, sizeof(buf)), 5);
 	assert_string_equal(buf, "plain");
-	assert_int_equal(dbk_template_expand("a%x", 0, NULL, buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(dbk_template_expand("edu%i", 100, NULL, buf, 6), -ENAMETOOLONG);
-	assert_int_equal(dbk_template_expand("edu%i", 10, NULL, buf, 6), 5);
+	assert_int_equal(dbk_template_expand("a%x", 0, NULL, NULL, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(dbk_template_expand("edu%i", 100, NULL, NULL, buf, 6), -ENAMETOOLONG);
+	assert_int_equal(dbk_template_expand("edu%i", 10, NULL, NULL, buf, 6), 5);
+	/* %s: the serial number, or the device id when the device has none. */
+	assert_int_equal(dbk_template_expand("/run/s/%s/%i", 1, "1-2:1.0", "DBK0STICK", buf, sizeof(buf)), 18);
+	assert_string_equal(buf, "/run/s/DBK0STICK/1");
+	assert_int_equal(dbk_template_expand("/run/s/%s", 1, "1-2:1.0", "", buf, sizeof(buf)), 14);
+	assert_string_equal(buf, "/run/s/1-2:1.0");
+}
+
+static void test_sanitize(void **state)
+{
+	char buf[16];
+
+	dbk_sanitize_name("DBK0STICK", buf, sizeof(buf));
+	assert_string_equal(buf, "DBK0STICK");
+	/* A hostile serial number: no path separator, no parent directory, no spaces. */
+	dbk_sanitize_name("../../etc/passwd", buf, sizeof(buf));
+	assert_string_equal(buf, ".._.._etc_passw");
+	dbk_sanitize_name("..", buf, sizeof(buf));
+	assert_string_equal(buf, "__");
+	dbk_sanitize_name(".", buf, sizeof(buf));
+	assert_string_equal(buf, "_");
+	dbk_sanitize_name("a b\n\xff=$", buf, sizeof(buf));
+	assert_string_equal(buf, "a_b____");
+	dbk_sanitize_name("", buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	dbk_sanitize_name(NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	dbk_sanitize_name("68284-0000:00:03.0-1", buf, sizeof(buf));
+	assert_string_equal(buf, "68284-0000_00_0");	/* cut at 15 */
 }
 
 int main(void)
@@ -495,6 +615,8 @@ int main(void)
 		cmocka_unit_test(test_load_dirs_missing),
 		cmocka_unit_test(test_load_dirs_mask),
 		cmocka_unit_test(test_template),
+		cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_usb),
 	};
 	enum { NF = sizeof(fixed) / sizeof(fixed[0]), NE = sizeof(err_cases) / sizeof(err_cases[0]) };
 	struct CMUnitTest tests[NF + NE];

@@ -157,6 +157,51 @@ static void test_match(void **state)
 	assert_null(dbk_match(NULL, 0, NULL, &edu));
 }
 
+/*
+ * USB: interface modaliases as the kernel writes them (QEMU's usb-kbd and
+ * usb-storage, read from /sys/bus/usb/devices/.../modalias), and the
+ * globs the manifest's USB keys become.
+ */
+static void test_usb(void **state)
+{
+	const struct dbk_usb_iface kbd_if = { .number = 0, .cls = 3, .subclass = 1, .protocol = 1 };
+	const struct dbk_usb_iface msd_if = { .number = 0, .cls = 8, .subclass = 6, .protocol = 0x50 };
+	const struct dbk_usb_iface net_if = { .number = 1, .cls = 0x0a, .subclass = 0, .protocol = 0 };
+	struct dbk_devinfo kbd = { .bus = DBK_BUS_USB, .id = "1-1:1.0" };
+	struct dbk_devinfo msd = { .bus = DBK_BUS_USB, .id = "2-3:1.0" };
+	struct dbk_devinfo net = { .bus = DBK_BUS_USB, .id = "1-4.1:1.1" };
+	struct dbk_manifest ms[4];
+	struct dbk_limits l;
+
+	dbk_usb_modalias(0x0627, 0x0001, 0x0000, 0, 0, 0, &kbd_if, kbd.modalias, sizeof(kbd.modalias));
+	assert_string_equal(kbd.modalias, "usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00");
+	dbk_usb_modalias(0x46f4, 0x0001, 0x0000, 0, 0, 0, &msd_if, msd.modalias, sizeof(msd.modalias));
+	assert_string_equal(msd.modalias, "usb:v46F4p0001d0000dc00dsc00dp00ic08isc06ip50in00");
+	dbk_usb_modalias(0x0525, 0xa4a2, 0x0000, 2, 0, 0, &net_if, net.modalias, sizeof(net.modalias));
+	assert_string_equal(net.modalias, "usb:v0525pA4A2d0000dc02dsc00dp00ic0Aisc00ip00in01");
+
+	dbk_limits_load(NULL, &l, NULL, 0);
+	ms[0] = mk("usb-hid", "usb:v*p*d*dc*dsc*dp*ic03isc01ip01in*");	/* USBInterface=03/01/01 */
+	ms[1] = mk("usb-storage", "usb:v*p*d*dc*dsc*dp*ic08isc06ip50in*");
+	ms[2] = mk("qemu-any", "usb:v0627p*");				/* USBDevice=0627:* */
+	ms[3] = mk("pci-all", "*");					/* a PCI manifest never matches USB */
+	ms[0].bus = ms[1].bus = ms[2].bus = DBK_BUS_USB;
+	assert_true(dbk_manifest_matches(&ms[0], &kbd));
+	assert_false(dbk_manifest_matches(&ms[0], &msd));
+	assert_true(dbk_manifest_matches(&ms[1], &msd));
+	assert_true(dbk_manifest_matches(&ms[2], &kbd));
+	assert_false(dbk_manifest_matches(&ms[3], &kbd));
+	assert_false(dbk_manifest_matches(&ms[0], &edu));	/* a USB manifest never matches PCI */
+	assert_ptr_equal(dbk_match(ms, 4, &l, &kbd), &ms[2]);	/* qemu-any < usb-hid */
+	assert_ptr_equal(dbk_match(ms, 4, &l, &msd), &ms[1]);
+	assert_null(dbk_match(ms, 4, &l, &net));
+	/* The interface number field cannot be confused with another: only "in" ends it. */
+	ms[0] = mk("if1", "usb:v*p*d*dc*dsc*dp*ic*isc*ip*in01");
+	ms[0].bus = DBK_BUS_USB;
+	assert_true(dbk_manifest_matches(&ms[0], &net));
+	assert_false(dbk_manifest_matches(&ms[0], &kbd));
+}
+
 /* A deny entry is a whole name, not a prefix. */
 static void test_deny_exact(void **state)
 {
@@ -178,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_class),
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_deny_exact),
+		cmocka_unit_test(test_usb),
 	};
 
 	return cmocka_run_group_tests_name("broker matching", tests, NULL, NULL);

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * USB for devbrokerd: discovery through libusb, and handing interfaces to a
+ * driver (or back to the kernel) through usbfs, with no kernel code of
+ * ours.
+ *
+ * A driver gets one /dev/bus/usb/BBB/DDD fd on which the broker has
+ * claimed the granted interfaces (USBDEVFS_DISCONNECT_CLAIM detaches
+ * usbhid, usb-storage... and claims for that fd in one step, so the kernel
+ * driver cannot re-probe in between) and which it has then restricted to
+ * them (USBDEVFS_DROP_PRIVILEGES): the fd can claim no other interface and
+ * detach no kernel driver, and the mask only shrinks.  A dropped fd cannot
+ * give an interface back either, so that is done on a fresh, undropped fd:
+ * USBDEVFS_DISCONNECT takes the interface from whoever holds it through
+ * usbfs (forced revocation), USBDEVFS_CONNECT lets the kernel driver probe
+ * it again (the kernel never does that by itself when a usbfs claim ends).
+ *
+ * Discovery creates a fresh libusb context per scan: Debian's libusb
+ * learns of hotplug through udevd, which devbrokerd must not depend on
+ * (early boot, busybox), while the kernel's uevents, which devbrokerd
+ * reads anyway for PCI, say when to scan again.  libusb reads descriptors
+ * from sysfs: a scan does no I/O to any device.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <libusb.h>
+#include <linux/usbdevice_fs.h>
+
+#include "daemon.h"
+
+#define SYSUSB "/sys/bus/usb/devices"
+#define DBK_USB_MAX_IFACES 32		/* USBDEVFS_DROP_PRIVILEGES takes a 32-bit mask */
+
+static int dbk_usb_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dbk_devinfo *)a)->id, ((const struct dbk_devinfo *)b)->id);
+}
+
+/* A small sysfs attribute of the device, "" if absent. */
+static void dbk_usb_attr(const char *port, const char *attr, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), SYSUSB "/%s/%s", port, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, len - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The driver bound to interface @ifnum now ("usbhid", "usbfs"), "" if none. */
+static void dbk_usb_iface_driver(const struct dbk_devinfo *info, unsigned int ifnum,
+				 char *buf, size_t len)
+{
+	char path[128], link[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), SYSUSB "/%s:%u.%u/driver", info->usb_port, info->config, ifnum);
+	n = readlink(path, link, sizeof(link) - 1);
+	buf[0] = '\0';
+	if (n > 0) {
+		link[n] = '\0';
+		snprintf(buf, len, "%s", strrchr(link, '/') + 1);
+	}
+}
+
+static int dbk_usb_add(struct dbk_devinfo **all, int *n, const struct dbk_devinfo *info)
+{
+	struct dbk_devinfo *na = realloc(*all, (*n + 1) * sizeof(**all));
+
+	if (!na)
+		return -ENOMEM;
+	*all = na;
+	na[(*n)++] = *info;
+	return 0;
+}
+
+/*
+ * One device's entries: its interfaces grouped by the manifest that
+ * matches each (one driver per group), or the whole device when none
+ * matches.
+ */
+static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
+{
+	const struct dbk_manifest *drv[DBK_USB_MAX_IFACES] = { NULL };
+	char aliases[DBK_USB_MAX_IFACES][DBK_PATH_MAX], serial[128], num[8];
+	struct dbk_usb_iface ifs[DBK_USB_MAX_IFACES];
+	struct libusb_config_descriptor *cfg = NULL;
+	struct libusb_device_descriptor dd;
+	struct dbk_devinfo base = { .bus = DBK_BUS_USB }, info;
+	uint8_t ports[8];
+	int np, nifs = 0, i, j, ret = 0;
+	size_t len;
+
+	if (libusb_get_device_descriptor(dev, &dd) < 0)
+		return 0;
+	/* Hubs stay with the kernel's hub driver; root hubs have no port path. */
+	np = libusb_get_port_numbers(dev, ports, sizeof(ports));
+	if (dd.bDeviceClass == LIBUSB_CLASS_HUB || np <= 0)
+		return 0;
+	len = (size_t)snprintf(base.usb_port, sizeof(base.usb_port), "%u-%u",
+			       libusb_get_bus_number(dev), ports[0]);
+	for (i = 1; i < np && len < sizeof(base.usb_port); i++)
+		len += (size_t)snprintf(base.usb_port + len, sizeof(base.usb_port) - len, ".%u", ports[i]);
+	base.busnum = libusb_get_bus_number(dev);
+	base.devnum = libusb_get_device_address(dev);
+	base.vendor = dd.idVendor;
+	base.device = dd.idProduct;
+	base.class_code = (uint32_t)dd.bDeviceClass << 16 | dd.bDeviceSubClass << 8 | dd.bDeviceProtocol;
+	/* The kernel's copy of the serial string: untrusted, so sanitized. */
+	dbk_usb_attr(base.usb_port, "serial", serial, sizeof(serial));
+	dbk_sanitize_name(serial, base.serial, sizeof(base.serial));
+
+	if (libusb_get_active_config_descriptor(dev, &cfg) == 0) {
+		base.config = cfg->bConfigurationValue;
+		for (i = 0; i < cfg->bNumInterfaces && nifs < DBK_USB_MAX_IFACES; i++) {
+			const struct libusb_interface_descriptor *alt;
+			struct dbk_devinfo tmp = { .bus = DBK_BUS_USB };
+
+			if (cfg->interface[i].num_altsetting < 1)
+				continue;
+			alt = &cfg->interface[i].altsetting[0];
+			ifs[nifs] = (struct dbk_usb_iface){ .number = alt->bInterfaceNumber,
+				.cls = alt->bInterfaceClass, .subclass = alt->bInterfaceSubClass,
+				.protocol = alt->bInterfaceProtocol };
+			dbk_usb_modalias(dd.idVendor, dd.idProduct, dd.bcdDevice, dd.bDeviceClass,
+					 dd.bDeviceSubClass, dd.bDeviceProtocol, &ifs[nifs],
+					 aliases[nifs], sizeof(aliases[nifs]));
+			memcpy(tmp.modalias, aliases[nifs], sizeof(tmp.modalias));
+			/* Only interfaces 0-31 fit the mask usbfs restricts a fd to. */
+			if (alt->bInterfaceNumber < DBK_USB_MAX_IFACES)
+				drv[nifs] = dbk_match(dbk.manifests, dbk.nr_manifests, &dbk.limits, &tmp);
+			nifs++;
+		}
+		libusb_free_config_descriptor(cfg);
+	}
+
+	for (i = 0; i < nifs; i++) {
+		if (!drv[i])
+			continue;
+		for (j = 0; j < i && drv[j] != drv[i]; j++)
+			;
+		if (j < i)
+			continue;	/* this manifest's group began at interface j */
+		info = base;
+		snprintf(num, sizeof(num), "%u", base.config);
+		snprintf(info.id, sizeof(info.id), "%s:%s.%u", base.usb_port, num, ifs[i].number);
+		memcpy(info.modalias, aliases[i], sizeof(info.modalias));
+		info.class_code = (uint32_t)ifs[i].cls << 16 | ifs[i].subclass << 8 | ifs[i].protocol;
+		for (j = i; j < nifs; j++)
+			if (drv[j] == drv[i])
+				info.usb_ifaces |= 1u << ifs[j].number;
+		ret = dbk_usb_add(all, n, &info);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < nifs && !drv[i]; i++)
+		;
+	if (i < nifs)
+		return 0;
+	/* Nothing matches: one entry for the device, which the kernel keeps. */
+	info = base;
+	snprintf(info.id, sizeof(info.id), "%s", base.usb_port);
+	if (nifs) {
+		memcpy(info.modalias, aliases[0], sizeof(info.modalias));
+		info.class_code = (uint32_t)ifs[0].cls << 16 | ifs[0].subclass << 8 | ifs[0].protocol;
+	}
+	return dbk_usb_add(all, n, &info);
+}
+
+int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info))
+{
+	struct dbk_devinfo *all = NULL;
+	libusb_device **list;
+	libusb_context *ctx;
+	ssize_t nd, k;
+	int n = 0, i, ret;
+
+	ret = libusb_init(&ctx);
+	if (ret < 0)
+		return -EIO;
+	nd = libusb_get_device_list(ctx, &list);
+	for (k = 0; k < nd; k++)
+		if (dbk_usb_device(list[k], &all, &n))
+			break;
+	if (nd >= 0)
+		libusb_free_device_list(list, 1);
+	libusb_exit(ctx);
+	if (n)
+		qsort(all, n, sizeof(*all), dbk_usb_cmp);
+	for (i = 0; i < n; i++)
+		found(&all[i]);
+	free(all);
+	return n;
+}
+
+/* A fresh fd on the device's node, if it is still the device we scanned. */
+static int dbk_usb_open(const struct dbk_devinfo *info)
+{
+	char path[64], busnum[8], devnum[8];
+	int fd;
+
+	/* A replug reuses the port but gets a new address: then this entry is stale. */
+	dbk_usb_attr(info->usb_port, "busnum", busnum, sizeof(busnum));
+	dbk_usb_attr(info->usb_port, "devnum", devnum, sizeof(devnum));
+	if (atoi(busnum) != info->busnum || atoi(devnum) != info->devnum)
+		return -ENODEV;
+	snprintf(path, sizeof(path), "/dev/bus/usb/%03u/%03u", info->busnum, info->devnum);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* USBDEVFS_IOCTL on interface @ifnum: USBDEVFS_DISCONNECT or USBDEVFS_CONNECT. */
+static int dbk_usb_iface_ioctl(int fd, unsigned int ifnum, int code)
+{
+	struct usbdevfs_ioctl cmd = { .ifno = (int)ifnum, .ioctl_code = code };
+	int r = ioctl(fd, USBDEVFS_IOCTL, &cmd);
+
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * Take back interfaces held through usbfs, by our driver or a straggler
+ * it left (forced revocation: its transfers fail with ENODEV from now on),
+ * and, with @reconnect, let their kernel drivers probe them again.
+ */
+static void dbk_usb_release(const struct dbk_dev *d, bool reconnect)
+{
+	const struct dbk_devinfo *info = &d->info;
+	char drv[64];
+	unsigned int i;
+	int fd, r;
+
+	fd = dbk_usb_open(info);
+	if (fd < 0)
+		return;		/* unplugged: nothing to give back */
+	for (i = 0; i < DBK_USB_MAX_IFACES; i++) {
+		if (!(info->usb_ifaces & (1u << i)))
+			continue;
+		dbk_usb_iface_driver(info, i, drv, sizeof(drv));
+		if (!strcmp(drv, "usbfs")) {
+			r = dbk_usb_iface_ioctl(fd, i, USBDEVFS_DISCONNECT);
+			if (r < 0 && r != -ENODATA)
+				dbk_log("%s: interface %u: USBDEVFS_DISCONNECT: %s", info->id, i, strerror(-r));
+		}
+		if (!reconnect)
+			continue;
+		/* 1: a driver bound; 0 or -ENODATA-ish: none wants it (not an error). */
+		r = dbk_usb_iface_ioctl(fd, i, USBDEVFS_CONNECT);
+		dbk_usb_iface_driver(info, i, drv, sizeof(drv));
+		if (r < 0)
+			dbk_log("%s: interface %u: USBDEVFS_CONNECT: %s", info->id, i, strerror(-r));
+		else
+			dbk_log("%s: interface %u given back to the kernel (%s)", info->id, i,
+				drv[0] ? drv : "no driver wants it");
+	}
+	close(fd);
+}
+
+void dbk_usb_revoke(const struct dbk_dev *d)
+{
+	dbk_usb_release(d, false);
+}
+
+void dbk_usb_giveback(const struct dbk_dev *d)
+{
+	dbk_usb_release(d, true);
+}
+
+int dbk_usb_grant(struct dbk_dev *d)
+{
+	const struct dbk_devinfo *info = &d->info;
+	struct usbdevfs_disconnect_claim dc = {
+		/* Never steal an interface another usbfs program holds. */
+		.flags = USBDEVFS_DISCONNECT_CLAIM_EXCEPT_DRIVER,
+		.driver = "usbfs",
+	};
+	uint32_t mask = info->usb_ifaces;
+	unsigned int i;
+	int fd, ret;
+
+	if (!mask)
+		return -EINVAL;
+	fd = dbk_usb_open(info);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < DBK_USB_MAX_IFACES; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		dc.interface = i;
+		if (ioctl(fd, USBDEVFS_DISCONNECT_CLAIM, &dc) < 0) {
+			ret = -errno;
+			dbk_log("%s: interface %u: %s", info->id, i, ret == -EBUSY ?
+				"another program holds it through usbfs" : strerror(-ret));
+			goto err;
+		}
+	}
+	/* From here on the fd can neither claim another interface nor detach a driver. */
+	if (ioctl(fd, USBDEVFS_DROP_PRIVILEGES, &mask) < 0) {
+		ret = -errno;
+		dbk_log("%s: USBDEVFS_DROP_PRIVILEGES: %s", info->id, strerror(-ret));
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	dbk_usb_giveback(d);
+	return ret;
+}
+
+/*
+ * After a previous devbrokerd's driver on @id ("1-2:1.0") was killed:
+ * interfaces of that device left without a driver get their kernel
+ * driver back (those another program holds through usbfs are left alone).
+ */
+void dbk_usb_recover(const char *id)
+{
+	struct dbk_dev d = { 0 };
+	const char *colon = strchr(id, ':');
+	char busnum[8], devnum[8], cfg[8];
+	unsigned int i;
+
+	if (!colon || (size_t)(colon - id) >= sizeof(d.info.usb_port))
+		return;
+	memcpy(d.info.usb_port, id, (size_t)(colon - id));
+	snprintf(d.info.id, sizeof(d.info.id), "%s", id);
+	dbk_usb_attr(d.info.usb_port, "busnum", busnum, sizeof(busnum));
+	dbk_usb_attr(d.info.usb_port, "devnum", devnum, sizeof(devnum));
+	dbk_usb_attr(d.info.usb_port, "bConfigurationValue", cfg, sizeof(cfg));
+	d.info.busnum = (uint8_t)atoi(busnum);
+	d.info.devnum = (uint8_t)atoi(devnum);
+	d.info.config = (uint8_t)atoi(cfg);
+	for (i = 0; i < DBK_USB_MAX_IFACES; i++) {
+		char path[128], drv[64];
+
+		snprintf(path, sizeof(path), SYSUSB "/%s:%u.%u", d.info.usb_port, d.info.config, i);
+		dbk_usb_iface_driver(&d.info, i, drv, sizeof(drv));
+		if (access(path, F_OK) == 0 && !drv[0])
+			d.info.usb_ifaces |= 1u << i;
+	}
+	if (d.info.busnum && d.info.devnum)
+		dbk_usb_giveback(&d);
+}
