@@ -110,6 +110,29 @@ void dbk_control_accept(int lfd)
 	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* A USB driver's rights: the control requests it may issue. */
+static struct json_object *dbk_usb_rights_json(const struct dbk_rights *r)
+{
+	struct json_object *o = json_object_new_object(), *deny = json_object_new_array();
+	char buf[32];
+	unsigned int i;
+
+	snprintf(buf, sizeof(buf), "%s%s%s", r->usb_types & DBK_USB_STANDARD ? "standard " : "",
+		 r->usb_types & DBK_USB_CLASS ? "class " : "", r->usb_types & DBK_USB_VENDOR ? "vendor " : "");
+	buf[strlen(buf) ? strlen(buf) - 1 : 0] = '\0';
+	json_object_object_add(o, "usb_requests", json_object_new_string(buf[0] ? buf : "none"));
+	for (i = 0; i < r->nr_usb_deny; i++) {
+		if (r->usb_deny[i].any_request)
+			snprintf(buf, sizeof(buf), "0x%02x:*", r->usb_deny[i].type_val);
+		else
+			snprintf(buf, sizeof(buf), "0x%02x:0x%02x", r->usb_deny[i].type_val,
+				 r->usb_deny[i].request);
+		json_object_array_add(deny, json_object_new_string(buf));
+	}
+	json_object_object_add(o, "usb_deny_requests", deny);
+	return o;
+}
+
 static struct json_object *dbk_rights_json(const struct dbk_rights *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -151,7 +174,15 @@ struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail)
 			       json_object_new_string(d->frontend) : NULL);
 	if (!detail)
 		return o;
-	json_object_object_add(o, "rights", dbk_rights_json(&d->rights));
+	if (d->info.bus == DBK_BUS_USB) {
+		snprintf(buf, sizeof(buf), "0x%x", d->info.usb_ifaces);
+		json_object_object_add(o, "interfaces", json_object_new_string(buf));
+		snprintf(buf, sizeof(buf), "/dev/bus/usb/%03u/%03u", d->info.busnum, d->info.devnum);
+		json_object_object_add(o, "node", json_object_new_string(buf));
+		json_object_object_add(o, "serial", json_object_new_string(d->info.serial));
+	}
+	json_object_object_add(o, "rights", d->info.bus == DBK_BUS_USB ? dbk_usb_rights_json(&d->rights) :
+				       dbk_rights_json(&d->rights));
 	snprintf(buf, sizeof(buf), "%016llx", d->driver[0] ?
 		 (unsigned long long)dbk_policy_cookie(d->driver) : 0ULL);
 	json_object_object_add(o, "policy_cookie", json_object_new_string(buf));

@@ -7,7 +7,9 @@
  *    the control socket can be opened (seccomp cannot see paths);
  *  - no capabilities (bounding set emptied), its own uid and gid, no
  *    supplementary groups, PR_SET_NO_NEW_PRIVS;
- *  - a seccomp filter (libseccomp) refusing what a driver never needs.
+ *  - a seccomp filter (libseccomp) refusing what a driver never needs,
+ *    and leaving its process group (so that killing the group, on
+ *    revocation, reaches every process that may hold a device fd).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +109,18 @@ static int dbk_sandbox_seccomp(void)
 				       SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/*
+	 * The driver's process group is everything a revocation must kill:
+	 * no leaving it (setsid, setpgid), and no handing a device fd to a
+	 * process outside it over a named AF_UNIX socket (socketpair stays).
+	 */
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0);
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpgid), 0);
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	/* A raw USB reset would let the kernel driver take a granted interface back. */
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,

@@ -170,10 +170,15 @@ int main(int argc, char **argv)
 	check(syscall(SYS_io_uring_setup, 4, NULL) < 0 && errno == EPERM, "io_uring_setup refused (EPERM)");
 	errno = 0;
 	check(syscall(SYS_io_setup, 4, NULL) < 0 && errno == EPERM, "io_setup refused (EPERM)");
-	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	errno = 0;
-	check(s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0,
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	check(s < 0 && errno == EPERM, "no AF_UNIX socket (EPERM): no fd leaves the sandbox");
+	check(s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0,
 	      "cannot reach the broker's control socket");
+	errno = 0;
+	check(setsid() < 0 && errno == EPERM, "setsid refused (EPERM): the process group stays whole");
+	errno = 0;
+	check(setpgid(0, 0) < 0 && errno == EPERM, "setpgid refused (EPERM)");
 	/* A setuid-root program must not run as root under no_new_privs. */
 	if (pipe(pfd) == 0 && fork() == 0) {
 		dup2(pfd[1], 1);

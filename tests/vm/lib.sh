@@ -29,3 +29,30 @@ dbk_unbind() {
 	echo "$1" > /sys/bus/pci/drivers/devbroker/unbind || return 1
 	echo > "$d/driver_override"
 }
+
+# qmp COMMAND [JSON-ARGUMENTS]: run a QMP command through the host's
+# tests/vm/qmp-agent (vm-run --qmp SOCK --host tests/vm/qmp-agent); prints
+# the JSON reply ({"return": ...} or {"error": ...}); fails on an error or
+# when no reply comes within 10 s.
+QMP_SEQ=0
+qmp() {
+	local dir=$DBK_VM_DIR/qmp n rep i
+	mkdir -p "$dir"
+	QMP_SEQ=$((QMP_SEQ + 1)); n=$$-$QMP_SEQ
+	if [ $# -gt 1 ]; then
+		printf '{"execute": "%s", "arguments": %s}\n' "$1" "$2" > "$dir/$n.tmp"
+	else
+		printf '{"execute": "%s"}\n' "$1" > "$dir/$n.tmp"
+	fi
+	mv "$dir/$n.tmp" "$dir/$n.req"
+	for i in $(seq 500); do
+		if [ -e "$dir/$n.rep" ]; then
+			rep=$(cat "$dir/$n.rep"); echo "$rep"
+			case "$rep" in *'"error"'*) return 1 ;; esac
+			return 0
+		fi
+		sleep 0.02
+	done
+	echo "qmp: no reply to $1 (is vm-run's --host tests/vm/qmp-agent running?)" >&2
+	return 1
+}

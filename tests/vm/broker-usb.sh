@@ -1,0 +1,141 @@
+#!/bin/bash
+# devbrokerd and USB: discovery of the xHCI bed's devices, interfaces
+# grouped per manifest and handed over as a restricted usbfs fd to a
+# sandboxed driver (tests/broker/usb-probe) that can claim nothing else,
+# the kernel driver given back whenever the driver stops (crash, revoke,
+# unbind, broker exit), forced revocation, hotplug in and out, and a
+# restarted devbrokerd taking over.  TAP output.
+# Boot: --xhci --qemu -device --qemu usb-net,... --qmp SOCK --host tests/vm/qmp-agent
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+n=0
+ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
+FAILED=0
+modprobe xhci_pci; modprobe usbhid; modprobe hid_generic; modprobe evdev
+usb_iface() {	# usb_iface MODALIAS-GLOB: the sysfs name of the interface whose modalias matches
+	local d
+	for d in /sys/bus/usb/devices/*:*; do
+		case "$(cat "$d/modalias")" in $1) basename "$d"; return 0 ;; esac
+	done
+	return 1
+}
+iface_driver() { basename "$(readlink "/sys/bus/usb/devices/$1/driver")" 2>/dev/null; }
+wait_for 10 usb_iface '*ic0Aisc00ip00in01' >/dev/null || fail "no usb-net in the bed"
+KBD=$(usb_iface '*ic03isc01ip01*'); NET=$(usb_iface '*ic0Aisc00ip00in01')
+MOUSE_DEV=$(usb_iface '*ic03isc01ip02*'); MOUSE_DEV=${MOUSE_DEV%%:*}
+wait_for 10 test "$(iface_driver "$KBD")" = usbhid
+
+broker_setup
+cat > "$BRK/sys/probe-kbd.conf" <<EOT
+[Driver]
+Name=probe-kbd
+Exec=$DBK_BUILD/tests/broker/usb-probe $DBK_VM_DIR/kbd.out
+User=nobody
+[Match]
+USBInterface=03/01/01
+EOT
+# usb-net: interface 0 (CDC comm, 02/06) stays ungranted.
+cat > "$BRK/sys/probe-net.conf" <<EOT
+[Driver]
+Name=probe-net
+Exec=$DBK_BUILD/tests/broker/usb-probe $DBK_VM_DIR/net.out 0
+User=nobody
+Restart=no
+[Match]
+USBInterface=0a
+EOT
+cat > "$BRK/sys/bad-usb.conf" <<EOT
+[Driver]
+Name=bad-usb
+Exec=/bin/true
+User=nobody
+[Match]
+USBDevice=0627:0001
+[Rights]
+BARs=0
+EOT
+broker_start
+
+# The USB entries as a set of (id, driver, state).
+list_usb() { ctl --json list 2>/dev/null | json "sorted((d['id'], d['driver'], d['state']) for d in r['devices'] if d['bus'] == 'usb')"; }
+export -f list_usb
+STICK_DEV=$(usb_iface '*ic08isc06ip50*'); STICK_DEV=${STICK_DEV%%:*}
+want="$(python3 -c "print(sorted([('$KBD', 'probe-kbd', 'running'), ('$NET', 'probe-net', 'running'), ('$MOUSE_DEV', None, 'unmatched'), ('$STICK_DEV', None, 'unmatched')]))")"
+DESC="USB devices listed: $KBD and $NET driven, the mouse ($MOUSE_DEV) and the stick ($STICK_DEV) unmatched, hubs left out"
+ok wait_for 20 bash -c "[ \"\$(list_usb)\" = \"$want\" ]"
+[ "$(list_usb)" = "$want" ] || echo "# got $(list_usb)"
+DESC="an invalid USB manifest is reported with its line (BARs= is a PCI right)"
+ok bash -c "ctl drivers | grep -q 'bad-usb.conf:8: BARs= is a PCI right, and this manifest matches USB devices'"
+DESC="status shows the interface mask, the node, the serial and the request rights"
+ok bash -c "ctl --json status $NET | json \"(r['device']['interfaces'], r['device']['node'].startswith('/dev/bus/usb/'), r['device']['rights']['usb_requests'])\" | grep -qx \"('0x2', True, 'standard class')\""
+
+wait_for 10 grep -q 'usb-probe: ready' "$DBK_VM_DIR/net.out"
+wait_for 10 grep -q 'usb-probe: ready' "$DBK_VM_DIR/kbd.out"
+DESC="the driver's own checks pass (fd adopted, granted interfaces claimed, no /dev/bus/usb, no detach, no raw reset)"
+ok bash -c "! grep -q '^not ok' $DBK_VM_DIR/kbd.out $DBK_VM_DIR/net.out && [ \$(grep -c '^ok' $DBK_VM_DIR/kbd.out) -ge 8 ]"
+DESC="the restricted fd cannot claim the ungranted interface 0 (EACCES)"
+ok grep -q '^ok .*ungranted interface 0: claim refused with EACCES' "$DBK_VM_DIR/net.out"
+DESC="while the driver runs, usbhid does not hold the keyboard interface (usbfs does)"
+ok test "$(iface_driver "$KBD")" = usbfs
+DESC="the driver runs as nobody, sandboxed (no capabilities, no_new_privs, seccomp)"
+pid=$(dev_field "$KBD" pid)
+ok bash -c "grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status && grep -q '^CapEff:.0000000000000000' /proc/$pid/status && grep -q '^NoNewPrivs:.1' /proc/$pid/status && grep -q '^Seccomp:.2' /proc/$pid/status"
+
+# A crash: the kernel driver gets the interface back, then the restart takes it again.
+: > "$DBK_VM_DIR/kbd.out"
+kill -KILL "$pid"
+DESC="SIGKILLed driver: usbhid gets the keyboard back, then the restarted driver (new pid) holds it"
+ok wait_for 10 bash -c "grep -q '$KBD: interface 0 given back to the kernel (usbhid)' $BROKER_LOG && p=\$(dev_field $KBD pid) && [ \"\$p\" != None ] && [ \"\$p\" != $pid ] && grep -q 'usb-probe: ready' $DBK_VM_DIR/kbd.out && [ \"\$(basename \$(readlink /sys/bus/usb/devices/$KBD/driver))\" = usbfs ]"
+
+# Forced revocation.  A copy of the driver's fd that outlives the driver
+# (taken here by root with pidfd_getfd) must lose the interface too.
+pid=$(dev_field "$KBD" pid)
+rm -f "$DBK_VM_DIR"/straggler.*
+python3 tests/vm/usb-straggler.py "$pid" 3 "$DBK_VM_DIR" &
+straggler=$!
+wait_for 5 test -s "$DBK_VM_DIR/straggler.before"
+t0=$(date +%s%N)
+ctl revoke "$KBD" >/dev/null
+t1=$(date +%s%N)
+touch "$DBK_VM_DIR/straggler.go"
+wait "$straggler"
+DESC="revoke: a surviving copy of the driver's fd held the interface before ($(cat $DBK_VM_DIR/straggler.before): ETIMEDOUT) and has lost it after ($(cat $DBK_VM_DIR/straggler.after))"
+ok bash -c "[ \"\$(cat $DBK_VM_DIR/straggler.before)\" = 110 ] && [ \"\$(cat $DBK_VM_DIR/straggler.after)\" != 110 ] && [ \"\$(cat $DBK_VM_DIR/straggler.after)\" != 0 ]"
+echo "# devbrokerctl revoke returned after $(( (t1 - t0) / 1000000 )) ms"
+DESC="revoke: state revoked, driver gone, usbhid holds the keyboard again with an input device"
+ok wait_for 5 bash -c "[ \"\$(dev_field $KBD state)\" = revoked ] && ! kill -0 $pid 2>/dev/null && [ \"\$(basename \$(readlink /sys/bus/usb/devices/$KBD/driver))\" = usbhid ] && ls -d /sys/bus/usb/devices/$KBD/*/input/input* >/dev/null 2>&1"
+echo "# revoke to usbhid bound again with its input device: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+DESC="bind after revoke: the driver runs again and holds the interface"
+ok bash -c "ctl bind $KBD >/dev/null && wait_for 10 bash -c '[ \"\$(dev_field $KBD state)\" = running ] && [ \"\$(basename \$(readlink /sys/bus/usb/devices/$KBD/driver))\" = usbfs ]'"
+DESC="unbind: the keyboard goes back to usbhid"
+ok bash -c "ctl unbind $KBD >/dev/null && wait_for 5 bash -c '[ \"\$(basename \$(readlink /sys/bus/usb/devices/$KBD/driver))\" = usbhid ]'"
+ctl bind "$KBD" >/dev/null
+wait_for 10 bash -c "[ \"\$(dev_field $KBD state)\" = running ]"
+
+# Hot-unplug: the driver sees the device go, exits cleanly; the broker forgets it.
+: > "$DBK_VM_DIR/net.out"
+netpid=$(dev_field "$NET" pid)
+qmp device_del '{"id": "net0"}' >/dev/null
+DESC="hot-unplug: the driver's transfers fail with NO_DEVICE and it exits 0 by itself"
+ok wait_for 10 bash -c "grep -q 'transfers fail: LIBUSB_ERROR_NO_DEVICE' $DBK_VM_DIR/net.out && grep -q '$NET: exited: driver probe-net (pid $netpid): exit 0' $BROKER_LOG"
+DESC="hot-unplug: the broker's list no longer has the device"
+ok wait_for 5 bash -c "! ctl --json list | grep -q '\"$NET\"'"
+
+# Hotplug in: a new keyboard is discovered and driven.
+qmp device_add '{"driver": "usb-kbd", "id": "kbd1", "bus": "xhci.0"}' >/dev/null
+DESC="hotplug: a second keyboard plugged in gets its own driver (instance 1)"
+ok wait_for 15 bash -c "[ \$(ctl --json list | json \"len([d for d in r['devices'] if d['driver'] == 'probe-kbd' and d['state'] == 'running' and d['instance'] == 1])\") = 1 ]"
+
+# A SIGKILLed devbrokerd: the next one stops the old driver and starts its own.
+oldpid=$(dev_field "$KBD" pid)
+kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+: > "$DBK_VM_DIR/kbd.out"
+broker_start
+DESC="a new devbrokerd stops the previous one's driver and drives the keyboard again"
+ok wait_for 15 bash -c "! kill -0 $oldpid 2>/dev/null && p=\$(dev_field $KBD pid) && [ \"\$p\" != None ] && [ \"\$p\" != $oldpid ] && grep -q 'usb-probe: ready' $DBK_VM_DIR/kbd.out"
+
+broker_stop
+DESC="devbrokerd stopped: every keyboard interface is usbhid's again"
+ok bash -c "for i in \$(ls -d /sys/bus/usb/devices/*:* | xargs -n1 basename); do case \$(cat /sys/bus/usb/devices/\$i/modalias) in *ic03isc01ip01*) [ \"\$(basename \$(readlink /sys/bus/usb/devices/\$i/driver))\" = usbhid ] || exit 1 ;; esac; done"
+[ "$FAILED" = 0 ] || { echo "# devbrokerd log:"; sed 's/^/# /' "$BROKER_LOG"; }
+exit $FAILED
