@@ -17,6 +17,16 @@
  *  - a character-device frontend on CUSE: dbk_cuse_new(), dbk_cuse_run();
  *  - fd passing over AF_UNIX sockets: dbk_send_fds(), dbk_recv_fds().
  *
+ * A userspace USB driver receives a usbfs fd instead, already restricted
+ * by devbrokerd to the interfaces it was granted, and hands it to
+ * dbk_usb_adopt_env(); it does its transfers with libusb.  Its frontends,
+ * like those of a PCI driver, come as fds the broker opened:
+ *  - USB: dbk_usb_adopt(), dbk_usb_get_handle(), dbk_usb_errno();
+ *  - an input device (keyboard, mouse...) on uinput: dbk_input_new(),
+ *    dbk_input_emit(), dbk_input_sync(), dbk_input_read();
+ *  - a disk (or any fixed-size file) on FUSE, usable with losetup(8) and
+ *    mount(8): dbk_fuse_file_new(), dbk_fuse_file_run().
+ *
  * Conventions (as in libevdev and libfuse):
  *  - objects are opaque and created and freed by the library;
  *  - functions that can fail return 0 (or a non-negative count) on success
@@ -34,7 +44,10 @@
  * @code
  *   cc -o mydriver mydriver.c $(pkg-config --cflags --libs devbroker-libdev)
  * @endcode
- * or with meson: dependency('devbroker-libdev').  See libdev/examples/.
+ * (add libevdev to the pkg-config line when the driver calls it itself;
+ * libusb-1.0 comes with devbroker-libdev), or with meson:
+ * dependency('devbroker-libdev').  See libdev/examples/ (info.c for PCI,
+ * usb-describe.c for USB).
  */
 #ifndef DEVBROKER_LIBDEV_H
 #define DEVBROKER_LIBDEV_H
@@ -669,16 +682,24 @@ struct dbk_usb;
  * Creates a private libusb context with device discovery off, wraps
  * @p usb_fd with libusb_wrap_sys_device() and claims every interface in
  * @p interfaces (bit N: interface N) with libusb_claim_interface().
+ * Claiming an interface the broker already claimed for the fd is a no-op.
+ *
+ * libusb 1.0.26 keeps LIBUSB_OPTION_NO_DEVICE_DISCOVERY process-wide: once
+ * this is called, no libusb context of the process enumerates devices
+ * (a brokered driver has none to enumerate).
  *
  * On success the object owns @p usb_fd (dbk_usb_free() closes it; libusb
- * itself never closes a wrapped fd).  On failure @p usb_fd is left open.
+ * itself never closes a wrapped fd).  On failure @p usb_fd is left open;
+ * interfaces claimed before the failing one stay claimed by it.
  *
  * @param usb_fd an open usbfs device fd
  * @param interfaces the interfaces to claim; 0 claims none
  * @param[out] usbp the object; set only on success
- * @return 0, -EINVAL (negative fd, NULL @p usbp), -ENOTTY (not a usbfs
- *         fd), -EACCES (an interface outside the fd's grant), -ENODEV
- *         (the device is gone), -ENOMEM, or another negative errno
+ * @return 0, -EINVAL (negative fd, NULL @p usbp), -EBADF (@p usb_fd is
+ *         not open), -ENOTTY (not a usbfs fd), -EACCES (an interface
+ *         outside the fd's grant), -ENOENT (no such interface), -EBUSY
+ *         (claimed by another fd or driver), -ENODEV (the device is gone),
+ *         -ENOMEM, or another negative errno
  */
 int dbk_usb_adopt(int usb_fd, uint32_t interfaces, struct dbk_usb **usbp);
 
@@ -687,8 +708,9 @@ int dbk_usb_adopt(int usb_fd, uint32_t interfaces, struct dbk_usb **usbp);
  * $DBK_USB_INTERFACES (a decimal or 0x-prefixed mask).
  *
  * @param[out] usbp the object; set only on success
- * @return 0, -ENOENT ($DBK_USB_FD is not set), -EINVAL (malformed
- *         variables), or what dbk_usb_adopt() returns
+ * @return 0, -ENOENT ($DBK_USB_FD is not set, or -1: no USB fd was
+ *         given), -EINVAL (NULL @p usbp, a malformed variable, or
+ *         $DBK_USB_INTERFACES missing), or what dbk_usb_adopt() returns
  */
 int dbk_usb_adopt_env(struct dbk_usb **usbp);
 
@@ -752,7 +774,8 @@ struct dbk_input;
 /**
  * Create the input device (libevdev_uinput_create_from_device()).
  *
- * On success the object owns @p uinput_fd; on failure it is left open.
+ * On success the object owns @p uinput_fd and has made it O_NONBLOCK (for
+ * dbk_input_read()); on failure it is left open and unchanged.
  *
  * @param uinput_fd an open /dev/uinput fd
  * @param tmpl the capabilities, name and ids (only read)
@@ -771,7 +794,8 @@ int dbk_input_new(int uinput_fd, const struct libevdev *tmpl,
  * @param type EV_KEY, EV_REL, EV_LED, ...
  * @param code KEY_A, REL_X, ...
  * @param value 1 pressed / 0 released for keys, a delta for EV_REL, ...
- * @return 0, -EINVAL, or a negative errno of write()
+ * @return 0, -EINVAL (NULL @p input, @p type above EV_MAX or @p code
+ *         above KEY_MAX), or a negative errno of write()
  */
 int dbk_input_emit(struct dbk_input *input, unsigned int type,
 		   unsigned int code, int value);
@@ -829,13 +853,23 @@ void dbk_input_free(struct dbk_input *input);
  * Requests are served one at a time, in the thread that calls
  * dbk_fuse_file_run(): a driver needs no locking, and stays
  * single-threaded (which a USB request policy may require).
+ *
+ * The broker mounts without default_permissions, so the library checks
+ * access itself: the file belongs to the serving process's effective uid
+ * and gid, with the permission bits given to dbk_fuse_file_new(); uid 0
+ * may read and write it (losetup); supplementary groups are not
+ * considered.  Owner, mode and size cannot be changed (EPERM, also for
+ * O_TRUNC); the times are fixed.  Writes are write-through (no FUSE
+ * writeback cache), so a write error reaches the writer; O_DIRECT reads
+ * and writes reach the callbacks as they are.
  * @{ */
 
 /** A file served through FUSE. Opaque. */
 struct dbk_fuse_file;
 
 /** The file's callbacks.  Any may be NULL: then the operation fails with
- * EROFS (write) or succeeds doing nothing (flush). */
+ * EIO (read) or EROFS (write, and opening for writing), or succeeds doing
+ * nothing (flush). */
 struct dbk_fuse_file_ops {
 	/**
 	 * Read @p size bytes at @p off.  The library never asks beyond the
@@ -847,13 +881,16 @@ struct dbk_fuse_file_ops {
 	ssize_t (*read)(void *data, void *buf, size_t size, uint64_t off);
 	/**
 	 * Write @p size bytes at @p off (never beyond the file's size: the
-	 * file does not grow; the library answers EFBIG/ENOSPC itself).
-	 * @return bytes written or a negative errno
+	 * file does not grow; a write starting at or past the end gets
+	 * ENOSPC from the library, one crossing it is cut short).
+	 * @return bytes written (a short count reaches the writer as a short
+	 *         write; 0 is answered EIO) or a negative errno
 	 */
 	ssize_t (*write)(void *data, const void *buf, size_t size, uint64_t off);
 	/**
-	 * Make written data durable (fsync(2), fdatasync(2), and the last
-	 * close of a file written to).
+	 * Make written data durable: on fsync(2) and fdatasync(2) (the loop
+	 * driver's flushes too), and on the close(2) that follows writes
+	 * (its error is close()'s).
 	 * @return 0 or a negative errno
 	 */
 	int (*flush)(void *data);
@@ -862,15 +899,20 @@ struct dbk_fuse_file_ops {
 /**
  * Create the file server on a mounted /dev/fuse fd.
  *
+ * Nothing is served before dbk_fuse_file_run(); until then the mount's
+ * users wait.  On success the server owns @p fuse_fd and has made it
+ * O_NONBLOCK; on failure it is left open and unchanged.
+ *
  * @param fuse_fd the /dev/fuse fd of a mount made for this process
- * @param name the file's name in the mount's root (no '/'), e.g. "disk"
- * @param size the file's size in bytes
- * @param mode its permission bits, e.g. 0600
+ * @param name the file's name in the mount's root (no '/', not "." or
+ *        "..", at most 255 bytes), e.g. "disk"
+ * @param size the file's size in bytes (at most INT64_MAX)
+ * @param mode its permission bits (at most 0777), e.g. 0600
  * @param ops the callbacks (copied)
  * @param data passed to every callback
  * @param[out] filep the server; set only on success
- * @return 0, -EINVAL (bad fd, NULL argument, bad name), -ENOMEM, -EIO
- *         (libfuse refused)
+ * @return 0, -EINVAL (bad or closed fd, not /dev/fuse, NULL argument, bad
+ *         name, mode or size), -ENOMEM, -EIO (libfuse refused)
  */
 int dbk_fuse_file_new(int fuse_fd, const char *name, uint64_t size,
 		      unsigned int mode, const struct dbk_fuse_file_ops *ops,
@@ -879,7 +921,9 @@ int dbk_fuse_file_new(int fuse_fd, const char *name, uint64_t size,
 /**
  * Serve requests until dbk_fuse_file_stop() is called, the filesystem is
  * unmounted, or a callback returns -ENODEV (the device is gone: the
- * request fails with EIO and the loop ends).
+ * request fails with EIO and the loop ends).  After a stop it may be
+ * called again; after an unmount it returns 0 and after -ENODEV it
+ * returns -ENODEV at once.
  *
  * @param file the server
  * @return 0 when stopped or unmounted, -ENODEV when the device went away,
@@ -888,7 +932,9 @@ int dbk_fuse_file_new(int fuse_fd, const char *name, uint64_t size,
 int dbk_fuse_file_run(struct dbk_fuse_file *file);
 
 /**
- * Make dbk_fuse_file_run() return soon.  Async-signal-safe.
+ * Make dbk_fuse_file_run() return soon (after the request it is serving,
+ * if any; at once if called before it).  Async-signal-safe and
+ * thread-safe: it only writes to an eventfd.
  * @param file the server @return 0 or -EINVAL
  */
 int dbk_fuse_file_stop(struct dbk_fuse_file *file);

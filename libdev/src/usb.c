@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libdev: USB on a usbfs fd that devbrokerd opened, detached and restricted
+ * (USBDEVFS_DISCONNECT_CLAIM, then USBDEVFS_DROP_PRIVILEGES) for us.
+ *
+ * The driver never opens a device node: libusb gets the fd through
+ * libusb_wrap_sys_device() in a context of its own with device discovery
+ * off (the sandbox has no /dev/bus/usb and no netlink to enumerate with).
+ *
+ * Claiming: the broker has already claimed the granted interfaces for this
+ * open file, so USBDEVFS_CLAIMINTERFACE on them is a no-op that succeeds;
+ * on any other interface the kernel answers EACCES.  libusb 1.0.26 reports
+ * that as LIBUSB_ERROR_OTHER (it only maps ENOENT, EBUSY and ENODEV), so
+ * the ioctl is issued here first to learn the real errno, then
+ * libusb_claim_interface() records the claim in libusb's own bookkeeping
+ * (it issues the ioctl again, which succeeds on a claimed interface).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/usbdevice_fs.h>
+
+#include "libdev-private.h"
+
+/* drivers/usb/core/devio.c: USB_DEVICE_MAJOR, the /dev/bus/usb nodes. */
+#define USBFS_MAJOR	189
+/* libusb (and its claimed_interfaces mask) handles interfaces 0-31. */
+#define USB_MAX_IFACES	32
+
+struct dbk_usb {
+	libusb_context *ctx;
+	libusb_device_handle *h;
+	int fd;
+	uint32_t interfaces;
+};
+
+DBK_EXPORT int dbk_usb_errno(int libusb_err)
+{
+	if (libusb_err >= 0)
+		return libusb_err;
+	switch (libusb_err) {
+	case LIBUSB_ERROR_IO:		return -EIO;
+	case LIBUSB_ERROR_INVALID_PARAM: return -EINVAL;
+	case LIBUSB_ERROR_ACCESS:	return -EACCES;
+	case LIBUSB_ERROR_NO_DEVICE:	return -ENODEV;
+	case LIBUSB_ERROR_NOT_FOUND:	return -ENOENT;
+	case LIBUSB_ERROR_BUSY:		return -EBUSY;
+	case LIBUSB_ERROR_TIMEOUT:	return -ETIMEDOUT;
+	case LIBUSB_ERROR_OVERFLOW:	return -EOVERFLOW;
+	case LIBUSB_ERROR_PIPE:		return -EPIPE;
+	case LIBUSB_ERROR_INTERRUPTED:	return -EINTR;
+	case LIBUSB_ERROR_NO_MEM:	return -ENOMEM;
+	case LIBUSB_ERROR_NOT_SUPPORTED: return -EOPNOTSUPP;
+	default:			return -EIO;
+	}
+}
+
+/* Is @fd a usbfs device node?  0, -ENOTTY, or the errno of fstat(). */
+static int check_usbfs(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != USBFS_MAJOR)
+		return -ENOTTY;
+	return 0;
+}
+
+/* Claim interface @ifno for the fd: 0 or the kernel's -errno. */
+static int claim_one(struct dbk_usb *usb, unsigned int ifno)
+{
+	unsigned int arg = ifno;
+	int r;
+
+	do
+		r = ioctl(usb->fd, USBDEVFS_CLAIMINTERFACE, &arg);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;	/* EACCES outside the grant, ENOENT, EBUSY... */
+	return dbk_usb_errno(libusb_claim_interface(usb->h, (int)ifno));
+}
+
+DBK_EXPORT int dbk_usb_adopt(int usb_fd, uint32_t interfaces,
+			     struct dbk_usb **usbp)
+{
+	struct dbk_usb *usb;
+	unsigned int i;
+	int r;
+
+	if (usb_fd < 0 || !usbp)
+		return -EINVAL;
+	r = check_usbfs(usb_fd);
+	if (r < 0)
+		return r;
+	usb = calloc(1, sizeof(*usb));
+	if (!usb)
+		return -ENOMEM;
+	usb->fd = usb_fd;
+
+	/*
+	 * libusb 1.0.26 has no libusb_init_context(): the option must be set
+	 * as the default for new contexts (NULL), and its Linux backend keeps
+	 * it in a global, so it stays on for the whole process.  A brokered
+	 * driver has nothing to discover anyway.
+	 */
+	r = libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
+	if (r < 0) {
+		r = dbk_usb_errno(r);
+		goto fail_free;
+	}
+	r = libusb_init(&usb->ctx);
+	if (r < 0) {
+		r = dbk_usb_errno(r);
+		goto fail_free;
+	}
+	r = libusb_wrap_sys_device(usb->ctx, (intptr_t)usb_fd, &usb->h);
+	if (r < 0) {
+		/* It reads the descriptors from the fd: a vanished device
+		 * shows as LIBUSB_ERROR_IO there, so ask the fd itself. */
+		r = dbk_usb_errno(r);
+		if (r == -EIO) {
+			struct usbdevfs_connectinfo ci;
+
+			if (ioctl(usb_fd, USBDEVFS_CONNECTINFO, &ci) < 0 &&
+			    errno == ENODEV)
+				r = -ENODEV;
+		}
+		goto fail_exit;
+	}
+	for (i = 0; i < USB_MAX_IFACES; i++) {
+		if (!(interfaces & (UINT32_C(1) << i)))
+			continue;
+		r = claim_one(usb, i);
+		if (r < 0)
+			goto fail_close;
+		usb->interfaces |= UINT32_C(1) << i;
+	}
+	*usbp = usb;
+	return 0;
+
+fail_close:
+	/*
+	 * libusb_close() neither releases the claims nor closes the wrapped
+	 * fd.  Claims made here stay with the caller's open file, like the
+	 * broker's own: releasing them could undo what the broker set up.
+	 */
+	libusb_close(usb->h);
+fail_exit:
+	libusb_exit(usb->ctx);
+fail_free:
+	free(usb);
+	return r;
+}
+
+/* Parse a non-negative decimal int: 0 or -EINVAL. */
+static int parse_fd(const char *s, int *fd)
+{
+	char *end;
+	long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v > INT_MAX)
+		return -EINVAL;
+	*fd = (int)v;
+	return 0;
+}
+
+/* Parse a 32-bit mask, decimal or 0x-prefixed hex: 0 or -EINVAL. */
+static int parse_mask(const char *s, uint32_t *mask)
+{
+	unsigned long long v;
+	int base = 10;
+	char *end;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	/* strtoull() would accept a sign and leading blanks: refuse them. */
+	if (!((*s >= '0' && *s <= '9') ||
+	      (base == 16 && ((*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*mask = (uint32_t)v;
+	return 0;
+}
+
+DBK_EXPORT int dbk_usb_adopt_env(struct dbk_usb **usbp)
+{
+	const char *s = getenv("DBK_USB_FD");
+	uint32_t mask;
+	int fd;
+
+	if (!usbp)
+		return -EINVAL;
+	/* The broker writes -1 for a frontend a driver was not given. */
+	if (!s || !strcmp(s, "-1"))
+		return -ENOENT;
+	if (parse_fd(s, &fd) < 0)
+		return -EINVAL;
+	if (parse_mask(getenv("DBK_USB_INTERFACES"), &mask) < 0)
+		return -EINVAL;
+	return dbk_usb_adopt(fd, mask, usbp);
+}
+
+DBK_EXPORT void dbk_usb_free(struct dbk_usb *usb)
+{
+	unsigned int i;
+
+	if (!usb)
+		return;
+	/* Fails harmlessly (NO_DEVICE) once the device is gone. */
+	for (i = 0; i < USB_MAX_IFACES; i++)
+		if (usb->interfaces & (UINT32_C(1) << i))
+			libusb_release_interface(usb->h, (int)i);
+	libusb_close(usb->h);
+	libusb_exit(usb->ctx);
+	close(usb->fd);
+	free(usb);
+}
+
+DBK_EXPORT libusb_device_handle *dbk_usb_get_handle(const struct dbk_usb *usb)
+{
+	return usb ? usb->h : NULL;
+}
+
+DBK_EXPORT libusb_context *dbk_usb_get_context(const struct dbk_usb *usb)
+{
+	return usb ? usb->ctx : NULL;
+}
+
+DBK_EXPORT uint32_t dbk_usb_get_interfaces(const struct dbk_usb *usb)
+{
+	return usb ? usb->interfaces : 0;
+}

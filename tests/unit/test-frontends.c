@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The USB-era frontends on the host, without a kernel device:
+ *  - usb: dbk_usb_errno()'s table, argument checks, fds that are not usbfs
+ *    nodes (left open), $DBK_USB_FD / $DBK_USB_INTERFACES parsing;
+ *  - input: argument checks, a non-uinput fd left open and untouched;
+ *  - fusefile: argument checks, the bounds and permission rules, and the
+ *    server itself, spoken to in the FUSE protocol over a socketpair
+ *    standing in for /dev/fuse (reads and writes clamped at the size,
+ *    ENOSPC past it, permissions, flush, -ENODEV ending the loop, stop).
+ * Real usbfs, uinput and FUSE mounts are tested in the VM (libdev-usb).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/fuse.h>
+#include <cmocka.h>
+#include <libevdev/libevdev.h>
+
+#include "libdev-private.h"
+#include "frontend-private.h"
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* ---- usb ---- */
+
+static void test_usb_errno(void **state)
+{
+	static const struct { int in, out; } map[] = {
+		{ 0, 0 }, { 7, 7 },
+		{ LIBUSB_ERROR_IO, -EIO },
+		{ LIBUSB_ERROR_INVALID_PARAM, -EINVAL },
+		{ LIBUSB_ERROR_ACCESS, -EACCES },
+		{ LIBUSB_ERROR_NO_DEVICE, -ENODEV },
+		{ LIBUSB_ERROR_NOT_FOUND, -ENOENT },
+		{ LIBUSB_ERROR_BUSY, -EBUSY },
+		{ LIBUSB_ERROR_TIMEOUT, -ETIMEDOUT },
+		{ LIBUSB_ERROR_OVERFLOW, -EOVERFLOW },
+		{ LIBUSB_ERROR_PIPE, -EPIPE },
+		{ LIBUSB_ERROR_INTERRUPTED, -EINTR },
+		{ LIBUSB_ERROR_NO_MEM, -ENOMEM },
+		{ LIBUSB_ERROR_NOT_SUPPORTED, -EOPNOTSUPP },
+		{ LIBUSB_ERROR_OTHER, -EIO },
+		{ -1000, -EIO },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		assert_int_equal(dbk_usb_errno(map[i].in), map[i].out);
+}
+
+static void test_usb_adopt_args(void **state)
+{
+	struct dbk_usb *usb = (struct dbk_usb *)0x1;
+	int null_fd, p[2], fd;
+
+	(void)state;
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(null_fd >= 0);
+	assert_int_equal(dbk_usb_adopt(-1, 0, &usb), -EINVAL);
+	assert_int_equal(dbk_usb_adopt(null_fd, 0, NULL), -EINVAL);
+	/* /dev/null is a character device, but not usbfs (major 189). */
+	assert_int_equal(dbk_usb_adopt(null_fd, 1, &usb), -ENOTTY);
+	assert_true(fd_open(null_fd));
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(dbk_usb_adopt(p[0], 0, &usb), -ENOTTY);
+	assert_true(fd_open(p[0]));
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(dbk_usb_adopt(fd, 0, &usb), -ENOTTY);
+	close(fd);
+	assert_int_equal(dbk_usb_adopt(fd, 0, &usb), -EBADF);	/* closed */
+	assert_ptr_equal(usb, (struct dbk_usb *)0x1);		/* untouched */
+	close(p[0]);
+	close(p[1]);
+	close(null_fd);
+
+	assert_null(dbk_usb_get_handle(NULL));
+	assert_null(dbk_usb_get_context(NULL));
+	assert_int_equal(dbk_usb_get_interfaces(NULL), 0);
+	dbk_usb_free(NULL);
+}
+
+static void test_usb_adopt_env(void **state)
+{
+	static const char *const bad_fds[] = {
+		"", "abc", "3x", " 3", "+3", "-2", "99999999999", "0x3",
+	};
+	static const char *const bad_masks[] = {
+		"", "0x", "0xg", "0x1g", "-1", " 1", "+1", "1 ", "0x100000000",
+		"4294967296", "x1", "0x-1",
+	};
+	static const char *const good_masks[] = {
+		"0", "1", "0x2", "0X1f", "0xffffffff", "4294967295", "010",
+	};
+	struct dbk_usb *usb = NULL;
+	char num[16];
+	size_t i;
+	int fd;
+
+	(void)state;
+	unsetenv("DBK_USB_FD");
+	unsetenv("DBK_USB_INTERFACES");
+	assert_int_equal(dbk_usb_adopt_env(NULL), -EINVAL);
+	assert_int_equal(dbk_usb_adopt_env(&usb), -ENOENT);
+	setenv("DBK_USB_FD", "-1", 1);		/* the broker's "not given" */
+	assert_int_equal(dbk_usb_adopt_env(&usb), -ENOENT);
+	setenv("DBK_USB_INTERFACES", "0x1", 1);
+	for (i = 0; i < sizeof(bad_fds) / sizeof(bad_fds[0]); i++) {
+		setenv("DBK_USB_FD", bad_fds[i], 1);
+		assert_int_equal(dbk_usb_adopt_env(&usb), -EINVAL);
+	}
+
+	/* A well-formed pair reaches dbk_usb_adopt(), which refuses
+	 * /dev/null with -ENOTTY: that is how parsing shows it passed. */
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	snprintf(num, sizeof(num), "%d", fd);
+	setenv("DBK_USB_FD", num, 1);
+	unsetenv("DBK_USB_INTERFACES");
+	assert_int_equal(dbk_usb_adopt_env(&usb), -EINVAL);
+	for (i = 0; i < sizeof(bad_masks) / sizeof(bad_masks[0]); i++) {
+		setenv("DBK_USB_INTERFACES", bad_masks[i], 1);
+		assert_int_equal(dbk_usb_adopt_env(&usb), -EINVAL);
+	}
+	for (i = 0; i < sizeof(good_masks) / sizeof(good_masks[0]); i++) {
+		setenv("DBK_USB_INTERFACES", good_masks[i], 1);
+		assert_int_equal(dbk_usb_adopt_env(&usb), -ENOTTY);
+	}
+	assert_null(usb);
+	assert_true(fd_open(fd));
+	close(fd);
+	unsetenv("DBK_USB_FD");
+	unsetenv("DBK_USB_INTERFACES");
+}
+
+/* ---- input ---- */
+
+static void test_input_args(void **state)
+{
+	struct dbk_input *in = NULL;
+	struct input_event ev;
+	struct libevdev *tmpl;
+	int p[2], fl;
+
+	(void)state;
+	tmpl = libevdev_new();
+	assert_non_null(tmpl);
+	libevdev_set_name(tmpl, "libdev unit test");
+	assert_int_equal(libevdev_enable_event_code(tmpl, EV_KEY, KEY_A, NULL), 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fl = fcntl(p[1], F_GETFL);
+
+	assert_int_equal(dbk_input_new(-1, tmpl, &in), -EINVAL);
+	assert_int_equal(dbk_input_new(p[1], NULL, &in), -EINVAL);
+	assert_int_equal(dbk_input_new(p[1], tmpl, NULL), -EINVAL);
+	/* Not /dev/uinput: the uinput ioctls fail; the fd stays as it was. */
+	assert_true(dbk_input_new(p[1], tmpl, &in) < 0);
+	assert_null(in);
+	assert_true(fd_open(p[1]));
+	assert_int_equal(fcntl(p[1], F_GETFL), fl);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(dbk_input_new(p[1], tmpl, &in), -EINVAL);	/* closed */
+
+	assert_int_equal(dbk_input_emit(NULL, EV_KEY, KEY_A, 1), -EINVAL);
+	assert_int_equal(dbk_input_sync(NULL), -EINVAL);
+	assert_int_equal(dbk_input_read(NULL, &ev), -EINVAL);
+	assert_int_equal(dbk_input_get_fd(NULL), -EINVAL);
+	assert_null(dbk_input_get_devnode(NULL));
+	dbk_input_free(NULL);
+	libevdev_free(tmpl);
+}
+
+/* ---- fusefile: rules ---- */
+
+static void test_fuse_span(void **state)
+{
+	size_t n = 99;
+
+	(void)state;
+	/* reads */
+	assert_int_equal(dbk__fuse_span(4096, 0, 512, false, &n), 0);
+	assert_int_equal(n, 512);
+	assert_int_equal(dbk__fuse_span(4096, 4000, 512, false, &n), 0);
+	assert_int_equal(n, 96);
+	assert_int_equal(dbk__fuse_span(4096, 4095, 512, false, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dbk__fuse_span(4096, 4096, 512, false, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dbk__fuse_span(4096, INT64_MAX, 512, false, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dbk__fuse_span(0, 0, 512, false, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dbk__fuse_span(4096, -1, 512, false, &n), -EINVAL);
+	/* sizes beyond 32 bits */
+	assert_int_equal(dbk__fuse_span(UINT64_C(1) << 40, (INT64_C(1) << 40) - 3,
+					SIZE_MAX, false, &n), 0);
+	assert_int_equal(n, 3);
+	/* writes: short at the end, ENOSPC past it, empty writes are fine */
+	assert_int_equal(dbk__fuse_span(4096, 0, 4096, true, &n), 0);
+	assert_int_equal(n, 4096);
+	assert_int_equal(dbk__fuse_span(4096, 4090, 100, true, &n), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(dbk__fuse_span(4096, 4096, 1, true, &n), -ENOSPC);
+	assert_int_equal(dbk__fuse_span(4096, 1 << 20, 1, true, &n), -ENOSPC);
+	assert_int_equal(dbk__fuse_span(4096, 4096, 0, true, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dbk__fuse_span(4096, -4096, 1, true, &n), -EINVAL);
+}
+
+static void test_fuse_access(void **state)
+{
+	(void)state;
+	/* owner 100:200, mode 0640 */
+	assert_int_equal(dbk__fuse_access(0640, 100, 200, 100, 200, R_OK | W_OK), 0);
+	assert_int_equal(dbk__fuse_access(0640, 100, 200, 100, 999, R_OK | W_OK), 0);
+	assert_int_equal(dbk__fuse_access(0640, 100, 200, 100, 200, X_OK), -EACCES);
+	assert_int_equal(dbk__fuse_access(0640, 100, 200, 101, 200, R_OK), 0);
+	assert_int_equal(dbk__fuse_access(0640, 100, 200, 101, 200, W_OK), -EACCES);
+	assert_int_equal(dbk__fuse_access(0640, 100, 200, 101, 201, R_OK), -EACCES);
+	assert_int_equal(dbk__fuse_access(0644, 100, 200, 101, 201, R_OK), 0);
+	assert_int_equal(dbk__fuse_access(0600, 100, 200, 101, 201, F_OK), 0);
+	/* the owner class decides even when "other" would allow more */
+	assert_int_equal(dbk__fuse_access(0066, 100, 200, 100, 200, R_OK), -EACCES);
+	/* root: anything but executing a node without x bits */
+	assert_int_equal(dbk__fuse_access(0000, 100, 200, 0, 0, R_OK | W_OK), 0);
+	assert_int_equal(dbk__fuse_access(0600, 100, 200, 0, 0, X_OK), -EACCES);
+	assert_int_equal(dbk__fuse_access(0755, 100, 200, 0, 0, X_OK), 0);
+}
+
+static ssize_t nop_read(void *data, void *buf, size_t size, uint64_t off)
+{
+	(void)data; (void)buf; (void)off;
+	return (ssize_t)size;
+}
+
+static const struct dbk_fuse_file_ops nop_ops = { .read = nop_read };
+
+static void test_fuse_args(void **state)
+{
+	struct dbk_fuse_file *f = NULL;
+	char longname[300];
+	int null_fd, p[2];
+
+	(void)state;
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(null_fd >= 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(dbk_fuse_file_new(-1, "disk", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk_fuse_file_new(p[0], NULL, 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk_fuse_file_new(p[0], "disk", 4096, 0600, NULL, NULL, &f), -EINVAL);
+	assert_int_equal(dbk_fuse_file_new(p[0], "disk", 4096, 0600, &nop_ops, NULL, NULL), -EINVAL);
+	/* names: one path component */
+	assert_int_equal(dbk__fuse_file_new_any(p[0], "", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk__fuse_file_new_any(p[0], "a/b", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk__fuse_file_new_any(p[0], ".", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk__fuse_file_new_any(p[0], "..", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(dbk__fuse_file_new_any(p[0], longname, 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	/* permission bits only; sizes an off_t can hold */
+	assert_int_equal(dbk__fuse_file_new_any(p[0], "disk", 4096, 04600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk__fuse_file_new_any(p[0], "disk", 4096, S_IFREG | 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk__fuse_file_new_any(p[0], "disk", UINT64_MAX, 0600, &nop_ops, NULL, &f), -EINVAL);
+	/* not /dev/fuse (10:229) */
+	assert_int_equal(dbk_fuse_file_new(null_fd, "disk", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_int_equal(dbk_fuse_file_new(p[0], "disk", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+	assert_null(f);
+	assert_true(fd_open(null_fd) && fd_open(p[0]));
+	close(p[0]);
+	close(p[1]);
+	close(null_fd);
+	assert_int_equal(dbk__fuse_file_new_any(p[0], "disk", 4096, 0600, &nop_ops, NULL, &f), -EINVAL);
+
+	assert_int_equal(dbk_fuse_file_run(NULL), -EINVAL);
+	assert_int_equal(dbk_fuse_file_stop(NULL), -EINVAL);
+	dbk_fuse_file_free(NULL);
+}
+
+/* ---- fusefile: the server, over a socketpair ---- */
+
+#define DISK_SIZE	10000		/* not a multiple of anything */
+#define GONE_AT		8192		/* reading here: the device is gone */
+#define EIO_AT		4096		/* reading here: an I/O error */
+#define OTHER_UID	4242
+
+struct disk {
+	uint8_t mem[DISK_SIZE];
+	int reads_past_end;	/* the library must never ask */
+	int writes_past_end;
+	int flushes;
+};
+
+static ssize_t disk_read(void *data, void *buf, size_t size, uint64_t off)
+{
+	struct disk *d = data;
+
+	if (off == GONE_AT)
+		return -ENODEV;
+	if (off == EIO_AT)
+		return -EIO;
+	if (off + size > DISK_SIZE) {
+		d->reads_past_end++;
+		return -EFAULT;
+	}
+	memcpy(buf, d->mem + off, size);
+	return (ssize_t)size;
+}
+
+static ssize_t disk_write(void *data, const void *buf, size_t size, uint64_t off)
+{
+	struct disk *d = data;
+
+	if (off + size > DISK_SIZE) {
+		d->writes_past_end++;
+		return -EFAULT;
+	}
+	memcpy(d->mem + off, buf, size);
+	return (ssize_t)size;
+}
+
+static int disk_flush(void *data)
+{
+	((struct disk *)data)->flushes++;
+	return 0;
+}
+
+static const struct dbk_fuse_file_ops disk_ops = {
+	.read = disk_read, .write = disk_write, .flush = disk_flush,
+};
+
+struct server {
+	struct dbk_fuse_file *f;
+	pthread_t thread;
+	int result;
+	int sock;		/* our end: we are the kernel */
+	uint64_t unique;
+	struct disk disk;
+};
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+
+	s->result = dbk_fuse_file_run(s->f);
+	return NULL;
+}
+
+/* One request; the reply's payload lands in @out.  Returns the reply's
+ * error (0 or a negative errno) and its payload length in *@olen. */
+static int call(struct server *s, uint32_t opcode, uint64_t nodeid, uint32_t uid,
+		const void *arg, size_t arglen, const void *arg2, size_t arg2len,
+		void *out, size_t outsz, size_t *olen)
+{
+	static uint8_t reply[1 << 17];
+	struct fuse_in_header in = {
+		.len = (uint32_t)(sizeof(in) + arglen + arg2len),
+		.opcode = opcode,
+		.unique = ++s->unique,
+		.nodeid = nodeid,
+		.uid = uid,
+		.gid = uid,
+		.pid = (uint32_t)getpid(),
+	};
+	struct iovec iov[3] = {
+		{ &in, sizeof(in) }, { (void *)arg, arglen }, { (void *)arg2, arg2len },
+	};
+	struct fuse_out_header oh;
+	struct pollfd p = { .fd = s->sock, .events = POLLIN };
+	ssize_t n;
+
+	assert_int_equal(writev(s->sock, iov, 3), (ssize_t)in.len);
+	assert_int_equal(poll(&p, 1, 5000), 1);	/* the server answers */
+	n = read(s->sock, reply, sizeof(reply));
+	assert_true(n >= (ssize_t)sizeof(oh));
+	memcpy(&oh, reply, sizeof(oh));
+	assert_int_equal(oh.len, n);
+	assert_int_equal(oh.unique, in.unique);
+	n -= (ssize_t)sizeof(oh);
+	assert_true((size_t)n <= outsz);
+	if (out)
+		memcpy(out, reply + sizeof(oh), (size_t)n);
+	if (olen)
+		*olen = (size_t)n;
+	return oh.error;
+}
+
+static void server_start(struct server *s, unsigned int mode)
+{
+	struct fuse_init_in init = {
+		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_readahead = 65536,
+	};
+	struct fuse_init_out io;
+	int sv[2];
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < DISK_SIZE; i++)
+		s->disk.mem[i] = (uint8_t)(i * 7);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	s->sock = sv[1];
+	assert_int_equal(dbk__fuse_file_new_any(sv[0], "disk", DISK_SIZE, mode,
+						&disk_ops, &s->disk, &s->f), 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+	memset(&io, 0, sizeof(io));
+	assert_int_equal(call(s, FUSE_INIT, 0, 0, &init, sizeof(init), NULL, 0,
+			      &io, sizeof(io), NULL), 0);
+	assert_int_equal(io.major, FUSE_KERNEL_VERSION);
+	/* write-through: the device's write errors reach the writer */
+	assert_false(io.flags & FUSE_WRITEBACK_CACHE);
+}
+
+/* Stop the server (unless it already ended) and collect its result. */
+static int server_end(struct server *s, bool stop)
+{
+	if (stop)
+		assert_int_equal(dbk_fuse_file_stop(s->f), 0);
+	assert_int_equal(pthread_join(s->thread, NULL), 0);
+	dbk_fuse_file_free(s->f);	/* closes the server's end */
+	close(s->sock);
+	assert_int_equal(s->disk.reads_past_end, 0);
+	assert_int_equal(s->disk.writes_past_end, 0);
+	return s->result;
+}
+
+static int do_open(struct server *s, uint32_t uid, uint32_t flags, uint64_t *fh)
+{
+	struct fuse_open_in oi = { .flags = flags };
+	struct fuse_open_out oo;
+	int r;
+
+	r = call(s, FUSE_OPEN, 2, uid, &oi, sizeof(oi), NULL, 0, &oo, sizeof(oo), NULL);
+	if (r == 0 && fh)
+		*fh = oo.fh;
+	return r;
+}
+
+static int do_read(struct server *s, uint64_t fh, uint64_t off, uint32_t size,
+		   void *out, size_t *got)
+{
+	struct fuse_read_in ri = { .fh = fh, .offset = off, .size = size };
+
+	return call(s, FUSE_READ, 2, 0, &ri, sizeof(ri), NULL, 0, out, size, got);
+}
+
+static int do_write(struct server *s, uint64_t fh, uint64_t off, const void *buf,
+		    uint32_t size, uint32_t *put)
+{
+	struct fuse_write_in wi = { .fh = fh, .offset = off, .size = size };
+	struct fuse_write_out wo = { 0 };
+	int r;
+
+	r = call(s, FUSE_WRITE, 2, 0, &wi, sizeof(wi), buf, size, &wo, sizeof(wo), NULL);
+	*put = wo.size;
+	return r;
+}
+
+static void test_fuse_server(void **state)
+{
+	static uint8_t buf[1 << 16];
+	struct fuse_entry_out eo;
+	struct fuse_attr_out ao;
+	struct fuse_getattr_in gi = { 0 };
+	struct fuse_setattr_in si = { 0 };
+	struct fuse_fsync_in fsi = { 0 };
+	struct fuse_flush_in fli = { 0 };
+	struct fuse_access_in ai = { 0 };
+	struct fuse_kstatfs sfs[2];
+	struct server s;
+	uint64_t fh = 0;
+	uint32_t put;
+	size_t got, i;
+	uid_t me = geteuid();
+
+	(void)state;
+	server_start(&s, 0600);
+
+	/* the namespace: "/" and "/disk" */
+	assert_int_equal(call(&s, FUSE_LOOKUP, 1, me, "disk", 5, NULL, 0, &eo, sizeof(eo), NULL), 0);
+	assert_int_equal(eo.nodeid, 2);
+	assert_int_equal(eo.attr.size, DISK_SIZE);
+	assert_int_equal(eo.attr.mode, S_IFREG | 0600);
+	assert_int_equal(eo.attr.uid, me);
+	assert_int_equal(call(&s, FUSE_LOOKUP, 1, me, "disk2", 6, NULL, 0, &eo, sizeof(eo), NULL), -ENOENT);
+	assert_int_equal(call(&s, FUSE_GETATTR, 1, me, &gi, sizeof(gi), NULL, 0, &ao, sizeof(ao), NULL), 0);
+	assert_int_equal(ao.attr.mode, S_IFDIR | 0755);
+	assert_int_equal(call(&s, FUSE_STATFS, 1, me, NULL, 0, NULL, 0, sfs, sizeof(sfs), &got), 0);
+	assert_int_equal(sfs[0].blocks, (DISK_SIZE + 4095) / 4096);
+
+	/* permissions: mode 0600 of our euid; uid 0 may */
+	assert_int_equal(do_open(&s, OTHER_UID, O_RDONLY, NULL), -EACCES);
+	ai.mask = R_OK;
+	assert_int_equal(call(&s, FUSE_ACCESS, 2, OTHER_UID, &ai, sizeof(ai), NULL, 0, NULL, 0, NULL), -EACCES);
+	assert_int_equal(call(&s, FUSE_ACCESS, 2, me, &ai, sizeof(ai), NULL, 0, NULL, 0, NULL), 0);
+	assert_int_equal(do_open(&s, 0, O_RDWR, NULL), 0);
+	/* the size is the device's */
+	assert_int_equal(do_open(&s, me, O_RDWR | O_TRUNC, NULL), -EPERM);
+	si.valid = FATTR_SIZE;
+	si.size = 0;
+	assert_int_equal(call(&s, FUSE_SETATTR, 2, me, &si, sizeof(si), NULL, 0, &ao, sizeof(ao), NULL), -EPERM);
+	si.size = DISK_SIZE;
+	assert_int_equal(call(&s, FUSE_SETATTR, 2, me, &si, sizeof(si), NULL, 0, &ao, sizeof(ao), NULL), 0);
+	si.valid = FATTR_MODE;
+	si.mode = 0666;
+	assert_int_equal(call(&s, FUSE_SETATTR, 2, me, &si, sizeof(si), NULL, 0, &ao, sizeof(ao), NULL), -EPERM);
+	assert_int_equal(do_open(&s, me, O_RDWR, &fh), 0);
+
+	/* reads: whole, short at the end, EOF past it */
+	assert_int_equal(do_read(&s, fh, 100, 1000, buf, &got), 0);
+	assert_int_equal(got, 1000);
+	assert_memory_equal(buf, s.disk.mem + 100, 1000);
+	assert_int_equal(do_read(&s, fh, DISK_SIZE - 16, 4096, buf, &got), 0);
+	assert_int_equal(got, 16);
+	assert_memory_equal(buf, s.disk.mem + DISK_SIZE - 16, 16);
+	assert_int_equal(do_read(&s, fh, DISK_SIZE, 4096, buf, &got), 0);
+	assert_int_equal(got, 0);
+	assert_int_equal(do_read(&s, fh, UINT64_C(1) << 40, 4096, buf, &got), 0);
+	assert_int_equal(got, 0);
+	/* a callback's error reaches the reader; the server goes on */
+	assert_int_equal(do_read(&s, fh, EIO_AT, 512, buf, &got), -EIO);
+
+	/* writes: whole, short at the end, ENOSPC past it */
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(0xa5 ^ i);
+	assert_int_equal(s.disk.flushes, 0);
+	assert_int_equal(do_write(&s, fh, 3, buf, 700, &put), 0);
+	assert_int_equal(put, 700);
+	assert_memory_equal(s.disk.mem + 3, buf, 700);
+	assert_int_equal(do_write(&s, fh, DISK_SIZE - 5, buf, 512, &put), 0);
+	assert_int_equal(put, 5);
+	assert_memory_equal(s.disk.mem + DISK_SIZE - 5, buf, 5);
+	assert_int_equal(do_write(&s, fh, DISK_SIZE, buf, 1, &put), -ENOSPC);
+	assert_int_equal(do_write(&s, fh, DISK_SIZE + 4096, buf, 1, &put), -ENOSPC);
+
+	/* flush: at close after writes, once; always at fsync */
+	fli.fh = fh;
+	assert_int_equal(call(&s, FUSE_FLUSH, 2, me, &fli, sizeof(fli), NULL, 0, NULL, 0, NULL), 0);
+	assert_int_equal(s.disk.flushes, 1);
+	assert_int_equal(call(&s, FUSE_FLUSH, 2, me, &fli, sizeof(fli), NULL, 0, NULL, 0, NULL), 0);
+	assert_int_equal(s.disk.flushes, 1);
+	fsi.fh = fh;
+	assert_int_equal(call(&s, FUSE_FSYNC, 2, me, &fsi, sizeof(fsi), NULL, 0, NULL, 0, NULL), 0);
+	assert_int_equal(s.disk.flushes, 2);
+
+	/* dbk_fuse_file_stop() from another thread ends the loop with 0 */
+	assert_int_equal(server_end(&s, true), 0);
+
+	/* A read-only file: writers are refused, readers are not. */
+	server_start(&s, 0400);
+	assert_int_equal(do_open(&s, me, O_RDONLY, &fh), 0);
+	assert_int_equal(do_open(&s, OTHER_UID, O_RDONLY, &fh), -EACCES);
+	if (me != 0)
+		assert_int_equal(do_open(&s, me, O_WRONLY, &fh), -EACCES);
+	assert_int_equal(server_end(&s, true), 0);
+
+	/* -ENODEV from a callback: EIO to the reader, the loop ends with
+	 * -ENODEV, and run() says so again. */
+	server_start(&s, 0600);
+	assert_int_equal(do_open(&s, me, O_RDONLY, &fh), 0);
+	assert_int_equal(do_read(&s, fh, GONE_AT, 512, buf, &got), -EIO);
+	assert_int_equal(pthread_join(s.thread, NULL), 0);
+	assert_int_equal(s.result, -ENODEV);
+	assert_int_equal(dbk_fuse_file_run(s.f), -ENODEV);
+	assert_int_equal(pthread_create(&s.thread, NULL, serve, &s), 0);
+	assert_int_equal(server_end(&s, false), -ENODEV);
+
+	/* The kernel hanging up (here: the peer closing) ends it with 0. */
+	server_start(&s, 0600);
+	shutdown(s.sock, SHUT_RDWR);
+	assert_int_equal(server_end(&s, false), 0);
+}
+
+/* Stopped before it runs: run() returns at once. */
+static void test_fuse_stop_first(void **state)
+{
+	struct dbk_fuse_file *f;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(dbk__fuse_file_new_any(sv[0], "disk", 4096, 0600, &nop_ops,
+						NULL, &f), 0);
+	assert_true(fcntl(sv[0], F_GETFL) & O_NONBLOCK);
+	assert_int_equal(dbk_fuse_file_stop(f), 0);
+	assert_int_equal(dbk_fuse_file_stop(f), 0);
+	assert_int_equal(dbk_fuse_file_run(f), 0);
+	dbk_fuse_file_free(f);
+	assert_false(fd_open(sv[0]));	/* the server owned it */
+	close(sv[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usb_errno),
+		cmocka_unit_test(test_usb_adopt_args),
+		cmocka_unit_test(test_usb_adopt_env),
+		cmocka_unit_test(test_input_args),
+		cmocka_unit_test(test_fuse_span),
+		cmocka_unit_test(test_fuse_access),
+		cmocka_unit_test(test_fuse_args),
+		cmocka_unit_test(test_fuse_server),
+		cmocka_unit_test(test_fuse_stop_first),
+	};
+
+	return cmocka_run_group_tests_name("libdev frontends", tests, NULL, NULL);
+}
