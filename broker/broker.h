@@ -18,7 +18,8 @@
 #define DBK_MAX_ARGS		32
 #define DBK_NAME_MAX		64
 #define DBK_PATH_MAX		256
-#define DBK_MAX_USB_DENY	16
+#define DBK_MAX_USB_DENY	40	/* manifest (16) + limits (16) + built-in (4) */
+#define DBK_USB_DENY_PER_FILE	16
 
 /* Bus kinds: one device model, one flow for both. */
 enum dbk_bus {
@@ -189,6 +190,15 @@ int dbk_rights_intersect(const struct dbk_rights *want, const struct dbk_limits 
 /* match.c */
 /** Does @dev match @m (any of its globs, fnmatch on the modalias)? */
 bool dbk_manifest_matches(const struct dbk_manifest *m, const struct dbk_devinfo *dev);
+/**
+ * The requests every USB driver is refused, whatever its manifest: usbfs
+ * checks the recipient of standard requests to interfaces and endpoints
+ * but lets those to the device through, and these change the device
+ * behind the kernel's back for every interface (SET_ADDRESS,
+ * SET_CONFIGURATION, SET_DESCRIPTOR, SET_FEATURE: test modes, link
+ * power).  Appended to @r unless present.  Returns 0, or -E2BIG.
+ */
+int dbk_usb_deny_builtin(struct dbk_rights *r);
 /** The first valid, not denied manifest matching @dev, or NULL. */
 const struct dbk_manifest *dbk_match(const struct dbk_manifest *ms, int n,
 				     const struct dbk_limits *l, const struct dbk_devinfo *dev);

@@ -78,8 +78,11 @@ int dbk_ini_mode(struct dbk_ini *ini, const char *s, unsigned int *mode);
 int dbk_ini_name(struct dbk_ini *ini, const char *s, char *out, size_t outlen);
 /* USBRequests=: "standard class vendor" (or empty: none) into a DBK_USB_* set. */
 int dbk_ini_usb_types(struct dbk_ini *ini, const char *s, uint32_t *types);
-/* USBDenyRequests=: "0x21:0x01 0x40:* dfu-dnload", appended to @r (duplicates dropped). */
-int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r);
+/*
+ * USBDenyRequests=: "0x21:0x01 0x20/0xe0:0x01 0x40:* dfu-dnload", appended
+ * to @r (duplicates dropped), at most @max rules in all.
+ */
+int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r, unsigned int max);
 
 /* Plain parsers, no messages: 0, -EINVAL or -ERANGE. */
 int dbk_parse_u64(const char *s, uint64_t *v);

@@ -88,6 +88,9 @@ void dbk_usb_revoke(const struct dbk_dev *d);
 void dbk_usb_giveback(const struct dbk_dev *d);
 void dbk_usb_recover(const char *id);
 
+/* devbrokerd.c: once the USB request policy is loaded, report its denials. */
+void dbk_usb_denials_follow(void);
+
 /* launch.c */
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m);
 void dbk_launch_cleanup(struct dbk_dev *d);

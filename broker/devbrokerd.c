@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "usbpolicy.h"
 
 struct dbk_daemon dbk = {
 	.socket_path = DBK_RUNDIR "/control",
@@ -52,6 +53,7 @@ struct dbk_daemon dbk = {
 
 static int dbk_timerfd = -1;
 static int dbk_auditfd = -1;
+static struct dbk_usb_denials *dbk_usb_denials;
 
 /* The module may be loaded after us: keep trying to follow its denials. */
 static void dbk_audit_try(void)
@@ -66,6 +68,40 @@ static void dbk_audit_try(void)
 	ev.data.fd = dbk_auditfd;
 	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, dbk_auditfd, &ev);
 	dbk_log("following policy denials (tracefs)");
+}
+
+/* A USB request the policy refused: a "denied" event of the driver that asked. */
+static void dbk_usb_denied(const struct dbk_usb_denial *dn, void *data)
+{
+	struct dbk_dev *d = NULL;
+	char what[256];
+	int i;
+
+	for (i = 0; i < dbk.nr_devs && !d; i++)
+		if (dbk.devs[i].pid > 0 && dbk.devs[i].pid == (pid_t)dn->pid)
+			d = &dbk.devs[i];
+	/* A child of the driver: the first device whose driver has that cookie. */
+	for (i = 0; i < dbk.nr_devs && !d; i++)
+		if (dbk.devs[i].driver[0] && dbk_policy_cookie(dbk.devs[i].driver) == dn->cookie)
+			d = &dbk.devs[i];
+	dbk_usb_denial_format(dn, what, sizeof(what));
+	dbk_event("denied", d, "usb_requests: %s", what);
+}
+
+void dbk_usb_denials_follow(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ret;
+
+	if (dbk_usb_denials)
+		return;
+	ret = dbk_usb_denials_open(dbk_usb_denied, NULL, &dbk_usb_denials);
+	if (ret) {
+		dbk_log("USB request denials will not be reported: %s", strerror(-ret));
+		return;
+	}
+	ev.data.fd = dbk_usb_denials_fd(dbk_usb_denials);
+	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 }
 
 void dbk_log(const char *fmt, ...)
@@ -708,6 +744,8 @@ int main(int argc, char **argv)
 				dbk_control_accept(lfd);
 			} else if (fd == dbk_auditfd) {
 				dbk_audit_read(fd);
+			} else if (dbk_usb_denials && fd == dbk_usb_denials_fd(dbk_usb_denials)) {
+				dbk_usb_denials_drain(dbk_usb_denials);
 			} else {
 				dbk_control_client(fd);
 			}

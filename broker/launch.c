@@ -25,6 +25,7 @@
 
 #include "daemon.h"
 #include "sandbox.h"
+#include "usbpolicy.h"
 
 /* At most one fd of each kind: grant or usbfs, CUSE, uinput, FUSE. */
 #define DBK_LAUNCH_FDS	4
@@ -183,8 +184,13 @@ void dbk_launch_cleanup(struct dbk_dev *d)
 	d->fuse_mount[0] = 0;
 }
 
-/* In the child: fds[] become 3, 4, ...; everything else above is closed. */
-static void dbk_child(char **argv, const int *fds, int nfds, uid_t uid, gid_t gid, char **envp)
+/*
+ * In the child: fds[] become 3, 4, ...; everything else above is closed.
+ * A USB driver is marked with its request @rules while still root (the
+ * policy's map is root's; the sandbox then refuses bpf()).
+ */
+static void dbk_child(char **argv, const int *fds, int nfds, uid_t uid, gid_t gid, char **envp,
+		      const struct dbk_usb_rules *rules)
 {
 	int i, hi[DBK_LAUNCH_FDS], ret;
 
@@ -201,6 +207,12 @@ static void dbk_child(char **argv, const int *fds, int nfds, uid_t uid, gid_t gi
 		dup2(i, 0);
 		if (i > 2 && i >= 3 + nfds)
 			close(i);
+	}
+	ret = rules ? dbk_usb_policy_mark_self(rules) : 0;
+	if (ret) {
+		fprintf(stderr, "devbrokerd: marking %s with its USB request rules: %s\n", argv[0],
+			strerror(-ret));
+		_exit(126);
 	}
 	ret = dbk_sandbox_enter(uid, gid);
 	if (ret) {
@@ -264,6 +276,34 @@ static int dbk_launch_pci(struct dbk_dev *d, const struct dbk_manifest *m)
 	return grant;
 }
 
+/*
+ * A USB driver runs under the usb_requests policy, whatever its rights:
+ * besides its request rules, the policy keeps it to the usbfs calls a
+ * driver needs and keeps other processes out of its memory.  Without the
+ * policy (or the BPF LSM) it does not start.
+ */
+static int dbk_usb_launch_policy(struct dbk_dev *d, struct dbk_usb_rules *rules)
+{
+	char msg[512];
+	int ret;
+
+	ret = dbk_usb_deny_builtin(&d->rights);
+	if (!ret)
+		ret = dbk_usb_rules_from_rights(&d->rights, dbk_policy_cookie(d->driver), rules);
+	if (ret) {
+		dbk_log("%s: too many refused USB requests for %s: the driver stays off",
+			d->info.id, d->driver);
+		return ret;
+	}
+	ret = dbk_usb_policy_ensure(dbk.policy_loader, dbk.policy_dir, msg, sizeof(msg));
+	if (ret) {
+		dbk_log("%s: %s: the driver %s stays off", d->info.id, msg, d->driver);
+		return ret;
+	}
+	dbk_usb_denials_follow();
+	return 0;
+}
+
 /* The fds a driver may receive, each announced in its environment. */
 enum { DBK_FD_GRANT, DBK_FD_USB, DBK_FD_CUSE, DBK_FD_UINPUT, DBK_FD_FUSE, DBK_NR_FD_KINDS };
 static const char *const dbk_fd_env[DBK_NR_FD_KINDS] = {
@@ -275,6 +315,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
 	char envs[DBK_NR_FD_KINDS + 8][DBK_PATH_MAX + 32], *envp[DBK_NR_FD_KINDS + 9];
 	int fds[DBK_LAUNCH_FDS], at[DBK_NR_FD_KINDS], nfds = 0, ret, fd, i, ne = 0;
+	struct dbk_usb_rules rules;
 	bool usb = d->info.bus == DBK_BUS_USB;
 	uid_t uid;
 	gid_t gid;
@@ -305,6 +346,11 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 				d->info.id, m->policy, dbk.policy_dir, m->policy);
 			return ret;
 		}
+	}
+	if (usb) {
+		ret = dbk_usb_launch_policy(d, &rules);
+		if (ret)
+			return ret;
 	}
 	fd = usb ? dbk_usb_grant(d) : dbk_launch_pci(d, m);
 	if (fd < 0)
@@ -385,7 +431,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 		goto out;
 	}
 	if (pid == 0)
-		dbk_child(argv, fds, nfds, uid, gid, envp);
+		dbk_child(argv, fds, nfds, uid, gid, envp, usb ? &rules : NULL);
 	ret = pid;
 	dbk_event("started", d, "%s as uid %u (pid %d)%s%s", m->name, (unsigned int)uid, (int)pid,
 		  d->frontend[0] ? ", frontend " : "", d->frontend);

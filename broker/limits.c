@@ -118,7 +118,7 @@ static int p_usb_types(struct dbk_ini *ini, const char *v)
 
 static int p_usb_deny(struct dbk_ini *ini, const char *v)
 {
-	return dbk_ini_usb_deny(ini, v, &L(ini)->max);
+	return dbk_ini_usb_deny(ini, v, &L(ini)->max, DBK_USB_DENY_PER_FILE);
 }
 
 static const char *const limits_sections[] = { "Limits", "Broker", NULL };
@@ -216,6 +216,29 @@ static void irq_text(uint32_t mask, char *buf, size_t len)
 		 mask & DBK_ALL_IRQS ? "" : "none");
 }
 
+int dbk_usb_deny_builtin(struct dbk_rights *r)
+{
+	static const struct dbk_usb_deny builtin[] = {
+		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x05 },	/* SET_ADDRESS */
+		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x09 },	/* SET_CONFIGURATION */
+		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x07 },	/* SET_DESCRIPTOR */
+		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x03 },	/* SET_FEATURE */
+	};
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		for (j = 0; j < r->nr_usb_deny; j++)
+			if (!memcmp(&r->usb_deny[j], &builtin[i], sizeof(builtin[i])))
+				break;
+		if (j < r->nr_usb_deny)
+			continue;
+		if (r->nr_usb_deny == DBK_MAX_USB_DENY)
+			return -E2BIG;
+		r->usb_deny[r->nr_usb_deny++] = builtin[i];
+	}
+	return 0;
+}
+
 static void usb_types_text(uint32_t t, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s%s%s%s", t & DBK_USB_STANDARD ? "standard" : "",
@@ -304,8 +327,14 @@ int dbk_rights_intersect(const struct dbk_rights *want, const struct dbk_limits 
 		for (j = 0; j < out->nr_usb_deny; j++)
 			if (!memcmp(&out->usb_deny[j], d, sizeof(*d)))
 				break;
-		if (j < out->nr_usb_deny || out->nr_usb_deny == DBK_MAX_USB_DENY)
+		if (j < out->nr_usb_deny)
 			continue;
+		/* Cannot happen (16 + 16 fit); if it did, refuse rather than drop a rule. */
+		if (out->nr_usb_deny == DBK_MAX_USB_DENY) {
+			out->usb_types = 0;
+			cut(cuts, cutslen, &n, "usb_requests: too many refused requests -> none allowed");
+			break;
+		}
 		out->usb_deny[out->nr_usb_deny++] = *d;
 		if (d->any_request)
 			cut(cuts, cutslen, &n, "usb_deny + 0x%02x:*", d->type_val);

@@ -490,9 +490,9 @@ static bool parse_byte(const char *s, uint8_t *b)
 	return true;
 }
 
-int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r)
+int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r, unsigned int max)
 {
-	char copy[256], *tok[64], *colon;
+	char copy[256], *tok[64], *colon = NULL, *slash = NULL;
 	int i, n = split(ini, s, copy, sizeof(copy), tok, 64);
 	unsigned int j;
 
@@ -503,17 +503,28 @@ int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r)
 	for (i = 0; i < n; i++) {
 		struct dbk_usb_deny d = { .type_mask = 0xff };
 
-		colon = NULL;
+		colon = slash = NULL;
 		if (!strcasecmp(tok[i], "dfu-dnload")) {
-			/* DFU 1.1, 6.1.1: DFU_DNLOAD, class request to the interface, host to device. */
-			d.type_val = 0x21;
+			/*
+			 * DFU 1.1, 6.1.1: DFU_DNLOAD is a class request from host
+			 * to device (0x21); firmware often ignores the recipient
+			 * bits, so any recipient (mask 0xe0).
+			 */
+			d.type_mask = 0xe0;
+			d.type_val = 0x20;
 			d.request = 0x01;
 		} else {
 			colon = strchr(tok[i], ':');
 			if (!colon)
 				goto bad;
 			*colon = '\0';
-			if (!parse_byte(tok[i], &d.type_val))
+			slash = strchr(tok[i], '/');
+			if (slash) {
+				*slash = '\0';
+				if (!parse_byte(slash + 1, &d.type_mask) || !d.type_mask)
+					goto bad;
+			}
+			if (!parse_byte(tok[i], &d.type_val) || (d.type_val & ~d.type_mask))
 				goto bad;
 			if (!strcmp(colon + 1, "*"))
 				d.any_request = true;
@@ -525,16 +536,18 @@ int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r)
 				break;
 		if (j < r->nr_usb_deny)
 			continue;
-		if (r->nr_usb_deny == DBK_MAX_USB_DENY)
+		if (r->nr_usb_deny >= max || r->nr_usb_deny >= DBK_MAX_USB_DENY)
 			return dbk_ini_fail(ini, "more than %d refused requests; refuse a whole type with USBRequests= instead",
-					    DBK_MAX_USB_DENY);
+					    DBK_USB_DENY_PER_FILE);
 		r->usb_deny[r->nr_usb_deny++] = d;
 	}
 	return 0;
 bad:
 	if (colon)
 		*colon = ':';
-	return dbk_ini_fail(ini, "%s=: '%s' is not a request; write bmRequestType:bRequest in hex (0x21:0x01), bmRequestType:* for every request of that type, or dfu-dnload",
+	if (slash)
+		*slash = '/';
+	return dbk_ini_fail(ini, "%s=: '%s' is not a request; write bmRequestType[/MASK]:bRequest in hex (0x21:0x01, 0x20/0xe0:0x01), TYPE:* for any bRequest, or dfu-dnload",
 			    ini->key->name, tok[i]);
 }
 
@@ -1056,7 +1069,7 @@ static int p_usb_types(struct dbk_ini *ini, const char *v)
 
 static int p_usb_deny(struct dbk_ini *ini, const char *v)
 {
-	return dbk_ini_usb_deny(ini, v, &M(ini)->rights);
+	return dbk_ini_usb_deny(ini, v, &M(ini)->rights, DBK_USB_DENY_PER_FILE);
 }
 
 static int p_cuse(struct dbk_ini *ini, const char *v)

@@ -584,6 +584,25 @@ out:
 
 /* ------------------------------------------------------------ inspect */
 
+/* An LSM program's hook ("lsm/file_ioctl"), from its target in the kernel's BTF (bpf_lsm_file_ioctl). */
+static void lsm_hook_name(__u32 btf_id, char *buf, size_t n)
+{
+	static struct btf *vmlinux;
+	const struct btf_type *t;
+	const char *name;
+
+	if (!vmlinux)
+		vmlinux = btf__load_vmlinux_btf();
+	t = vmlinux ? btf__type_by_id(vmlinux, btf_id) : NULL;
+	name = t ? btf__name_by_offset(vmlinux, t->name_off) : NULL;
+	if (!name)
+		snprintf(buf, n, "lsm (btf id %u)", btf_id);
+	else if (!strncmp(name, "bpf_lsm_", 8))
+		snprintf(buf, n, "lsm/%s", name + 8);
+	else
+		snprintf(buf, n, "%s", name);
+}
+
 /* The hook a pinned link is attached to, into @buf. */
 static int link_hook(int fd, char *buf, size_t n, __u32 *prog_id)
 {
@@ -596,7 +615,9 @@ static int link_hook(int fd, char *buf, size_t n, __u32 *prog_id)
 	info.raw_tracepoint.tp_name_len = n;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -1;
-	if (info.type != BPF_LINK_TYPE_RAW_TRACEPOINT)
+	if (info.type == BPF_LINK_TYPE_TRACING && info.tracing.attach_type == BPF_LSM_MAC)
+		lsm_hook_name(info.tracing.target_btf_id, buf, n);
+	else if (info.type != BPF_LINK_TYPE_RAW_TRACEPOINT)
 		snprintf(buf, n, "(link type %u)", info.type);
 	if (prog_id)
 		*prog_id = info.prog_id;

@@ -102,6 +102,20 @@ int main(int argc, char **argv)
 	len = libusb_control_transfer(h, 0x80, LIBUSB_REQUEST_GET_DESCRIPTOR, 0x0100, 0, buf, 18, 1000);
 	check(r == 0 && len == 18 && (buf[8] | buf[9] << 8) == dd.idVendor,
 	      "a standard GET_DESCRIPTOR through the fd", len < 0 ? -len : EIO);
+	/* Under the usb_requests policy: standard and class requests only, and never these. */
+	{
+		struct usbdevfs_ctrltransfer ct = { .bRequestType = 0x40, .bRequest = 0x01,
+						    .timeout = 500 };
+
+		errno = 0;
+		r = ioctl(fd, USBDEVFS_CONTROL, &ct);
+		check(r < 0 && errno == EPERM, "a vendor request 0x40/0x01 refused (EPERM)", errno);
+		ct = (struct usbdevfs_ctrltransfer){ .bRequestType = 0x00, .bRequest = 0x09,
+						     .wValue = 1, .timeout = 500 };
+		errno = 0;
+		r = ioctl(fd, USBDEVFS_CONTROL, &ct);
+		check(r < 0 && errno == EPERM, "a raw SET_CONFIGURATION refused (EPERM)", errno);
+	}
 	if (argc > 2) {
 		ifnum = (unsigned int)atoi(argv[2]);
 		errno = 0;
@@ -109,9 +123,12 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof(what), "ungranted interface %u: claim refused with EACCES", ifnum);
 		check(r < 0 && errno == EACCES, what, errno);
 	}
+	/* usbfs says EACCES on a dropped fd; the usb_requests policy refuses it first (EPERM). */
 	errno = 0;
 	r = ioctl(fd, USBDEVFS_IOCTL, &disc);
-	check(r < 0 && errno == EACCES, "the fd cannot detach a kernel driver (EACCES)", errno);
+	snprintf(what, sizeof(what), "the fd cannot detach a kernel driver (%s)",
+		 errno == EPERM ? "EPERM: usb_requests policy" : "EACCES: usbfs");
+	check(r < 0 && (errno == EACCES || errno == EPERM), what, errno);
 	errno = 0;
 	r = ioctl(fd, USBDEVFS_RESET, NULL);
 	check(r < 0 && errno == EPERM, "a raw USBDEVFS_RESET is refused (EPERM)", errno);

@@ -125,8 +125,8 @@ static void test_usb(void **state)
 	unlink(path);
 	assert_int_equal(l.max.usb_types, DBK_USB_STANDARD | DBK_USB_CLASS);
 	assert_int_equal(l.max.nr_usb_deny, 2);
-	/* The manifest refuses 0x21:0x01 already: not added twice. */
-	w.usb_deny[0] = (struct dbk_usb_deny){ .type_mask = 0xff, .type_val = 0x21, .request = 0x01 };
+	/* The manifest refuses dfu-dnload already: not added twice. */
+	w.usb_deny[0] = (struct dbk_usb_deny){ .type_mask = 0xe0, .type_val = 0x20, .request = 0x01 };
 	w.nr_usb_deny = 1;
 	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 2);
 	assert_string_equal(cuts, "usb_requests standard,class,vendor -> standard,class\n"
@@ -143,6 +143,31 @@ static void test_usb(void **state)
 	w.usb_types = DBK_USB_VENDOR;
 	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 1);
 	assert_string_equal(cuts, "usb_requests vendor -> none\n");
+}
+
+/* Every USB driver is refused the standard requests that change the whole device. */
+static void test_usb_builtin(void **state)
+{
+	struct dbk_rights r = { .usb_types = DBK_USB_ALL_TYPES };
+	unsigned int i;
+
+	r.usb_deny[r.nr_usb_deny++] = (struct dbk_usb_deny){ .type_mask = 0xff, .request = 0x09 };
+	assert_int_equal(dbk_usb_deny_builtin(&r), 0);
+	assert_int_equal(r.nr_usb_deny, 4);	/* SET_CONFIGURATION was there: not twice */
+	assert_int_equal(dbk_usb_deny_builtin(&r), 0);
+	assert_int_equal(r.nr_usb_deny, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(r.usb_deny[i].type_mask, 0xff);
+		assert_int_equal(r.usb_deny[i].type_val, 0x00);
+		assert_false(r.usb_deny[i].any_request);
+	}
+	assert_int_equal(r.usb_deny[1].request, 0x05);	/* SET_ADDRESS */
+	assert_int_equal(r.usb_deny[2].request, 0x07);	/* SET_DESCRIPTOR */
+	assert_int_equal(r.usb_deny[3].request, 0x03);	/* SET_FEATURE */
+	/* No room: an error, never a dropped rule. */
+	r.nr_usb_deny = DBK_MAX_USB_DENY - 1;
+	memset(r.usb_deny, 0x77, sizeof(r.usb_deny));
+	assert_int_equal(dbk_usb_deny_builtin(&r), -E2BIG);
 }
 
 static void test_unreadable(void **state)
@@ -361,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_irq_rate_default),
 		cmocka_unit_test(test_consequences),
 		cmocka_unit_test(test_usb),
+		cmocka_unit_test(test_usb_builtin),
 	};
 
 	return cmocka_run_group_tests_name("broker limits", tests, NULL, NULL);

@@ -169,7 +169,7 @@ static void test_usb(void **state)
 		"[Match]\nUSBInterface=08/06/50\nUSBInterface=03\nUSBInterface=fe/01\n"
 		"USBDevice=46f4:0001\nUSBDevice=0627:*\nUSB=usb:v*p*d*dc*dsc*dp*ic0Aisc00ip*in*\n"
 		"[Rights]\nUSBRequests=standard class vendor\n"
-		"USBDenyRequests=dfu-dnload 0x40:* 0xC0:0x05\nUSBDenyRequests=0x21:0x01 0x40:*\n"
+		"USBDenyRequests=dfu-dnload 0x40:* 0xC0:0x05\nUSBDenyRequests=0x21:0x01 0x40:* 0x20/0xE0:1\n"
 		"[Frontend]\nFUSEMount=/run/devbroker/usb-storage/%s\n");
 
 	assert_int_equal(dbk_manifest_parse(p, &m), 0);
@@ -183,12 +183,15 @@ static void test_usb(void **state)
 	assert_string_equal(m.match[4], "usb:v0627p*");
 	assert_string_equal(m.match[5], "usb:v*p*d*dc*dsc*dp*ic0Aisc00ip*in*");
 	assert_int_equal(r->usb_types, DBK_USB_STANDARD | DBK_USB_CLASS | DBK_USB_VENDOR);
-	/* Duplicates dropped: dfu-dnload is 0x21:0x01. */
-	assert_int_equal(r->nr_usb_deny, 3);
-	assert_int_equal(r->usb_deny[0].type_mask, 0xff);
-	assert_int_equal(r->usb_deny[0].type_val, 0x21);
+	/* Duplicates dropped: dfu-dnload is 0x20/0xe0:0x01 (any recipient). */
+	assert_int_equal(r->nr_usb_deny, 4);
+	assert_int_equal(r->usb_deny[0].type_mask, 0xe0);
+	assert_int_equal(r->usb_deny[0].type_val, 0x20);
 	assert_int_equal(r->usb_deny[0].request, 0x01);
 	assert_false(r->usb_deny[0].any_request);
+	assert_int_equal(r->usb_deny[3].type_mask, 0xff);
+	assert_int_equal(r->usb_deny[3].type_val, 0x21);
+	assert_int_equal(r->usb_deny[3].request, 0x01);
 	assert_int_equal(r->usb_deny[1].type_val, 0x40);
 	assert_true(r->usb_deny[1].any_request);
 	assert_int_equal(r->usb_deny[2].type_val, 0xc0);
@@ -413,7 +416,11 @@ static const struct err_case err_cases[] = {
 	{ "unknown USB request type", "usbreq.conf", USBHEAD("usbreq") "[Rights]\nUSBRequests=standard firmware\n", 8,
 	  "USBRequests=: unknown request type 'firmware'; write any of standard class vendor" },
 	{ "bad USBDenyRequests", "usbdeny.conf", USBHEAD("usbdeny") "[Rights]\nUSBDenyRequests=0x21:0x100\n", 8,
-	  "USBDenyRequests=: '0x21:0x100' is not a request; write bmRequestType:bRequest in hex" },
+	  "USBDenyRequests=: '0x21:0x100' is not a request; write bmRequestType[/MASK]:bRequest in hex (0x21:0x01, 0x20/0xe0:0x01), TYPE:* for any bRequest, or dfu-dnload" },
+	{ "USBDenyRequests type outside its mask", "usbdeny4.conf", USBHEAD("usbdeny4") "[Rights]\nUSBDenyRequests=0x21/0xe0:0x01\n", 8,
+	  "'0x21/0xe0:0x01' is not a request" },
+	{ "USBDenyRequests zero mask", "usbdeny5.conf", USBHEAD("usbdeny5") "[Rights]\nUSBDenyRequests=0x00/0:*\n", 8,
+	  "'0x00/0:*' is not a request" },
 	{ "USBDenyRequests without a request", "usbdeny2.conf", USBHEAD("usbdeny2") "[Rights]\nUSBDenyRequests=0x21\n", 8,
 	  "'0x21' is not a request" },
 	{ "too many USBDenyRequests", "usbdeny3.conf", USBHEAD("usbdeny3") "[Rights]\n"

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""usb-straggler PID FD DIR: stand in for a process that kept a copy of a USB
-driver's usbfs fd past its revocation.  Takes a dup of fd FD of process PID
-(pidfd_getfd, as root), tries a 100 ms interrupt-IN read on endpoint 0x81
-through it, and writes the errno to DIR/straggler.before; then waits for
-DIR/straggler.go and does the same into DIR/straggler.after.  0 means the
-read got data, ETIMEDOUT (110) means the fd holds the interface (no key
-was pressed), anything else (EBUSY, ENODEV...) that it does not.
+"""usb-straggler PID FD DIR: try to become a process that keeps a copy of a
+USB driver's usbfs fd past its revocation.  Takes a dup of fd FD of process
+PID (pidfd_getfd, as root); if that is refused, writes "getfd ERRNO" to
+DIR/straggler.before and exits.  Else it tries a 100 ms interrupt-IN read
+on endpoint 0x81 through the copy and writes the errno to
+DIR/straggler.before; then waits for DIR/straggler.go and does the same
+into DIR/straggler.after.  0 means the read got data, ETIMEDOUT (110) means
+the fd holds the interface (no key was pressed), anything else (EBUSY,
+ENODEV...) that it does not.
 """
 import ctypes
 import errno
@@ -36,8 +38,8 @@ def main():
     pidfd = os.pidfd_open(pid)
     fd = libc.syscall(SYS_pidfd_getfd, pidfd, target, 0)
     if fd < 0:
-        sys.stderr.write("pidfd_getfd: %s\n" % os.strerror(ctypes.get_errno()))
-        return 1
+        open(os.path.join(d, "straggler.before"), "w").write("getfd %d\n" % ctypes.get_errno())
+        return 0
     open(os.path.join(d, "straggler.before"), "w").write("%d\n" % read_once(fd))
     while not os.path.exists(os.path.join(d, "straggler.go")):
         time.sleep(0.05)
