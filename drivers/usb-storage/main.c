@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * usb-storage: an unprivileged userspace driver for USB mass-storage
+ * devices that speak SCSI over Bulk-Only Transport (interface class 08,
+ * subclass 06, protocol 50), built on libdev and libusb.  It serves the
+ * disk as one regular file, "disk", in the FUSE mount devbrokerd made for
+ * it: losetup(8) and mount(8) work on that file.
+ *
+ *   bot.c   Bulk-Only Transport 1.0: CBW, data, CSW, reset recovery
+ *   scsi.c  SPC-4/SBC-3: INQUIRY, TEST UNIT READY, REQUEST SENSE, READ
+ *           CAPACITY(10)/(16), READ/WRITE(10), SYNCHRONIZE CACHE(10)
+ *   disk.c  byte ranges on blocks (read-modify-write of partial blocks)
+ *   selftest.c  --selftest: provoke transport errors, check the recovery
+ *   main.c  adoption, the FUSE file, the lifecycle (this file)
+ *
+ * The broker hands us (devbroker-manifest(5), [Frontend] FUSEMount=):
+ * $DBK_USB_FD, a usbfs fd whose granted interfaces ($DBK_USB_INTERFACES)
+ * are detached from the kernel's usb-storage and claimed for us, and
+ * $DBK_FUSE_FD, a /dev/fuse fd already mounted.  --usb-fd, --interfaces
+ * and --fuse-fd override them.
+ *
+ * Exit status: 0 when stopped (SIGTERM, unmount) or when the device went
+ * away (unplugged, revoked: the FUSE file answers EIO meanwhile); 1 on any
+ * other failure, a device that no longer takes reset recovery included
+ * (the broker restarts us); 2 for usage errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <devbroker/libdev.h>
+
+#include "bot.h"
+#include "disk.h"
+#include "scsi.h"
+#include "selftest.h"
+#include "util.h"
+
+/*
+ * Data per READ/WRITE command, as Linux's usb-storage (scsiglue.c): 240
+ * sectors (120 KiB), which every device copes with, and 2048 (1 MiB) from
+ * SuperSpeed on, which USB 3 devices handle faster.
+ */
+#define MAX_KIB_USB2		120
+#define MAX_KIB_USB3		1024
+#define DEFAULT_TIMEOUT_MS	20000
+#define SYNC_TIMEOUT_MS		60000
+#define READY_TRIES		100	/* TEST UNIT READY, 100 ms apart */
+
+struct usbs {
+	struct dbk_usb *usb;
+	struct bot bot;
+	struct scsi_disk scsi;
+	struct disk disk;
+	struct dbk_fuse_file *file;
+	bool gone;		/* the device went away: stop quietly */
+	bool wedged;		/* it stopped answering reset recovery */
+	bool dirty;		/* written since the last cache flush */
+	bool verbose;
+};
+
+static struct dbk_fuse_file *stop_target;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (stop_target)
+		dbk_fuse_file_stop(stop_target);
+}
+
+/* ---- the file ---- */
+
+/* What a program reading or writing the file sees. */
+static int file_errno(struct usbs *s, int r)
+{
+	if (r == -ENODEV) {
+		if (!s->gone)
+			usbs_log("the device is gone; stopping");
+		s->gone = true;
+		return -ENODEV;	/* libdev answers EIO and ends its loop */
+	}
+	if (s->bot.wedged && !s->wedged) {
+		/* Stop with a failure: the broker gives the interface to the
+		 * kernel's driver (which may reset the port), then restarts
+		 * us. */
+		usbs_log("the device does not take reset recovery any more; stopping");
+		s->wedged = true;
+		dbk_fuse_file_stop(s->file);
+	}
+	if (r == -ENOSPC || r == -EROFS || r == -ENOMEDIUM)
+		return r;
+	return -EIO;
+}
+
+static ssize_t file_read(void *data, void *buf, size_t size, uint64_t off)
+{
+	struct usbs *s = data;
+	ssize_t n = disk_pread(&s->disk, buf, size, off);
+
+	return n < 0 ? file_errno(s, (int)n) : n;
+}
+
+static ssize_t file_write(void *data, const void *buf, size_t size, uint64_t off)
+{
+	struct usbs *s = data;
+	ssize_t n;
+
+	s->dirty = true;	/* even a failed write may have written a part */
+	n = disk_pwrite(&s->disk, buf, size, off);
+	return n < 0 ? file_errno(s, (int)n) : n;
+}
+
+static int file_flush(void *data)
+{
+	struct usbs *s = data;
+	int r;
+
+	if (!s->dirty)
+		return 0;
+	r = scsi_disk_sync(&s->scsi);
+	if (r < 0)
+		return file_errno(s, r);
+	s->dirty = false;
+	return 0;
+}
+
+static int blocks_read(void *ctx, uint64_t lba, uint32_t n, void *buf)
+{
+	return scsi_disk_read(ctx, lba, n, buf);
+}
+
+static int blocks_write(void *ctx, uint64_t lba, uint32_t n, const void *buf)
+{
+	return scsi_disk_write(ctx, lba, n, buf);
+}
+
+static const struct disk_ops block_ops = {
+	.read = blocks_read,
+	.write = blocks_write,
+};
+
+/* ---- setup ---- */
+
+/*
+ * The first granted interface that is SCSI over BOT, in the active
+ * configuration, and its bulk endpoints.  An alternate setting other than
+ * the current one is selected (BOT 4.3 allows any).
+ */
+static int find_interface(struct usbs *s, uint32_t granted)
+{
+	libusb_device_handle *h = dbk_usb_get_handle(s->usb);
+	const struct libusb_interface_descriptor *bot = NULL;
+	struct libusb_config_descriptor *cfg;
+	int i, j, r;
+
+	r = libusb_get_active_config_descriptor(libusb_get_device(h), &cfg);
+	if (r < 0) {
+		usbs_log("reading the configuration descriptor: %s", libusb_error_name(r));
+		return dbk_usb_errno(r);
+	}
+	for (i = 0; i < cfg->bNumInterfaces && !bot; i++) {
+		const struct libusb_interface *itf = &cfg->interface[i];
+
+		for (j = 0; j < itf->num_altsetting && !bot; j++) {
+			const struct libusb_interface_descriptor *alt = &itf->altsetting[j];
+
+			if (alt->bInterfaceNumber >= 32 ||
+			    !(granted & (1u << alt->bInterfaceNumber)))
+				break;
+			r = bot_find_endpoints(alt, &s->bot.ep_in, &s->bot.ep_out);
+			if (r == -ENOENT)
+				usbs_log("interface %u is SCSI/BOT but lacks a bulk endpoint pair",
+					 alt->bInterfaceNumber);
+			if (r == 0)
+				bot = alt;
+		}
+	}
+	r = 0;
+	if (!bot) {
+		usbs_log("no granted interface (mask 0x%x) is mass storage, SCSI transparent, "
+			 "Bulk-Only (08/06/50)", granted);
+		r = -ENXIO;
+	} else {
+		s->bot.ifno = bot->bInterfaceNumber;
+		if (bot->bAlternateSetting != 0)
+			r = libusb_set_interface_alt_setting(h, s->bot.ifno,
+							     bot->bAlternateSetting);
+		if (r < 0) {
+			usbs_log("selecting alternate setting %u: %s", bot->bAlternateSetting,
+				 libusb_error_name(r));
+			r = dbk_usb_errno(r);
+		}
+	}
+	libusb_free_config_descriptor(cfg);
+	return r;
+}
+
+static int setup(struct usbs *s, unsigned int max_kib)
+{
+	int r, maxlun, speed;
+
+	r = find_interface(s, dbk_usb_get_interfaces(s->usb));
+	if (r < 0)
+		return r;
+	s->bot.h = dbk_usb_get_handle(s->usb);
+	s->bot.timeout_ms = DEFAULT_TIMEOUT_MS;
+	s->bot.retries = 2;
+	s->bot.verbose = s->verbose;
+	maxlun = bot_get_max_lun(&s->bot);
+	if (maxlun < 0)
+		return maxlun;
+	s->bot.lun = 0;
+	if (s->verbose)
+		usbs_log("interface %u, bulk in 0x%02x, out 0x%02x, LUNs 0..%d (serving 0)",
+			 s->bot.ifno, s->bot.ep_in, s->bot.ep_out, maxlun);
+
+	s->scsi.bot = &s->bot;
+	s->scsi.sync_timeout_ms = SYNC_TIMEOUT_MS;
+	r = scsi_disk_inquiry(&s->scsi);
+	if (r < 0)
+		return r;
+	if (s->scsi.inq.qualifier != 0 || s->scsi.inq.type != SCSI_TYPE_DISK) {
+		usbs_log("LUN 0 is not a connected direct-access block device (qualifier %u, "
+			 "peripheral device type 0x%02x)", s->scsi.inq.qualifier, s->scsi.inq.type);
+		return -ENXIO;
+	}
+	r = scsi_disk_wait_ready(&s->scsi, READY_TRIES);
+	if (r < 0)
+		return r;
+	r = scsi_disk_read_capacity(&s->scsi);
+	if (r < 0)
+		return r;
+	speed = libusb_get_device_speed(libusb_get_device(s->bot.h));
+	if (!max_kib)
+		max_kib = speed >= LIBUSB_SPEED_SUPER ? MAX_KIB_USB3 : MAX_KIB_USB2;
+	/* Whole blocks per command; READ(10) counts at most 65535. */
+	s->scsi.max_blocks = max_kib * 1024 / s->scsi.block_size;
+	if (s->scsi.max_blocks == 0)
+		s->scsi.max_blocks = 1;
+	if (s->scsi.max_blocks > 0xffff)
+		s->scsi.max_blocks = 0xffff;
+	r = disk_init(&s->disk, &block_ops, &s->scsi, s->scsi.block_size, s->scsi.blocks,
+		      s->scsi.max_blocks);
+	if (r < 0)
+		return r;
+	usbs_log("%s %s %s: %" PRIu64 " blocks of %u bytes (%" PRIu64 " MiB)%s; up to %u "
+		 "blocks per command", s->scsi.inq.vendor, s->scsi.inq.product,
+		 s->scsi.inq.revision, s->scsi.blocks, s->scsi.block_size,
+		 disk_size(&s->disk) >> 20, s->scsi.inq.removable ? ", removable" : "",
+		 s->scsi.max_blocks);
+	return 0;
+}
+
+static int env_fd(const char *name)
+{
+	const char *v = getenv(name);
+	char *end;
+	long fd;
+
+	if (!v || !*v)
+		return -1;
+	errno = 0;
+	fd = strtol(v, &end, 10);
+	if (errno || *end || fd < 0 || fd > 65535)
+		return -1;
+	return (int)fd;
+}
+
+static int parse_uint(const char *arg, unsigned long max, unsigned long *out, int base)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, base);
+	return errno || !*arg || *end || *arg == '-' || *out > max ? -EINVAL : 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: usb-storage [--usb-fd N [--interfaces MASK]] [--fuse-fd N]\n"
+	      "                   [--name NAME] [--mode OCTAL] [--max-kib N]\n"
+	      "                   [--selftest] [--verbose]\n"
+	      "Serves a USB mass-storage device (SCSI over Bulk-Only Transport) as the\n"
+	      "file NAME (default \"disk\") in the FUSE mount of the fd given.  Without\n"
+	      "options the fds come from the broker: $DBK_USB_FD, $DBK_USB_INTERFACES,\n"
+	      "$DBK_FUSE_FD.  --max-kib: data per READ/WRITE command (default 120,\n"
+	      "1024 for SuperSpeed devices, as Linux's usb-storage).\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "usb-fd", required_argument, NULL, 'u' },
+		{ "interfaces", required_argument, NULL, 'i' },
+		{ "fuse-fd", required_argument, NULL, 'f' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "max-kib", required_argument, NULL, 'k' },
+		{ "selftest", no_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct dbk_fuse_file_ops ops = {
+		.read = file_read,
+		.write = file_write,
+		.flush = file_flush,
+	};
+	unsigned long usb_fd = ~0ul, fuse_fd = ~0ul, mask = ~0ul, mode = 0600,
+		      max_kib = 0;
+	struct usbs s = { 0 };
+	const char *name = "disk";
+	bool selftest = false;
+	struct sigaction sa;
+	int c, r, li = 0, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "hv", opts, &li)) != -1) {
+		r = 0;
+		switch (c) {
+		case 'u': r = parse_uint(optarg, 65535, &usb_fd, 10); break;
+		case 'i': r = parse_uint(optarg, 0xffffffffu, &mask, 0); break;
+		case 'f': r = parse_uint(optarg, 65535, &fuse_fd, 10); break;
+		case 'n': name = optarg; break;
+		case 'm': r = parse_uint(optarg, 0777, &mode, 8); break;
+		case 'k': r = parse_uint(optarg, 2048, &max_kib, 10);
+			  r = r ? r : max_kib ? 0 : -EINVAL; break;
+		case 's': selftest = true; break;
+		case 'v': s.verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		if (r < 0) {
+			usbs_log("bad value for --%s: '%s'", opts[li].name, optarg);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || !*name || strchr(name, '/')) {
+		usage(stderr);
+		return 2;
+	}
+	if (fuse_fd == ~0ul) {
+		r = env_fd("DBK_FUSE_FD");
+		if (r < 0) {
+			usbs_log("no FUSE fd: give --fuse-fd, or run under devbrokerd with "
+				 "FUSEMount= in the manifest");
+			return 2;
+		}
+		fuse_fd = (unsigned long)r;
+	}
+
+	/* The broker's fd, or ours; the interfaces it was granted for. */
+	if (usb_fd != ~0ul) {
+		if (mask == ~0ul) {
+			const char *v = getenv("DBK_USB_INTERFACES");
+
+			if (!v || parse_uint(v, 0xffffffffu, &mask, 0) < 0)
+				mask = 0x1;
+		}
+		r = dbk_usb_adopt((int)usb_fd, (uint32_t)mask, &s.usb);
+	} else {
+		r = dbk_usb_adopt_env(&s.usb);
+	}
+	if (r < 0) {
+		usbs_log("adopting the USB fd: %s", strerror(-r));
+		close((int)fuse_fd);
+		return r == -ENODEV ? 0 : 1;
+	}
+
+	r = setup(&s, (unsigned int)max_kib);
+	if (r == 0 && selftest) {
+		r = usbs_selftest(&s.scsi);
+		if (r > 0) {
+			usbs_log("selftest: %d checks failed", r);
+			r = -EIO;
+		}
+	}
+	if (r < 0) {
+		if (r == -ENODEV)
+			usbs_log("the device went away during setup");
+		close((int)fuse_fd);
+		rc = r == -ENODEV ? 0 : 1;
+		goto out;
+	}
+
+	r = dbk_fuse_file_new((int)fuse_fd, name, disk_size(&s.disk), (unsigned int)mode,
+			      &ops, &s, &s.file);
+	if (r < 0) {
+		usbs_log("serving the FUSE file: %s", strerror(-r));
+		close((int)fuse_fd);
+		goto out;
+	}
+	stop_target = s.file;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (s.verbose)
+		usbs_log("serving %s/%s", getenv("DBK_FUSE_MOUNT") ? getenv("DBK_FUSE_MOUNT") :
+			 "<the FUSE mount>", name);
+
+	r = dbk_fuse_file_run(s.file);
+	stop_target = NULL;
+	if (r == -ENODEV || s.gone) {
+		rc = 0;			/* unplugged or revoked: a clean stop */
+	} else if (s.wedged) {
+		rc = 1;
+	} else if (r < 0) {
+		usbs_log("FUSE loop: %s", strerror(-r));
+	} else {
+		/* Stopped or unmounted: leave nothing in the device's cache. */
+		rc = 0;
+		if (s.dirty && scsi_disk_sync(&s.scsi) < 0)
+			usbs_log("flushing the cache on the way out failed");
+	}
+	dbk_fuse_file_free(s.file);
+	if (s.verbose)
+		usbs_log("%lu commands, %lu reset recoveries, %lu halts cleared",
+			 s.bot.stats.commands, s.bot.stats.resets, s.bot.stats.stalls);
+out:
+	disk_fini(&s.disk);
+	dbk_usb_free(s.usb);
+	return rc;
+}
