@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,45 +271,9 @@ fail:
 
 DBK_EXPORT int dbk_cuse_run(struct dbk_cuse *c)
 {
-	struct fuse_buf fbuf;
-	int r = 0;
-
 	if (!c)
 		return -EINVAL;
-	memset(&fbuf, 0, sizeof(fbuf));
-	while (!fuse_session_exited(c->se)) {
-		struct pollfd p[2] = {
-			{ .fd = fuse_session_fd(c->se), .events = POLLIN },
-			{ .fd = c->stop_fd, .events = POLLIN },
-		};
-		uint64_t v;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		if (p[1].revents & POLLIN) {
-			if (read(c->stop_fd, &v, sizeof(v)) < 0) { /* drained */ }
-			break;
-		}
-		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
-			break;	/* the connection is gone */
-		if (!(p[0].revents & POLLIN))
-			continue;
-		r = fuse_session_receive_buf(c->se, &fbuf);
-		if (r == -EINTR || r == -EAGAIN) {
-			r = 0;
-			continue;
-		}
-		if (r <= 0)
-			break;	/* 0: the kernel ended the connection */
-		fuse_session_process_buf(c->se, &fbuf);
-		r = 0;
-	}
-	free(fbuf.mem);
-	return r < 0 ? r : 0;
+	return dbk__fuse_serve(c->se, c->stop_fd, NULL, NULL);
 }
 
 DBK_EXPORT int dbk_cuse_stop(struct dbk_cuse *c)

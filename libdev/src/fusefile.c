@@ -27,7 +27,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,56 +551,13 @@ int dbk__fuse_file_new_any(int fd, const char *name, uint64_t size,
 
 DBK_EXPORT int dbk_fuse_file_run(struct dbk_fuse_file *f)
 {
-	struct fuse_buf fbuf;
-	int r = 0;
-
 	if (!f)
 		return -EINVAL;
 	if (f->gone)
 		return -ENODEV;
-	memset(&fbuf, 0, sizeof(fbuf));
-	while (!f->ended) {
-		struct pollfd p[2] = {
-			{ .fd = fuse_session_fd(f->se), .events = POLLIN },
-			{ .fd = f->stop_fd, .events = POLLIN },
-		};
-		uint64_t v;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		if (p[1].revents & POLLIN) {
-			if (read(f->stop_fd, &v, sizeof(v)) < 0) { /* drained */ }
-			break;
-		}
-		/* POLLERR: the connection was aborted (unmounted). */
-		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			f->ended = true;
-			break;
-		}
-		if (!(p[0].revents & POLLIN))
-			continue;
-		r = fuse_session_receive_buf(f->se, &fbuf);
-		if (r == -EINTR || r == -EAGAIN) {
-			r = 0;
-			continue;
-		}
-		if (r == 0)
-			f->ended = true;	/* ENODEV: unmounted */
-		if (r <= 0)
-			break;
-		fuse_session_process_buf(f->se, &fbuf);
-		r = 0;
-		if (f->gone) {
-			r = -ENODEV;
-			break;
-		}
-	}
-	free(fbuf.mem);
-	return r;
+	if (f->ended)
+		return 0;
+	return dbk__fuse_serve(f->se, f->stop_fd, &f->gone, &f->ended);
 }
 
 DBK_EXPORT int dbk_fuse_file_stop(struct dbk_fuse_file *f)

@@ -13,6 +13,16 @@
 
 #include "devbroker/libdev.h"
 
+struct fuse_session;
+
+/*
+ * fuseloop.c: serve @se in the calling thread until @stop_fd (an eventfd)
+ * is written, the kernel ends the connection (then *@ended, if given, is
+ * set) or, after a request, *@gone is true (-ENODEV).  Returns 0, -ENODEV
+ * or a negative errno of the fd.
+ */
+int dbk__fuse_serve(struct fuse_session *se, int stop_fd, const bool *gone, bool *ended);
+
 #define DBK_EXPORT __attribute__((visibility("default")))
 
 #define DBK_NR_BARS		6

@@ -463,6 +463,23 @@ static __always_inline int check_ioctl(struct task_struct *task, const struct db
 	return 0;
 }
 
+/*
+ * An ioctl on @file: 1 with *task and *r set if it is usbfs and the caller
+ * is marked; 0 to let it be; -EAGAIN when the caller's storage is busy (it
+ * may be marked: fail closed).
+ */
+static __always_inline int marked_usbfs_ioctl(struct file *file, __u32 *minor,
+					      struct task_struct **task, struct dbk_usb_rules **r)
+{
+	if (!usbfs_file(file, minor))
+		return 0;
+	*task = bpf_get_current_task_btf();
+	*r = bpf_task_storage_get(&dbk_usb_tasks, *task, 0, 0);
+	if (!*r)
+		return storage_busy(*task) ? -EAGAIN : 0;
+	return 1;
+}
+
 /* Sleepable: bpf_copy_from_user() may fault the argument in (lsm/ would fail open). */
 SEC("lsm.s/file_ioctl")
 int BPF_PROG(dbk_usb_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
@@ -473,12 +490,9 @@ int BPF_PROG(dbk_usb_ioctl, struct file *file, unsigned int cmd, unsigned long a
 
 	if (ret)
 		return ret;
-	if (!usbfs_file(file, &minor))
-		return 0;
-	task = bpf_get_current_task_btf();
-	r = bpf_task_storage_get(&dbk_usb_tasks, task, 0, 0);
-	if (!r)
-		return storage_busy(task) ? -EAGAIN : 0;
+	ret = marked_usbfs_ioctl(file, &minor, &task, &r);
+	if (ret <= 0)
+		return ret;
 	return check_ioctl(task, r, cmd, arg, minor);
 }
 
@@ -492,12 +506,9 @@ int BPF_PROG(dbk_usb_ioctl_compat, struct file *file, unsigned int cmd, unsigned
 
 	if (ret)
 		return ret;
-	if (!usbfs_file(file, &minor))
-		return 0;
-	task = bpf_get_current_task_btf();
-	r = bpf_task_storage_get(&dbk_usb_tasks, task, 0, 0);
-	if (!r)
-		return storage_busy(task) ? -EAGAIN : 0;
+	ret = marked_usbfs_ioctl(file, &minor, &task, &r);
+	if (ret <= 0)
+		return ret;
 	return deny(r, task, cmd, DBK_USB_R_COMPAT, minor, 0, 0, 0);
 }
 

@@ -12,14 +12,6 @@ n=0
 ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
 FAILED=0
 modprobe xhci_pci; modprobe usbhid; modprobe hid_generic; modprobe evdev
-usb_iface() {	# usb_iface MODALIAS-GLOB: the sysfs name of the interface whose modalias matches
-	local d
-	for d in /sys/bus/usb/devices/*:*; do
-		case "$(cat "$d/modalias")" in $1) basename "$d"; return 0 ;; esac
-	done
-	return 1
-}
-iface_driver() { basename "$(readlink "/sys/bus/usb/devices/$1/driver")" 2>/dev/null; }
 wait_for 10 usb_iface '*ic0Aisc00ip00in01' >/dev/null || fail "no usb-net in the bed"
 KBD=$(usb_iface '*ic03isc01ip01*'); NET=$(usb_iface '*ic0Aisc00ip00in01')
 MOUSE_DEV=$(usb_iface '*ic03isc01ip02*'); MOUSE_DEV=${MOUSE_DEV%%:*}

@@ -13,6 +13,17 @@ edu_bdfs() {
 	done
 }
 
+# USB: the sysfs name of the first interface whose modalias matches a glob
+# (usb_iface '*ic03isc01ip01*': a boot keyboard), and the driver bound to one.
+usb_iface() {
+	local d
+	for d in /sys/bus/usb/devices/*:*; do
+		case "$(cat "$d/modalias")" in $1) basename "$d"; return 0 ;; esac
+	done
+	return 1
+}
+iface_driver() { basename "$(readlink "/sys/bus/usb/devices/$1/driver")" 2>/dev/null; }
+
 dbk_load() { grep -q '^devbroker ' /proc/modules || insmod "$KO" || fail "insmod $KO"; }
 dbk_unload() { ! grep -q '^devbroker ' /proc/modules || rmmod devbroker || fail "rmmod devbroker"; }
 

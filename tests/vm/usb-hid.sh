@@ -20,14 +20,6 @@ ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - 
 modprobe xhci_pci; modprobe usbhid; modprobe hid_generic; modprobe evdev; modprobe uinput
 modprobe usbmon || fail "no usbmon"
 
-usb_iface() {	# usb_iface MODALIAS-GLOB: the sysfs name of the interface whose modalias matches
-	local d
-	for d in /sys/bus/usb/devices/*:*; do
-		case "$(cat "$d/modalias")" in $1) basename "$d"; return 0 ;; esac
-	done
-	return 1
-}
-iface_driver() { basename "$(readlink "/sys/bus/usb/devices/$1/driver")" 2>/dev/null; }
 find_input() { "$ER" --find "$1"; }
 
 # QMP input-send-event without "device": the newest keyboard/mouse gets it.
@@ -63,7 +55,9 @@ export -f events presses
 
 wait_for 10 usb_iface '*ic03isc01ip02*' >/dev/null || fail "no usb-mouse in the bed"
 KBD=$(usb_iface '*ic03isc01ip01*'); MOUSE=$(usb_iface '*ic03isc01ip02*')
-NETDATA=$(usb_iface '*ic0Aisc00ip00*') || fail "no usb-net (its CDC data interface) in the bed"
+# usb-net sits behind a hub QEMU adds: it may enumerate after the mouse.
+wait_for 10 usb_iface '*ic0Aisc00ip00*' >/dev/null || fail "no usb-net (its CDC data interface) in the bed"
+NETDATA=$(usb_iface '*ic0Aisc00ip00*')
 wait_for 10 test "$(iface_driver "$KBD")" = usbhid
 wait_for 10 find_input "$HID_KBD" >/dev/null || fail "usbhid made no input device for the keyboard"
 
