@@ -20,11 +20,9 @@ LAT=$DBK_BUILD/tests/helpers/usb-key-latency
 modprobe xhci_pci; modprobe usbhid; modprobe hid_generic; modprobe evdev; modprobe uinput
 modprobe usbmon || fail "no usbmon"
 
-kbd=""
-for d in /sys/bus/usb/devices/*:*; do
-	case "$(cat "$d/modalias")" in *ic03isc01ip01*) kbd=$(basename "$d") ;; esac
-done
-[ -n "$kbd" ] || fail "no usb-kbd in the bed"
+# The xHCI enumerates its devices after modprobe returns.
+wait_for 10 usb_iface '*ic03isc01ip01*' >/dev/null || fail "no usb-kbd in the bed"
+kbd=$(usb_iface '*ic03isc01ip01*')
 bus=$(cat "/sys/bus/usb/devices/${kbd%%:*}/busnum"); dev=$(cat "/sys/bus/usb/devices/${kbd%%:*}/devnum")
 
 measure() {	# measure NAME EVDEV-NAME: N keystrokes, with usbmon running
