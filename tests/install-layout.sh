@@ -21,6 +21,12 @@ want "the daemon" "$prefix/sbin/devbrokerd"
 want "the CLI" "$prefix/sbin/devbrokerctl"
 want "the edu driver" "$prefix/libexec/devbroker/drivers/edu-driver"
 want "the edu manifest" "$prefix/share/devbroker/drivers.d/edu.conf"
+want "the usb-hid driver" "$prefix/libexec/devbroker/drivers/usb-hid"
+want "the usb-hid manifest" "$prefix/share/devbroker/drivers.d/usb-hid.conf"
+want "the usb-storage driver" "$prefix/libexec/devbroker/drivers/usb-storage"
+want "the usb-storage manifest" "$prefix/share/devbroker/drivers.d/usb-storage.conf"
+want "the USB request policy" "$prefix/share/devbroker/policies/usb_requests.bpf.o"
+want "the USB policy header" "$prefix/include/devbroker/usb-policy.h"
 want "man pages" "$prefix/share/man/man5/devbroker-manifest.5"
 want "the systemd unit" "$prefix/lib/systemd/system/devbrokerd.service"
 n=$((n + 1))
@@ -29,6 +35,14 @@ if grep -q "^Exec=$prefix/libexec/devbroker/drivers/edu-driver " "$dest$prefix/s
 else
 	echo "not ok $n - the installed manifest names another path"
 fi
+for drv in usb-hid usb-storage; do
+	n=$((n + 1))
+	if grep -qx "Exec=$prefix/libexec/devbroker/drivers/$drv" "$dest$prefix/share/devbroker/drivers.d/$drv.conf"; then
+		echo "ok $n - the installed $drv manifest names the installed driver"
+	else
+		echo "not ok $n - the installed $drv manifest names another path"
+	fi
+done
 n=$((n + 1))
 if [ -z "$(find "$dest" -path "$dest$prefix" -prune -o -path "$dest/lib/modules" -prune -o -type f -print | grep -v "^$dest$prefix/")" ]; then
 	echo "ok $n - nothing outside the prefix but the module"
