@@ -298,6 +298,8 @@ const char *dbk_usb_reason_name(uint32_t reason)
 	case DBK_USB_R_VERSION:	return "rules of another version";
 	case DBK_USB_R_COMPAT:	return "32-bit ioctl";
 	case DBK_USB_R_PTRACE:	return "memory access by another process";
+	case DBK_USB_R_OPEN:	return "opening a USB device node";
+	case DBK_USB_R_CLONE:	return "a memory-sharing clone from a vfork child";
 	}
 	return "unknown reason";
 }
@@ -330,6 +332,12 @@ int dbk_usb_denial_format(const struct dbk_usb_denial *d, char *buf, size_t n)
 	if (d->reason == DBK_USB_R_PTRACE)
 		m = snprintf(buf, n, "pid %u: write access to its memory by pid %u refused",
 			     d->pid, d->other_pid);
+	else if (d->reason == DBK_USB_R_OPEN)
+		m = snprintf(buf, n, "pid %u: opening USB device node (usb minor %u) refused",
+			     d->pid, d->minor);
+	else if (d->reason == DBK_USB_R_CLONE)
+		m = snprintf(buf, n, "pid %u: a memory-sharing clone from a vfork child refused",
+			     d->pid);
 	else if (d->has_setup)
 		m = snprintf(buf, n, "pid %u: %s request 0x%02x/0x%02x wValue 0x%04x wIndex 0x%04x "
 			     "wLength %u on usb minor %u: %s%s", d->pid,

@@ -227,12 +227,15 @@ struct signal_struct {
 	int nr_threads;
 } __attribute__((preserve_access_index));
 
+struct completion;
+
 struct task_struct {
 	int pid;
 	int tgid;
 	struct task_struct *group_leader;
 	struct signal_struct *signal;
 	void *bpf_storage;
+	struct completion *vfork_done;	/* set while this task is a vfork child */
 } __attribute__((preserve_access_index));
 
 struct inode {
@@ -464,11 +467,11 @@ static __always_inline int check_ioctl(struct task_struct *task, const struct db
 }
 
 /*
- * An ioctl on @file: 1 with *task and *r set if it is usbfs and the caller
- * is marked; 0 to let it be; -EAGAIN when the caller's storage is busy (it
- * may be marked: fail closed).
+ * An access to @file: 1 with *task and *r set if it is usbfs and the
+ * caller is marked; 0 to let it be; -EAGAIN when the caller's storage is
+ * busy (it may be marked: fail closed).
  */
-static __always_inline int marked_usbfs_ioctl(struct file *file, __u32 *minor,
+static __always_inline int marked_usbfs(struct file *file, __u32 *minor,
 					      struct task_struct **task, struct dbk_usb_rules **r)
 {
 	if (!usbfs_file(file, minor))
@@ -490,7 +493,7 @@ int BPF_PROG(dbk_usb_ioctl, struct file *file, unsigned int cmd, unsigned long a
 
 	if (ret)
 		return ret;
-	ret = marked_usbfs_ioctl(file, &minor, &task, &r);
+	ret = marked_usbfs(file, &minor, &task, &r);
 	if (ret <= 0)
 		return ret;
 	return check_ioctl(task, r, cmd, arg, minor);
@@ -506,7 +509,7 @@ int BPF_PROG(dbk_usb_ioctl_compat, struct file *file, unsigned int cmd, unsigned
 
 	if (ret)
 		return ret;
-	ret = marked_usbfs_ioctl(file, &minor, &task, &r);
+	ret = marked_usbfs(file, &minor, &task, &r);
 	if (ret <= 0)
 		return ret;
 	return deny(r, task, cmd, DBK_USB_R_COMPAT, minor, 0, 0, 0);
@@ -530,6 +533,14 @@ int BPF_PROG(dbk_usb_task_alloc, struct task_struct *task, unsigned long clone_f
 	p = bpf_task_storage_get(&dbk_usb_tasks, cur, 0, 0);
 	if (!p)
 		return storage_busy(cur) ? -EAGAIN : 0;
+	/*
+	 * A vfork child shares its sleeping parent's mm.  A thread or a
+	 * CLONE_VM child it made would outlive it (the parent wakes when the
+	 * child execs or exits) and could write the parent's arguments,
+	 * while the parent, asleep at clone time, was never flagged: refuse.
+	 */
+	if (cur->vfork_done && (clone_flags & DBK_CLONE_VM) && !(clone_flags & DBK_CLONE_VFORK))
+		return deny(p, cur, 0, DBK_USB_R_CLONE, 0, 0, 0, 0);
 	copy = *p;
 	/* Another process on the same mm: its threads could write our arguments. */
 	shared = (clone_flags & DBK_CLONE_VM) && !(clone_flags & DBK_CLONE_THREAD);
@@ -551,6 +562,26 @@ int BPF_PROG(dbk_usb_task_alloc, struct task_struct *task, unsigned long clone_f
 		return -ENOMEM;	/* fail closed: no unmarked child of a marked task */
 	*c = copy;
 	return 0;
+}
+
+/*
+ * A marked task opens no USB device node: its restricted fd is all it
+ * gets.  Reopening /proc/self/fd/N would give a fresh fd without the
+ * dropped privileges (usable if the node's mode lets nobody write it).
+ */
+SEC("lsm/file_open")
+int BPF_PROG(dbk_usb_open, struct file *file, int ret)
+{
+	struct task_struct *task;
+	struct dbk_usb_rules *r;
+	__u32 minor = 0;
+
+	if (ret)
+		return ret;
+	ret = marked_usbfs(file, &minor, &task, &r);
+	if (ret <= 0)
+		return ret;
+	return deny(r, task, 0, DBK_USB_R_OPEN, minor, 0, 0, 0);
 }
 
 /* A new mm: nobody shares it. */

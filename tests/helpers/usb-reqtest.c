@@ -612,6 +612,66 @@ static int cmd_attack(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * From inside a vfork() child, try a CLONE_VM clone (a process) and a
+ * thread: either would share the sleeping parent's memory after the
+ * child is gone.  The child writes the two errnos into the parent's
+ * memory (vfork shares it) and exits; "EPERM" when both were refused.
+ */
+static int vf_errs[2];
+
+static void *vf_thread(void *arg)
+{
+	(void)arg;
+	return NULL;
+}
+
+static void __attribute__((noinline)) vfork_clone(void)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	pid_t v = vfork();
+
+	if (v == 0) {
+		pthread_t th;
+		pid_t c = clone(clone_child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
+		int r;
+
+		vf_errs[0] = c < 0 ? errno : 0;
+		if (c > 0)
+			kill(c, SIGKILL);
+		r = pthread_create(&th, NULL, vf_thread, NULL);
+		vf_errs[1] = r;
+		if (!r)
+			pthread_join(th, NULL);
+		_exit(0);
+	}
+	if (v < 0)
+		die("vfork: %s", strerror(errno));
+	waitpid(v, NULL, 0);
+}
+
+static int cmd_vforkclone(void)
+{
+	vfork_clone();
+	printf("# clone(CLONE_VM) in the vfork child: %s; pthread_create: %s\n",
+	       vf_errs[0] ? strerrorname_np(vf_errs[0]) : "ok",
+	       vf_errs[1] ? strerrorname_np(vf_errs[1]) : "ok");
+	result(vf_errs[0] == EPERM && vf_errs[1] == EPERM ? EPERM :
+	       vf_errs[0] || vf_errs[1] ? EINVAL : 0);
+	return 0;
+}
+
+/* Reopen our usbfs fd through /proc: a fresh fd without the dropped privileges. */
+static int cmd_reopen(void)
+{
+	int fd = open("/proc/self/fd/3", O_RDWR | O_CLOEXEC);
+
+	result(fd < 0 ? errno : 0);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -642,5 +702,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "attack"))
 		return cmd_attack(argc, argv);
+	if (!strcmp(argv[0], "vforkclone"))
+		return cmd_vforkclone();
+	if (!strcmp(argv[0], "reopen"))
+		return cmd_reopen();
 	die("unknown command '%s'", argv[0]);
 }

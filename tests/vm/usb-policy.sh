@@ -111,6 +111,15 @@ expect EPERM "standard class: a forked child is marked too (vendor refused)" -- 
 PID_CHILD=$LASTPID
 expect ok "standard class: after a vfork() child came and went" -- \
 	M -- "$H" req --vfork 0x80 6 0x100 0 18
+expect EPERM "a vfork() child may not clone(CLONE_VM) nor start a thread (they would outlive it on its parent's memory)" -- \
+	M -- "$H" vforkclone
+expect ok "unmarked: the same clone and thread from a vfork() child" -- U -- "$H" vforkclone
+# Reopening the fd through /proc would undo DROP_PRIVILEGES if the node's
+# mode let the driver open it (say a udev rule made it 0666).
+chmod 0666 "$NODE"
+expect EPERM "marked: reopening /proc/self/fd/3 (the node made 0666) refused" -- M -- "$H" reopen
+expect ok "unmarked: the same reopen works" -- U -- "$H" reopen
+chmod 0600 "$NODE"
 # Another cookie and every type allowed: no setup packet is even read.
 expect EPIPE "standard class vendor: vendor 0x40/0x01 reaches the device" -- \
 	U --types "standard class vendor" -- "$H" req 0x40 1 0x3333 0 0

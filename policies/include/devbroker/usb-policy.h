@@ -95,6 +95,8 @@ enum dbk_usb_reason {
 	DBK_USB_R_VERSION = 6,	/**< the task's rules have another layout */
 	DBK_USB_R_COMPAT = 7,	/**< a 32-bit (compat) ioctl on usbfs */
 	DBK_USB_R_PTRACE = 8,	/**< another process tried to write the task's memory */
+	DBK_USB_R_OPEN = 9,	/**< the task tried to open a USB device node (e.g. /proc/self/fd/N) */
+	DBK_USB_R_CLONE = 10,	/**< a memory-sharing clone from a vfork child (refused: fork fails) */
 };
 
 /** One record of the ring buffer `dbk_usb_denials`. */
