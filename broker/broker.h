@@ -109,6 +109,7 @@ struct dbk_manifest {
 	unsigned int restart_burst;		/* crashes within the window before quarantine (5) */
 	unsigned int restart_window;		/* seconds (600) */
 	char policy[DBK_NAME_MAX];		/* Policy= (issue 5) */
+	bool auto_bind;				/* AutoBind= (yes): start on sight, with the limits' */
 	enum dbk_bus bus;
 	char match[DBK_MAX_MATCH][DBK_PATH_MAX];	/* modalias globs (PCI device, USB interface) */
 	unsigned int nr_match;
@@ -140,7 +141,7 @@ struct dbk_devinfo {
 	uint16_t vendor, device, subvendor, subdevice;	/* USB: idVendor, idProduct */
 	uint32_t class_code;		/* USB: the first interface's class, subclass, protocol */
 	/* USB only */
-	char usb_port[16];		/* sysfs name of the device: "1-2", "3-1.4" */
+	char usb_port[32];		/* sysfs name of the device: "1-2", "3-1.4" */
 	uint8_t busnum, devnum;		/* /dev/bus/usb/BBB/DDD */
 	uint8_t config;			/* bConfigurationValue of the active configuration */
 	uint32_t usb_ifaces;		/* the interfaces of this entry (bit N: bInterfaceNumber N) */
@@ -172,8 +173,9 @@ int dbk_template_expand(const char *tmpl, unsigned int instance,
 			const char *dev_id, const char *serial, char *buf, size_t len);
 /**
  * A string from a device (a USB serial number: untrusted) made safe for a
- * path component or an environment value: [A-Za-z0-9._-] kept, anything
- * else '_', at most @len - 1 bytes, never "", "." or "..".
+ * path component, an argument or an environment value: [A-Za-z0-9._-]
+ * kept, anything else '_', at most @len - 1 bytes, never "." or "..",
+ * never a leading '-'.
  */
 void dbk_sanitize_name(const char *in, char *out, size_t len);
 
@@ -199,6 +201,8 @@ bool dbk_manifest_matches(const struct dbk_manifest *m, const struct dbk_devinfo
  * power).  Appended to @r unless present.  Returns 0, or -E2BIG.
  */
 int dbk_usb_deny_builtin(struct dbk_rights *r);
+/** A deny rule as USBDenyRequests= spells it: "0x21:0x01", "0x20/0xe0:0x01", "0x40:*". */
+void dbk_usb_deny_text(const struct dbk_usb_deny *d, char *buf, size_t len);
 /** The first valid, not denied manifest matching @dev, or NULL. */
 const struct dbk_manifest *dbk_match(const struct dbk_manifest *ms, int n,
 				     const struct dbk_limits *l, const struct dbk_devinfo *dev);

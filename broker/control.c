@@ -122,11 +122,7 @@ static struct json_object *dbk_usb_rights_json(const struct dbk_rights *r)
 	buf[strlen(buf) ? strlen(buf) - 1 : 0] = '\0';
 	json_object_object_add(o, "usb_requests", json_object_new_string(buf[0] ? buf : "none"));
 	for (i = 0; i < r->nr_usb_deny; i++) {
-		if (r->usb_deny[i].any_request)
-			snprintf(buf, sizeof(buf), "0x%02x:*", r->usb_deny[i].type_val);
-		else
-			snprintf(buf, sizeof(buf), "0x%02x:0x%02x", r->usb_deny[i].type_val,
-				 r->usb_deny[i].request);
+		dbk_usb_deny_text(&r->usb_deny[i], buf, sizeof(buf));
 		json_object_array_add(deny, json_object_new_string(buf));
 	}
 	json_object_object_add(o, "usb_deny_requests", deny);
@@ -170,8 +166,9 @@ struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail)
 	json_object_object_add(o, "pid", d->pid > 0 ? json_object_new_int(d->pid) : NULL);
 	json_object_object_add(o, "restarts", json_object_new_int(d->backoff.restarts));
 	json_object_object_add(o, "instance", json_object_new_int(d->instance));
-	json_object_object_add(o, "frontend", d->frontend[0] && d->pid > 0 ?
-			       json_object_new_string(d->frontend) : NULL);
+	json_object_object_add(o, "frontend", d->pid <= 0 ? NULL :
+			       d->frontend[0] ? json_object_new_string(d->frontend) :
+			       d->fuse_mount[0] ? json_object_new_string(d->fuse_mount) : NULL);
 	if (!detail)
 		return o;
 	if (d->info.bus == DBK_BUS_USB) {

@@ -35,8 +35,15 @@ struct dbk_dev {
 	struct dbk_backoff backoff;
 	uint64_t restart_at;		/* monotonic ms, in DBK_ST_BACKOFF */
 	uint64_t kill_at;		/* monotonic ms: an unplugged USB driver's time to exit */
+	uint64_t denied_window;		/* monotonic ms: start of the second denials are counted in */
+	unsigned int denied_shown, denied_hidden;	/* in that second */
 	char last_exit[32];
-	char frontend[DBK_PATH_MAX];	/* "/dev/edu0", a FUSE mount point, "" if none */
+	/*
+	 * The CUSE node, "/dev/edu0" ("" if none): stat()ed until it appears.
+	 * Never a path in a driver-served FUSE mount: a stat() there waits
+	 * on the driver, which could hold devbrokerd for as long as it likes.
+	 */
+	char frontend[DBK_PATH_MAX];
 	char fuse_mount[DBK_PATH_MAX];	/* mounted for the driver, "" if none */
 	bool frontend_ready;		/* owner and mode applied */
 	bool seen;			/* present in the last scan */
@@ -82,11 +89,19 @@ int dbk_pci_open_node(const char *bdf);
 int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info));
 /* The driver's usbfs fd: its interfaces claimed for it and restricted to them. */
 int dbk_usb_grant(struct dbk_dev *d);
-/* Take the interfaces from whoever holds them through usbfs (forced revocation). */
+/*
+ * Ownership: each of these acts only on @d's interfaces that no other
+ * entry's live driver holds.
+ * Take them from whoever holds them through usbfs (forced revocation).
+ */
 void dbk_usb_revoke(const struct dbk_dev *d);
-/* The same, then let the kernel drivers probe them again. */
+/* The same, then let the kernel drivers probe the driverless ones again. */
 void dbk_usb_giveback(const struct dbk_dev *d);
-void dbk_usb_recover(const char *id);
+/* Only the second step: no usbfs claim is taken from anyone. */
+void dbk_usb_connect(const struct dbk_dev *d);
+/* Can the device still be opened (not unplugged, not replugged)? */
+bool dbk_usb_present(const struct dbk_devinfo *info);
+void dbk_usb_recover(const char *id, uint32_t mask);
 
 /* devbrokerd.c: once the USB request policy is loaded, report its denials. */
 void dbk_usb_denials_follow(void);

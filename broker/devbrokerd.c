@@ -70,20 +70,38 @@ static void dbk_audit_try(void)
 	dbk_log("following policy denials (tracefs)");
 }
 
+/* At most this many "denied" events per device and second: a driver can loop on refusals. */
+#define DBK_DENIED_PER_SEC	10
+
 /* A USB request the policy refused: a "denied" event of the driver that asked. */
 static void dbk_usb_denied(const struct dbk_usb_denial *dn, void *data)
 {
+	pid_t pgid = getpgid((pid_t)dn->pid);	/* a driver leads its process group */
 	struct dbk_dev *d = NULL;
+	uint64_t now = dbk_now_ms();
 	char what[256];
 	int i;
 
 	for (i = 0; i < dbk.nr_devs && !d; i++)
-		if (dbk.devs[i].pid > 0 && dbk.devs[i].pid == (pid_t)dn->pid)
+		if (dbk.devs[i].pid > 0 && (dbk.devs[i].pid == (pid_t)dn->pid || dbk.devs[i].pid == pgid))
 			d = &dbk.devs[i];
-	/* A child of the driver: the first device whose driver has that cookie. */
+	/* Gone already: the first device whose driver has that cookie. */
 	for (i = 0; i < dbk.nr_devs && !d; i++)
 		if (dbk.devs[i].driver[0] && dbk_policy_cookie(dbk.devs[i].driver) == dn->cookie)
 			d = &dbk.devs[i];
+	if (d && now - d->denied_window >= 1000) {
+		if (d->denied_hidden)
+			dbk_event("denied", d, "usb_requests: %u more refusals not shown (at most %d a second)",
+				  d->denied_hidden, DBK_DENIED_PER_SEC);
+		d->denied_window = now;
+		d->denied_shown = d->denied_hidden = 0;
+	}
+	if (d && d->denied_shown >= DBK_DENIED_PER_SEC) {
+		d->denied_hidden++;
+		return;
+	}
+	if (d)
+		d->denied_shown++;
 	dbk_usb_denial_format(dn, what, sizeof(what));
 	dbk_event("denied", d, "usb_requests: %s", what);
 }
@@ -207,8 +225,8 @@ static unsigned long long dbk_pid_starttime(pid_t pid)
 }
 
 /*
- * The state file: one "ID PID STARTTIME DRIVER [FUSEMOUNT]" line per
- * running driver.
+ * The state file: one "ID PID STARTTIME DRIVER USBMASK [FUSEMOUNT]" line
+ * per running driver.
  */
 static void dbk_state_save(void)
 {
@@ -222,9 +240,9 @@ static void dbk_state_save(void)
 		return;
 	for (i = 0; i < dbk.nr_devs; i++)
 		if (dbk.devs[i].pid > 0)
-			fprintf(f, "%s %d %llu %s %s\n", dbk.devs[i].info.id, (int)dbk.devs[i].pid,
+			fprintf(f, "%s %d %llu %s 0x%x %s\n", dbk.devs[i].info.id, (int)dbk.devs[i].pid,
 				dbk_pid_starttime(dbk.devs[i].pid), dbk.devs[i].driver,
-				dbk.devs[i].fuse_mount);
+				dbk.devs[i].info.usb_ifaces, dbk.devs[i].fuse_mount);
 	if (fclose(f) == 0)
 		rename(tmp, dbk.state_path);
 }
@@ -265,13 +283,15 @@ static void dbk_state_recover(void)
 	char line[DBK_PATH_MAX * 2], id[64], drv[DBK_NAME_MAX], mnt[DBK_PATH_MAX];
 	unsigned long long start;
 	FILE *f = fopen(dbk.state_path, "re");
+	unsigned int mask;
 	int pid, i, n;
 
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		mnt[0] = '\0';
-		n = sscanf(line, "%63s %d %llu %63s %255s", id, &pid, &start, drv, mnt);
+		mask = 0;
+		n = sscanf(line, "%63s %d %llu %63s %x %255s", id, &pid, &start, drv, &mask, mnt);
 		if (n < 4)
 			continue;
 		if (!dbk_id_is_usb(id))
@@ -285,7 +305,7 @@ static void dbk_state_recover(void)
 				usleep(10000);
 		}
 		if (dbk_id_is_usb(id))
-			dbk_usb_recover(id);
+			dbk_usb_recover(id, mask);
 		if (mnt[0] == '/' && umount2(mnt, MNT_DETACH) == 0)
 			dbk_log("%s: removed the FUSE mount %s of the previous devbrokerd", id, mnt);
 	}
@@ -351,14 +371,20 @@ int dbk_dev_start(struct dbk_dev *d)
  */
 int dbk_dev_stop(struct dbk_dev *d, bool revoke)
 {
-	if (revoke && d->info.bus == DBK_BUS_USB)
-		dbk_usb_revoke(d);
-	else if (revoke)
+	if (revoke && d->info.bus == DBK_BUS_PCI)
 		dbk_revoke_fd(d->devfd);
 	if (d->pid > 0) {
 		d->stopping = true;
 		kill(-d->pid, SIGKILL);
 		kill(d->pid, SIGKILL);
+		/*
+		 * USB: after the kill, so that the dying driver cannot claim
+		 * an interface again with its next transfer (usbfs claims one
+		 * a dropped fd may use on first use).  Only a running driver's:
+		 * another program's usbfs claims are not ours to take.
+		 */
+		if (revoke && d->info.bus == DBK_BUS_USB)
+			dbk_usb_revoke(d);
 	}
 	return 0;
 }
@@ -366,15 +392,33 @@ int dbk_dev_stop(struct dbk_dev *d, bool revoke)
 /* A device the broker has not seen before, or seen again. */
 static void dbk_dev_gone(struct dbk_dev *d);
 
+/*
+ * A USB entry whose device is still here but whose interfaces are now
+ * grouped otherwise (the manifests changed): its driver stops at once,
+ * before the new entries' drivers start, and give-back leaves to them
+ * what they hold.
+ */
+static void dbk_dev_regrouped(struct dbk_dev *d)
+{
+	dbk_event("removed", d, "regrouped: its interfaces (0x%x) go to other entries now",
+		  d->info.usb_ifaces);
+	dbk_dev_stop(d, true);
+	d->state = DBK_ST_GONE;
+}
+
 static void dbk_dev_found(const struct dbk_devinfo *info)
 {
 	const struct dbk_manifest *m;
 	struct dbk_dev *d = dbk_dev_find(info->id), *nd;
 
 	/* Replugged at the same port between two scans: a new device. */
-	if (d && info->bus == DBK_BUS_USB &&
-	    (d->info.devnum != info->devnum || d->info.usb_ifaces != info->usb_ifaces)) {
+	if (d && info->bus == DBK_BUS_USB && d->info.devnum != info->devnum) {
 		dbk_dev_gone(d);
+		d = NULL;
+	}
+	/* The same device, its interfaces grouped otherwise. */
+	if (d && info->bus == DBK_BUS_USB && d->info.usb_ifaces != info->usb_ifaces) {
+		dbk_dev_regrouped(d);
 		d = NULL;
 	}
 	if (d) {
@@ -391,7 +435,9 @@ static void dbk_dev_found(const struct dbk_devinfo *info)
 	d->devfd = -1;
 	d->instance = -1;
 	d->seen = true;
-	m = dbk_match(dbk.manifests, dbk.nr_manifests, &dbk.limits, info);
+	/* A USB entry without interfaces is the unmatched rest of a device: never driven. */
+	m = info->bus == DBK_BUS_USB && !info->usb_ifaces ? NULL :
+	    dbk_match(dbk.manifests, dbk.nr_manifests, &dbk.limits, info);
 	d->state = m ? DBK_ST_IDLE : DBK_ST_UNMATCHED;
 	if (m)
 		snprintf(d->driver, sizeof(d->driver), "%s", m->name);
@@ -436,20 +482,39 @@ static void dbk_dev_compact(void)
 
 static void dbk_rescan(void)
 {
+	bool pci_ok, usb_ok;
 	int i;
 
 	for (i = 0; i < dbk.nr_devs; i++)
 		dbk.devs[i].seen = false;
-	dbk_pci_scan(dbk_dev_found);
-	dbk_usb_scan(dbk_dev_found);
+	pci_ok = dbk_pci_scan(dbk_dev_found) >= 0;
+	usb_ok = dbk_usb_scan(dbk_dev_found) >= 0;
+	/* A scan that failed says nothing about its bus's devices: keep them. */
 	for (i = 0; i < dbk.nr_devs; i++)
-		if (!dbk.devs[i].seen && dbk.devs[i].state != DBK_ST_GONE)
-			dbk_dev_gone(&dbk.devs[i]);
+		if ((dbk.devs[i].info.bus == DBK_BUS_PCI && !pci_ok) ||
+		    (dbk.devs[i].info.bus == DBK_BUS_USB && !usb_ok))
+			dbk.devs[i].seen = true;
+	if (!pci_ok || !usb_ok)
+		dbk_log("a %s scan failed: its devices are kept as they were", !pci_ok ? "PCI" : "USB");
+	/* Before any new entry starts: a regrouped entry's driver must let go first. */
+	for (i = 0; i < dbk.nr_devs; i++) {
+		struct dbk_dev *d = &dbk.devs[i];
+
+		if (d->seen || d->state == DBK_ST_GONE)
+			continue;
+		if (d->info.bus == DBK_BUS_USB && dbk_usb_present(&d->info))
+			dbk_dev_regrouped(d);
+		else
+			dbk_dev_gone(d);
+	}
 	dbk_dev_compact();
-	for (i = 0; i < dbk.nr_devs; i++)
+	for (i = 0; i < dbk.nr_devs; i++) {
+		const struct dbk_manifest *m = dbk_manifest_by_name(dbk.devs[i].driver);
+
 		if (dbk.devs[i].state == DBK_ST_IDLE && dbk.devs[i].instance < 0 &&
-		    dbk.autobind_cli && dbk.limits.auto_bind)
+		    dbk.autobind_cli && dbk.limits.auto_bind && m && m->auto_bind)
 			dbk_dev_start(&dbk.devs[i]);
+	}
 }
 
 static void dbk_child_exited(pid_t pid, int status)
@@ -487,6 +552,16 @@ static void dbk_child_exited(pid_t pid, int status)
 	}
 	m = dbk_manifest_by_name(d->driver);
 	crash = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/*
+	 * A USB driver exits 0 when its device goes away.  When the device is
+	 * still here, something else took the interfaces (a reset by a
+	 * sibling interface's kernel driver, a resume): start it again.
+	 */
+	if (!crash && d->info.bus == DBK_BUS_USB && dbk_usb_present(&d->info)) {
+		dbk_log("%s: driver %s exited cleanly, but its device is still here: restarting it",
+			d->info.id, d->driver);
+		crash = true;
+	}
 	if (!m || m->restart == DBK_RESTART_NO || (!crash && m->restart == DBK_RESTART_ON_FAILURE)) {
 		d->state = DBK_ST_IDLE;
 		return;
@@ -599,7 +674,7 @@ int dbk_dev_unbind_cmd(struct dbk_dev *d)
 	if (d->info.bus == DBK_BUS_PCI)
 		dbk_pci_unbind(d->info.id);
 	else if (d->pid <= 0)
-		dbk_usb_giveback(d);	/* else when the driver's exit is reaped */
+		dbk_usb_connect(d);	/* else when the driver's exit is reaped */
 	d->state = DBK_ST_REVOKED;
 	dbk_event("unbound", d, "given back to the kernel");
 	return 0;

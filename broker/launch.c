@@ -141,6 +141,30 @@ static int dbk_mkdirs(const char *path)
 	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW	256	/* Linux 5.10 */
+#endif
+
+/* Is d->fuse_mount another entry's mount point, or a mount point at all? */
+static bool dbk_mount_busy(const struct dbk_dev *d)
+{
+	char parent[DBK_PATH_MAX], *slash;
+	struct stat st, pst;
+	int i;
+
+	for (i = 0; i < dbk.nr_devs; i++)
+		if (&dbk.devs[i] != d && !strcmp(dbk.devs[i].fuse_mount, d->fuse_mount))
+			return true;
+	snprintf(parent, sizeof(parent), "%s", d->fuse_mount);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return true;
+	slash[slash == parent] = '\0';
+	/* lstat: a mount of a dead server would make stat() fail, and that also means busy. */
+	return lstat(d->fuse_mount, &st) < 0 || lstat(parent, &pst) < 0 || !S_ISDIR(st.st_mode) ||
+	       st.st_dev != pst.st_dev;
+}
+
 /*
  * A FUSE filesystem for the driver to serve: the broker opens /dev/fuse and
  * mounts it (the driver may not mount), then passes the fd; libfuse takes
@@ -155,6 +179,13 @@ static int dbk_fuse_mount(struct dbk_dev *d, const struct dbk_manifest *m, uid_t
 				  d->fuse_mount, sizeof(d->fuse_mount));
 	if (ret >= 0)
 		ret = dbk_mkdirs(d->fuse_mount);
+	/*
+	 * The path may come from the device (%s, its serial number): never
+	 * mount over another driver's mount (an unmount would then remove
+	 * the wrong one) or over any mount point.
+	 */
+	if (!ret && dbk_mount_busy(d))
+		ret = -EBUSY;
 	if (ret)
 		goto err;
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -164,14 +195,18 @@ static int dbk_fuse_mount(struct dbk_dev *d, const struct dbk_manifest *m, uid_t
 	}
 	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other",
 		 fd, (unsigned int)uid, (unsigned int)gid);
-	if (mount(m->name, d->fuse_mount, "fuse.devbroker", MS_NOSUID | MS_NODEV, opts) < 0) {
+	/* nosymfollow: root may write to a file in it; the driver could plant a symlink. */
+	if (mount(m->name, d->fuse_mount, "fuse.devbroker",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYMFOLLOW, opts) < 0) {
 		ret = -errno;
 		close(fd);
 		goto err;
 	}
 	return fd;
 err:
-	dbk_log("%s: FUSE mount at %s: %s (modprobe fuse)", d->info.id, d->fuse_mount, strerror(-ret));
+	dbk_log("%s: FUSE mount at %s: %s", d->info.id, d->fuse_mount,
+		ret == -EBUSY ? "another driver's mount, or a mount point, is there already" :
+		ret == -ENODEV ? "no FUSE in the kernel (modprobe fuse)" : strerror(-ret));
 	d->fuse_mount[0] = 0;
 	return ret;
 }
@@ -193,7 +228,12 @@ static void dbk_child(char **argv, const int *fds, int nfds, uid_t uid, gid_t gi
 		      const struct dbk_usb_rules *rules)
 {
 	int i, hi[DBK_LAUNCH_FDS], ret;
+	sigset_t none;
 
+	/* The daemon blocks the signals its signalfd reads, and ignores SIGPIPE. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	setsid();
 	for (i = 0; i < nfds; i++)
 		hi[i] = fcntl(fds[i], F_DUPFD, 100);
@@ -397,8 +437,6 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 		}
 		at[DBK_FD_FUSE] = nfds;
 		fds[nfds++] = fd;
-		if (!d->frontend[0])
-			snprintf(d->frontend, sizeof(d->frontend), "%s", d->fuse_mount);
 	}
 	for (i = 0; i < (int)m->argc && i < DBK_MAX_ARGS; i++) {
 		ret = dbk_template_expand(m->argv[i], d->instance, d->info.id, d->info.serial,
@@ -433,8 +471,9 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 	if (pid == 0)
 		dbk_child(argv, fds, nfds, uid, gid, envp, usb ? &rules : NULL);
 	ret = pid;
-	dbk_event("started", d, "%s as uid %u (pid %d)%s%s", m->name, (unsigned int)uid, (int)pid,
-		  d->frontend[0] ? ", frontend " : "", d->frontend);
+	dbk_event("started", d, "%s as uid %u (pid %d)%s%s%s%s", m->name, (unsigned int)uid, (int)pid,
+		  d->frontend[0] ? ", frontend " : "", d->frontend,
+		  d->fuse_mount[0] ? ", FUSE mount " : "", d->fuse_mount);
 out:
 	/* Never keep a /dev/cuse fd without its server: clients could hang in D state. */
 	for (i = 0; i < nfds; i++)

@@ -216,13 +216,33 @@ static void irq_text(uint32_t mask, char *buf, size_t len)
 		 mask & DBK_ALL_IRQS ? "" : "none");
 }
 
+void dbk_usb_deny_text(const struct dbk_usb_deny *d, char *buf, size_t len)
+{
+	char req[8];
+
+	if (d->any_request)
+		snprintf(req, sizeof(req), "*");
+	else
+		snprintf(req, sizeof(req), "0x%02x", d->request);
+	if (d->type_mask == 0xff)
+		snprintf(buf, len, "0x%02x:%s", d->type_val, req);
+	else
+		snprintf(buf, len, "0x%02x/0x%02x:%s", d->type_val, d->type_mask, req);
+}
+
 int dbk_usb_deny_builtin(struct dbk_rights *r)
 {
+	/*
+	 * Whatever the direction and recipient bits say (mask 0x60: the
+	 * standard type): firmware often ignores them, and usbfs checks no
+	 * recipient but an interface or endpoint.  SET_FEATURE only to the
+	 * device, either direction (mask 0x7f): to an endpoint it is HALT.
+	 */
 	static const struct dbk_usb_deny builtin[] = {
-		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x05 },	/* SET_ADDRESS */
-		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x09 },	/* SET_CONFIGURATION */
-		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x07 },	/* SET_DESCRIPTOR */
-		{ .type_mask = 0xff, .type_val = 0x00, .request = 0x03 },	/* SET_FEATURE */
+		{ .type_mask = 0x60, .type_val = 0x00, .request = 0x05 },	/* SET_ADDRESS */
+		{ .type_mask = 0x60, .type_val = 0x00, .request = 0x09 },	/* SET_CONFIGURATION */
+		{ .type_mask = 0x60, .type_val = 0x00, .request = 0x07 },	/* SET_DESCRIPTOR */
+		{ .type_mask = 0x7f, .type_val = 0x00, .request = 0x03 },	/* SET_FEATURE (device) */
 	};
 	unsigned int i, j;
 
@@ -336,10 +356,8 @@ int dbk_rights_intersect(const struct dbk_rights *want, const struct dbk_limits 
 			break;
 		}
 		out->usb_deny[out->nr_usb_deny++] = *d;
-		if (d->any_request)
-			cut(cuts, cutslen, &n, "usb_deny + 0x%02x:*", d->type_val);
-		else
-			cut(cuts, cutslen, &n, "usb_deny + 0x%02x:0x%02x", d->type_val, d->request);
+		dbk_usb_deny_text(d, a, sizeof(a));
+		cut(cuts, cutslen, &n, "usb_deny + %s", a);
 	}
 	return n;
 }

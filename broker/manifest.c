@@ -595,6 +595,9 @@ void dbk_sanitize_name(const char *in, char *out, size_t len)
 	/* "." and ".." would name a directory, not a new component. */
 	if (!strcmp(out, ".") || !strcmp(out, ".."))
 		memset(out, '_', n);
+	/* In Exec= (%s), a leading '-' would make it an option. */
+	if (out[0] == '-')
+		out[0] = '_';
 }
 
 int dbk_template_expand(const char *tmpl, unsigned int instance, const char *dev_id,
@@ -1059,6 +1062,7 @@ static int p_bool(struct dbk_ini *ini, const char *v)
 
 	return dbk_ini_bool(ini, v, !strcmp(k, "UnsafeDMA") ? &m->rights.unsafe_dma :
 				    !strcmp(k, "ConfigWrite") ? &m->rights.config_write :
+				    !strcmp(k, "AutoBind") ? &m->auto_bind :
 				    &m->frontend.uinput);
 }
 
@@ -1134,6 +1138,7 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Driver", "RestartBurst", p_burst, 0, "RestartBurst=5" },
 	{ "Driver", "RestartWindowSec", p_window, 0, "RestartWindowSec=600" },
 	{ "Driver", "Policy", p_policy, 0, "Policy=NAME" },
+	{ "Driver", "AutoBind", p_bool, 0, "AutoBind=yes" },
 	{ "Match", "PCI", p_pci, DBK_KEY_MULTI, "PCI=pci:v00001234d000011E8*" },
 	{ "Match", "Class", p_class, DBK_KEY_MULTI, "Class=0x010800/0xffff00" },
 	{ "Match", "USB", p_usb, DBK_KEY_MULTI, "USB=usb:v0627p0001*ic03isc01ip01*" },
@@ -1257,6 +1262,7 @@ int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
 	m->restart = DBK_RESTART_ON_FAILURE;
 	m->restart_burst = 5;
 	m->restart_window = 600;
+	m->auto_bind = true;
 	m->bus = DBK_BUS_PCI;
 	m->frontend.cuse_mode = 0600;
 	snprintf(m->path, sizeof(m->path), "%s", path);

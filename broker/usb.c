@@ -71,8 +71,18 @@ static void dbk_usb_iface_driver(const struct dbk_devinfo *info, unsigned int if
 	buf[0] = '\0';
 	if (n > 0) {
 		link[n] = '\0';
-		snprintf(buf, len, "%s", strrchr(link, '/') + 1);
+		snprintf(buf, len, "%.63s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
 	}
+}
+
+/* Is the device at @info's port still the one of that bus and address (not replugged)? */
+static bool dbk_usb_same_device(const struct dbk_devinfo *info)
+{
+	char busnum[8], devnum[8];
+
+	dbk_usb_attr(info->usb_port, "busnum", busnum, sizeof(busnum));
+	dbk_usb_attr(info->usb_port, "devnum", devnum, sizeof(devnum));
+	return atoi(busnum) == info->busnum && atoi(devnum) == info->devnum;
 }
 
 static int dbk_usb_add(struct dbk_devinfo **all, int *n, const struct dbk_devinfo *info)
@@ -113,6 +123,9 @@ static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
 			       libusb_get_bus_number(dev), ports[0]);
 	for (i = 1; i < np && len < sizeof(base.usb_port); i++)
 		len += (size_t)snprintf(base.usb_port + len, sizeof(base.usb_port) - len, ".%u", ports[i]);
+	/* A cut name would name another port: leave such a device alone. */
+	if (len >= sizeof(base.usb_port) - sizeof(":255.31"))
+		return 0;
 	base.busnum = libusb_get_bus_number(dev);
 	base.devnum = libusb_get_device_address(dev);
 	base.vendor = dd.idVendor;
@@ -155,7 +168,9 @@ static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
 			continue;	/* this manifest's group began at interface j */
 		info = base;
 		snprintf(num, sizeof(num), "%u", base.config);
-		snprintf(info.id, sizeof(info.id), "%s:%s.%u", base.usb_port, num, ifs[i].number);
+		if (snprintf(info.id, sizeof(info.id), "%s:%s.%u", base.usb_port, num,
+			     ifs[i].number) >= (int)sizeof(info.id))
+			continue;	/* cannot happen: the port name was checked */
 		memcpy(info.modalias, aliases[i], sizeof(info.modalias));
 		info.class_code = (uint32_t)ifs[i].cls << 16 | ifs[i].subclass << 8 | ifs[i].protocol;
 		for (j = i; j < nifs; j++)
@@ -205,16 +220,17 @@ int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info))
 	return n;
 }
 
-/* A fresh fd on the device's node, if it is still the device we scanned. */
+/*
+ * A fresh fd on the device's node, if it is still the device we scanned.
+ * usbfs refuses to open a device being disconnected (ENODEV).
+ */
 static int dbk_usb_open(const struct dbk_devinfo *info)
 {
-	char path[64], busnum[8], devnum[8];
+	char path[64];
 	int fd;
 
 	/* A replug reuses the port but gets a new address: then this entry is stale. */
-	dbk_usb_attr(info->usb_port, "busnum", busnum, sizeof(busnum));
-	dbk_usb_attr(info->usb_port, "devnum", devnum, sizeof(devnum));
-	if (atoi(busnum) != info->busnum || atoi(devnum) != info->devnum)
+	if (!dbk_usb_same_device(info))
 		return -ENODEV;
 	snprintf(path, sizeof(path), "/dev/bus/usb/%03u/%03u", info->busnum, info->devnum);
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -230,34 +246,65 @@ static int dbk_usb_iface_ioctl(int fd, unsigned int ifnum, int code)
 	return r < 0 ? -errno : r;
 }
 
-/*
- * Take back interfaces held through usbfs, by our driver or a straggler
- * it left (forced revocation: its transfers fail with ENODEV from now on),
- * and, with @reconnect, let their kernel drivers probe them again.
- */
-static void dbk_usb_release(const struct dbk_dev *d, bool reconnect)
+bool dbk_usb_present(const struct dbk_devinfo *info)
 {
-	const struct dbk_devinfo *info = &d->info;
+	int fd = dbk_usb_open(info);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * The interfaces of @d's device that another entry's live driver holds
+ * (after the device's interfaces were regrouped between manifests): never
+ * ours to take or give back.
+ */
+static uint32_t dbk_usb_others(const struct dbk_dev *d)
+{
+	uint32_t mask = 0;
+	int i;
+
+	for (i = 0; i < dbk.nr_devs; i++) {
+		const struct dbk_dev *e = &dbk.devs[i];
+
+		if (e != d && e->pid > 0 && e->info.bus == DBK_BUS_USB &&
+		    !strcmp(e->info.usb_port, d->info.usb_port) && e->info.devnum == d->info.devnum)
+			mask |= e->info.usb_ifaces;
+	}
+	return mask;
+}
+
+/* USBDEVFS_IOCTL @code on each interface of @mask, through a fresh fd. */
+static void dbk_usb_each(const struct dbk_devinfo *info, uint32_t mask, int code)
+{
 	char drv[64];
 	unsigned int i;
 	int fd, r;
 
+	if (!mask)
+		return;
 	fd = dbk_usb_open(info);
 	if (fd < 0)
-		return;		/* unplugged: nothing to give back */
+		return;		/* unplugged: nothing to take or give back */
 	for (i = 0; i < DBK_USB_MAX_IFACES; i++) {
-		if (!(info->usb_ifaces & (1u << i)))
+		if (!(mask & (1u << i)))
 			continue;
 		dbk_usb_iface_driver(info, i, drv, sizeof(drv));
-		if (!strcmp(drv, "usbfs")) {
-			r = dbk_usb_iface_ioctl(fd, i, USBDEVFS_DISCONNECT);
+		if (code == USBDEVFS_DISCONNECT) {
+			/* Only a usbfs claim: our driver's, or a straggler's it left. */
+			if (strcmp(drv, "usbfs"))
+				continue;
+			r = dbk_usb_iface_ioctl(fd, i, code);
 			if (r < 0 && r != -ENODATA)
 				dbk_log("%s: interface %u: USBDEVFS_DISCONNECT: %s", info->id, i, strerror(-r));
-		}
-		if (!reconnect)
 			continue;
+		}
+		if (drv[0])
+			continue;	/* someone has it already */
 		/* 1: a driver bound; 0 or -ENODATA-ish: none wants it (not an error). */
-		r = dbk_usb_iface_ioctl(fd, i, USBDEVFS_CONNECT);
+		r = dbk_usb_iface_ioctl(fd, i, code);
 		dbk_usb_iface_driver(info, i, drv, sizeof(drv));
 		if (r < 0)
 			dbk_log("%s: interface %u: USBDEVFS_CONNECT: %s", info->id, i, strerror(-r));
@@ -270,12 +317,20 @@ static void dbk_usb_release(const struct dbk_dev *d, bool reconnect)
 
 void dbk_usb_revoke(const struct dbk_dev *d)
 {
-	dbk_usb_release(d, false);
+	dbk_usb_each(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), USBDEVFS_DISCONNECT);
 }
 
 void dbk_usb_giveback(const struct dbk_dev *d)
 {
-	dbk_usb_release(d, true);
+	uint32_t mask = d->info.usb_ifaces & ~dbk_usb_others(d);
+
+	dbk_usb_each(&d->info, mask, USBDEVFS_DISCONNECT);
+	dbk_usb_each(&d->info, mask, USBDEVFS_CONNECT);
+}
+
+void dbk_usb_connect(const struct dbk_dev *d)
+{
+	dbk_usb_each(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), USBDEVFS_CONNECT);
 }
 
 int dbk_usb_grant(struct dbk_dev *d)
@@ -286,7 +341,7 @@ int dbk_usb_grant(struct dbk_dev *d)
 		.flags = USBDEVFS_DISCONNECT_CLAIM_EXCEPT_DRIVER,
 		.driver = "usbfs",
 	};
-	uint32_t mask = info->usb_ifaces;
+	uint32_t mask = info->usb_ifaces, claimed = 0;
 	unsigned int i;
 	int fd, ret;
 
@@ -305,6 +360,7 @@ int dbk_usb_grant(struct dbk_dev *d)
 				"another program holds it through usbfs" : strerror(-ret));
 			goto err;
 		}
+		claimed |= 1u << i;
 	}
 	/* From here on the fd can neither claim another interface nor detach a driver. */
 	if (ioctl(fd, USBDEVFS_DROP_PRIVILEGES, &mask) < 0) {
@@ -314,17 +370,18 @@ int dbk_usb_grant(struct dbk_dev *d)
 	}
 	return fd;
 err:
+	/* Our claims end with the fd; the kernel drivers we detached get theirs back. */
 	close(fd);
-	dbk_usb_giveback(d);
+	dbk_usb_each(info, claimed, USBDEVFS_CONNECT);
 	return ret;
 }
 
 /*
  * After a previous devbrokerd's driver on @id ("1-2:1.0") was killed:
- * interfaces of that device left without a driver get their kernel
- * driver back (those another program holds through usbfs are left alone).
+ * its interfaces (@mask; 0: unknown, any) left without a driver get their
+ * kernel driver back (those another program holds are left alone).
  */
-void dbk_usb_recover(const char *id)
+void dbk_usb_recover(const char *id, uint32_t mask)
 {
 	struct dbk_dev d = { 0 };
 	const char *colon = strchr(id, ':');
@@ -346,9 +403,9 @@ void dbk_usb_recover(const char *id)
 
 		snprintf(path, sizeof(path), SYSUSB "/%s:%u.%u", d.info.usb_port, d.info.config, i);
 		dbk_usb_iface_driver(&d.info, i, drv, sizeof(drv));
-		if (access(path, F_OK) == 0 && !drv[0])
+		if (access(path, F_OK) == 0 && !drv[0] && (!mask || (mask & (1u << i))))
 			d.info.usb_ifaces |= 1u << i;
 	}
 	if (d.info.busnum && d.info.devnum)
-		dbk_usb_giveback(&d);
+		dbk_usb_each(&d.info, d.info.usb_ifaces, USBDEVFS_CONNECT);
 }

@@ -149,21 +149,31 @@ static void test_usb(void **state)
 static void test_usb_builtin(void **state)
 {
 	struct dbk_rights r = { .usb_types = DBK_USB_ALL_TYPES };
+	char text[32];
 	unsigned int i;
 
-	r.usb_deny[r.nr_usb_deny++] = (struct dbk_usb_deny){ .type_mask = 0xff, .request = 0x09 };
+	r.usb_deny[r.nr_usb_deny++] = (struct dbk_usb_deny){ .type_mask = 0x60, .request = 0x09 };
 	assert_int_equal(dbk_usb_deny_builtin(&r), 0);
 	assert_int_equal(r.nr_usb_deny, 4);	/* SET_CONFIGURATION was there: not twice */
 	assert_int_equal(dbk_usb_deny_builtin(&r), 0);
 	assert_int_equal(r.nr_usb_deny, 4);
 	for (i = 0; i < 4; i++) {
-		assert_int_equal(r.usb_deny[i].type_mask, 0xff);
 		assert_int_equal(r.usb_deny[i].type_val, 0x00);
 		assert_false(r.usb_deny[i].any_request);
 	}
+	/* Any direction and recipient: firmware may ignore those bits. */
 	assert_int_equal(r.usb_deny[1].request, 0x05);	/* SET_ADDRESS */
+	assert_int_equal(r.usb_deny[1].type_mask, 0x60);
 	assert_int_equal(r.usb_deny[2].request, 0x07);	/* SET_DESCRIPTOR */
-	assert_int_equal(r.usb_deny[3].request, 0x03);	/* SET_FEATURE */
+	assert_int_equal(r.usb_deny[2].type_mask, 0x60);
+	/* SET_FEATURE to the device only (to an endpoint it is HALT), either direction. */
+	assert_int_equal(r.usb_deny[3].request, 0x03);
+	assert_int_equal(r.usb_deny[3].type_mask, 0x7f);
+	dbk_usb_deny_text(&r.usb_deny[3], text, sizeof(text));
+	assert_string_equal(text, "0x00/0x7f:0x03");
+	r.usb_deny[0] = (struct dbk_usb_deny){ .type_mask = 0xff, .type_val = 0x40, .any_request = true };
+	dbk_usb_deny_text(&r.usb_deny[0], text, sizeof(text));
+	assert_string_equal(text, "0x40:*");
 	/* No room: an error, never a dropped rule. */
 	r.nr_usb_deny = DBK_MAX_USB_DENY - 1;
 	memset(r.usb_deny, 0x77, sizeof(r.usb_deny));

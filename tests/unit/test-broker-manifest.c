@@ -165,7 +165,7 @@ static void test_usb(void **state)
 	const struct dbk_rights *r = &m.rights;
 	const char *p = write_file("stick.conf",
 		"[Driver]\nName=stick\nExec=/usr/libexec/devbroker/drivers/usb-storage --serial %s\n"
-		"User=nobody\n"
+		"User=nobody\nAutoBind=no\n"
 		"[Match]\nUSBInterface=08/06/50\nUSBInterface=03\nUSBInterface=fe/01\n"
 		"USBDevice=46f4:0001\nUSBDevice=0627:*\nUSB=usb:v*p*d*dc*dsc*dp*ic0Aisc00ip*in*\n"
 		"[Rights]\nUSBRequests=standard class vendor\n"
@@ -197,6 +197,7 @@ static void test_usb(void **state)
 	assert_int_equal(r->usb_deny[2].type_val, 0xc0);
 	assert_int_equal(r->usb_deny[2].request, 0x05);
 	assert_string_equal(m.frontend.fuse_mount, "/run/devbroker/usb-storage/%s");
+	assert_false(m.auto_bind);
 	dbk_manifest_free(&m);
 
 	/* Without USBRequests=: standard and class requests, never vendor ones. */
@@ -206,6 +207,7 @@ static void test_usb(void **state)
 	assert_int_equal(m.bus, DBK_BUS_USB);
 	assert_int_equal(m.rights.usb_types, DBK_USB_STANDARD | DBK_USB_CLASS);
 	assert_int_equal(m.rights.nr_usb_deny, 0);
+	assert_true(m.auto_bind);	/* the default */
 	dbk_manifest_free(&m);
 
 	/* USBRequests= empty: no control request at all. */
@@ -605,6 +607,8 @@ static void test_sanitize(void **state)
 	assert_string_equal(buf, "");
 	dbk_sanitize_name(NULL, buf, sizeof(buf));
 	assert_string_equal(buf, "");
+	dbk_sanitize_name("-rf", buf, sizeof(buf));
+	assert_string_equal(buf, "_rf");	/* never an option in Exec= */
 	dbk_sanitize_name("68284-0000:00:03.0-1", buf, sizeof(buf));
 	assert_string_equal(buf, "68284-0000_00_0");	/* cut at 15 */
 }

@@ -108,6 +108,25 @@ ok bash -c "ctl unbind $KBD >/dev/null && wait_for 5 bash -c '[ \"\$(basename \$
 ctl bind "$KBD" >/dev/null
 wait_for 10 bash -c "[ \"\$(dev_field $KBD state)\" = running ]"
 
+# The manifests change so that one driver takes both of usb-net's
+# interfaces: the old driver (interface 1) stops, the new one takes 0 and
+# 1, and the old driver's give-back leaves the new driver's interfaces
+# alone (review finding: it used to disconnect them).
+NETDEV=${NET%%:*}
+export -f iface_driver
+oldnet=$(dev_field "$NET" pid)
+sed -i 's/^USBInterface=0a$/USBInterface=0a\nUSBInterface=02/' "$BRK/sys/probe-net.conf"
+kill -HUP "$BROKER_PID"
+sleep 1
+echo add > "/sys/bus/usb/devices/$NETDEV/uevent"	# any usb uevent makes devbrokerd rescan
+NET0=$NETDEV:1.0
+DESC="regrouped by a manifest change: the old driver stopped, the new one holds interfaces 0 and 1 (usbfs)"
+ok wait_for 10 bash -c "! kill -0 $oldnet 2>/dev/null && [ \"\$(dev_field $NET0 state)\" = running ] && [ \"\$(dev_field $NET0 interfaces)\" = 0x3 ] && [ \"\$(iface_driver $NET0)\" = usbfs ] && [ \"\$(iface_driver $NET)\" = usbfs ]"
+sleep 3	# past any give-back of the old driver
+DESC="... and stays so: nothing took the new driver's interfaces back"
+ok bash -c "[ \"\$(iface_driver $NET0)\" = usbfs ] && [ \"\$(iface_driver $NET)\" = usbfs ] && grep -q '$NET: removed: regrouped' $BROKER_LOG"
+NET=$NET0
+
 # Hot-unplug: the driver sees the device go, exits cleanly; the broker forgets it.
 : > "$DBK_VM_DIR/net.out"
 netpid=$(dev_field "$NET" pid)
@@ -116,6 +135,26 @@ DESC="hot-unplug: the driver's transfers fail with NO_DEVICE and it exits 0 by i
 ok wait_for 10 bash -c "grep -q 'transfers fail: LIBUSB_ERROR_NO_DEVICE' $DBK_VM_DIR/net.out && grep -q '$NET: exited: driver probe-net (pid $netpid): exit 0' $BROKER_LOG"
 DESC="hot-unplug: the broker's list no longer has the device"
 ok wait_for 5 bash -c "! ctl --json list | grep -q '\"$NET\"'"
+
+# A driver that never serves its FUSE mount must not hold devbrokerd
+# (review finding: the daemon stat()ed the mount point and hung).
+modprobe fuse
+cat > "$BRK/sys/hang-mouse.conf" <<EOT
+[Driver]
+Name=hang-mouse
+Exec=/bin/sleep 300
+User=nobody
+[Match]
+USBInterface=03/01/02
+[Frontend]
+FUSEMount=/run/devbroker/hang/%d
+EOT
+kill -HUP "$BROKER_PID"
+sleep 1
+echo add > "/sys/bus/usb/devices/$MOUSE_DEV/uevent"
+DESC="a driver that never answers its FUSE mount: devbrokerd still answers at once"
+ok bash -c "wait_for 10 bash -c '[ \"\$(dev_field $MOUSE_DEV:1.0 state)\" = running ]' && for i in 1 2 3 4 5; do timeout 2 $CTL list >/dev/null || exit 1; sleep 0.5; done"
+ctl revoke "$MOUSE_DEV:1.0" >/dev/null
 
 # Hotplug in: a new keyboard is discovered and driven.
 qmp device_add '{"driver": "usb-kbd", "id": "kbd1", "bus": "xhci.0"}' >/dev/null

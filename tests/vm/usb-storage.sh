@@ -46,8 +46,9 @@ ok test "$(if_driver)" = usb-storage
 
 broker_setup
 # The manifest the build installs, the driver from the build tree.
-sed "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage --selftest --verbose|" \
-	"$DBK_BUILD/drivers/usb-storage/usb-storage.conf" \
+# (AutoBind=yes: the test's stick is nobody's disk.)
+sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage --selftest --verbose|" \
+	-e "s|^AutoBind=no|AutoBind=yes|" "$DBK_BUILD/drivers/usb-storage/usb-storage.conf" \
 	> "$BRK/sys/usb-storage.conf"
 broker_start
 DESC="the disk appears as $DISK: 16 MiB, 0600, owned by the driver's user"
