@@ -104,7 +104,7 @@ static int dbk_usb_add(struct dbk_devinfo **all, int *n, const struct dbk_devinf
 static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
 {
 	const struct dbk_manifest *drv[DBK_USB_MAX_IFACES] = { NULL };
-	char aliases[DBK_USB_MAX_IFACES][DBK_PATH_MAX], serial[128], num[8];
+	char aliases[DBK_USB_MAX_IFACES][DBK_PATH_MAX], serial[128];
 	struct dbk_usb_iface ifs[DBK_USB_MAX_IFACES];
 	struct libusb_config_descriptor *cfg = NULL;
 	struct libusb_device_descriptor dd;
@@ -167,8 +167,7 @@ static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
 		if (j < i)
 			continue;	/* this manifest's group began at interface j */
 		info = base;
-		snprintf(num, sizeof(num), "%u", base.config);
-		if (snprintf(info.id, sizeof(info.id), "%s:%s.%u", base.usb_port, num,
+		if (snprintf(info.id, sizeof(info.id), "%s:%u.%u", base.usb_port, base.config,
 			     ifs[i].number) >= (int)sizeof(info.id))
 			continue;	/* cannot happen: the port name was checked */
 		memcpy(info.modalias, aliases[i], sizeof(info.modalias));
@@ -276,8 +275,13 @@ static uint32_t dbk_usb_others(const struct dbk_dev *d)
 	return mask;
 }
 
-/* USBDEVFS_IOCTL @code on each interface of @mask, through a fresh fd. */
-static void dbk_usb_each(const struct dbk_devinfo *info, uint32_t mask, int code)
+/*
+ * Through one fresh fd, for each interface of @mask: with @take, take it
+ * from a usbfs claim (our driver's, or a straggler's it left: forced
+ * revocation); with @give, let its kernel driver probe it if nothing
+ * holds it.
+ */
+static void dbk_usb_release(const struct dbk_devinfo *info, uint32_t mask, bool take, bool give)
 {
 	char drv[64];
 	unsigned int i;
@@ -292,19 +296,16 @@ static void dbk_usb_each(const struct dbk_devinfo *info, uint32_t mask, int code
 		if (!(mask & (1u << i)))
 			continue;
 		dbk_usb_iface_driver(info, i, drv, sizeof(drv));
-		if (code == USBDEVFS_DISCONNECT) {
-			/* Only a usbfs claim: our driver's, or a straggler's it left. */
-			if (strcmp(drv, "usbfs"))
-				continue;
-			r = dbk_usb_iface_ioctl(fd, i, code);
+		if (take && !strcmp(drv, "usbfs")) {
+			r = dbk_usb_iface_ioctl(fd, i, USBDEVFS_DISCONNECT);
 			if (r < 0 && r != -ENODATA)
 				dbk_log("%s: interface %u: USBDEVFS_DISCONNECT: %s", info->id, i, strerror(-r));
-			continue;
+			dbk_usb_iface_driver(info, i, drv, sizeof(drv));
 		}
-		if (drv[0])
+		if (!give || drv[0])
 			continue;	/* someone has it already */
 		/* 1: a driver bound; 0 or -ENODATA-ish: none wants it (not an error). */
-		r = dbk_usb_iface_ioctl(fd, i, code);
+		r = dbk_usb_iface_ioctl(fd, i, USBDEVFS_CONNECT);
 		dbk_usb_iface_driver(info, i, drv, sizeof(drv));
 		if (r < 0)
 			dbk_log("%s: interface %u: USBDEVFS_CONNECT: %s", info->id, i, strerror(-r));
@@ -317,20 +318,17 @@ static void dbk_usb_each(const struct dbk_devinfo *info, uint32_t mask, int code
 
 void dbk_usb_revoke(const struct dbk_dev *d)
 {
-	dbk_usb_each(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), USBDEVFS_DISCONNECT);
+	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), true, false);
 }
 
 void dbk_usb_giveback(const struct dbk_dev *d)
 {
-	uint32_t mask = d->info.usb_ifaces & ~dbk_usb_others(d);
-
-	dbk_usb_each(&d->info, mask, USBDEVFS_DISCONNECT);
-	dbk_usb_each(&d->info, mask, USBDEVFS_CONNECT);
+	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), true, true);
 }
 
 void dbk_usb_connect(const struct dbk_dev *d)
 {
-	dbk_usb_each(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), USBDEVFS_CONNECT);
+	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), false, true);
 }
 
 int dbk_usb_grant(struct dbk_dev *d)
@@ -372,7 +370,7 @@ int dbk_usb_grant(struct dbk_dev *d)
 err:
 	/* Our claims end with the fd; the kernel drivers we detached get theirs back. */
 	close(fd);
-	dbk_usb_each(info, claimed, USBDEVFS_CONNECT);
+	dbk_usb_release(info, claimed, false, true);
 	return ret;
 }
 
@@ -399,13 +397,13 @@ void dbk_usb_recover(const char *id, uint32_t mask)
 	d.info.devnum = (uint8_t)atoi(devnum);
 	d.info.config = (uint8_t)atoi(cfg);
 	for (i = 0; i < DBK_USB_MAX_IFACES; i++) {
-		char path[128], drv[64];
+		char path[128];
 
 		snprintf(path, sizeof(path), SYSUSB "/%s:%u.%u", d.info.usb_port, d.info.config, i);
-		dbk_usb_iface_driver(&d.info, i, drv, sizeof(drv));
-		if (access(path, F_OK) == 0 && !drv[0] && (!mask || (mask & (1u << i))))
+		if (access(path, F_OK) == 0 && (!mask || (mask & (1u << i))))
 			d.info.usb_ifaces |= 1u << i;
 	}
+	/* Only those left without a driver: another program's usbfs claim stays. */
 	if (d.info.busnum && d.info.devnum)
-		dbk_usb_each(&d.info, d.info.usb_ifaces, USBDEVFS_CONNECT);
+		dbk_usb_release(&d.info, d.info.usb_ifaces, false, true);
 }
