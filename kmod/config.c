@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Config space for a driver: reads virtualized, writes filtered.  The module
- * owns the BARs, the ROM BAR, the rest of the standard header and the MSI
- * and MSI-X capabilities; of the command register a driver may change only
- * the memory, I/O and bus-master bits, and bus mastering only with a DMA
- * right.
+ * Config space for a driver: reads virtualized, writes by allow list.  The
+ * module owns the standard header and every capability but vendor-specific
+ * ones; of the command register a driver may change only the memory, I/O
+ * and bus-master bits, and bus mastering only with a DMA right.
  */
 #include <linux/mm.h>
 #include <linux/pci.h>
@@ -19,13 +18,23 @@ static bool dbk_config_valid(struct pci_dev *pdev, unsigned int off, unsigned in
 	       off < pdev->cfg_size && size <= pdev->cfg_size - off;
 }
 
-/* BAR and ROM registers read as their type bits only: no bus addresses. */
+/*
+ * BAR and ROM registers read as their type bits only: no bus addresses.
+ * Nor does the MSI capability show the kernel's message address and data.
+ */
 static u32 dbk_config_virt(struct pci_dev *pdev, unsigned int off4, u32 raw)
 {
 	int bar = (off4 - PCI_BASE_ADDRESS_0) / 4;
+	unsigned int data;
+	u16 flags;
 
 	if (off4 == PCI_ROM_ADDRESS)
 		return 0;
+	if (pdev->msi_cap && off4 > pdev->msi_cap && off4 < pdev->msi_cap + 16) {
+		pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
+		data = pdev->msi_cap + PCI_MSI_DATA_32 + ((flags & PCI_MSI_FLAGS_64BIT) ? 4 : 0);
+		return off4 < data ? 0 : off4 == data ? raw & 0xffff0000 : raw;
+	}
 	if (off4 < PCI_BASE_ADDRESS_0 || off4 > PCI_BASE_ADDRESS_5)
 		return raw;
 	if (bar > 0 && (pci_resource_flags(pdev, bar - 1) & IORESOURCE_MEM_64))
@@ -52,66 +61,65 @@ int dbk_config_read(struct dbk_grant *g, unsigned int off, unsigned int size, u3
 	return 0;
 }
 
-static unsigned int dbk_msi_cap_len(struct pci_dev *pdev)
-{
-	u16 flags;
+/* Standard capabilities of known size (MSI: its largest); others run to the next. */
+static const u8 dbk_cap_len[] = {
+	[PCI_CAP_ID_PM] = PCI_PM_SIZEOF, [PCI_CAP_ID_MSI] = 24, [PCI_CAP_ID_AF] = PCI_CAP_AF_SIZEOF,
+	[PCI_CAP_ID_EXP] = PCI_CAP_EXP_ENDPOINT_SIZEOF_V2, [PCI_CAP_ID_MSIX] = PCI_CAP_MSIX_SIZEOF,
+};
 
-	pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
-	return ((flags & PCI_MSI_FLAGS_64BIT) ? 14 : 10) +
-	       ((flags & PCI_MSI_FLAGS_MASKBIT) ? 10 : 0);
-}
-
-static bool dbk_config_in(unsigned int off, unsigned int size, unsigned int start,
-			  unsigned int len)
+/*
+ * What DBK_GRANT_F_CONFIG_WRITE may write (vfio-pci's raw areas): bytes
+ * between capabilities and vendor-specific capabilities' bodies.  Mapped
+ * at probe: no next pointer hides one later.
+ */
+void dbk_config_map(struct dbk_device *dev)
 {
-	return start && off < start + len && start < off + size;
+	DECLARE_BITMAP(caps, PCI_CFG_SPACE_EXP_SIZE) = { 0 };
+	unsigned long *ok = dev->cfg_writable;
+	struct pci_dev *pdev = dev->pdev;
+	unsigned int pos, end, body, ttl;
+	u32 hdr, len;
+	u8 p8;
+
+	pci_read_config_byte(pdev, PCI_CAPABILITY_LIST, &p8);
+	for (ttl = 48; p8 >= PCI_STD_HEADER_SIZEOF && ttl--;) {
+		__set_bit(p8 & ~3, caps);
+		pci_read_config_byte(pdev, (p8 & ~3) + PCI_CAP_LIST_NEXT, &p8);
+	}
+	for (pos = PCI_CFG_SPACE_SIZE, ttl = 480; pos >= PCI_CFG_SPACE_SIZE && ttl--;
+	     pos = PCI_EXT_CAP_NEXT(hdr)) {
+		if (pdev->cfg_size <= pos || pci_read_config_dword(pdev, pos, &hdr) || !hdr ||
+		    hdr == ~0U)
+			break;
+		__set_bit(pos, caps);
+	}
+	bitmap_set(ok, PCI_STD_HEADER_SIZEOF, pdev->cfg_size - PCI_STD_HEADER_SIZEOF);
+	for_each_set_bit(pos, caps, PCI_CFG_SPACE_EXP_SIZE) {
+		pci_read_config_dword(pdev, pos, &hdr);
+		end = find_next_bit(caps, pos < PCI_CFG_SPACE_SIZE ? PCI_CFG_SPACE_SIZE :
+				    pdev->cfg_size, pos + 1);
+		if (pos < PCI_CFG_SPACE_SIZE && (hdr & 0xff) < ARRAY_SIZE(dbk_cap_len) &&
+		    dbk_cap_len[hdr & 0xff])
+			end = min_t(unsigned int, end, pos + dbk_cap_len[hdr & 0xff]);
+		bitmap_clear(ok, pos, end - pos);
+		body = pos < PCI_CFG_SPACE_SIZE ? 3 : 8;	/* past a vendor-specific header */
+		if (body == 3 && (hdr & 0xff) == PCI_CAP_ID_VNDR)
+			len = (hdr >> 16) & 0xff;
+		else if (body == 8 && PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_VNDR &&
+			 !pci_read_config_dword(pdev, pos + PCI_VNDR_HEADER, &hdr))
+			len = PCI_VNDR_HEADER_LEN(hdr);
+		else
+			continue;
+		len = min(end - pos, len);
+		if (len > body)
+			bitmap_set(ok, pos + body, len - body);
+	}
 }
 
 /*
- * Capabilities no driver writes, even with DBK_GRANT_F_CONFIG_WRITE: they
- * move address decoding (SR-IOV, Resizable BAR), power (PM), isolation
- * (ACS), translation (ATS, PRI, PASID), link and error handling for the
- * whole hierarchy (PCIe, AER, DPC), or belong to the kernel (MSI, MSI-X).
+ * A write within the command register: only the driver's bits change, in
+ * a read-modify-write under rate_lock, which the INTx handler's DisINTx holds.
  */
-static const struct { u8 id; u8 len; } dbk_cap_deny[] = {
-	{ PCI_CAP_ID_PM, PCI_PM_SIZEOF },
-	{ PCI_CAP_ID_EXP, PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 },
-	{ PCI_CAP_ID_AF, PCI_CAP_AF_SIZEOF },
-	{ PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF },
-};
-
-static const struct { u16 id; u16 len; } dbk_ext_cap_deny[] = {
-	{ PCI_EXT_CAP_ID_SRIOV, PCI_EXT_CAP_SRIOV_SIZEOF },
-	{ PCI_EXT_CAP_ID_REBAR, 4 + 6 * 8 },
-	{ PCI_EXT_CAP_ID_ACS, 0x40 },
-	{ PCI_EXT_CAP_ID_ATS, PCI_EXT_CAP_ATS_SIZEOF },
-	{ PCI_EXT_CAP_ID_PRI, PCI_EXT_CAP_PRI_SIZEOF },
-	{ PCI_EXT_CAP_ID_PASID, PCI_EXT_CAP_PASID_SIZEOF },
-	{ PCI_EXT_CAP_ID_ERR, PCI_ERR_ROOT_ERR_SRC + 4 },
-	{ PCI_EXT_CAP_ID_DPC, 0x40 },
-};
-
-static bool dbk_config_denied(struct pci_dev *pdev, unsigned int off, unsigned int size)
-{
-	unsigned int i;
-	u16 pos;
-
-	if (pdev->msi_cap && dbk_config_in(off, size, pdev->msi_cap, dbk_msi_cap_len(pdev)))
-		return true;
-	for (i = 0; i < ARRAY_SIZE(dbk_cap_deny); i++)
-		for (pos = pci_find_capability(pdev, dbk_cap_deny[i].id); pos;
-		     pos = pci_find_next_capability(pdev, pos, dbk_cap_deny[i].id))
-			if (dbk_config_in(off, size, pos, dbk_cap_deny[i].len))
-				return true;
-	for (i = 0; off >= PCI_CFG_SPACE_SIZE && i < ARRAY_SIZE(dbk_ext_cap_deny); i++)
-		for (pos = pci_find_ext_capability(pdev, dbk_ext_cap_deny[i].id); pos;
-		     pos = pci_find_next_ext_capability(pdev, pos, dbk_ext_cap_deny[i].id))
-			if (dbk_config_in(off, size, pos, dbk_ext_cap_deny[i].len))
-				return true;
-	return false;
-}
-
-/* A write touching the command register: only the driver's bits change. */
 static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned int size,
 				u32 val)
 {
@@ -119,17 +127,16 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 	u16 cur, cmd;
 	int ret;
 
-	if (off >= PCI_STATUS)
-		return 0;	/* status bits are RW1C error flags: ignored */
+	lockdep_assert_held_write(&g->lock);
 	pci_read_config_word(pdev, PCI_COMMAND, &cur);
-	if (size == 1)
-		cmd = off == PCI_COMMAND ? (cur & 0xff00) | (val & 0xff) : cur;
-	else
-		cmd = val & 0xffff;
+	cmd = size == 2 ? val : off == PCI_COMMAND ? (cur & 0xff00) | val : (cur & 0xff) | val << 8;
 	cmd = (cur & ~DBK_CMD_DRIVER_BITS) | (cmd & DBK_CMD_DRIVER_BITS);
 	if ((cmd & PCI_COMMAND_MASTER) && !(cur & PCI_COMMAND_MASTER) &&
 	    !dbk_grant_dma_allowed(g))
 		return -EPERM;
+	/* The kernel masks MSI-X vectors through the table, in a memory BAR. */
+	if (!(cmd & PCI_COMMAND_MEMORY) && g->irq_index == DBK_IRQ_INDEX_MSIX)
+		return -EBUSY;
 	if (cmd == cur)
 		return 0;
 	ret = dbk_policy_config(g, PCI_COMMAND, 2, cmd);
@@ -142,37 +149,40 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 	 * some platforms escalate to a machine check: take the mappings away
 	 * first, and refuse BAR accesses until decoding is back (as vfio).
 	 */
-	lockdep_assert_held_write(&g->lock);
 	g->mem_off = !(cmd & PCI_COMMAND_MEMORY);
 	g->io_off = !(cmd & PCI_COMMAND_IO);
+	g->mastered |= !!(cmd & PCI_COMMAND_MASTER);
 	if (g->mem_off)
 		unmap_mapping_range(g->inode->i_mapping, 0, DBK_REGION_OFFSET(DBK_NUM_BARS), true);
-	pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	spin_lock_irq(&g->rate_lock);
+	pci_read_config_word(pdev, PCI_COMMAND, &cur);
+	pci_write_config_word(pdev, PCI_COMMAND,
+			      (cur & ~DBK_CMD_DRIVER_BITS) | (cmd & DBK_CMD_DRIVER_BITS));
+	spin_unlock_irq(&g->rate_lock);
 	return 0;
 }
 
 int dbk_config_write(struct dbk_grant *g, unsigned int off, unsigned int size, u32 val)
 {
-	struct pci_dev *pdev = g->dev->pdev;
+	struct dbk_device *dev = g->dev;
 	int ret;
 
 	lockdep_assert_held(&g->lock);
-	if (!dbk_config_valid(pdev, off, size))
+	if (!dbk_config_valid(dev->pdev, off, size))
 		return -EINVAL;
-	if (dbk_config_in(off, size, PCI_COMMAND, 4))
+	if (off >= PCI_COMMAND && off + size <= PCI_STATUS)
 		return dbk_config_write_cmd(g, off, size, val);
-	if (off < PCI_STD_HEADER_SIZEOF || dbk_config_denied(pdev, off, size))
-		return -EPERM;
-	if (!(g->flags & DBK_GRANT_F_CONFIG_WRITE))
+	if (!(g->flags & DBK_GRANT_F_CONFIG_WRITE) ||
+	    find_next_zero_bit(dev->cfg_writable, off + size, off) < off + size)
 		return -EPERM;
 	ret = dbk_policy_config(g, off, size, val);
 	if (ret)
 		return ret;
 	if (size == 1)
-		ret = pci_user_write_config_byte(pdev, off, val);
+		ret = pci_user_write_config_byte(dev->pdev, off, val);
 	else if (size == 2)
-		ret = pci_user_write_config_word(pdev, off, val);
+		ret = pci_user_write_config_word(dev->pdev, off, val);
 	else
-		ret = pci_user_write_config_dword(pdev, off, val);
+		ret = pci_user_write_config_dword(dev->pdev, off, val);
 	return ret ? pcibios_err_to_errno(ret) : 0;
 }

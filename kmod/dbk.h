@@ -46,7 +46,6 @@
 
 struct dbk_device {
 	struct kref kref;
-	struct list_head node;		/* in dbk_devices */
 	struct pci_dev *pdev;
 	struct miscdevice misc;
 	char nodename[40];		/* "devbroker/0000:00:04.0" */
@@ -57,6 +56,7 @@ struct dbk_device {
 	bool dead;			/* removed: no new grants or calls */
 	u32 grants_created;
 	u32 grants_revoked;
+	unsigned long quiet_at;		/* jiffies: no DMA left from a revoked grant */
 
 	bool iommu;			/* DMA is translated by an IOMMU */
 	struct pci_saved_state *saved;	/* config space as probed */
@@ -68,6 +68,8 @@ struct dbk_device {
 		u64 offset;
 		u64 size;
 	} msix[2];
+	/* Config bytes a driver with DBK_GRANT_F_CONFIG_WRITE may write (config.c). */
+	DECLARE_BITMAP(cfg_writable, PCI_CFG_SPACE_EXP_SIZE);
 };
 
 struct dbk_vec {
@@ -86,6 +88,7 @@ struct dbk_dma_buf {
 	struct page **pages;		/* IOMMU: allocated or pinned pages */
 	unsigned long npages;
 	bool pinned;			/* pages are the driver's (DBK_GRANT_DMA_MAP) */
+	struct mm_struct *mm;		/* whose pinned_vm counts them */
 	bool dirty;			/* the device may write: dirty on unpin */
 	void *cpu;			/* no IOMMU: coherent buffer */
 	dma_addr_t bus;
@@ -98,6 +101,7 @@ struct dbk_grant {
 	bool revoked;
 	bool mem_off;			/* the driver turned memory decoding off */
 	bool io_off;			/* ... or I/O decoding */
+	bool mastered;			/* bus mastering was on: DMA may be armed */
 	struct inode *inode;		/* its file's, whose mapping is zapped */
 
 	/* Rights, fixed at creation. */
@@ -119,7 +123,8 @@ struct dbk_grant {
 	u32 nvec;
 	struct dbk_vec *vecs;
 	bool intx_maskable;		/* INTx masked with DisINTx, line shared */
-	spinlock_t rate_lock;		/* the rate window, taken in hard IRQ */
+	bool msi_unmaskable;		/* MSI without per-vector mask bits */
+	spinlock_t rate_lock;		/* the rate window and PCI_COMMAND, taken in hard IRQ */
 	unsigned long rate_window;	/* jiffies when the window ends */
 	u32 rate_count;
 	bool throttled;
@@ -133,6 +138,7 @@ struct dbk_grant {
 	struct iommu_domain *domain;
 	bool intr_remap;		/* stray writes cannot forge interrupts */
 	struct iommu_group *group;
+	struct list_head resv;		/* the group's reserved IOVA regions */
 	struct list_head dma_bufs;
 	u64 dma_used;			/* reserved or mapped bytes */
 	u32 dma_nr;			/* reserved or mapped buffers */
@@ -145,23 +151,24 @@ struct file *dbk_file_create(const char *name, const struct file_operations *fop
 void dbk_file_unpin(void);
 int dbk_copy_arg(void *arg, size_t minsz, const void __user *uarg);
 
+/* config.c */
+void dbk_config_map(struct dbk_device *dev);
+int dbk_config_read(struct dbk_grant *g, unsigned int off, unsigned int size, u32 *val);
+int dbk_config_write(struct dbk_grant *g, unsigned int off, unsigned int size, u32 val);
+
 /* device.c */
 int dbk_device_create(struct pci_dev *pdev);
 void dbk_device_destroy(struct pci_dev *pdev);
 void dbk_device_put(struct dbk_device *dev);
 int dbk_device_info(struct dbk_device *dev, struct dbk_grant *g, void __user *uarg);
 bool dbk_device_msix_overlap(struct dbk_device *dev, int bar, u64 off, u64 len);
-void dbk_device_revoke_all(void);
-
-/* unload.c */
-void dbk_unload_arm(void);
-void dbk_unload_disarm(void);
 
 /* grant.c */
 int dbk_grant_create(struct dbk_device *dev, const void __user *uarg);
 void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked);
 void dbk_grant_put(struct dbk_grant *g);
 bool dbk_grant_dma_allowed(struct dbk_grant *g);
+int dbk_grant_dma_check(struct dbk_grant *g);
 bool dbk_grant_master_allowed(struct dbk_grant *g);
 bool dbk_grant_range_valid(struct dbk_grant *g, const struct dbk_range *r);
 
@@ -180,10 +187,6 @@ int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg);
 ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count,
 		    loff_t pos, bool write);
 int dbk_mmio_mmap(struct dbk_grant *g, struct vm_area_struct *vma);
-
-/* config.c */
-int dbk_config_read(struct dbk_grant *g, unsigned int off, unsigned int size, u32 *val);
-int dbk_config_write(struct dbk_grant *g, unsigned int off, unsigned int size, u32 val);
 
 /* irq.c */
 int dbk_irq_info(struct dbk_grant *g, void __user *uarg);

@@ -18,27 +18,21 @@
  * records how many bytes of the ctx a program may write; every other pass
  * sees a plain tracepoint.
  */
+#undef DBK_POLICY_HOOK
 #ifdef DECLARE_TRACE_WRITABLE
-DECLARE_TRACE_WRITABLE(dbk_policy_grant, TP_PROTO(struct dbk_policy_grant_ctx *ctx), TP_ARGS(ctx),
-		       sizeof(struct dbk_policy_grant_ctx));
-DECLARE_TRACE_WRITABLE(dbk_policy_access, TP_PROTO(struct dbk_policy_access_ctx *ctx), TP_ARGS(ctx),
-		       sizeof(struct dbk_policy_access_ctx));
-DECLARE_TRACE_WRITABLE(dbk_policy_config, TP_PROTO(struct dbk_policy_config_ctx *ctx), TP_ARGS(ctx),
-		       sizeof(struct dbk_policy_config_ctx));
-DECLARE_TRACE_WRITABLE(dbk_policy_irq, TP_PROTO(struct dbk_policy_irq_ctx *ctx), TP_ARGS(ctx),
-		       sizeof(struct dbk_policy_irq_ctx));
-DECLARE_TRACE_WRITABLE(dbk_policy_dma, TP_PROTO(struct dbk_policy_dma_ctx *ctx), TP_ARGS(ctx),
-		       sizeof(struct dbk_policy_dma_ctx));
-DECLARE_TRACE_WRITABLE(dbk_policy_master, TP_PROTO(struct dbk_policy_master_ctx *ctx), TP_ARGS(ctx),
-		       sizeof(struct dbk_policy_master_ctx));
+#define DBK_POLICY_HOOK(h)							\
+	DECLARE_TRACE_WRITABLE(dbk_policy_##h, TP_PROTO(struct dbk_policy_##h##_ctx *ctx), \
+			       TP_ARGS(ctx), sizeof(struct dbk_policy_##h##_ctx))
 #else
-DECLARE_TRACE(dbk_policy_grant, TP_PROTO(struct dbk_policy_grant_ctx *ctx), TP_ARGS(ctx));
-DECLARE_TRACE(dbk_policy_access, TP_PROTO(struct dbk_policy_access_ctx *ctx), TP_ARGS(ctx));
-DECLARE_TRACE(dbk_policy_config, TP_PROTO(struct dbk_policy_config_ctx *ctx), TP_ARGS(ctx));
-DECLARE_TRACE(dbk_policy_irq, TP_PROTO(struct dbk_policy_irq_ctx *ctx), TP_ARGS(ctx));
-DECLARE_TRACE(dbk_policy_dma, TP_PROTO(struct dbk_policy_dma_ctx *ctx), TP_ARGS(ctx));
-DECLARE_TRACE(dbk_policy_master, TP_PROTO(struct dbk_policy_master_ctx *ctx), TP_ARGS(ctx));
+#define DBK_POLICY_HOOK(h)							\
+	DECLARE_TRACE(dbk_policy_##h, TP_PROTO(struct dbk_policy_##h##_ctx *ctx), TP_ARGS(ctx))
 #endif
+DBK_POLICY_HOOK(grant);
+DBK_POLICY_HOOK(access);
+DBK_POLICY_HOOK(config);
+DBK_POLICY_HOOK(irq);
+DBK_POLICY_HOOK(dma);
+DBK_POLICY_HOOK(master);
 
 TRACE_EVENT(dbk_policy_denied,
 	    TP_PROTO(const char *hook, const char *dev, u64 cookie, u64 what, u64 value, int err),

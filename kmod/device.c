@@ -11,24 +11,6 @@
 
 #include "dbk.h"
 
-/* Every bound device, for revoking all grants at once (an rmmod attempt). */
-static LIST_HEAD(dbk_devices);
-static DEFINE_MUTEX(dbk_devices_lock);
-
-void dbk_device_revoke_all(void)
-{
-	struct dbk_device *dev;
-
-	mutex_lock(&dbk_devices_lock);
-	list_for_each_entry(dev, &dbk_devices, node) {
-		mutex_lock(&dev->lock);
-		if (dev->grant)
-			dbk_grant_revoke(dev->grant, false);
-		mutex_unlock(&dev->lock);
-	}
-	mutex_unlock(&dbk_devices_lock);
-}
-
 static void dbk_device_free(struct kref *kref)
 {
 	struct dbk_device *dev = container_of(kref, struct dbk_device, kref);
@@ -192,6 +174,7 @@ int dbk_device_create(struct pci_dev *pdev)
 	mutex_init(&dev->lock);
 	dev->pdev = pci_dev_get(pdev);
 	dev->iommu = device_iommu_mapped(&pdev->dev);
+	dev->quiet_at = jiffies;
 
 	ret = pci_enable_device(pdev);
 	if (ret)
@@ -199,14 +182,18 @@ int dbk_device_create(struct pci_dev *pdev)
 	ret = pci_request_regions(pdev, DBK_DRIVER_NAME);
 	if (ret)
 		goto err_disable;
-	/* Bus mastering is the grant's to enable, never left on from before. */
+	/* Mastering and INTx are a grant's to enable: off here, and in the state restored after. */
 	pci_clear_master(pdev);
+	pci_intx(pdev, 0);
+	/* A BAR past the file offset encoding (2^40) cannot be granted. */
 	for (bar = 0; bar < DBK_NUM_BARS; bar++) {
 		if (pci_resource_len(pdev, bar) &&
+		    pci_resource_len(pdev, bar) <= BIT_ULL(DBK_REGION_SHIFT) &&
 		    !(pci_resource_flags(pdev, bar) & IORESOURCE_UNSET))
 			dev->bar[bar] = pci_iomap(pdev, bar, 0);
 	}
 	dbk_device_find_msix(dev);
+	dbk_config_map(dev);
 	pci_save_state(pdev);
 	dev->saved = pci_store_saved_state(pdev);
 
@@ -222,9 +209,6 @@ int dbk_device_create(struct pci_dev *pdev)
 	ret = misc_register(&dev->misc);
 	if (ret)
 		goto err_unmap;
-	mutex_lock(&dbk_devices_lock);
-	list_add_tail(&dev->node, &dbk_devices);
-	mutex_unlock(&dbk_devices_lock);
 	pci_info(pdev, "devbroker: /dev/%s%s\n", dev->nodename, dev->iommu ? " (IOMMU)" : "");
 	return 0;
 
@@ -248,9 +232,6 @@ void dbk_device_destroy(struct pci_dev *pdev)
 	struct dbk_device *dev = pci_get_drvdata(pdev);
 	int bar;
 
-	mutex_lock(&dbk_devices_lock);
-	list_del(&dev->node);
-	mutex_unlock(&dbk_devices_lock);
 	mutex_lock(&dev->lock);
 	dev->dead = true;
 	if (dev->grant)

@@ -12,6 +12,8 @@
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -24,7 +26,8 @@
 /*
  * Behind an IOMMU every grant gets a domain of its own, empty unless it has
  * the DMA right: bus mastering (which MSI needs) then reaches only what
- * the grant mapped, never the kernel's default domain.
+ * the grant mapped, never the kernel's default domain.  DMA nothing
+ * confines is refused here (dbk_grant_dma_check()).
  */
 int dbk_dma_attach(struct dbk_grant *g)
 {
@@ -32,9 +35,11 @@ int dbk_dma_attach(struct dbk_grant *g)
 	int ret;
 
 	lockdep_assert_held(&g->dev->lock);
-	if (!g->dev->iommu)
-		return (g->flags & DBK_GRANT_F_DMA) ?
-			dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(g->dma_bits)) : 0;
+	if (!g->dev->iommu) {
+		ret = dbk_grant_dma_check(g);
+		return ret || !(g->flags & DBK_GRANT_F_DMA) ? ret :
+			dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(g->dma_bits));
+	}
 	g->group = iommu_group_get(&pdev->dev);
 	if (!g->group)
 		return -ENODEV;
@@ -50,14 +55,23 @@ int dbk_dma_attach(struct dbk_grant *g)
 	ret = iommu_attach_group(g->domain, g->group);
 	if (ret)
 		goto err_domain;
+	/* IOVAs that never reach memory (the interrupt window): never handed out or mapped. */
+	ret = iommu_get_group_resv_regions(g->group, &g->resv);
+	if (ret)
+		goto err_detach;
 	/*
 	 * The MSI window is not translated: without interrupt remapping a
 	 * mastering device could write any interrupt message (as vfio's
 	 * allow_unsafe_interrupts): then bus mastering needs consent too.
 	 */
 	g->intr_remap = device_iommu_capable(&pdev->dev, IOMMU_CAP_INTR_REMAP);
-	return 0;
+	ret = dbk_grant_dma_check(g);
+	if (!ret)
+		return 0;
 
+err_detach:
+	iommu_put_resv_regions(&pdev->dev, &g->resv);
+	iommu_detach_group(g->domain, g->group);
 err_domain:
 	iommu_domain_free(g->domain);
 	g->domain = NULL;
@@ -88,6 +102,10 @@ static void dbk_dma_buf_release(struct device *dev, struct dbk_dma_buf *buf)
 			__free_page(buf->pages[i]);
 	else if (buf->cpu)
 		dma_free_coherent(dev, buf->size, buf->cpu, buf->bus);
+	if (buf->mm) {
+		atomic64_sub(buf->npages, &buf->mm->pinned_vm);
+		mmdrop(buf->mm);
+	}
 	kvfree(buf->pages);
 	kfree(buf);
 }
@@ -112,6 +130,17 @@ static void dbk_dma_buf_unlink(struct dbk_grant *g, struct dbk_dma_buf *buf,
 	list_add_tail(&buf->node, dead);
 }
 
+/* The guard's verdict and the unlink under one lock: no guarded start comes between. */
+static int dbk_dma_unlink_guarded(struct dbk_grant *g, struct dbk_dma_buf *buf,
+				  struct list_head *dead)
+{
+	int ret = dbk_policy_dma(g, DBK_POLICY_DMA_UNMAP, buf->iova, buf->size);
+
+	if (!ret)
+		dbk_dma_buf_unlink(g, buf, dead);
+	return ret;
+}
+
 void dbk_dma_release_list(struct dbk_grant *g, struct list_head *dead)
 {
 	struct dbk_dma_buf *buf, *tmp;
@@ -133,6 +162,7 @@ void dbk_dma_detach(struct dbk_grant *g, struct list_head *dead)
 	list_for_each_entry_safe(buf, tmp, &g->dma_bufs, node)
 		dbk_dma_buf_unlink(g, buf, dead);
 	if (g->domain) {
+		iommu_put_resv_regions(&g->dev->pdev->dev, &g->resv);
 		iommu_detach_group(g->domain, g->group);
 		iommu_domain_free(g->domain);
 		g->domain = NULL;
@@ -169,18 +199,39 @@ static struct list_head *dbk_dma_insert_pos(struct dbk_grant *g, u64 iova, u64 s
 	return &g->dma_bufs;
 }
 
-/* First fit in [DBK_IOVA_BASE, limit]; 0 if there is no room. */
+/* Where a reserved region overlapping [iova, iova + size) ends, or 0. */
+static u64 dbk_dma_resv_end(struct dbk_grant *g, u64 iova, u64 size)
+{
+	struct iommu_resv_region *r;
+
+	list_for_each_entry(r, &g->resv, list)
+		if (r->type != IOMMU_RESV_DIRECT_RELAXABLE && iova < r->start + r->length &&
+		    r->start < iova + size)
+			return PAGE_ALIGN(r->start + r->length);
+	return 0;
+}
+
+/* First fit in [DBK_IOVA_BASE, limit], around mappings and reserved regions; 0 if no room. */
 static u64 dbk_dma_find_iova(struct dbk_grant *g, u64 size)
 {
 	struct dbk_dma_buf *buf;
-	u64 iova = DBK_IOVA_BASE;
+	u64 iova = DBK_IOVA_BASE, end;
 
-	list_for_each_entry(buf, &g->dma_bufs, node) {
-		if (buf->iova >= iova + size)
+	while (iova + size > iova && iova + size - 1 <= dbk_dma_limit(g)) {
+		end = dbk_dma_resv_end(g, iova, size);
+		list_for_each_entry(buf, &g->dma_bufs, node) {
+			if (buf->iova >= iova + size)
+				break;
+			if (iova < buf->iova + buf->size)
+				end = max(end, buf->iova + buf->size);
+		}
+		if (!end)
+			return iova;
+		if (end <= iova)
 			break;
-		iova = max(iova, buf->iova + buf->size);
+		iova = end;
 	}
-	return iova + size - 1 <= dbk_dma_limit(g) ? iova : 0;
+	return 0;
 }
 
 static int dbk_dma_iommu_map(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot)
@@ -238,7 +289,8 @@ static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot
 	lockdep_assert_held_write(&g->lock);
 	if (g->revoked)
 		return -ENODEV;
-	if (buf->iova + buf->size - 1 > dbk_dma_limit(g) || buf->iova + buf->size < buf->iova)
+	if (buf->iova + buf->size - 1 > dbk_dma_limit(g) || buf->iova + buf->size < buf->iova ||
+	    dbk_dma_resv_end(g, buf->iova, buf->size))
 		return -EINVAL;
 	pos = dbk_dma_insert_pos(g, buf->iova, buf->size);
 	if (!pos)
@@ -337,10 +389,13 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 		return ret;
 	}
 	if (copy_to_user(uarg, &a, sizeof(a))) {
-		/* The driver cannot know of the buffer: take it back. */
+		/*
+		 * Take the buffer back, as an unmap: it was a window already, and
+		 * a guard may refuse (it then stays until revocation).
+		 */
 		down_write(&g->lock);
 		if (!g->revoked && dbk_dma_find_slot(g, buf->slot) == buf)
-			dbk_dma_buf_unlink(g, buf, &dead);
+			dbk_dma_unlink_guarded(g, buf, &dead);
 		up_write(&g->lock);
 		dbk_dma_release_list(g, &dead);
 		return -EFAULT;
@@ -383,6 +438,14 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 		kfree(buf);
 		return ret;
 	}
+	/* Long-term pins count against RLIMIT_MEMLOCK, as RDMA's and io_uring's do. */
+	buf->mm = current->mm;
+	mmgrab(buf->mm);
+	if (atomic64_add_return(buf->npages, &buf->mm->pinned_vm) >
+	    rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT && !capable(CAP_IPC_LOCK)) {
+		ret = -ENOMEM;
+		goto err_unreserve;
+	}
 	buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages), GFP_KERNEL_ACCOUNT);
 	if (!buf->pages) {
 		ret = -ENOMEM;
@@ -392,8 +455,11 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 	pinned = pin_user_pages_fast(m.vaddr, buf->npages,
 				     FOLL_LONGTERM | (buf->dirty ? FOLL_WRITE : 0), buf->pages);
 	if (pinned != buf->npages) {
+		/* The driver's pages, still mapped: unpinned, never freed. */
 		if (pinned > 0)
 			unpin_user_pages(buf->pages, pinned);
+		kvfree(buf->pages);
+		buf->pages = NULL;
 		ret = pinned < 0 ? pinned : -EFAULT;
 		goto err_unreserve;
 	}
@@ -436,15 +502,11 @@ int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
 		return ret;
 	if (u.flags || !u.size || u.size > DBK_MAX_QUOTA)
 		return -EINVAL;
-	ret = dbk_policy_dma(g, DBK_POLICY_DMA_UNMAP, u.iova, u.size);
-	if (ret)
-		return ret;
 	down_write(&g->lock);
 	ret = g->revoked ? -ENODEV : -ENOENT;
 	list_for_each_entry(buf, &g->dma_bufs, node) {
 		if (!g->revoked && buf->iova == u.iova && buf->size == PAGE_ALIGN(u.size)) {
-			dbk_dma_buf_unlink(g, buf, &dead);
-			ret = 0;
+			ret = dbk_dma_unlink_guarded(g, buf, &dead);
 			break;
 		}
 	}

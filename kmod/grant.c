@@ -3,14 +3,20 @@
  * Grants: the capability a driver holds.  Creation fixes its rights;
  * revocation takes every resource back without the driver's cooperation.
  */
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "dbk.h"
+
+static unsigned int settle_ms = 500;
+module_param(settle_ms, uint, 0444);
+MODULE_PARM_DESC(settle_ms, "after revoking a grant that mastered a device without a reset method, ms before bus mastering may return (default 500)");
 
 static void dbk_grant_free(struct kref *kref)
 {
@@ -36,6 +42,19 @@ bool dbk_grant_dma_allowed(struct dbk_grant *g)
 		(g->flags & DBK_GRANT_F_UNSAFE_DMA));
 }
 
+/*
+ * DMA no IOMMU confines (none, or without interrupt remapping) needs a guard
+ * or the administrator's consent; under lockdown, as sysfs mmap, a guard.
+ */
+int dbk_grant_dma_check(struct dbk_grant *g)
+{
+	if (!(g->flags & DBK_GRANT_F_DMA) || (g->domain && g->intr_remap) || g->dma_guard)
+		return 0;
+	if (!(g->flags & DBK_GRANT_F_UNSAFE_DMA))
+		return -EPERM;
+	return security_locked_down(LOCKDOWN_PCI_ACCESS);
+}
+
 /* May the device master the bus at all (MSI included)?  Its own domain, or consent. */
 bool dbk_grant_master_allowed(struct dbk_grant *g)
 {
@@ -54,6 +73,8 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 	struct dbk_device *dev = g->dev;
 	struct pci_dev *pdev = dev->pdev;
 	LIST_HEAD(dead);
+	int ret = -ENODEV;
+	u16 cmd;
 
 	lockdep_assert_held(&dev->lock);
 	WARN_ON_ONCE(dev->grant != g);
@@ -63,8 +84,9 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 	/* Every mapping of this grant, in every process: the next access faults to SIGBUS. */
 	unmap_mapping_range(g->inode->i_mapping, 0, 0, true);
 	dbk_irq_disable(g);
-	/* The device can no longer reach memory; only then is its DMA memory freed. */
+	/* The device can no longer reach memory (read back: flushed); only then is it freed. */
 	pci_clear_master(pdev);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 	dbk_dma_detach(g, &dead);
 	g->dma_used = 0;
 	g->dma_nr = 0;
@@ -74,17 +96,18 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 
 	/* A surprise-removed device would only be polled for a minute. */
 	if (pci_device_is_present(pdev)) {
-		int ret;
-
 		ret = dev_locked ? pci_reset_function_locked(pdev) : pci_try_reset_function(pdev);
 
 		if (ret && ret != -ENOTTY)
 			pci_notice(pdev, "reset after revocation failed: %d\n", ret);
-		/* Undo whatever the driver wrote to config space. */
+		/* Undo whatever the driver wrote to config space (INTx and mastering off). */
 		if (dev->saved && !pci_load_saved_state(pdev, dev->saved))
 			pci_restore_state(pdev);
 		pci_clear_master(pdev);
 	}
+	/* Not reset, it may still hold transfers it was told to do: they end with mastering off. */
+	if (ret && g->mastered)
+		dev->quiet_at = jiffies + msecs_to_jiffies(settle_ms);
 
 	dev->grant = NULL;
 	dev->grants_revoked++;
@@ -243,6 +266,22 @@ static const struct file_operations dbk_grant_fops = {
 	.llseek = default_llseek,
 };
 
+/* Could the grant turn bus mastering on (MSI is a memory write too)? */
+static bool dbk_grant_settling(struct dbk_device *dev, struct dbk_grant *g)
+{
+	return (g->flags & (DBK_GRANT_F_DMA | DBK_GRANT_F_MSI | DBK_GRANT_F_MSIX)) &&
+	       time_before(jiffies, READ_ONCE(dev->quiet_at));
+}
+
+/* A device not reset keeps its transfers: they end, mastering off, within settle_ms. */
+static int dbk_grant_settle(struct dbk_device *dev, struct dbk_grant *g)
+{
+	if (!dbk_grant_settling(dev, g))
+		return 0;
+	return msleep_interruptible(jiffies_to_msecs(READ_ONCE(dev->quiet_at) - jiffies)) ?
+		-EINTR : 0;
+}
+
 /* DBK_DEVICE_CREATE_GRANT: returns the new grant fd. */
 int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 {
@@ -267,6 +306,7 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 	init_rwsem(&g->lock);
 	mutex_init(&g->guard_lock);
 	INIT_LIST_HEAD(&g->dma_bufs);
+	INIT_LIST_HEAD(&g->resv);
 	dbk_irq_init(g);
 	kref_get(&dev->kref);
 	g->dev = dev;
@@ -284,15 +324,14 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 	}
 	g->inode = file_inode(file);
 
+	ret = dbk_grant_settle(dev, g);
 	mutex_lock(&dev->lock);
-	ret = dev->dead ? -ENODEV : dev->grant ? -EBUSY : 0;
+	if (!ret)
+		ret = dev->dead ? -ENODEV : dev->grant ? -EBUSY :
+		      dbk_grant_settling(dev, g) ? -EAGAIN : 0;
 	/* Policies see only grants that would otherwise be made. */
 	if (!ret)
 		ret = dbk_policy_grant(g);
-	/* Without an IOMMU, DMA needs a guarding policy or the administrator's consent. */
-	if (!ret && (g->flags & DBK_GRANT_F_DMA) && !dev->iommu && !g->dma_guard &&
-	    !(g->flags & DBK_GRANT_F_UNSAFE_DMA))
-		ret = -EPERM;
 	if (!ret)
 		ret = dbk_dma_attach(g);
 	if (!ret) {

@@ -3,7 +3,9 @@
  * Interrupts for a driver: each vector signals an eventfd straight from the
  * hard IRQ handler.  INTx is masked when it fires and unmasked by the
  * driver, as vfio does.  A per-grant rate cap masks a storm until the end
- * of the current second instead of letting it livelock the machine.
+ * of the current second instead of letting it livelock the machine; an
+ * MSI without per-vector masking is stopped at the device instead (its
+ * MSI enable bit), as masking it would only stop the eventfd.
  */
 #include <linux/eventfd.h>
 #include <linux/interrupt.h>
@@ -11,6 +13,17 @@
 #include <linux/uaccess.h>
 
 #include "dbk.h"
+
+/* MSI without mask bits: only the device's enable bit stops its messages. */
+static void dbk_irq_msi_enable(struct dbk_grant *g, bool on)
+{
+	struct pci_dev *pdev = g->dev->pdev;
+	u16 flags;
+
+	pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
+	flags = on ? flags | PCI_MSI_FLAGS_ENABLE : flags & ~PCI_MSI_FLAGS_ENABLE;
+	pci_write_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, flags);
+}
 
 static void dbk_irq_unmask_intx_locked(struct dbk_grant *g, bool *resignal)
 {
@@ -41,6 +54,12 @@ static void dbk_irq_unthrottle(struct work_struct *work)
 			enable_irq(g->vecs[i].irq);
 		}
 	}
+	/* What the device raised meanwhile was lost: its driver looks again. */
+	if (g->msi_unmaskable)
+		dbk_irq_msi_enable(g, true);
+	for (i = 0; g->msi_unmaskable && i < g->nvec; i++)
+		if (g->vecs[i].trigger)
+			eventfd_signal(g->vecs[i].trigger, 1);
 	if (g->irq_index == DBK_IRQ_INDEX_INTX)
 		dbk_irq_unmask_intx_locked(g, &resignal);
 	if (resignal && g->vecs[0].trigger)
@@ -79,6 +98,8 @@ static bool dbk_irq_rate_ok(struct dbk_grant *g, struct dbk_vec *vec)
 	if (!g->throttled) {
 		g->throttled = true;
 		g->throttles++;
+		if (g->msi_unmaskable)
+			dbk_irq_msi_enable(g, false);
 		schedule_delayed_work(&g->unthrottle, g->rate_window - jiffies + 1);
 	}
 	return false;
@@ -90,15 +111,17 @@ static irqreturn_t dbk_irq_handler(int irq, void *arg)
 	struct dbk_grant *g = vec->grant;
 	bool signal;
 
-	if (g->irq_index == DBK_IRQ_INDEX_INTX) {
-		if (!g->intx_maskable)
-			disable_irq_nosync(irq);
-		else if (!pci_check_and_mask_intx(g->dev->pdev))
-			return IRQ_NONE;	/* a shared line, not ours */
-	}
+	/* Held across DisINTx, against the command register's read-modify-write. */
 	spin_lock(&g->rate_lock);
-	if (g->irq_index == DBK_IRQ_INDEX_INTX)
+	if (g->irq_index == DBK_IRQ_INDEX_INTX) {
+		if (!g->intx_maskable) {
+			disable_irq_nosync(irq);
+		} else if (!pci_check_and_mask_intx(g->dev->pdev)) {
+			spin_unlock(&g->rate_lock);
+			return IRQ_NONE;	/* a shared line, not ours */
+		}
 		g->intx_masked = true;
+	}
 	signal = dbk_irq_rate_ok(g, vec);
 	spin_unlock(&g->rate_lock);
 	if (signal && vec->trigger)
@@ -157,6 +180,7 @@ void dbk_irq_disable(struct dbk_grant *g)
 	g->irq_index = -1;
 	g->throttled = false;
 	g->intx_masked = false;
+	g->msi_unmaskable = false;
 }
 
 static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_ctx **ctx)
@@ -164,6 +188,7 @@ static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_
 	struct pci_dev *pdev = g->dev->pdev;
 	struct dbk_vec *vecs;
 	unsigned long irqflags = 0;
+	u16 flags;
 	u32 i;
 	int ret;
 
@@ -184,15 +209,23 @@ static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_
 		 * domain (empty without a DMA right); without one, it is a DMA right.
 		 */
 		ret = dbk_grant_master_allowed(g) ? dbk_policy_master(g) : -EPERM;
+		/* The kernel writes the MSI-X table, in a memory BAR. */
+		if (!ret && index == DBK_IRQ_INDEX_MSIX && g->mem_off)
+			ret = -EIO;
 		if (ret)
 			goto err_free;
 		pci_set_master(pdev);
+		g->mastered = true;
 		ret = pci_alloc_irq_vectors(pdev, n, n, index == DBK_IRQ_INDEX_MSI ?
 					    PCI_IRQ_MSI : PCI_IRQ_MSIX);
 		if (ret < 0)
 			goto err_free;
 		for (i = 0; i < n; i++)
 			vecs[i].irq = pci_irq_vector(pdev, i);
+		if (index == DBK_IRQ_INDEX_MSI) {
+			pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
+			g->msi_unmaskable = !(flags & PCI_MSI_FLAGS_MASKBIT);
+		}
 	}
 	/* The handler reads these as soon as it is requested. */
 	g->vecs = vecs;

@@ -119,17 +119,15 @@ static struct pci_driver dbk_pci_driver = {
 
 static int __init dbk_init(void)
 {
-	int ret = pci_register_driver(&dbk_pci_driver);
-
-	if (!ret)
-		dbk_unload_arm();
-	return ret;
+	return pci_register_driver(&dbk_pci_driver);
 }
 
+/*
+ * Only once no grant file, mapping or policy holds the module: unbind or
+ * DBK_DEVICE_REVOKE revoke grants, and remove() runs for every device.
+ */
 static void __exit dbk_exit(void)
 {
-	dbk_unload_disarm();
-	/* remove() runs for every bound device and revokes its grant. */
 	pci_unregister_driver(&dbk_pci_driver);
 }
 

@@ -97,31 +97,17 @@ int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg)
 
 static void dbk_mmio_io(void __iomem *io, unsigned int size, u64 *val, bool write)
 {
-	switch (size) {
-	case 1:
-		if (write)
-			iowrite8(*val, io);
-		else
-			*val = ioread8(io);
-		break;
-	case 2:
-		if (write)
-			iowrite16(*val, io);
-		else
-			*val = ioread16(io);
-		break;
-	case 4:
-		if (write)
-			iowrite32(*val, io);
-		else
-			*val = ioread32(io);
-		break;
-	default:
-		if (write)
-			writeq(*val, io);
-		else
-			*val = readq(io);
-	}
+	if (write && size == 1)
+		iowrite8(*val, io);
+	else if (write && size == 2)
+		iowrite16(*val, io);
+	else if (write && size == 4)
+		iowrite32(*val, io);
+	else if (write)
+		writeq(*val, io);
+	else
+		*val = size == 1 ? ioread8(io) : size == 2 ? ioread16(io) :
+		       size == 4 ? ioread32(io) : readq(io);
 }
 
 /* One access of @size bytes to a BAR.  Mediated ranges end up here too. */
@@ -248,7 +234,9 @@ static vm_fault_t dbk_mmio_fault(struct vm_fault *vmf)
 	unsigned long pfn;
 
 	down_read(&g->lock);
-	if (g->revoked || (index < DBK_NUM_BARS && g->mem_off))
+	/* Never a page of another region than the mapping's, whatever its length. */
+	if (g->revoked || (index < DBK_NUM_BARS && g->mem_off) ||
+	    index != DBK_OFFSET_TO_REGION((u64)vma->vm_pgoff << PAGE_SHIFT))
 		goto out;
 	if (index < DBK_NUM_BARS) {
 		pfn = (pci_resource_start(g->dev->pdev, index) + off) >> PAGE_SHIFT;

@@ -3,7 +3,9 @@
  * Policy hooks: each fills its ctx only when a program is attached, runs
  * the tracepoint, and turns the verdict into an errno.  Programs OR their
  * verdict in, so any deny wins.  A policy can only narrow what the module
- * already allows: every hook runs after the module's own checks.
+ * already allows: every hook runs after the module's own checks, and what
+ * a program writes is checked against what the administrator granted.  On
+ * a guarded grant what the guard vouches for needs DBK_POLICY_APPROVE.
  */
 #include <linux/pci.h>
 #include <linux/cred.h>
@@ -26,10 +28,10 @@ static void dbk_policy_dev(struct dbk_grant *g, struct dbk_policy_dev *d)
 	d->grant_flags = g->flags;
 }
 
-/* A denial: traced, and the program's errno if it is a sane one. */
+/* A denial: traced, and the program's errno if it is a real one (not ERESTART*, say). */
 static int dbk_policy_denied(struct dbk_grant *g, const char *hook, u64 what, u64 value, s32 err)
 {
-	if (err <= 0 || err >= MAX_ERRNO)
+	if (err <= 0 || err > EHWPOISON)
 		err = EPERM;
 	trace_dbk_policy_denied(hook, pci_name(g->dev->pdev), g->cookie, what, value, err);
 	return -err;
@@ -55,12 +57,17 @@ int dbk_policy_grant(struct dbk_grant *g)
 	trace_dbk_policy_grant(&ctx);
 	if (ctx.verdict & DBK_POLICY_DENY)
 		return dbk_policy_denied(g, "grant", g->flags, g->bar_mask, ctx.error);
-	/* Ranges may be added, never removed; the added ones must be valid. */
-	if (ctx.nr_mediated < g->nr_mediated || ctx.nr_mediated > DBK_MAX_MEDIATED)
+	/* Ranges may be added, never removed or changed; the added ones must be valid. */
+	if (ctx.nr_mediated < g->nr_mediated || ctx.nr_mediated > DBK_MAX_MEDIATED ||
+	    memcmp(ctx.mediated, g->mediated, g->nr_mediated * sizeof(g->mediated[0])))
 		return dbk_policy_denied(g, "grant", ctx.nr_mediated, 0, EINVAL);
 	for (i = g->nr_mediated; i < ctx.nr_mediated; i++)
 		if (!dbk_grant_range_valid(g, &ctx.mediated[i]))
 			return dbk_policy_denied(g, "grant", ctx.mediated[i].offset, i, EINVAL);
+	/* A guard guards registers, and is there to approve writes and unmaps. */
+	if (ctx.dma_guard == 1 && (!ctx.nr_mediated || !trace_dbk_policy_access_enabled() ||
+				   !trace_dbk_policy_dma_enabled()))
+		return dbk_policy_denied(g, "grant", ctx.dma_guard, ctx.nr_mediated, EINVAL);
 	memcpy(g->mediated, ctx.mediated, sizeof(g->mediated));
 	g->nr_mediated = ctx.nr_mediated;
 	g->dma_guard = ctx.dma_guard == 1;
@@ -72,14 +79,13 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 		      bool write)
 {
 	struct dbk_policy_access_ctx ctx = { .version = DBK_POLICY_VERSION };
-	bool mediated = dbk_mmio_mediated(g, bar, off, width);
+	bool guarded = g->dma_guard && write && dbk_mmio_mediated(g, bar, off, width);
 	struct dbk_dma_buf *buf;
 
 	lockdep_assert_held(&g->lock);
 	if (!trace_dbk_policy_access_enabled()) {
 		/* The guard went away: its registers stay shut (fail closed). */
-		return g->dma_guard && write && mediated ?
-			dbk_policy_denied(g, "access", off, *val, EPERM) : 0;
+		return guarded ? dbk_policy_denied(g, "access", off, *val, EPERM) : 0;
 	}
 	dbk_policy_dev(g, &ctx.dev);
 	ctx.flags = write ? DBK_POLICY_F_WRITE : 0;
@@ -87,7 +93,7 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 	ctx.width = width;
 	ctx.offset = off;
 	ctx.value = write ? *val : 0;
-	ctx.mediated = mediated;
+	ctx.mediated = dbk_mmio_mediated(g, bar, off, width);
 	list_for_each_entry(buf, &g->dma_bufs, node) {
 		if (ctx.nr_windows == DBK_POLICY_MAX_WINDOWS)
 			break;
@@ -95,8 +101,11 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 		ctx.windows[ctx.nr_windows++].size = buf->size;
 	}
 	trace_dbk_policy_access(&ctx);
-	/* On a guarded grant only the guard's approval opens a mediated register. */
-	if (g->dma_guard && write && mediated && !(ctx.verdict & DBK_POLICY_APPROVE))
+	/*
+	 * On a guarded grant only the guard's approval opens a mediated
+	 * register, for the value it saw: none may be shown or written another.
+	 */
+	if (guarded && (!(ctx.verdict & DBK_POLICY_APPROVE) || ctx.value != *val))
 		ctx.verdict |= DBK_POLICY_DENY;
 	if (ctx.verdict & DBK_POLICY_DENY)
 		return dbk_policy_denied(g, write ? "write" : "read", off, write ? *val : 0,
@@ -106,17 +115,21 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 	return 0;
 }
 
+/* On a guarded grant config space may hold windows into the BARs (virtio's pci_cfg). */
 int dbk_policy_config(struct dbk_grant *g, unsigned int off, unsigned int width, u32 val)
 {
 	struct dbk_policy_config_ctx ctx = { .version = DBK_POLICY_VERSION };
+	bool guarded = g->dma_guard && off != PCI_COMMAND;
 
 	if (!trace_dbk_policy_config_enabled())
-		return 0;
+		return guarded ? dbk_policy_denied(g, "config", off, val, EPERM) : 0;
 	dbk_policy_dev(g, &ctx.dev);
 	ctx.offset = off;
 	ctx.width = width;
 	ctx.value = val;
 	trace_dbk_policy_config(&ctx);
+	if (guarded && !(ctx.verdict & DBK_POLICY_APPROVE))
+		ctx.verdict |= DBK_POLICY_DENY;
 	return ctx.verdict & DBK_POLICY_DENY ?
 		dbk_policy_denied(g, "config", off, val, ctx.error) : 0;
 }
@@ -140,12 +153,16 @@ int dbk_policy_irq(struct dbk_grant *g, u32 index, u32 count)
 	return 0;
 }
 
+/* DMA_ALLOC and DMA_MAP before any work; DMA_UNMAP with g->lock held for writing. */
 int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size)
 {
 	struct dbk_policy_dma_ctx ctx = { .version = DBK_POLICY_VERSION };
+	bool guarded = g->dma_guard && op == DBK_POLICY_DMA_UNMAP;
 
+	if (guarded)
+		lockdep_assert_held_write(&g->lock);
 	if (!trace_dbk_policy_dma_enabled())
-		return 0;
+		return guarded ? dbk_policy_denied(g, "dma", iova, size, EPERM) : 0;
 	dbk_policy_dev(g, &ctx.dev);
 	ctx.op = op;
 	ctx.iova = iova;
@@ -153,6 +170,8 @@ int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size)
 	ctx.dma_used = READ_ONCE(g->dma_used);
 	ctx.dma_quota = g->dma_quota;
 	trace_dbk_policy_dma(&ctx);
+	if (guarded && !(ctx.verdict & DBK_POLICY_APPROVE))
+		ctx.verdict |= DBK_POLICY_DENY;
 	return ctx.verdict & DBK_POLICY_DENY ?
 		dbk_policy_denied(g, "dma", iova, size, ctx.error) : 0;
 }

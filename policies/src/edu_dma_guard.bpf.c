@@ -45,6 +45,11 @@
  *    Soundness assumption: a transfer completes within busy_ns of its
  *    start (edu: 100 ms of virtual time plus timer latency).
  *
+ * Dma hook, edu only: DMA_UNMAP is approved outside the busy window, and
+ * refused with EBUSY within it (and for a busy window when the guard knows
+ * no state: loaded after the grant).  The module needs the approval on a
+ * guarded grant, and asks with the grant locked against guarded writes.
+ *
  * Maps: dma_state (per device, dbk_dev_key()), config[0] { busy_ns,
  * dma_mask } (0: 500 ms, 2^28 - 1).
  */
@@ -250,7 +255,13 @@ DBK_HOOK(access, edu_dma_guard_access)
 	dbk_approve(ctx);
 }
 
-/* No buffer is freed while a transfer into or out of it may still run. */
+/*
+ * No buffer is freed while a transfer into or out of it may still run
+ * (the module asks with the grant's lock held, so no start can come in
+ * between): the unmap is approved only outside the busy window.  Loaded
+ * after the grant was made, the guard knows of no transfer: it waits one
+ * busy window out.
+ */
 DBK_HOOK(dma, edu_dma_guard_dma)
 {
 	struct edu_dma_state *s;
@@ -260,8 +271,14 @@ DBK_HOOK(dma, edu_dma_guard_dma)
 		return;
 	key = dbk_key(ctx);
 	s = bpf_map_lookup_elem(&dma_state, &key);
-	if (s && bpf_ktime_get_ns() < s->busy_until)
+	if (!s) {
+		state_reset(key);
 		dbk_deny(ctx, EBUSY);
+	} else if (bpf_ktime_get_ns() < s->busy_until) {
+		dbk_deny(ctx, EBUSY);
+	} else {
+		dbk_approve(ctx);
+	}
 }
 
 DBK_POLICY_LICENSE("GPL");

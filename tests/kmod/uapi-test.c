@@ -869,12 +869,18 @@ static void group_noir(void)
 	s.flags |= DBK_GRANT_F_DMA;
 	s.dma_quota = 4096;
 	s.dma_bits = 28;
+	EXPECT_ERR(EPERM, grant(dev, &s), "DMA grant behind an IOMMU without interrupt remapping, "
+		   "without the unsafe flag: EPERM (stray writes could forge interrupts)");
+	s.flags &= ~DBK_GRANT_F_DMA;
+	s.dma_quota = 0;
+	s.dma_bits = 0;
 	g = grant(dev, &s);
-	CHECK(g >= 0, "DMA grant behind an IOMMU without interrupt remapping: created");
-	EXPECT_ERR(EPERM, cfg_write(g, PCI_COMMAND_OFF, 2, 0x6),
-		   "but bus mastering without the unsafe flag: EPERM (stray writes could forge interrupts)");
-	EXPECT_ERR(EPERM, ioctl(g, DBK_GRANT_SET_IRQS, &is), "and MSI (it needs bus mastering): EPERM");
+	CHECK(g >= 0, "an MSI grant without DMA there: created");
+	EXPECT_ERR(EPERM, ioctl(g, DBK_GRANT_SET_IRQS, &is), "but MSI (it needs bus mastering): EPERM");
 	close(g);
+	s.flags |= DBK_GRANT_F_DMA;
+	s.dma_quota = 4096;
+	s.dma_bits = 28;
 	s.flags |= DBK_GRANT_F_UNSAFE_DMA;
 	g = grant(dev, &s);
 	CHECK(g >= 0 && cfg_write(g, PCI_COMMAND_OFF, 2, 0x6) == 0 && ioctl(g, DBK_GRANT_SET_IRQS, &is) == 0,

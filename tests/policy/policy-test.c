@@ -20,6 +20,13 @@
  *   irq BDF			irq_ratelimit: enable bucket and rate cap (loaded by the test)
  *   twodev BDF_A BDF_B		firewall keyed to A and config_guard keyed to A: each holds for its device only
  *   verifier BDF		a policy the verifier rejects, or one that cannot attach: nothing stays
+ * The security review's findings (tests/vm/policy-safety.sh loads the policies):
+ *   unmap-race BDF		DMA_UNMAP against a guarded start, held open 20 ms by mischief
+ *   unmap-loop BDF N		the same race N times without help; freed pages never written
+ *   unmap-failopen BDF	the guard's dma program detached: no DMA_UNMAP on a guarded grant
+ *   widen BDF			grant programs cannot widen rights; errnos are sane
+ *   guarded BDF before|after	a guarded write the guard did not see exactly is refused
+ *   rmw BDF			the command register against the INTx handler's masking
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +49,8 @@
 #include <unistd.h>
 
 #include <linux/devbroker.h>
+
+#include "mischief.h"
 
 #define EDU_BUF		0x40000ULL
 #define GUARD_BUSY_MS	300	/* the guard's busy_ns as this test loads it */
@@ -1142,6 +1151,355 @@ static void group_verifier(const char *bdf)
 	tap(dir_empty("/sys/fs/bpf/devbroker"), "nothing is pinned after the unload");
 }
 
+/* ------------------------------------------------------------ the review's findings (safety) */
+
+/* DMA_UNMAP that waits out the guard's busy window (EBUSY): 0 or the errno. */
+static int unmap_settle(int g, __u64 iova)
+{
+	struct dbk_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = 4096 };
+	int i, r = EBUSY;
+
+	for (i = 0; i < 300 && r == EBUSY; i++) {
+		r = ioctl(g, DBK_GRANT_DMA_UNMAP, &u) ? errno : 0;
+		if (r == EBUSY)
+			msleep(10);
+	}
+	return r;
+}
+
+static void pin_cpu0(void)
+{
+	cpu_set_t cs;
+
+	CPU_ZERO(&cs);
+	CPU_SET(0, &cs);
+	sched_setaffinity(0, sizeof(cs), &cs);
+}
+
+struct unmapper {
+	int g, delay_us, r;
+	__u64 iova;
+};
+
+static void *unmapper_fn(void *p)
+{
+	struct unmapper *t = p;
+	struct dbk_dma_unmap u = { .argsz = sizeof(u), .iova = t->iova, .size = 4096 };
+
+	if (t->delay_us)
+		usleep(t->delay_us);
+	t->r = ioctl(t->g, DBK_GRANT_DMA_UNMAP, &u) ? errno : 0;
+	return NULL;
+}
+
+struct race_arg {
+	int g, rounds, spin;
+};
+
+#define RACE_LEN 2048
+
+/*
+ * Finding 1: DMA_UNMAP against a guarded start.  One thread unmaps the
+ * destination W of a programmed EDU -> RAM transfer while this one starts
+ * it: at most one may succeed.  With @spin, a test program holds the
+ * unmap in the dma hook for 20 ms and the start comes 5 ms after the
+ * unmap began (deterministic); else both come after random delays.  When
+ * the unmap wins, a new buffer catches the freed page (same CPU) and must
+ * never receive the transfer.
+ */
+static void race_driver(void *p)
+{
+	const struct race_arg *a = p;
+	unsigned int round, both = 0, started = 0, unmapped = 0, caught = 0, landed = 0, i;
+	struct unmapper t;
+	struct dmabuf w, x;
+	pthread_t th;
+	int rb;
+
+	pin_cpu0();
+	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &w)) {
+		tap(0, "race: set up DMA");
+		return;
+	}
+	for (i = 0; i < RACE_LEN; i++)
+		w.p[i] = (unsigned char)(i * 7 + 1);
+	EXPECT(xfer(a->g, w.iova, EDU_BUF, RACE_LEN, 0), 0, "race: a pattern into edu's buffer");
+	EXPECT(unmap_settle(a->g, w.iova), 0, "race: its source buffer unmapped");
+	srand(1);
+	for (round = 0; round < (unsigned int)a->rounds; round++) {
+		if (dma_alloc(a->g, 4096, &w) || wr_settle(a->g, 8, 0x80, EDU_BUF) ||
+		    wr(a->g, 8, 0x88, w.iova) || wr(a->g, 8, 0x90, RACE_LEN)) {
+			tap(0, "race: round %u: program EDU -> RAM", round);
+			return;
+		}
+		t = (struct unmapper){ .g = a->g, .iova = w.iova, .delay_us = a->spin ? 0 : rand() % 1500 };
+		pthread_create(&th, NULL, unmapper_fn, &t);
+		usleep(a->spin ? 5000 : rand() % 1500);
+		rb = wr(a->g, 8, 0x98, 3);
+		pthread_join(th, NULL);
+		both += !t.r && !rb;
+		started += !rb;
+		unmapped += !t.r;
+		if (!rb)
+			dma_wait(a->g);
+		if (t.r) {
+			EXPECT(t.r, EBUSY, "race: round %u: the unmap refused only while the transfer may run",
+			       round);
+			unmap_settle(a->g, w.iova);
+			munmap(w.p, 4096);
+			continue;
+		}
+		/* The buffer is gone: catch its page and see whether anything writes it. */
+		if (dma_alloc(a->g, 4096, &x))
+			continue;
+		caught += x.iova == w.iova;
+		if (!rb)
+			msleep(150);
+		for (i = 0; i < RACE_LEN && x.p[i] == 0; i++)
+			;
+		landed += i < RACE_LEN;
+		unmap_settle(a->g, x.iova);
+		munmap(x.p, 4096);
+	}
+	diag("race: %u rounds: started %u, unmapped %u, both %u; the freed page caught %u times",
+	     round, started, unmapped, both, caught);
+	tap(both == 0, "race: never both the unmap and the start (%u of %u rounds)", both, round);
+	tap(landed == 0, "race: no freed page ever received the transfer (%u)", landed);
+	if (a->spin)
+		tap(unmapped == (unsigned int)a->rounds,
+		    "race: the unmap, begun first, always wins (%u of %d)", unmapped, a->rounds);
+}
+
+static void group_unmap_race(const char *bdf, int rounds, int spin)
+{
+	struct dbk_grant_spec s = spec(DBK_GRANT_F_DMA);
+	struct race_arg a = { .rounds = rounds, .spin = spin };
+
+	s.policy_cookie = spin ? MISCHIEF_SPIN : 0;
+	s.dma_quota = 4 * 4096;
+	a.g = mkgrant(bdf, &s);
+	EXPECT(a.g < 0 ? -a.g : 0, 0, "race: a guarded DMA grant (no IOMMU, no unsafe flag)");
+	if (a.g < 0)
+		return;
+	as_driver(race_driver, &a);
+	close(a.g);
+}
+
+struct failopen_arg {
+	int g, up[2], go[2];
+};
+
+static void failopen_driver(void *p)
+{
+	struct failopen_arg *a = p;
+	struct dmabuf w;
+	char c;
+
+	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &w)) {
+		tap(0, "failopen: set up DMA");
+		return;
+	}
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_BUF) || wr(a->g, 8, 0x88, w.iova) || wr(a->g, 8, 0x90, 1024) ||
+	       wr(a->g, 8, 0x98, 3), 0, "failopen: EDU -> RAM into the driver's buffer started");
+	if (write(a->up[1], "1", 1) != 1 || read(a->go[0], &c, 1) != 1)
+		exit(2);
+	EXPECT(unmap_settle(a->g, w.iova), EPERM,
+	       "failopen: the guard's dma program detached: DMA_UNMAP during the transfer");
+	dma_wait(a->g);
+	msleep(GUARD_BUSY_MS + 50);
+	EXPECT(unmap_settle(a->g, w.iova), EPERM, "failopen: and after it (a guarded grant fails closed)");
+	if (write(a->up[1], "2", 1) != 1 || read(a->go[0], &c, 1) != 1)
+		exit(2);
+	EXPECT(ioctl(a->g, DBK_GRANT_DMA_UNMAP, &(struct dbk_dma_unmap){ sizeof(struct dbk_dma_unmap), 0,
+		     w.iova, 4096 }) ? errno : 0, EBUSY,
+	       "failopen: the guard reloaded knows of no transfer: it waits out one that may run");
+	EXPECT(unmap_settle(a->g, w.iova), 0, "failopen: then DMA_UNMAP");
+}
+
+static void group_unmap_failopen(const char *bdf)
+{
+	struct dbk_grant_spec s = spec(DBK_GRANT_F_DMA);
+	struct failopen_arg a;
+	pid_t pid;
+	char c;
+
+	load("edu_dma_guard", "--map 'config[0]=busy_ns=300000000'");
+	if (pipe(a.up) || pipe(a.go))
+		exit(2);
+	a.g = mkgrant(bdf, &s);
+	EXPECT(a.g < 0 ? -a.g : 0, 0, "failopen: a guarded DMA grant");
+	if (a.g < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		drop_privs();
+		fails = 0;
+		failopen_driver(&a);
+		_exit(fails);
+	}
+	if (read(a.up[0], &c, 1) != 1)
+		exit(2);
+	tap(unlink("/sys/fs/bpf/devbroker/edu_dma_guard/links/edu_dma_guard_dma") == 0,
+	    "failopen: the guard's dma program detached (its link unpinned)");
+	if (write(a.go[1], "g", 1) != 1 || read(a.up[0], &c, 1) != 1)
+		exit(2);
+	unload("edu_dma_guard");
+	load("edu_dma_guard", "--map 'config[0]=busy_ns=300000000'");
+	if (write(a.go[1], "g", 1) != 1)
+		exit(2);
+	{
+		int st;
+
+		waitpid(pid, &st, 0);
+		fails += WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
+	close(a.g);
+	unload("edu_dma_guard");
+}
+
+/* Finding 5: a policy may narrow a grant, never widen it. */
+static void group_widen(const char *bdf)
+{
+	struct dbk_range med = { .bar = 0, .offset = 0x80, .size = 0x20 };
+	struct dbk_grant_spec s = spec(0);
+	void *m;
+	int g, i;
+	static const int errnos[] = { 529, 512, 1000, 4000 };
+
+	/* (a) the administrator's mediated range */
+	s.mmap_mask = 1;
+	s.nr_mediated = 1;
+	s.mediated = (uintptr_t)&med;
+	s.policy_cookie = MISCHIEF_UNMEDIATE;
+	g = mkgrant(bdf, &s);
+	EXPECT(g < 0 ? -g : 0, EINVAL, "widen: a grant program shrinking the administrator's mediated range");
+	if (g >= 0) {
+		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, g, 0);
+		tap(m == MAP_FAILED, "widen: its page stays unmappable");
+		close(g);
+	}
+	/* (b) a guard that guards nothing */
+	s = spec(DBK_GRANT_F_DMA);
+	s.policy_cookie = MISCHIEF_BAREGUARD;
+	g = mkgrant(bdf, &s);
+	EXPECT(g < 0 ? -g : 0, EINVAL, "widen: a DMA guard claimed with nothing mediated (no IOMMU, no unsafe flag)");
+	if (g >= 0)
+		close(g);
+	/* (d) errnos a program may return */
+	s = spec(0);
+	s.policy_cookie = MISCHIEF_ERRNO;
+	g = mkgrant(bdf, &s);
+	for (i = 0; i < 4 && g >= 0; i++) {
+		pol("set mischief 'errno_val[0]=%d' >/dev/null", errnos[i]);
+		EXPECT(bar(g, 0, 4, 0, NULL), EPERM, "widen: a denial with errno %d reaches the caller as", errnos[i]);
+	}
+	pol("set mischief 'errno_val[0]=%d' >/dev/null", EACCES);
+	EXPECT(bar(g, 0, 4, 0, NULL), EACCES, "widen: a denial with a real errno keeps it");
+	close(g);
+}
+
+struct guarded_arg {
+	int g;
+	__u64 cookie;
+};
+
+static void guarded_driver(void *p)
+{
+	const struct guarded_arg *a = p;
+	const char *how = a->cookie == MISCHIEF_REWRITE ? "rewritten after the guard approved"
+				: "shown to the guard as a window";
+	struct dmabuf w;
+
+	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &w)) {
+		tap(0, "guarded: set up DMA");
+		return;
+	}
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_BUF), 0, "guarded: DMA source = the device buffer");
+	EXPECT(wr(a->g, 8, 0x88, a->cookie == MISCHIEF_REWRITE ? w.iova : 0x1000), EPERM,
+	       "guarded: a DMA destination %s", how);
+	tap(rd(a->g, 8, 0x88) != 0x1000, "guarded: the register does not hold 0x1000 (0x%llx)",
+	    (unsigned long long)rd(a->g, 8, 0x88));
+}
+
+/* Findings 5c and 7: on a guarded grant only what the guard approved reaches the device. */
+static void group_guarded(const char *bdf, const char *order)
+{
+	struct dbk_grant_spec s = spec(DBK_GRANT_F_DMA | DBK_GRANT_F_CONFIG_WRITE);
+	struct guarded_arg a;
+
+	s.policy_cookie = a.cookie = !strcmp(order, "after") ? MISCHIEF_REWRITE : MISCHIEF_EDIT;
+	a.g = mkgrant(bdf, &s);
+	EXPECT(a.g < 0 ? -a.g : 0, 0, "guarded: a guarded DMA grant with the config-write right");
+	if (a.g < 0)
+		return;
+	as_driver(guarded_driver, &a);
+	EXPECT(cfg_wr(a.g, 4, 0x80, 0), EPERM,
+	       "guarded: a config write past the capabilities, with no program to approve it");
+	EXPECT(cfg_wr(a.g, 2, 4, cfg_rd(a.g, 2, 4)), 0, "guarded: the command register stays writable");
+	close(a.g);
+}
+
+/* Finding 10: the command register's read-modify-write against the INTx handler. */
+struct rmw_arg {
+	int g;
+};
+
+static void *rmw_toggle(void *p)
+{
+	int g = *(int *)p;
+
+	cfg_wr(g, 2, 4, cfg_rd(g, 2, 4) ^ 0x1);	/* I/O decoding: no effect on edu */
+	return NULL;
+}
+
+static void rmw_driver(void *p)
+{
+	const struct rmw_arg *a = p;
+	struct dbk_irq_set is = { .argsz = sizeof(is), .flags = DBK_IRQ_SET_TRIGGER,
+				  .index = DBK_IRQ_INDEX_INTX, .count = 1 };
+	struct dbk_irq_set um = { .argsz = sizeof(um), .flags = DBK_IRQ_SET_UNMASK,
+				  .index = DBK_IRQ_INDEX_INTX };
+	int efd = eventfd(0, EFD_NONBLOCK), round, extra = 0;
+	__u64 c;
+	pthread_t th;
+
+	is.fds = (uintptr_t)&efd;
+	EXPECT(ioctl(a->g, DBK_GRANT_SET_IRQS, &is) ? errno : 0, 0, "rmw: INTx enabled");
+	for (round = 0; round < 5; round++) {
+		wr(a->g, 4, 0x64, ~0U);
+		ioctl(a->g, DBK_GRANT_SET_IRQS, &um);
+		while (read(efd, &c, 8) == 8)
+			;
+		/* The command write holds its read for 20 ms (test program); the interrupt comes within. */
+		pthread_create(&th, NULL, rmw_toggle, (void *)&a->g);
+		msleep(5);
+		wr(a->g, 4, 0x60, 1);
+		pthread_join(th, NULL);
+		msleep(50);
+		c = 0;
+		if (read(efd, &c, 8) != 8 || c != 1)
+			extra++;
+		diag("rmw: round %d: %llu signals", round, (unsigned long long)c);
+	}
+	wr(a->g, 4, 0x64, ~0U);
+	tap(extra == 0, "rmw: one raise, one signal, while the command register changed (%d of 5 rounds off)",
+	    extra);
+}
+
+static void group_rmw(const char *bdf)
+{
+	struct dbk_grant_spec s = spec(DBK_GRANT_F_INTX);
+	struct rmw_arg a;
+
+	s.policy_cookie = MISCHIEF_SPIN;
+	a.g = mkgrant(bdf, &s);
+	EXPECT(a.g < 0 ? -a.g : 0, 0, "rmw: INTx grant");
+	if (a.g < 0)
+		return;
+	as_driver(rmw_driver, &a);
+	close(a.g);
+}
+
 int main(int argc, char **argv)
 {
 	const char *grp = argc > 2 ? argv[1] : "", *a = argc > 2 ? argv[2] : "", *b = argc > 3 ? argv[3] : "";
@@ -1176,6 +1534,18 @@ int main(int argc, char **argv)
 		group_twodev(a, b);
 	else if (!strcmp(grp, "verifier"))
 		group_verifier(a);
+	else if (!strcmp(grp, "unmap-race"))
+		group_unmap_race(a, 3, 1);
+	else if (!strcmp(grp, "unmap-loop"))
+		group_unmap_race(a, atoi(b), 0);
+	else if (!strcmp(grp, "unmap-failopen"))
+		group_unmap_failopen(a);
+	else if (!strcmp(grp, "widen"))
+		group_widen(a);
+	else if (!strcmp(grp, "guarded"))
+		group_guarded(a, b);
+	else if (!strcmp(grp, "rmw"))
+		group_rmw(a);
 	else
 		return 2;
 	return fails ? 1 : 0;

@@ -223,6 +223,39 @@ static void test_no_grant_seen(void)
 	      "then the registers must be written before a start");
 }
 
+/* DMA_UNMAP: approved outside a busy window only (the module fails closed without approval). */
+static int unmap(void)
+{
+	struct dbk_policy_dma_ctx d = { .version = DBK_POLICY_VERSION, .dev = edu,
+					.op = DBK_POLICY_DMA_UNMAP, .iova = WIN, .size = 4096 };
+
+	RUN(edu_dma_guard_dma, &d);
+	if (d.verdict & DBK_POLICY_DENY)
+		return d.error;
+	return d.verdict & DBK_POLICY_APPROVE ? 0 : -1;
+}
+
+static void test_unmap(void)
+{
+	struct dbk_policy_dma_ctx d = { .version = DBK_POLICY_VERSION, .dev = edu,
+					.op = DBK_POLICY_DMA_ALLOC, .size = 4096 };
+
+	grant();
+	CHECK(unmap() == 0, "unmap: idle: approved");
+	CHECK(xfer(0x40000, WIN, 64, 1) == 0, "unmap: a transfer started");
+	shim_now -= DEFAULT_BUSY_NS;
+	CHECK(unmap() == EBUSY, "unmap: while it may run: EBUSY, not approved");
+	shim_now += DEFAULT_BUSY_NS;
+	CHECK(unmap() == 0, "unmap: busy_ns after the start: approved");
+	shim_clear(&dma_state);
+	CHECK(unmap() == EBUSY, "unmap: no record (loaded after the grant): EBUSY");
+	CHECK(unmap() == EBUSY, "unmap: and a busy window from then on");
+	shim_now += DEFAULT_BUSY_NS;
+	CHECK(unmap() == 0, "unmap: approved after it");
+	RUN(edu_dma_guard_dma, &d);
+	CHECK(!d.verdict, "alloc: no verdict (nothing to approve)");
+}
+
 static void test_windows(void)
 {
 	struct dbk_policy_access_ctx a = { .nr_windows = 16 };
@@ -258,6 +291,7 @@ int main(void)
 	test_start();
 	test_threads_and_order();
 	test_no_grant_seen();
+	test_unmap();
 	test_windows();
 	return tap_done();
 }

@@ -177,15 +177,15 @@ static __always_inline void dbk_rewrite(struct dbk_policy_access_ctx *ctx, __u64
 }
 
 /**
- * Access hook: a DMA guard vouches for this write.  On a grant whose DMA
- * registers are guarded (dma_guard set at grant time), the module refuses
- * every write to a mediated range that no program approved: so the guard
- * fails closed even when other programs stay attached.
+ * A DMA guard vouches for this call.  On a grant whose DMA registers are
+ * guarded (dma_guard set at grant time) the module refuses, unless a
+ * program approved it: a write to a mediated range (access hook, and the
+ * value written must be the one the programs were shown), a DMA_UNMAP
+ * (dma hook) and a config write past the command register (config hook).
+ * So the guard fails closed even when other programs stay attached.
+ * Works on the access, dma and config ctx.
  */
-static __always_inline void dbk_approve(struct dbk_policy_access_ctx *ctx)
-{
-	ctx->verdict |= DBK_POLICY_APPROVE;
-}
+#define dbk_approve(ctx)	((ctx)->verdict |= DBK_POLICY_APPROVE)
 
 /**@}*/
 

@@ -39,13 +39,17 @@
  *
  * pread/pwrite on a grant fd: exactly one aligned access of 1, 2, 4 or 8
  * bytes (config space: 1, 2 or 4), the value in native byte order.
+ * Config space reads hide bus addresses (BARs, ROM) and the MSI message
+ * address and data (0).  Of the command register a driver changes only
+ * I/O, memory and bus-master; with DBK_GRANT_F_CONFIG_WRITE it may also
+ * write the bytes between capabilities and the bodies of vendor-specific
+ * ones, as mapped at probe; the rest of config space is read-only.
  * Errors: -EINVAL (size, alignment, offset past the region, unknown
  * region), -EACCES (a BAR outside the grant, the MSI-X table or PBA),
- * -EIO (the BAR's decoding is turned off), -EPERM (a config write the
- * module owns: the standard header but for the command register, the MSI,
- * MSI-X, PM, PCIe, AF, SR-IOV, Resizable BAR, ACS, ATS, PRI, PASID, AER
- * and DPC capabilities; anything else without DBK_GRANT_F_CONFIG_WRITE;
- * setting bus mastering without a DMA right), -ENODEV (revoked).
+ * -EIO (the BAR's decoding is turned off), -EPERM (any other config
+ * write, the status register included; bus mastering without a DMA
+ * right), -EBUSY (memory decoding off while MSI-X is enabled: the kernel
+ * masks vectors through the table), -ENODEV (revoked).
  * Turning memory decoding off through the command register zaps every BAR
  * mapping (SIGBUS on access) until it is turned on again.
  *
@@ -102,7 +106,7 @@ struct dbk_device_info {
 #define DBK_DEVICE_INFO_F_IOMMU		(1U << 0) /* DMA is translated by an IOMMU */
 #define DBK_DEVICE_INFO_F_GRANTED	(1U << 1) /* a live grant exists */
 #define DBK_DEVICE_INFO_F_GRANT		(1U << 2) /* asked through a grant fd */
-#define DBK_DEVICE_INFO_F_RESET		(1U << 3) /* the device has a reset method */
+#define DBK_DEVICE_INFO_F_RESET		(1U << 3) /* a reset method (else state survives grants) */
 	__u16 vendor;
 	__u16 device;
 	__u16 subsystem_vendor;
@@ -136,7 +140,8 @@ struct dbk_range {
  * a new grant fd (O_CLOEXEC) as the ioctl's return value.
  *
  * Rights:
- *  - bar_mask: BARs that may be read and written with pread/pwrite.
+ *  - bar_mask: BARs that may be read and written with pread/pwrite (none
+ *    over 2^DBK_REGION_SHIFT bytes: the file offsets cannot address it).
  *  - mmap_mask: BARs (a subset of bar_mask) whose pages may be mmap()ed,
  *    except pages that hold a mediated range or the MSI-X table or PBA.
  *  - mediated/nr_mediated: ranges reachable only through pread/pwrite
@@ -147,6 +152,8 @@ struct dbk_range {
  *  - irq_rate: interrupts per second the grant may receive (all vectors
  *    together, 0 = DBK_IRQ_RATE_DEFAULT).  Past it the vector is masked
  *    until the next second and the throttle is counted (DBK_GRANT_GET_IRQ_INFO).
+ *    An MSI without mask bits is stopped at its MSI enable bit instead;
+ *    each vector's eventfd is signalled once when it is back.
  *  - DBK_GRANT_F_CONFIG_WRITE: config writes beyond the command register.
  *  - DBK_GRANT_F_DMA and dma_quota: DMA allowed, up to dma_quota bytes
  *    allocated or pinned at once.  dma_bits is the device's DMA address
@@ -160,13 +167,22 @@ struct dbk_range {
  * DBK_GRANT_F_DMA), so the device's IOMMU group must not be in use by a
  * kernel driver.  An IOMMU without interrupt remapping does not make bus
  * mastering safe (a stray write can forge any interrupt): it then counts
- * as no IOMMU for the DMA right.
+ * as no IOMMU for the DMA right.  Under kernel lockdown DMA no IOMMU
+ * confines needs a guard: DBK_GRANT_F_UNSAFE_DMA is not enough.
+ *
+ * A device without a reset method keeps its state across grants, DMA it
+ * was told to do included.  Revocation clears bus mastering before any
+ * memory is freed, and a grant that may turn it on again (DMA, MSI,
+ * MSI-X) is created only settle_ms (a module parameter, 500) after a
+ * revoked grant that mastered: transfers in flight have ended by then.  A
+ * device with descriptor rings must be quiesced through its registers
+ * before its next driver turns bus mastering on.
  *
  * Return: a grant fd, or -EINVAL (bad argsz, flags, masks or ranges),
- * -E2BIG, -EFAULT, -EBUSY (a live grant exists), -EPERM (DMA without an
- * IOMMU and without DBK_GRANT_F_UNSAFE_DMA; or another device of the
- * IOMMU group is bound to a kernel driver), -EIO (the DMA mask cannot be
- * set), -ENODEV, -ENOMEM.
+ * -E2BIG, -EFAULT, -EBUSY (a live grant exists), -EPERM (DMA as above
+ * without consent; or another device of the IOMMU group is bound to a
+ * kernel driver), -EIO (the DMA mask cannot be set), -EINTR (a signal
+ * while settling), -EAGAIN (revoked again meanwhile), -ENODEV, -ENOMEM.
  */
 struct dbk_grant_spec {
 	__u32 argsz;
@@ -314,8 +330,9 @@ struct dbk_irq_info {
  * DBK_IRQ_SET_UNMASK: unmask INTx (@index DBK_IRQ_INDEX_INTX, @count 0).
  *
  * Return: 0, -EINVAL (bad index, count, fd, or flags), -EBADF (fd is not
- * open), -EPERM (the type is not granted), -E2BIG, -EFAULT, -ENOSPC (the
- * device cannot allocate that many vectors), -ENODEV.
+ * open), -EPERM (the type is not granted), -EIO (MSI-X with memory
+ * decoding off), -E2BIG, -EFAULT, -ENOSPC (the device cannot allocate
+ * that many vectors), -ENODEV.
  */
 struct dbk_irq_set {
 	__u32 argsz;
@@ -338,7 +355,8 @@ struct dbk_irq_set {
  * against the quota.  @iova (out) is the address the device uses; @offset
  * (out) is the grant-fd offset at which to mmap() it.  With an IOMMU the
  * buffer is mapped into the grant's own IOMMU domain at an IOVA below
- * 2^dma_bits; without one it is a coherent buffer and @iova its bus address.
+ * 2^dma_bits, outside the group's reserved regions; without one it is a
+ * coherent buffer and @iova its bus address.
  * Return: 0, -EINVAL (size 0, bad flags; without an IOMMU, larger than one
  * contiguous block, 4 MiB on x86), -EPERM (no DMA right), -EDQUOT (over
  * the quota), -ENOMEM, -ENOSPC (no IOVA, buffer slot or mapping left),
@@ -360,11 +378,15 @@ struct dbk_dma_alloc {
  * IOMMU only: pin the driver's own memory [@vaddr, @vaddr + @size) and map
  * it at [@iova, @iova + @size) in the grant's IOMMU domain.  All three must
  * be page aligned, the memory anonymous or shared memory (not a file's
- * pages), and the IOVA range below 2^dma_bits.  The pinned bytes count
- * against the quota; at most 4096 mappings.
- * Return: 0, -EINVAL (alignment, zero size, overflow, bad flags), -EEXIST
- * (overlaps a mapping), -EPERM (no DMA right), -EOPNOTSUPP (no IOMMU),
- * -EDQUOT, -EFAULT, -ENOMEM, -E2BIG, -ENODEV (revoked).
+ * pages), and the IOVA range below 2^dma_bits and outside the IOMMU
+ * group's reserved regions (the x86 interrupt window 0xfee00000-
+ * 0xfeefffff).  The pinned bytes count against the quota, and as the
+ * caller's pinned memory (VmPin) against its RLIMIT_MEMLOCK unless it has
+ * CAP_IPC_LOCK; at most 4096 mappings.
+ * Return: 0, -EINVAL (alignment, zero size, overflow, bad flags, reserved
+ * IOVA), -EEXIST (overlaps a mapping), -EPERM (no DMA right), -EOPNOTSUPP
+ * (no IOMMU), -EDQUOT, -EFAULT, -ENOMEM (also: over RLIMIT_MEMLOCK),
+ * -E2BIG, -ENODEV (revoked).
  */
 struct dbk_dma_map {
 	__u32 argsz;
@@ -385,7 +407,8 @@ struct dbk_dma_map {
  * and its @size (as given, or rounded up to pages).  A buffer from
  * DBK_GRANT_DMA_ALLOC is also unmapped from every process (a later access
  * gets SIGBUS) and freed.
- * Return: 0, -ENOENT (no such mapping), -EINVAL, -E2BIG, -EFAULT, -ENODEV.
+ * Return: 0, -ENOENT (no such mapping), -EINVAL, -E2BIG, -EFAULT, -ENODEV,
+ * or a policy's refusal (see "Policy hooks").
  */
 struct dbk_dma_unmap {
 	__u32 argsz;
@@ -414,25 +437,31 @@ struct dbk_dma_unmap {
  *
  * Every ctx starts with version, verdict and error.  Programs OR their
  * verdict bits in and never clear one, so any deny wins whatever the
- * order; @error (a positive errno, default EPERM) is what a denied call
+ * order; @error (an errno from 1 to 133, else EPERM) is what a denied call
  * returns.  A denial is traced (trace event devbroker:dbk_policy_denied).
+ * A policy only narrows: a grant program may add mediated ranges, never
+ * change the administrator's (else the grant fails with -EINVAL).
  *
  * DMA guard: a policy that checks every value written to a device's DMA
  * address registers against the grant's DMA windows (in the access ctx)
  * sets dma_guard in the grant ctx and lists those registers as mediated.
  * The grant may then use bus mastering without an IOMMU, and without
- * DBK_GRANT_F_UNSAFE_DMA.  On such a grant every write to a mediated range
- * needs DBK_POLICY_APPROVE from the guard, and such writes are serialized
- * per grant; if the guard goes away, those writes are refused (it fails
- * closed, whatever other programs stay attached).  DMA_UNMAP runs the dma
- * hook too (DBK_POLICY_DMA_UNMAP), so that a guard can refuse to free a
- * buffer while a transfer into it may still run.
+ * DBK_GRANT_F_UNSAFE_DMA.  It needs a mediated range and programs on the
+ * access and dma hooks (else -EINVAL).  On such a grant these need
+ * DBK_POLICY_APPROVE, which belongs to the guard, and fail closed when no
+ * program approves (the guard went away):
+ *  - a write to a mediated range, whose value must not be changed by any
+ *    program (REWRITE included); such writes are serialized per grant;
+ *  - DMA_UNMAP (dma hook, DBK_POLICY_DMA_UNMAP), run with the grant locked
+ *    against those writes: a guard refuses while a transfer may run;
+ *  - a config write past the command register (config hook): config
+ *    space may hold windows into the BARs.
  */
 #define DBK_POLICY_VERSION	1
 #define DBK_POLICY_ALLOW	0
 #define DBK_POLICY_DENY		1
 #define DBK_POLICY_REWRITE	2	/* access hook, writes only: write @value instead */
-#define DBK_POLICY_APPROVE	4	/* access hook: a DMA guard vouches for this write */
+#define DBK_POLICY_APPROVE	4	/* access, dma, config hooks: a DMA guard vouches */
 #define DBK_POLICY_MAX_WINDOWS	16
 
 /* Which device and grant a hook is about. */

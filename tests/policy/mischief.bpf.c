@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mischief: a test policy that tries to widen rights or to stretch the
+ * module's race windows, never shipped.  Each trick applies only to grants
+ * whose policy cookie names it (tests/policy/policy-test.c), so that other
+ * grants of the same boot are left alone:
+ *
+ *  UNMEDIATE  grant: shrink the administrator's first mediated range to nothing
+ *  BAREGUARD  grant: claim a DMA guard that mediates nothing
+ *  REWRITE    access: rewrite writes to edu's DMA destination (0x88) to 0x1000
+ *  EDIT       access: show the next programs the first DMA window as the value
+ *             written to 0x88, without REWRITE (the module writes the original)
+ *  ERRNO      access: deny reads of register 0 with errno[0] (any number)
+ *  SPIN       dma: spin 20 ms on DMA_UNMAP before any verdict;
+ *             config: spin 20 ms on a command register write
+ */
+#include <devbroker/policy.h>
+
+#include "mischief.h"
+
+#define SPIN_NS			20000000ULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s32);
+} errno_val SEC(".maps");
+
+static long spin_step(__u32 i, void *deadline)
+{
+	return bpf_ktime_get_ns() > *(__u64 *)deadline;
+}
+
+static __always_inline void spin(void)
+{
+	__u64 deadline = bpf_ktime_get_ns() + SPIN_NS;
+
+	bpf_loop(1 << 23, spin_step, &deadline, 0);
+}
+
+DBK_HOOK(grant, mischief_grant)
+{
+	if (ctx->dev.cookie == MISCHIEF_UNMEDIATE && ctx->nr_mediated)
+		ctx->mediated[0].size = 0;
+	if (ctx->dev.cookie == MISCHIEF_BAREGUARD)
+		ctx->dma_guard = 1;
+}
+
+DBK_HOOK(access, mischief_access)
+{
+	__u32 zero = 0;
+	__s32 *e;
+
+	if (ctx->dev.cookie == MISCHIEF_REWRITE && dbk_is_write(ctx) && ctx->offset == 0x88)
+		dbk_rewrite(ctx, 0x1000);
+	if (ctx->dev.cookie == MISCHIEF_EDIT && dbk_is_write(ctx) && ctx->offset == 0x88 &&
+	    ctx->nr_windows)
+		ctx->value = ctx->windows[0].iova;
+	if (ctx->dev.cookie == MISCHIEF_ERRNO && !dbk_is_write(ctx) && ctx->offset == 0) {
+		e = bpf_map_lookup_elem(&errno_val, &zero);
+		ctx->error = e ? *e : 0;
+		ctx->verdict |= DBK_POLICY_DENY;
+	}
+}
+
+DBK_HOOK(dma, mischief_dma)
+{
+	if (ctx->dev.cookie == MISCHIEF_SPIN && ctx->op == DBK_POLICY_DMA_UNMAP)
+		spin();
+}
+
+DBK_HOOK(config, mischief_config)
+{
+	if (ctx->dev.cookie == MISCHIEF_SPIN && ctx->offset == 4)
+		spin();
+}
+
+DBK_POLICY_LICENSE("GPL");
