@@ -164,13 +164,13 @@ void dbk_irq_disable(struct dbk_grant *g)
 	/* Freeing a disabled line is fine: the next request_irq() resets its depth. */
 	for (i = 0; i < g->nvec; i++)
 		free_irq(g->vecs[i].irq, &g->vecs[i]);
-	if (g->irq_index == DBK_IRQ_INDEX_INTX) {
-		pci_intx(pdev, 0);
-	} else {
+	if (g->irq_index != DBK_IRQ_INDEX_INTX) {
 		pci_free_irq_vectors(pdev);
 		if (!dbk_grant_dma_allowed(g))
 			pci_clear_master(pdev);
 	}
+	/* Disabling MSI re-enables INTx (pci_intx_for_msi()): no line is left unhandled. */
+	pci_intx(pdev, 0);
 	for (i = 0; i < g->nvec; i++)
 		if (g->vecs[i].trigger)
 			eventfd_ctx_put(g->vecs[i].trigger);

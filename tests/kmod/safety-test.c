@@ -484,6 +484,11 @@ static void group_msi_virt(void)
 	    (!(flags & 0x80) || cfg_rd(g, 4, cap + 8) == 0),
 	    "the driver reads address and data as 0 (0x%08x, 0x%04x)",
 	    cfg_rd(g, 4, cap + 4), cfg_rd(g, 2, cap + data_off));
+	/* 6, another way: the kernel turns INTx back on when MSI goes (pci_intx_for_msi()). */
+	EXPECT(irq_set(g, DBK_IRQ_INDEX_MSI, 0, NULL), 0, "MSI disabled");
+	tap(sysfs_cfg_rd(bdf, 2, CFG_COMMAND) & CMD_INTX_DISABLE,
+	    "with no interrupt enabled, INTx stays disabled (command 0x%04x)",
+	    sysfs_cfg_rd(bdf, 2, CFG_COMMAND));
 	close(g);
 	close(efd);
 }
