@@ -276,10 +276,11 @@ static bool dbk_grant_settling(struct dbk_device *dev, struct dbk_grant *g)
 /* A device not reset keeps its transfers: they end, mastering off, within settle_ms. */
 static int dbk_grant_settle(struct dbk_device *dev, struct dbk_grant *g)
 {
-	if (!dbk_grant_settling(dev, g))
+	long left = (long)(READ_ONCE(dev->quiet_at) - jiffies);
+
+	if (left <= 0 || !dbk_grant_settling(dev, g))
 		return 0;
-	return msleep_interruptible(jiffies_to_msecs(READ_ONCE(dev->quiet_at) - jiffies)) ?
-		-EINTR : 0;
+	return msleep_interruptible(jiffies_to_msecs(left)) ? -EINTR : 0;
 }
 
 /* DBK_DEVICE_CREATE_GRANT: returns the new grant fd. */

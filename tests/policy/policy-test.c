@@ -50,66 +50,12 @@
 
 #include <linux/devbroker.h>
 
+#include "../helpers/dbk-test.h"
 #include "mischief.h"
 
-#define EDU_BUF		0x40000ULL
 #define GUARD_BUSY_MS	300	/* the guard's busy_ns as this test loads it */
 
-static int fails;
 static const char *build;
-
-static void tap(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tap(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok - ", ok ? "" : "not ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		fails++;
-}
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-static const char *err_name(int e)
-{
-	static char buf[16];
-
-	switch (e) {
-	case 0: return "ok";
-	case EPERM: return "EPERM";
-	case EINVAL: return "EINVAL";
-	case EBUSY: return "EBUSY";
-	case EACCES: return "EACCES";
-	case EAGAIN: return "EAGAIN";
-	case ENODEV: return "ENODEV";
-	case EIO: return "EIO";
-	}
-	snprintf(buf, sizeof(buf), "errno %d", e);
-	return buf;
-}
-
-/* A result against its expectation, as a TAP point. */
-#define EXPECT(got, want, fmt, ...) do {					\
-	int g_ = (got), w_ = (want);						\
-	tap(g_ == w_, fmt ": %s" "%s%s", ##__VA_ARGS__, err_name(w_),		\
-	    g_ == w_ ? "" : ", got ", g_ == w_ ? "" : err_name(g_));		\
-} while (0)
 
 /* A command's exit status against its expectation. */
 #define EXPECT_EXIT(got, want, fmt, ...) do {					\
@@ -119,28 +65,7 @@ static const char *err_name(int e)
 		diag("exit status %d", g_);					\
 } while (0)
 
-static void msleep(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* ------------------------------------------------------------ devices, grants */
-
-static int open_dev(const char *bdf)
-{
-	char node[128];
-	int fd;
-
-	snprintf(node, sizeof(node), "/dev/devbroker/%s", bdf);
-	fd = open(node, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		perror(node);
-		exit(2);
-	}
-	return fd;
-}
 
 static __u64 dev_key(const char *bdf)
 {
@@ -164,78 +89,7 @@ static struct dbk_grant_spec spec(__u32 flags)
 	return s;
 }
 
-/* A grant fd, or -errno. */
-static int mkgrant(const char *bdf, struct dbk_grant_spec *s)
-{
-	int dev = open_dev(bdf), g = ioctl(dev, DBK_DEVICE_CREATE_GRANT, s);
-	int e = errno;
-
-	close(dev);
-	return g < 0 ? -e : g;
-}
-
-static void drop_privs(void)
-{
-	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534) ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		perror("drop privileges");
-		exit(2);
-	}
-}
-
-/* Run @fn as the unprivileged driver (a child); its failed points count here. */
-static void as_driver(void (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		exit(2);
-	if (pid == 0) {
-		drop_privs();
-		fails = 0;
-		fn(arg);
-		fflush(stdout);
-		_exit(fails > 100 ? 100 : fails);
-	}
-	waitpid(pid, &status, 0);
-	if (!WIFEXITED(status)) {
-		tap(0, "the driver process died (status 0x%x)", status);
-		return;
-	}
-	fails += WEXITSTATUS(status);
-}
-
 /* ------------------------------------------------------------ accesses */
-
-/* One BAR0 access: 0 or the errno. */
-static int bar(int g, int write, int width, __u64 off, __u64 *val)
-{
-	__u64 v = val && write ? *val : 0;
-	ssize_t r;
-
-	errno = 0;
-	r = write ? pwrite(g, &v, width, DBK_REGION_OFFSET(0) + off)
-		  : pread(g, &v, width, DBK_REGION_OFFSET(0) + off);
-	if (r == width && val && !write)
-		*val = v;
-	return r == width ? 0 : errno ? errno : EIO;
-}
-
-static int wr(int g, int width, __u64 off, __u64 val)
-{
-	return bar(g, 1, width, off, &val);
-}
-
-static __u64 rd(int g, int width, __u64 off)
-{
-	__u64 v = ~0ULL;
-
-	bar(g, 0, width, off, &v);
-	return v;
-}
 
 /* A write that waits out the guard's busy window (EBUSY). */
 static int wr_settle(int g, int width, __u64 off, __u64 val)
@@ -248,64 +102,6 @@ static int wr_settle(int g, int width, __u64 off, __u64 val)
 			msleep(10);
 	}
 	return r;
-}
-
-static int cfg_wr(int g, int width, __u32 off, __u32 val)
-{
-	ssize_t r;
-
-	errno = 0;
-	r = pwrite(g, &val, width, DBK_REGION_OFFSET(DBK_REGION_CONFIG) + off);
-	return r == width ? 0 : errno ? errno : EIO;
-}
-
-static __u32 cfg_rd(int g, int width, __u32 off)
-{
-	__u32 v = 0;
-
-	if (pread(g, &v, width, DBK_REGION_OFFSET(DBK_REGION_CONFIG) + off) != width)
-		return 0xdeadbeef;
-	return v;
-}
-
-/* Wait for edu's DMA engine to finish (command bit 0 clear). */
-static int dma_wait(int g)
-{
-	int i;
-
-	for (i = 0; i < 400; i++) {
-		if (!(rd(g, 8, 0x98) & 1))
-			return 0;
-		msleep(5);
-	}
-	return -1;
-}
-
-struct dmabuf {
-	__u64 iova;
-	unsigned char *p;
-};
-
-static int dma_alloc(int g, __u64 size, struct dmabuf *b)
-{
-	struct dbk_dma_alloc a = { .argsz = sizeof(a), .size = size };
-
-	if (ioctl(g, DBK_GRANT_DMA_ALLOC, &a))
-		return errno;
-	b->iova = a.iova;
-	b->p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, g, a.offset);
-	return b->p == MAP_FAILED ? errno : 0;
-}
-
-/* Program and run one transfer without a guard's busy window: 0 or the errno. */
-static int xfer_raw(int g, __u64 src, __u64 dst, __u64 cnt, int to_ram)
-{
-	int r;
-
-	if ((r = wr(g, 8, 0x80, src)) || (r = wr(g, 8, 0x88, dst)) || (r = wr(g, 8, 0x90, cnt)) ||
-	    (r = wr(g, 8, 0x98, 1 | (to_ram ? 2 : 0))))
-		return r;
-	return dma_wait(g) ? ETIMEDOUT : 0;
 }
 
 /* ------------------------------------------------------------ policies */
@@ -392,7 +188,7 @@ static void fw_driver(void *p)
 					want = 0;
 				else
 					want = strchr(dir ? fw_table[i].w : fw_table[i].r, c) ? 0 : EPERM;
-				got = bar(a->g, dir, w, fw_table[i].off, &v);
+				got = region_rw(a->g, 0, dir, w, fw_table[i].off, &v);
 				n++;
 				if (a->on) {
 					EXPECT(got, want, "firewall: %s %d bytes at 0x%llx (%s)",
@@ -410,7 +206,7 @@ static void fw_driver(void *p)
 	if (a->on) {
 		__u64 v = 0;
 
-		tap(bar(a->g, 0, 4, 0, &v) == 0 && (v & 0xff) == 0xed,
+		tap(region_rw(a->g, 0, 0, 4, 0, &v) == 0 && (v & 0xff) == 0xed,
 		    "firewall: an allowed read returns the device's value (ID 0x%llx)", (unsigned long long)v);
 		tap(wr(a->g, 4, 0x04, 0x1234) == 0 && rd(a->g, 4, 0x04) == (__u32)~0x1234,
 		    "firewall: an allowed write reaches the device (liveness inverts it)");
@@ -471,12 +267,12 @@ static void canary_driver(void *p)
 	EXPECT(wr(a->g, 8, 0x80, own.iova), 0, "DMA source: its own buffer");
 	EXPECT(wr(a->g, 8, 0x88, EDU_BUF), 0, "DMA destination: the device buffer");
 	EXPECT(wr(a->g, 8, 0x98, 1), 0, "start RAM -> EDU of 4095 bytes");
-	tap(dma_wait(a->g) == 0, "the transfer completes");
+	tap(edu_dma_wait(a->g) == 0, "the transfer completes");
 	memset(own.p, 0, 4096);
 	EXPECT(wr_settle(a->g, 8, 0x80, EDU_BUF), 0, "DMA source: the device buffer (after the busy window)");
 	EXPECT(wr(a->g, 8, 0x88, own.iova), 0, "DMA destination: its own buffer");
 	EXPECT(wr(a->g, 8, 0x98, 3), 0, "start EDU -> RAM of 4095 bytes into its own buffer");
-	tap(dma_wait(a->g) == 0, "the transfer completes");
+	tap(edu_dma_wait(a->g) == 0, "the transfer completes");
 	for (i = 0, ok = 1; i < 4095; i++)
 		ok &= own.p[i] == PATTERN(i);
 	tap(ok && own.p[4095] == 0, "its own buffer came back byte-exact (4095 bytes, byte 4095 untouched)");
@@ -485,7 +281,7 @@ static void canary_driver(void *p)
 	EXPECT(wr_settle(a->g, 8, 0x88, a->victim), EPERM, "again: DMA destination B's buffer");
 	EXPECT(wr(a->g, 8, 0x98, 3), 0,
 	       "start EDU -> RAM after the refused write (the device still holds its own buffer)");
-	tap(dma_wait(a->g) == 0, "that transfer completes (into its own buffer)");
+	tap(edu_dma_wait(a->g) == 0, "that transfer completes (into its own buffer)");
 	EXPECT(wr_settle(a->g, 8, 0x98, 0), 0, "command without start: hands the DMA registers back");
 }
 
@@ -514,8 +310,8 @@ static void control_driver(void *p)
 	}
 	for (i = 0; i < 4096; i++)
 		own.p[i] = PATTERN(i);
-	EXPECT(xfer_raw(a->g, own.iova, EDU_BUF, 4095, 0), 0, "control (no guard, unsafe grant): RAM -> EDU");
-	EXPECT(xfer_raw(a->g, EDU_BUF, a->victim, 4095, 1), 0,
+	EXPECT(edu_dma(a->g, own.iova, EDU_BUF, 4095, 0), 0, "control (no guard, unsafe grant): RAM -> EDU");
+	EXPECT(edu_dma(a->g, EDU_BUF, a->victim, 4095, 1), 0,
 	       "control (no guard, unsafe grant): EDU -> RAM aimed at B's buffer");
 }
 
@@ -601,7 +397,7 @@ static int xfer(int g, __u64 src, __u64 dst, __u64 cnt, int to_ram)
 		return r;
 	r = wr(g, 8, 0x98, 1 | (to_ram ? 2 : 0));
 	if (!r)
-		dma_wait(g);
+		edu_dma_wait(g);
 	return r;
 }
 
@@ -640,7 +436,7 @@ static void dma_driver(void *p)
 	EXPECT(wr(a->g, 4, 0x8c, 0), EPERM, "write to 0x8c");
 	EXPECT(wr(a->g, 4, 0x94, 0), EPERM, "write to 0x94");
 	EXPECT(wr(a->g, 4, 0x9c, 0), EPERM, "write to 0x9c");
-	EXPECT(bar(a->g, 0, 4, 0x84, NULL), 0, "read of 0x84");
+	EXPECT(region_rw(a->g, 0, 0, 4, 0x84, NULL), 0, "read of 0x84");
 	EXPECT(wr(a->g, 8, 0x90, 1ULL << 40), 0, "DMA count = 2^40 (checked at the start)");
 	EXPECT(wr(a->g, 8, 0x98, 1), EPERM, "start with count 2^40");
 
@@ -739,7 +535,7 @@ static void unmap_driver(void *p)
 	for (i = 0; hit && i < 4096; i++)
 		n += other.p[i] != 0xc3;
 	tap(n == 0, "unmap: no other buffer was written by the transfer (%u bytes)", n);
-	dma_wait(a->g);
+	edu_dma_wait(a->g);
 	EXPECT(ioctl(a->g, DBK_GRANT_DMA_UNMAP, &u) ? errno : 0, 0,
 	       "unmap: once the transfer is over, DMA_UNMAP frees the buffer");
 	fflush(stdout);
@@ -809,7 +605,7 @@ static void fc_driver(void *p)
 	EXPECT(wr(a->g, 8, 0x88, 0x1000), EPERM, "guard unloaded: write to the DMA destination");
 	EXPECT(wr(a->g, 4, 0x90, 16), EPERM, "guard unloaded: write to the DMA count");
 	EXPECT(wr(a->g, 8, 0x98, 1), EPERM, "guard unloaded: start");
-	EXPECT(bar(a->g, 0, 8, 0x98, NULL), 0, "guard unloaded: reading the DMA command");
+	EXPECT(region_rw(a->g, 0, 0, 8, 0x98, NULL), 0, "guard unloaded: reading the DMA command");
 	EXPECT(wr(a->g, 4, 0x04, 1), 0, "guard unloaded: a register outside the mediated range");
 }
 
@@ -848,7 +644,7 @@ static void group_failclosed(const char *bdf)
 		 * The guard is gone; another program stays on the access hook.
 		 * Nobody approves the write: the guarded register stays shut.
 		 */
-		r = bar(a.g, 1, 8, 0x88, &v);
+		r = region_rw(a.g, 0, 1, 8, 0x88, &v);
 		tap(r == EPERM, "guard unloaded, edu_firewall still attached: a write to the DMA "
 		    "destination of a guarded grant is refused (%s)", err_name(r));
 		close(a.g);
@@ -1058,9 +854,9 @@ static void two_driver(void *p)
 
 	EXPECT(wr(a->ga, 4, 0x100, 0), EPERM, "firewall keyed to A: A write at 0x100");
 	EXPECT(wr(a->gb, 4, 0x100, 0), 0, "firewall keyed to A: B write at 0x100");
-	EXPECT(bar(a->ga, 0, 8, 0x00, NULL), EPERM, "firewall keyed to A: A 8-byte read of ID");
-	EXPECT(bar(a->gb, 0, 8, 0x00, NULL), 0, "firewall keyed to A: B 8-byte read of ID");
-	EXPECT(bar(a->ga, 0, 4, 0x00, NULL), 0, "firewall keyed to A: A 4-byte read of ID");
+	EXPECT(region_rw(a->ga, 0, 0, 8, 0x00, NULL), EPERM, "firewall keyed to A: A 8-byte read of ID");
+	EXPECT(region_rw(a->gb, 0, 0, 8, 0x00, NULL), 0, "firewall keyed to A: B 8-byte read of ID");
+	EXPECT(region_rw(a->ga, 0, 0, 4, 0x00, NULL), 0, "firewall keyed to A: A 4-byte read of ID");
 	EXPECT(cfg_wr(a->ga, 4, 0xc0, 1), 0, "config_guard listing 0xc0 for A: A config write at 0xc0");
 	EXPECT(cfg_wr(a->gb, 4, 0xc0, 1), EPERM, "config_guard listing 0xc0 for A: B config write at 0xc0");
 }
@@ -1240,8 +1036,11 @@ static void race_driver(void *p)
 		both += !t.r && !rb;
 		started += !rb;
 		unmapped += !t.r;
+		/* The buffer gone, catch its page at once: does a transfer write it later? */
+		if (!t.r && dma_alloc(a->g, 4096, &x))
+			x.p = NULL;
 		if (!rb)
-			dma_wait(a->g);
+			edu_dma_wait(a->g);
 		if (t.r) {
 			EXPECT(t.r, EBUSY, "race: round %u: the unmap refused only while the transfer may run",
 			       round);
@@ -1249,12 +1048,9 @@ static void race_driver(void *p)
 			munmap(w.p, 4096);
 			continue;
 		}
-		/* The buffer is gone: catch its page and see whether anything writes it. */
-		if (dma_alloc(a->g, 4096, &x))
+		if (!x.p)
 			continue;
 		caught += x.iova == w.iova;
-		if (!rb)
-			msleep(150);
 		for (i = 0; i < RACE_LEN && x.p[i] == 0; i++)
 			;
 		landed += i < RACE_LEN;
@@ -1305,7 +1101,7 @@ static void failopen_driver(void *p)
 		exit(2);
 	EXPECT(unmap_settle(a->g, w.iova), EPERM,
 	       "failopen: the guard's dma program detached: DMA_UNMAP during the transfer");
-	dma_wait(a->g);
+	edu_dma_wait(a->g);
 	msleep(GUARD_BUSY_MS + 50);
 	EXPECT(unmap_settle(a->g, w.iova), EPERM, "failopen: and after it (a guarded grant fails closed)");
 	if (write(a->up[1], "2", 1) != 1 || read(a->go[0], &c, 1) != 1)
@@ -1391,10 +1187,10 @@ static void group_widen(const char *bdf)
 	g = mkgrant(bdf, &s);
 	for (i = 0; i < 4 && g >= 0; i++) {
 		pol("set mischief 'errno_val[0]=%d' >/dev/null", errnos[i]);
-		EXPECT(bar(g, 0, 4, 0, NULL), EPERM, "widen: a denial with errno %d reaches the caller as", errnos[i]);
+		EXPECT(region_rw(g, 0, 0, 4, 0, NULL), EPERM, "widen: a denial with errno %d reaches the caller as", errnos[i]);
 	}
 	pol("set mischief 'errno_val[0]=%d' >/dev/null", EACCES);
-	EXPECT(bar(g, 0, 4, 0, NULL), EACCES, "widen: a denial with a real errno keeps it");
+	EXPECT(region_rw(g, 0, 0, 4, 0, NULL), EACCES, "widen: a denial with a real errno keeps it");
 	close(g);
 }
 
