@@ -1,0 +1,39 @@
+#!/bin/bash
+# The grant-fd fuzzer (tests/fuzz/dbk-fuzz.c) against edu, as a smoke: a
+# short random run racing revocation and unbind, then the corpus
+# (tests/fuzz/corpus) replayed.  edu_dma_guard is loaded: it keeps edu's DMA
+# registers from ranges QEMU aborts on.  The VM's kernel log must stay
+# clean (vm-run fails the group on any splat).
+# Usage: kmod-fuzz.sh [OPS] [extra dbk-fuzz run options]
+. tests/vm/lib.sh
+ops=${1:-10000}; shift
+FZ=$DBK_BUILD/tests/fuzz/dbk-fuzz
+POL=$DBK_BUILD/policies/dbk-policy
+dbk_load
+bdf=$(edu_bdfs | head -n1)
+dbk_bind "$bdf" || fail "bind $bdf"
+for i in $(seq 50); do [ -e "/dev/devbroker/$bdf" ] && break; sleep 0.1; done
+"$POL" load fuzzguard "$DBK_BUILD/policies/edu_dma_guard.bpf.o" --map 'config[0]=busy_ns=100000000' \
+	>/dev/null || fail "load edu_dma_guard"
+rc=0
+out=$("$FZ" run "$bdf" --ops "$ops" --threads 4 --seed "${DBK_FUZZ_SEED:-1}" --unbind "$@" 2>/dev/null)
+st=$?
+echo "# $out"
+if [ $st = 0 ] && grep -q "worker exit 0" <<<"$out"; then
+	echo "ok - fuzz: $ops operations racing revocation and unbind, worker exited cleanly"
+else
+	echo "not ok - fuzz: $out (exit $st)"; rc=1
+fi
+corpus=("$DBK_SRC"/tests/fuzz/corpus/*.ops)
+if [ -e "${corpus[0]}" ]; then
+	out=$("$FZ" replay "$bdf" "${corpus[@]}" 2>&1)
+	st=$?
+	if [ $st = 0 ]; then
+		echo "ok - fuzz: the corpus replayed (${#corpus[@]} programs)"
+	else
+		echo "not ok - fuzz: corpus replay: $out (exit $st)"; rc=1
+	fi
+fi
+"$POL" unload fuzzguard >/dev/null
+[ -e "/dev/devbroker/$bdf" ] || dbk_bind "$bdf"
+exit $rc
