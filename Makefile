@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 export BUILD_DIR
 
-.PHONY: all demo check deps build clean
+.PHONY: all demo check check-debug deps build clean
 
 all: build
 
@@ -18,6 +18,24 @@ demo: build
 
 check:
 	tools/check
+
+# The VM suite on the debug kernel (KASAN, lockdep, kmemleak, ...): built once
+# by tools/build-debug-kernel and cached; devbroker.ko is built against it in
+# its own build directory.  See docs/debug-kernel.md.
+DEBUG_BUILD_DIR ?= build-debug
+check-debug: deps
+	tools/build-debug-kernel
+	@dk=$$(tools/build-debug-kernel --print-dir) && kver=$$(cat "$$dk/kver") && \
+	if [ -f $(DEBUG_BUILD_DIR)/build.ninja ]; then \
+		meson configure $(DEBUG_BUILD_DIR) -Dkernel_dir="$$dk/build" -Dkernel_version="$$kver"; \
+	else \
+		meson setup $(DEBUG_BUILD_DIR) -Dkernel_dir="$$dk/build" -Dkernel_version="$$kver"; \
+	fi
+	ninja -C $(DEBUG_BUILD_DIR)
+	rm -f $(DEBUG_BUILD_DIR)/meson-logs/testlog.json
+	-DBK_VM_DEBUG_KERNEL=1 meson test -C $(DEBUG_BUILD_DIR) --print-errorlogs --no-rebuild \
+		--suite vm --timeout-multiplier 3 $(TESTS)
+	tools/test-summary $(DEBUG_BUILD_DIR)/meson-logs/testlog.json
 
 clean:
 	rm -rf $(BUILD_DIR)
