@@ -151,7 +151,6 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 	 */
 	g->mem_off = !(cmd & PCI_COMMAND_MEMORY);
 	g->io_off = !(cmd & PCI_COMMAND_IO);
-	g->mastered |= !!(cmd & PCI_COMMAND_MASTER);
 	if (g->mem_off)
 		unmap_mapping_range(g->inode->i_mapping, 0, DBK_REGION_OFFSET(DBK_NUM_BARS), true);
 	spin_lock_irq(&g->rate_lock);

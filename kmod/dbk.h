@@ -101,7 +101,6 @@ struct dbk_grant {
 	bool revoked;
 	bool mem_off;			/* the driver turned memory decoding off */
 	bool io_off;			/* ... or I/O decoding */
-	bool mastered;			/* bus mastering was on: DMA may be armed */
 	struct inode *inode;		/* its file's, whose mapping is zapped */
 
 	/* Rights, fixed at creation. */
@@ -169,6 +168,7 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked);
 void dbk_grant_put(struct dbk_grant *g);
 bool dbk_grant_dma_allowed(struct dbk_grant *g);
 int dbk_grant_dma_check(struct dbk_grant *g);
+void dbk_grant_unsettle(struct dbk_device *dev);
 bool dbk_grant_master_allowed(struct dbk_grant *g);
 bool dbk_grant_range_valid(struct dbk_grant *g, const struct dbk_range *r);
 

@@ -174,7 +174,7 @@ int dbk_device_create(struct pci_dev *pdev)
 	mutex_init(&dev->lock);
 	dev->pdev = pci_dev_get(pdev);
 	dev->iommu = device_iommu_mapped(&pdev->dev);
-	dev->quiet_at = jiffies;
+	dbk_grant_unsettle(dev);	/* whatever the device was told before */
 
 	ret = pci_enable_device(pdev);
 	if (ret)

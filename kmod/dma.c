@@ -71,6 +71,7 @@ int dbk_dma_attach(struct dbk_grant *g)
 
 err_detach:
 	iommu_put_resv_regions(&pdev->dev, &g->resv);
+	INIT_LIST_HEAD(&g->resv);
 	iommu_detach_group(g->domain, g->group);
 err_domain:
 	iommu_domain_free(g->domain);
@@ -163,6 +164,7 @@ void dbk_dma_detach(struct dbk_grant *g, struct list_head *dead)
 		dbk_dma_buf_unlink(g, buf, dead);
 	if (g->domain) {
 		iommu_put_resv_regions(&g->dev->pdev->dev, &g->resv);
+		INIT_LIST_HEAD(&g->resv);
 		iommu_detach_group(g->domain, g->group);
 		iommu_domain_free(g->domain);
 		g->domain = NULL;
@@ -323,7 +325,8 @@ static int dbk_dma_alloc_mem(struct dbk_grant *g, struct dbk_dma_buf *buf)
 		}
 		return 0;
 	}
-	buf->cpu = dma_alloc_coherent(dev, buf->size, &buf->bus, GFP_KERNEL | __GFP_NOWARN);
+	buf->cpu = dma_alloc_coherent(dev, buf->size, &buf->bus,
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!buf->cpu)
 		return -ENOMEM;
 	/* The fault handler maps it through the linear map. */
@@ -334,7 +337,6 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 {
 	struct dbk_dma_alloc a;
 	struct dbk_dma_buf *buf;
-	LIST_HEAD(dead);
 	int ret;
 
 	ret = dbk_copy_arg(&a, sizeof(a), uarg);
@@ -388,19 +390,11 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 		dbk_dma_buf_release(&g->dev->pdev->dev, buf);
 		return ret;
 	}
-	if (copy_to_user(uarg, &a, sizeof(a))) {
-		/*
-		 * Take the buffer back, as an unmap: it was a window already, and
-		 * a guard may refuse (it then stays until revocation).
-		 */
-		down_write(&g->lock);
-		if (!g->revoked && dbk_dma_find_slot(g, buf->slot) == buf)
-			dbk_dma_unlink_guarded(g, buf, &dead);
-		up_write(&g->lock);
-		dbk_dma_release_list(g, &dead);
-		return -EFAULT;
-	}
-	return 0;
+	/*
+	 * The buffer is live, a window a guarded start may already aim at: it
+	 * stays (until DMA_UNMAP of its IOVA or revocation), whatever this copy.
+	 */
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
 int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)

@@ -16,7 +16,7 @@
 
 static unsigned int settle_ms = 500;
 module_param(settle_ms, uint, 0444);
-MODULE_PARM_DESC(settle_ms, "after revoking a grant that mastered a device without a reset method, ms before bus mastering may return (default 500)");
+MODULE_PARM_DESC(settle_ms, "ms a device without a reset method settles, after a revocation or probe, before a grant may master it (default 500)");
 
 static void dbk_grant_free(struct kref *kref)
 {
@@ -105,9 +105,12 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 			pci_restore_state(pdev);
 		pci_clear_master(pdev);
 	}
-	/* Not reset, it may still hold transfers it was told to do: they end with mastering off. */
-	if (ret && g->mastered)
-		dev->quiet_at = jiffies + msecs_to_jiffies(settle_ms);
+	/*
+	 * Not reset, it may hold transfers it was told to do (through any BAR,
+	 * mastering on or not): they end with mastering off, within settle_ms.
+	 */
+	if (ret)
+		dbk_grant_unsettle(dev);
 
 	dev->grant = NULL;
 	dev->grants_revoked++;
@@ -265,6 +268,12 @@ static const struct file_operations dbk_grant_fops = {
 	.mmap = dbk_grant_mmap,
 	.llseek = default_llseek,
 };
+
+/* From now, no grant that could master for settle_ms (device.c: also at probe). */
+void dbk_grant_unsettle(struct dbk_device *dev)
+{
+	WRITE_ONCE(dev->quiet_at, jiffies + msecs_to_jiffies(settle_ms));
+}
 
 /* Could the grant turn bus mastering on (MSI is a memory write too)? */
 static bool dbk_grant_settling(struct dbk_device *dev, struct dbk_grant *g)

@@ -215,7 +215,6 @@ static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_
 		if (ret)
 			goto err_free;
 		pci_set_master(pdev);
-		g->mastered = true;
 		ret = pci_alloc_irq_vectors(pdev, n, n, index == DBK_IRQ_INDEX_MSI ?
 					    PCI_IRQ_MSI : PCI_IRQ_MSIX);
 		if (ret < 0)

@@ -12,6 +12,7 @@
  *   resv            IOMMU: no IOVA in a reserved region (the interrupt window) (3)
  *   memlock         IOMMU: pinned pages count against RLIMIT_MEMLOCK
  *   revoke-dma      a transfer armed before revocation never reaches the next grant (4)
+ *   alloc-efault    DMA_ALLOC whose result cannot be written keeps its buffer (review 2)
  *   intx-revoke     a device left asserting INTx is left masked (6)
  *   status          status register writes: EPERM (11)
  *   msi-virt        the MSI capability reads without the kernel's address and data (12)
@@ -20,6 +21,7 @@
  *   cfg-allow       e1000e: config writes by allow list (7)
  *   bigbar          no right to a BAR the region encoding cannot address (8)
  *   lockdown        under kernel lockdown, no unconfined DMA
+ *   storm           (campaign) MSI and INTx storms: the cap holds, the machine stays responsive
  */
 
 #include <inttypes.h>
@@ -407,6 +409,89 @@ static void group_revoke_dma(void)
 	if (a.g >= 0)
 		as_driver(next_driver, &a);
 	close(a.g);
+
+	/*
+	 * Again with the transfer armed by a grant with no DMA right at all (its
+	 * device never masters): any BAR access can program a device.  edu's
+	 * buffer still holds the pattern; the next grant's buffer is at the same
+	 * IOVA behind an IOMMU (first fit).
+	 */
+	{
+		struct dbk_grant_spec bare = spec(0);
+		int g = mkgrant(bdf, &bare);
+
+		tap(g >= 0, "a grant with BAR0 only, no DMA right");
+		EXPECT(g >= 0 ? edu_dma_start(g, EDU_BUF, a.iova, ARMED_LEN, 1) : EBADF, 0,
+		       "it programs and starts EDU -> RAM to 0x%" PRIx64 " (bus mastering off)", a.iova);
+		close(g);
+		t0 = now();
+		a.g = mkgrant(bdf, &s);
+		tap(a.g >= 0, "the next DMA grant (created in %.0f ms)", (now() - t0) * 1000);
+		if (a.g >= 0)
+			as_driver(next_driver, &a);
+		close(a.g);
+	}
+}
+
+/* ------------------------------------------------------------ alloc-efault */
+
+/*
+ * DMA_ALLOC whose result cannot be written (a read-only argument): -EFAULT,
+ * and the buffer it made stays until unmapped.  Raced with another thread
+ * unmapping the IOVA it will get, which is how a use-after-free was found.
+ */
+struct efault_arg {
+	int g, stop;
+	uint64_t iova;
+};
+
+static void *unmapper(void *p)
+{
+	struct efault_arg *a = p;
+
+	while (!__atomic_load_n(&a->stop, __ATOMIC_RELAXED))
+		dma_unmap(a->g, a->iova, 4096);
+	return NULL;
+}
+
+static void efault_driver(void *p)
+{
+	struct efault_arg *a = p;
+	struct dbk_dma_alloc *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+					-1, 0);
+	struct dbk_grant_info gi = { .argsz = sizeof(gi) };
+	struct dmabuf b;
+	pthread_t th;
+	int i, efault = 0;
+
+	*ro = (struct dbk_dma_alloc){ .argsz = sizeof(*ro), .size = 4096 };
+	mprotect(ro, 4096, PROT_READ);
+	EXPECT(dma_alloc(a->g, 4096, &b), 0, "a DMA buffer");
+	a->iova = b.iova;
+	EXPECT(dma_unmap(a->g, b.iova, 4096), 0, "unmapped: its IOVA is the next one's");
+	EXPECT(ERR(ioctl(a->g, DBK_GRANT_DMA_ALLOC, ro)), EFAULT, "DMA_ALLOC into a read-only argument");
+	tap(!ioctl(a->g, DBK_GRANT_GET_INFO, &gi) && gi.dma_used == 4096,
+	    "the buffer it made stays (dma_used %llu)", (unsigned long long)gi.dma_used);
+	EXPECT(dma_unmap(a->g, b.iova, 4096), 0, "and DMA_UNMAP of its IOVA frees it");
+	pthread_create(&th, NULL, unmapper, a);
+	for (i = 0; i < 2000; i++)
+		efault += ioctl(a->g, DBK_GRANT_DMA_ALLOC, ro) && errno == EFAULT;
+	__atomic_store_n(&a->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	dma_unmap(a->g, b.iova, 4096);
+	tap(efault >= 1, "2000 such allocations raced with unmaps of that IOVA (%d EFAULT)", efault);
+}
+
+static void group_alloc_efault(void)
+{
+	struct dbk_grant_spec s = spec(dma_flags());
+	struct efault_arg a = { 0 };
+
+	a.g = mkgrant(bdf, &s);
+	tap(a.g >= 0, "DMA grant");
+	if (a.g >= 0)
+		as_driver(efault_driver, &a);
+	close(a.g);
 }
 
 /* ------------------------------------------------------------ 6: intx-revoke */
@@ -710,6 +795,93 @@ static void group_lockdown(void)
 	close(g);
 }
 
+/* ------------------------------------------------------------ storm (campaign) */
+
+struct storm_arg {
+	int g, secs, index;
+	unsigned int rate;
+};
+
+/*
+ * A device raising interrupts as fast as the CPU can write its register,
+ * for secs seconds: the cap must hold (no more signalled than rate a
+ * second, give or take the second in progress), and a sleeper on another
+ * thread must keep waking in time: the machine stays responsive.
+ */
+static void *sleeper(void *p)
+{
+	double *worst = p, t;
+	int i;
+
+	for (i = 0; i < 2000 && *worst >= 0; i++) {
+		t = now();
+		msleep(1);
+		t = now() - t;
+		if (t > *worst)
+			*worst = t;
+	}
+	return NULL;
+}
+
+static void flood_driver(void *p)
+{
+	struct storm_arg *a = p;
+	const char *name = a->index == DBK_IRQ_INDEX_MSI ? "MSI" : "INTx";
+	int32_t efd = eventfd(0, EFD_NONBLOCK);
+	volatile uint32_t *bar = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, a->g, 0);
+	struct dbk_irq_info ii;
+	struct dbk_irq_set um = { .argsz = sizeof(um), .flags = DBK_IRQ_SET_UNMASK,
+				  .index = DBK_IRQ_INDEX_INTX };
+	double t0, worst = 0;
+	uint64_t c, got = 0;
+	pthread_t th;
+	long n = 0;
+
+	if (bar == MAP_FAILED || irq_set(a->g, a->index, 1, &efd)) {
+		tap(0, "storm %s: set up", name);
+		return;
+	}
+	pthread_create(&th, NULL, sleeper, &worst);
+	for (t0 = now(); now() - t0 < a->secs; n++) {
+		bar[EDU_IRQ_RAISE / 4] = 1;
+		bar[EDU_IRQ_ACK / 4] = 1;
+		if (a->index == DBK_IRQ_INDEX_INTX && !(n & 63))
+			ioctl(a->g, DBK_GRANT_SET_IRQS, &um);
+		if (read(efd, &c, 8) == 8)
+			got += c;
+	}
+	pthread_join(th, NULL);
+	irq_info(a->g, a->index, &ii);
+	diag("storm %s: %ld raises in %d s: %llu signalled, %llu throttles; worst 1 ms sleep %.1f ms",
+	     name, n, a->secs, (unsigned long long)ii.delivered, (unsigned long long)ii.throttled,
+	     worst * 1000);
+	tap(ii.delivered <= (uint64_t)a->rate * (a->secs + 2),
+	    "storm %s: the cap of %u/s held (%llu in %d s)", name, a->rate,
+	    (unsigned long long)ii.delivered, a->secs);
+	tap(ii.throttled >= 1 || n < (long)a->rate, "storm %s: it was throttled (%llu times)", name,
+	    (unsigned long long)ii.throttled);
+	tap(worst < 0.5, "storm %s: a 1 ms sleeper never waited 500 ms (worst %.1f ms)", name, worst * 1000);
+	irq_set(a->g, a->index, 0, NULL);
+}
+
+static void group_storm(void)
+{
+	struct dbk_grant_spec s = spec(DBK_GRANT_F_MSI | DBK_GRANT_F_INTX | dma_flags());
+	struct storm_arg a = { .secs = getenv("DBK_STORM_SECONDS") ? atoi(getenv("DBK_STORM_SECONDS")) : 5,
+			       .rate = 1000 };
+
+	s.irq_rate = a.rate;
+	a.g = mkgrant(bdf, &s);
+	tap(a.g >= 0, "storm: MSI and INTx grant, %u interrupts a second", a.rate);
+	if (a.g < 0)
+		return;
+	a.index = DBK_IRQ_INDEX_MSI;
+	as_driver(flood_driver, &a);
+	a.index = DBK_IRQ_INDEX_INTX;
+	as_driver(flood_driver, &a);
+	close(a.g);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -722,6 +894,7 @@ int main(int argc, char **argv)
 		{ "msi-virt", group_msi_virt }, { "msi-storm", group_msi_storm },
 		{ "msix-decode", group_msix_decode }, { "cfg-allow", group_cfg_allow },
 		{ "bigbar", group_bigbar }, { "lockdown", group_lockdown },
+		{ "storm", group_storm }, { "alloc-efault", group_alloc_efault },
 	};
 	size_t i;
 

@@ -146,7 +146,8 @@ struct dbk_range {
  *    except pages that hold a mediated range or the MSI-X table or PBA.
  *  - mediated/nr_mediated: ranges reachable only through pread/pwrite
  *    (aligned 1-, 2-, 4- or 8-byte accesses), so that each access can be
- *    checked.  At most DBK_MAX_MEDIATED ranges.
+ *    checked.  At most DBK_MAX_MEDIATED ranges.  (A vendor capability
+ *    written with DBK_GRANT_F_CONFIG_WRITE may be a window into a BAR.)
  *  - DBK_GRANT_F_INTX / _MSI / _MSIX and max_vectors: interrupt types and
  *    how many MSI/MSI-X vectors may be enabled.
  *  - irq_rate: interrupts per second the grant may receive (all vectors
@@ -173,8 +174,8 @@ struct dbk_range {
  * A device without a reset method keeps its state across grants, DMA it
  * was told to do included.  Revocation clears bus mastering before any
  * memory is freed, and a grant that may turn it on again (DMA, MSI,
- * MSI-X) is created only settle_ms (a module parameter, 500) after a
- * revoked grant that mastered: transfers in flight have ended by then.  A
+ * MSI-X) is created only settle_ms (a module parameter, 500) after such a
+ * revocation or the probe: transfers in flight have ended by then.  A
  * device with descriptor rings must be quiesced through its registers
  * before its next driver turns bus mastering on.
  *
@@ -360,7 +361,8 @@ struct dbk_irq_set {
  * Return: 0, -EINVAL (size 0, bad flags; without an IOMMU, larger than one
  * contiguous block, 4 MiB on x86), -EPERM (no DMA right), -EDQUOT (over
  * the quota), -ENOMEM, -ENOSPC (no IOVA, buffer slot or mapping left),
- * -EOPNOTSUPP, -E2BIG, -EFAULT, -ENODEV.
+ * -EOPNOTSUPP, -E2BIG, -EFAULT (if only the result could not be written,
+ * the buffer exists until DMA_UNMAP or revocation), -ENODEV.
  */
 struct dbk_dma_alloc {
 	__u32 argsz;
