@@ -39,3 +39,10 @@ check-debug: deps
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The reliability campaigns (docs/reliability.md): make campaign-fuzz,
+# campaign-failnth, campaign-kill, campaign-unplug, campaign-storm,
+# campaign-faults, campaign-all.  On the debug kernel when it is built;
+# long (hours for all): run by hand, not by make check.
+campaign-%: deps
+	tools/campaign $* $(SCALE)

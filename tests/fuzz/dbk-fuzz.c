@@ -19,6 +19,7 @@
  * usage: dbk-fuzz run BDF [--ops N] [--threads T] [--seed S] [--kcov]
  *                 [--corpus DIR] [--revoke-ms MS] [--unbind] [--pcs FILE]
  *        dbk-fuzz replay BDF FILE...
+ *        dbk-fuzz probe BDF     (a fresh grant reads the device: the campaigns' last check)
  * Output: progress lines on stderr, a summary line "fuzz: ..." on stdout.
  */
 
@@ -161,7 +162,7 @@ struct fz_thread {
 };
 
 static __thread struct fz_thread *self;
-static uint64_t mod_base, mod_end;
+static uint64_t mod_base, mod_end, kaslr;
 static size_t cover_words = 1 << 16;
 
 static void on_fault(int sig)
@@ -607,7 +608,7 @@ static int cover_collect(void)
 		atomic_fetch_add(&cnt->pcs, 1);
 		if (pcs_out) {
 			pthread_mutex_lock(&pcs_lock);
-			fprintf(pcs_out, "0x%lx\n", pc);
+			fprintf(pcs_out, "0x%lx\n", pc + (unsigned long)kaslr);
 			pthread_mutex_unlock(&pcs_lock);
 		}
 	}
@@ -924,6 +925,20 @@ static void module_text(void)
 		}
 	if (f)
 		fclose(f);
+	/*
+	 * KCOV records PCs less the kernel's KASLR offset (canonicalize_ip()):
+	 * _text's distance from where x86-64 links it.
+	 */
+	f = fopen("/proc/kallsyms", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %*s %63s", &a, name) == 2 && !strcmp(name, "_text")) {
+			mod_base -= a - 0xffffffff81000000ULL;
+			mod_end -= a - 0xffffffff81000000ULL;
+			kaslr = a - 0xffffffff81000000ULL;
+			break;
+		}
+	if (f)
+		fclose(f);
 }
 
 static void load_corpus(const char *dir)
@@ -943,12 +958,36 @@ static void load_corpus(const char *dir)
 		closedir(d);
 }
 
+/* A fresh grant, one register read, the device's counters. */
+static int probe(void)
+{
+	struct dbk_grant_spec s = { .argsz = sizeof(s), .bar_mask = 1 };
+	struct dbk_device_info di = { .argsz = sizeof(di) };
+	uint32_t id = 0;
+	int dev = open_node(), g;
+
+	g = dev < 0 ? -1 : ioctl(dev, DBK_DEVICE_CREATE_GRANT, &s);
+	if (g < 0 || pread(g, &id, 4, DBK_REGION_OFFSET(0)) != 4 || ioctl(dev, DBK_DEVICE_GET_INFO, &di)) {
+		printf("probe %s: %s\n", opt.bdf, strerror(errno));
+		return 1;
+	}
+	printf("probe %s: register 0 = 0x%08x, %u grants created, %u revoked\n", opt.bdf, id,
+	       di.grants_created, di.grants_revoked);
+	close(g);
+	close(dev);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct fz_prog *replay = NULL;
 	int sv[2], i, nreplay = 0, r;
 	pid_t pid;
 
+	if (argc == 3 && !strcmp(argv[1], "probe")) {
+		opt.bdf = argv[2];
+		return probe();
+	}
 	if (argc < 3 || (strcmp(argv[1], "run") && strcmp(argv[1], "replay"))) {
 		fprintf(stderr, "usage: %s run BDF [--ops N] [--threads T] [--seed S] [--kcov] [--corpus DIR]\n"
 			"          [--revoke-ms MS] [--unbind] [--pcs FILE]\n"

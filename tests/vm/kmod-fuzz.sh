@@ -4,7 +4,9 @@
 # (tests/fuzz/corpus) replayed.  edu_dma_guard is loaded: it keeps edu's DMA
 # registers from ranges QEMU aborts on.  The VM's kernel log must stay
 # clean (vm-run fails the group on any splat).
-# Usage: kmod-fuzz.sh [OPS] [extra dbk-fuzz run options]
+# Usage: kmod-fuzz.sh [OPS] [--campaign] [extra dbk-fuzz run options]
+#   --campaign: with KCOV when the kernel has it, the corpus and PCs reached
+#   written to $DBK_VM_DIR/fuzz (tools/campaign fuzz reads them).
 . tests/vm/lib.sh
 ops=${1:-10000}; shift
 FZ=$DBK_BUILD/tests/fuzz/dbk-fuzz
@@ -15,8 +17,17 @@ dbk_bind "$bdf" || fail "bind $bdf"
 for i in $(seq 50); do [ -e "/dev/devbroker/$bdf" ] && break; sleep 0.1; done
 "$POL" load fuzzguard "$DBK_BUILD/policies/edu_dma_guard.bpf.o" --map 'config[0]=busy_ns=100000000' \
 	>/dev/null || fail "load edu_dma_guard"
+extra=()
+if [ "${1:-}" = --campaign ]; then
+	shift
+	mkdir -p -m 0777 "$DBK_VM_DIR/fuzz/corpus"
+	extra=(--corpus "$DBK_VM_DIR/fuzz/corpus" --pcs "$DBK_VM_DIR/fuzz/pcs")
+	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+	[ -e /sys/kernel/debug/kcov ] && extra+=(--kcov)
+	echo "# fuzz-out: $DBK_VM_DIR/fuzz"
+fi
 rc=0
-out=$("$FZ" run "$bdf" --ops "$ops" --threads 4 --seed "${DBK_FUZZ_SEED:-1}" --unbind "$@" 2>/dev/null)
+out=$("$FZ" run "$bdf" --ops "$ops" --threads 4 --seed "${DBK_FUZZ_SEED:-1}" --unbind "${extra[@]}" "$@" 2>/dev/null)
 st=$?
 echo "# $out"
 if [ $st = 0 ] && grep -q "worker exit 0" <<<"$out"; then

@@ -1,0 +1,83 @@
+#!/bin/bash
+# Campaign kill: SIGKILL of edu drivers under load, at random moments (mid
+# MMIO, mid-interrupt, mid-DMA through /dev/eduN, mid-fault), through
+# devbrokerd, which restarts each one.  Usage: kill.sh KILLS
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+CAMP_NAME=kill
+. tests/campaign/lib.sh
+kills=${1:-50}
+mapfile -t edus < <(edu_bdfs)
+n=${#edus[@]}
+[ "$n" -ge 1 ] || fail "no edu device"
+broker_setup
+cat > "$BRK/sys/edu.conf" <<EOT
+[Driver]
+Name=edu
+Exec=$DBK_BUILD/drivers/edu/edu-driver --grant-fd 3 --cuse-fd 4 --name edu%i
+User=nobody
+Restart=on-failure
+RestartBurst=16
+RestartWindowSec=1
+[Match]
+PCI=pci:v00001234d000011E8*
+[Rights]
+BARs=0
+MapBARs=0
+Interrupts=msi
+Vectors=1
+DMA=64K
+DMABits=28
+UnsafeDMA=yes
+[Frontend]
+CUSE=edu%i
+CUSEMode=0666
+EOT
+dbk_load
+camp_baseline
+broker_start
+CAMP_BROKER_PID=$BROKER_PID
+for i in $(seq 0 $((n - 1))); do
+	wait_for 60 test -e "/dev/edu$i" || fail "edu$i never came up: $(tail -5 "$BROKER_LOG")"
+done
+# Load: factorials (MMIO, an interrupt each) and DMA round trips, as a user.
+head -c 4000 /dev/urandom > /tmp/kill-in
+load() {
+	while :; do
+		as_user "$DBK_BUILD/tests/helpers/edu-client" fact "/dev/edu$1" 10 >/dev/null 2>&1
+		as_user "$DBK_BUILD/tests/helpers/edu-client" dma "/dev/edu$1" /tmp/kill-in /dev/null >/dev/null 2>&1
+	done
+}
+chmod 644 /tmp/kill-in
+loaders=()
+for i in $(seq 0 $((n - 1))); do load "$i" & loaders+=($!); done
+driver_pid() { pgrep -f -- "--name edu$1\$" | head -n1; }
+done_kills=0 waits=0 releases=0
+while [ "$done_kills" -lt "$kills" ]; do
+	i=$((RANDOM % n))
+	pid=$(driver_pid "$i")
+	if [ -z "$pid" ]; then
+		waits=$((waits + 1))
+		if ! wait_for 30 bash -c "pgrep -f -- '--name edu$i\$' >/dev/null"; then
+			# Quarantined after too many crashes too fast: release it.
+			ctl release "${edus[$i]}" >/dev/null 2>&1 && releases=$((releases + 1))
+			wait_for 30 bash -c "pgrep -f -- '--name edu$i\$' >/dev/null" ||
+				{ echo "not ok - kill: edu$i was not restarted: $(tail -5 "$BROKER_LOG")"; break; }
+		fi
+		continue
+	fi
+	sleep "0.$((RANDOM % 400))"
+	kill -KILL "$pid" 2>/dev/null && done_kills=$((done_kills + 1))
+	[ $((done_kills % 50)) = 0 ] && camp_progress "$done_kills kills"
+done
+kill "${loaders[@]}" 2>/dev/null; wait "${loaders[@]}" 2>/dev/null
+# Each driver came back, and works.
+ok=0
+for i in $(seq 0 $((n - 1))); do
+	wait_for 60 bash -c "[ \"\$(fact /dev/edu$i 5)\" = 120 ]" && ok=$((ok + 1))
+done
+[ "$ok" = "$n" ] && echo "ok - kill: every driver restarted and serves /dev/eduN" ||
+	echo "not ok - kill: $ok of $n drivers serve again"
+broker_stop
+CAMP_BROKER_PID=
+camp_end "$done_kills kills of $n drivers under load ($releases quarantines released)" "${edus[@]}"

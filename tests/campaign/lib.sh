@@ -1,0 +1,51 @@
+# Shared by the campaigns (tests/campaign/*.sh, run in the VM by tools/campaign).
+# Source after tests/vm/lib.sh.  camp_baseline before, camp_end after: the
+# checks every campaign ends with, and its summary line.
+#   - no splat in the kernel log (KASAN, lockdep, WARNING, BUG, Oops, Call
+#     Trace) and, on a kernel with kmemleak, no leak after two scans;
+#   - pinned pages (FOLL_PIN acquired - released) and devbroker interrupt
+#     vectors back to the baseline;
+#   - devbrokerd alive, when the campaign ran one (CAMP_BROKER_PID);
+#   - every device still usable by a fresh grant (dbk-fuzz probe).
+CAMP_NAME=${CAMP_NAME:-campaign}
+camp_t0=$SECONDS
+
+camp_pins() { awk '/^nr_foll_pin_acquired/{a=$2} /^nr_foll_pin_released/{r=$2} END{print a-r}' /proc/vmstat; }
+camp_vectors() { grep -c 'devbroker\[' /proc/interrupts; }
+camp_progress() { echo "# $CAMP_NAME: $* ($((SECONDS - camp_t0)) s)"; echo "$CAMP_NAME: $* ($((SECONDS - camp_t0)) s)" >&2; }
+
+camp_baseline() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+	CAMP_PINS0=$(camp_pins)
+	CAMP_VECS0=$(camp_vectors)
+	dmesg -c > /dev/null
+}
+
+# camp_end "WHAT WAS DONE" BDF...: the checks, then the summary line; returns 1 on any failure.
+camp_end() {
+	local what=$1 rc=0 splats leaks=na pins vecs b out
+	shift
+	splats=$(dmesg | grep -cE 'BUG:|WARNING:|KASAN|Oops|general protection|Call Trace|possible circular|inconsistent lock|sleeping function')
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak; sleep 5; echo scan > /sys/kernel/debug/kmemleak
+		leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
+		[ "$leaks" = 0 ] || { head -60 /sys/kernel/debug/kmemleak | sed 's/^/# /'; rc=1; }
+	fi
+	[ "$splats" = 0 ] || { dmesg | grep -E -A20 'BUG:|WARNING:|KASAN|Call Trace' | head -60 | sed 's/^/# /'; rc=1; }
+	pins=$(camp_pins); vecs=$(camp_vectors)
+	[ "$pins" = "$CAMP_PINS0" ] || rc=1
+	[ "$vecs" = "$CAMP_VECS0" ] || rc=1
+	if [ -n "${CAMP_BROKER_PID:-}" ] && ! kill -0 "$CAMP_BROKER_PID" 2>/dev/null; then
+		echo "# devbrokerd died"; rc=1
+	fi
+	for b in "$@"; do
+		[ -e "/sys/bus/pci/drivers/devbroker/$b" ] || dbk_bind "$b"
+		for i in $(seq 50); do [ -e "/dev/devbroker/$b" ] && break; sleep 0.1; done
+		out=$("$DBK_BUILD/tests/fuzz/dbk-fuzz" probe "$b" 2>&1) || { echo "# probe $b: $out"; rc=1; }
+	done
+	out="$CAMP_NAME: $what; $((SECONDS - camp_t0)) s; splats $splats, leaks $leaks; pinned pages"
+	out="$out $pins (baseline $CAMP_PINS0), vectors $vecs (baseline $CAMP_VECS0): $([ $rc = 0 ] && echo PASS || echo FAIL)"
+	echo "# $out"; echo "$out" >&2
+	if [ $rc = 0 ]; then echo "ok - $CAMP_NAME: $what"; else echo "not ok - $CAMP_NAME: $what"; fi
+	return $rc
+}
