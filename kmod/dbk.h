@@ -43,6 +43,7 @@
 #define DBK_MAX_COHERENT	(PAGE_SIZE << (MAX_ORDER - 1))
 #define DBK_MAX_QUOTA		BIT_ULL(36)
 #define DBK_MAX_IRQ_RATE	10000000
+#define DBK_MAX_SPURIOUS	10000		/* a window; the kernel gives up on 99,900 */
 
 struct dbk_device {
 	struct kref kref;
@@ -126,6 +127,7 @@ struct dbk_grant {
 	spinlock_t rate_lock;		/* the rate window and PCI_COMMAND, taken in hard IRQ */
 	unsigned long rate_window;	/* jiffies when the window ends */
 	u32 rate_count;
+	u32 spurious;			/* INTx seen not pending, this window */
 	bool throttled;
 	bool stopping;			/* being freed: no more throttling */
 	bool intx_masked;

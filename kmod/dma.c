@@ -390,10 +390,7 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 		dbk_dma_buf_release(&g->dev->pdev->dev, buf);
 		return ret;
 	}
-	/*
-	 * The buffer is live, a window a guarded start may already aim at: it
-	 * stays (until DMA_UNMAP of its IOVA or revocation), whatever this copy.
-	 */
+	/* Live, maybe aimed at by a guarded start already: it stays, whatever this copy. */
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 

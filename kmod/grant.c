@@ -105,10 +105,7 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 			pci_restore_state(pdev);
 		pci_clear_master(pdev);
 	}
-	/*
-	 * Not reset, it may hold transfers it was told to do (through any BAR,
-	 * mastering on or not): they end with mastering off, within settle_ms.
-	 */
+	/* Not reset, it may hold transfers told through any BAR: they end, mastering off. */
 	if (ret)
 		dbk_grant_unsettle(dev);
 

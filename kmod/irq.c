@@ -3,9 +3,8 @@
  * Interrupts for a driver: each vector signals an eventfd straight from the
  * hard IRQ handler.  INTx is masked when it fires and unmasked by the
  * driver, as vfio does.  A per-grant rate cap masks a storm until the end
- * of the current second instead of letting it livelock the machine; an
- * MSI without per-vector masking is stopped at the device instead (its
- * MSI enable bit), as masking it would only stop the eventfd.
+ * of the current second instead of letting it livelock the machine (an MSI
+ * without mask bits: its MSI enable bit, as masking would only stop the eventfd).
  */
 #include <linux/eventfd.h>
 #include <linux/interrupt.h>
@@ -25,6 +24,46 @@ static void dbk_irq_msi_enable(struct dbk_grant *g, bool on)
 	pci_write_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, flags);
 }
 
+/* Masked by the caller until the window ends (@min jiffies at least), then unmasked. */
+static void dbk_irq_throttle(struct dbk_grant *g, unsigned long min)
+{
+	lockdep_assert_held(&g->rate_lock);
+	if (g->throttled || g->stopping)
+		return;
+	g->throttled = true;
+	g->throttles++;
+	if (g->msi_unmaskable)
+		dbk_irq_msi_enable(g, false);
+	schedule_delayed_work(&g->unthrottle, max(g->rate_window - jiffies + 1, min));
+}
+
+/* Each second a new window: its interrupts, and the INTx not ours, count from 0. */
+static void dbk_irq_window(struct dbk_grant *g)
+{
+	if (time_after_eq(jiffies, g->rate_window)) {
+		g->rate_window = jiffies + HZ;
+		g->rate_count = 0;
+		g->spurious = 0;
+	}
+}
+
+/* Within the rate cap?  If not, mask @vec until the window ends. */
+static bool dbk_irq_rate_ok(struct dbk_grant *g, struct dbk_vec *vec)
+{
+	lockdep_assert_held(&g->rate_lock);
+	dbk_irq_window(g);
+	if (++g->rate_count <= g->irq_rate) {
+		g->delivered++;
+		return true;
+	}
+	if (g->irq_index != DBK_IRQ_INDEX_INTX && !g->stopping) {	/* INTx is masked already */
+		disable_irq_nosync(vec->irq);
+		vec->disabled = true;
+	}
+	dbk_irq_throttle(g, 0);
+	return false;
+}
+
 static void dbk_irq_unmask_intx_locked(struct dbk_grant *g, bool *resignal)
 {
 	lockdep_assert_held(&g->rate_lock);
@@ -36,7 +75,8 @@ static void dbk_irq_unmask_intx_locked(struct dbk_grant *g, bool *resignal)
 	} else if (pci_check_and_unmask_intx(g->dev->pdev)) {
 		g->intx_masked = false;
 	} else {
-		*resignal = true;	/* already pending again: stays masked, tell the driver */
+		/* Pending again: stays masked, tell the driver, within the cap. */
+		*resignal = dbk_irq_rate_ok(g, &g->vecs[0]);
 	}
 }
 
@@ -62,9 +102,9 @@ static void dbk_irq_unthrottle(struct work_struct *work)
 			eventfd_signal(g->vecs[i].trigger, 1);
 	if (g->irq_index == DBK_IRQ_INDEX_INTX)
 		dbk_irq_unmask_intx_locked(g, &resignal);
+	spin_unlock_irq(&g->rate_lock);
 	if (resignal && g->vecs[0].trigger)
 		eventfd_signal(g->vecs[0].trigger, 1);
-	spin_unlock_irq(&g->rate_lock);
 	pci_notice_ratelimited(g->dev->pdev, "interrupt storm over %u/s: was masked for the rest of a second\n",
 			       g->irq_rate);
 }
@@ -77,34 +117,6 @@ void dbk_irq_init(struct dbk_grant *g)
 	INIT_DELAYED_WORK(&g->unthrottle, dbk_irq_unthrottle);
 }
 
-/* Within the rate cap?  If not, mask @vec until the window ends. */
-static bool dbk_irq_rate_ok(struct dbk_grant *g, struct dbk_vec *vec)
-{
-	lockdep_assert_held(&g->rate_lock);
-	if (time_after_eq(jiffies, g->rate_window)) {
-		g->rate_window = jiffies + HZ;
-		g->rate_count = 0;
-	}
-	if (++g->rate_count <= g->irq_rate) {
-		g->delivered++;
-		return true;
-	}
-	if (g->stopping)
-		return false;
-	if (g->irq_index != DBK_IRQ_INDEX_INTX) {	/* INTx is masked already */
-		disable_irq_nosync(vec->irq);
-		vec->disabled = true;
-	}
-	if (!g->throttled) {
-		g->throttled = true;
-		g->throttles++;
-		if (g->msi_unmaskable)
-			dbk_irq_msi_enable(g, false);
-		schedule_delayed_work(&g->unthrottle, g->rate_window - jiffies + 1);
-	}
-	return false;
-}
-
 static irqreturn_t dbk_irq_handler(int irq, void *arg)
 {
 	struct dbk_vec *vec = arg;
@@ -113,12 +125,19 @@ static irqreturn_t dbk_irq_handler(int irq, void *arg)
 
 	/* Held across DisINTx, against the command register's read-modify-write. */
 	spin_lock(&g->rate_lock);
+	dbk_irq_window(g);
 	if (g->irq_index == DBK_IRQ_INDEX_INTX) {
 		if (!g->intx_maskable) {
 			disable_irq_nosync(irq);
 		} else if (!pci_check_and_mask_intx(g->dev->pdev)) {
+			/* Not ours, or acked: mask 200 ms before the kernel's "nobody cared" */
+			if (++g->spurious > DBK_MAX_SPURIOUS && !g->intx_masked) {
+				pci_intx(g->dev->pdev, 0);
+				g->intx_masked = true;
+				dbk_irq_throttle(g, HZ / 5);
+			}
 			spin_unlock(&g->rate_lock);
-			return IRQ_NONE;	/* a shared line, not ours */
+			return IRQ_NONE;
 		}
 		g->intx_masked = true;
 	}

@@ -52,23 +52,40 @@ chmod 644 /tmp/kill-in
 loaders=()
 for i in $(seq 0 $((n - 1))); do load "$i" & loaders+=($!); done
 driver_pid() { pgrep -f -- "--name edu$1\$" | head -n1; }
-done_kills=0 waits=0 releases=0
-while [ "$done_kills" -lt "$kills" ]; do
-	i=$((RANDOM % n))
-	pid=$(driver_pid "$i")
-	if [ -z "$pid" ]; then
-		waits=$((waits + 1))
-		if ! wait_for 30 bash -c "pgrep -f -- '--name edu$i\$' >/dev/null"; then
-			# Quarantined after too many crashes too fast: release it.
-			ctl release "${edus[$i]}" >/dev/null 2>&1 && releases=$((releases + 1))
-			wait_for 30 bash -c "pgrep -f -- '--name edu$i\$' >/dev/null" ||
-				{ echo "not ok - kill: edu$i was not restarted: $(tail -5 "$BROKER_LOG")"; break; }
+# One killer per device, so that the kills of one overlap the restarts of
+# another; each writes its count when done.
+killer() {
+	local i=$1 quota=$2 kills=0 releases=0 pid
+	while [ "$kills" -lt "$quota" ]; do
+		pid=$(driver_pid "$i")
+		if [ -z "$pid" ]; then
+			if ! wait_for 30 bash -c "pgrep -f -- '--name edu$i\$' >/dev/null"; then
+				# Quarantined after too many crashes too fast: release it.
+				for b in "${edus[@]}"; do
+					[ "$(dev_field "$b" state)" = quarantined ] &&
+						ctl release "$b" >/dev/null 2>&1 && releases=$((releases + 1))
+				done
+				wait_for 30 bash -c "pgrep -f -- '--name edu$i\$' >/dev/null" ||
+					{ echo "not ok - kill: edu$i was not restarted: $(tail -5 "$BROKER_LOG")"; break; }
+			fi
+			continue
 		fi
-		continue
-	fi
-	sleep "0.$((RANDOM % 400))"
-	kill -KILL "$pid" 2>/dev/null && done_kills=$((done_kills + 1))
-	[ $((done_kills % 50)) = 0 ] && camp_progress "$done_kills kills"
+		sleep "0.$((RANDOM % 400))"
+		kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
+		# Each batch: the pins and vectors the live drivers hold, for the log.
+		[ $((kills % 250)) = 0 ] && camp_progress "edu$i: $kills kills; pinned pages $(camp_pins), vectors $(camp_vectors)"
+	done
+	echo "$kills $releases" > "$DBK_VM_DIR/killer.$i"
+}
+killers=()
+for i in $(seq 0 $((n - 1))); do
+	killer "$i" $(((kills + n - 1 - i) / n)) & killers+=($!)
+done
+wait "${killers[@]}"
+done_kills=0 releases=0
+for i in $(seq 0 $((n - 1))); do
+	read -r k r < "$DBK_VM_DIR/killer.$i" || k=0 r=0
+	done_kills=$((done_kills + k)) releases=$((releases + r))
 done
 kill "${loaders[@]}" 2>/dev/null; wait "${loaders[@]}" 2>/dev/null
 # Each driver came back, and works.

@@ -832,8 +832,8 @@ static void flood_driver(void *p)
 	struct dbk_irq_info ii;
 	struct dbk_irq_set um = { .argsz = sizeof(um), .flags = DBK_IRQ_SET_UNMASK,
 				  .index = DBK_IRQ_INDEX_INTX };
-	double t0, worst = 0;
-	uint64_t c, got = 0;
+	double start, worst = 0;
+	uint64_t c, got = 0, d0, t0;
 	pthread_t th;
 	long n = 0;
 
@@ -841,8 +841,11 @@ static void flood_driver(void *p)
 		tap(0, "storm %s: set up", name);
 		return;
 	}
+	irq_info(a->g, a->index, &ii);	/* the grant's counts so far: this storm's are the rest */
+	d0 = ii.delivered;
+	t0 = ii.throttled;
 	pthread_create(&th, NULL, sleeper, &worst);
-	for (t0 = now(); now() - t0 < a->secs; n++) {
+	for (start = now(); now() - start < a->secs; n++) {
 		bar[EDU_IRQ_RAISE / 4] = 1;
 		bar[EDU_IRQ_ACK / 4] = 1;
 		if (a->index == DBK_IRQ_INDEX_INTX && !(n & 63))
@@ -852,13 +855,16 @@ static void flood_driver(void *p)
 	}
 	pthread_join(th, NULL);
 	irq_info(a->g, a->index, &ii);
+	ii.delivered -= d0;
+	ii.throttled -= t0;
 	diag("storm %s: %ld raises in %d s: %llu signalled, %llu throttles; worst 1 ms sleep %.1f ms",
 	     name, n, a->secs, (unsigned long long)ii.delivered, (unsigned long long)ii.throttled,
 	     worst * 1000);
 	tap(ii.delivered <= (uint64_t)a->rate * (a->secs + 2),
 	    "storm %s: the cap of %u/s held (%llu in %d s)", name, a->rate,
 	    (unsigned long long)ii.delivered, a->secs);
-	tap(ii.throttled >= 1 || n < (long)a->rate, "storm %s: it was throttled (%llu times)", name,
+	tap(ii.throttled >= 1 || ii.delivered < (uint64_t)a->rate * a->secs,
+	    "storm %s: it was throttled (%llu times), or never reached the cap", name,
 	    (unsigned long long)ii.throttled);
 	tap(worst < 0.5, "storm %s: a 1 ms sleeper never waited 500 ms (worst %.1f ms)", name, worst * 1000);
 	irq_set(a->g, a->index, 0, NULL);
@@ -868,7 +874,7 @@ static void group_storm(void)
 {
 	struct dbk_grant_spec s = spec(DBK_GRANT_F_MSI | DBK_GRANT_F_INTX | dma_flags());
 	struct storm_arg a = { .secs = getenv("DBK_STORM_SECONDS") ? atoi(getenv("DBK_STORM_SECONDS")) : 5,
-			       .rate = 1000 };
+			       .rate = 100 };	/* low enough that a loaded TCG host still passes it */
 
 	s.irq_rate = a.rate;
 	a.g = mkgrant(bdf, &s);
