@@ -43,7 +43,7 @@
 #define DBK_MAX_COHERENT	(PAGE_SIZE << (MAX_ORDER - 1))
 #define DBK_MAX_QUOTA		BIT_ULL(36)
 #define DBK_MAX_IRQ_RATE	10000000
-#define DBK_MAX_SPURIOUS	10000		/* a window; the kernel gives up on 99,900 */
+#define DBK_MAX_SPURIOUS	50000		/* the kernel gives up at 99,900 */
 
 struct dbk_device {
 	struct kref kref;
@@ -127,7 +127,8 @@ struct dbk_grant {
 	spinlock_t rate_lock;		/* the rate window and PCI_COMMAND, taken in hard IRQ */
 	unsigned long rate_window;	/* jiffies when the window ends */
 	u32 rate_count;
-	u32 spurious;			/* INTx seen not pending, this window */
+	u32 spurious;			/* INTx not ours, none 100 ms apart */
+	unsigned long last_spurious;	/* jiffies */
 	bool throttled;
 	bool stopping;			/* being freed: no more throttling */
 	bool intx_masked;

@@ -24,7 +24,7 @@ static void dbk_irq_msi_enable(struct dbk_grant *g, bool on)
 	pci_write_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, flags);
 }
 
-/* Masked by the caller until the window ends (@min jiffies at least), then unmasked. */
+/* Masked by the caller until the window ends (or for @min jiffies), then unmasked. */
 static void dbk_irq_throttle(struct dbk_grant *g, unsigned long min)
 {
 	lockdep_assert_held(&g->rate_lock);
@@ -34,24 +34,31 @@ static void dbk_irq_throttle(struct dbk_grant *g, unsigned long min)
 	g->throttles++;
 	if (g->msi_unmaskable)
 		dbk_irq_msi_enable(g, false);
-	schedule_delayed_work(&g->unthrottle, max(g->rate_window - jiffies + 1, min));
+	schedule_delayed_work(&g->unthrottle, min ?: g->rate_window - jiffies + 1);
 }
 
-/* Each second a new window: its interrupts, and the INTx not ours, count from 0. */
-static void dbk_irq_window(struct dbk_grant *g)
+/* An INTx not ours: counted as kernel/irq/spurious.c does, masked 200 ms (a pause) well before. */
+static void dbk_irq_spurious(struct dbk_grant *g)
 {
-	if (time_after_eq(jiffies, g->rate_window)) {
-		g->rate_window = jiffies + HZ;
-		g->rate_count = 0;
+	if (time_after(jiffies, g->last_spurious + HZ / 10))
 		g->spurious = 0;
-	}
+	g->last_spurious = jiffies;
+	if (++g->spurious < DBK_MAX_SPURIOUS || g->intx_masked)
+		return;
+	g->spurious = 0;
+	pci_intx(g->dev->pdev, 0);
+	g->intx_masked = true;
+	dbk_irq_throttle(g, HZ / 5);
 }
 
 /* Within the rate cap?  If not, mask @vec until the window ends. */
 static bool dbk_irq_rate_ok(struct dbk_grant *g, struct dbk_vec *vec)
 {
 	lockdep_assert_held(&g->rate_lock);
-	dbk_irq_window(g);
+	if (time_after_eq(jiffies, g->rate_window)) {
+		g->rate_window = jiffies + HZ;
+		g->rate_count = 0;
+	}
 	if (++g->rate_count <= g->irq_rate) {
 		g->delivered++;
 		return true;
@@ -64,20 +71,18 @@ static bool dbk_irq_rate_ok(struct dbk_grant *g, struct dbk_vec *vec)
 	return false;
 }
 
-static void dbk_irq_unmask_intx_locked(struct dbk_grant *g, bool *resignal)
+/* Unmask a masked INTx; true if it is pending again, and to be signalled within the cap. */
+static bool dbk_irq_unmask_intx_locked(struct dbk_grant *g)
 {
 	lockdep_assert_held(&g->rate_lock);
 	if (!g->intx_masked)
-		return;
-	if (!g->intx_maskable) {
-		g->intx_masked = false;
+		return false;
+	if (!g->intx_maskable)
 		enable_irq(g->vecs[0].irq);
-	} else if (pci_check_and_unmask_intx(g->dev->pdev)) {
-		g->intx_masked = false;
-	} else {
-		/* Pending again: stays masked, tell the driver, within the cap. */
-		*resignal = dbk_irq_rate_ok(g, &g->vecs[0]);
-	}
+	else if (!pci_check_and_unmask_intx(g->dev->pdev))
+		return dbk_irq_rate_ok(g, &g->vecs[0]);	/* stays masked */
+	g->intx_masked = false;
+	return false;
 }
 
 static void dbk_irq_unthrottle(struct work_struct *work)
@@ -101,7 +106,7 @@ static void dbk_irq_unthrottle(struct work_struct *work)
 		if (g->vecs[i].trigger)
 			eventfd_signal(g->vecs[i].trigger, 1);
 	if (g->irq_index == DBK_IRQ_INDEX_INTX)
-		dbk_irq_unmask_intx_locked(g, &resignal);
+		resignal = dbk_irq_unmask_intx_locked(g);
 	spin_unlock_irq(&g->rate_lock);
 	if (resignal && g->vecs[0].trigger)
 		eventfd_signal(g->vecs[0].trigger, 1);
@@ -125,17 +130,11 @@ static irqreturn_t dbk_irq_handler(int irq, void *arg)
 
 	/* Held across DisINTx, against the command register's read-modify-write. */
 	spin_lock(&g->rate_lock);
-	dbk_irq_window(g);
 	if (g->irq_index == DBK_IRQ_INDEX_INTX) {
 		if (!g->intx_maskable) {
 			disable_irq_nosync(irq);
-		} else if (!pci_check_and_mask_intx(g->dev->pdev)) {
-			/* Not ours, or acked: mask 200 ms before the kernel's "nobody cared" */
-			if (++g->spurious > DBK_MAX_SPURIOUS && !g->intx_masked) {
-				pci_intx(g->dev->pdev, 0);
-				g->intx_masked = true;
-				dbk_irq_throttle(g, HZ / 5);
-			}
+		} else if (g->intx_masked || !pci_check_and_mask_intx(g->dev->pdev)) {
+			dbk_irq_spurious(g);	/* masked ones are not ours either */
 			spin_unlock(&g->rate_lock);
 			return IRQ_NONE;
 		}
@@ -276,11 +275,10 @@ err_free:
 
 static void dbk_irq_unmask(struct dbk_grant *g)
 {
-	bool resignal = false;
+	bool resignal;
 
 	spin_lock_irq(&g->rate_lock);
-	if (!g->throttled)	/* else the unthrottle work unmasks */
-		dbk_irq_unmask_intx_locked(g, &resignal);
+	resignal = !g->throttled && dbk_irq_unmask_intx_locked(g);	/* else the work unmasks */
 	spin_unlock_irq(&g->rate_lock);
 	if (resignal && g->vecs[0].trigger)
 		eventfd_signal(g->vecs[0].trigger, 1);

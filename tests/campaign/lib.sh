@@ -12,7 +12,11 @@ camp_t0=$SECONDS
 
 camp_pins() { awk '/^nr_foll_pin_acquired/{a=$2} /^nr_foll_pin_released/{r=$2} END{print a-r}' /proc/vmstat; }
 camp_vectors() { grep -c 'devbroker\[' /proc/interrupts; }
-camp_progress() { echo "# $CAMP_NAME: $* ($((SECONDS - camp_t0)) s)"; echo "$CAMP_NAME: $* ($((SECONDS - camp_t0)) s)" >&2; }
+# Also to the kernel log, which the VM's console shows as it goes (the TAP comes at the end).
+camp_progress() {
+	echo "# $CAMP_NAME: $* ($((SECONDS - camp_t0)) s)"
+	echo "<5>campaign $CAMP_NAME: $* ($((SECONDS - camp_t0)) s)" > /dev/kmsg
+}
 
 camp_baseline() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug

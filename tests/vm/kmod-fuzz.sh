@@ -27,7 +27,13 @@ if [ "${1:-}" = --campaign ]; then
 	echo "# fuzz-out: $DBK_VM_DIR/fuzz"
 fi
 rc=0
-out=$("$FZ" run "$bdf" --ops "$ops" --threads 4 --seed "${DBK_FUZZ_SEED:-1}" --unbind "${extra[@]}" "$@" 2>/dev/null)
+# A campaign's progress, one line a minute or so, to the VM's console.
+if [ ${#extra[@]} != 0 ]; then
+	exec 9> >(awk 'NR % 60 == 0 { print "<5>campaign " $0; fflush() }' > /dev/kmsg)
+else
+	exec 9> /dev/null
+fi
+out=$("$FZ" run "$bdf" --ops "$ops" --threads 4 --seed "${DBK_FUZZ_SEED:-1}" --unbind "${extra[@]}" "$@" 2>&9)
 st=$?
 echo "# $out"
 if [ $st = 0 ] && grep -q "worker exit 0" <<<"$out"; then

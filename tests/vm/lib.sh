@@ -24,7 +24,8 @@ usb_iface() {
 }
 iface_driver() { basename "$(readlink "/sys/bus/usb/devices/$1/driver")" 2>/dev/null; }
 
-dbk_load() { grep -q '^devbroker ' /proc/modules || insmod "$KO" || fail "insmod $KO"; }
+# DBK_KMOD_PARAMS: module parameters, e.g. settle_ms=150.
+dbk_load() { grep -q '^devbroker ' /proc/modules || insmod "$KO" ${DBK_KMOD_PARAMS:-} || fail "insmod $KO"; }
 dbk_unload() { ! grep -q '^devbroker ' /proc/modules || rmmod devbroker || fail "rmmod devbroker"; }
 
 # Hand a device to devbroker the way vfio-pci users do: driver_override.

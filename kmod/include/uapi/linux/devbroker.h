@@ -155,8 +155,8 @@ struct dbk_range {
  *    until the next second and the throttle is counted (DBK_GRANT_GET_IRQ_INFO).
  *    An MSI without mask bits is stopped at its MSI enable bit instead;
  *    each vector's eventfd is signalled once when it is back.  INTx seen
- *    not pending 10,000 times a second (raised and acknowledged faster
- *    than the kernel looks) is masked 200 ms at least: no shared line is
+ *    not pending 50,000 times with no 100 ms pause (raised and acknowledged
+ *    faster than the kernel looks) is masked 200 ms: no shared line is
  *    ever disabled for it.
  *  - DBK_GRANT_F_CONFIG_WRITE: config writes beyond the command register.
  *  - DBK_GRANT_F_DMA and dma_quota: DMA allowed, up to dma_quota bytes
