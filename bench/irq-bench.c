@@ -38,12 +38,7 @@
 
 #include <devbroker/libdev.h>
 
-#define EDU_FACT		0x08
-#define EDU_STATUS		0x20
-#define  EDU_STATUS_IRQFACT	0x80
-#define EDU_IRQ_STATUS		0x24
-#define EDU_IRQ_RAISE		0x60
-#define EDU_IRQ_ACK		0x64
+#include "edu-regs.h"
 
 static uint64_t now_ns(void)
 {

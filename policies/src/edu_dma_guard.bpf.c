@@ -55,22 +55,10 @@
  */
 #include <devbroker/policy.h>
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
+#include "edu-regs.h"
 
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_DMA_REGS	0x80
-#define EDU_DMA_REGS_SIZE 0x20
-
-#define EDU_CMD_RUN	0x1
-#define EDU_CMD_TO_RAM	0x2
-
-/* The device buffer as the guard allows it: [0x40000, 0x40fff). */
-#define EDU_BUF		0x40000ULL
-#define EDU_BUF_SIZE	0xfffULL
+#define EDU_DMA_REGS	EDU_DMA_SRC	/* the DMA engine: SRC, DST, CNT, CMD */
+#define EDU_DMA_REGS_SIZE (EDU_DMA_CMD + 8 - EDU_DMA_SRC)
 
 #define DEFAULT_BUSY_NS		500000000ULL
 #define DEFAULT_DMA_MASK	((1ULL << 28) - 1)
@@ -147,7 +135,7 @@ DBK_HOOK(grant, edu_dma_guard_grant)
 /* [a, a + n) inside the device buffer the guard allows. */
 static __always_inline int in_devbuf(__u64 a, __u64 n)
 {
-	return dbk_range_in(a, n, EDU_BUF, EDU_BUF_SIZE);
+	return dbk_range_in(a, n, EDU_DMA_BASE, EDU_DMA_USABLE);
 }
 
 /* [a, a + n) inside one DMA window, and below the device's DMA mask. */
@@ -182,7 +170,7 @@ DBK_HOOK(access, edu_dma_guard_access)
 	 * A command without the start bit is ignored by the device; from the
 	 * thread programming the registers it hands them over.
 	 */
-	if (off == EDU_DMA_CMD && !(v & EDU_CMD_RUN)) {
+	if (off == EDU_DMA_CMD && !(v & EDU_DMA_START)) {
 		s = bpf_map_lookup_elem(&dma_state, &key);
 		if (s)
 			__sync_val_compare_and_swap(&s->owner, tid, 0);
@@ -240,7 +228,7 @@ DBK_HOOK(access, edu_dma_guard_access)
 		return;
 	}
 	cnt = s->cnt;
-	if (v & EDU_CMD_TO_RAM) {
+	if (v & EDU_DMA_TO_RAM) {
 		dev = s->src;
 		ram = s->dst;
 	} else {

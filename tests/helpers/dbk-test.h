@@ -26,18 +26,7 @@
 
 #include <linux/devbroker.h>
 
-/* edu's registers. */
-#define EDU_ID		0x00
-#define EDU_IRQ_STATUS	0x24
-#define EDU_IRQ_RAISE	0x60
-#define EDU_IRQ_ACK	0x64
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_RUN	0x1
-#define EDU_CMD_TO_RAM	0x2
-#define EDU_BUF		0x40000ULL
+#include "edu-regs.h"
 
 #define CFG_COMMAND	0x04
 #define CFG_STATUS	0x06
@@ -297,7 +286,7 @@ static inline int edu_dma_wait(int g)
 	int i;
 
 	for (i = 0; i < 400; i++) {
-		if (!(rd(g, 8, EDU_DMA_CMD) & EDU_CMD_RUN))
+		if (!(rd(g, 8, EDU_DMA_CMD) & EDU_DMA_START))
 			return 0;
 		msleep(5);
 	}
@@ -312,7 +301,7 @@ static inline int edu_dma_start(int g, uint64_t src, uint64_t dst, uint64_t cnt,
 	if ((r = wr(g, 8, EDU_DMA_SRC, src)) || (r = wr(g, 8, EDU_DMA_DST, dst)) ||
 	    (r = wr(g, 8, EDU_DMA_CNT, cnt)))
 		return r;
-	return wr(g, 8, EDU_DMA_CMD, EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0));
+	return wr(g, 8, EDU_DMA_CMD, EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0));
 }
 
 static inline int edu_dma(int g, uint64_t src, uint64_t dst, uint64_t cnt, int to_ram)

@@ -23,7 +23,7 @@
 
 #include <devbroker/libdev.h>	/* DBK_CUSE_IOC_SEEK only; no libdev code */
 
-#define EDU_DMA_BASE 0x40000
+#include "edu-regs.h"
 
 static int fail(const char *what)
 {

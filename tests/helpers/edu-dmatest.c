@@ -31,14 +31,8 @@
 
 #include "tap.h"
 
-#define EDU_IRQ_STATUS	0x24
-#define EDU_IRQ_ACK	0x64
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_IRQ_DMA	0x100
-#define EDU_BUF		0x40000
+#include "edu-regs.h"
+
 #define PAGE		4096
 /* QEMU 7.2's edu aborts on a transfer that includes its buffer's last
  * byte (see drivers/edu/edu.c, EDU_DMA_USABLE): move 4095 bytes. */
@@ -59,8 +53,8 @@ static int dma(bool to_ram, uint64_t ram, uint64_t len)
 	uint32_t st = 0;
 	int r;
 
-	r = dbk_write64(dev, 0, EDU_DMA_SRC, to_ram ? EDU_BUF : ram);
-	if (!r) r = dbk_write64(dev, 0, EDU_DMA_DST, to_ram ? ram : EDU_BUF);
+	r = dbk_write64(dev, 0, EDU_DMA_SRC, to_ram ? EDU_DMA_BASE : ram);
+	if (!r) r = dbk_write64(dev, 0, EDU_DMA_DST, to_ram ? ram : EDU_DMA_BASE);
 	if (!r) r = dbk_write64(dev, 0, EDU_DMA_CNT, len);
 	if (!r) r = dbk_write64(dev, 0, EDU_DMA_CMD, 0x01 | 0x04 | (to_ram ? 0x02 : 0));
 	if (r < 0)

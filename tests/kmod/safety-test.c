@@ -353,9 +353,9 @@ static void armed_driver(void *p)
 	}
 	for (i = 0; i < ARMED_LEN; i++)
 		b.p[i] = (unsigned char)(i * 7 + 1);
-	EXPECT(edu_dma(a->g, b.iova, EDU_BUF, ARMED_LEN, 0), 0, "pattern RAM -> edu");
+	EXPECT(edu_dma(a->g, b.iova, EDU_DMA_BASE, ARMED_LEN, 0), 0, "pattern RAM -> edu");
 	memset(b.p, 0, 4096);
-	EXPECT(edu_dma_start(a->g, EDU_BUF, b.iova, ARMED_LEN, 1), 0,
+	EXPECT(edu_dma_start(a->g, EDU_DMA_BASE, b.iova, ARMED_LEN, 1), 0,
 	       "EDU -> RAM into the buffer at 0x%" PRIx64 " started (100 ms)", b.iova);
 	if (write(a->up[1], &b.iova, 8) != 8)
 		exit(2);
@@ -372,7 +372,7 @@ static void next_driver(void *p)
 	diag("its IOVA 0x%" PRIx64 " (the old one 0x%" PRIx64 ")", b.iova, a->iova);
 	if (b.iova != a->iova && a->iommu)
 		tap(0, "first fit gives the next grant the same IOVA");
-	tap(!(rd(a->g, 8, EDU_DMA_CMD) & EDU_CMD_RUN),
+	tap(!(rd(a->g, 8, EDU_DMA_CMD) & EDU_DMA_START),
 	    "when the next grant can turn bus mastering on, the old transfer is over");
 	EXPECT(cfg_wr(a->g, 2, CFG_COMMAND, CMD_MEMORY | CMD_MASTER), 0, "bus mastering on");
 	msleep(300);
@@ -422,7 +422,7 @@ static void group_revoke_dma(void)
 		int g = mkgrant(bdf, &bare);
 
 		tap(g >= 0, "a grant with BAR0 only, no DMA right");
-		EXPECT(g >= 0 ? edu_dma_start(g, EDU_BUF, a.iova, ARMED_LEN, 1) : EBADF, 0,
+		EXPECT(g >= 0 ? edu_dma_start(g, EDU_DMA_BASE, a.iova, ARMED_LEN, 1) : EBADF, 0,
 		       "it programs and starts EDU -> RAM to 0x%" PRIx64 " (bus mastering off)", a.iova);
 		close(g);
 		t0 = now();

@@ -27,6 +27,8 @@
 
 #include <linux/devbroker.h>
 
+#include "edu-regs.h"
+
 static int tap_n, tap_failed;
 static char node[128];
 static const char *bdf;
@@ -50,19 +52,6 @@ static const char *bdf;
 	CHECK(r_ == -1 && errno == (err), __VA_ARGS__);			\
 } while (0)
 
-/* edu registers (specs/edu.txt). */
-#define EDU_ID		0x00
-#define EDU_LIVE	0x04
-#define EDU_FACT	0x08
-#define EDU_STATUS	0x20
-#define EDU_IRQ_STATUS	0x24
-#define EDU_IRQ_RAISE	0x60
-#define EDU_IRQ_ACK	0x64
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_BUF		0x40000
 #define PCI_COMMAND_OFF	4
 
 static double now(void)
@@ -325,7 +314,7 @@ static void group_mmio(void)
 	      !(ri.flags & DBK_REGION_INFO_F_MMAP), "config region: readable, not mappable");
 
 	CHECK(rd(g, EDU_ID, 4, &v) == 0 && (v & 0xff) == 0xed, "pread ID register (0x%" PRIx64 ")", v);
-	CHECK(wr(g, EDU_LIVE, 4, 0x12345678) == 0 && rd(g, EDU_LIVE, 4, &v) == 0 && v == (uint32_t)~0x12345678,
+	CHECK(wr(g, EDU_LIVENESS, 4, 0x12345678) == 0 && rd(g, EDU_LIVENESS, 4, &v) == 0 && v == (uint32_t)~0x12345678,
 	      "pwrite/pread liveness register inverts");
 	EXPECT_ERR(EINVAL, rd(g, EDU_ID, 3, NULL), "pread width 3: EINVAL");
 	EXPECT_ERR(EINVAL, rd(g, 2, 4, NULL), "pread unaligned: EINVAL");
@@ -390,8 +379,8 @@ static void group_mmio(void)
 	CHECK(g >= 0 && map != MAP_FAILED, "unmediated grant: page 0 mapped");
 	if (map != MAP_FAILED) {
 		CHECK((map[EDU_ID / 4] & 0xff) == 0xed, "ID register read through the mapping");
-		map[EDU_LIVE / 4] = 0xcafe0001;
-		CHECK(rd(g, EDU_LIVE, 4, &v) == 0 && v == (uint32_t)~0xcafe0001,
+		map[EDU_LIVENESS / 4] = 0xcafe0001;
+		CHECK(rd(g, EDU_LIVENESS, 4, &v) == 0 && v == (uint32_t)~0xcafe0001,
 		      "a store through the mapping is seen by pread");
 		errno = 0;
 		CHECK(mprotect((void *)map, 4096, PROT_READ | PROT_EXEC) != 0, "mprotect to PROT_EXEC refused");
@@ -648,7 +637,7 @@ static void group_dma(void)
 	for (i = 0; i < 2048; i++)
 		buf[i] = (unsigned char)(i * 7 + 3);
 	memset(buf + 2048, 0, 2048);
-	ok = edu_dma(g, a.iova, EDU_BUF, 2048, 0) == 0 && edu_dma(g, EDU_BUF, a.iova + 2048, 2048, 1) == 0;
+	ok = edu_dma(g, a.iova, EDU_DMA_BASE, 2048, 0) == 0 && edu_dma(g, EDU_DMA_BASE, a.iova + 2048, 2048, 1) == 0;
 	CHECK(ok && memcmp(buf, buf + 2048, 2048) == 0, "edu DMA round trip RAM -> device -> RAM is byte-exact");
 	u.iova = a.iova; u.size = 4096;
 	CHECK(ioctl(g, DBK_GRANT_DMA_UNMAP, &u) == 0, "DMA_UNMAP of a mapped buffer");
@@ -842,14 +831,14 @@ static void group_iommu(void)
 		exit(1);
 	for (i = 0; i < 1024; i++)
 		mine[i] = (unsigned char)(i * 13 + 5);
-	CHECK(edu_dma(g, 0x200000, EDU_BUF, 1024, 0) == 0 && edu_dma(g, EDU_BUF, a.iova, 1024, 1) == 0 &&
+	CHECK(edu_dma(g, 0x200000, EDU_DMA_BASE, 1024, 0) == 0 && edu_dma(g, EDU_DMA_BASE, a.iova, 1024, 1) == 0 &&
 	      memcmp(mine, abuf, 1024) == 0, "round trip driver memory -> device -> allocated buffer is byte-exact");
 	/* Unmap the driver's page, then aim the device at its old IOVA. */
 	memset(mine, 0x5a, 4096);
 	u.iova = 0x200000; u.size = 4096;
 	CHECK(ioctl(g, DBK_GRANT_DMA_UNMAP, &u) == 0, "DMA_UNMAP the driver's page");
-	edu_dma(g, EDU_BUF, 0x200000, 1024, 1);
-	edu_dma(g, EDU_BUF, 0x300000, 1024, 1);
+	edu_dma(g, EDU_DMA_BASE, 0x200000, 1024, 1);
+	edu_dma(g, EDU_DMA_BASE, 0x300000, 1024, 1);
 	for (i = 0; i < 4096 && mine[i] == 0x5a; i++)
 		;
 	CHECK(i == 4096, "a DMA aimed at an unmapped IOVA does not reach memory (canary intact)");

@@ -251,7 +251,7 @@ static void canary_driver(void *p)
 	       (unsigned long long)own.iova);
 	if (r)
 		return;
-	EXPECT(wr_settle(a->g, 8, 0x80, EDU_BUF), 0, "DMA source: the device buffer");
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_DMA_BASE), 0, "DMA source: the device buffer");
 	EXPECT(wr(a->g, 8, 0x88, a->victim), EPERM, "DMA destination: B's buffer (8-byte write)");
 	EXPECT(wr(a->g, 4, 0x88, a->victim), EPERM, "DMA destination: B's buffer (4-byte write)");
 	EXPECT(wr(a->g, 8, 0x88, a->victim + 4095), EPERM, "DMA destination: B's buffer's last byte");
@@ -265,11 +265,11 @@ static void canary_driver(void *p)
 	for (i = 0; i < 4095; i++)
 		own.p[i] = PATTERN(i);
 	EXPECT(wr(a->g, 8, 0x80, own.iova), 0, "DMA source: its own buffer");
-	EXPECT(wr(a->g, 8, 0x88, EDU_BUF), 0, "DMA destination: the device buffer");
+	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "DMA destination: the device buffer");
 	EXPECT(wr(a->g, 8, 0x98, 1), 0, "start RAM -> EDU of 4095 bytes");
 	tap(edu_dma_wait(a->g) == 0, "the transfer completes");
 	memset(own.p, 0, 4096);
-	EXPECT(wr_settle(a->g, 8, 0x80, EDU_BUF), 0, "DMA source: the device buffer (after the busy window)");
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_DMA_BASE), 0, "DMA source: the device buffer (after the busy window)");
 	EXPECT(wr(a->g, 8, 0x88, own.iova), 0, "DMA destination: its own buffer");
 	EXPECT(wr(a->g, 8, 0x98, 3), 0, "start EDU -> RAM of 4095 bytes into its own buffer");
 	tap(edu_dma_wait(a->g) == 0, "the transfer completes");
@@ -310,8 +310,8 @@ static void control_driver(void *p)
 	}
 	for (i = 0; i < 4096; i++)
 		own.p[i] = PATTERN(i);
-	EXPECT(edu_dma(a->g, own.iova, EDU_BUF, 4095, 0), 0, "control (no guard, unsafe grant): RAM -> EDU");
-	EXPECT(edu_dma(a->g, EDU_BUF, a->victim, 4095, 1), 0,
+	EXPECT(edu_dma(a->g, own.iova, EDU_DMA_BASE, 4095, 0), 0, "control (no guard, unsafe grant): RAM -> EDU");
+	EXPECT(edu_dma(a->g, EDU_DMA_BASE, a->victim, 4095, 1), 0,
 	       "control (no guard, unsafe grant): EDU -> RAM aimed at B's buffer");
 }
 
@@ -385,7 +385,7 @@ static void *other_thread(void *p)
 {
 	int g = *(int *)p;
 
-	return (void *)(long)wr(g, 8, 0x80, EDU_BUF);
+	return (void *)(long)wr(g, 8, 0x80, EDU_DMA_BASE);
 }
 
 /* Program src/dst/count, start; 0 or the first refusal. */
@@ -428,7 +428,7 @@ static void dma_driver(void *p)
 	EXPECT(wr(a->g, 8, 0x80, 0), EPERM, "DMA source = 0");
 	EXPECT(wr(a->g, 8, 0x80, 0x1000), EPERM, "DMA source = 0x1000 (not granted)");
 	EXPECT(wr(a->g, 8, 0x80, ~0ULL), EPERM, "DMA source = 2^64-1");
-	EXPECT(wr(a->g, 8, 0x88, EDU_BUF), 0, "DMA destination = device buffer");
+	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "DMA destination = device buffer");
 	EXPECT(wr(a->g, 8, 0x88, 0x40ffe), 0, "DMA destination = 0x40ffe");
 	EXPECT(wr(a->g, 8, 0x88, 0x40fff), EPERM, "DMA destination = 0x40fff (QEMU 7.2 aborts on it)");
 	EXPECT(wr(a->g, 8, 0x88, 0x3ffff), EPERM, "DMA destination = 0x3ffff");
@@ -441,21 +441,21 @@ static void dma_driver(void *p)
 	EXPECT(wr(a->g, 8, 0x98, 1), EPERM, "start with count 2^40");
 
 	/* Transfers: the whole range at the start. */
-	EXPECT(xfer(a->g, own, EDU_BUF, 4095, 0), 0, "RAM -> EDU 4095 bytes");
-	EXPECT(xfer(a->g, own, EDU_BUF, 4096, 0), EPERM, "RAM -> EDU 4096 bytes (reaches 0x40fff)");
-	EXPECT(xfer(a->g, own, EDU_BUF, 0, 0), EPERM, "RAM -> EDU 0 bytes (QEMU 7.2 aborts on it)");
-	EXPECT(xfer(a->g, own, EDU_BUF + 1, 4095, 0), EPERM, "RAM -> EDU 4095 bytes to 0x40001");
-	EXPECT(xfer(a->g, own + 1, EDU_BUF, 4095, 0), 0, "RAM -> EDU 4095 bytes from own + 1");
-	EXPECT(xfer(a->g, own + 2, EDU_BUF, 4095, 0), EPERM, "RAM -> EDU 4095 bytes from own + 2 (past it)");
-	EXPECT(xfer(a->g, EDU_BUF, own + 4088, 8, 1), 0, "EDU -> RAM 8 bytes at own's end");
-	EXPECT(xfer(a->g, EDU_BUF, own + 4089, 8, 1), EPERM, "EDU -> RAM 8 bytes 1 past own's end");
-	EXPECT(xfer(a->g, EDU_BUF, b2.iova + 4096, 4095, 1), 0, "EDU -> RAM 4095 bytes into the 8 KiB buffer's second page");
-	EXPECT(xfer(a->g, own, EDU_BUF, 16, 1), EPERM, "EDU -> RAM with a RAM source (direction swapped)");
-	EXPECT(xfer(a->g, EDU_BUF, EDU_BUF + 0x800, 16, 1), EPERM, "EDU -> RAM into the device buffer");
+	EXPECT(xfer(a->g, own, EDU_DMA_BASE, 4095, 0), 0, "RAM -> EDU 4095 bytes");
+	EXPECT(xfer(a->g, own, EDU_DMA_BASE, 4096, 0), EPERM, "RAM -> EDU 4096 bytes (reaches 0x40fff)");
+	EXPECT(xfer(a->g, own, EDU_DMA_BASE, 0, 0), EPERM, "RAM -> EDU 0 bytes (QEMU 7.2 aborts on it)");
+	EXPECT(xfer(a->g, own, EDU_DMA_BASE + 1, 4095, 0), EPERM, "RAM -> EDU 4095 bytes to 0x40001");
+	EXPECT(xfer(a->g, own + 1, EDU_DMA_BASE, 4095, 0), 0, "RAM -> EDU 4095 bytes from own + 1");
+	EXPECT(xfer(a->g, own + 2, EDU_DMA_BASE, 4095, 0), EPERM, "RAM -> EDU 4095 bytes from own + 2 (past it)");
+	EXPECT(xfer(a->g, EDU_DMA_BASE, own + 4088, 8, 1), 0, "EDU -> RAM 8 bytes at own's end");
+	EXPECT(xfer(a->g, EDU_DMA_BASE, own + 4089, 8, 1), EPERM, "EDU -> RAM 8 bytes 1 past own's end");
+	EXPECT(xfer(a->g, EDU_DMA_BASE, b2.iova + 4096, 4095, 1), 0, "EDU -> RAM 4095 bytes into the 8 KiB buffer's second page");
+	EXPECT(xfer(a->g, own, EDU_DMA_BASE, 16, 1), EPERM, "EDU -> RAM with a RAM source (direction swapped)");
+	EXPECT(xfer(a->g, EDU_DMA_BASE, EDU_DMA_BASE + 0x800, 16, 1), EPERM, "EDU -> RAM into the device buffer");
 	EXPECT(xfer(a->g, own, b2.iova, 16, 0), EPERM, "RAM -> EDU into RAM");
 
 	/* The busy window and the one-thread rule. */
-	EXPECT(xfer(a->g, own, EDU_BUF, 64, 0), 0, "RAM -> EDU 64 bytes");
+	EXPECT(xfer(a->g, own, EDU_DMA_BASE, 64, 0), 0, "RAM -> EDU 64 bytes");
 	EXPECT(wr(a->g, 8, 0x80, own), EBUSY, "write to the source right after a start: EBUSY");
 	EXPECT(wr(a->g, 8, 0x98, 1), EBUSY, "start right after a start: EBUSY");
 	EXPECT(wr(a->g, 8, 0x98, 0), 0, "command without start right after a start");
@@ -512,9 +512,9 @@ static void unmap_driver(void *p)
 		return;
 	}
 	memset(own.p, 0x5a, 4096);
-	r = xfer(a->g, own.iova, EDU_BUF, 4095, 0);
+	r = xfer(a->g, own.iova, EDU_DMA_BASE, 4095, 0);
 	if (!r)
-		r = wr_settle(a->g, 8, 0x80, EDU_BUF);
+		r = wr_settle(a->g, 8, 0x80, EDU_DMA_BASE);
 	if (!r)
 		r = wr(a->g, 8, 0x88, own.iova);
 	if (!r)
@@ -596,12 +596,12 @@ static void fc_driver(void *p)
 		EXPECT(cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6), 0, "guard loaded: bus mastering on");
 		EXPECT(dma_alloc(a->g, 4096, &b), 0, "guard loaded: DMA buffer");
 		EXPECT(wr_settle(a->g, 8, 0x80, b.iova), 0, "guard loaded: DMA source = own buffer");
-		EXPECT(wr(a->g, 8, 0x88, EDU_BUF), 0, "guard loaded: DMA destination = device buffer");
+		EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "guard loaded: DMA destination = device buffer");
 		EXPECT(wr(a->g, 8, 0x90, 64), 0, "guard loaded: DMA count");
 		EXPECT(wr(a->g, 8, 0x98, 0), 0, "guard loaded: command without start");
 		return;
 	}
-	EXPECT(wr(a->g, 8, 0x80, EDU_BUF), EPERM, "guard unloaded: write to the DMA source (fail closed)");
+	EXPECT(wr(a->g, 8, 0x80, EDU_DMA_BASE), EPERM, "guard unloaded: write to the DMA source (fail closed)");
 	EXPECT(wr(a->g, 8, 0x88, 0x1000), EPERM, "guard unloaded: write to the DMA destination");
 	EXPECT(wr(a->g, 4, 0x90, 16), EPERM, "guard unloaded: write to the DMA count");
 	EXPECT(wr(a->g, 8, 0x98, 1), EPERM, "guard unloaded: start");
@@ -1019,11 +1019,11 @@ static void race_driver(void *p)
 	}
 	for (i = 0; i < RACE_LEN; i++)
 		w.p[i] = (unsigned char)(i * 7 + 1);
-	EXPECT(xfer(a->g, w.iova, EDU_BUF, RACE_LEN, 0), 0, "race: a pattern into edu's buffer");
+	EXPECT(xfer(a->g, w.iova, EDU_DMA_BASE, RACE_LEN, 0), 0, "race: a pattern into edu's buffer");
 	EXPECT(unmap_settle(a->g, w.iova), 0, "race: its source buffer unmapped");
 	srand(1);
 	for (round = 0; round < (unsigned int)a->rounds; round++) {
-		if (dma_alloc(a->g, 4096, &w) || wr_settle(a->g, 8, 0x80, EDU_BUF) ||
+		if (dma_alloc(a->g, 4096, &w) || wr_settle(a->g, 8, 0x80, EDU_DMA_BASE) ||
 		    wr(a->g, 8, 0x88, w.iova) || wr(a->g, 8, 0x90, RACE_LEN)) {
 			tap(0, "race: round %u: program EDU -> RAM", round);
 			return;
@@ -1095,7 +1095,7 @@ static void failopen_driver(void *p)
 		tap(0, "failopen: set up DMA");
 		return;
 	}
-	EXPECT(wr_settle(a->g, 8, 0x80, EDU_BUF) || wr(a->g, 8, 0x88, w.iova) || wr(a->g, 8, 0x90, 1024) ||
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_DMA_BASE) || wr(a->g, 8, 0x88, w.iova) || wr(a->g, 8, 0x90, 1024) ||
 	       wr(a->g, 8, 0x98, 3), 0, "failopen: EDU -> RAM into the driver's buffer started");
 	if (write(a->up[1], "1", 1) != 1 || read(a->go[0], &c, 1) != 1)
 		exit(2);
@@ -1210,7 +1210,7 @@ static void guarded_driver(void *p)
 		tap(0, "guarded: set up DMA");
 		return;
 	}
-	EXPECT(wr_settle(a->g, 8, 0x80, EDU_BUF), 0, "guarded: DMA source = the device buffer");
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_DMA_BASE), 0, "guarded: DMA source = the device buffer");
 	EXPECT(wr(a->g, 8, 0x88, a->cookie == MISCHIEF_REWRITE ? w.iova : 0x1000), EPERM,
 	       "guarded: a DMA destination %s", how);
 	tap(rd(a->g, 8, 0x88) != 0x1000, "guarded: the register does not hold 0x1000 (0x%llx)",
