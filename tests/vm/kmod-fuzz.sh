@@ -20,6 +20,10 @@ for i in $(seq 50); do [ -e "/dev/devbroker/$bdf" ] && break; sleep 0.1; done
 extra=()
 if [ "${1:-}" = --campaign ]; then
 	shift
+	# The campaigns' closing checks (pins, vectors, splats, kmemleak, a fresh grant).
+	CAMP_NAME=fuzz
+	. tests/campaign/lib.sh
+	camp_baseline
 	mkdir -p -m 0777 "$DBK_VM_DIR/fuzz/corpus"
 	extra=(--corpus "$DBK_VM_DIR/fuzz/corpus" --pcs "$DBK_VM_DIR/fuzz/pcs")
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
@@ -53,4 +57,7 @@ if [ -e "${corpus[0]}" ]; then
 fi
 "$POL" unload fuzzguard >/dev/null
 [ -e "/dev/devbroker/$bdf" ] || dbk_bind "$bdf"
+if [ ${#extra[@]} != 0 ]; then
+	camp_end "$ops operations racing revocation and unbind" "$bdf" || rc=1
+fi
 exit $rc
