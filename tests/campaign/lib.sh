@@ -14,8 +14,9 @@ camp_pins() { awk '/^nr_foll_pin_acquired/{a=$2} /^nr_foll_pin_released/{r=$2} E
 camp_vectors() { grep -c 'devbroker\[' /proc/interrupts; }
 # Also to the kernel log, which the VM's console shows as it goes (the TAP comes at the end).
 camp_progress() {
-	echo "# $CAMP_NAME: $* ($((SECONDS - camp_t0)) s)"
-	echo "<5>campaign $CAMP_NAME: $* ($((SECONDS - camp_t0)) s)" > /dev/kmsg
+	local line="$CAMP_NAME: $* ($((SECONDS - camp_t0)) s)"
+	echo "# $line"
+	echo "<5>campaign $line" > /dev/kmsg
 }
 
 camp_baseline() {

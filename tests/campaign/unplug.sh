@@ -31,12 +31,12 @@ for c in $(seq "$cycles"); do
 	done
 	[ $gone = 1 ] || { echo "not ok - unplug: edu0 stayed after 3 requests"; break; }
 	# QEMU finishes a device_del after the guest lets go: the id may still be taken for a while.
-	added=""
-	for t in $(seq 60); do
-		added=$(qmp device_add '{"driver": "edu", "id": "edu0"}' 2>&1) && break
+	added=0
+	for try in $(seq 60); do
+		out=$(qmp device_add '{"driver": "edu", "id": "edu0"}' 2>&1) && { added=1; break; }
 		sleep 0.5
 	done
-	[ "$t" -lt 60 ] || { echo "not ok - unplug: device_add: $added"; break; }
+	[ $added = 1 ] || { echo "not ok - unplug: device_add: $out"; break; }
 	wait_for 60 bash -c "[ \$(edu_bdfs | wc -l) = 2 ] && [ \$(ls /dev/edu* 2>/dev/null | wc -l) -ge 2 ]" ||
 		{ echo "not ok - unplug: cycle $c: the replugged device was not served: $(tail -3 "$BROKER_LOG")"; break; }
 	done_cycles=$c

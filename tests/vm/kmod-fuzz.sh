@@ -17,9 +17,10 @@ dbk_bind "$bdf" || fail "bind $bdf"
 for i in $(seq 50); do [ -e "/dev/devbroker/$bdf" ] && break; sleep 0.1; done
 "$POL" load fuzzguard "$DBK_BUILD/policies/edu_dma_guard.bpf.o" --map 'config[0]=busy_ns=100000000' \
 	>/dev/null || fail "load edu_dma_guard"
-extra=()
+extra=() campaign=0
 if [ "${1:-}" = --campaign ]; then
 	shift
+	campaign=1
 	# The campaigns' closing checks (pins, vectors, splats, kmemleak, a fresh grant).
 	CAMP_NAME=fuzz
 	. tests/campaign/lib.sh
@@ -32,7 +33,7 @@ if [ "${1:-}" = --campaign ]; then
 fi
 rc=0
 # A campaign's progress, one line a minute or so, to the VM's console.
-if [ ${#extra[@]} != 0 ]; then
+if [ $campaign = 1 ]; then
 	exec 9> >(awk 'NR % 60 == 0 { print "<5>campaign " $0; fflush() }' > /dev/kmsg)
 else
 	exec 9> /dev/null
@@ -57,7 +58,7 @@ if [ -e "${corpus[0]}" ]; then
 fi
 "$POL" unload fuzzguard >/dev/null
 [ -e "/dev/devbroker/$bdf" ] || dbk_bind "$bdf"
-if [ ${#extra[@]} != 0 ]; then
+if [ $campaign = 1 ]; then
 	camp_end "$ops operations racing revocation and unbind" "$bdf" || rc=1
 fi
 exit $rc
