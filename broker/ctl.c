@@ -970,7 +970,9 @@ static int run_events(int fd, char *buf, const sigset_t *orig)
 	o = receive(fd, buf, REPLY_TIMEOUT_MS, orig, true, &rc);
 	if (!o)
 		return rc;
-	if (opt_json && !json_object_get_boolean(get(o, "ok")))
+	/* In JSON the acknowledgement is the first line, whatever it says: a
+	 * script that waits for it knows it is subscribed before it acts. */
+	if (opt_json)
 		print_json(o, false);
 	rc = reply_status(o);
 	json_object_put(o);

@@ -322,21 +322,22 @@ same_out "events: one line per event, local time" "$T/want"
 grep -q "70000-byte message" "$T/err" && ok "events: an oversized event is reported and skipped" || not_ok "events: an oversized event is reported and skipped"
 
 run --json -s "$T/closing" events
-if [ "$RC" -eq 3 ] && [ "$(wc -l < "$T/out")" -eq 3 ] &&
+if [ "$RC" -eq 3 ] && [ "$(wc -l < "$T/out")" -eq 4 ] &&
    "$PY" -c 'import json,sys
 ls=[json.loads(l) for l in open(sys.argv[1])]
-assert [e["event"] for e in ls] == ["started","quarantined","removed"] and ls[0]["time"] == 1700000000.25' "$T/out"; then
-	ok "events --json: one compact object per line"
+assert ls[0] == {"ok": True}
+assert [e["event"] for e in ls[1:]] == ["started","quarantined","removed"] and ls[1]["time"] == 1700000000.25' "$T/out"; then
+	ok "events --json: the acknowledgement, then one compact object per event"
 else
-	not_ok "events --json: one compact object per line"
+	not_ok "events --json: the acknowledgement, then one compact object per event"
 fi
 
 # Streaming (flushed per line) and SIGTERM: exit 0.
 "$CTL" --json -s "$S" events >"$T/out" 2>"$T/err" &
 EP=$!
 PIDS+=($EP)
-for _ in $(seq 100); do [ "$(wc -l < "$T/out")" -ge 3 ] && break; sleep 0.05; done
-[ "$(wc -l < "$T/out")" -eq 3 ] && ok "events are flushed as they come" || { RC=-; not_ok "events are flushed as they come"; }
+for _ in $(seq 100); do [ "$(wc -l < "$T/out")" -ge 4 ] && break; sleep 0.05; done
+[ "$(wc -l < "$T/out")" -eq 4 ] && ok "events are flushed as they come" || { RC=-; not_ok "events are flushed as they come"; }
 kill -TERM "$EP"
 wait "$EP"; RC=$?
 [ "$RC" -eq 0 ] && ok "events: SIGTERM ends the stream with exit 0" || not_ok "events: SIGTERM ends the stream with exit 0"

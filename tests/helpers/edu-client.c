@@ -10,6 +10,11 @@
  *                                  buffer at 0x40000, read as many bytes
  *                                  back into OUT
  *   edu-client seekread DEV POS LEN   read LEN bytes at POS to stdout
+ *   edu-client load DEV IN         fact 10 and dma IN, over and over, until
+ *                                  SIGTERM, then print the rounds done and
+ *                                  failed: a campaign's load without an
+ *                                  exec per operation (a round is a fork,
+ *                                  which also contains its errors)
  * Exit status: 0 on success, 1 on any error (with a message).
  */
 #include <errno.h>
@@ -18,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <devbroker/libdev.h>	/* DBK_CUSE_IOC_SEEK only; no libdev code */
@@ -126,6 +135,44 @@ static int cmd_seekread(const char *dev, const char *pos, const char *len)
 	return 0;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int cmd_load(const char *dev, const char *in)
+{
+	const struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
+	unsigned long rounds = 0, failed = 0;
+	int status;
+	pid_t pid;
+
+	signal(SIGTERM, on_term);
+	while (!stop) {
+		pid = fork();
+		if (pid < 0)
+			return fail("fork");
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			_exit(cmd_fact(dev, "10") || cmd_dma(dev, in, "/dev/null"));
+		}
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				return fail("waitpid");
+		rounds++;
+		/* The driver is down (restarting): do not spin on open(). */
+		if (status != 0) {
+			failed++;
+			nanosleep(&pause, NULL);
+		}
+	}
+	printf("%lu rounds, %lu failed\n", rounds, failed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "fact"))
@@ -134,6 +181,8 @@ int main(int argc, char **argv)
 		return cmd_dma(argv[2], argv[3], argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "seekread"))
 		return cmd_seekread(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: edu-client fact DEV N | dma DEV IN OUT | seekread DEV POS LEN\n");
+	if (argc == 4 && !strcmp(argv[1], "load"))
+		return cmd_load(argv[2], argv[3]);
+	fprintf(stderr, "usage: edu-client fact DEV N | dma DEV IN OUT | seekread DEV POS LEN | load DEV IN\n");
 	return 2;
 }

@@ -83,7 +83,8 @@ edev=$(ctl --json list | json "[d['id'] for d in r['devices'] if d['driver'] == 
 cookie=$(dev_field "$edev" policy_cookie)
 ctl --json events > "$DBK_VM_DIR/events.json" &
 evpid=$!
-sleep 0.5
+# Its first line, the acknowledgement, says it is subscribed: no event after it is missed.
+wait_for 30 grep -q '"ok": *true' "$DBK_VM_DIR/events.json" || echo "# events: no acknowledgement in 30 s"
 # The edu manifest asks for 64K of DMA (after the cut); allow this driver none.
 DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy ctl policy load default "$DBK_BUILD/policies/default.bpf.o" \
 	--map "limits[0x$cookie]=bar_mask=1,max_vectors=1,dma_quota=0,flags=0x3" > /dev/null
