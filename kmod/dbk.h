@@ -151,7 +151,7 @@ struct dbk_grant {
 struct file *dbk_file_create(const char *name, const struct file_operations *fops,
 			     void *priv);
 void dbk_file_unpin(void);
-int dbk_copy_arg(void *arg, size_t minsz, const void __user *uarg);
+int dbk_copy_arg(void *arg, size_t minsz, size_t size, const void __user *uarg);
 
 /* config.c */
 void dbk_config_map(struct dbk_device *dev);

@@ -80,13 +80,12 @@ int dbk_device_info(struct dbk_device *dev, struct dbk_grant *g, void __user *ua
 	struct dbk_device_info info;
 	int ret;
 
-	ret = dbk_copy_arg(&info, sizeof(info), uarg);
+	ret = dbk_copy_arg(&info, offsetofend(typeof(info), reserved), sizeof(info), uarg);
 	if (ret)
 		return ret;
 	if (info.flags)
 		return -EINVAL;
-	memset(&info, 0, sizeof(info));
-	info.argsz = sizeof(info);
+	info.reserved = 0;
 	mutex_lock(&dev->lock);
 	if (dev->dead) {
 		mutex_unlock(&dev->lock);
@@ -110,7 +109,7 @@ int dbk_device_info(struct dbk_device *dev, struct dbk_grant *g, void __user *ua
 	info.domain = pci_domain_nr(pdev->bus);
 	info.bus = pdev->bus->number;
 	info.devfn = pdev->devfn;
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	return copy_to_user(uarg, &info, info.argsz) ? -EFAULT : 0;
 }
 
 static int dbk_device_revoke(struct dbk_device *dev, const void __user *uarg)
@@ -119,7 +118,7 @@ static int dbk_device_revoke(struct dbk_device *dev, const void __user *uarg)
 	struct dbk_grant *g;
 	int ret;
 
-	ret = dbk_copy_arg(&rv, sizeof(rv), uarg);
+	ret = dbk_copy_arg(&rv, sizeof(rv), sizeof(rv), uarg);
 	if (ret)
 		return ret;
 	if (rv.flags)

@@ -339,7 +339,7 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 	struct dbk_dma_buf *buf;
 	int ret;
 
-	ret = dbk_copy_arg(&a, sizeof(a), uarg);
+	ret = dbk_copy_arg(&a, sizeof(a), sizeof(a), uarg);
 	if (ret)
 		return ret;
 	if (a.flags || !a.size || a.size > DBK_MAX_QUOTA)
@@ -391,7 +391,7 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 		return ret;
 	}
 	/* Live, maybe aimed at by a guarded start already: it stays, whatever this copy. */
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	return copy_to_user(uarg, &a, a.argsz) ? -EFAULT : 0;
 }
 
 int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
@@ -402,7 +402,7 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 	long pinned;
 	int ret;
 
-	ret = dbk_copy_arg(&m, sizeof(m), uarg);
+	ret = dbk_copy_arg(&m, sizeof(m), sizeof(m), uarg);
 	if (ret)
 		return ret;
 	if (!m.flags || (m.flags & ~(DBK_DMA_MAP_F_READ | DBK_DMA_MAP_F_WRITE)) || !m.size ||
@@ -488,7 +488,7 @@ int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
 	LIST_HEAD(dead);
 	int ret;
 
-	ret = dbk_copy_arg(&u, sizeof(u), uarg);
+	ret = dbk_copy_arg(&u, sizeof(u), sizeof(u), uarg);
 	if (ret)
 		return ret;
 	if (u.flags || !u.size || u.size > DBK_MAX_QUOTA)

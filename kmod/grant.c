@@ -175,7 +175,7 @@ static int dbk_grant_info(struct dbk_grant *g, void __user *uarg)
 	struct dbk_grant_info info;
 	int ret;
 
-	ret = dbk_copy_arg(&info, sizeof(info), uarg);
+	ret = dbk_copy_arg(&info, sizeof(info), sizeof(info), uarg);
 	if (ret)
 		return ret;
 	if (info.flags)
@@ -192,7 +192,7 @@ static int dbk_grant_info(struct dbk_grant *g, void __user *uarg)
 	up_read(&g->lock);
 	if (ret)
 		return ret;
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	return copy_to_user(uarg, &info, info.argsz) ? -EFAULT : 0;
 }
 
 static long dbk_grant_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -297,7 +297,7 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 	struct file *file;
 	int ret, fd;
 
-	ret = dbk_copy_arg(&spec, sizeof(spec), uarg);
+	ret = dbk_copy_arg(&spec, offsetofend(typeof(spec), mediated), sizeof(spec), uarg);
 	if (ret)
 		return ret;
 	g = kzalloc(sizeof(*g), GFP_KERNEL);

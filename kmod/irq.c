@@ -292,7 +292,7 @@ int dbk_irq_set(struct dbk_grant *g, const void __user *uarg)
 	u32 i, max;
 	int ret;
 
-	ret = dbk_copy_arg(&s, sizeof(s), uarg);
+	ret = dbk_copy_arg(&s, sizeof(s), sizeof(s), uarg);
 	if (ret)
 		return ret;
 	if ((s.flags != DBK_IRQ_SET_TRIGGER && s.flags != DBK_IRQ_SET_UNMASK) ||
@@ -367,7 +367,7 @@ int dbk_irq_info(struct dbk_grant *g, void __user *uarg)
 	struct dbk_irq_info info;
 	int ret;
 
-	ret = dbk_copy_arg(&info, sizeof(info), uarg);
+	ret = dbk_copy_arg(&info, sizeof(info), sizeof(info), uarg);
 	if (ret)
 		return ret;
 	if (info.flags || info.index >= DBK_IRQ_INDEX_COUNT)
@@ -386,5 +386,5 @@ int dbk_irq_info(struct dbk_grant *g, void __user *uarg)
 	up_read(&g->lock);
 	if (ret)
 		return ret;
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	return copy_to_user(uarg, &info, info.argsz) ? -EFAULT : 0;
 }

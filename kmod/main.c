@@ -77,12 +77,13 @@ err_fs:
 }
 
 /*
- * The vfio convention: argsz first.  Too small for this ioctl's struct is
- * -EINVAL; larger is accepted (a newer caller) up to DBK_ARGSZ_MAX.
+ * argsz first, at least @minsz, growing both ways (the UAPI header's
+ * conventions).  @arg's argsz becomes the bytes to copy back.
  */
-int dbk_copy_arg(void *arg, size_t minsz, const void __user *uarg)
+int dbk_copy_arg(void *arg, size_t minsz, size_t size, const void __user *uarg)
 {
 	u32 argsz;
+	int ret;
 
 	if (get_user(argsz, (const u32 __user *)uarg))
 		return -EFAULT;
@@ -90,8 +91,13 @@ int dbk_copy_arg(void *arg, size_t minsz, const void __user *uarg)
 		return -EINVAL;
 	if (argsz > DBK_ARGSZ_MAX)
 		return -E2BIG;
-	if (copy_from_user(arg, uarg, minsz))
+	ret = argsz > size ? check_zeroed_user(uarg + size, argsz - size) : 1;
+	if (ret <= 0)
+		return ret ?: -E2BIG;
+	memset(arg, 0, size);
+	if (copy_from_user(arg, uarg, min_t(size_t, argsz, size)))
 		return -EFAULT;
+	*(u32 *)arg = min_t(size_t, argsz, size);
 	return 0;
 }
 

@@ -52,7 +52,7 @@ int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg)
 	u64 p;
 	int ret;
 
-	ret = dbk_copy_arg(&ri, sizeof(ri), uarg);
+	ret = dbk_copy_arg(&ri, sizeof(ri), sizeof(ri), uarg);
 	if (ret)
 		return ret;
 	if (ri.flags || ri.index >= DBK_NUM_REGIONS)
@@ -92,7 +92,7 @@ int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg)
 		}
 		cond_resched();
 	}
-	return copy_to_user(uarg, &ri, sizeof(ri)) ? -EFAULT : 0;
+	return copy_to_user(uarg, &ri, ri.argsz) ? -EFAULT : 0;
 }
 
 static void dbk_mmio_io(void __iomem *io, unsigned int size, u64 *val, bool write)

@@ -34,14 +34,14 @@ int dbk__fail(struct dbk_dev *dev, int err)
 	return -err;
 }
 
-int dbk__ioctl(struct dbk_dev *dev, unsigned long req, void *arg)
+int dbk__ioctl_sz(struct dbk_dev *dev, unsigned long req, void *arg, size_t size)
 {
 	int r;
 
 	if (dbk__revoked(dev))
 		return -ENODEV;
-	/* Every devbroker ioctl struct starts with argsz: the caller's sizeof. */
-	*(uint32_t *)arg = (uint32_t)_IOC_SIZE(req);
+	/* Every devbroker ioctl struct starts with argsz: our sizeof. */
+	*(uint32_t *)arg = (uint32_t)size;
 	do
 		r = dev->sys->ioctl(dev->fd, req, arg);
 	while (r < 0 && errno == EINTR);

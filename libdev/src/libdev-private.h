@@ -100,7 +100,9 @@ static inline void dbk__mark_revoked(struct dbk_dev *dev)
 	__atomic_store_n(&dev->revoked, 1, __ATOMIC_RELEASE);
 }
 /* The ioctl with argsz set, retried on EINTR; 0 or -errno. */
-int dbk__ioctl(struct dbk_dev *dev, unsigned long req, void *arg);
+int dbk__ioctl_sz(struct dbk_dev *dev, unsigned long req, void *arg, size_t size);
+/* The ioctl numbers are _IO(): argsz, set to sizeof(*arg) here, says the size. */
+#define dbk__ioctl(dev, req, arg) dbk__ioctl_sz(dev, req, arg, sizeof(*(arg)))
 
 /* ---- regs.c: region arithmetic ---- */
 /* Is a @width access at @off of a region of @size valid?  0 or -EINVAL. */

@@ -2,8 +2,8 @@
 """gen-calls.py UAPI_HEADER OUTPUT: the fuzzer's typed call table, from the spec.
 
 Reads <linux/devbroker.h> and writes a C header for tests/fuzz/dbk-fuzz.c:
-one entry per ioctl (#define DBK_* _IO...(DBK_TYPE, ..., struct S)) with the
-fields of struct S, each typed from the header itself:
+one entry per ioctl (its doc block: " * DBK_X - _IO(DBK_TYPE, ...), struct S")
+with the fields of struct S, each typed from the header itself:
 
   argsz, flags        the vfio convention (flags: the DBK_*_F_* bits defined
                       inside the struct, so valid and unknown bits can be told)
@@ -21,8 +21,12 @@ import sys
 
 
 def parse(text):
-    calls = re.findall(r'#define\s+(DBK_\w+)\s+_IO\w*\(\s*DBK_TYPE\s*,[^,]+,\s*struct\s+(\w+)\s*\)',
-                       text)
+    # The numbers are _IO() (no struct in them); each doc block names its struct.
+    calls = re.findall(r'^ \* (DBK_\w+) - _IO\(DBK_TYPE, [^)]+\), struct (\w+)$', text, re.M)
+    defined = set(re.findall(r'#define\s+(DBK_\w+)\s+_IO\(', text))
+    if not calls or set(c for c, _ in calls) != defined:
+        sys.exit('gen-calls: the ioctls #defined and those with a doc block differ: %s'
+                 % sorted(defined ^ set(c for c, _ in calls)))
     structs = {}
     for m in re.finditer(r'struct\s+(\w+)\s*\{(.*?)\n\};', text, re.S):
         name, body = m.group(1), m.group(2)

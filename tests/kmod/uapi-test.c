@@ -7,6 +7,7 @@
  * usage: uapi-test BDF GROUP   (GROUP: device, grant, mmio, irq, dma, revoke)
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -159,7 +160,34 @@ static void group_device(void)
 	EXPECT_ERR(EFAULT, ioctl(dev, DBK_DEVICE_GET_INFO, (void *)8), "GET_INFO bad pointer: EFAULT");
 	memset(big, 0, sizeof(big));
 	((struct dbk_device_info *)big)->argsz = 4096;
-	CHECK(ioctl(dev, DBK_DEVICE_GET_INFO, big) == 0, "GET_INFO larger argsz (newer caller) accepted");
+	CHECK(ioctl(dev, DBK_DEVICE_GET_INFO, big) == 0 &&
+	      ((struct dbk_device_info *)big)->argsz == sizeof(info),
+	      "GET_INFO larger argsz, zero tail (a newer caller): accepted, argsz (out) the bytes written");
+	big[4095] = 1;
+	((struct dbk_device_info *)big)->argsz = 4096;
+	EXPECT_ERR(E2BIG, ioctl(dev, DBK_DEVICE_GET_INFO, big),
+		   "GET_INFO a newer caller's field this module does not know set: E2BIG");
+	/* API 2: the numbers hold no size, so that a struct can grow. */
+	CHECK(_IOC_DIR(DBK_DEVICE_GET_INFO) == _IOC_NONE && _IOC_SIZE(DBK_DEVICE_GET_INFO) == 0 &&
+	      _IOC_SIZE(DBK_DEVICE_CREATE_GRANT) == 0 && _IOC_SIZE(DBK_GRANT_DMA_UNMAP) == 0 &&
+	      DBK_API_VERSION == 2, "ioctl numbers are _IO(DBK_TYPE, n), API version 2");
+	{
+		/* A caller built when the struct ended at @reserved. */
+		const size_t v1 = offsetof(struct dbk_device_info, reserved) + sizeof(info.reserved);
+		struct dbk_device_info *o = (struct dbk_device_info *)big;
+		size_t i, past = 0;
+
+		memset(big, 0xa5, sizeof(big));
+		o->argsz = v1;
+		o->flags = 0;
+		CHECK(ioctl(dev, DBK_DEVICE_GET_INFO, o) == 0 && o->argsz == v1 && o->vendor == 0x1234 &&
+		      o->api_version == DBK_API_VERSION, "GET_INFO from an older caller (argsz ends at reserved)");
+		for (i = v1; i < sizeof(big); i++)
+			past += (unsigned char)big[i] != 0xa5;
+		CHECK(past == 0, "GET_INFO writes nothing past a shorter argsz");
+		o->argsz = v1 - 4;
+		EXPECT_ERR(EINVAL, ioctl(dev, DBK_DEVICE_GET_INFO, o), "GET_INFO argsz inside the first version: EINVAL");
+	}
 	memset(&info, 0, sizeof(info));
 	info.argsz = sizeof(info);
 	CHECK(ioctl(dev, DBK_DEVICE_GET_INFO, &info) == 0 && info.vendor == 0x1234 &&
@@ -201,6 +229,26 @@ static void group_grant(void)
 	BAD_SPEC(EINVAL, "argsz 0: EINVAL", s.argsz = 0);
 	BAD_SPEC(EINVAL, "argsz too small: EINVAL", s.argsz = 8);
 	BAD_SPEC(E2BIG, "argsz huge: E2BIG", s.argsz = 0x7fffffff);
+	BAD_SPEC(EINVAL, "argsz inside @mediated (the first version's last field): EINVAL",
+		 s.argsz = offsetof(struct dbk_grant_spec, mediated) + 4);
+	{
+		/* An older caller, whose struct ended before policy_cookie: the garbage there is not read. */
+		struct { struct dbk_grant_spec s; __u64 more[4]; } n = { .s = spec_basic() };
+
+		n.s.argsz = offsetof(struct dbk_grant_spec, policy_cookie);
+		n.s.policy_cookie = 0xdeadbeef;
+		g = grant(dev, &n.s);
+		CHECK(g >= 0, "CREATE_GRANT from an older caller (argsz ends before policy_cookie)");
+		close(g);
+		/* A newer caller: a longer struct whose tail this module does not know. */
+		n.s = spec_basic();
+		n.s.argsz = sizeof(n);
+		g = grant(dev, &n.s);
+		CHECK(g >= 0, "CREATE_GRANT from a newer caller, tail zero: accepted");
+		close(g);
+		n.more[3] = 1;
+		EXPECT_ERR(E2BIG, grant(dev, &n.s), "CREATE_GRANT from a newer caller asking for more: E2BIG");
+	}
 	BAD_SPEC(EINVAL, "unknown flags: EINVAL", s.flags |= 1U << 30);
 	BAD_SPEC(EINVAL, "BAR 6: EINVAL", s.bar_mask |= 1 << 6);
 	BAD_SPEC(EINVAL, "absent BAR 1: EINVAL", s.bar_mask |= 1 << 1);

@@ -26,10 +26,13 @@
  * exists.  Every later call on the grant fd returns -ENODEV.
  *
  * Conventions, as in <linux/vfio.h>:
- *  - Every ioctl takes a pointer to a struct that starts with argsz (the
- *    caller's sizeof) and flags.  argsz smaller than the struct's minimum
- *    size gives -EINVAL; a larger argsz is accepted (room for growth), up
- *    to DBK_ARGSZ_MAX, past which -E2BIG.
+ *  - Ioctl numbers are _IO(DBK_TYPE, DBK_BASE + n): a struct grows, its
+ *    number stays.  Each takes the struct its doc block names, which
+ *    starts with argsz (the caller's sizeof) and flags.  An argsz short of
+ *    the first version (the whole struct unless the doc block says) is
+ *    -EINVAL; fields past it read as 0, and at most argsz bytes are written
+ *    back (argsz then says how many).  A longer argsz whose tail is 0 is
+ *    accepted up to DBK_ARGSZ_MAX, else -E2BIG, as in openat2().
  *  - Unknown flag bits give -EINVAL; an unknown ioctl gives -ENOTTY.
  *  - Variable-length data is passed through a __u64 user pointer and a
  *    count, never a flexible array, so that this header is C89.
@@ -64,7 +67,8 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define DBK_API_VERSION		1
+/* 2: _IO() numbers (1 encoded the struct's size in each number). */
+#define DBK_API_VERSION		2
 
 #define DBK_TYPE		0xDE
 #define DBK_BASE		0x00
@@ -93,10 +97,11 @@
 /* -------- Device fd ioctls (root) -------- */
 
 /**
- * DBK_DEVICE_GET_INFO - _IOWR(DBK_TYPE, DBK_BASE + 0, struct dbk_device_info)
+ * DBK_DEVICE_GET_INFO - _IO(DBK_TYPE, DBK_BASE + 0), struct dbk_device_info
  *
  * Describe the device behind a device fd.  Also valid on a grant fd, where
- * DBK_DEVICE_INFO_F_GRANT is set.
+ * DBK_DEVICE_INFO_F_GRANT is set.  argsz may end after @reserved (the
+ * counters are then not written).
  * Return: 0, or -EINVAL (argsz too small), -E2BIG (argsz too large),
  * -EFAULT, -ENODEV (device gone).
  */
@@ -123,7 +128,7 @@ struct dbk_device_info {
 	__u32 grants_revoked;
 };
 
-#define DBK_DEVICE_GET_INFO	_IOWR(DBK_TYPE, DBK_BASE + 0, struct dbk_device_info)
+#define DBK_DEVICE_GET_INFO	_IO(DBK_TYPE, DBK_BASE + 0)
 
 /* A byte range within one BAR. */
 struct dbk_range {
@@ -134,7 +139,7 @@ struct dbk_range {
 };
 
 /**
- * DBK_DEVICE_CREATE_GRANT - _IOW(DBK_TYPE, DBK_BASE + 1, struct dbk_grant_spec)
+ * DBK_DEVICE_CREATE_GRANT - _IO(DBK_TYPE, DBK_BASE + 1), struct dbk_grant_spec
  *
  * Create the device's grant with exactly the rights in the spec, and return
  * a new grant fd (O_CLOEXEC) as the ioctl's return value.
@@ -165,7 +170,8 @@ struct dbk_range {
  *    guards the device's DMA registers (it sets dma_guard in the grant
  *    hook, see "Policy hooks") or DBK_GRANT_F_UNSAFE_DMA: the administrator
  *    accepts that the driver can program any bus address into the device.
- *  - policy_cookie: an opaque value for eBPF policies (e.g. which driver).
+ *  - policy_cookie: an opaque value for eBPF policies (e.g. which driver);
+ *    argsz may end before it (0).
  *
  * Behind an IOMMU every grant owns an IOMMU domain (empty without
  * DBK_GRANT_F_DMA), so the device's IOMMU group must not be in use by a
@@ -211,10 +217,10 @@ struct dbk_grant_spec {
 	__u64 policy_cookie;		/* handed to policies in every hook's ctx */
 };
 
-#define DBK_DEVICE_CREATE_GRANT	_IOW(DBK_TYPE, DBK_BASE + 1, struct dbk_grant_spec)
+#define DBK_DEVICE_CREATE_GRANT	_IO(DBK_TYPE, DBK_BASE + 1)
 
 /**
- * DBK_DEVICE_REVOKE - _IOW(DBK_TYPE, DBK_BASE + 2, struct dbk_revoke)
+ * DBK_DEVICE_REVOKE - _IO(DBK_TYPE, DBK_BASE + 2), struct dbk_revoke
  *
  * Force-revoke the device's live grant, if any, as described above.  It
  * completes without the driver's cooperation, even if the driver is
@@ -227,12 +233,12 @@ struct dbk_revoke {
 	__u32 flags;			/* none defined: must be 0 */
 };
 
-#define DBK_DEVICE_REVOKE	_IOW(DBK_TYPE, DBK_BASE + 2, struct dbk_revoke)
+#define DBK_DEVICE_REVOKE	_IO(DBK_TYPE, DBK_BASE + 2)
 
 /* -------- Grant fd ioctls (the driver) -------- */
 
 /**
- * DBK_GRANT_GET_INFO - _IOWR(DBK_TYPE, DBK_BASE + 3, struct dbk_grant_info)
+ * DBK_GRANT_GET_INFO - _IO(DBK_TYPE, DBK_BASE + 3), struct dbk_grant_info
  *
  * The grant's rights and its DMA accounting.
  * Return: 0, -EINVAL, -E2BIG, -EFAULT, -ENODEV (revoked).
@@ -249,7 +255,7 @@ struct dbk_grant_info {
 	__u64 dma_used;
 };
 
-#define DBK_GRANT_GET_INFO	_IOWR(DBK_TYPE, DBK_BASE + 3, struct dbk_grant_info)
+#define DBK_GRANT_GET_INFO	_IO(DBK_TYPE, DBK_BASE + 3)
 
 /* An mmap()able byte range within a region, relative to the region start. */
 struct dbk_area {
@@ -258,7 +264,7 @@ struct dbk_area {
 };
 
 /**
- * DBK_GRANT_GET_REGION_INFO - _IOWR(DBK_TYPE, DBK_BASE + 4, struct dbk_region_info)
+ * DBK_GRANT_GET_REGION_INFO - _IO(DBK_TYPE, DBK_BASE + 4), struct dbk_region_info
  *
  * Describe region @index (in).  @offset is the grant-fd file offset of the
  * region start.  If DBK_REGION_INFO_F_MMAP is set, @nr_areas (out) page
@@ -283,7 +289,7 @@ struct dbk_region_info {
 	__u64 areas;			/* user pointer: struct dbk_area[areas_max] */
 };
 
-#define DBK_GRANT_GET_REGION_INFO _IOWR(DBK_TYPE, DBK_BASE + 4, struct dbk_region_info)
+#define DBK_GRANT_GET_REGION_INFO _IO(DBK_TYPE, DBK_BASE + 4)
 
 /* Interrupt indexes. */
 #define DBK_IRQ_INDEX_INTX	0
@@ -292,7 +298,7 @@ struct dbk_region_info {
 #define DBK_IRQ_INDEX_COUNT	3
 
 /**
- * DBK_GRANT_GET_IRQ_INFO - _IOWR(DBK_TYPE, DBK_BASE + 5, struct dbk_irq_info)
+ * DBK_GRANT_GET_IRQ_INFO - _IO(DBK_TYPE, DBK_BASE + 5), struct dbk_irq_info
  *
  * Describe interrupt index @index (in): how many vectors the grant may
  * enable (0 if the type is not granted or not supported), how many are
@@ -313,10 +319,10 @@ struct dbk_irq_info {
 	__u64 throttled;		/* out: times the rate cap masked */
 };
 
-#define DBK_GRANT_GET_IRQ_INFO	_IOWR(DBK_TYPE, DBK_BASE + 5, struct dbk_irq_info)
+#define DBK_GRANT_GET_IRQ_INFO	_IO(DBK_TYPE, DBK_BASE + 5)
 
 /**
- * DBK_GRANT_SET_IRQS - _IOW(DBK_TYPE, DBK_BASE + 6, struct dbk_irq_set)
+ * DBK_GRANT_SET_IRQS - _IO(DBK_TYPE, DBK_BASE + 6), struct dbk_irq_set
  *
  * DBK_IRQ_SET_TRIGGER: enable @count vectors of @index, each signalling the
  * eventfd at the same position of the __s32 array at user pointer @fds,
@@ -350,10 +356,10 @@ struct dbk_irq_set {
 	__u64 fds;			/* user pointer: __s32[count] */
 };
 
-#define DBK_GRANT_SET_IRQS	_IOW(DBK_TYPE, DBK_BASE + 6, struct dbk_irq_set)
+#define DBK_GRANT_SET_IRQS	_IO(DBK_TYPE, DBK_BASE + 6)
 
 /**
- * DBK_GRANT_DMA_ALLOC - _IOWR(DBK_TYPE, DBK_BASE + 7, struct dbk_dma_alloc)
+ * DBK_GRANT_DMA_ALLOC - _IO(DBK_TYPE, DBK_BASE + 7), struct dbk_dma_alloc
  *
  * Allocate a zeroed DMA buffer of @size bytes (rounded up to pages), counted
  * against the quota.  @iova (out) is the address the device uses; @offset
@@ -375,10 +381,10 @@ struct dbk_dma_alloc {
 	__u64 offset;			/* out */
 };
 
-#define DBK_GRANT_DMA_ALLOC	_IOWR(DBK_TYPE, DBK_BASE + 7, struct dbk_dma_alloc)
+#define DBK_GRANT_DMA_ALLOC	_IO(DBK_TYPE, DBK_BASE + 7)
 
 /**
- * DBK_GRANT_DMA_MAP - _IOW(DBK_TYPE, DBK_BASE + 8, struct dbk_dma_map)
+ * DBK_GRANT_DMA_MAP - _IO(DBK_TYPE, DBK_BASE + 8), struct dbk_dma_map
  *
  * IOMMU only: pin the driver's own memory [@vaddr, @vaddr + @size) and map
  * it at [@iova, @iova + @size) in the grant's IOMMU domain.  All three must
@@ -403,10 +409,10 @@ struct dbk_dma_map {
 	__u64 size;
 };
 
-#define DBK_GRANT_DMA_MAP	_IOW(DBK_TYPE, DBK_BASE + 8, struct dbk_dma_map)
+#define DBK_GRANT_DMA_MAP	_IO(DBK_TYPE, DBK_BASE + 8)
 
 /**
- * DBK_GRANT_DMA_UNMAP - _IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
+ * DBK_GRANT_DMA_UNMAP - _IO(DBK_TYPE, DBK_BASE + 9), struct dbk_dma_unmap
  *
  * Undo one DBK_GRANT_DMA_MAP or DBK_GRANT_DMA_ALLOC, named by its @iova
  * and its @size (as given, or rounded up to pages).  A buffer from
@@ -422,7 +428,7 @@ struct dbk_dma_unmap {
 	__u64 size;
 };
 
-#define DBK_GRANT_DMA_UNMAP	_IOW(DBK_TYPE, DBK_BASE + 9, struct dbk_dma_unmap)
+#define DBK_GRANT_DMA_UNMAP	_IO(DBK_TYPE, DBK_BASE + 9)
 
 /* -------- Policy hooks -------- */
 
