@@ -13,8 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/devbroker.h>
+
 #define DBK_MAX_MATCH		16
-#define DBK_MAX_RANGES		16
 #define DBK_MAX_ARGS		32
 #define DBK_NAME_MAX		64
 #define DBK_PATH_MAX		256
@@ -62,7 +63,7 @@ struct dbk_usb_deny {
 struct dbk_rights {
 	uint32_t bars;			/* BAR bit mask for pread/pwrite */
 	uint32_t map_bars;		/* subset of bars that may be mmap()ed */
-	struct dbk_range_spec mediated[DBK_MAX_RANGES];
+	struct dbk_range_spec mediated[DBK_MAX_MEDIATED];
 	unsigned int nr_mediated;
 	uint32_t irqs;			/* DBK_IRQ_* */
 	uint32_t vectors;		/* MSI/MSI-X vectors */

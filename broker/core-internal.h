@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <linux/devbroker.h>
+
 struct dbk_ini;
 struct dbk_rights;
 
@@ -89,12 +91,8 @@ int dbk_parse_u64(const char *s, uint64_t *v);
 int dbk_parse_size(const char *s, uint64_t *v);
 bool dbk_valid_name(const char *s);
 
-/* Limits of the kernel module (kmod/dbk.h). */
-#define DBK_NUM_BARS_		6
-#define DBK_ALL_BARS		0x3fu
+/* The module's limits: <linux/devbroker.h> (DBK_NUM_BARS, DBK_MAX_*). */
+#define DBK_ALL_BARS		((1u << DBK_NUM_BARS) - 1)
 #define DBK_ALL_IRQS		(DBK_IRQ_INTX | DBK_IRQ_MSI | DBK_IRQ_MSIX)
-#define DBK_MAX_VECTORS_	2048u
-#define DBK_MAX_IRQ_RATE_	10000000u
-#define DBK_MAX_QUOTA_		(1ull << 36)
 
 #endif /* DBK_CORE_INTERNAL_H */

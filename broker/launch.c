@@ -92,7 +92,7 @@ uint64_t dbk_policy_cookie(const char *driver)
 static int dbk_create_grant(struct dbk_dev *d)
 {
 	const struct dbk_rights *r = &d->rights;
-	struct dbk_range ranges[DBK_MAX_RANGES];
+	struct dbk_range ranges[DBK_MAX_MEDIATED];
 	struct dbk_grant_spec spec = { .argsz = sizeof(spec) };
 	unsigned int i;
 	int fd;

@@ -51,11 +51,11 @@ static int p_u32(struct dbk_ini *ini, const char *v)
 	uint64_t x;
 
 	if (!strcmp(k, "MaxVectors")) {
-		if (dbk_ini_uint(ini, v, 0, DBK_MAX_VECTORS_, &x) < 0)
+		if (dbk_ini_uint(ini, v, 0, DBK_MAX_VECTORS, &x) < 0)
 			return -1;
 		max->vectors = (uint32_t)x;
 	} else if (!strcmp(k, "MaxIRQRate")) {
-		if (dbk_ini_uint(ini, v, 0, DBK_MAX_IRQ_RATE_, &x) < 0)
+		if (dbk_ini_uint(ini, v, 0, DBK_MAX_IRQ_RATE, &x) < 0)
 			return -1;
 		max->irq_rate = (uint32_t)x;
 	} else {
@@ -68,7 +68,7 @@ static int p_u32(struct dbk_ini *ini, const char *v)
 
 static int p_dma(struct dbk_ini *ini, const char *v)
 {
-	return dbk_ini_size(ini, v, DBK_MAX_QUOTA_, &L(ini)->max.dma);
+	return dbk_ini_size(ini, v, DBK_MAX_DMA_QUOTA, &L(ini)->max.dma);
 }
 
 static int p_bool(struct dbk_ini *ini, const char *v)
@@ -199,7 +199,7 @@ static void bar_text(uint32_t mask, char *buf, size_t len)
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < DBK_NUM_BARS_ && n + 3 < len; i++)
+	for (i = 0; i < DBK_NUM_BARS && n + 3 < len; i++)
 		if (mask & (1u << i))
 			n += (size_t)snprintf(buf + n, len - n, "%s%u", n ? "," : "", i);
 	if (!n)

@@ -978,9 +978,9 @@ static int p_bars(struct dbk_ini *ini, const char *v)
 static int p_mediated(struct dbk_ini *ini, const char *v)
 {
 	struct dbk_rights *r = &M(ini)->rights;
-	char copy[256], *tok[DBK_MAX_RANGES + 1], *plus;
+	char copy[256], *tok[DBK_MAX_MEDIATED + 1], *plus;
 	uint64_t off, size;
-	int i, n = split(ini, v, copy, sizeof(copy), tok, DBK_MAX_RANGES + 1);
+	int i, n = split(ini, v, copy, sizeof(copy), tok, DBK_MAX_MEDIATED + 1);
 
 	if (n < 0)
 		return -1;
@@ -1002,9 +1002,9 @@ static int p_mediated(struct dbk_ini *ini, const char *v)
 		if (!size || off + size < off)
 			return dbk_ini_fail(ini, "Mediated=: range %s+%s is empty or wraps; give a size above 0",
 					    tok[i], plus + 1);
-		if (r->nr_mediated == DBK_MAX_RANGES)
+		if (r->nr_mediated == DBK_MAX_MEDIATED)
 			return dbk_ini_fail(ini, "more than %d Mediated= ranges; merge adjacent ranges",
-					    DBK_MAX_RANGES);
+					    DBK_MAX_MEDIATED);
 		rs = &r->mediated[r->nr_mediated++];
 		rs->bar = (uint32_t)(tok[i][0] - '0');
 		rs->offset = off;
@@ -1024,7 +1024,7 @@ static int p_vectors(struct dbk_ini *ini, const char *v)
 {
 	uint64_t x;
 
-	if (dbk_ini_uint(ini, v, 0, DBK_MAX_VECTORS_, &x) < 0)
+	if (dbk_ini_uint(ini, v, 0, DBK_MAX_VECTORS, &x) < 0)
 		return -1;
 	M(ini)->rights.vectors = (uint32_t)x;
 	return 0;
@@ -1034,7 +1034,7 @@ static int p_irq_rate(struct dbk_ini *ini, const char *v)
 {
 	uint64_t x;
 
-	if (dbk_ini_uint(ini, v, 0, DBK_MAX_IRQ_RATE_, &x) < 0)
+	if (dbk_ini_uint(ini, v, 0, DBK_MAX_IRQ_RATE, &x) < 0)
 		return -1;
 	M(ini)->rights.irq_rate = (uint32_t)x;
 	return 0;
@@ -1042,7 +1042,7 @@ static int p_irq_rate(struct dbk_ini *ini, const char *v)
 
 static int p_dma(struct dbk_ini *ini, const char *v)
 {
-	return dbk_ini_size(ini, v, DBK_MAX_QUOTA_, &M(ini)->rights.dma);
+	return dbk_ini_size(ini, v, DBK_MAX_DMA_QUOTA, &M(ini)->rights.dma);
 }
 
 static int p_dma_bits(struct dbk_ini *ini, const char *v)
@@ -1169,7 +1169,7 @@ static void bar_list(uint32_t mask, char *buf, size_t len)
 	unsigned int i;
 
 	buf[0] = '\0';
-	for (i = 0; i < DBK_NUM_BARS_; i++)
+	for (i = 0; i < DBK_NUM_BARS; i++)
 		if (mask & (1u << i))
 			append(buf, len, "%s%u", buf[0] ? " " : "", i);
 	if (!buf[0])

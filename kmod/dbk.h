@@ -35,14 +35,8 @@
 #include <linux/devbroker.h>
 
 #define DBK_DRIVER_NAME		"devbroker"
-#define DBK_NUM_BARS		6
 #define DBK_NUM_REGIONS		(DBK_REGION_CONFIG + 1)
-#define DBK_MAX_VECTORS		2048
-#define DBK_MAX_DMA_BUFS	64		/* mmap()able buffers (DMA_ALLOC) */
-#define DBK_MAX_DMA_MAPS	4096		/* mappings of any kind */
 #define DBK_MAX_COHERENT	(PAGE_SIZE << (MAX_ORDER - 1))
-#define DBK_MAX_QUOTA		BIT_ULL(36)
-#define DBK_MAX_IRQ_RATE	10000000
 #define DBK_MAX_SPURIOUS	50000		/* the kernel gives up at 99,900 */
 
 struct dbk_device {

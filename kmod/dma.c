@@ -342,7 +342,7 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 	ret = dbk_copy_arg(&a, sizeof(a), sizeof(a), uarg);
 	if (ret)
 		return ret;
-	if (a.flags || !a.size || a.size > DBK_MAX_QUOTA)
+	if (a.flags || !a.size || a.size > DBK_MAX_DMA_QUOTA)
 		return -EINVAL;
 	/* One coherent buffer is one physically contiguous block. */
 	if (!g->dev->iommu && a.size > DBK_MAX_COHERENT)
@@ -406,7 +406,7 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 	if (ret)
 		return ret;
 	if (!m.flags || (m.flags & ~(DBK_DMA_MAP_F_READ | DBK_DMA_MAP_F_WRITE)) || !m.size ||
-	    ((m.vaddr | m.iova | m.size) & ~PAGE_MASK) || m.size > DBK_MAX_QUOTA ||
+	    ((m.vaddr | m.iova | m.size) & ~PAGE_MASK) || m.size > DBK_MAX_DMA_QUOTA ||
 	    m.vaddr + m.size < m.vaddr || m.iova + m.size < m.iova)
 		return -EINVAL;
 	if (!(g->flags & DBK_GRANT_F_DMA))
@@ -491,7 +491,7 @@ int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
 	ret = dbk_copy_arg(&u, sizeof(u), sizeof(u), uarg);
 	if (ret)
 		return ret;
-	if (u.flags || !u.size || u.size > DBK_MAX_QUOTA)
+	if (u.flags || !u.size || u.size > DBK_MAX_DMA_QUOTA)
 		return -EINVAL;
 	down_write(&g->lock);
 	ret = g->revoked ? -ENODEV : -ENOENT;

@@ -143,7 +143,7 @@ static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
 	if (s->irq_rate > DBK_MAX_IRQ_RATE)
 		return -EINVAL;
 	if (s->flags & DBK_GRANT_F_DMA) {
-		if (!s->dma_quota || s->dma_quota > DBK_MAX_QUOTA ||
+		if (!s->dma_quota || s->dma_quota > DBK_MAX_DMA_QUOTA ||
 		    (s->dma_bits && (s->dma_bits < 24 || s->dma_bits > 64)))
 			return -EINVAL;
 	} else if (s->dma_quota || s->dma_bits || (s->flags & DBK_GRANT_F_UNSAFE_DMA)) {

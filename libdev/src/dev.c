@@ -74,7 +74,7 @@ int dbk__dev_set_region(struct dbk_dev *dev, uint32_t index, uint64_t size,
 {
 	struct dbk_region *r;
 
-	if (index < DBK_NR_BARS)
+	if (index < DBK_NUM_BARS)
 		r = &dev->bars[index];
 	else if (index == DBK_REGION_CONFIG)
 		r = &dev->config;
@@ -93,7 +93,7 @@ int dbk__dev_add_map(struct dbk_dev *dev, unsigned int bar, uint64_t offset,
 	struct dbk_region *r;
 	struct dbk_map *m;
 
-	if (bar >= DBK_NR_BARS || !addr || size == 0)
+	if (bar >= DBK_NUM_BARS || !addr || size == 0)
 		return -EINVAL;
 	r = &dev->bars[bar];
 	if (offset > r->size || size > r->size - offset)
@@ -184,7 +184,7 @@ static void unmap_all(struct dbk_dev *dev)
 {
 	unsigned int b, i;
 
-	for (b = 0; b < DBK_NR_BARS; b++) {
+	for (b = 0; b < DBK_NUM_BARS; b++) {
 		struct dbk_region *reg = &dev->bars[b];
 
 		for (i = 0; i < reg->nr_maps; i++) {
@@ -235,8 +235,8 @@ int dbk__dev_adopt_sys(int grant_fd, const struct dbk_sys *sys,
 	if (r < 0)
 		goto fail;
 
-	nbars = dev->devinfo.num_regions < DBK_NR_BARS ?
-		dev->devinfo.num_regions : DBK_NR_BARS;
+	nbars = dev->devinfo.num_regions < DBK_NUM_BARS ?
+		dev->devinfo.num_regions : DBK_NUM_BARS;
 	for (b = 0; b < nbars; b++) {
 		struct dbk_region_info ri;
 		struct dbk_area *areas;
@@ -373,7 +373,7 @@ DBK_EXPORT int dbk_dev_get_irq_info(struct dbk_dev *dev, uint32_t index,
 DBK_EXPORT int dbk_dev_get_bar_size(const struct dbk_dev *dev, unsigned int bar,
 				    uint64_t *size)
 {
-	if (!dev || !size || bar >= DBK_NR_BARS)
+	if (!dev || !size || bar >= DBK_NUM_BARS)
 		return -EINVAL;
 	*size = dev->bars[bar].size;
 	return 0;

@@ -11,9 +11,6 @@
 
 #include "libdev-private.h"
 
-/* The most vectors one enable may ask for (MSI-X allows 2048). */
-#define DBK_IRQ_MAX_VECTORS 2048
-
 static void close_fds(int *fds, uint32_t n)
 {
 	uint32_t i;
@@ -44,7 +41,7 @@ DBK_EXPORT int dbk_irq_enable(struct dbk_dev *dev, uint32_t index, uint32_t coun
 	int r;
 
 	if (!dev || index >= DBK_IRQ_INDEX_COUNT || count == 0 ||
-	    count > DBK_IRQ_MAX_VECTORS ||
+	    count > DBK_MAX_VECTORS ||
 	    (index == DBK_IRQ_INDEX_INTX && count != 1))
 		return -EINVAL;
 	if (dbk__revoked(dev))

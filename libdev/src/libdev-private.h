@@ -25,7 +25,6 @@ int dbk__fuse_serve(struct fuse_session *se, int stop_fd, const bool *gone, bool
 
 #define DBK_EXPORT __attribute__((visibility("default")))
 
-#define DBK_NR_BARS		6
 #define DBK_MAX_AREAS		64	/* mmap()able areas per BAR we track */
 
 /* The syscalls that reach the grant fd; unit tests replace them. */
@@ -67,7 +66,7 @@ struct dbk_dev {
 	const struct dbk_sys *sys;
 	struct dbk_device_info devinfo;
 	struct dbk_grant_info grantinfo;
-	struct dbk_region bars[DBK_NR_BARS];
+	struct dbk_region bars[DBK_NUM_BARS];
 	struct dbk_region config;
 	/* interrupts */
 	int irq_index;			/* -1: none enabled */

@@ -153,7 +153,7 @@ static int access_bar(struct dbk_dev *dev, unsigned int bar, uint64_t off,
 	const struct dbk_map *m;
 	int ret;
 
-	if (!dev || !val || bar >= DBK_NR_BARS)
+	if (!dev || !val || bar >= DBK_NUM_BARS)
 		return -EINVAL;
 	r = &dev->bars[bar];
 	ret = dbk__check_range(r->size, off, width);
@@ -179,7 +179,7 @@ DBK_EXPORT int dbk_dev_access_is_mapped(const struct dbk_dev *dev,
 {
 	const struct dbk_region *r;
 
-	if (!dev || bar >= DBK_NR_BARS)
+	if (!dev || bar >= DBK_NUM_BARS)
 		return -EINVAL;
 	r = &dev->bars[bar];
 	if (dbk__check_range(r->size, offset, width) < 0 ||

@@ -76,6 +76,16 @@
 /* The largest argsz any ioctl accepts. */
 #define DBK_ARGSZ_MAX		4096
 
+/* -------- Limits of every grant (the only definition: include it) -------- */
+
+#define DBK_NUM_BARS		6		/* BARs 0-5, regions 0-5 */
+#define DBK_MAX_MEDIATED	16		/* mediated ranges */
+#define DBK_MAX_VECTORS		2048		/* max_vectors (MSI-X's own limit) */
+#define DBK_MAX_IRQ_RATE	10000000	/* irq_rate, interrupts a second */
+#define DBK_MAX_DMA_QUOTA	(1ULL << 36)	/* dma_quota, and any one DMA size */
+#define DBK_MAX_DMA_MAPS	4096		/* DMA mappings (MAP and ALLOC) */
+#define DBK_MAX_DMA_BUFS	64		/* of which DMA_ALLOC buffers */
+
 /* -------- Regions and file offsets -------- */
 
 #define DBK_REGION_SHIFT	40
@@ -83,9 +93,7 @@
 #define DBK_OFFSET_TO_REGION(off)	((__u32)((off) >> DBK_REGION_SHIFT))
 #define DBK_OFFSET_IN_REGION(off)	((off) & ((1ULL << DBK_REGION_SHIFT) - 1))
 
-/* Region indexes 0-5 are BAR0-BAR5. */
-#define DBK_REGION_BAR0		0
-#define DBK_REGION_BAR5		5
+/* Region indexes 0 to DBK_NUM_BARS - 1 are the BARs. */
 /* PCI configuration space, virtualized on read and filtered on write. */
 #define DBK_REGION_CONFIG	7
 /*
@@ -211,7 +219,6 @@ struct dbk_grant_spec {
 #define DBK_IRQ_RATE_DEFAULT		100000
 	__u32 dma_bits;
 	__u32 nr_mediated;
-#define DBK_MAX_MEDIATED		16
 	__u64 dma_quota;
 	__u64 mediated;			/* user pointer: struct dbk_range[nr_mediated] */
 	__u64 policy_cookie;		/* handed to policies in every hook's ctx */
@@ -393,7 +400,7 @@ struct dbk_dma_alloc {
  * group's reserved regions (the x86 interrupt window 0xfee00000-
  * 0xfeefffff).  The pinned bytes count against the quota, and as the
  * caller's pinned memory (VmPin) against its RLIMIT_MEMLOCK unless it has
- * CAP_IPC_LOCK; at most 4096 mappings.
+ * CAP_IPC_LOCK; at most DBK_MAX_DMA_MAPS mappings.
  * Return: 0, -EINVAL (alignment, zero size, overflow, bad flags, reserved
  * IOVA), -EEXIST (overlaps a mapping), -EPERM (no DMA right), -EOPNOTSUPP
  * (no IOMMU), -EDQUOT, -EFAULT, -ENOMEM (also: over RLIMIT_MEMLOCK),
