@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 
 #include "daemon.h"
+#include "policyload.h"
 #include "sandbox.h"
 #include "usbpolicy.h"
 
@@ -265,28 +266,21 @@ static void dbk_child(char **argv, const int *fds, int nfds, uid_t uid, gid_t gi
 }
 
 /*
- * The manifest's Policy=: loaded and attached (pinned under
- * /sys/fs/bpf/devbroker/NAME by dbk-policy) before the grant exists, so
- * that it rules on the grant itself.  A policy pinned already is kept.
+ * The manifest's Policy=: loaded and attached (pinned by dbk-policy)
+ * before the grant exists, so that it rules on the grant itself.  A
+ * policy pinned already is kept.
  */
 static int dbk_policy_ensure(const char *name)
 {
-	char pin[DBK_PATH_MAX], file[DBK_PATH_MAX];
-	int status;
-	pid_t pid;
+	char msg[512];
+	int ret;
 
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/devbroker/%s", name);
-	if (access(pin, F_OK) == 0)
+	if (dbk_policy_loaded(name))
 		return 0;
-	snprintf(file, sizeof(file), "%s/%s.bpf.o", dbk.policy_dir, name);
-	pid = fork();
-	if (pid == 0) {
-		execl(dbk.policy_loader, dbk.policy_loader, "load", name, file, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -ECHILD;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOEXEC;
+	ret = dbk_policy_load(dbk.policy_loader, dbk.policy_dir, name, msg, sizeof(msg));
+	if (ret)
+		dbk_log("%s", msg);
+	return ret;
 }
 
 /* PCI: bind to devbroker.ko if needed, then a grant with exactly d->rights. */

@@ -21,6 +21,7 @@
 #include <linux/usbdevice_fs.h>
 
 #include "broker.h"
+#include "policyload.h"
 #include "usbpolicy.h"
 
 #define SECURITYFS	"/sys/kernel/security"
@@ -89,9 +90,7 @@ int dbk_usb_lsm_active(char *msg, size_t msglen)
 
 int dbk_usb_policy_ensure(const char *loader, const char *policy_dir, char *msg, size_t msglen)
 {
-	char file[4096];
-	int ret, status, fd;
-	pid_t pid;
+	int ret, fd;
 
 	ret = dbk_usb_lsm_active(msg, msglen);
 	if (ret <= 0)
@@ -102,35 +101,12 @@ int dbk_usb_policy_ensure(const char *loader, const char *policy_dir, char *msg,
 		close(fd);
 		return 0;
 	}
-	snprintf(file, sizeof(file), "%s/%s.bpf.o", policy_dir, DBK_USB_POLICY_NAME);
-	if (access(file, R_OK)) {
-		ret = -errno;
-		say(msg, msglen, "the USB request policy %s is missing (%s): USB drivers cannot "
-		    "be restricted", file, strerror(-ret));
+	ret = dbk_policy_load(loader, policy_dir, DBK_USB_POLICY_NAME, msg, msglen);
+	if (ret == -ENOENT || ret == -EACCES)
+		say(msg, msglen, "the USB request policy %s/%s.bpf.o is missing (%s): USB drivers "
+		    "cannot be restricted", policy_dir, DBK_USB_POLICY_NAME, strerror(-ret));
+	if (ret)
 		return ret;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		say(msg, msglen, "fork: %s", strerror(-ret));
-		return ret;
-	}
-	if (pid == 0) {
-		execl(loader, loader, "load", DBK_USB_POLICY_NAME, file, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			ret = -errno;
-			say(msg, msglen, "waitpid: %s", strerror(-ret));
-			return ret;
-		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		say(msg, msglen, "%s load %s %s failed (%s %d)", loader, DBK_USB_POLICY_NAME, file,
-		    WIFEXITED(status) ? "exit status" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		return -ENOEXEC;
-	}
 	fd = bpf_obj_get(DBK_USB_TASKS_PIN);
 	if (fd < 0) {
 		ret = -errno;

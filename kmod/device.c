@@ -83,9 +83,8 @@ int dbk_device_info(struct dbk_device *dev, struct dbk_grant *g, void __user *ua
 	ret = dbk_copy_arg(&info, offsetofend(typeof(info), reserved), sizeof(info), uarg);
 	if (ret)
 		return ret;
-	if (info.flags)
+	if (info.flags || info.reserved)
 		return -EINVAL;
-	info.reserved = 0;
 	mutex_lock(&dev->lock);
 	if (dev->dead) {
 		mutex_unlock(&dev->lock);

@@ -370,7 +370,7 @@ int dbk_irq_info(struct dbk_grant *g, void __user *uarg)
 	ret = dbk_copy_arg(&info, sizeof(info), sizeof(info), uarg);
 	if (ret)
 		return ret;
-	if (info.flags || info.index >= DBK_IRQ_INDEX_COUNT)
+	if (info.flags || info.index >= DBK_IRQ_INDEX_COUNT || info.reserved)
 		return -EINVAL;
 	down_read(&g->lock);
 	ret = g->revoked ? -ENODEV : 0;
@@ -382,7 +382,6 @@ int dbk_irq_info(struct dbk_grant *g, void __user *uarg)
 	info.delivered = g->delivered;
 	info.throttled = g->throttles;
 	spin_unlock_irq(&g->rate_lock);
-	info.reserved = 0;
 	up_read(&g->lock);
 	if (ret)
 		return ret;

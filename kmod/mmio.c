@@ -55,7 +55,7 @@ int dbk_mmio_region_info(struct dbk_grant *g, void __user *uarg)
 	ret = dbk_copy_arg(&ri, sizeof(ri), sizeof(ri), uarg);
 	if (ret)
 		return ret;
-	if (ri.flags || ri.index >= DBK_NUM_REGIONS)
+	if (ri.flags || ri.index >= DBK_NUM_REGIONS || ri.reserved)
 		return -EINVAL;
 	uareas = u64_to_user_ptr(ri.areas);
 	ri.size = 0;

@@ -8,12 +8,12 @@
  *   dbk-policy set NAME 'MAP[KEY]=VALUE'...
  *   dbk-policy show NAME MAP
  *
- * A loaded policy lives under /sys/fs/bpf/devbroker/NAME/: its links in
- * links/ (one per program: the attachment) and its maps in maps/, so it
- * outlives the loader.  Loading is all or nothing: the object is loaded
+ * A loaded policy lives in bpffs as <devbroker/bpffs.h> lays it out: its
+ * links (one per program: the attachment) and its maps, so it outlives
+ * the loader.  Loading is all or nothing: the object is loaded
  * (verified), its maps filled, every program attached (grant hooks last),
- * everything pinned in /sys/fs/bpf/devbroker-staging/NAME-PID, which is
- * then renamed into place.  On any failure nothing stays attached or pinned.  Unloading
+ * everything pinned in the staging directory as NAME-PID, which is then
+ * renamed into place.  On any failure nothing stays attached or pinned.  Unloading
  * removes the pins (grant hooks first), which detaches the programs.
  *
  * Exit status: 0 success, 1 failure, 2 usage.
@@ -41,15 +41,17 @@
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
+#include <devbroker/bpffs.h>
+
 #include "config.h"
 
 #define PROG "dbk-policy"
 #define MAX_LINKS 64
 #define LOG_TAIL_LINES 30
 
-static const char *bpffs = "/sys/fs/bpf";
-static char root[PATH_MAX];		/* bpffs/devbroker: the loaded policies */
-static char staging[PATH_MAX];		/* bpffs/devbroker-staging: NAME-PID while (un)loading */
+static const char *bpffs = DBK_BPFFS;
+static char root[PATH_MAX];		/* the loaded policies */
+static char staging[PATH_MAX];		/* NAME-PID while (un)loading */
 static bool verbose;
 
 /* libbpf's messages, kept for the tail shown on failure. */
@@ -365,7 +367,7 @@ static bool is_grant_hook(const char *sec)
 /* Remove a pinned tree we created: the pins in DIR/links and DIR/maps, and DIR. */
 static void remove_tree(const char *dir)
 {
-	static const char *const subs[] = { "links", "maps" };
+	static const char *const subs[] = { DBK_POLICY_LINKS, DBK_POLICY_MAPS };
 	char path[PATH_MAX];
 	unsigned int i;
 
@@ -524,19 +526,19 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 	/* Pin into a staging directory, then rename it into place. */
 	pathf(tmp, "%s/%s-%d", staging, name, (int)getpid());
 	pinned = true;
-	pathf(path, "%s/links", tmp);
+	pathf(path, "%s/" DBK_POLICY_LINKS, tmp);
 	if (mkdir(tmp, 0700) || mkdir(path, 0700)) {
 		err("%s: %s", path, strerror(errno));
 		goto unpin;
 	}
 	for (i = 0; i < n; i++) {
-		pathf(path, "%s/links/%s", tmp, att[i].prog);
+		pathf(path, "%s/" DBK_POLICY_LINKS "/%s", tmp, att[i].prog);
 		if (bpf_link__pin(att[i].link, path)) {
 			err("pin %s: %s", path, strerror(errno));
 			goto unpin;
 		}
 	}
-	pathf(path, "%s/maps", tmp);
+	pathf(path, "%s/" DBK_POLICY_MAPS, tmp);
 	if (mkdir(path, 0700)) {
 		err("%s: %s", path, strerror(errno));
 		goto unpin;
@@ -549,7 +551,7 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 		for (c = mname; *c; c++)
 			if (*c == '.')
 				*c = '_';
-		pathf(path, "%s/maps/%s", tmp, mname);
+		pathf(path, "%s/" DBK_POLICY_MAPS "/%s", tmp, mname);
 		if (bpf_map__pin(map, path)) {
 			err("pin %s: %s", path, strerror(errno));
 			goto unpin;
@@ -648,7 +650,7 @@ static int cmd_unload(const char *name)
 	}
 	/* Grant hooks first, then the rest. */
 	for (pass = 0; pass < 2; pass++) {
-		pathf(path, "%s/links", tmp);
+		pathf(path, "%s/" DBK_POLICY_LINKS, tmp);
 		d = opendir(path);
 		if (!d)
 			break;
@@ -658,7 +660,7 @@ static int cmd_unload(const char *name)
 
 			if (de->d_name[0] == '.')
 				continue;
-			pathf(p, "%s/links/%s", tmp, de->d_name);
+			pathf(p, "%s/" DBK_POLICY_LINKS "/%s", tmp, de->d_name);
 			fd = bpf_obj_get(p);
 			if (fd >= 0 && !link_hook(fd, hook, sizeof(hook), NULL) &&
 			    !strcmp(hook, "dbk_policy_grant") != (pass == 0)) {
@@ -703,7 +705,7 @@ static int cmd_list(void)
 		}
 		count++;
 		printf("%s\n", name);
-		pathf(path, "%s/%s/links", root, name);
+		pathf(path, "%s/%s/" DBK_POLICY_LINKS, root, name);
 		d = opendir(path);
 		while (d && (de = readdir(d))) {
 			char p[PATH_MAX], hook[128] = "?";
@@ -722,7 +724,7 @@ static int cmd_list(void)
 		}
 		if (d)
 			closedir(d);
-		pathf(path, "%s/%s/maps", root, name);
+		pathf(path, "%s/%s/" DBK_POLICY_MAPS, root, name);
 		d = opendir(path);
 		while (d && (de = readdir(d)))
 			if (de->d_name[0] != '.')
@@ -747,7 +749,7 @@ static int open_pinned_map(const char *name, const char *map, struct bpf_map_inf
 		err("'%s' is not a policy name", name);
 		return -1;
 	}
-	pathf(path, "%s/%s/maps/%s", root, name, map);
+	pathf(path, "%s/%s/" DBK_POLICY_MAPS "/%s", root, name, map);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err("%s: %s", path, errno == ENOENT ? "no such policy or map" : strerror(errno));
@@ -862,7 +864,7 @@ static void usage(FILE *f)
 		"\n"
 		"  load NAME FILE.bpf.o [--map 'MAP[KEY]=VALUE']...\n"
 		"        verify, attach and pin every program of FILE (grant hooks last) and\n"
-		"        its maps under DIR/devbroker/NAME; all or nothing.  FILE without a\n"
+		"        its maps under DIR/" DBK_BPFFS_POLICIES "/NAME; all or nothing.  FILE without a\n"
 		"        '/' is also looked up in " DBK_DATADIR "/policies.\n"
 		"  unload NAME        remove NAME's pins (grant hooks first): detaches it\n"
 		"  list               the loaded policies, their programs, hooks and maps\n"
@@ -873,7 +875,7 @@ static void usage(FILE *f)
 		"policy SDK's dbk_dev_key()), or for structs FIELD=VALUE,... (fields\n"
 		"left out are 0, or keep their value with set).\n"
 		"\n"
-		"Options: --bpffs DIR (default /sys/fs/bpf), -v (libbpf's debug output).\n"
+		"Options: --bpffs DIR (default " DBK_BPFFS "), -v (libbpf's debug output).\n"
 		"Exit status: 0 success, 1 failure, 2 usage.\n");
 }
 
@@ -921,8 +923,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	snprintf(root, sizeof(root), "%s/devbroker", bpffs);
-	snprintf(staging, sizeof(staging), "%s/devbroker-staging", bpffs);
+	snprintf(root, sizeof(root), "%s/" DBK_BPFFS_POLICIES, bpffs);
+	snprintf(staging, sizeof(staging), "%s/" DBK_BPFFS_STAGING, bpffs);
 	libbpf_set_print(libbpf_print);
 	cmd = pos[0];
 	if (nmaps && strcmp(cmd, "load")) {

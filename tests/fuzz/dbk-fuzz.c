@@ -479,9 +479,13 @@ static void run_ioctl(const struct fz_op *op)
 		self->iova = ((struct dbk_dma_alloc *)arg)->iova;
 		self->offset = ((struct dbk_dma_alloc *)arg)->offset;
 	}
-	/* Now and then, an unknown command or a raw pointer. */
+	/*
+	 * Now and then, another command number (mostly _IO() ones, which
+	 * reach the handlers: the numbers hold no size) or a raw pointer.
+	 */
 	if (!below(64))
-		ioctl(FZ_FD, _IOC(below(4), DBK_TYPE, below(32), below(4096)), below(2) ? arg : (void *)0x10);
+		ioctl(FZ_FD, below(4) ? _IO(DBK_TYPE, below(32)) :
+		      _IOC(below(4), DBK_TYPE, below(32), below(4096)), below(2) ? arg : (void *)0x10);
 }
 
 static void touch(struct fz_map *m, uint64_t page, int rw)

@@ -180,6 +180,8 @@ static void group_device(void)
 		memset(big, 0xa5, sizeof(big));
 		o->argsz = v1;
 		o->flags = 0;
+		EXPECT_ERR(EINVAL, ioctl(dev, DBK_DEVICE_GET_INFO, o), "GET_INFO reserved set: EINVAL");
+		o->reserved = 0;
 		CHECK(ioctl(dev, DBK_DEVICE_GET_INFO, o) == 0 && o->argsz == v1 && o->vendor == 0x1234 &&
 		      o->api_version == DBK_API_VERSION, "GET_INFO from an older caller (argsz ends at reserved)");
 		for (i = v1; i < sizeof(big); i++)

@@ -50,6 +50,8 @@
 
 #include <linux/devbroker.h>
 
+#include <devbroker/bpffs.h>
+
 #include "../helpers/dbk-test.h"
 #include "mischief.h"
 
@@ -921,7 +923,7 @@ static void group_verifier(const char *bdf)
 	tap(system("grep -q 'invalid variable buffer offset' /tmp/bad.err") == 0,
 	    "and shows the verifier's log tail (invalid variable buffer offset)");
 	system("sed 's/^/# /' /tmp/bad.err | tail -n 8");
-	tap(dir_empty("/sys/fs/bpf/devbroker") && dir_empty("/sys/fs/bpf/devbroker-staging"),
+	tap(dir_empty(DBK_POLICY_PIN_ROOT) && dir_empty(DBK_POLICY_STAGING),
 	    "nothing is pinned");
 	tap(pol("list | grep -q . ") != 0, "dbk-policy list shows nothing");
 	EXPECT(access_ok_now(bdf), 0, "accesses are not filtered (nothing attached)");
@@ -932,7 +934,7 @@ static void group_verifier(const char *bdf)
 	EXPECT_EXIT(r, 1, "a policy whose second program cannot attach: dbk-policy fails");
 	tap(system("grep -q 'cannot be attached' /tmp/bad.err") == 0, "the error names the program that cannot attach");
 	system("sed 's/^/# /' /tmp/bad.err | tail -n 3");
-	tap(dir_empty("/sys/fs/bpf/devbroker") && dir_empty("/sys/fs/bpf/devbroker-staging"),
+	tap(dir_empty(DBK_POLICY_PIN_ROOT) && dir_empty(DBK_POLICY_STAGING),
 	    "nothing is pinned");
 	EXPECT(access_ok_now(bdf), 0,
 	       "the program that did attach (it denies every write) was detached again");
@@ -944,7 +946,7 @@ static void group_verifier(const char *bdf)
 	EXPECT_EXIT(pol("frobnicate 2> /dev/null"), 2, "an unknown command (usage)");
 	EXPECT_EXIT(pol("unload nosuch 2> /dev/null"), 1, "unload of a policy not loaded");
 	EXPECT_EXIT(pol("unload edu_firewall > /dev/null"), 0, "unload");
-	tap(dir_empty("/sys/fs/bpf/devbroker"), "nothing is pinned after the unload");
+	tap(dir_empty(DBK_POLICY_PIN_ROOT), "nothing is pinned after the unload");
 }
 
 /* ------------------------------------------------------------ the review's findings (safety) */
@@ -1135,7 +1137,7 @@ static void group_unmap_failopen(const char *bdf)
 	}
 	if (read(a.up[0], &c, 1) != 1)
 		exit(2);
-	tap(unlink("/sys/fs/bpf/devbroker/edu_dma_guard/links/edu_dma_guard_dma") == 0,
+	tap(unlink(DBK_POLICY_PIN_DIR("edu_dma_guard") "/" DBK_POLICY_LINKS "/edu_dma_guard_dma") == 0,
 	    "failopen: the guard's dma program detached (its link unpinned)");
 	if (write(a.go[1], "g", 1) != 1 || read(a.up[0], &c, 1) != 1)
 		exit(2);

@@ -21,21 +21,22 @@
  *    buffer `dbk_usb_denials`.
  *
  * The maps are pinned by `dbk-policy load usb_requests usb_requests.bpf.o`
- * under /sys/fs/bpf/devbroker/usb_requests/maps/.
+ * (DBK_POLICY_MAP_PIN of <devbroker/bpffs.h>).
  */
 #ifndef DEVBROKER_USB_POLICY_H
 #define DEVBROKER_USB_POLICY_H
 
 #include <linux/types.h>
 
+#include <devbroker/bpffs.h>
+
 /** The layout of struct dbk_usb_rules; other versions are refused (fail closed). */
 #define DBK_USB_RULES_VERSION	1
 
 /** The policy's name for dbk-policy, and its pinned maps. */
 #define DBK_USB_POLICY_NAME	"usb_requests"
-#define DBK_USB_PIN_DIR		"/sys/fs/bpf/devbroker/" DBK_USB_POLICY_NAME
-#define DBK_USB_TASKS_PIN	DBK_USB_PIN_DIR "/maps/dbk_usb_tasks"
-#define DBK_USB_DENIALS_PIN	DBK_USB_PIN_DIR "/maps/dbk_usb_denials"
+#define DBK_USB_TASKS_PIN	DBK_POLICY_MAP_PIN(DBK_USB_POLICY_NAME, "dbk_usb_tasks")
+#define DBK_USB_DENIALS_PIN	DBK_POLICY_MAP_PIN(DBK_USB_POLICY_NAME, "dbk_usb_denials")
 
 /** Request types (bits 5-6 of bmRequestType) for dbk_usb_rules.allowed. */
 #define DBK_USB_REQ_STANDARD	(1U << 0)	/**< type 0 */

@@ -131,7 +131,7 @@ struct dbk_device_info {
 	__u32 domain;			/* PCI address */
 	__u8 bus;
 	__u8 devfn;
-	__u16 reserved;
+	__u16 reserved;			/* must be 0 */
 	__u32 grants_created;		/* lifetime counters, for the broker */
 	__u32 grants_revoked;
 };
@@ -292,7 +292,7 @@ struct dbk_region_info {
 	__u64 size;			/* out: region size in bytes (0: absent) */
 	__u64 offset;			/* out: file offset of the region */
 	__u32 nr_areas;			/* out: mmap()able areas */
-	__u32 reserved;
+	__u32 reserved;			/* must be 0 */
 	__u64 areas;			/* user pointer: struct dbk_area[areas_max] */
 };
 
@@ -321,7 +321,7 @@ struct dbk_irq_info {
 	__u32 index;			/* in */
 	__u32 count;			/* out: vectors the grant may enable */
 	__u32 enabled;			/* out: vectors enabled now */
-	__u32 reserved;
+	__u32 reserved;			/* must be 0 */
 	__u64 delivered;		/* out: interrupts signalled */
 	__u64 throttled;		/* out: times the rate cap masked */
 };
@@ -359,7 +359,7 @@ struct dbk_irq_set {
 	__u32 index;
 	__u32 start;
 	__u32 count;
-	__u32 reserved;
+	__u32 reserved;			/* must be 0 */
 	__u64 fds;			/* user pointer: __s32[count] */
 };
 

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The one launcher of the policy loader: see policyload.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <devbroker/bpffs.h>
+
+#include "policyload.h"
+
+bool dbk_policy_loaded(const char *name)
+{
+	char pin[PATH_MAX];
+
+	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s", name);
+	return access(pin, F_OK) == 0;
+}
+
+int dbk_policy_load(const char *loader, const char *policy_dir, const char *name,
+		    char *msg, size_t msglen)
+{
+	char file[PATH_MAX];
+	int ret, status;
+	pid_t pid;
+
+	snprintf(file, sizeof(file), "%s/%s.bpf.o", policy_dir, name);
+	if (access(file, R_OK)) {
+		ret = -errno;
+		snprintf(msg, msglen, "policy %s: %s: %s", name, file, strerror(-ret));
+		return ret;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		snprintf(msg, msglen, "policy %s: fork: %s", name, strerror(-ret));
+		return ret;
+	}
+	if (pid == 0) {
+		execl(loader, loader, "load", name, file, (char *)NULL);
+		fprintf(stderr, "devbrokerd: exec %s: %s\n", loader, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			ret = -errno;
+			snprintf(msg, msglen, "policy %s: waitpid: %s", name, strerror(-ret));
+			return ret;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(msg, msglen, "%s load %s %s failed (%s %d)", loader, name, file,
+			 WIFEXITED(status) ? "exit status" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -ENOEXEC;
+	}
+	return 0;
+}

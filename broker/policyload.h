@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The broker's one launcher of the policy loader, dbk-policy
+ * (policies/src/dbk-policy.c), which pins a policy where
+ * <devbroker/bpffs.h> says: the manifests' Policy= and the USB request
+ * policy both load through it.
+ */
+#ifndef DBK_POLICYLOAD_H
+#define DBK_POLICYLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Is policy @name loaded (its directory pinned)? */
+bool dbk_policy_loaded(const char *name);
+
+/*
+ * `LOADER load NAME POLICY_DIR/NAME.bpf.o`, waited for.  0, or -ENOENT
+ * (no such object), -ENOEXEC (the loader failed: it said why on stderr),
+ * -errno (fork, waitpid); @msg then says what failed, in one line.
+ */
+int dbk_policy_load(const char *loader, const char *policy_dir, const char *name,
+		    char *msg, size_t msglen);
+
+#endif /* DBK_POLICYLOAD_H */

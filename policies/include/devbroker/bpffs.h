@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file devbroker/bpffs.h
+ * @brief Where loaded devbroker policies live in bpffs: the one
+ * definition of the pin layout.
+ *
+ * `dbk-policy load NAME FILE` writes it (policies/src/dbk-policy.c); the
+ * daemon and the tools read it.  A loaded policy is a directory
+ * DBK_POLICY_PIN_ROOT/NAME holding:
+ *  - links/PROGRAM: one BPF link per program, its attachment (removing
+ *    the pin detaches the program);
+ *  - maps/MAP: the object's maps, so that they can be read and updated
+ *    (`dbk-policy set` and `show`, the daemon's marks and ring buffers).
+ *
+ * A load or unload in progress lives in DBK_POLICY_STAGING/NAME-PID (and
+ * NAME-unload-PID) and is renamed into place, so that a policy is either
+ * wholly there or absent.  Both directories are mode 0700: root only.
+ * Every path here is under bpffs's usual mount point; dbk-policy takes
+ * --bpffs DIR for another.
+ */
+#ifndef DEVBROKER_BPFFS_H
+#define DEVBROKER_BPFFS_H
+
+/** Where bpffs is mounted (systemd's mount point). */
+#define DBK_BPFFS		"/sys/fs/bpf"
+
+/** Under it: the loaded policies, and the ones being (un)loaded. */
+#define DBK_BPFFS_POLICIES	"devbroker"
+#define DBK_BPFFS_STAGING	"devbroker-staging"
+
+/** In a policy's directory: its links and its maps. */
+#define DBK_POLICY_LINKS	"links"
+#define DBK_POLICY_MAPS		"maps"
+
+#define DBK_POLICY_PIN_ROOT	DBK_BPFFS "/" DBK_BPFFS_POLICIES
+#define DBK_POLICY_STAGING	DBK_BPFFS "/" DBK_BPFFS_STAGING
+
+/** The directory of the policy @p name, a string literal. */
+#define DBK_POLICY_PIN_DIR(name)	DBK_POLICY_PIN_ROOT "/" name
+/** Map @p map of the policy @p name, both string literals. */
+#define DBK_POLICY_MAP_PIN(name, map)	DBK_POLICY_PIN_DIR(name) "/" DBK_POLICY_MAPS "/" map
+
+#endif /* DEVBROKER_BPFFS_H */
