@@ -118,10 +118,6 @@ void dbk_control_client(int fd);
 void dbk_control_broadcast(struct json_object *ev);
 struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail);
 
-/* audit.c */
-int dbk_audit_open(void);
-void dbk_audit_read(int fd);
-
 /* uevent.c */
 int dbk_uevent_open(void);
 /* Reads one uevent; returns 1 with @action/@subsystem/@devpath filled, 0 if none. */

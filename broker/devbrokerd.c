@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "denials.h"
 #include "usbpolicy.h"
 
 struct dbk_daemon dbk = {
@@ -52,46 +53,76 @@ struct dbk_daemon dbk = {
 };
 
 static int dbk_timerfd = -1;
-static int dbk_auditfd = -1;
-static struct dbk_usb_denials *dbk_usb_denials;
+static struct dbk_denials *dbk_denials;
+static bool dbk_denials_pci_failed;
 
-/* The module may be loaded after us: keep trying to follow its denials. */
-static void dbk_audit_try(void)
+/* Once the denials' ring buffers exist, their one fd joins the epoll set. */
+static void dbk_denials_watch(void)
 {
+	static int watched = -1;
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if (dbk_auditfd >= 0)
+	ev.data.fd = dbk_denials_fd(dbk_denials);
+	if (ev.data.fd < 0 || ev.data.fd == watched)
 		return;
-	dbk_auditfd = dbk_audit_open();
-	if (dbk_auditfd < 0)
+	if (epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0)
+		watched = ev.data.fd;
+}
+
+/* The module may be loaded after us: keep trying to follow its denials. */
+static void dbk_denials_try_pci(void)
+{
+	int ret;
+
+	if (!dbk_denials || dbk_denials_pci_failed)
 		return;
-	ev.data.fd = dbk_auditfd;
-	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, dbk_auditfd, &ev);
-	dbk_log("following policy denials (tracefs)");
+	ret = dbk_denials_follow_pci(dbk_denials);
+	if (ret == -ENOENT || ret == -EALREADY)
+		return;
+	if (ret) {
+		dbk_denials_pci_failed = true;	/* not the module's absence: say it once */
+		dbk_log("PCI policy denials will not be reported: %s", strerror(-ret));
+		return;
+	}
+	dbk_denials_watch();
+	dbk_log("following PCI policy denials");
 }
 
 /* At most this many "denied" events per device and second: a driver can loop on refusals. */
 #define DBK_DENIED_PER_SEC	10
 
-/* A USB request the policy refused: a "denied" event of the driver that asked. */
-static void dbk_usb_denied(const struct dbk_usb_denial *dn, void *data)
+static struct dbk_dev *dbk_denied_dev(const struct dbk_denial *dn)
 {
 	pid_t pgid = getpgid((pid_t)dn->pid);	/* a driver leads its process group */
-	struct dbk_dev *d = NULL;
-	uint64_t now = dbk_now_ms();
-	char what[256];
+	char id[32];
 	int i;
 
-	for (i = 0; i < dbk.nr_devs && !d; i++)
+	if (dn->bus == DBK_DENIAL_PCI) {
+		snprintf(id, sizeof(id), "%04x:%02x:%02x.%x", dn->u.pci.dev.domain,
+			 dn->u.pci.dev.bus, dn->u.pci.dev.devfn >> 3, dn->u.pci.dev.devfn & 7);
+		return dbk_dev_find(id);
+	}
+	for (i = 0; i < dbk.nr_devs; i++)
 		if (dbk.devs[i].pid > 0 && (dbk.devs[i].pid == (pid_t)dn->pid || dbk.devs[i].pid == pgid))
-			d = &dbk.devs[i];
+			return &dbk.devs[i];
 	/* Gone already: the first device whose driver has that cookie. */
-	for (i = 0; i < dbk.nr_devs && !d; i++)
+	for (i = 0; i < dbk.nr_devs; i++)
 		if (dbk.devs[i].driver[0] && dbk_policy_cookie(dbk.devs[i].driver) == dn->cookie)
-			d = &dbk.devs[i];
+			return &dbk.devs[i];
+	return NULL;
+}
+
+/* A call a policy refused: a "denied" event of the device it was about. */
+static void dbk_denied(const struct dbk_denial *dn, void *data)
+{
+	struct dbk_dev *d = dbk_denied_dev(dn);
+	uint64_t now = dbk_now_ms();
+	char what[320];
+
+	(void)data;
 	if (d && now - d->denied_window >= 1000) {
 		if (d->denied_hidden)
-			dbk_event("denied", d, "usb_requests: %u more refusals not shown (at most %d a second)",
+			dbk_event("denied", d, "%u more refusals not shown (at most %d a second)",
 				  d->denied_hidden, DBK_DENIED_PER_SEC);
 		d->denied_window = now;
 		d->denied_shown = d->denied_hidden = 0;
@@ -102,24 +133,24 @@ static void dbk_usb_denied(const struct dbk_usb_denial *dn, void *data)
 	}
 	if (d)
 		d->denied_shown++;
-	dbk_usb_denial_format(dn, what, sizeof(what));
-	dbk_event("denied", d, "usb_requests: %s", what);
+	dbk_denial_format(dn, what, sizeof(what));
+	dbk_event("denied", d, "%s", what);
 }
 
 void dbk_usb_denials_follow(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int ret;
 
-	if (dbk_usb_denials)
+	if (!dbk_denials)
 		return;
-	ret = dbk_usb_denials_open(dbk_usb_denied, NULL, &dbk_usb_denials);
+	ret = dbk_denials_add_pin(dbk_denials, DBK_USB_DENIALS_PIN);
+	if (ret == -EALREADY)
+		return;
 	if (ret) {
 		dbk_log("USB request denials will not be reported: %s", strerror(-ret));
 		return;
 	}
-	ev.data.fd = dbk_usb_denials_fd(dbk_usb_denials);
-	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	dbk_denials_watch();
 }
 
 void dbk_log(const char *fmt, ...)
@@ -786,8 +817,10 @@ int main(int argc, char **argv)
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = fd };
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	}
+	if (dbk_denials_new(dbk_denied, NULL, &dbk_denials))
+		dbk_log("policy denials will not be reported: out of memory");
 	dbk_rescan();
-	dbk_audit_try();
+	dbk_denials_try_pci();
 #ifdef HAVE_LIBSYSTEMD
 	sd_notify(0, "READY=1");
 #endif
@@ -817,16 +850,14 @@ int main(int argc, char **argv)
 				dbk_uevent(ufd);
 			} else if (fd == lfd) {
 				dbk_control_accept(lfd);
-			} else if (fd == dbk_auditfd) {
-				dbk_audit_read(fd);
-			} else if (dbk_usb_denials && fd == dbk_usb_denials_fd(dbk_usb_denials)) {
-				dbk_usb_denials_drain(dbk_usb_denials);
+			} else if (dbk_denials && fd == dbk_denials_fd(dbk_denials)) {
+				dbk_denials_drain(dbk_denials);
 			} else {
 				dbk_control_client(fd);
 			}
 		}
 		dbk_frontend_poll();
-		dbk_audit_try();
+		dbk_denials_try_pci();
 	}
 	dbk_log("stopping %d devices", dbk.nr_devs);
 	for (i = 0; i < dbk.nr_devs; i++)

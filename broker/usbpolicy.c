@@ -195,74 +195,6 @@ int dbk_usb_rules_from_rights(const struct dbk_rights *r, uint64_t cookie,
 	return 0;
 }
 
-/* ------------------------------------------------------------ denials */
-
-struct dbk_usb_denials {
-	struct ring_buffer *rb;
-	int map;
-	dbk_usb_denial_fn fn;
-	void *data;
-};
-
-static int on_sample(void *ctx, void *data, size_t size)
-{
-	struct dbk_usb_denials *dn = ctx;
-	struct dbk_usb_denial d;
-
-	/* A shorter record (an older policy) is zero-extended. */
-	memset(&d, 0, sizeof(d));
-	memcpy(&d, data, size < sizeof(d) ? size : sizeof(d));
-	dn->fn(&d, dn->data);
-	return 0;
-}
-
-int dbk_usb_denials_open(dbk_usb_denial_fn fn, void *data, struct dbk_usb_denials **out)
-{
-	struct dbk_usb_denials *dn = calloc(1, sizeof(*dn));
-	int ret;
-
-	if (!dn)
-		return -ENOMEM;
-	dn->fn = fn;
-	dn->data = data;
-	dn->map = bpf_obj_get(DBK_USB_DENIALS_PIN);
-	if (dn->map < 0) {
-		ret = -errno;
-		free(dn);
-		return ret;
-	}
-	dn->rb = ring_buffer__new(dn->map, on_sample, dn, NULL);
-	if (!dn->rb) {
-		ret = -errno;
-		close(dn->map);
-		free(dn);
-		return ret ? ret : -EINVAL;
-	}
-	*out = dn;
-	return 0;
-}
-
-int dbk_usb_denials_fd(const struct dbk_usb_denials *dn)
-{
-	return ring_buffer__epoll_fd(dn->rb);
-}
-
-int dbk_usb_denials_drain(struct dbk_usb_denials *dn)
-{
-	int n = ring_buffer__consume(dn->rb);
-
-	return n < 0 ? (errno ? -errno : n) : n;
-}
-
-void dbk_usb_denials_close(struct dbk_usb_denials *dn)
-{
-	if (!dn)
-		return;
-	ring_buffer__free(dn->rb);
-	close(dn->map);
-	free(dn);
-}
-
 const char *dbk_usb_reason_name(uint32_t reason)
 {
 	switch (reason) {
@@ -296,8 +228,9 @@ static const char *ioctl_name(uint32_t cmd)
 	return NULL;
 }
 
-int dbk_usb_denial_format(const struct dbk_usb_denial *d, char *buf, size_t n)
+int dbk_usb_denial_format(const struct dbk_denial *rec, char *buf, size_t n)
 {
+	const struct dbk_usb_denial *d = &rec->u.usb;
 	static const char *const types[] = { "standard", "class", "vendor", "reserved" };
 	const char *name = ioctl_name(d->cmd);
 	char rule[32] = "";
@@ -307,24 +240,24 @@ int dbk_usb_denial_format(const struct dbk_usb_denial *d, char *buf, size_t n)
 		snprintf(rule, sizeof(rule), " %u", d->rule);
 	if (d->reason == DBK_USB_R_PTRACE)
 		m = snprintf(buf, n, "pid %u: write access to its memory by pid %u refused",
-			     d->pid, d->other_pid);
+			     rec->pid, d->other_pid);
 	else if (d->reason == DBK_USB_R_OPEN)
 		m = snprintf(buf, n, "pid %u: opening USB device node (usb minor %u) refused",
-			     d->pid, d->minor);
+			     rec->pid, d->minor);
 	else if (d->reason == DBK_USB_R_CLONE)
 		m = snprintf(buf, n, "pid %u: a memory-sharing clone from a vfork child refused",
-			     d->pid);
+			     rec->pid);
 	else if (d->has_setup)
 		m = snprintf(buf, n, "pid %u: %s request 0x%02x/0x%02x wValue 0x%04x wIndex 0x%04x "
-			     "wLength %u on usb minor %u: %s%s", d->pid,
+			     "wLength %u on usb minor %u: %s%s", rec->pid,
 			     types[(d->bRequestType >> 5) & 3], d->bRequestType, d->bRequest,
 			     d->wValue, d->wIndex, d->wLength, d->minor, dbk_usb_reason_name(d->reason),
 			     rule);
 	else if (name)
-		m = snprintf(buf, n, "pid %u: USBDEVFS_%s on usb minor %u: %s", d->pid, name,
+		m = snprintf(buf, n, "pid %u: USBDEVFS_%s on usb minor %u: %s", rec->pid, name,
 			     d->minor, dbk_usb_reason_name(d->reason));
 	else
-		m = snprintf(buf, n, "pid %u: ioctl 0x%08x on usb minor %u: %s", d->pid, d->cmd,
+		m = snprintf(buf, n, "pid %u: ioctl 0x%08x on usb minor %u: %s", rec->pid, d->cmd,
 			     d->minor, dbk_usb_reason_name(d->reason));
 	return m >= 0 && (size_t)m < n ? 0 : -ENOSPC;
 }

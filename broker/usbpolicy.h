@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <devbroker/denial.h>
 #include <devbroker/usb-policy.h>
 
 /*
@@ -53,20 +54,12 @@ struct dbk_rights;
 int dbk_usb_rules_from_rights(const struct dbk_rights *r, uint64_t cookie,
 			      struct dbk_usb_rules *out);
 
-/* The denials the policy reports (ring buffer dbk_usb_denials). */
-struct dbk_usb_denials;
-typedef void (*dbk_usb_denial_fn)(const struct dbk_usb_denial *d, void *data);
-
-/* Open the pinned ring buffer; @fn gets each record from dbk_usb_denials_drain(). */
-int dbk_usb_denials_open(dbk_usb_denial_fn fn, void *data, struct dbk_usb_denials **out);
-/* An fd that polls readable (EPOLLIN) when records are waiting: add it to an epoll set. */
-int dbk_usb_denials_fd(const struct dbk_usb_denials *dn);
-/* Hand every waiting record to the callback; returns how many, or a negative errno. */
-int dbk_usb_denials_drain(struct dbk_usb_denials *dn);
-void dbk_usb_denials_close(struct dbk_usb_denials *dn);
-
-/* "vendor request 0x40/0x01 wValue 0x0000 wIndex 0x0000 wLength 0: type not allowed" */
-int dbk_usb_denial_format(const struct dbk_usb_denial *d, char *buf, size_t n);
+/*
+ * A USB denial record (read with denials.h, from DBK_USB_DENIALS_PIN):
+ * "pid 7: vendor request 0x40/0x01 wValue 0x0000 wIndex 0x0000 wLength 0
+ * on usb minor 3: type not allowed".
+ */
+int dbk_usb_denial_format(const struct dbk_denial *d, char *buf, size_t n);
 /* "ioctl", "type", "rule", "racy", ... */
 const char *dbk_usb_reason_name(uint32_t reason);
 

@@ -2,7 +2,7 @@
 /*
  * devbroker's policy hooks: writable raw tracepoints whose first argument
  * is a ctx struct from the UAPI header ("Policy hooks"), for eBPF
- * programs in SEC("raw_tp.w/<name>"); and the trace event of a denial.
+ * programs in SEC("raw_tp.w/<name>"); and dbk_policy_denied, read only.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM devbroker
@@ -34,29 +34,7 @@ DBK_POLICY_HOOK(irq);
 DBK_POLICY_HOOK(dma);
 DBK_POLICY_HOOK(master);
 
-TRACE_EVENT(dbk_policy_denied,
-	    TP_PROTO(const char *hook, const char *dev, u64 cookie, u64 what, u64 value, int err),
-	    TP_ARGS(hook, dev, cookie, what, value, err),
-	    TP_STRUCT__entry(__string(hook, hook)
-			     __string(dev, dev)
-			     __field(u64, cookie)
-			     __field(u64, what)
-			     __field(u64, value)
-			     __field(int, err)
-			     __field(int, pid)
-			     __field(unsigned int, uid)),
-	    TP_fast_assign(__assign_str(hook, hook);
-			   __assign_str(dev, dev);
-			   __entry->cookie = cookie;
-			   __entry->what = what;
-			   __entry->value = value;
-			   __entry->err = err;
-			   __entry->pid = current->tgid;
-			   __entry->uid = from_kuid(&init_user_ns, current_uid());),
-	    TP_printk("%s denied on %s to pid %d uid %u (cookie %llu): what 0x%llx value 0x%llx, errno %d",
-		      __get_str(hook), __get_str(dev), __entry->pid, __entry->uid,
-		      __entry->cookie, __entry->what, __entry->value, __entry->err)
-);
+DECLARE_TRACE(dbk_policy_denied, TP_PROTO(struct dbk_policy_denied_ctx *ctx), TP_ARGS(ctx));
 
 #endif /* _DBK_TRACE_H */
 

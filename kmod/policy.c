@@ -8,7 +8,6 @@
  * a guarded grant what the guard vouches for needs DBK_POLICY_APPROVE.
  */
 #include <linux/pci.h>
-#include <linux/cred.h>
 
 #include "dbk.h"
 
@@ -28,13 +27,16 @@ static void dbk_policy_dev(struct dbk_grant *g, struct dbk_policy_dev *d)
 	d->grant_flags = g->flags;
 }
 
-/* A denial: traced, and the program's errno if it is a real one (not ERESTART*, say). */
-static int dbk_policy_denied(struct dbk_grant *g, const char *hook, u64 what, u64 value, s32 err)
+/* A denial: reported, and the program's errno if it is a real one (not ERESTART*, say). */
+static int dbk_policy_denied(struct dbk_grant *g, u32 op, u64 what, u64 value, s32 err)
 {
-	if (err <= 0 || err > EHWPOISON)
-		err = EPERM;
-	trace_dbk_policy_denied(hook, pci_name(g->dev->pdev), g->cookie, what, value, err);
-	return -err;
+	struct dbk_policy_denied_ctx ctx = { .version = DBK_POLICY_VERSION, .op = op,
+					     .what = what, .value = value };
+
+	ctx.error = err > 0 && err <= EHWPOISON ? err : EPERM;
+	dbk_policy_dev(g, &ctx.dev);
+	trace_dbk_policy_denied(&ctx);
+	return -ctx.error;
 }
 
 /* At grant creation, before the grant is live.  May add mediated ranges and set dma_guard. */
@@ -56,18 +58,20 @@ int dbk_policy_grant(struct dbk_grant *g)
 	memcpy(ctx.mediated, g->mediated, sizeof(ctx.mediated));
 	trace_dbk_policy_grant(&ctx);
 	if (ctx.verdict & DBK_POLICY_DENY)
-		return dbk_policy_denied(g, "grant", g->flags, g->bar_mask, ctx.error);
+		return dbk_policy_denied(g, DBK_DENIED_GRANT, g->flags, g->bar_mask, ctx.error);
 	/* Ranges may be added, never removed or changed; the added ones must be valid. */
 	if (ctx.nr_mediated < g->nr_mediated || ctx.nr_mediated > DBK_MAX_MEDIATED ||
 	    memcmp(ctx.mediated, g->mediated, g->nr_mediated * sizeof(g->mediated[0])))
-		return dbk_policy_denied(g, "grant", ctx.nr_mediated, 0, EINVAL);
+		return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx.nr_mediated, 0, EINVAL);
 	for (i = g->nr_mediated; i < ctx.nr_mediated; i++)
 		if (!dbk_grant_range_valid(g, &ctx.mediated[i]))
-			return dbk_policy_denied(g, "grant", ctx.mediated[i].offset, i, EINVAL);
+			return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx.mediated[i].offset, i,
+						 EINVAL);
 	/* A guard guards registers, and is there to approve writes and unmaps. */
 	if (ctx.dma_guard == 1 && (!ctx.nr_mediated || !trace_dbk_policy_access_enabled() ||
 				   !trace_dbk_policy_dma_enabled()))
-		return dbk_policy_denied(g, "grant", ctx.dma_guard, ctx.nr_mediated, EINVAL);
+		return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx.dma_guard, ctx.nr_mediated,
+					 EINVAL);
 	memcpy(g->mediated, ctx.mediated, sizeof(g->mediated));
 	g->nr_mediated = ctx.nr_mediated;
 	g->dma_guard = ctx.dma_guard == 1;
@@ -85,7 +89,7 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 	lockdep_assert_held(&g->lock);
 	if (!trace_dbk_policy_access_enabled()) {
 		/* The guard went away: its registers stay shut (fail closed). */
-		return guarded ? dbk_policy_denied(g, "access", off, *val, EPERM) : 0;
+		return guarded ? dbk_policy_denied(g, DBK_DENIED_ACCESS, off, *val, EPERM) : 0;
 	}
 	dbk_policy_dev(g, &ctx.dev);
 	ctx.flags = write ? DBK_POLICY_F_WRITE : 0;
@@ -108,8 +112,8 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 	if (guarded && (!(ctx.verdict & DBK_POLICY_APPROVE) || ctx.value != *val))
 		ctx.verdict |= DBK_POLICY_DENY;
 	if (ctx.verdict & DBK_POLICY_DENY)
-		return dbk_policy_denied(g, write ? "write" : "read", off, write ? *val : 0,
-					 ctx.error);
+		return dbk_policy_denied(g, write ? DBK_DENIED_WRITE : DBK_DENIED_READ,
+					 off, write ? *val : 0, ctx.error);
 	if (write && (ctx.verdict & DBK_POLICY_REWRITE))
 		*val = ctx.value;
 	return 0;
@@ -122,7 +126,7 @@ int dbk_policy_config(struct dbk_grant *g, unsigned int off, unsigned int width,
 	bool guarded = g->dma_guard && off != PCI_COMMAND;
 
 	if (!trace_dbk_policy_config_enabled())
-		return guarded ? dbk_policy_denied(g, "config", off, val, EPERM) : 0;
+		return guarded ? dbk_policy_denied(g, DBK_DENIED_CONFIG, off, val, EPERM) : 0;
 	dbk_policy_dev(g, &ctx.dev);
 	ctx.offset = off;
 	ctx.width = width;
@@ -131,7 +135,7 @@ int dbk_policy_config(struct dbk_grant *g, unsigned int off, unsigned int width,
 	if (guarded && !(ctx.verdict & DBK_POLICY_APPROVE))
 		ctx.verdict |= DBK_POLICY_DENY;
 	return ctx.verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, "config", off, val, ctx.error) : 0;
+		dbk_policy_denied(g, DBK_DENIED_CONFIG, off, val, ctx.error) : 0;
 }
 
 /* Enabling @count vectors of @index; a policy may lower the rate cap. */
@@ -147,7 +151,7 @@ int dbk_policy_irq(struct dbk_grant *g, u32 index, u32 count)
 	ctx.rate = g->irq_rate;
 	trace_dbk_policy_irq(&ctx);
 	if (ctx.verdict & DBK_POLICY_DENY)
-		return dbk_policy_denied(g, "irq", index, count, ctx.error);
+		return dbk_policy_denied(g, DBK_DENIED_IRQ, index, count, ctx.error);
 	if (ctx.rate && ctx.rate < g->irq_rate)
 		WRITE_ONCE(g->irq_rate, ctx.rate);
 	return 0;
@@ -162,7 +166,7 @@ int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size)
 	if (guarded)
 		lockdep_assert_held_write(&g->lock);
 	if (!trace_dbk_policy_dma_enabled())
-		return guarded ? dbk_policy_denied(g, "dma", iova, size, EPERM) : 0;
+		return guarded ? dbk_policy_denied(g, DBK_DENIED_DMA, iova, size, EPERM) : 0;
 	dbk_policy_dev(g, &ctx.dev);
 	ctx.op = op;
 	ctx.iova = iova;
@@ -173,7 +177,7 @@ int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size)
 	if (guarded && !(ctx.verdict & DBK_POLICY_APPROVE))
 		ctx.verdict |= DBK_POLICY_DENY;
 	return ctx.verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, "dma", iova, size, ctx.error) : 0;
+		dbk_policy_denied(g, DBK_DENIED_DMA, iova, size, ctx.error) : 0;
 }
 
 /* Bus mastering about to be turned on (by a command write or for MSI). */
@@ -186,5 +190,5 @@ int dbk_policy_master(struct dbk_grant *g)
 	dbk_policy_dev(g, &ctx.dev);
 	trace_dbk_policy_master(&ctx);
 	return ctx.verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, "master", 0, 0, ctx.error) : 0;
+		dbk_policy_denied(g, DBK_DENIED_MASTER, 0, 0, ctx.error) : 0;
 }

@@ -40,6 +40,7 @@
 #include <asm/ioctls.h>
 #include <linux/usbdevice_fs.h>
 #include <devbroker/usb-policy.h>
+#include <devbroker/denial.h>
 
 #ifndef DBK_USB_HOST_TEST
 #include <linux/bpf.h>
@@ -339,17 +340,21 @@ static __always_inline int deny(const struct dbk_usb_rules *r, struct task_struc
 				__u32 reason, __u32 minor, const struct dbk_setup *s, __u32 rule,
 				__u32 other_pid)
 {
+	struct dbk_denial *rec;
 	struct dbk_usb_denial *d;
 
 	count(0);
-	d = bpf_ringbuf_reserve(&dbk_usb_denials, sizeof(*d), 0);
-	if (!d) {
+	rec = bpf_ringbuf_reserve(&dbk_usb_denials, sizeof(*rec), 0);
+	if (!rec) {
 		count(1);
 		return -EPERM;
 	}
-	d->cookie = r ? r->cookie : 0;
-	d->pid = task->tgid;
-	d->tid = task->pid;
+	rec->bus = DBK_DENIAL_USB;
+	rec->cookie = r ? r->cookie : 0;
+	rec->pid = task->tgid;
+	rec->tid = task->pid;
+	rec->uid = (__u32)bpf_get_current_uid_gid();
+	d = &rec->u.usb;
 	d->cmd = cmd;
 	d->reason = reason;
 	d->minor = minor;
@@ -361,7 +366,7 @@ static __always_inline int deny(const struct dbk_usb_rules *r, struct task_struc
 	d->wValue = s ? s->wValue : 0;
 	d->wIndex = s ? s->wIndex : 0;
 	d->wLength = s ? s->wLength : 0;
-	bpf_ringbuf_submit(d, 0);
+	bpf_ringbuf_submit(rec, 0);
 	return -EPERM;
 }
 

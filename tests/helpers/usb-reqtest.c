@@ -63,6 +63,7 @@
 #include <libusb.h>
 #include <linux/usbdevice_fs.h>
 
+#include "denials.h"
 #include "usbpolicy.h"
 
 #define USB_FD	3
@@ -224,30 +225,34 @@ static int cmd_ensure(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
-static void print_denial(const struct dbk_usb_denial *d, void *data)
+static void print_denial(const struct dbk_denial *rec, void *data)
 {
-	char text[256];
+	const struct dbk_usb_denial *d = &rec->u.usb;
+	char text[320];
 
-	dbk_usb_denial_format(d, text, sizeof(text));
+	dbk_denial_format(rec, text, sizeof(text));
 	printf("denial pid=%u tid=%u cookie=0x%" PRIx64 " cmd=0x%08x reason=%u type=0x%02x "
-	       "req=0x%02x value=0x%04x index=0x%04x rule=%u other=%u setup=%u # %s\n",
-	       d->pid, d->tid, (uint64_t)d->cookie, d->cmd, d->reason, d->bRequestType,
-	       d->bRequest, d->wValue, d->wIndex, d->rule, d->other_pid, d->has_setup, text);
+	       "req=0x%02x value=0x%04x index=0x%04x rule=%u other=%u setup=%u bus=%u uid=%u # %s\n",
+	       rec->pid, rec->tid, (uint64_t)rec->cookie, d->cmd, d->reason, d->bRequestType,
+	       d->bRequest, d->wValue, d->wIndex, d->rule, d->other_pid, d->has_setup, rec->bus,
+	       rec->uid, text);
 	(*(int *)data)++;
 }
 
 static int cmd_denials(void)
 {
-	struct dbk_usb_denials *dn;
+	struct dbk_denials *dn;
 	int n = 0, ret;
 
-	ret = dbk_usb_denials_open(print_denial, &n, &dn);
+	ret = dbk_denials_new(print_denial, &n, &dn);
+	if (!ret)
+		ret = dbk_denials_add_pin(dn, DBK_USB_DENIALS_PIN);
 	if (ret)
 		die("open the denial ring buffer: %s", strerror(-ret));
-	if (dbk_usb_denials_fd(dn) < 0)
+	if (dbk_denials_fd(dn) < 0)
 		die("no epoll fd");
-	ret = dbk_usb_denials_drain(dn);
-	dbk_usb_denials_close(dn);
+	ret = dbk_denials_drain(dn);
+	dbk_denials_free(dn);
 	if (ret < 0)
 		die("drain: %s", strerror(-ret));
 	printf("# %d denials\n", n);

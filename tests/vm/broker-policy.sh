@@ -95,6 +95,8 @@ ok wait_for 10 bash -c "[ \"\$(dev_field $edev pid)\" = None ] && [ ! -e /dev/ed
 DESC="devbrokerctl events reports the denial: grant, the device, errno"
 ok wait_for 10 bash -c "grep '\"event\": *\"denied\"' $DBK_VM_DIR/events.json | grep -q 'grant denied on $edev'"
 grep '"denied"' "$DBK_VM_DIR/events.json" | head -n 1 | sed 's/^/# /'
+DESC="the denial came as a binary record, through devbrokerd's program on dbk_policy_denied"
+ok grep -q "following PCI policy denials" "$BROKER_LOG"
 DESC="devbrokerctl policy list shows it"
 ok bash -c "DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy $CTL policy list | grep -q 'default_grant on dbk_policy_grant'"
 DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy ctl policy unload default > /dev/null

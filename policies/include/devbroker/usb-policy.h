@@ -17,8 +17,8 @@
  *    are limited to the usbfs calls a driver needs, and its control
  *    requests (USBDEVFS_CONTROL, and control URBs through
  *    USBDEVFS_SUBMITURB) must be of an allowed type and match no deny
- *    rule.  Refused: -EPERM, and a struct dbk_usb_denial in the ring
- *    buffer `dbk_usb_denials`.
+ *    rule.  Refused: -EPERM, and a struct dbk_denial
+ *    (<devbroker/denial.h>) in the ring buffer `dbk_usb_denials`.
  *
  * The maps are pinned by `dbk-policy load usb_requests usb_requests.bpf.o`
  * (DBK_POLICY_MAP_PIN of <devbroker/bpffs.h>).
@@ -100,11 +100,12 @@ enum dbk_usb_reason {
 	DBK_USB_R_CLONE = 10,	/**< a memory-sharing clone from a vfork child (refused: fork fails) */
 };
 
-/** One record of the ring buffer `dbk_usb_denials`. */
+/**
+ * The USB part of a denial: the ring buffer `dbk_usb_denials` holds struct
+ * dbk_denial records (<devbroker/denial.h>) with bus DBK_DENIAL_USB, whose
+ * pid, tid and cookie are the marked task's and uid the caller's.
+ */
 struct dbk_usb_denial {
-	__u64 cookie;		/**< the marked task's dbk_usb_rules.cookie */
-	__u32 pid;		/**< its process (thread group) id */
-	__u32 tid;		/**< its thread id */
 	__u32 cmd;		/**< the ioctl number (0 for DBK_USB_R_PTRACE) */
 	__u32 reason;		/**< enum dbk_usb_reason */
 	__u32 minor;		/**< the usbfs node's minor: (bus - 1) * 128 + devnum - 1 */

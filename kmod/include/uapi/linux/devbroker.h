@@ -456,7 +456,9 @@ struct dbk_dma_unmap {
  * Every ctx starts with version, verdict and error.  Programs OR their
  * verdict bits in and never clear one, so any deny wins whatever the
  * order; @error (an errno from 1 to 133, else EPERM) is what a denied call
- * returns.  A denial is traced (trace event devbroker:dbk_policy_denied).
+ * returns.  Each denial then runs dbk_policy_denied, a read-only raw
+ * tracepoint (SEC("raw_tp/dbk_policy_denied")) with the struct
+ * dbk_policy_denied_ctx below: devbrokerd reports it as an event.
  * A policy only narrows: a grant program may add mediated ranges, never
  * change the administrator's (else the grant fails with -EINVAL).
  *
@@ -575,6 +577,26 @@ struct dbk_policy_master_ctx {
 	__s32 error;
 	__u32 reserved;
 	struct dbk_policy_dev dev;
+};
+
+/* What a denial refused (@what, @value). */
+#define DBK_DENIED_GRANT	1	/* flags (or a bad range's offset), bar_mask */
+#define DBK_DENIED_READ		2	/* BAR offset */
+#define DBK_DENIED_WRITE	3	/* BAR offset, value */
+#define DBK_DENIED_ACCESS	4	/* guarded write no guard approved: offset, value */
+#define DBK_DENIED_CONFIG	5	/* config offset, value */
+#define DBK_DENIED_IRQ		6	/* index, count */
+#define DBK_DENIED_DMA		7	/* IOVA, size */
+#define DBK_DENIED_MASTER	8
+
+struct dbk_policy_denied_ctx {
+	__u32 version;
+	__u32 op;			/* DBK_DENIED_* */
+	__s32 error;			/* what the call returns, negated */
+	__u32 reserved;
+	struct dbk_policy_dev dev;
+	__u64 what;
+	__u64 value;
 };
 
 #endif /* _UAPI_LINUX_DEVBROKER_H */

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Policy denials from BPF ring buffers: see denials.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "denials.skel.h"
+#include "denials.h"
+#include "usbpolicy.h"
+
+struct dbk_denials {
+	struct ring_buffer *rb;
+	int usb_map;			/* the pinned USB ring buffer, or -1 */
+	struct denials_bpf *pci;	/* our program on dbk_policy_denied, or NULL */
+	dbk_denial_fn fn;
+	void *data;
+};
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct dbk_denials *dn = ctx;
+	struct dbk_denial d;
+
+	/* A shorter record (an older writer) is zero-extended. */
+	memset(&d, 0, sizeof(d));
+	memcpy(&d, data, size < sizeof(d) ? size : sizeof(d));
+	dn->fn(&d, dn->data);
+	return 0;
+}
+
+int dbk_denials_new(dbk_denial_fn fn, void *data, struct dbk_denials **out)
+{
+	struct dbk_denials *dn = calloc(1, sizeof(*dn));
+
+	if (!dn)
+		return -ENOMEM;
+	dn->usb_map = -1;
+	dn->fn = fn;
+	dn->data = data;
+	*out = dn;
+	return 0;
+}
+
+static int dbk_denials_add_map(struct dbk_denials *dn, int map)
+{
+	if (!dn->rb) {
+		dn->rb = ring_buffer__new(map, on_sample, dn, NULL);
+		return dn->rb ? 0 : (errno ? -errno : -EINVAL);
+	}
+	return ring_buffer__add(dn->rb, map, on_sample, dn) ? (errno ? -errno : -EINVAL) : 0;
+}
+
+int dbk_denials_add_pin(struct dbk_denials *dn, const char *pin)
+{
+	int map, ret;
+
+	if (dn->usb_map >= 0)
+		return -EALREADY;
+	map = bpf_obj_get(pin);
+	if (map < 0)
+		return -errno;
+	ret = dbk_denials_add_map(dn, map);
+	if (ret) {
+		close(map);
+		return ret;
+	}
+	dn->usb_map = map;
+	return 0;
+}
+
+int dbk_denials_follow_pci(struct dbk_denials *dn)
+{
+	struct denials_bpf *skel;
+	int ret;
+
+	if (dn->pci)
+		return -EALREADY;
+	if (access("/sys/module/devbroker", F_OK))
+		return -ENOENT;
+	skel = denials_bpf__open_and_load();
+	if (!skel)
+		return errno ? -errno : -EINVAL;
+	ret = denials_bpf__attach(skel);
+	if (!ret)
+		ret = dbk_denials_add_map(dn, bpf_map__fd(skel->maps.dbk_denials));
+	if (ret) {
+		denials_bpf__destroy(skel);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	dn->pci = skel;
+	return 0;
+}
+
+int dbk_denials_fd(const struct dbk_denials *dn)
+{
+	return dn->rb ? ring_buffer__epoll_fd(dn->rb) : -1;
+}
+
+int dbk_denials_drain(struct dbk_denials *dn)
+{
+	int n;
+
+	if (!dn->rb)
+		return 0;
+	n = ring_buffer__consume(dn->rb);
+	return n < 0 ? (errno ? -errno : n) : n;
+}
+
+void dbk_denials_free(struct dbk_denials *dn)
+{
+	if (!dn)
+		return;
+	ring_buffer__free(dn->rb);
+	denials_bpf__destroy(dn->pci);
+	if (dn->usb_map >= 0)
+		close(dn->usb_map);
+	free(dn);
+}
+
+static const char *dbk_denied_op(uint32_t op)
+{
+	static const char *const names[] = {
+		[DBK_DENIED_GRANT] = "grant", [DBK_DENIED_READ] = "read",
+		[DBK_DENIED_WRITE] = "write", [DBK_DENIED_ACCESS] = "access",
+		[DBK_DENIED_CONFIG] = "config", [DBK_DENIED_IRQ] = "irq",
+		[DBK_DENIED_DMA] = "dma", [DBK_DENIED_MASTER] = "master",
+	};
+
+	return op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "unknown";
+}
+
+int dbk_denial_format(const struct dbk_denial *d, char *buf, size_t n)
+{
+	const struct dbk_policy_denied_ctx *p = &d->u.pci;
+	int m;
+
+	if (d->bus == DBK_DENIAL_USB) {
+		m = snprintf(buf, n, "usb_requests: ");
+		return m >= 0 && (size_t)m < n ? dbk_usb_denial_format(d, buf + m, n - m) : -ENOSPC;
+	}
+	m = snprintf(buf, n, "%s denied on %04x:%02x:%02x.%x to pid %u uid %u (cookie %" PRIu64
+		     "): what 0x%" PRIx64 " value 0x%" PRIx64 ", errno %d", dbk_denied_op(p->op),
+		     p->dev.domain, p->dev.bus, p->dev.devfn >> 3, p->dev.devfn & 7, d->pid, d->uid,
+		     (uint64_t)d->cookie, (uint64_t)p->what, (uint64_t)p->value, p->error);
+	return m >= 0 && (size_t)m < n ? 0 : -ENOSPC;
+}
