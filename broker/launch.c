@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 
 #include "daemon.h"
+#include "handover-writer.h"
 #include "policyload.h"
 #include "sandbox.h"
 #include "usbpolicy.h"
@@ -338,24 +339,19 @@ static int dbk_usb_launch_policy(struct dbk_dev *d, struct dbk_usb_rules *rules)
 	return 0;
 }
 
-/* The fds a driver may receive, each announced in its environment. */
-enum { DBK_FD_GRANT, DBK_FD_USB, DBK_FD_CUSE, DBK_FD_UINPUT, DBK_FD_FUSE, DBK_NR_FD_KINDS };
-static const char *const dbk_fd_env[DBK_NR_FD_KINDS] = {
-	"DBK_GRANT_FD", "DBK_USB_FD", "DBK_CUSE_FD", "DBK_UINPUT_FD", "DBK_FUSE_FD",
-};
-
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 {
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
-	char envs[DBK_NR_FD_KINDS + 8][DBK_PATH_MAX + 32], *envp[DBK_NR_FD_KINDS + 9];
-	int fds[DBK_LAUNCH_FDS], at[DBK_NR_FD_KINDS], nfds = 0, ret, fd, i, ne = 0;
+	char envbuf[4 * DBK_PATH_MAX], *envp[DBK_HANDOVER_ENV_MAX + 2];
+	int fds[DBK_LAUNCH_FDS], at[DBK_HANDOVER_NR_FDS], nfds = 0, ret, fd, i, ne;
+	struct dbk_handover_spec spec = { 0 };
 	struct dbk_usb_rules rules;
 	bool usb = d->info.bus == DBK_BUS_USB;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 
-	for (i = 0; i < DBK_NR_FD_KINDS; i++)
+	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
 		at[i] = -1;
 	ret = dbk_resolve_ids(m, &uid, &gid);
 	if (ret) {
@@ -389,7 +385,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 	fd = usb ? dbk_usb_grant(d) : dbk_launch_pci(d, m);
 	if (fd < 0)
 		return fd;
-	at[usb ? DBK_FD_USB : DBK_FD_GRANT] = nfds;
+	at[usb ? DBK_HANDOVER_USB : DBK_HANDOVER_GRANT] = nfds;
 	fds[nfds++] = fd;
 	d->instance = dbk_pick_instance(d);
 	d->frontend[0] = 0;
@@ -403,7 +399,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 			dbk_log("%s: /dev/cuse: %s (modprobe cuse)", d->info.id, strerror(errno));
 			goto out;
 		}
-		at[DBK_FD_CUSE] = nfds;
+		at[DBK_HANDOVER_CUSE] = nfds;
 		fds[nfds++] = fd;
 		ret = dbk_template_expand(m->frontend.cuse, d->instance, d->info.id, d->info.serial,
 					  name, sizeof(name));
@@ -420,7 +416,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 			dbk_log("%s: /dev/uinput: %s (modprobe uinput)", d->info.id, strerror(errno));
 			goto out;
 		}
-		at[DBK_FD_UINPUT] = nfds;
+		at[DBK_HANDOVER_UINPUT] = nfds;
 		fds[nfds++] = fd;
 	}
 	if (m->frontend.fuse_mount[0]) {
@@ -429,7 +425,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 			ret = fd;
 			goto out;
 		}
-		at[DBK_FD_FUSE] = nfds;
+		at[DBK_HANDOVER_FUSE] = nfds;
 		fds[nfds++] = fd;
 	}
 	for (i = 0; i < (int)m->argc && i < DBK_MAX_ARGS; i++) {
@@ -442,20 +438,22 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 		argv[i] = args[i];
 	}
 	argv[i] = NULL;
-	/* fds[i] becomes fd 3 + i in the driver. */
-	snprintf(envs[ne++], sizeof(envs[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
-	snprintf(envs[ne++], sizeof(envs[0]), "DBK_DEVICE=%s", d->info.id);
-	snprintf(envs[ne++], sizeof(envs[0]), "DBK_INSTANCE=%d", d->instance);
-	for (i = 0; i < DBK_NR_FD_KINDS; i++)
-		snprintf(envs[ne++], sizeof(envs[0]), "%s=%d", dbk_fd_env[i], at[i] < 0 ? -1 : 3 + at[i]);
-	snprintf(envs[ne++], sizeof(envs[0]), "DBK_FUSE_MOUNT=%s", d->fuse_mount);
-	if (usb) {
-		snprintf(envs[ne++], sizeof(envs[0]), "DBK_USB_INTERFACES=0x%x", d->info.usb_ifaces);
-		snprintf(envs[ne++], sizeof(envs[0]), "DBK_USB_SERIAL=%s", d->info.serial);
+	/* fds[i] becomes fd 3 + i in the driver (dbk_child); libdev announces them. */
+	spec.device = d->info.id;
+	spec.instance = d->instance;
+	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
+		spec.fd[i] = at[i] < 0 ? -1 : 3 + at[i];
+	spec.usb_interfaces = usb ? d->info.usb_ifaces : 0;
+	spec.usb_serial = usb ? d->info.serial : NULL;
+	spec.fuse_mount = d->fuse_mount;
+	envp[0] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	ne = dbk_handover_env(&spec, envbuf, sizeof(envbuf), envp + 1, DBK_HANDOVER_ENV_MAX);
+	if (ne < 0) {
+		ret = ne;
+		dbk_log("%s: the hand-over does not fit: %s", d->info.id, strerror(-ret));
+		goto out;
 	}
-	for (i = 0; i < ne; i++)
-		envp[i] = envs[i];
-	envp[ne] = NULL;
+	envp[ne + 1] = NULL;
 
 	pid = fork();
 	if (pid < 0) {

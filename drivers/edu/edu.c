@@ -22,10 +22,11 @@
  * Completion is signalled by MSI (default) or INTx (--intx); we sleep on
  * the interrupt's eventfd and never busy-poll.
  *
- * usage: edu-driver --grant-fd N --cuse-fd M --name NAME [--intx]
+ * usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]
  *                   [--timeout-ms MS] [--verbose]
  * It needs no privileges: the launcher opens the devbroker grant and
- * /dev/cuse for it.  The grant must allow BAR0, MSI or INTx, and DMA with
+ * /dev/cuse for it, and hands them over (<devbroker/handover.h>); the fd
+ * options are for a launcher of another kind.  The grant must allow BAR0, MSI or INTx, and DMA with
  * dma_bits=28 (edu.txt: "the device supports only 28 bits").
  */
 #include <errno.h>
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <devbroker/handover.h>
 #include <devbroker/libdev.h>
 
 #include "edu-regs.h"
@@ -353,8 +355,9 @@ static int edu_setup(struct edu *e)
 
 static void usage(FILE *f)
 {
-	fputs("usage: edu-driver --grant-fd N --cuse-fd M --name NAME [--intx]\n"
-	      "                  [--timeout-ms MS] [--verbose]\n", f);
+	fputs("usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]\n"
+	      "                  [--timeout-ms MS] [--verbose]\n"
+	      "Without the fd options: the grant and /dev/cuse devbrokerd handed over.\n", f);
 }
 
 int main(int argc, char **argv)
@@ -390,9 +393,29 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (grant_fd < 0 || cuse_fd < 0 || !name || optind != argc) {
+	if ((grant_fd < 0) != (cuse_fd < 0) || !name || optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (grant_fd < 0) {
+		struct dbk_handover *h;
+
+		r = dbk_handover_get(&h);
+		if (r < 0) {
+			logmsg("nothing handed over (%s): run under devbrokerd, or give "
+			       "--grant-fd and --cuse-fd", strerror(-r));
+			return 2;
+		}
+		grant_fd = dbk_handover_take_fd(h, DBK_HANDOVER_GRANT);
+		cuse_fd = dbk_handover_take_fd(h, DBK_HANDOVER_CUSE);
+		dbk_handover_free(h);
+		if (grant_fd < 0 || cuse_fd < 0) {
+			logmsg("devbrokerd handed over no %s (%s)", grant_fd < 0 ? "grant" : "CUSE fd",
+			       strerror(-(grant_fd < 0 ? grant_fd : cuse_fd)));
+			if (cuse_fd >= 0)
+				close(cuse_fd);	/* never keep /dev/cuse without serving it */
+			return 2;
+		}
 	}
 
 	/* A revoked BAR page must not kill us: the accessors say -ENODEV. */

@@ -26,7 +26,7 @@
  * interfaces revoked), 1 on failure (the broker restarts us), 2 on usage.
  *
  * usage: usb-hid [--usb-fd N] [--interfaces MASK] [--uinput-fd N] [--verbose]
- * Without options, $DBK_USB_FD, $DBK_USB_INTERFACES and $DBK_UINPUT_FD.
+ * Without options, what devbrokerd handed over (<devbroker/handover.h>).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,6 +44,7 @@
 #include <linux/usbdevice_fs.h>
 
 #include <libevdev/libevdev.h>
+#include <devbroker/handover.h>
 #include <devbroker/libdev.h>
 
 #include "usb-hid-keys.h"
@@ -109,6 +110,7 @@ struct usb_hid {
 	libusb_context *ctx;
 	libusb_device_handle *h;
 	int usb_fd;			/* for USBDEVFS_GETDRIVER only */
+	char device[64];		/* the USB device id devbrokerd named, or "" */
 	struct dbk_input *input;
 	struct hid_if ifs[32];
 	int nifs;
@@ -572,7 +574,7 @@ static int create_input(struct usb_hid *d, int uinput_fd)
 	struct libevdev *tmpl;
 	bool kbd = false, mouse = false, wheel = false;
 	char product[64] = "", name[80];
-	const char *dev = getenv("DBK_DEVICE");
+	const char *dev = d->device[0] ? d->device : NULL;
 	unsigned int i;
 	int r;
 
@@ -741,8 +743,7 @@ static void cancel_all(struct usb_hid *d)
 static void usage(FILE *f)
 {
 	fputs("usage: usb-hid [--usb-fd N] [--interfaces MASK] [--uinput-fd N] [--verbose]\n"
-	      "Without options: $DBK_USB_FD, $DBK_USB_INTERFACES, $DBK_UINPUT_FD"
-	      " (devbrokerd sets them).\n", f);
+	      "Without options: the usbfs fd, interfaces and uinput fd devbrokerd handed over.\n", f);
 }
 
 /* A decimal or 0x-prefixed number, all of it. */
@@ -776,7 +777,8 @@ int main(int argc, char **argv)
 	sigset_t block, waitmask;
 	struct sigaction sa;
 	uint32_t granted;
-	bool from_env;
+	char ho_usb[16], ho_mask[16], ho_uinput[16];
+	struct dbk_handover *ho;
 	int c, i, r, status = 1;
 
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -793,25 +795,34 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	/* Options override the broker's environment. */
-	from_env = !usb_fd_s && !mask_s;
-	if (!usb_fd_s)
-		usb_fd_s = getenv("DBK_USB_FD");
-	if (!mask_s)
-		mask_s = getenv("DBK_USB_INTERFACES");
-	if (!uinput_s)
-		uinput_s = getenv("DBK_UINPUT_FD");
+	/* Options override what devbrokerd handed over (<devbroker/handover.h>). */
+	if (dbk_handover_get(&ho) == 0) {
+		snprintf(d.device, sizeof(d.device), "%s", dbk_handover_device(ho));
+		if (!usb_fd_s && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_USB)) >= 0) {
+			snprintf(ho_usb, sizeof(ho_usb), "%d", r);
+			usb_fd_s = ho_usb;
+		}
+		if (!mask_s) {
+			snprintf(ho_mask, sizeof(ho_mask), "%u",
+				 (unsigned int)dbk_handover_usb_interfaces(ho));
+			mask_s = ho_mask;
+		}
+		if (!uinput_s && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_UINPUT)) >= 0) {
+			snprintf(ho_uinput, sizeof(ho_uinput), "%d", r);
+			uinput_s = ho_uinput;
+		}
+		dbk_handover_free(ho);
+	}
 	if (parse_num(usb_fd_s, INT32_MAX, &usb_fd) < 0 ||
 	    parse_num(mask_s, UINT32_MAX, &mask) < 0 || mask == 0) {
 		logmsg("need the USB fd and a non-empty interface mask (--usb-fd, --interfaces,"
-		       " or $DBK_USB_FD, $DBK_USB_INTERFACES from devbrokerd); got '%s', '%s'",
+		       " or handed over by devbrokerd); got '%s', '%s'",
 		       usb_fd_s ? usb_fd_s : "", mask_s ? mask_s : "");
 		return 2;
 	}
-	if (!uinput_s || strcmp(uinput_s, "-1") == 0 ||
-	    parse_num(uinput_s, INT32_MAX, &uinput_fd) < 0) {
+	if (!uinput_s || parse_num(uinput_s, INT32_MAX, &uinput_fd) < 0) {
 		logmsg("need a /dev/uinput fd (--uinput-fd, or UInput=yes in the manifest"
-		       " for $DBK_UINPUT_FD); got '%s'", uinput_s ? uinput_s : "");
+		       " for devbrokerd to hand one over); got '%s'", uinput_s ? uinput_s : "");
 		return 2;
 	}
 
@@ -831,10 +842,7 @@ int main(int argc, char **argv)
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGHUP);
 
-	if (from_env)
-		r = dbk_usb_adopt_env(&d.usb);
-	else
-		r = dbk_usb_adopt((int)usb_fd, (uint32_t)mask, &d.usb);
+	r = dbk_usb_adopt((int)usb_fd, (uint32_t)mask, &d.usb);
 	if (r < 0) {
 		logmsg("adopting USB fd %lu (interfaces 0x%lx): %s", usb_fd, mask, strerror(-r));
 		close((int)uinput_fd);

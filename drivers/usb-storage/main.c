@@ -13,11 +13,10 @@
  *   selftest.c  --selftest: provoke transport errors, check the recovery
  *   main.c  adoption, the FUSE file, the lifecycle (this file)
  *
- * The broker hands us (devbroker-manifest(5), [Frontend] FUSEMount=):
- * $DBK_USB_FD, a usbfs fd whose granted interfaces ($DBK_USB_INTERFACES)
- * are detached from the kernel's usb-storage and claimed for us, and
- * $DBK_FUSE_FD, a /dev/fuse fd already mounted.  --usb-fd, --interfaces
- * and --fuse-fd override them.
+ * The broker hands us (<devbroker/handover.h>; devbroker-manifest(5),
+ * [Frontend] FUSEMount=) a usbfs fd whose granted interfaces are detached
+ * from the kernel's usb-storage and claimed for us, and a /dev/fuse fd
+ * already mounted.  --usb-fd, --interfaces and --fuse-fd override them.
  *
  * Exit status: 0 when stopped (SIGTERM, unmount) or when the device went
  * away (unplugged, revoked: the FUSE file answers EIO meanwhile); 1 on any
@@ -34,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <devbroker/handover.h>
 #include <devbroker/libdev.h>
 
 #include "bot.h"
@@ -257,21 +257,6 @@ static int setup(struct usbs *s, unsigned int max_kib)
 	return 0;
 }
 
-static int env_fd(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	long fd;
-
-	if (!v || !*v)
-		return -1;
-	errno = 0;
-	fd = strtol(v, &end, 10);
-	if (errno || *end || fd < 0 || fd > 65535)
-		return -1;
-	return (int)fd;
-}
-
 static int parse_uint(const char *arg, unsigned long max, unsigned long *out, int base)
 {
 	char *end;
@@ -288,8 +273,8 @@ static void usage(FILE *f)
 	      "                   [--selftest] [--verbose]\n"
 	      "Serves a USB mass-storage device (SCSI over Bulk-Only Transport) as the\n"
 	      "file NAME (default \"disk\") in the FUSE mount of the fd given.  Without\n"
-	      "options the fds come from the broker: $DBK_USB_FD, $DBK_USB_INTERFACES,\n"
-	      "$DBK_FUSE_FD.  --max-kib: data per READ/WRITE command (default 120,\n"
+	      "options the fds are the ones devbrokerd handed over.\n"
+	      "--max-kib: data per READ/WRITE command (default 120,\n"
 	      "1024 for SuperSpeed devices, as Linux's usb-storage).\n", f);
 }
 
@@ -316,6 +301,8 @@ int main(int argc, char **argv)
 		      max_kib = 0;
 	struct usbs s = { 0 };
 	const char *name = "disk";
+	struct dbk_handover *ho;
+	char mount[4096] = "";
 	bool selftest = false;
 	struct sigaction sa;
 	int c, r, li = 0, rc = 1;
@@ -345,28 +332,29 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Options override what devbrokerd handed over. */
+	if (dbk_handover_get(&ho) == 0) {
+		snprintf(mount, sizeof(mount), "%s", dbk_handover_fuse_mount(ho));
+		if (fuse_fd == ~0ul && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_FUSE)) >= 0)
+			fuse_fd = (unsigned long)r;
+		if (usb_fd == ~0ul && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_USB)) >= 0)
+			usb_fd = (unsigned long)r;
+		if (mask == ~0ul)
+			mask = dbk_handover_usb_interfaces(ho);
+		dbk_handover_free(ho);
+	}
 	if (fuse_fd == ~0ul) {
-		r = env_fd("DBK_FUSE_FD");
-		if (r < 0) {
-			usbs_log("no FUSE fd: give --fuse-fd, or run under devbrokerd with "
-				 "FUSEMount= in the manifest");
-			return 2;
-		}
-		fuse_fd = (unsigned long)r;
+		usbs_log("no FUSE fd: give --fuse-fd, or run under devbrokerd with "
+			 "FUSEMount= in the manifest");
+		return 2;
 	}
-
-	/* The broker's fd, or ours; the interfaces it was granted for. */
-	if (usb_fd != ~0ul) {
-		if (mask == ~0ul) {
-			const char *v = getenv("DBK_USB_INTERFACES");
-
-			if (!v || parse_uint(v, 0xffffffffu, &mask, 0) < 0)
-				mask = 0x1;
-		}
-		r = dbk_usb_adopt((int)usb_fd, (uint32_t)mask, &s.usb);
-	} else {
-		r = dbk_usb_adopt_env(&s.usb);
+	if (usb_fd == ~0ul) {
+		usbs_log("no USB fd: give --usb-fd, or run under devbrokerd");
+		close((int)fuse_fd);
+		return 2;
 	}
+	/* The interfaces it was granted for (by hand: the first). */
+	r = dbk_usb_adopt((int)usb_fd, mask == ~0ul || !mask ? 0x1 : (uint32_t)mask, &s.usb);
 	if (r < 0) {
 		usbs_log("adopting the USB fd: %s", strerror(-r));
 		close((int)fuse_fd);
@@ -404,8 +392,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	if (s.verbose)
-		usbs_log("serving %s/%s", getenv("DBK_FUSE_MOUNT") ? getenv("DBK_FUSE_MOUNT") :
-			 "<the FUSE mount>", name);
+		usbs_log("serving %s/%s", mount[0] ? mount : "<the FUSE mount>", name);
 
 	r = dbk_fuse_file_run(s.file);
 	stop_target = NULL;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The smallest USB driver: adopt the usbfs fd devbrokerd passed
- * ($DBK_USB_FD, claiming $DBK_USB_INTERFACES), then describe the device:
+ * The smallest USB driver: adopt the usbfs fd devbrokerd handed over
+ * (<devbroker/handover.h>), then describe the device:
  * its device descriptor, read from the device with a GET_DESCRIPTOR
  * control transfer, and its product string.
  *
@@ -16,7 +16,7 @@
  *
  * devbrokerd starts it as a manifest's Exec=; by hand, as root, open the
  * device node on some fd and say which interfaces that fd has claimed:
- *   DBK_USB_FD=5 DBK_USB_INTERFACES=0 ./usb-describe 5<>/dev/bus/usb/001/002
+ *   DBK_HANDOVER=1 DBK_USB_FD=5 DBK_USB_INTERFACES=0 ./usb-describe 5<>/dev/bus/usb/001/002
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@ int main(void)
 
 	r = dbk_usb_adopt_env(&usb);
 	if (r == -ENOENT) {
-		fprintf(stderr, "usb-describe: no $DBK_USB_FD: run it under devbrokerd, "
+		fprintf(stderr, "usb-describe: no USB fd handed over: run it under devbrokerd, "
 			"or see the comment at the top of usb-describe.c\n");
 		return 2;
 	}

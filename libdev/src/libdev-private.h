@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "devbroker/handover.h"
 #include "devbroker/libdev.h"
 
 struct fuse_session;

@@ -159,63 +159,20 @@ fail_free:
 	return r;
 }
 
-/* Parse a non-negative decimal int: 0 or -EINVAL. */
-static int parse_fd(const char *s, int *fd)
-{
-	char *end;
-	long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v > INT_MAX)
-		return -EINVAL;
-	*fd = (int)v;
-	return 0;
-}
-
-/* Parse a 32-bit mask, decimal or 0x-prefixed hex: 0 or -EINVAL. */
-static int parse_mask(const char *s, uint32_t *mask)
-{
-	unsigned long long v;
-	int base = 10;
-	char *end;
-
-	if (!s)
-		return -EINVAL;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	/* strtoull() would accept a sign and leading blanks: refuse them. */
-	if (!((*s >= '0' && *s <= '9') ||
-	      (base == 16 && ((*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, base);
-	if (errno || *end || v > UINT32_MAX)
-		return -EINVAL;
-	*mask = (uint32_t)v;
-	return 0;
-}
-
 DBK_EXPORT int dbk_usb_adopt_env(struct dbk_usb **usbp)
 {
-	const char *s = getenv("DBK_USB_FD");
-	uint32_t mask;
-	int fd;
+	struct dbk_handover *h;
+	int fd, r;
 
 	if (!usbp)
 		return -EINVAL;
-	/* The broker writes -1 for a frontend a driver was not given. */
-	if (!s || !strcmp(s, "-1"))
-		return -ENOENT;
-	if (parse_fd(s, &fd) < 0)
-		return -EINVAL;
-	if (parse_mask(getenv("DBK_USB_INTERFACES"), &mask) < 0)
-		return -EINVAL;
-	return dbk_usb_adopt(fd, mask, usbp);
+	r = dbk_handover_get(&h);
+	if (r < 0)
+		return r;
+	fd = dbk_handover_take_fd(h, DBK_HANDOVER_USB);
+	r = fd < 0 ? fd : dbk_usb_adopt(fd, dbk_handover_usb_interfaces(h), usbp);
+	dbk_handover_free(h);
+	return r;
 }
 
 DBK_EXPORT void dbk_usb_free(struct dbk_usb *usb)

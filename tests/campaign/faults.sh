@@ -25,7 +25,7 @@ exec "\$@"
 EOT
 chmod 755 "$DBK_VM_DIR/faulty-exec"
 EDU_POLICY=edu_dma_guard EDU_DMA=64K \
-EDU_EXEC="$DBK_VM_DIR/faulty-exec %d $DBK_BUILD/drivers/edu/edu-driver --grant-fd 3 --cuse-fd 4 --name edu%i" \
+EDU_EXEC="$DBK_VM_DIR/faulty-exec %d $DBK_BUILD/drivers/edu/edu-driver --name edu%i" \
 	edu_manifest "$BRK/sys/edu.conf"
 sed -i 's/^UnsafeDMA=yes$/UnsafeDMA=no/; s/^Restart=on-failure$/Restart=on-failure\nRestartBurst=16\nRestartWindowSec=2/' \
 	"$BRK/sys/edu.conf"

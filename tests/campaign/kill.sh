@@ -14,7 +14,7 @@ broker_setup
 cat > "$BRK/sys/edu.conf" <<EOT
 [Driver]
 Name=edu
-Exec=$DBK_BUILD/drivers/edu/edu-driver --grant-fd 3 --cuse-fd 4 --name edu%i
+Exec=$DBK_BUILD/drivers/edu/edu-driver --name edu%i
 User=nobody
 Restart=on-failure
 RestartBurst=16

@@ -13,10 +13,10 @@
  *     3         the grant fd
  *     4         the /dev/cuse fd (only with --cuse)
  *
- * so the program's command line should say so, e.g.
+ * announced to it as devbrokerd announces them, through libdev's own code
+ * (<devbroker/handover.h>), e.g.
  *     dbk-launch --device 0000:00:04.0 --msi --dma-quota 65536 --dma-bits 28 \
- *         --unsafe-dma --cuse edu0 --mode 0666 -- \
- *         edu-driver --grant-fd 3 --cuse-fd 4 --name edu0
+ *         --unsafe-dma --cuse edu0 --mode 0666 -- edu-driver --name edu0
  *
  * The parent closes its /dev/cuse fd right after fork(): a /dev/cuse fd
  * held without a live server can leave clients in unkillable D state.  It
@@ -51,6 +51,8 @@
 #include <unistd.h>
 
 #include <linux/devbroker.h>
+
+#include "handover-writer.h"
 
 #define GRANT_FD	3
 #define CUSE_FD		4
@@ -209,6 +211,26 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The hand-over, in our environment for exec: libdev's writer, as devbrokerd's. */
+static void announce(const char *bdf, bool cuse)
+{
+	struct dbk_handover_spec hs = { .device = bdf, .instance = -1 };
+	static char buf[4096];
+	char *env[DBK_HANDOVER_ENV_MAX];
+	int i, n;
+
+	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
+		hs.fd[i] = -1;
+	hs.fd[DBK_HANDOVER_GRANT] = GRANT_FD;
+	hs.fd[DBK_HANDOVER_CUSE] = cuse ? CUSE_FD : -1;
+	n = dbk_handover_env(&hs, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
+	if (n < 0)
+		die("the hand-over: %s", strerror(-n));
+	for (i = 0; i < n; i++)
+		if (putenv(env[i]))
+			die("putenv: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_BARS = 256, O_MMAP, O_INTX, O_MSI, O_MSIX, O_VEC, O_RATE,
@@ -348,6 +370,7 @@ int main(int argc, char **argv)
 			    ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 			die("close_range: %s", strerror(errno));
 		drop_privileges(uid, gid);
+		announce(bdf, cu >= 0);
 		execvp(argv[optind], &argv[optind]);
 		die("exec %s: %s", argv[optind], strerror(errno));
 	}

@@ -8,8 +8,8 @@
  *   libdev-usbtest grant-usb DEVNODE MASK -- PROGRAM ARGS...    (root)
  *	The broker's part: open DEVNODE, detach and claim each interface of
  *	MASK for that fd (USBDEVFS_DISCONNECT_CLAIM), restrict the fd to them
- *	(USBDEVFS_DROP_PRIVILEGES), and exec PROGRAM with the fd and
- *	$DBK_USB_FD / $DBK_USB_INTERFACES.
+ *	(USBDEVFS_DROP_PRIVILEGES), and exec PROGRAM with the fd, handed over
+ *	as devbrokerd does (libdev's writer, <devbroker/handover.h>).
  *   libdev-usbtest usb VID:PID DEVNODE                 (the driver, unprivileged)
  *	dbk_usb_adopt_env() on a fd granted interface 1 only (mask 0x2) of a
  *	QEMU usb-net, then transfers and refusals.
@@ -45,7 +45,10 @@
 #include <linux/usbdevice_fs.h>
 #include <libevdev/libevdev.h>
 
+#include <devbroker/handover.h>
 #include <devbroker/libdev.h>
+
+#include "handover-writer.h"
 
 #include "tap.h"
 
@@ -115,10 +118,24 @@ static int grant_usb(int argc, char **argv)
 	}
 	if (fcntl(fd, F_SETFD, 0) < 0)
 		return 1;
-	snprintf(num, sizeof(num), "%d", fd);
-	setenv("DBK_USB_FD", num, 1);
-	snprintf(num, sizeof(num), "0x%lx", mask);
-	setenv("DBK_USB_INTERFACES", num, 1);
+	{
+		/* Announced as devbrokerd does: libdev's writer. */
+		struct dbk_handover_spec hs = { .device = argv[2], .instance = -1,
+						.usb_interfaces = (uint32_t)mask };
+		static char buf[4096];
+		char *env[DBK_HANDOVER_ENV_MAX];
+		int j, n;
+
+		for (j = 0; j < DBK_HANDOVER_NR_FDS; j++)
+			hs.fd[j] = -1;
+		hs.fd[DBK_HANDOVER_USB] = fd;
+		n = dbk_handover_env(&hs, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
+		for (j = 0; j < n; j++)
+			putenv(env[j]);
+		if (n < 0)
+			return 1;
+	}
+	(void)num;
 	execvp(argv[5], argv + 5);
 	fprintf(stderr, "grant-usb: exec %s: %s\n", argv[5], strerror(errno));
 	return 127;
@@ -171,8 +188,16 @@ static int usb_driver(int argc, char **argv)
 		fprintf(stderr, "usage: libdev-usbtest usb VID:PID DEVNODE\n");
 		return 2;
 	}
-	s = getenv("DBK_USB_FD");
-	fd = s ? atoi(s) : -1;
+	{
+		struct dbk_handover *ho;
+
+		fd = -1;
+		if (dbk_handover_get(&ho) == 0) {
+			fd = dbk_handover_take_fd(ho, DBK_HANDOVER_USB);
+			dbk_handover_free(ho);
+		}
+		s = fd >= 0 ? "handed over" : "-";
+	}
 	check(geteuid() != 0 && getuid() != 0, "usb: the driver runs unprivileged (uid %u)",
 	      (unsigned int)geteuid());
 	n = open(argv[3], O_RDWR | O_CLOEXEC);
@@ -180,8 +205,7 @@ static int usb_driver(int argc, char **argv)
 	      n < 0 ? strerror(errno) : "opened!");
 
 	r = dbk_usb_adopt_env(&usb);
-	check(r == 0, "usb: dbk_usb_adopt_env (DBK_USB_FD=%s, DBK_USB_INTERFACES=%s): %s",
-	      s ? s : "-", getenv("DBK_USB_INTERFACES") ?: "-", err(r));
+	check(r == 0, "usb: dbk_usb_adopt_env (fd %d %s): %s", fd, s, err(r));
 	if (r < 0)
 		return 1;
 	h = dbk_usb_get_handle(usb);

@@ -32,6 +32,7 @@
 
 #include "libdev-private.h"
 #include "frontend-private.h"
+#include "handover-writer.h"
 
 static bool fd_open(int fd)
 {
@@ -115,9 +116,16 @@ static void test_usb_adopt_env(void **state)
 	int fd;
 
 	(void)state;
+	unsetenv("DBK_HANDOVER");
 	unsetenv("DBK_USB_FD");
 	unsetenv("DBK_USB_INTERFACES");
 	assert_int_equal(dbk_usb_adopt_env(NULL), -EINVAL);
+	setenv("DBK_USB_FD", "7", 1);
+	assert_int_equal(dbk_usb_adopt_env(&usb), -ENOENT);	/* no hand-over at all */
+	setenv("DBK_HANDOVER", "2", 1);
+	assert_int_equal(dbk_usb_adopt_env(&usb), -EINVAL);	/* another protocol */
+	setenv("DBK_HANDOVER", "1", 1);
+	unsetenv("DBK_USB_FD");
 	assert_int_equal(dbk_usb_adopt_env(&usb), -ENOENT);
 	setenv("DBK_USB_FD", "-1", 1);		/* the broker's "not given" */
 	assert_int_equal(dbk_usb_adopt_env(&usb), -ENOENT);
@@ -133,8 +141,6 @@ static void test_usb_adopt_env(void **state)
 	assert_true(fd >= 0);
 	snprintf(num, sizeof(num), "%d", fd);
 	setenv("DBK_USB_FD", num, 1);
-	unsetenv("DBK_USB_INTERFACES");
-	assert_int_equal(dbk_usb_adopt_env(&usb), -EINVAL);
 	for (i = 0; i < sizeof(bad_masks) / sizeof(bad_masks[0]); i++) {
 		setenv("DBK_USB_INTERFACES", bad_masks[i], 1);
 		assert_int_equal(dbk_usb_adopt_env(&usb), -EINVAL);
@@ -148,6 +154,52 @@ static void test_usb_adopt_env(void **state)
 	close(fd);
 	unsetenv("DBK_USB_FD");
 	unsetenv("DBK_USB_INTERFACES");
+	unsetenv("DBK_HANDOVER");
+}
+
+/* The writer's environment, read back: every field, and the fds checked open. */
+static void test_handover_roundtrip(void **state)
+{
+	struct dbk_handover_spec s = { .device = "0000:00:04.0", .instance = 3,
+				       .usb_interfaces = 0x5, .usb_serial = "SN1",
+				       .fuse_mount = "/run/devbroker/x" };
+	char buf[1024], *env[DBK_HANDOVER_ENV_MAX];
+	struct dbk_handover *h;
+	int i, n, fd;
+
+	(void)state;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 3);
+	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
+		s.fd[i] = -1;
+	s.fd[DBK_HANDOVER_CUSE] = fd;
+	s.fd[DBK_HANDOVER_GRANT] = 1000;	/* announced, not open */
+	assert_int_equal(dbk_handover_env(&s, buf, 8, env, DBK_HANDOVER_ENV_MAX), -ENOSPC);
+	assert_int_equal(dbk_handover_env(&s, buf, sizeof(buf), env, 2), -EINVAL);
+	n = dbk_handover_env(&s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
+	assert_true(n > 0 && n <= DBK_HANDOVER_ENV_MAX);
+	for (i = 0; i < n; i++)
+		assert_int_equal(putenv(env[i]), 0);
+	assert_int_equal(dbk_handover_get(NULL), -EINVAL);
+	assert_int_equal(dbk_handover_get(&h), 0);
+	assert_string_equal(dbk_handover_device(h), "0000:00:04.0");
+	assert_int_equal(dbk_handover_instance(h), 3);
+	assert_int_equal(dbk_handover_usb_interfaces(h), 0x5);
+	assert_string_equal(dbk_handover_usb_serial(h), "SN1");
+	assert_string_equal(dbk_handover_fuse_mount(h), "/run/devbroker/x");
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_CUSE), fd);
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_CUSE), -ENOENT);	/* once */
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_GRANT), -EBADF);
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_USB), -ENOENT);
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_NR_FDS), -EINVAL);
+	dbk_handover_free(h);
+	assert_true(fd_open(fd));		/* freeing closes nothing */
+	/* fds 0-2 are never handed over. */
+	setenv("DBK_CUSE_FD", "2", 1);
+	assert_int_equal(dbk_handover_get(&h), -EINVAL);
+	for (i = 0; i < n; i++)
+		unsetenv(strtok(env[i], "="));
+	close(fd);
 }
 
 /* ---- input ---- */
@@ -612,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_usb_errno),
 		cmocka_unit_test(test_usb_adopt_args),
 		cmocka_unit_test(test_usb_adopt_env),
+		cmocka_unit_test(test_handover_roundtrip),
 		cmocka_unit_test(test_input_args),
 		cmocka_unit_test(test_fuse_span),
 		cmocka_unit_test(test_fuse_access),

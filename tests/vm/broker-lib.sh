@@ -13,7 +13,7 @@ edu_manifest() {	# edu_manifest FILE [extra [Rights] lines...]
 	cat > "$f" <<EOT
 [Driver]
 Name=$(basename "$f" .conf)
-Exec=${EDU_EXEC:-$DBK_BUILD/drivers/edu/edu-driver --grant-fd 3 --cuse-fd 4 --name edu%i}
+Exec=${EDU_EXEC:-$DBK_BUILD/drivers/edu/edu-driver --name edu%i}
 User=nobody
 Restart=on-failure
 ${EDU_POLICY:+Policy=$EDU_POLICY}

@@ -18,7 +18,7 @@ exec $DBK_BUILD/drivers/edu/edu-driver "\$@"
 EOT
 chmod 755 "$BRK" "$BRK/crashy.sh"
 touch "$BRK/crash"
-EDU_DMA=1M EDU_EXEC="/bin/sh $BRK/crashy.sh --grant-fd 3 --cuse-fd 4 --name edu%i" edu_manifest "$BRK/sys/edu.conf"
+EDU_DMA=1M EDU_EXEC="/bin/sh $BRK/crashy.sh --name edu%i" edu_manifest "$BRK/sys/edu.conf"
 sed -i "s|^PCI=.*|PCI=pci:v00001234d000011E8*\nClass=0x00ff00/0xffffff|" "$BRK/sys/edu.conf"
 cp "$DBK_BUILD/tests/broker/print-euid" /tmp/suid-euid && chmod 4755 /tmp/suid-euid
 cat > "$BRK/sys/probe.conf" <<EOT

@@ -119,7 +119,7 @@ fact() { local n=$1 r=1; while [ "$n" -gt 1 ]; do r=$((r * n)); n=$((n - 1)); do
 start_edu() {
 	local name=$1; shift
 	launch "$name" --dma-quota 65536 --dma-bits 28 --cuse "$name" --mode 0666 "$@" -- \
-		"$EDU_DRIVER" --grant-fd 3 --cuse-fd 4 --name "$name" --verbose ${DRV_OPTS:-}
+		"$EDU_DRIVER" --name "$name" --verbose ${DRV_OPTS:-}
 }
 
 # Interrupts delivered so far on the devbroker lines of $BDF (all CPUs).

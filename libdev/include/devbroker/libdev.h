@@ -704,13 +704,14 @@ struct dbk_usb;
 int dbk_usb_adopt(int usb_fd, uint32_t interfaces, struct dbk_usb **usbp);
 
 /**
- * Adopt the fd the broker passed: $DBK_USB_FD, claiming
- * $DBK_USB_INTERFACES (a decimal or 0x-prefixed mask).
+ * Adopt the usbfs fd devbrokerd handed over, claiming the interfaces it
+ * was granted (<devbroker/handover.h>: DBK_HANDOVER_USB and
+ * dbk_handover_usb_interfaces()).
  *
  * @param[out] usbp the object; set only on success
- * @return 0, -ENOENT ($DBK_USB_FD is not set, or -1: no USB fd was
- *         given), -EINVAL (NULL @p usbp, a malformed variable, or
- *         $DBK_USB_INTERFACES missing), or what dbk_usb_adopt() returns
+ * @return 0, -ENOENT (not started by devbrokerd, or no USB fd handed
+ *         over), -EINVAL (NULL @p usbp, a malformed hand-over), -EBADF,
+ *         or what dbk_usb_adopt() returns
  */
 int dbk_usb_adopt_env(struct dbk_usb **usbp);
 

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * devbrokerd's side of <devbroker/handover.h>, in the same file as the
+ * driver's side (handover.c) so that the two cannot drift.  Not exported
+ * by libdev: the broker and the test launcher link handover.c themselves.
+ */
+#ifndef DBK_HANDOVER_WRITER_H
+#define DBK_HANDOVER_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devbroker/handover.h"
+
+/* What a driver is handed: each fd as the driver will see it, or -1. */
+struct dbk_handover_spec {
+	const char *device;
+	int instance;
+	int fd[DBK_HANDOVER_NR_FDS];
+	uint32_t usb_interfaces;
+	const char *usb_serial;		/* NULL: none */
+	const char *fuse_mount;		/* NULL: none */
+};
+
+/* The most environment entries dbk_handover_env() writes. */
+#define DBK_HANDOVER_ENV_MAX	(DBK_HANDOVER_NR_FDS + 6)
+
+/*
+ * The environment entries that announce @s to the driver ("NAME=value"),
+ * written into @buf (@len bytes) and pointed to by envp[0..n-1].
+ * Returns n, or -ENOSPC (too little room), -EINVAL (@max too small).
+ */
+int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
+		     char **envp, size_t max);
+
+#endif /* DBK_HANDOVER_WRITER_H */

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The driver hand-over (<devbroker/handover.h>): both sides.  It travels
+ * in the driver's environment: DBK_HANDOVER (the protocol's version), then
+ * one variable per fd kind (its number in the driver, -1 for none) and
+ * one per detail.  Only this file knows those names.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handover-writer.h"
+
+#ifndef DBK_EXPORT
+#define DBK_EXPORT __attribute__((visibility("default")))
+#endif
+
+#define HANDOVER_VERSION	"1"
+
+static const char *const fd_names[DBK_HANDOVER_NR_FDS] = {
+	[DBK_HANDOVER_GRANT] = "DBK_GRANT_FD",
+	[DBK_HANDOVER_USB] = "DBK_USB_FD",
+	[DBK_HANDOVER_CUSE] = "DBK_CUSE_FD",
+	[DBK_HANDOVER_UINPUT] = "DBK_UINPUT_FD",
+	[DBK_HANDOVER_FUSE] = "DBK_FUSE_FD",
+};
+
+struct dbk_handover {
+	int fd[DBK_HANDOVER_NR_FDS];
+	int instance;
+	uint32_t usb_interfaces;
+	char device[64];
+	char usb_serial[256];
+	char fuse_mount[PATH_MAX];
+};
+
+/* ---------------------------------------------------------------- writer */
+
+int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
+		     char **envp, size_t max)
+{
+	size_t used = 0, n = 0;
+	int i, m;
+
+	if (max < DBK_HANDOVER_ENV_MAX)
+		return -EINVAL;
+#define PUT(...) do {								\
+		m = snprintf(buf + used, len - used, __VA_ARGS__);		\
+		if (m < 0 || (size_t)m >= len - used)				\
+			return -ENOSPC;						\
+		envp[n++] = buf + used;						\
+		used += (size_t)m + 1;						\
+	} while (0)
+	PUT("DBK_HANDOVER=" HANDOVER_VERSION);
+	PUT("DBK_DEVICE=%s", s->device ? s->device : "");
+	PUT("DBK_INSTANCE=%d", s->instance);
+	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
+		PUT("%s=%d", fd_names[i], s->fd[i] < 0 ? -1 : s->fd[i]);
+	PUT("DBK_USB_INTERFACES=0x%x", (unsigned int)s->usb_interfaces);
+	PUT("DBK_USB_SERIAL=%s", s->usb_serial ? s->usb_serial : "");
+	PUT("DBK_FUSE_MOUNT=%s", s->fuse_mount ? s->fuse_mount : "");
+#undef PUT
+	return (int)n;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+/*
+ * Strictly a number as the writer writes it: decimal, or 0x hex for a mask
+ * (@min 0), or -1 for "none" (@min -1).
+ */
+static int parse_int(const char *s, long min, long max, long *v)
+{
+	unsigned long long u;
+	int base = 10;
+	char *end;
+
+	if (!s)
+		return -EINVAL;
+	if (min < 0 && !strcmp(s, "-1")) {
+		*v = -1;
+		return 0;
+	}
+	if (min == 0 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	/* strtoull() takes a sign and blanks: not here. */
+	if (!((*s >= '0' && *s <= '9') || (base == 16 && ((*s >= 'a' && *s <= 'f') ||
+							  (*s >= 'A' && *s <= 'F')))))
+		return -EINVAL;
+	errno = 0;
+	u = strtoull(s, &end, base);
+	if (errno || *end || u > (unsigned long long)max)
+		return -EINVAL;
+	*v = (long)u;
+	return 0;
+}
+
+static int copy_str(char *dst, size_t n, const char *s)
+{
+	if (!s)
+		s = "";
+	if (strlen(s) >= n)
+		return -EINVAL;
+	strcpy(dst, s);
+	return 0;
+}
+
+DBK_EXPORT int dbk_handover_get(struct dbk_handover **out)
+{
+	const char *ver = getenv("DBK_HANDOVER");
+	struct dbk_handover *h;
+	long v;
+	int i;
+
+	if (!out)
+		return -EINVAL;
+	if (!ver)
+		return -ENOENT;
+	if (strcmp(ver, HANDOVER_VERSION))
+		return -EINVAL;		/* a daemon of another protocol */
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	/* Absent: not handed over (a driver started by hand sets what it has). */
+	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++) {
+		v = -1;
+		if (getenv(fd_names[i]) && (parse_int(getenv(fd_names[i]), -1, INT_MAX, &v) < 0 ||
+					    (v >= 0 && v < 3)))
+			goto bad;
+		h->fd[i] = (int)v;
+	}
+	v = -1;
+	if (getenv("DBK_INSTANCE") && parse_int(getenv("DBK_INSTANCE"), -1, INT_MAX, &v) < 0)
+		goto bad;
+	h->instance = (int)v;
+	v = 0;
+	if (getenv("DBK_USB_INTERFACES") &&
+	    parse_int(getenv("DBK_USB_INTERFACES"), 0, UINT32_MAX, &v) < 0)
+		goto bad;
+	h->usb_interfaces = (uint32_t)v;
+	if (copy_str(h->device, sizeof(h->device), getenv("DBK_DEVICE")) ||
+	    copy_str(h->usb_serial, sizeof(h->usb_serial), getenv("DBK_USB_SERIAL")) ||
+	    copy_str(h->fuse_mount, sizeof(h->fuse_mount), getenv("DBK_FUSE_MOUNT")))
+		goto bad;
+	*out = h;
+	return 0;
+bad:
+	free(h);
+	return -EINVAL;
+}
+
+DBK_EXPORT int dbk_handover_take_fd(struct dbk_handover *h, enum dbk_handover_fd which)
+{
+	int fd;
+
+	if (!h || (unsigned int)which >= DBK_HANDOVER_NR_FDS)
+		return -EINVAL;
+	fd = h->fd[which];
+	if (fd < 0)
+		return -ENOENT;
+	h->fd[which] = -1;
+	return fcntl(fd, F_GETFD) < 0 ? -EBADF : fd;
+}
+
+DBK_EXPORT const char *dbk_handover_device(const struct dbk_handover *h)
+{
+	return h ? h->device : "";
+}
+
+DBK_EXPORT int dbk_handover_instance(const struct dbk_handover *h)
+{
+	return h ? h->instance : -1;
+}
+
+DBK_EXPORT uint32_t dbk_handover_usb_interfaces(const struct dbk_handover *h)
+{
+	return h ? h->usb_interfaces : 0;
+}
+
+DBK_EXPORT const char *dbk_handover_usb_serial(const struct dbk_handover *h)
+{
+	return h ? h->usb_serial : "";
+}
+
+DBK_EXPORT const char *dbk_handover_fuse_mount(const struct dbk_handover *h)
+{
+	return h ? h->fuse_mount : "";
+}
+
+DBK_EXPORT void dbk_handover_free(struct dbk_handover *h)
+{
+	free(h);
+}
