@@ -25,6 +25,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <devbroker/handover.h>
+
 static const char hello[] = "served by a sandboxed driver\n";
 
 static int hello_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -117,7 +119,9 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/devbroker/control" };
 	char val[128], buf[64], path[64];
-	const char *dev = getenv("DBK_DEVICE");
+	struct dbk_handover *ho = NULL;
+	const char *dev = dbk_handover_get(&ho) == 0 ? dbk_handover_device(ho) : NULL;
+	char fusefd[16] = "";
 	union bpf_attr attr;
 	struct dirent *de;
 	int fd, s, pfd[2], nfds = 0, only_ours = 1;
@@ -192,8 +196,10 @@ int main(int argc, char **argv)
 	check(fd > 0 && atoi(buf) != 0, "a setuid-root binary does not run as root");
 	fprintf(out, "# sandbox-probe: %s\n", failed ? "FAILED" : "done");
 	fclose(out);
-	if (getenv("DBK_FUSE_FD") && atoi(getenv("DBK_FUSE_FD")) > 0)
-		return serve_fuse(getenv("DBK_FUSE_FD"));
+	if (ho && (fd = dbk_handover_take_fd(ho, DBK_HANDOVER_FUSE)) > 0) {
+		snprintf(fusefd, sizeof(fusefd), "%d", fd);
+		return serve_fuse(fusefd);
+	}
 	for (;;)
 		pause();
 }

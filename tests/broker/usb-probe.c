@@ -21,6 +21,8 @@
 #include <libusb.h>
 #include <linux/usbdevice_fs.h>
 
+#include <devbroker/handover.h>
+
 static FILE *out;
 static int n;
 
@@ -31,12 +33,6 @@ static void check(int ok, const char *what, int err)
 	fflush(out);
 }
 
-static int env_int(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v ? (int)strtol(v, NULL, 0) : -1;
-}
 
 /* The first interrupt-IN endpoint of a granted interface, or 0. */
 static unsigned char intr_in(libusb_device_handle *h, unsigned int mask)
@@ -63,7 +59,8 @@ static unsigned char intr_in(libusb_device_handle *h, unsigned int mask)
 
 int main(int argc, char **argv)
 {
-	int fd = env_int("DBK_USB_FD"), mask = env_int("DBK_USB_INTERFACES");
+	struct dbk_handover *ho = NULL;
+	int fd = -1, mask = -1;
 	struct usbdevfs_ioctl disc = { .ifno = 0, .ioctl_code = USBDEVFS_DISCONNECT };
 	struct libusb_device_descriptor dd;
 	libusb_device_handle *h = NULL;
@@ -75,10 +72,16 @@ int main(int argc, char **argv)
 
 	if (argc < 2 || !(out = fopen(argv[1], "ae")))
 		return 2;
-	check(fd >= 3 && mask > 0 && getenv("DBK_DEVICE") && getenv("DBK_USB_SERIAL"),
-	      "DBK_USB_FD, DBK_USB_INTERFACES, DBK_DEVICE and DBK_USB_SERIAL set", EINVAL);
-	fprintf(out, "# device %s interfaces 0x%x serial '%s'\n", getenv("DBK_DEVICE"), mask,
-		getenv("DBK_USB_SERIAL"));
+	/* What devbrokerd handed over, read as a driver reads it (libdev). */
+	if (dbk_handover_get(&ho) == 0) {
+		fd = dbk_handover_take_fd(ho, DBK_HANDOVER_USB);
+		mask = (int)dbk_handover_usb_interfaces(ho);
+	}
+	check(ho && fd >= 3 && mask > 0 && dbk_handover_device(ho)[0] &&
+	      dbk_handover_usb_serial(ho)[0],
+	      "handed over: the usbfs fd, its interfaces, the device and its serial", EINVAL);
+	fprintf(out, "# device %s interfaces 0x%x serial '%s'\n", dbk_handover_device(ho), mask,
+		dbk_handover_usb_serial(ho));
 	check(getuid() != 0, "not root", EPERM);
 	errno = 0;
 	check(opendir("/dev/bus/usb") == NULL && errno == ENOENT,

@@ -531,10 +531,15 @@ static int fuse_driver(int argc, char **argv)
 	};
 	struct sigaction sa;
 	struct disk d = { .gone_at = UINT64_MAX };
-	const char *expect = NULL, *dump = NULL, *s = getenv("DBK_FUSE_FD");
+	const char *expect = NULL, *dump = NULL;
+	struct dbk_handover *ho;
 	bool want_flush = false;
-	int fd = s ? atoi(s) : -1, r, o;
+	int fd = -1, r, o;
 
+	if (dbk_handover_get(&ho) == 0) {
+		fd = dbk_handover_take_fd(ho, DBK_HANDOVER_FUSE);
+		dbk_handover_free(ho);
+	}
 	optind = 2;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -557,8 +562,8 @@ static int fuse_driver(int argc, char **argv)
 
 	r = dbk_fuse_file_new(fd, "disk", d.size, 0600, &ops, &d, &served);
 	check(r == 0 && geteuid() != 0,
-	      "fuse %s: dbk_fuse_file_new on DBK_FUSE_FD=%s as uid %u: %s", expect,
-	      s ? s : "-", (unsigned int)geteuid(), err(r));
+	      "fuse %s: dbk_fuse_file_new on the FUSE fd handed over (%d) as uid %u: %s", expect,
+	      fd, (unsigned int)geteuid(), err(r));
 	if (r < 0)
 		return 1;
 	memset(&sa, 0, sizeof(sa));

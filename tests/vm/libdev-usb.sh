@@ -75,7 +75,7 @@ serve() {
 		exec {fd}>&-
 		return 1
 	fi
-	DBK_FUSE_FD=$fd DBK_FUSE_MOUNT=$MNT "${DRV[@]}" "$T" fuse "$SIZE" "$@" \
+	DBK_HANDOVER=1 DBK_FUSE_FD=$fd DBK_FUSE_MOUNT=$MNT "${DRV[@]}" "$T" fuse "$SIZE" "$@" \
 		> "$WORK/$tag.out" 2> "$WORK/$tag.err" &
 	SPID=$!
 	# The server holds the only fd, as with the broker: when it goes,
