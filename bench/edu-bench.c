@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <devbroker/libdev.h>	/* DBK_CUSE_IOC_SEEK only */
+#include <devbroker/cuse-client.h>	/* the seek ioctl: no driver SDK */
 
 static uint64_t now_ns(void)
 {

@@ -14,9 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "control-protocol.h"
 #include "daemon.h"
 
-#define DBK_MSG_MAX	65536
 #define DBK_MAX_CLIENTS	64
 
 static int dbk_events[DBK_MAX_CLIENTS];	/* clients subscribed to events */
@@ -290,13 +290,13 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 
 void dbk_control_client(int fd)
 {
-	char *buf = malloc(DBK_MSG_MAX + 1);
+	char *buf = malloc(DBK_CONTROL_MSG_MAX + 1);
 	struct json_object *req, *rep;
 	ssize_t n;
 
 	if (!buf)
 		return;
-	n = recv(fd, buf, DBK_MSG_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
+	n = recv(fd, buf, DBK_CONTROL_MSG_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
 	if (n <= 0) {
 		if (n == 0 || errno != EAGAIN)
 			dbk_close_client(fd);
@@ -312,7 +312,7 @@ void dbk_control_client(int fd)
 		dbk_close_client(fd);
 		return;
 	}
-	if (n > DBK_MSG_MAX) {
+	if (n > DBK_CONTROL_MSG_MAX) {
 		rep = dbk_error("request too large", E2BIG);
 	} else {
 		buf[n] = 0;

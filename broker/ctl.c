@@ -15,6 +15,7 @@
  * control characters first.
  */
 #include "config.h"
+#include "control-protocol.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -41,8 +42,8 @@
 #define EXIT_NODEV		4
 #define EXIT_PERM		5
 
-#define DEFAULT_SOCKET		DBK_RUNDIR "/control"
-#define MSG_MAX			65536		/* protocol limit, both ways */
+#define DEFAULT_SOCKET		DBK_CONTROL_SOCKET
+#define MSG_MAX			DBK_CONTROL_MSG_MAX
 #define REPLY_TIMEOUT_MS	90000		/* one-shot commands */
 #define DEVICE_ID_MAX		31		/* struct dbk_devinfo.id[32] */
 
@@ -1095,7 +1096,7 @@ int main(int argc, char **argv)
 			    cmd->device ? "one DEVICE" : "no argument", argv[optind]);
 
 	if (!socket_path) {
-		s = getenv("DEVBROKER_SOCKET");
+		s = getenv(DBK_CONTROL_SOCKET_ENV);
 		socket_path = s && *s ? s : DEFAULT_SOCKET;
 	}
 	if (!*socket_path)

@@ -14,8 +14,13 @@
 #include "denials.h"
 #include "usbpolicy.h"
 
+/* Records handed over per drain: a driver refused in a loop must not hold the daemon. */
+#define DBK_DENIALS_PER_DRAIN	256
+
 struct dbk_denials {
 	struct ring_buffer *rb;
+	unsigned int budget;		/* records left in this drain */
+	unsigned long dropped;		/* records of another layout, skipped */
 	int usb_map;			/* the pinned USB ring buffer, or -1 */
 	struct denials_bpf *pci;	/* our program on dbk_policy_denied, or NULL */
 	dbk_denial_fn fn;
@@ -27,11 +32,18 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct dbk_denials *dn = ctx;
 	struct dbk_denial d;
 
-	/* A shorter record (an older writer) is zero-extended. */
-	memset(&d, 0, sizeof(d));
+	/*
+	 * Another layout (a program of an older devbroker, still loaded or
+	 * pinned) is skipped, not misread.  The record counts either way.
+	 */
 	memcpy(&d, data, size < sizeof(d) ? size : sizeof(d));
-	dn->fn(&d, dn->data);
-	return 0;
+	if (size != sizeof(d) || (d.bus != DBK_DENIAL_PCI && d.bus != DBK_DENIAL_USB) ||
+	    (d.bus == DBK_DENIAL_PCI && d.u.pci.version != DBK_POLICY_VERSION))
+		dn->dropped++;
+	else
+		dn->fn(&d, dn->data);
+	/* Out of budget: libbpf stops here, the ring stays readable for the next round. */
+	return --dn->budget ? 0 : -ECANCELED;
 }
 
 int dbk_denials_new(dbk_denial_fn fn, void *data, struct dbk_denials **out)
@@ -79,19 +91,27 @@ int dbk_denials_follow_pci(struct dbk_denials *dn)
 	struct denials_bpf *skel;
 	int ret;
 
+	char state[16] = "";
+	FILE *f;
+
 	if (dn->pci)
 		return -EALREADY;
-	if (access("/sys/module/devbroker", F_OK))
+	f = fopen("/sys/module/devbroker/initstate", "re");
+	if (!f)
 		return -ENOENT;
+	if (!fgets(state, sizeof(state), f))
+		state[0] = 0;
+	fclose(f);
+	if (strncmp(state, "live", 4))
+		return -ENOENT;		/* still loading, or going */
 	skel = denials_bpf__open_and_load();
-	if (!skel)
-		return errno ? -errno : -EINVAL;
-	ret = denials_bpf__attach(skel);
+	ret = skel ? denials_bpf__attach(skel) : (errno ? -errno : -EINVAL);
 	if (!ret)
 		ret = dbk_denials_add_map(dn, bpf_map__fd(skel->maps.dbk_denials));
 	if (ret) {
 		denials_bpf__destroy(skel);
-		return ret < 0 ? ret : -EINVAL;
+		/* The module is live: a missing tracepoint is a module without it. */
+		return ret == -ENOENT ? -EOPNOTSUPP : ret < 0 ? ret : -EINVAL;
 	}
 	dn->pci = skel;
 	return 0;
@@ -108,7 +128,10 @@ int dbk_denials_drain(struct dbk_denials *dn)
 
 	if (!dn->rb)
 		return 0;
+	dn->budget = DBK_DENIALS_PER_DRAIN;
 	n = ring_buffer__consume(dn->rb);
+	if (n == -ECANCELED)
+		return DBK_DENIALS_PER_DRAIN;
 	return n < 0 ? (errno ? -errno : n) : n;
 }
 

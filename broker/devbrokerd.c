@@ -37,12 +37,13 @@
 #endif
 
 #include "config.h"
+#include "control-protocol.h"
 #include "daemon.h"
 #include "denials.h"
 #include "usbpolicy.h"
 
 struct dbk_daemon dbk = {
-	.socket_path = DBK_RUNDIR "/control",
+	.socket_path = DBK_CONTROL_SOCKET,
 	.sysdir = DBK_DATADIR "/drivers.d",
 	.etcdir = DBK_SYSCONFDIR "/drivers.d",
 	.limits_path = DBK_SYSCONFDIR "/limits.conf",

@@ -344,7 +344,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
 	char envbuf[4 * DBK_PATH_MAX], *envp[DBK_HANDOVER_ENV_MAX + 2];
 	int fds[DBK_LAUNCH_FDS], at[DBK_HANDOVER_NR_FDS], nfds = 0, ret, fd, i, ne;
-	struct dbk_handover_spec spec = { 0 };
+	struct dbk_handover_spec spec;
 	struct dbk_usb_rules rules;
 	bool usb = d->info.bus == DBK_BUS_USB;
 	uid_t uid;
@@ -439,6 +439,7 @@ pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 	}
 	argv[i] = NULL;
 	/* fds[i] becomes fd 3 + i in the driver (dbk_child); libdev announces them. */
+	dbk_handover_spec_init(&spec);
 	spec.device = d->info.id;
 	spec.instance = d->instance;
 	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)

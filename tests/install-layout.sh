@@ -28,6 +28,7 @@ want "the usb-storage manifest" "$prefix/share/devbroker/drivers.d/usb-storage.c
 want "the USB request policy" "$prefix/share/devbroker/policies/usb_requests.bpf.o"
 want "the USB policy header" "$prefix/include/devbroker/usb-policy.h"
 want "the bpffs layout header" "$prefix/include/devbroker/bpffs.h"
+want "the CUSE client header" "$prefix/include/devbroker/cuse-client.h"
 want "the denial record header" "$prefix/include/devbroker/denial.h"
 want "man pages" "$prefix/share/man/man5/devbroker-manifest.5"
 want "the systemd unit" "$prefix/lib/systemd/system/devbrokerd.service"

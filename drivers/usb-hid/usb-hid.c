@@ -796,7 +796,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Options override what devbrokerd handed over (<devbroker/handover.h>). */
-	if (dbk_handover_get(&ho) == 0) {
+	r = dbk_handover_get(&ho);
+	if (r < 0 && r != -ENOENT)
+		logmsg("the hand-over from devbrokerd: %s", strerror(-r));
+	if (r == 0) {
 		snprintf(d.device, sizeof(d.device), "%s", dbk_handover_device(ho));
 		if (!usb_fd_s && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_USB)) >= 0) {
 			snprintf(ho_usb, sizeof(ho_usb), "%d", r);

@@ -333,7 +333,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Options override what devbrokerd handed over. */
-	if (dbk_handover_get(&ho) == 0) {
+	r = dbk_handover_get(&ho);
+	if (r < 0 && r != -ENOENT)
+		usbs_log("the hand-over from devbrokerd: %s", strerror(-r));
+	if (r == 0) {
 		snprintf(mount, sizeof(mount), "%s", dbk_handover_fuse_mount(ho));
 		if (fuse_fd == ~0ul && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_FUSE)) >= 0)
 			fuse_fd = (unsigned long)r;

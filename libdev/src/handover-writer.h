@@ -22,6 +22,9 @@ struct dbk_handover_spec {
 	const char *fuse_mount;		/* NULL: none */
 };
 
+/* @s with nothing handed over yet: every fd -1, instance -1. */
+void dbk_handover_spec_init(struct dbk_handover_spec *s);
+
 /* The most environment entries dbk_handover_env() writes. */
 #define DBK_HANDOVER_ENV_MAX	(DBK_HANDOVER_NR_FDS + 6)
 
@@ -32,5 +35,11 @@ struct dbk_handover_spec {
  */
 int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
 		     char **envp, size_t max);
+
+/*
+ * The same entries set in this process's environment (setenv), for a
+ * launcher about to exec the driver itself.  0, or a negative errno.
+ */
+int dbk_handover_setenv(const struct dbk_handover_spec *s);
 
 #endif /* DBK_HANDOVER_WRITER_H */

@@ -40,6 +40,16 @@ struct dbk_handover {
 
 /* ---------------------------------------------------------------- writer */
 
+void dbk_handover_spec_init(struct dbk_handover_spec *s)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->instance = -1;
+	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
+		s->fd[i] = -1;
+}
+
 int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
 		     char **envp, size_t max)
 {
@@ -65,6 +75,21 @@ int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
 	PUT("DBK_FUSE_MOUNT=%s", s->fuse_mount ? s->fuse_mount : "");
 #undef PUT
 	return (int)n;
+}
+
+int dbk_handover_setenv(const struct dbk_handover_spec *s)
+{
+	char buf[2 * PATH_MAX + 512], *env[DBK_HANDOVER_ENV_MAX], *eq;
+	int i, n;
+
+	n = dbk_handover_env(s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
+	for (i = 0; i < n; i++) {
+		eq = strchr(env[i], '=');
+		*eq = 0;
+		if (setenv(env[i], eq + 1, 1))
+			return -errno;
+	}
+	return n < 0 ? n : 0;
 }
 
 /* ---------------------------------------------------------------- reader */

@@ -349,6 +349,7 @@ static __always_inline int deny(const struct dbk_usb_rules *r, struct task_struc
 		count(1);
 		return -EPERM;
 	}
+	__builtin_memset(rec, 0, sizeof(*rec));	/* the union's PCI tail too */
 	rec->bus = DBK_DENIAL_USB;
 	rec->cookie = r ? r->cookie : 0;
 	rec->pid = task->tgid;

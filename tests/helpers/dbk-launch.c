@@ -214,21 +214,16 @@ static void sleep_ms(long ms)
 /* The hand-over, in our environment for exec: libdev's writer, as devbrokerd's. */
 static void announce(const char *bdf, bool cuse)
 {
-	struct dbk_handover_spec hs = { .device = bdf, .instance = -1 };
-	static char buf[4096];
-	char *env[DBK_HANDOVER_ENV_MAX];
-	int i, n;
+	struct dbk_handover_spec hs;
+	int r;
 
-	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
-		hs.fd[i] = -1;
+	dbk_handover_spec_init(&hs);
+	hs.device = bdf;
 	hs.fd[DBK_HANDOVER_GRANT] = GRANT_FD;
 	hs.fd[DBK_HANDOVER_CUSE] = cuse ? CUSE_FD : -1;
-	n = dbk_handover_env(&hs, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
-	if (n < 0)
-		die("the hand-over: %s", strerror(-n));
-	for (i = 0; i < n; i++)
-		if (putenv(env[i]))
-			die("putenv: %s", strerror(errno));
+	r = dbk_handover_setenv(&hs);
+	if (r < 0)
+		die("the hand-over: %s", strerror(-r));
 }
 
 int main(int argc, char **argv)

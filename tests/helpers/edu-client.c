@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <devbroker/libdev.h>	/* DBK_CUSE_IOC_SEEK only; no libdev code */
+#include <devbroker/cuse-client.h>	/* the seek ioctl: no driver SDK */
 
 #include "edu-regs.h"
 

@@ -120,19 +120,13 @@ static int grant_usb(int argc, char **argv)
 		return 1;
 	{
 		/* Announced as devbrokerd does: libdev's writer. */
-		struct dbk_handover_spec hs = { .device = argv[2], .instance = -1,
-						.usb_interfaces = (uint32_t)mask };
-		static char buf[4096];
-		char *env[DBK_HANDOVER_ENV_MAX];
-		int j, n;
+		struct dbk_handover_spec hs;
 
-		for (j = 0; j < DBK_HANDOVER_NR_FDS; j++)
-			hs.fd[j] = -1;
+		dbk_handover_spec_init(&hs);
+		hs.device = argv[2];
+		hs.usb_interfaces = (uint32_t)mask;
 		hs.fd[DBK_HANDOVER_USB] = fd;
-		n = dbk_handover_env(&hs, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
-		for (j = 0; j < n; j++)
-			putenv(env[j]);
-		if (n < 0)
+		if (dbk_handover_setenv(&hs) < 0)
 			return 1;
 	}
 	(void)num;

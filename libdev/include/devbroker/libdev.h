@@ -56,6 +56,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/devbroker.h>
+#include <devbroker/cuse-client.h>
 #include <linux/input.h>
 #include <libusb.h>
 
@@ -557,10 +558,7 @@ ssize_t dbk_recv_fds(int sock, void *data, size_t len, int *fds, size_t *nfds);
  * dbk_cuse_run(); callbacks may block (for example on dbk_irq_wait()).
  * @{ */
 
-/** Set the calling open file's position (in: __u64). */
-#define DBK_CUSE_IOC_SEEK	_IOW(0xDB, 0x01, __u64)
-/** Get the calling open file's position (out: __u64). */
-#define DBK_CUSE_IOC_TELL	_IOR(0xDB, 0x02, __u64)
+/* DBK_CUSE_IOC_SEEK and DBK_CUSE_IOC_TELL: <devbroker/cuse-client.h>. */
 
 /** Callbacks of a CUSE device; any may be NULL. */
 struct dbk_cuse_ops {

@@ -13,8 +13,9 @@
  *  - USB: the usb_requests policy, into its ring buffer `dbk_usb_denials`
  *    (<devbroker/usb-policy.h>).
  *
- * A reader zero-extends a shorter record (an older writer) and ignores the
- * tail of a longer one.
+ * A reader skips a record of another size or bus, or a PCI record of
+ * another DBK_POLICY_VERSION (a writer of another devbroker still loaded):
+ * the layout grows only with a new size.
  */
 #ifndef DEVBROKER_DENIAL_H
 #define DEVBROKER_DENIAL_H
