@@ -158,18 +158,27 @@ static const char *dbk_denied_op(uint32_t op)
 	return op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "unknown";
 }
 
+void dbk_denial_pci_id(const struct dbk_denial *d, char id[DBK_DENIAL_ID_MAX])
+{
+	const struct dbk_policy_dev *p = &d->u.pci.dev;
+
+	snprintf(id, DBK_DENIAL_ID_MAX, "%04x:%02x:%02x.%x", p->domain, p->bus, p->devfn >> 3,
+		 p->devfn & 7);
+}
+
 int dbk_denial_format(const struct dbk_denial *d, char *buf, size_t n)
 {
 	const struct dbk_policy_denied_ctx *p = &d->u.pci;
+	char id[DBK_DENIAL_ID_MAX];
 	int m;
 
 	if (d->bus == DBK_DENIAL_USB) {
 		m = snprintf(buf, n, "usb_requests: ");
 		return m >= 0 && (size_t)m < n ? dbk_usb_denial_format(d, buf + m, n - m) : -ENOSPC;
 	}
-	m = snprintf(buf, n, "%s denied on %04x:%02x:%02x.%x to pid %u uid %u (cookie %" PRIu64
-		     "): what 0x%" PRIx64 " value 0x%" PRIx64 ", errno %d", dbk_denied_op(p->op),
-		     p->dev.domain, p->dev.bus, p->dev.devfn >> 3, p->dev.devfn & 7, d->pid, d->uid,
-		     (uint64_t)d->cookie, (uint64_t)p->what, (uint64_t)p->value, p->error);
+	dbk_denial_pci_id(d, id);
+	m = snprintf(buf, n, "%s denied on %s to pid %u uid %u (cookie %" PRIu64 "): what 0x%"
+		     PRIx64 " value 0x%" PRIx64 ", errno %d", dbk_denied_op(p->op), id, d->pid,
+		     d->uid, (uint64_t)d->cookie, (uint64_t)p->what, (uint64_t)p->value, p->error);
 	return m >= 0 && (size_t)m < n ? 0 : -ENOSPC;
 }

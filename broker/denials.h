@@ -35,6 +35,10 @@ int dbk_denials_fd(const struct dbk_denials *dn);
 int dbk_denials_drain(struct dbk_denials *dn);
 void dbk_denials_free(struct dbk_denials *dn);
 
+/* A PCI record's device, as lspci -D names it (0000:00:04.0). */
+#define DBK_DENIAL_ID_MAX	32
+void dbk_denial_pci_id(const struct dbk_denial *d, char id[DBK_DENIAL_ID_MAX]);
+
 /*
  * One line: PCI "write denied on 0000:00:04.0 to pid 7 uid 1000 (cookie 42):
  * what 0x10 value 0x1, errno 1"; USB "usb_requests: pid 7: vendor request

@@ -94,15 +94,16 @@ static void dbk_denials_try_pci(void)
 
 static struct dbk_dev *dbk_denied_dev(const struct dbk_denial *dn)
 {
-	pid_t pgid = getpgid((pid_t)dn->pid);	/* a driver leads its process group */
-	char id[32];
+	char id[DBK_DENIAL_ID_MAX];
+	pid_t pgid;
 	int i;
 
+	/* PCI: the kernel named the device. */
 	if (dn->bus == DBK_DENIAL_PCI) {
-		snprintf(id, sizeof(id), "%04x:%02x:%02x.%x", dn->u.pci.dev.domain,
-			 dn->u.pci.dev.bus, dn->u.pci.dev.devfn >> 3, dn->u.pci.dev.devfn & 7);
+		dbk_denial_pci_id(dn, id);
 		return dbk_dev_find(id);
 	}
+	pgid = getpgid((pid_t)dn->pid);	/* a driver leads its process group */
 	for (i = 0; i < dbk.nr_devs; i++)
 		if (dbk.devs[i].pid > 0 && (dbk.devs[i].pid == (pid_t)dn->pid || dbk.devs[i].pid == pgid))
 			return &dbk.devs[i];

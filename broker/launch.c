@@ -342,7 +342,7 @@ static int dbk_usb_launch_policy(struct dbk_dev *d, struct dbk_usb_rules *rules)
 pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
 {
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
-	char envbuf[4 * DBK_PATH_MAX], *envp[DBK_HANDOVER_ENV_MAX + 2];
+	char envbuf[DBK_HANDOVER_ENV_LEN], *envp[DBK_HANDOVER_ENV_MAX + 2];
 	int fds[DBK_LAUNCH_FDS], at[DBK_HANDOVER_NR_FDS], nfds = 0, ret, fd, i, ne;
 	struct dbk_handover_spec spec;
 	struct dbk_usb_rules rules;

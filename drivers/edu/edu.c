@@ -26,8 +26,9 @@
  *                   [--timeout-ms MS] [--verbose]
  * It needs no privileges: the launcher opens the devbroker grant and
  * /dev/cuse for it, and hands them over (<devbroker/handover.h>); the fd
- * options are for a launcher of another kind.  The grant must allow BAR0, MSI or INTx, and DMA with
- * dma_bits=28 (edu.txt: "the device supports only 28 bits").
+ * options are for a launcher of another kind.  The grant must allow BAR0,
+ * MSI or INTx, and DMA with dma_bits=28 (edu.txt: "the device supports
+ * only 28 bits").
  */
 #include <errno.h>
 #include <getopt.h>

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -773,11 +774,10 @@ int main(int argc, char **argv)
 	struct usb_hid d = { .usb_fd = -1 };
 	const char *usb_fd_s = NULL, *mask_s = NULL, *uinput_s = NULL;
 	struct libusb_config_descriptor *cfg = NULL;
-	unsigned long usb_fd, mask, uinput_fd;
+	unsigned long usb_fd = ULONG_MAX, mask = ULONG_MAX, uinput_fd = ULONG_MAX;
 	sigset_t block, waitmask;
 	struct sigaction sa;
 	uint32_t granted;
-	char ho_usb[16], ho_mask[16], ho_uinput[16];
 	struct dbk_handover *ho;
 	int c, i, r, status = 1;
 
@@ -801,29 +801,24 @@ int main(int argc, char **argv)
 		logmsg("the hand-over from devbrokerd: %s", strerror(-r));
 	if (r == 0) {
 		snprintf(d.device, sizeof(d.device), "%s", dbk_handover_device(ho));
-		if (!usb_fd_s && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_USB)) >= 0) {
-			snprintf(ho_usb, sizeof(ho_usb), "%d", r);
-			usb_fd_s = ho_usb;
-		}
-		if (!mask_s) {
-			snprintf(ho_mask, sizeof(ho_mask), "%u",
-				 (unsigned int)dbk_handover_usb_interfaces(ho));
-			mask_s = ho_mask;
-		}
-		if (!uinput_s && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_UINPUT)) >= 0) {
-			snprintf(ho_uinput, sizeof(ho_uinput), "%d", r);
-			uinput_s = ho_uinput;
-		}
+		if (!usb_fd_s && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_USB)) >= 0)
+			usb_fd = (unsigned long)r;
+		if (!mask_s)
+			mask = dbk_handover_usb_interfaces(ho);
+		if (!uinput_s && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_UINPUT)) >= 0)
+			uinput_fd = (unsigned long)r;
 		dbk_handover_free(ho);
 	}
-	if (parse_num(usb_fd_s, INT32_MAX, &usb_fd) < 0 ||
-	    parse_num(mask_s, UINT32_MAX, &mask) < 0 || mask == 0) {
+	if ((usb_fd_s && parse_num(usb_fd_s, INT32_MAX, &usb_fd) < 0) ||
+	    (mask_s && parse_num(mask_s, UINT32_MAX, &mask) < 0) || usb_fd == ULONG_MAX ||
+	    mask == ULONG_MAX || mask == 0) {
 		logmsg("need the USB fd and a non-empty interface mask (--usb-fd, --interfaces,"
 		       " or handed over by devbrokerd); got '%s', '%s'",
 		       usb_fd_s ? usb_fd_s : "", mask_s ? mask_s : "");
 		return 2;
 	}
-	if (!uinput_s || parse_num(uinput_s, INT32_MAX, &uinput_fd) < 0) {
+	if ((uinput_s && parse_num(uinput_s, INT32_MAX, &uinput_fd) < 0) ||
+	    uinput_fd == ULONG_MAX) {
 		logmsg("need a /dev/uinput fd (--uinput-fd, or UInput=yes in the manifest"
 		       " for devbrokerd to hand one over); got '%s'", uinput_s ? uinput_s : "");
 		return 2;

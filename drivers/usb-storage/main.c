@@ -356,8 +356,8 @@ int main(int argc, char **argv)
 		close((int)fuse_fd);
 		return 2;
 	}
-	/* The interfaces it was granted for (by hand: the first). */
-	r = dbk_usb_adopt((int)usb_fd, mask == ~0ul || !mask ? 0x1 : (uint32_t)mask, &s.usb);
+	/* The interfaces it was granted for (given by hand, or else the first). */
+	r = dbk_usb_adopt((int)usb_fd, mask == ~0ul ? 0x1 : (uint32_t)mask, &s.usb);
 	if (r < 0) {
 		usbs_log("adopting the USB fd: %s", strerror(-r));
 		close((int)fuse_fd);

@@ -7,6 +7,7 @@
 #ifndef DBK_HANDOVER_WRITER_H
 #define DBK_HANDOVER_WRITER_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ void dbk_handover_spec_init(struct dbk_handover_spec *s);
 
 /* The most environment entries dbk_handover_env() writes. */
 #define DBK_HANDOVER_ENV_MAX	(DBK_HANDOVER_NR_FDS + 6)
+/*
+ * Room for them all: a mount point the reader takes (under PATH_MAX), a
+ * device id (under 64) and a serial (under 256), and the names and numbers.
+ */
+#define DBK_HANDOVER_ENV_LEN	(PATH_MAX + 1024)
 
 /*
  * The environment entries that announce @s to the driver ("NAME=value"),

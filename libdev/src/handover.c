@@ -79,7 +79,7 @@ int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
 
 int dbk_handover_setenv(const struct dbk_handover_spec *s)
 {
-	char buf[2 * PATH_MAX + 512], *env[DBK_HANDOVER_ENV_MAX], *eq;
+	char buf[DBK_HANDOVER_ENV_LEN], *env[DBK_HANDOVER_ENV_MAX], *eq;
 	int i, n;
 
 	n = dbk_handover_env(s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
@@ -126,6 +126,18 @@ static int parse_int(const char *s, long min, long max, long *v)
 	return 0;
 }
 
+/*
+ * Variable @name as parse_int() reads it; absent, @dflt (a driver started
+ * by hand sets only what it has).
+ */
+static int env_int(const char *name, long min, long max, long dflt, long *v)
+{
+	const char *s = getenv(name);
+
+	*v = dflt;
+	return s ? parse_int(s, min, max, v) : 0;
+}
+
 static int copy_str(char *dst, size_t n, const char *s)
 {
 	if (!s)
@@ -152,21 +164,16 @@ DBK_EXPORT int dbk_handover_get(struct dbk_handover **out)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	/* Absent: not handed over (a driver started by hand sets what it has). */
+	/* fds 0-2 are never handed over. */
 	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++) {
-		v = -1;
-		if (getenv(fd_names[i]) && (parse_int(getenv(fd_names[i]), -1, INT_MAX, &v) < 0 ||
-					    (v >= 0 && v < 3)))
+		if (env_int(fd_names[i], -1, INT_MAX, -1, &v) < 0 || (v >= 0 && v < 3))
 			goto bad;
 		h->fd[i] = (int)v;
 	}
-	v = -1;
-	if (getenv("DBK_INSTANCE") && parse_int(getenv("DBK_INSTANCE"), -1, INT_MAX, &v) < 0)
+	if (env_int("DBK_INSTANCE", -1, INT_MAX, -1, &v) < 0)
 		goto bad;
 	h->instance = (int)v;
-	v = 0;
-	if (getenv("DBK_USB_INTERFACES") &&
-	    parse_int(getenv("DBK_USB_INTERFACES"), 0, UINT32_MAX, &v) < 0)
+	if (env_int("DBK_USB_INTERFACES", 0, UINT32_MAX, 0, &v) < 0)
 		goto bad;
 	h->usb_interfaces = (uint32_t)v;
 	if (copy_str(h->device, sizeof(h->device), getenv("DBK_DEVICE")) ||

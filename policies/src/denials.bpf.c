@@ -27,19 +27,18 @@ int dbk_denied(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct dbk_denial *rec;
 
-	__u32 version = 0;
-
-	/* Another module's ctx (an older devbroker still loaded): not ours to read. */
-	if (bpf_probe_read_kernel(&version, sizeof(version), &d->version) ||
-	    version != DBK_POLICY_VERSION)
-		return 0;
 	rec = bpf_ringbuf_reserve(&dbk_denials, sizeof(*rec), 0);
 	if (!rec) {
 		__sync_fetch_and_add(&dbk_denials_lost, 1);
 		return 0;
 	}
 	__builtin_memset(rec, 0, sizeof(*rec));
-	bpf_probe_read_kernel(&rec->u.pci, sizeof(rec->u.pci), d);
+	/* Another module's ctx (an older devbroker still loaded) is not passed on. */
+	if (bpf_probe_read_kernel(&rec->u.pci, sizeof(rec->u.pci), d) ||
+	    rec->u.pci.version != DBK_POLICY_VERSION) {
+		bpf_ringbuf_discard(rec, 0);
+		return 0;
+	}
 	rec->bus = DBK_DENIAL_PCI;
 	rec->pid = id >> 32;
 	rec->tid = (__u32)id;
