@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/device.h>
 
 #include "edu-regs.h"
 

@@ -146,7 +146,7 @@ static struct json_object *dbk_rights_json(const struct dbk_rights *r)
 	return o;
 }
 
-struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail)
+struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail)
 {
 	struct json_object *o = json_object_new_object(), *cuts;
 	char buf[24];
@@ -222,7 +222,7 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 {
 	struct json_object *cmdo, *devo, *o, *arr;
 	const char *cmd, *id = NULL;
-	struct dbk_dev *d = NULL;
+	struct dbk_entry *d = NULL;
 	int i, ret = 0;
 
 	if (!json_object_is_type(req, json_type_object) ||
@@ -237,7 +237,7 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 		arr = json_object_new_array();
 		for (i = 0; i < dbk.nr_devs; i++)
 			if (dbk.devs[i].state != DBK_ST_GONE)
-				json_object_array_add(arr, dbk_dev_json(&dbk.devs[i], false));
+				json_object_array_add(arr, dbk_entry_json(&dbk.devs[i], false));
 		json_object_object_add(o, "devices", arr);
 		return o;
 	}
@@ -259,22 +259,22 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 		return dbk_error("unknown command: use list, drivers, status, bind, unbind, revoke, release or events",
 				 EINVAL);
 	}
-	if (!id || !(d = dbk_dev_find(id))) {
+	if (!id || !(d = dbk_entry_find(id))) {
 		json_object_put(o);
 		return dbk_error("no such device: `devbrokerctl list` shows the known ones", ENODEV);
 	}
 	if (!strcmp(cmd, "status")) {
-		json_object_object_add(o, "device", dbk_dev_json(d, true));
+		json_object_object_add(o, "device", dbk_entry_json(d, true));
 		return o;
 	}
 	if (!strcmp(cmd, "bind")) {
-		ret = dbk_dev_bind_cmd(d);
+		ret = dbk_entry_bind_cmd(d);
 	} else if (!strcmp(cmd, "unbind")) {
-		ret = dbk_dev_unbind_cmd(d);
+		ret = dbk_entry_unbind_cmd(d);
 	} else if (!strcmp(cmd, "release")) {
-		ret = dbk_dev_release_cmd(d);
+		ret = dbk_entry_release_cmd(d);
 	} else {	/* revoke */
-		dbk_dev_stop(d, true);
+		dbk_entry_stop(d, true);
 		d->state = DBK_ST_REVOKED;
 		dbk_event("revoked", d, "by the administrator");
 	}
@@ -284,7 +284,7 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 				 ret == -ENOENT ? "no driver matches this device: see `devbrokerctl drivers`" :
 				 strerror(-ret), -ret);
 	}
-	json_object_object_add(o, "device", dbk_dev_json(d, false));
+	json_object_object_add(o, "device", dbk_entry_json(d, false));
 	return o;
 }
 

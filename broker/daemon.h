@@ -22,7 +22,8 @@ enum dbk_state {
 	DBK_ST_GONE,		/* unplugged; forgotten once its driver is reaped */
 };
 
-struct dbk_dev {
+/* One device in the daemon's table, and what it knows of its driver. */
+struct dbk_entry {
 	struct dbk_devinfo info;
 	char driver[DBK_NAME_MAX];	/* matched manifest's name, "" if none */
 	enum dbk_state state;
@@ -57,7 +58,7 @@ struct dbk_daemon {
 	struct dbk_manifest *manifests;
 	int nr_manifests;
 	struct dbk_limits limits;
-	struct dbk_dev *devs;
+	struct dbk_entry *devs;
 	int nr_devs;
 	int epfd;
 };
@@ -66,18 +67,18 @@ extern struct dbk_daemon dbk;
 
 /* devbrokerd.c */
 void dbk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dbk_event(const char *event, const struct dbk_dev *d, const char *fmt, ...)
+void dbk_event(const char *event, const struct dbk_entry *d, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t dbk_now_ms(void);
 void dbk_revoke_fd(int devfd);
 const char *dbk_state_name(enum dbk_state s);
-struct dbk_dev *dbk_dev_find(const char *id);
+struct dbk_entry *dbk_entry_find(const char *id);
 const struct dbk_manifest *dbk_manifest_by_name(const char *name);
-int dbk_dev_start(struct dbk_dev *d);
-int dbk_dev_stop(struct dbk_dev *d, bool revoke);
-int dbk_dev_bind_cmd(struct dbk_dev *d);
-int dbk_dev_unbind_cmd(struct dbk_dev *d);
-int dbk_dev_release_cmd(struct dbk_dev *d);
+int dbk_entry_start(struct dbk_entry *d);
+int dbk_entry_stop(struct dbk_entry *d, bool revoke);
+int dbk_entry_bind_cmd(struct dbk_entry *d);
+int dbk_entry_unbind_cmd(struct dbk_entry *d);
+int dbk_entry_release_cmd(struct dbk_entry *d);
 
 /* pci.c */
 int dbk_pci_scan(void (*found)(const struct dbk_devinfo *info));
@@ -88,17 +89,17 @@ int dbk_pci_open_node(const char *bdf);
 /* usb.c */
 int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info));
 /* The driver's usbfs fd: its interfaces claimed for it and restricted to them. */
-int dbk_usb_grant(struct dbk_dev *d);
+int dbk_usb_grant(struct dbk_entry *d);
 /*
  * Ownership: each of these acts only on @d's interfaces that no other
  * entry's live driver holds.
  * Take them from whoever holds them through usbfs (forced revocation).
  */
-void dbk_usb_revoke(const struct dbk_dev *d);
+void dbk_usb_revoke(const struct dbk_entry *d);
 /* The same, then let the kernel drivers probe the driverless ones again. */
-void dbk_usb_giveback(const struct dbk_dev *d);
+void dbk_usb_giveback(const struct dbk_entry *d);
 /* Only the second step: no usbfs claim is taken from anyone. */
-void dbk_usb_connect(const struct dbk_dev *d);
+void dbk_usb_connect(const struct dbk_entry *d);
 /* Can the device still be opened (not unplugged, not replugged)? */
 bool dbk_usb_present(const struct dbk_devinfo *info);
 void dbk_usb_recover(const char *id, uint32_t mask);
@@ -107,8 +108,8 @@ void dbk_usb_recover(const char *id, uint32_t mask);
 void dbk_usb_denials_follow(void);
 
 /* launch.c */
-pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m);
-void dbk_launch_cleanup(struct dbk_dev *d);
+pid_t dbk_launch(struct dbk_entry *d, const struct dbk_manifest *m);
+void dbk_launch_cleanup(struct dbk_entry *d);
 uint64_t dbk_policy_cookie(const char *driver);
 
 /* control.c */
@@ -116,7 +117,7 @@ int dbk_control_open(const char *path);
 void dbk_control_accept(int lfd);
 void dbk_control_client(int fd);
 void dbk_control_broadcast(struct json_object *ev);
-struct json_object *dbk_dev_json(const struct dbk_dev *d, bool detail);
+struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail);
 
 /* uevent.c */
 int dbk_uevent_open(void);

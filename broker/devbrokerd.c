@@ -92,7 +92,7 @@ static void dbk_denials_try_pci(void)
 /* At most this many "denied" events per device and second: a driver can loop on refusals. */
 #define DBK_DENIED_PER_SEC	10
 
-static struct dbk_dev *dbk_denied_dev(const struct dbk_denial *dn)
+static struct dbk_entry *dbk_denied_dev(const struct dbk_denial *dn)
 {
 	char id[DBK_DENIAL_ID_MAX];
 	pid_t pgid;
@@ -101,7 +101,7 @@ static struct dbk_dev *dbk_denied_dev(const struct dbk_denial *dn)
 	/* PCI: the kernel named the device. */
 	if (dn->bus == DBK_DENIAL_PCI) {
 		dbk_denial_pci_id(dn, id);
-		return dbk_dev_find(id);
+		return dbk_entry_find(id);
 	}
 	pgid = getpgid((pid_t)dn->pid);	/* a driver leads its process group */
 	for (i = 0; i < dbk.nr_devs; i++)
@@ -117,7 +117,7 @@ static struct dbk_dev *dbk_denied_dev(const struct dbk_denial *dn)
 /* A call a policy refused: a "denied" event of the device it was about. */
 static void dbk_denied(const struct dbk_denial *dn, void *data)
 {
-	struct dbk_dev *d = dbk_denied_dev(dn);
+	struct dbk_entry *d = dbk_denied_dev(dn);
 	uint64_t now = dbk_now_ms();
 	char what[320];
 
@@ -186,7 +186,7 @@ const char *dbk_state_name(enum dbk_state s)
 }
 
 /* Log an event and send it to every `devbrokerctl events` client. */
-void dbk_event(const char *event, const struct dbk_dev *d, const char *fmt, ...)
+void dbk_event(const char *event, const struct dbk_entry *d, const char *fmt, ...)
 {
 	struct json_object *ev = json_object_new_object();
 	struct timespec ts;
@@ -208,7 +208,7 @@ void dbk_event(const char *event, const struct dbk_dev *d, const char *fmt, ...)
 	json_object_put(ev);
 }
 
-struct dbk_dev *dbk_dev_find(const char *id)
+struct dbk_entry *dbk_entry_find(const char *id)
 {
 	int i;
 
@@ -228,7 +228,7 @@ const struct dbk_manifest *dbk_manifest_by_name(const char *name)
 	return NULL;
 }
 
-static struct dbk_dev *dbk_dev_by_pid(pid_t pid)
+static struct dbk_entry *dbk_entry_by_pid(pid_t pid)
 {
 	int i;
 
@@ -366,7 +366,7 @@ static void dbk_timer_arm(void)
 	timerfd_settime(dbk_timerfd, 0, &its, NULL);
 }
 
-int dbk_dev_start(struct dbk_dev *d)
+int dbk_entry_start(struct dbk_entry *d)
 {
 	const struct dbk_manifest *m = dbk_manifest_by_name(d->driver);
 	pid_t pid;
@@ -402,7 +402,7 @@ int dbk_dev_start(struct dbk_dev *d)
  * that it loses the device at once whatever it is doing; then SIGKILL to
  * its process group.  Its exit is reaped by the SIGCHLD handler.
  */
-int dbk_dev_stop(struct dbk_dev *d, bool revoke)
+int dbk_entry_stop(struct dbk_entry *d, bool revoke)
 {
 	if (revoke && d->info.bus == DBK_BUS_PCI)
 		dbk_revoke_fd(d->devfd);
@@ -423,7 +423,7 @@ int dbk_dev_stop(struct dbk_dev *d, bool revoke)
 }
 
 /* A device the broker has not seen before, or seen again. */
-static void dbk_dev_gone(struct dbk_dev *d);
+static void dbk_entry_gone(struct dbk_entry *d);
 
 /*
  * A USB entry whose device is still here but whose interfaces are now
@@ -431,27 +431,27 @@ static void dbk_dev_gone(struct dbk_dev *d);
  * before the new entries' drivers start, and give-back leaves to them
  * what they hold.
  */
-static void dbk_dev_regrouped(struct dbk_dev *d)
+static void dbk_entry_regrouped(struct dbk_entry *d)
 {
 	dbk_event("removed", d, "regrouped: its interfaces (0x%x) go to other entries now",
 		  d->info.usb_ifaces);
-	dbk_dev_stop(d, true);
+	dbk_entry_stop(d, true);
 	d->state = DBK_ST_GONE;
 }
 
-static void dbk_dev_found(const struct dbk_devinfo *info)
+static void dbk_entry_found(const struct dbk_devinfo *info)
 {
 	const struct dbk_manifest *m;
-	struct dbk_dev *d = dbk_dev_find(info->id), *nd;
+	struct dbk_entry *d = dbk_entry_find(info->id), *nd;
 
 	/* Replugged at the same port between two scans: a new device. */
 	if (d && info->bus == DBK_BUS_USB && d->info.devnum != info->devnum) {
-		dbk_dev_gone(d);
+		dbk_entry_gone(d);
 		d = NULL;
 	}
 	/* The same device, its interfaces grouped otherwise. */
 	if (d && info->bus == DBK_BUS_USB && d->info.usb_ifaces != info->usb_ifaces) {
-		dbk_dev_regrouped(d);
+		dbk_entry_regrouped(d);
 		d = NULL;
 	}
 	if (d) {
@@ -487,14 +487,14 @@ static void dbk_dev_found(const struct dbk_devinfo *info)
 /* A USB driver sees the unplug itself and exits cleanly: this long. */
 #define DBK_USB_EXIT_GRACE_MS	2000
 
-static void dbk_dev_gone(struct dbk_dev *d)
+static void dbk_entry_gone(struct dbk_entry *d)
 {
 	dbk_event("removed", d, "unplugged");
 	if (d->info.bus == DBK_BUS_USB && d->pid > 0) {
 		d->kill_at = dbk_now_ms() + DBK_USB_EXIT_GRACE_MS;
 		dbk_timer_arm();
 	} else {
-		dbk_dev_stop(d, false);	/* the module already revoked in remove() */
+		dbk_entry_stop(d, false);	/* the module already revoked in remove() */
 	}
 	if (d->devfd >= 0)
 		close(d->devfd);
@@ -503,7 +503,7 @@ static void dbk_dev_gone(struct dbk_dev *d)
 }
 
 /* Drop GONE devices whose driver has been reaped. */
-static void dbk_dev_compact(void)
+static void dbk_entry_compact(void)
 {
 	int i, j;
 
@@ -520,8 +520,8 @@ static void dbk_rescan(void)
 
 	for (i = 0; i < dbk.nr_devs; i++)
 		dbk.devs[i].seen = false;
-	pci_ok = dbk_pci_scan(dbk_dev_found) >= 0;
-	usb_ok = dbk_usb_scan(dbk_dev_found) >= 0;
+	pci_ok = dbk_pci_scan(dbk_entry_found) >= 0;
+	usb_ok = dbk_usb_scan(dbk_entry_found) >= 0;
 	/* A scan that failed says nothing about its bus's devices: keep them. */
 	for (i = 0; i < dbk.nr_devs; i++)
 		if ((dbk.devs[i].info.bus == DBK_BUS_PCI && !pci_ok) ||
@@ -531,28 +531,28 @@ static void dbk_rescan(void)
 		dbk_log("a %s scan failed: its devices are kept as they were", !pci_ok ? "PCI" : "USB");
 	/* Before any new entry starts: a regrouped entry's driver must let go first. */
 	for (i = 0; i < dbk.nr_devs; i++) {
-		struct dbk_dev *d = &dbk.devs[i];
+		struct dbk_entry *d = &dbk.devs[i];
 
 		if (d->seen || d->state == DBK_ST_GONE)
 			continue;
 		if (d->info.bus == DBK_BUS_USB && dbk_usb_present(&d->info))
-			dbk_dev_regrouped(d);
+			dbk_entry_regrouped(d);
 		else
-			dbk_dev_gone(d);
+			dbk_entry_gone(d);
 	}
-	dbk_dev_compact();
+	dbk_entry_compact();
 	for (i = 0; i < dbk.nr_devs; i++) {
 		const struct dbk_manifest *m = dbk_manifest_by_name(dbk.devs[i].driver);
 
 		if (dbk.devs[i].state == DBK_ST_IDLE && dbk.devs[i].instance < 0 &&
 		    dbk.autobind_cli && dbk.limits.auto_bind && m && m->auto_bind)
-			dbk_dev_start(&dbk.devs[i]);
+			dbk_entry_start(&dbk.devs[i]);
 	}
 }
 
 static void dbk_child_exited(pid_t pid, int status)
 {
-	struct dbk_dev *d = dbk_dev_by_pid(pid);
+	struct dbk_entry *d = dbk_entry_by_pid(pid);
 	const struct dbk_manifest *m;
 	bool crash;
 	long delay;
@@ -576,7 +576,7 @@ static void dbk_child_exited(pid_t pid, int status)
 	dbk_event("exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);
 	dbk_state_save();
 	if (d->state == DBK_ST_GONE) {
-		dbk_dev_compact();
+		dbk_entry_compact();
 		return;
 	}
 	if (d->stopping) {	/* revoke, unbind or shutdown: not a crash */
@@ -621,15 +621,15 @@ static void dbk_timer_fired(void)
 	if (read(dbk_timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		dbk_log("timerfd: %s", strerror(errno));
 	for (i = 0; i < dbk.nr_devs; i++) {
-		struct dbk_dev *d = &dbk.devs[i];
+		struct dbk_entry *d = &dbk.devs[i];
 
 		if (d->state == DBK_ST_BACKOFF && d->restart_at <= now)
-			dbk_dev_start(d);
+			dbk_entry_start(d);
 		if (d->kill_at && d->kill_at <= now && d->pid > 0) {
 			dbk_log("%s: driver %s (pid %d) did not exit after the unplug: killing it",
 				d->info.id, d->driver, (int)d->pid);
 			d->kill_at = 0;
-			dbk_dev_stop(d, false);
+			dbk_entry_stop(d, false);
 		}
 	}
 	dbk_timer_arm();
@@ -644,7 +644,7 @@ static void dbk_frontend_appeared(const char *devname)
 
 	snprintf(path, sizeof(path), "/dev/%s", devname);
 	for (i = 0; i < dbk.nr_devs; i++) {
-		struct dbk_dev *d = &dbk.devs[i];
+		struct dbk_entry *d = &dbk.devs[i];
 
 		if (d->frontend_ready || strcmp(d->frontend, path))
 			continue;
@@ -688,19 +688,19 @@ static void dbk_uevent(int fd)
 	}
 }
 
-int dbk_dev_bind_cmd(struct dbk_dev *d)
+int dbk_entry_bind_cmd(struct dbk_entry *d)
 {
 	if (!d->driver[0])
 		return -ENOENT;
 	if (d->pid > 0)
 		return -EBUSY;
 	dbk_backoff_reset(&d->backoff);
-	return dbk_dev_start(d);
+	return dbk_entry_start(d);
 }
 
-int dbk_dev_unbind_cmd(struct dbk_dev *d)
+int dbk_entry_unbind_cmd(struct dbk_entry *d)
 {
-	dbk_dev_stop(d, true);
+	dbk_entry_stop(d, true);
 	if (d->devfd >= 0)
 		close(d->devfd);
 	d->devfd = -1;
@@ -713,13 +713,13 @@ int dbk_dev_unbind_cmd(struct dbk_dev *d)
 	return 0;
 }
 
-int dbk_dev_release_cmd(struct dbk_dev *d)
+int dbk_entry_release_cmd(struct dbk_entry *d)
 {
 	if (d->state != DBK_ST_QUARANTINED)
 		return -EBUSY;
 	dbk_backoff_reset(&d->backoff);
 	dbk_event("released", d, "out of quarantine");
-	return dbk_dev_start(d);
+	return dbk_entry_start(d);
 }
 
 static int dbk_load_config(void)
@@ -863,7 +863,7 @@ int main(int argc, char **argv)
 	}
 	dbk_log("stopping %d devices", dbk.nr_devs);
 	for (i = 0; i < dbk.nr_devs; i++)
-		dbk_dev_stop(&dbk.devs[i], true);
+		dbk_entry_stop(&dbk.devs[i], true);
 	/* Reaped as usual: USB interfaces go back to the kernel, mounts go. */
 	{
 		int status;

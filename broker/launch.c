@@ -61,7 +61,7 @@ static int dbk_resolve_ids(const struct dbk_manifest *m, uid_t *uid, gid_t *gid)
 }
 
 /* The lowest instance number no other device of this driver uses. */
-static int dbk_pick_instance(const struct dbk_dev *d)
+static int dbk_pick_instance(const struct dbk_entry *d)
 {
 	int inst, i;
 
@@ -91,7 +91,7 @@ uint64_t dbk_policy_cookie(const char *driver)
 	return h;
 }
 
-static int dbk_create_grant(struct dbk_dev *d)
+static int dbk_create_grant(struct dbk_entry *d)
 {
 	const struct dbk_rights *r = &d->rights;
 	struct dbk_range ranges[DBK_MAX_MEDIATED];
@@ -148,7 +148,7 @@ static int dbk_mkdirs(const char *path)
 #endif
 
 /* Is d->fuse_mount another entry's mount point, or a mount point at all? */
-static bool dbk_mount_busy(const struct dbk_dev *d)
+static bool dbk_mount_busy(const struct dbk_entry *d)
 {
 	char parent[DBK_PATH_MAX], *slash;
 	struct stat st, pst;
@@ -172,7 +172,7 @@ static bool dbk_mount_busy(const struct dbk_dev *d)
  * mounts it (the driver may not mount), then passes the fd; libfuse takes
  * it with fuse_session_mount(se, "/dev/fd/N").
  */
-static int dbk_fuse_mount(struct dbk_dev *d, const struct dbk_manifest *m, uid_t uid, gid_t gid)
+static int dbk_fuse_mount(struct dbk_entry *d, const struct dbk_manifest *m, uid_t uid, gid_t gid)
 {
 	char opts[160];
 	int fd, ret;
@@ -214,7 +214,7 @@ err:
 }
 
 /* After the driver is gone: its mount goes too. */
-void dbk_launch_cleanup(struct dbk_dev *d)
+void dbk_launch_cleanup(struct dbk_entry *d)
 {
 	if (d->fuse_mount[0] && umount2(d->fuse_mount, MNT_DETACH) < 0 && errno != EINVAL)
 		dbk_log("%s: umount %s: %s", d->info.id, d->fuse_mount, strerror(errno));
@@ -285,7 +285,7 @@ static int dbk_policy_ensure(const char *name)
 }
 
 /* PCI: bind to devbroker.ko if needed, then a grant with exactly d->rights. */
-static int dbk_launch_pci(struct dbk_dev *d, const struct dbk_manifest *m)
+static int dbk_launch_pci(struct dbk_entry *d, const struct dbk_manifest *m)
 {
 	int ret, grant;
 
@@ -317,7 +317,7 @@ static int dbk_launch_pci(struct dbk_dev *d, const struct dbk_manifest *m)
  * driver needs and keeps other processes out of its memory.  Without the
  * policy (or the BPF LSM) it does not start.
  */
-static int dbk_usb_launch_policy(struct dbk_dev *d, struct dbk_usb_rules *rules)
+static int dbk_usb_launch_policy(struct dbk_entry *d, struct dbk_usb_rules *rules)
 {
 	char msg[512];
 	int ret;
@@ -339,7 +339,7 @@ static int dbk_usb_launch_policy(struct dbk_dev *d, struct dbk_usb_rules *rules)
 	return 0;
 }
 
-pid_t dbk_launch(struct dbk_dev *d, const struct dbk_manifest *m)
+pid_t dbk_launch(struct dbk_entry *d, const struct dbk_manifest *m)
 {
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
 	char envbuf[DBK_HANDOVER_ENV_LEN], *envp[DBK_HANDOVER_ENV_MAX + 2];

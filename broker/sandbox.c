@@ -29,7 +29,7 @@
 
 #include "sandbox.h"
 
-static const char *const dbk_dev_keep[] = { "null", "zero", "full", "random", "urandom" };
+static const char *const dbk_entry_keep[] = { "null", "zero", "full", "random", "urandom" };
 
 /* Best effort: a kernel without namespaces still gets the rest of the sandbox. */
 static void dbk_sandbox_mounts(void)
@@ -46,14 +46,14 @@ static void dbk_sandbox_mounts(void)
 		return;
 	/* Reach the kept nodes through O_PATH fds once /dev is covered. */
 	for (i = 0; i < 5; i++) {
-		snprintf(path, sizeof(path), "/dev/%s", dbk_dev_keep[i]);
+		snprintf(path, sizeof(path), "/dev/%s", dbk_entry_keep[i]);
 		keep[i] = open(path, O_PATH | O_CLOEXEC);
 	}
 	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") == 0) {
 		for (i = 0; i < 5; i++) {
 			if (keep[i] < 0)
 				continue;
-			snprintf(path, sizeof(path), "/dev/%s", dbk_dev_keep[i]);
+			snprintf(path, sizeof(path), "/dev/%s", dbk_entry_keep[i]);
 			snprintf(src, sizeof(src), "/proc/self/fd/%d", keep[i]);
 			close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
 			mount(src, path, NULL, MS_BIND, NULL);

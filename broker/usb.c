@@ -260,13 +260,13 @@ bool dbk_usb_present(const struct dbk_devinfo *info)
  * (after the device's interfaces were regrouped between manifests): never
  * ours to take or give back.
  */
-static uint32_t dbk_usb_others(const struct dbk_dev *d)
+static uint32_t dbk_usb_others(const struct dbk_entry *d)
 {
 	uint32_t mask = 0;
 	int i;
 
 	for (i = 0; i < dbk.nr_devs; i++) {
-		const struct dbk_dev *e = &dbk.devs[i];
+		const struct dbk_entry *e = &dbk.devs[i];
 
 		if (e != d && e->pid > 0 && e->info.bus == DBK_BUS_USB &&
 		    !strcmp(e->info.usb_port, d->info.usb_port) && e->info.devnum == d->info.devnum)
@@ -316,22 +316,22 @@ static void dbk_usb_release(const struct dbk_devinfo *info, uint32_t mask, bool 
 	close(fd);
 }
 
-void dbk_usb_revoke(const struct dbk_dev *d)
+void dbk_usb_revoke(const struct dbk_entry *d)
 {
 	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), true, false);
 }
 
-void dbk_usb_giveback(const struct dbk_dev *d)
+void dbk_usb_giveback(const struct dbk_entry *d)
 {
 	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), true, true);
 }
 
-void dbk_usb_connect(const struct dbk_dev *d)
+void dbk_usb_connect(const struct dbk_entry *d)
 {
 	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), false, true);
 }
 
-int dbk_usb_grant(struct dbk_dev *d)
+int dbk_usb_grant(struct dbk_entry *d)
 {
 	const struct dbk_devinfo *info = &d->info;
 	struct usbdevfs_disconnect_claim dc = {
@@ -381,7 +381,7 @@ err:
  */
 void dbk_usb_recover(const char *id, uint32_t mask)
 {
-	struct dbk_dev d = { 0 };
+	struct dbk_entry d = { 0 };
 	const char *colon = strchr(id, ':');
 	char busnum[8], devnum[8], cfg[8];
 	unsigned int i;

@@ -75,7 +75,7 @@ struct dbk_vec {
 	char name[48];
 };
 
-struct dbk_dma_buf {
+struct dbk_dma_slot {
 	struct list_head node;		/* in grant->dma_bufs, sorted by iova */
 	u64 iova;
 	u64 size;
@@ -189,7 +189,7 @@ int dbk_mmio_mmap(struct dbk_grant *g, struct vm_area_struct *vma);
 int dbk_irq_info(struct dbk_grant *g, void __user *uarg);
 int dbk_irq_set(struct dbk_grant *g, const void __user *uarg);
 void dbk_irq_init(struct dbk_grant *g);
-void dbk_irq_disable(struct dbk_grant *g);
+void dbk_irq_release(struct dbk_grant *g);
 
 /* dma.c */
 int dbk_dma_attach(struct dbk_grant *g);
@@ -198,6 +198,6 @@ void dbk_dma_release_list(struct dbk_grant *g, struct list_head *dead);
 int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg);
 int dbk_dma_map(struct dbk_grant *g, const void __user *uarg);
 int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg);
-struct dbk_dma_buf *dbk_dma_find_slot(struct dbk_grant *g, int slot);
+struct dbk_dma_slot *dbk_dma_find_slot(struct dbk_grant *g, int slot);
 
 #endif /* _DBK_H */

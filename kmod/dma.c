@@ -92,7 +92,7 @@ static u64 dbk_dma_limit(struct dbk_grant *g)
 }
 
 /* Release a buffer's memory.  No lock held: unpinning may wait on a folio lock. */
-static void dbk_dma_buf_release(struct device *dev, struct dbk_dma_buf *buf)
+static void dbk_dma_slot_release(struct device *dev, struct dbk_dma_slot *buf)
 {
 	unsigned long i;
 
@@ -112,8 +112,8 @@ static void dbk_dma_buf_release(struct device *dev, struct dbk_dma_buf *buf)
 }
 
 /* Detach @buf from the device and every process; its memory goes on @dead. */
-static void dbk_dma_buf_unlink(struct dbk_grant *g, struct dbk_dma_buf *buf,
-			       struct list_head *dead)
+static void dbk_dma_slot_unlink(struct dbk_grant *g, struct dbk_dma_slot *buf,
+				struct list_head *dead)
 {
 	lockdep_assert_held_write(&g->lock);
 	list_del(&buf->node);
@@ -132,22 +132,22 @@ static void dbk_dma_buf_unlink(struct dbk_grant *g, struct dbk_dma_buf *buf,
 }
 
 /* The guard's verdict and the unlink under one lock: no guarded start comes between. */
-static int dbk_dma_unlink_guarded(struct dbk_grant *g, struct dbk_dma_buf *buf,
+static int dbk_dma_unlink_guarded(struct dbk_grant *g, struct dbk_dma_slot *buf,
 				  struct list_head *dead)
 {
 	int ret = dbk_policy_dma(g, DBK_POLICY_DMA_UNMAP, buf->iova, buf->size);
 
 	if (!ret)
-		dbk_dma_buf_unlink(g, buf, dead);
+		dbk_dma_slot_unlink(g, buf, dead);
 	return ret;
 }
 
 void dbk_dma_release_list(struct dbk_grant *g, struct list_head *dead)
 {
-	struct dbk_dma_buf *buf, *tmp;
+	struct dbk_dma_slot *buf, *tmp;
 
 	list_for_each_entry_safe(buf, tmp, dead, node)
-		dbk_dma_buf_release(&g->dev->pdev->dev, buf);
+		dbk_dma_slot_release(&g->dev->pdev->dev, buf);
 }
 
 /*
@@ -157,11 +157,11 @@ void dbk_dma_release_list(struct dbk_grant *g, struct list_head *dead)
  */
 void dbk_dma_detach(struct dbk_grant *g, struct list_head *dead)
 {
-	struct dbk_dma_buf *buf, *tmp;
+	struct dbk_dma_slot *buf, *tmp;
 
 	lockdep_assert_held_write(&g->lock);
 	list_for_each_entry_safe(buf, tmp, &g->dma_bufs, node)
-		dbk_dma_buf_unlink(g, buf, dead);
+		dbk_dma_slot_unlink(g, buf, dead);
 	if (g->domain) {
 		iommu_put_resv_regions(&g->dev->pdev->dev, &g->resv);
 		INIT_LIST_HEAD(&g->resv);
@@ -176,9 +176,9 @@ void dbk_dma_detach(struct dbk_grant *g, struct list_head *dead)
 	}
 }
 
-struct dbk_dma_buf *dbk_dma_find_slot(struct dbk_grant *g, int slot)
+struct dbk_dma_slot *dbk_dma_find_slot(struct dbk_grant *g, int slot)
 {
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 
 	lockdep_assert_held(&g->lock);
 	list_for_each_entry(buf, &g->dma_bufs, node)
@@ -190,7 +190,7 @@ struct dbk_dma_buf *dbk_dma_find_slot(struct dbk_grant *g, int slot)
 /* Does [iova, iova + size) overlap a mapping?  Else where does it go in the list? */
 static struct list_head *dbk_dma_insert_pos(struct dbk_grant *g, u64 iova, u64 size)
 {
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 
 	list_for_each_entry(buf, &g->dma_bufs, node) {
 		if (iova < buf->iova + buf->size && buf->iova < iova + size)
@@ -216,7 +216,7 @@ static u64 dbk_dma_resv_end(struct dbk_grant *g, u64 iova, u64 size)
 /* First fit in [DBK_IOVA_BASE, limit], around mappings and reserved regions; 0 if no room. */
 static u64 dbk_dma_find_iova(struct dbk_grant *g, u64 size)
 {
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 	u64 iova = DBK_IOVA_BASE, end;
 
 	while (iova + size > iova && iova + size - 1 <= dbk_dma_limit(g)) {
@@ -236,7 +236,7 @@ static u64 dbk_dma_find_iova(struct dbk_grant *g, u64 size)
 	return 0;
 }
 
-static int dbk_dma_iommu_map(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot)
+static int dbk_dma_iommu_map(struct dbk_grant *g, struct dbk_dma_slot *buf, int prot)
 {
 	unsigned long i;
 	int ret;
@@ -283,7 +283,7 @@ static void dbk_dma_unreserve(struct dbk_grant *g, u64 size)
 }
 
 /* Under g->lock: place and map @buf, whose size is already reserved. */
-static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot)
+static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_slot *buf, int prot)
 {
 	struct list_head *pos;
 	int ret;
@@ -307,7 +307,7 @@ static int dbk_dma_insert(struct dbk_grant *g, struct dbk_dma_buf *buf, int prot
 }
 
 /* The memory of a new buffer, allocated with no lock held. */
-static int dbk_dma_alloc_mem(struct dbk_grant *g, struct dbk_dma_buf *buf)
+static int dbk_dma_alloc_mem(struct dbk_grant *g, struct dbk_dma_slot *buf)
 {
 	struct device *dev = &g->dev->pdev->dev;
 	unsigned long i;
@@ -336,7 +336,7 @@ static int dbk_dma_alloc_mem(struct dbk_grant *g, struct dbk_dma_buf *buf)
 int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 {
 	struct dbk_dma_alloc a;
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 	int ret;
 
 	ret = dbk_copy_arg(&a, sizeof(a), sizeof(a), uarg);
@@ -387,7 +387,7 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 	}
 	up_write(&g->lock);
 	if (ret) {
-		dbk_dma_buf_release(&g->dev->pdev->dev, buf);
+		dbk_dma_slot_release(&g->dev->pdev->dev, buf);
 		return ret;
 	}
 	/* Live, maybe aimed at by a guarded start already: it stays, whatever this copy. */
@@ -397,7 +397,7 @@ int dbk_dma_alloc(struct dbk_grant *g, void __user *uarg)
 int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 {
 	struct dbk_dma_map m;
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 	unsigned long i;
 	long pinned;
 	int ret;
@@ -470,21 +470,21 @@ int dbk_dma_map(struct dbk_grant *g, const void __user *uarg)
 	up_write(&g->lock);
 	if (!ret)
 		return 0;
-	dbk_dma_buf_release(&g->dev->pdev->dev, buf);
+	dbk_dma_slot_release(&g->dev->pdev->dev, buf);
 	return ret;
 
 err_unreserve:
 	down_write(&g->lock);
 	dbk_dma_unreserve(g, buf->size);
 	up_write(&g->lock);
-	dbk_dma_buf_release(&g->dev->pdev->dev, buf);
+	dbk_dma_slot_release(&g->dev->pdev->dev, buf);
 	return ret;
 }
 
 int dbk_dma_unmap(struct dbk_grant *g, const void __user *uarg)
 {
 	struct dbk_dma_unmap u;
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 	LIST_HEAD(dead);
 	int ret;
 

@@ -166,7 +166,7 @@ static u32 dbk_irq_max(struct dbk_grant *g, u32 index)
 }
 
 /* Stop every vector.  Called with g->lock held for writing. */
-void dbk_irq_disable(struct dbk_grant *g)
+void dbk_irq_release(struct dbk_grant *g)
 {
 	struct pci_dev *pdev = g->dev->pdev;
 	u32 i;
@@ -201,7 +201,7 @@ void dbk_irq_disable(struct dbk_grant *g)
 	g->msi_unmaskable = false;
 }
 
-static int dbk_irq_enable(struct dbk_grant *g, u32 index, u32 n, struct eventfd_ctx **ctx)
+static int dbk_irq_request(struct dbk_grant *g, u32 index, u32 n, struct eventfd_ctx **ctx)
 {
 	struct pci_dev *pdev = g->dev->pdev;
 	struct dbk_vec *vecs;
@@ -266,14 +266,14 @@ err_irqs:
 	/* The caller still owns ctx[]; do not put the triggers twice. */
 	for (i = 0; i < n; i++)
 		vecs[i].trigger = NULL;
-	dbk_irq_disable(g);
+	dbk_irq_release(g);
 	return ret;
 err_free:
 	kfree(vecs);
 	return ret == -EINVAL ? -ENOSPC : ret;
 }
 
-static void dbk_irq_unmask(struct dbk_grant *g)
+static void dbk_irq_intx_unmask(struct dbk_grant *g)
 {
 	bool resignal;
 
@@ -305,7 +305,7 @@ int dbk_irq_set(struct dbk_grant *g, const void __user *uarg)
 		down_read(&g->lock);
 		ret = g->revoked ? -ENODEV : g->irq_index != DBK_IRQ_INDEX_INTX ? -EINVAL : 0;
 		if (!ret)
-			dbk_irq_unmask(g);
+			dbk_irq_intx_unmask(g);
 		up_read(&g->lock);
 		return ret;
 	}
@@ -344,9 +344,9 @@ int dbk_irq_set(struct dbk_grant *g, const void __user *uarg)
 		ret = -ENODEV;
 	} else {
 		if (s.count || g->irq_index == (int)s.index)
-			dbk_irq_disable(g);
+			dbk_irq_release(g);
 		if (s.count)
-			ret = dbk_irq_enable(g, s.index, s.count, ctx);
+			ret = dbk_irq_request(g, s.index, s.count, ctx);
 	}
 	up_write(&g->lock);
 	if (!ret) {

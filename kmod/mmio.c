@@ -214,7 +214,7 @@ ssize_t dbk_mmio_rw(struct dbk_grant *g, char __user *buf, size_t count, loff_t 
 	return count;
 }
 
-static unsigned long dbk_mmio_dma_pfn(struct dbk_dma_buf *buf, u64 off)
+static unsigned long dbk_mmio_dma_pfn(struct dbk_dma_slot *buf, u64 off)
 {
 	if (buf->pages)
 		return page_to_pfn(buf->pages[off >> PAGE_SHIFT]);
@@ -230,7 +230,7 @@ static vm_fault_t dbk_mmio_fault(struct vm_fault *vmf)
 	u32 index = DBK_OFFSET_TO_REGION(pos);
 	u64 off = DBK_OFFSET_IN_REGION(pos);
 	vm_fault_t ret = VM_FAULT_SIGBUS;
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 	unsigned long pfn;
 
 	down_read(&g->lock);
@@ -259,7 +259,7 @@ static const struct vm_operations_struct dbk_mmio_vm_ops = {
 int dbk_mmio_mmap(struct dbk_grant *g, struct vm_area_struct *vma)
 {
 	u64 len = vma->vm_end - vma->vm_start;
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 	u64 pos, off;
 	u32 index;
 	int ret = 0;

@@ -84,7 +84,7 @@ int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width,
 {
 	struct dbk_policy_access_ctx ctx = { .version = DBK_POLICY_VERSION };
 	bool guarded = g->dma_guard && write && dbk_mmio_mediated(g, bar, off, width);
-	struct dbk_dma_buf *buf;
+	struct dbk_dma_slot *buf;
 
 	lockdep_assert_held(&g->lock);
 	if (!trace_dbk_policy_access_enabled()) {

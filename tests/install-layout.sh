@@ -14,9 +14,11 @@ want() {	# want DESCRIPTION GLOB
 }
 want "the module" "/lib/modules/*/updates/devbroker.ko"
 want "the UAPI header" "$prefix/include/linux/devbroker.h"
-want "libdev" "$prefix/lib/*/libdevbroker-libdev.so.0"
-want "libdev's header" "$prefix/include/devbroker/libdev.h"
-want "libdev's pkg-config file" "$prefix/lib/*/pkgconfig/devbroker-libdev.pc"
+want "the SDK" "$prefix/lib/*/libdevbroker.so.1"
+for h in sdk device usb frontend fdpass handover; do
+	want "the SDK's <devbroker/$h.h>" "$prefix/include/devbroker/$h.h"
+done
+want "the SDK's pkg-config file" "$prefix/lib/*/pkgconfig/devbroker.pc"
 want "the daemon" "$prefix/sbin/devbrokerd"
 want "the CLI" "$prefix/sbin/devbrokerctl"
 want "the edu driver" "$prefix/libexec/devbroker/drivers/edu-driver"
@@ -52,4 +54,22 @@ if [ -z "$(find "$dest" -path "$dest$prefix" -prune -o -path "$dest/lib/modules"
 else
 	echo "not ok $n - files outside the prefix"
 fi
+# The examples build outside the tree from what was installed, the way a
+# vendor builds a driver: pkg-config devbroker, nothing else.
+src=$(cd "$(dirname "$0")/.." && pwd)
+# Its .pc file, moved under DESTDIR (a sysroot would move libusb's too).
+pcdir=$dest/pkgconfig
+mkdir -p "$pcdir"
+pc=$(compgen -G "$dest$prefix/lib/*/pkgconfig/devbroker.pc" | head -n1)
+[ -n "$pc" ] && sed "s|^prefix=.*|prefix=$dest$prefix|" "$pc" > "$pcdir/devbroker.pc"
+for ex in info usb-describe; do
+	n=$((n + 1))
+	if out=$(PKG_CONFIG_PATH=$pcdir sh -c 'cc -std=c99 -Wall -Werror -o "$1" "$2" $(pkg-config --cflags --libs devbroker)' sh \
+		"$dest/$ex" "$src/libdev/examples/$ex.c" 2>&1); then
+		echo "ok $n - libdev/examples/$ex.c builds against the installed SDK with pkg-config"
+	else
+		echo "not ok $n - libdev/examples/$ex.c does not build against the installed SDK"
+		sed 's/^/# /' <<<"$out"
+	fi
+done
 echo "1..$n"

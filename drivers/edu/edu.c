@@ -15,9 +15,9 @@
  *    returns it (edu.txt, "DMA controller").
  *
  * Positions: the kernel's CUSE sends every read and write with offset 0,
- * so libdev keeps a position for each open file.  It advances like a
+ * so the SDK keeps a position for each open file.  It advances like a
  * file's, and a program moves it with the DBK_CUSE_IOC_SEEK ioctl (see
- * <devbroker/libdev.h>): lseek() and pread() offsets do not reach us.
+ * <devbroker/cuse-client.h>): lseek() and pread() offsets do not reach us.
  *
  * Completion is signalled by MSI (default) or INTx (--intx); we sleep on
  * the interrupt's eventfd and never busy-poll.
@@ -42,7 +42,8 @@
 #include <unistd.h>
 
 #include <devbroker/handover.h>
-#include <devbroker/libdev.h>
+#include <devbroker/device.h>
+#include <devbroker/frontend.h>
 
 #include "edu-regs.h"
 
@@ -291,7 +292,7 @@ static void on_signal(int sig)
 
 static int edu_setup(struct edu *e)
 {
-	struct dbk_device_info di;
+	struct dbk_device_info di = { .argsz = sizeof(di) };
 	uint32_t id, live, st;
 	int r;
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/usb.h>
 
 #include "bot.h"
 #include "util.h"

@@ -34,7 +34,8 @@
 #include <unistd.h>
 
 #include <devbroker/handover.h>
-#include <devbroker/libdev.h>
+#include <devbroker/frontend.h>
+#include <devbroker/usb.h>
 
 #include "bot.h"
 #include "disk.h"

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The smallest libdev program: adopt the grant fd it was given, describe the
+ * The smallest PCI driver: adopt the grant fd it was given, describe the
  * device and read the first register of every granted BAR.
  *
  * Build it outside the tree with pkg-config:
  *
- *   cc -o info info.c $(pkg-config --cflags --libs devbroker-libdev)
+ *   cc -o info info.c $(pkg-config --cflags --libs devbroker)
  *
- * (with PKG_CONFIG_PATH=<prefix>/lib/x86_64-linux-gnu/pkgconfig if libdev is
+ * (with PKG_CONFIG_PATH=<prefix>/lib/x86_64-linux-gnu/pkgconfig if the SDK is
  * installed under a non-standard prefix), or in a meson project with
- * dependency('devbroker-libdev').
+ * dependency('devbroker').
  *
  * Run it with a grant fd, e.g. from the launcher:
  *   dbk-launch --device 0000:00:04.0 -- ./info 3
@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/device.h>
 
 int main(int argc, char **argv)
 {
-	struct dbk_device_info di;
+	struct dbk_device_info di = { .argsz = sizeof(di) };
 	struct dbk_dev *dev;
 	unsigned int bar;
 	int r;
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%04x:%04x class %06x, %u regions, libdev %s\n", di.vendor,
-	       di.device, di.class_code, di.num_regions, dbk_libdev_version());
+	       di.device, di.class_code, di.num_regions, dbk_sdk_version());
 	for (bar = 0; bar < 6; bar++) {
 		uint64_t size;
 		uint32_t v;

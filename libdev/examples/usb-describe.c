@@ -7,12 +7,11 @@
  *
  * Build it outside the tree with pkg-config:
  *
- *   cc -o usb-describe usb-describe.c \
- *      $(pkg-config --cflags --libs devbroker-libdev libusb-1.0)
+ *   cc -o usb-describe usb-describe.c $(pkg-config --cflags --libs devbroker)
  *
- * (with PKG_CONFIG_PATH=<prefix>/lib/x86_64-linux-gnu/pkgconfig if libdev is
+ * (with PKG_CONFIG_PATH=<prefix>/lib/x86_64-linux-gnu/pkgconfig if the SDK is
  * installed under a non-standard prefix), or in a meson project with
- * dependency('devbroker-libdev') and dependency('libusb-1.0').
+ * dependency('devbroker').
  *
  * devbrokerd starts it as a manifest's Exec=; by hand, as root, open the
  * device node on some fd and say which interfaces that fd has claimed:
@@ -22,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/usb.h>
 
 int main(void)
 {

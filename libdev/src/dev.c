@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdev: adopting a grant fd, device information, teardown. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,9 @@ const struct dbk_sys dbk__libc_sys = {
 	.ioctl = libc_ioctl,
 };
 
-DBK_EXPORT const char *dbk_libdev_version(void)
+DBK_EXPORT const char *dbk_sdk_version(void)
 {
-	return PACKAGE_VERSION;
+	return DBK_SDK_VERSION;	/* the library's, from libdev/meson.build */
 }
 
 int dbk__fail(struct dbk_dev *dev, int err)
@@ -315,59 +316,74 @@ DBK_EXPORT int dbk_dev_is_revoked(const struct dbk_dev *dev)
 	return dev ? (int)dbk__revoked(dev) : -EINVAL;
 }
 
+/*
+ * The info ioctls fill the caller's struct, which is as long as the UAPI
+ * header the caller was built with said (its argsz, as with
+ * <linux/vfio.h>): a library built against a newer, longer struct must not
+ * write past it, and one built against an older struct passes a newer
+ * caller's argsz on (the kernel fills what it knows and checks the rest is
+ * zero).  @minsz is the shortest struct UAPI 2 defines; the input fields
+ * the library sets (index...) all lie before it.  Zeroes the struct but
+ * argsz.
+ */
+static int dbk_dev_info_prepare(void *info, size_t minsz)
+{
+	uint32_t argsz = *(uint32_t *)info;
+
+	if (argsz < minsz || argsz > DBK_ARGSZ_MAX)
+		return -EINVAL;
+	memset((char *)info + sizeof(argsz), 0, argsz - sizeof(argsz));
+	return 0;
+}
+
+static int dbk_dev_info_ioctl(struct dbk_dev *dev, unsigned long req, void *info)
+{
+	int r = dbk__ioctl_sz(dev, req, info, *(uint32_t *)info);
+
+	return r < 0 ? r : 0;
+}
+
 DBK_EXPORT int dbk_dev_get_device_info(struct dbk_dev *dev,
 				       struct dbk_device_info *info)
 {
-	int r;
+	size_t minsz = offsetof(struct dbk_device_info, reserved) + sizeof(info->reserved);
 
-	if (!dev || !info)
+	if (!dev || !info || dbk_dev_info_prepare(info, minsz))
 		return -EINVAL;
-	memset(info, 0, sizeof(*info));
-	r = dbk__ioctl(dev, DBK_DEVICE_GET_INFO, info);
-	return r < 0 ? r : 0;
+	return dbk_dev_info_ioctl(dev, DBK_DEVICE_GET_INFO, info);
 }
 
 DBK_EXPORT int dbk_dev_get_grant_info(struct dbk_dev *dev,
 				      struct dbk_grant_info *info)
 {
-	int r;
-
-	if (!dev || !info)
+	if (!dev || !info || dbk_dev_info_prepare(info, sizeof(*info)))
 		return -EINVAL;
-	memset(info, 0, sizeof(*info));
-	r = dbk__ioctl(dev, DBK_GRANT_GET_INFO, info);
-	return r < 0 ? r : 0;
+	return dbk_dev_info_ioctl(dev, DBK_GRANT_GET_INFO, info);
 }
 
 DBK_EXPORT int dbk_dev_get_region_info(struct dbk_dev *dev, uint32_t index,
 				       struct dbk_region_info *info,
 				       struct dbk_area *areas, uint32_t areas_max)
 {
-	int r;
-
-	if (!dev || !info || (areas_max && !areas))
+	if (!dev || !info || (areas_max && !areas) || index >= DBK_REGION_DMA_FIRST)
 		return -EINVAL;
-	if (index >= DBK_REGION_DMA_FIRST)
+	if (dbk_dev_info_prepare(info, sizeof(*info)))
 		return -EINVAL;
-	memset(info, 0, sizeof(*info));
 	info->index = index;
 	info->areas_max = areas ? areas_max : 0;
 	info->areas = (uintptr_t)areas;
-	r = dbk__ioctl(dev, DBK_GRANT_GET_REGION_INFO, info);
-	return r < 0 ? r : 0;
+	return dbk_dev_info_ioctl(dev, DBK_GRANT_GET_REGION_INFO, info);
 }
 
 DBK_EXPORT int dbk_dev_get_irq_info(struct dbk_dev *dev, uint32_t index,
 				    struct dbk_irq_info *info)
 {
-	int r;
-
 	if (!dev || !info || index >= DBK_IRQ_INDEX_COUNT)
 		return -EINVAL;
-	memset(info, 0, sizeof(*info));
+	if (dbk_dev_info_prepare(info, sizeof(*info)))
+		return -EINVAL;
 	info->index = index;
-	r = dbk__ioctl(dev, DBK_GRANT_GET_IRQ_INFO, info);
-	return r < 0 ? r : 0;
+	return dbk_dev_info_ioctl(dev, DBK_GRANT_GET_IRQ_INFO, info);
 }
 
 DBK_EXPORT int dbk_dev_get_bar_size(const struct dbk_dev *dev, unsigned int bar,

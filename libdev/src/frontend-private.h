@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "devbroker/libdev.h"
+#include "devbroker/frontend.h"
 
 /*
  * The part of a @size-byte access at @off that lies inside a file of

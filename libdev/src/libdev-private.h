@@ -12,7 +12,10 @@
 #include <sys/types.h>
 
 #include "devbroker/handover.h"
-#include "devbroker/libdev.h"
+#include "devbroker/device.h"
+#include "devbroker/fdpass.h"
+#include "devbroker/frontend.h"
+#include "devbroker/usb.h"
 
 struct fuse_session;
 

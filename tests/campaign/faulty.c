@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/device.h>
 
 static uint64_t state;
 

@@ -25,7 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/device.h>
 
 #include "tap.h"
 
@@ -96,7 +96,7 @@ static void check_not_mappable(unsigned int bar, uint64_t off, uint64_t len,
 			       const char *what)
 {
 	struct dbk_area areas[64];
-	struct dbk_region_info ri;
+	struct dbk_region_info ri = { .argsz = sizeof(ri) };
 	uint64_t page = off & ~4095ULL, end = (off + len + 4095) & ~4095ULL;
 	bool clear = true;
 	uint32_t i;
@@ -128,8 +128,8 @@ static void check_not_mappable(unsigned int bar, uint64_t off, uint64_t len,
 int main(int argc, char **argv)
 {
 	unsigned int nvec = 0, tbar = 0, pbar = 0, want, i, round;
-	struct dbk_device_info di;
-	struct dbk_irq_info ii;
+	struct dbk_device_info di = { .argsz = sizeof(di) };
+	struct dbk_irq_info ii = { .argsz = sizeof(ii) };
 	uint32_t toff = 0, poff = 0, ivar = 0;
 	int r;
 

@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/device.h>
 
 #include "tap.h"
 
@@ -87,7 +87,7 @@ static bool all_bytes(const void *p, int c, size_t n)
 int main(int argc, char **argv)
 {
 	struct dbk_dma_buf *src, *canary, *freed;
-	struct dbk_grant_info gi;
+	struct dbk_grant_info gi = { .argsz = sizeof(gi) };
 	unsigned char pattern[PAGE];
 	uint64_t hole, freed_iova;
 	bool iommu;

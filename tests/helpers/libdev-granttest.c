@@ -21,13 +21,14 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <devbroker/libdev.h>
+#include <devbroker/device.h>
 
 #include "tap.h"
 
@@ -67,6 +68,35 @@ static void raise_and_wait(bool intx)
 	check(got == -ETIMEDOUT, "no interrupt after the acknowledge (%d)", got);
 }
 
+/*
+ * A driver built against an older, shorter struct dbk_device_info (it ends
+ * after @reserved) than the library: the library honors its argsz and
+ * writes nothing beyond, and refuses an argsz shorter than that.
+ */
+static bool old_caller_info(struct dbk_dev *d)
+{
+	size_t minsz = offsetof(struct dbk_device_info, reserved) +
+		       sizeof(((struct dbk_device_info *)0)->reserved);
+	union {
+		struct dbk_device_info di;
+		unsigned char raw[sizeof(struct dbk_device_info) + 16];
+	} u;
+	size_t i;
+
+	memset(&u, 0xa5, sizeof(u));
+	u.di.argsz = minsz - 1;
+	if (dbk_dev_get_device_info(d, &u.di) != -EINVAL)
+		return false;
+	u.di.argsz = minsz;
+	if (dbk_dev_get_device_info(d, &u.di) != 0 || u.di.argsz != minsz ||
+	    u.di.vendor != 0x1234 || !(u.di.flags & DBK_DEVICE_INFO_F_GRANT))
+		return false;
+	for (i = minsz; i < sizeof(u.raw); i++)
+		if (u.raw[i] != 0xa5)
+			return false;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -77,9 +107,9 @@ int main(int argc, char **argv)
 	};
 	const char *ready = NULL;
 	bool want_mapped = true, intx = false, dma_ok, msi_ok;
-	struct dbk_device_info di;
-	struct dbk_grant_info gi;
-	struct dbk_irq_info ii;
+	struct dbk_device_info di = { .argsz = sizeof(di) };
+	struct dbk_grant_info gi = { .argsz = sizeof(gi) };
+	struct dbk_irq_info ii = { .argsz = sizeof(ii) };
 	struct dbk_dma_buf *buf = NULL;
 	uint64_t size = 0, v64 = 0;
 	uint32_t id = 0, v = 0;
@@ -111,6 +141,8 @@ int main(int argc, char **argv)
 	      di.device == 0x11e8 && di.api_version == DBK_API_VERSION,
 	      "device info: %04x:%04x flags 0x%x api %u (%s)", di.vendor, di.device,
 	      di.flags, di.api_version, err(r));
+	check(old_caller_info(dev), "a caller built with UAPI 2's shortest device info "
+	      "gets it filled, and nothing past its argsz written");
 	r = dbk_dev_get_grant_info(dev, &gi);
 	check(r == 0 && (gi.bar_mask & 1), "grant info: bars 0x%x mmap 0x%x flags 0x%x (%s)",
 	      gi.bar_mask, gi.mmap_mask, gi.flags, err(r));

@@ -46,7 +46,8 @@
 #include <libevdev/libevdev.h>
 
 #include <devbroker/handover.h>
-#include <devbroker/libdev.h>
+#include <devbroker/frontend.h>
+#include <devbroker/usb.h>
 
 #include "handover-writer.h"
 

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -51,17 +52,22 @@ static int teardown(void **state)
 
 static void test_version(void **state)
 {
+	char major[16];
+
 	(void)state;
-	assert_non_null(dbk_libdev_version());
-	assert_string_equal(dbk_libdev_version(), PACKAGE_VERSION_FOR_TEST);
+	assert_non_null(dbk_sdk_version());
+	assert_string_equal(dbk_sdk_version(), SDK_VERSION_FOR_TEST);
+	/* The header's major is the SONAME's. */
+	snprintf(major, sizeof(major), "%d.", DBK_SDK_VERSION_MAJOR);
+	assert_true(strncmp(dbk_sdk_version(), major, strlen(major)) == 0);
 }
 
 static void test_null_and_bad_args(void **state)
 {
-	struct dbk_device_info di;
-	struct dbk_grant_info gi;
-	struct dbk_region_info ri;
-	struct dbk_irq_info ii;
+	struct dbk_device_info di = { .argsz = sizeof(di) };
+	struct dbk_grant_info gi = { .argsz = sizeof(gi) };
+	struct dbk_region_info ri = { .argsz = sizeof(ri) };
+	struct dbk_irq_info ii = { .argsz = sizeof(ii) };
 	struct dbk_dma_buf *buf;
 	struct dbk_cuse *cuse;
 	struct dbk_cuse_ops ops = { 0 };
@@ -193,11 +199,12 @@ static void test_adopt_respects_mmap_mask(void **state)
 static void test_info_wrappers(void **state)
 {
 	struct dbk_dev *dev = *state;
-	struct dbk_device_info di;
-	struct dbk_grant_info gi;
-	struct dbk_region_info ri;
-	struct dbk_irq_info ii;
+	struct dbk_device_info di = { .argsz = sizeof(di) };
+	struct dbk_grant_info gi = { .argsz = sizeof(gi) };
+	struct dbk_region_info ri = { .argsz = sizeof(ri) };
+	struct dbk_irq_info ii = { .argsz = sizeof(ii) };
 	struct dbk_area areas[2];
+	unsigned int n;
 
 	assert_int_equal(dbk_dev_get_device_info(dev, &di), 0);
 	assert_int_equal(di.argsz, sizeof(di));
@@ -217,6 +224,15 @@ static void test_info_wrappers(void **state)
 	assert_int_equal(ii.count, 4);
 	assert_int_equal(dbk_dev_get_irq_info(dev, DBK_IRQ_INDEX_COUNT, &ii), -EINVAL);
 	assert_int_equal(dbk_dev_get_device_info(dev, NULL), -EINVAL);
+	/* The caller's argsz sizes its struct: too short is refused unasked. */
+	n = fk.nioctl;
+	gi.argsz = 0;
+	assert_int_equal(dbk_dev_get_grant_info(dev, &gi), -EINVAL);
+	ii.argsz = sizeof(ii) - 1;
+	assert_int_equal(dbk_dev_get_irq_info(dev, DBK_IRQ_INDEX_MSI, &ii), -EINVAL);
+	di.argsz = offsetof(struct dbk_device_info, reserved);
+	assert_int_equal(dbk_dev_get_device_info(dev, &di), -EINVAL);
+	assert_int_equal(fk.nioctl, n);
 }
 
 static void test_irq(void **state)

@@ -306,7 +306,7 @@ static void test_config_space(void **state)
 static void test_enodev_marks_revoked(void **state)
 {
 	struct dbk_dev *dev = *state;
-	struct dbk_grant_info gi;
+	struct dbk_grant_info gi = { .argsz = sizeof(gi) };
 	unsigned int n;
 	uint32_t v = 0;
 

@@ -2,12 +2,12 @@
 /**
  * @file devbroker/cuse-client.h
  * @brief For programs that use a character device a devbroker driver
- * serves through CUSE (libdev's dbk_cuse_*): the only devbroker-specific
+ * serves through CUSE (the SDK's dbk_cuse_*, <devbroker/frontend.h>): the only devbroker-specific
  * calls such a program needs.  It includes no driver SDK and links nothing.
  *
  * The kernel's CUSE sends offset 0 with every read and write
  * (fs/fuse/cuse.c), so pread()/pwrite() offsets and lseek() do not reach
- * the driver.  libdev keeps a position for each open file instead: it
+ * the driver.  The SDK keeps a position for each open file instead: it
  * starts at 0, each read or write advances it by the bytes transferred,
  * and these ioctls set and read it.
  */

@@ -5,8 +5,8 @@
  * and how it finds each piece.
  *
  * devbrokerd starts a driver process with the fds of exactly what it was
- * granted, and tells it where each one is.  This header and libdev own
- * that contract: devbrokerd writes it through libdev's own code, and a
+ * granted, and tells it where each one is.  This header and the SDK own
+ * that contract: devbrokerd writes it through the SDK's own code, and a
  * driver reads it only through the functions below, never by fd number or
  * environment variable.
  *
@@ -26,7 +26,7 @@
  * (each refers to one open file, not shared with the daemon after the
  * start).
  *
- * The hand-over travels in the environment, which only libdev writes and
+ * The hand-over travels in the environment, which only the SDK writes and
  * reads: DBK_HANDOVER=1 (the protocol), DBK_GRANT_FD, DBK_USB_FD,
  * DBK_CUSE_FD, DBK_UINPUT_FD, DBK_FUSE_FD (fd numbers; -1 or absent: none),
  * DBK_DEVICE, DBK_INSTANCE, DBK_USB_INTERFACES, DBK_USB_SERIAL and
@@ -45,6 +45,7 @@
 #define DEVBROKER_HANDOVER_H
 
 #include <stdint.h>
+#include <devbroker/sdk.h>
 
 #ifdef __cplusplus
 extern "C" {
