@@ -2,7 +2,8 @@
 /*
  * libbroker-core internals shared by manifest.c and limits.c: a table-driven
  * front end to libinih that checks sections and keys, records the first
- * error as "PATH:LINE: message", and the value parsers both files use.
+ * error as "PATH:LINE: message" (ini.c), the value parsers both files use
+ * (values.c) and the template check (template.c).
  * Not for the daemon or the CLI: use broker.h.
  */
 #ifndef DBK_CORE_INTERNAL_H
@@ -69,6 +70,9 @@ int dbk_ini_fail(struct dbk_ini *ini, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /** The line where @name (any section) first appeared, 0 if absent. */
 unsigned int dbk_ini_line(const struct dbk_ini *ini, const char *name);
+/** Append to the string in @buf (of @len bytes), cutting what does not fit. */
+void dbk_append(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Value parsers: 0 or -1 with the error recorded (naming ini->key). */
 int dbk_ini_uint(struct dbk_ini *ini, const char *s, uint64_t min, uint64_t max, uint64_t *v);
@@ -85,6 +89,11 @@ int dbk_ini_usb_types(struct dbk_ini *ini, const char *s, uint32_t *types);
  * to @r (duplicates dropped), at most @max rules in all.
  */
 int dbk_ini_usb_deny(struct dbk_ini *ini, const char *s, struct dbk_rights *r, unsigned int max);
+/* Split @s on white space and commas into @tok (in @copy); the count or -1. */
+int dbk_ini_split(struct dbk_ini *ini, const char *s, char *copy, size_t copylen,
+		  char **tok, unsigned int max);
+/* A template's specifiers are all known (%i %d %s %%): 0 or -1. */
+int dbk_ini_template(struct dbk_ini *ini, const char *s);
 
 /* Plain parsers, no messages: 0, -EINVAL or -ERANGE. */
 int dbk_parse_u64(const char *s, uint64_t *v);
