@@ -17,11 +17,6 @@
 #include "control-protocol.h"
 #include "daemon.h"
 
-#define DBK_MAX_CLIENTS	64
-
-static int dbk_events[DBK_MAX_CLIENTS];	/* clients subscribed to events */
-static int dbk_nr_events;
-
 int dbk_control_open(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -78,14 +73,14 @@ static void dbk_send(int fd, struct json_object *o)
 		dbk_log("control: send: %s", strerror(errno));
 }
 
-static void dbk_close_client(int fd)
+static void dbk_close_client(struct dbk_daemon *dd, int fd)
 {
 	int i;
 
-	epoll_ctl(dbk.epfd, EPOLL_CTL_DEL, fd, NULL);
-	for (i = 0; i < dbk_nr_events; i++)
-		if (dbk_events[i] == fd)
-			dbk_events[i] = dbk_events[--dbk_nr_events];
+	epoll_ctl(dd->epfd, EPOLL_CTL_DEL, fd, NULL);
+	for (i = 0; i < dd->nr_events; i++)
+		if (dd->events[i] == fd)
+			dd->events[i] = dd->events[--dd->nr_events];
 	close(fd);
 }
 
@@ -99,7 +94,7 @@ static struct json_object *dbk_error(const char *msg, int err)
 	return o;
 }
 
-void dbk_control_accept(int lfd)
+void dbk_control_accept(struct dbk_daemon *dd, int lfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -107,7 +102,7 @@ void dbk_control_accept(int lfd)
 	if (fd < 0)
 		return;
 	ev.data.fd = fd;
-	epoll_ctl(dbk.epfd, EPOLL_CTL_ADD, fd, &ev);
+	epoll_ctl(dd->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 /* A USB driver's rights: the control requests it may issue. */
@@ -146,14 +141,14 @@ static struct json_object *dbk_rights_json(const struct dbk_rights *r)
 	return o;
 }
 
-struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail)
+static struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail)
 {
 	struct json_object *o = json_object_new_object(), *cuts;
 	char buf[24];
 	char *line, *save, tmp[sizeof(d->cuts)];
 
 	json_object_object_add(o, "id", json_object_new_string(d->info.id));
-	json_object_object_add(o, "bus", json_object_new_string(d->info.bus == DBK_BUS_PCI ? "pci" : "usb"));
+	json_object_object_add(o, "bus", json_object_new_string(dbk_bus_of(&d->info)->name));
 	snprintf(buf, sizeof(buf), "%04x", d->info.vendor);
 	json_object_object_add(o, "vendor", json_object_new_string(buf));
 	snprintf(buf, sizeof(buf), "%04x", d->info.device);
@@ -192,14 +187,14 @@ struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail)
 	return o;
 }
 
-static struct json_object *dbk_drivers_json(void)
+static struct json_object *dbk_drivers_json(struct dbk_daemon *dd)
 {
 	struct json_object *arr = json_object_new_array();
 	int i;
 	unsigned int j;
 
-	for (i = 0; i < dbk.nr_manifests; i++) {
-		const struct dbk_manifest *m = &dbk.manifests[i];
+	for (i = 0; i < dd->nr_manifests; i++) {
+		const struct dbk_manifest *m = &dd->manifests[i];
 		struct json_object *o = json_object_new_object(), *match = json_object_new_array(),
 				   *exec = json_object_new_array();
 
@@ -218,7 +213,7 @@ static struct json_object *dbk_drivers_json(void)
 	return arr;
 }
 
-static struct json_object *dbk_handle(int fd, struct json_object *req)
+static struct json_object *dbk_handle(struct dbk_daemon *dd, int fd, struct json_object *req)
 {
 	struct json_object *cmdo, *devo, *o, *arr;
 	const char *cmd, *id = NULL;
@@ -235,22 +230,22 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	if (!strcmp(cmd, "list")) {
 		arr = json_object_new_array();
-		for (i = 0; i < dbk.nr_devs; i++)
-			if (dbk.devs[i].state != DBK_ST_GONE)
-				json_object_array_add(arr, dbk_entry_json(&dbk.devs[i], false));
+		for (i = 0; i < dd->nr_devs; i++)
+			if (dd->devs[i].state != DBK_ST_GONE)
+				json_object_array_add(arr, dbk_entry_json(&dd->devs[i], false));
 		json_object_object_add(o, "devices", arr);
 		return o;
 	}
 	if (!strcmp(cmd, "drivers")) {
-		json_object_object_add(o, "drivers", dbk_drivers_json());
+		json_object_object_add(o, "drivers", dbk_drivers_json(dd));
 		return o;
 	}
 	if (!strcmp(cmd, "events")) {
-		if (dbk_nr_events == DBK_MAX_CLIENTS) {
+		if (dd->nr_events == DBK_MAX_EVENT_CLIENTS) {
 			json_object_put(o);
 			return dbk_error("too many event subscribers", EBUSY);
 		}
-		dbk_events[dbk_nr_events++] = fd;
+		dd->events[dd->nr_events++] = fd;
 		return o;
 	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "bind") && strcmp(cmd, "unbind") &&
@@ -259,7 +254,7 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 		return dbk_error("unknown command: use list, drivers, status, bind, unbind, revoke, release or events",
 				 EINVAL);
 	}
-	if (!id || !(d = dbk_entry_find(id))) {
+	if (!id || !(d = dbk_entry_find(dd, id))) {
 		json_object_put(o);
 		return dbk_error("no such device: `devbrokerctl list` shows the known ones", ENODEV);
 	}
@@ -267,17 +262,14 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 		json_object_object_add(o, "device", dbk_entry_json(d, true));
 		return o;
 	}
-	if (!strcmp(cmd, "bind")) {
-		ret = dbk_entry_bind_cmd(d);
-	} else if (!strcmp(cmd, "unbind")) {
-		ret = dbk_entry_unbind_cmd(d);
-	} else if (!strcmp(cmd, "release")) {
-		ret = dbk_entry_release_cmd(d);
-	} else {	/* revoke */
-		dbk_entry_stop(d, true);
-		d->state = DBK_ST_REVOKED;
-		dbk_event("revoked", d, "by the administrator");
-	}
+	if (!strcmp(cmd, "bind"))
+		ret = dbk_entry_bind_cmd(dd, d);
+	else if (!strcmp(cmd, "unbind"))
+		ret = dbk_entry_unbind_cmd(dd, d);
+	else if (!strcmp(cmd, "release"))
+		ret = dbk_entry_release_cmd(dd, d);
+	else
+		ret = dbk_entry_revoke_cmd(dd, d);
 	if (ret) {
 		json_object_put(o);
 		return dbk_error(ret == -EBUSY ? "wrong state for that: see `devbrokerctl status`" :
@@ -288,7 +280,7 @@ static struct json_object *dbk_handle(int fd, struct json_object *req)
 	return o;
 }
 
-void dbk_control_client(int fd)
+void dbk_control_client(struct dbk_daemon *dd, int fd)
 {
 	char *buf = malloc(DBK_CONTROL_MSG_MAX + 1);
 	struct json_object *req, *rep;
@@ -299,7 +291,7 @@ void dbk_control_client(int fd)
 	n = recv(fd, buf, DBK_CONTROL_MSG_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
 	if (n <= 0) {
 		if (n == 0 || errno != EAGAIN)
-			dbk_close_client(fd);
+			dbk_close_client(dd, fd);
 		free(buf);
 		return;
 	}
@@ -309,7 +301,7 @@ void dbk_control_client(int fd)
 		dbk_send(fd, rep);
 		json_object_put(rep);
 		free(buf);
-		dbk_close_client(fd);
+		dbk_close_client(dd, fd);
 		return;
 	}
 	if (n > DBK_CONTROL_MSG_MAX) {
@@ -317,7 +309,7 @@ void dbk_control_client(int fd)
 	} else {
 		buf[n] = 0;
 		req = json_tokener_parse(buf);
-		rep = req ? dbk_handle(fd, req) : dbk_error("request is not JSON", EINVAL);
+		rep = req ? dbk_handle(dd, fd, req) : dbk_error("request is not JSON", EINVAL);
 		json_object_put(req);
 	}
 	dbk_send(fd, rep);
@@ -325,10 +317,10 @@ void dbk_control_client(int fd)
 	free(buf);
 }
 
-void dbk_control_broadcast(struct json_object *ev)
+void dbk_control_broadcast(struct dbk_daemon *dd, struct json_object *ev)
 {
 	int i;
 
-	for (i = 0; i < dbk_nr_events; i++)
-		dbk_send(dbk_events[i], ev);
+	for (i = 0; i < dd->nr_events; i++)
+		dbk_send(dd->events[i], ev);
 }

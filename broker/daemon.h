@@ -1,5 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devbrokerd internals: the device table, launching, control. */
+/*
+ * devbrokerd internals: the daemon object, its device table, and the two
+ * ops tables it drives devices through (a bus: PCI, USB; a frontend:
+ * CUSE, uinput, FUSE).  There is no global: main() owns the one struct
+ * dbk_daemon and every part takes it as an argument.
+ *
+ * Files: devbrokerd.c (main, the event loop), entry.c (the table and its
+ * state machine), launch.c (one driver start, top to bottom), pci.c and
+ * usb.c (the buses), frontend.c (the frontends), state.c (the state
+ * file), denied.c (policy denials as events), event.c (log and events),
+ * control.c (the control socket), uevent.c.
+ */
 #ifndef DBK_DAEMON_H
 #define DBK_DAEMON_H
 
@@ -10,7 +21,12 @@
 
 #include <json-c/json.h>
 
+#include <devbroker/handover.h>
+
 #include "broker.h"
+#include "usbpolicy.h"
+
+struct dbk_denials;
 
 enum dbk_state {
 	DBK_ST_UNMATCHED,	/* no manifest matches */
@@ -22,20 +38,23 @@ enum dbk_state {
 	DBK_ST_GONE,		/* unplugged; forgotten once its driver is reaped */
 };
 
-/* One device in the daemon's table, and what it knows of its driver. */
+/*
+ * One device in the daemon's table, and what it knows of its driver.
+ * (libdev's struct dbk_dev is something else: a driver's adopted grant.)
+ */
 struct dbk_entry {
 	struct dbk_devinfo info;
 	char driver[DBK_NAME_MAX];	/* matched manifest's name, "" if none */
 	enum dbk_state state;
 	pid_t pid;			/* running driver, 0 if none */
 	bool stopping;			/* we are stopping it: its exit is no crash */
-	int devfd;			/* /dev/devbroker/<id> while bound, else -1 */
+	int devfd;			/* PCI: /dev/devbroker/<id> while bound, else -1 */
 	int instance;			/* %i, -1 until first start */
 	struct dbk_rights rights;	/* what the running driver was granted */
 	char cuts[512];			/* what the limits cut, one per line */
 	struct dbk_backoff backoff;
 	uint64_t restart_at;		/* monotonic ms, in DBK_ST_BACKOFF */
-	uint64_t kill_at;		/* monotonic ms: an unplugged USB driver's time to exit */
+	uint64_t kill_at;		/* monotonic ms: an unplugged driver's time to exit */
 	uint64_t denied_window;		/* monotonic ms: start of the second denials are counted in */
 	unsigned int denied_shown, denied_hidden;	/* in that second */
 	char last_exit[32];
@@ -50,74 +69,160 @@ struct dbk_entry {
 	bool seen;			/* present in the last scan */
 };
 
+#define DBK_MAX_EVENT_CLIENTS	64
+
 struct dbk_daemon {
+	/* Configuration: the command line's, else the FHS defaults. */
 	const char *socket_path;
 	const char *sysdir, *etcdir, *limits_path, *state_path;
 	const char *policy_dir, *policy_loader;
 	bool autobind_cli;		/* --no-autobind clears */
+	/* Manifests and limits (reloaded on SIGHUP), and the devices. */
 	struct dbk_manifest *manifests;
 	int nr_manifests;
 	struct dbk_limits limits;
 	struct dbk_entry *devs;
 	int nr_devs;
-	int epfd;
+	/* The event loop. */
+	int epfd, timerfd;
+	int events[DBK_MAX_EVENT_CLIENTS];	/* control clients subscribed to events */
+	int nr_events;
+	/* Policy denials (denied.c). */
+	struct dbk_denials *denials;
+	int denials_watched;		/* its fd in the epoll set, -1 until then */
+	bool denials_pci_failed;
 };
 
-extern struct dbk_daemon dbk;
+/* At most one fd of each kind: grant or usbfs, CUSE, uinput, FUSE. */
+#define DBK_LAUNCH_FDS	4
 
-/* devbrokerd.c */
-void dbk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dbk_event(const char *event, const struct dbk_entry *d, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-uint64_t dbk_now_ms(void);
-void dbk_revoke_fd(int devfd);
-const char *dbk_state_name(enum dbk_state s);
-struct dbk_entry *dbk_entry_find(const char *id);
-const struct dbk_manifest *dbk_manifest_by_name(const char *name);
-int dbk_entry_start(struct dbk_entry *d);
-int dbk_entry_stop(struct dbk_entry *d, bool revoke);
-int dbk_entry_bind_cmd(struct dbk_entry *d);
-int dbk_entry_unbind_cmd(struct dbk_entry *d);
-int dbk_entry_release_cmd(struct dbk_entry *d);
+/* One driver start, as launch.c carries it through its bus and frontends. */
+struct dbk_launch {
+	const struct dbk_manifest *m;
+	uid_t uid;			/* the driver's, never 0 */
+	gid_t gid;
+	int fds[DBK_LAUNCH_FDS];	/* fds[i] becomes fd 3 + i in the driver */
+	int nfds;
+	int at[DBK_HANDOVER_NR_FDS];	/* index in fds[] of each hand-over fd, -1: none */
+	/* USB: the request policy's rules, marked on the child before its sandbox. */
+	bool usb_marked;
+	struct dbk_usb_rules usb_rules;
+};
 
-/* pci.c */
-int dbk_pci_scan(void (*found)(const struct dbk_devinfo *info));
-int dbk_pci_bind(const char *bdf);
-int dbk_pci_unbind(const char *bdf);
-int dbk_pci_open_node(const char *bdf);
-
-/* usb.c */
-int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info));
-/* The driver's usbfs fd: its interfaces claimed for it and restricted to them. */
-int dbk_usb_grant(struct dbk_entry *d);
 /*
- * Ownership: each of these acts only on @d's interfaces that no other
- * entry's live driver holds.
- * Take them from whoever holds them through usbfs (forced revocation).
+ * A bus: how devices are found, granted and taken back.  The daemon has
+ * no PCI or USB branch of its own: what differs lives here.
  */
-void dbk_usb_revoke(const struct dbk_entry *d);
-/* The same, then let the kernel drivers probe the driverless ones again. */
-void dbk_usb_giveback(const struct dbk_entry *d);
-/* Only the second step: no usbfs claim is taken from anyone. */
-void dbk_usb_connect(const struct dbk_entry *d);
-/* Can the device still be opened (not unplugged, not replugged)? */
-bool dbk_usb_present(const struct dbk_devinfo *info);
-void dbk_usb_recover(const char *id, uint32_t mask);
+struct dbk_bus_ops {
+	const char *name;		/* "pci", "usb": in events and `devbrokerctl` */
+	enum dbk_handover_fd handover;	/* what the driver's access is handed over as */
+	/* Report every device, in bus order; the count or a negative errno. */
+	int (*scan)(struct dbk_daemon *dd,
+		    void (*found)(struct dbk_daemon *dd, const struct dbk_devinfo *info));
+	/* The manifest for a device, or NULL. */
+	const struct dbk_manifest *(*match)(struct dbk_daemon *dd, const struct dbk_devinfo *info);
+	/* Before the grant (may be NULL): what the driver's child needs besides. */
+	int (*prepare)(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_launch *l);
+	/* The driver's access, bounded by d->rights: an fd, or a negative errno (logged). */
+	int (*grant)(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m);
+	/*
+	 * Forced revocation of a running driver's access: before its SIGKILL
+	 * (PCI: it loses the device at once, whatever it is doing) or, with
+	 * @revoke_after_kill, after it (USB: else the dying driver could
+	 * claim an interface again with its next transfer).
+	 */
+	void (*revoke)(struct dbk_daemon *dd, struct dbk_entry *d);
+	bool revoke_after_kill;
+	/* The driver is gone or did not start: its access ends, the device goes back. */
+	void (*release)(struct dbk_daemon *dd, struct dbk_entry *d);
+	/* `devbrokerctl unbind`, after the stop: the device back to the kernel. */
+	void (*unbind)(struct dbk_daemon *dd, struct dbk_entry *d);
+	/* Is the device still plugged in (NULL: the module's remove() tells)? */
+	bool (*present)(const struct dbk_devinfo *info);
+	/* How long a driver may take to exit by itself once its device is unplugged. */
+	unsigned int unplug_grace_ms;
+	/* A state file's @id is this bus's; a previous daemon's driver on it is cleaned up after. */
+	bool (*owns_id)(const char *id);
+	void (*recover)(const char *id, uint32_t mask);
+};
 
-/* devbrokerd.c: once the USB request policy is loaded, report its denials. */
-void dbk_usb_denials_follow(void);
+extern const struct dbk_bus_ops dbk_bus_pci, dbk_bus_usb;
+/* Every bus, NULL-terminated; the bus of an entry. */
+extern const struct dbk_bus_ops *const dbk_buses[];
+const struct dbk_bus_ops *dbk_bus_of(const struct dbk_devinfo *info);
+
+/*
+ * A frontend the broker opens for a driver (the driver may not): the
+ * manifest's [Frontend] keys.  Block (nbd) and network (TAP) frontends
+ * plug in here the same way.
+ */
+struct dbk_frontend_ops {
+	const char *name;
+	enum dbk_handover_fd handover;
+	bool (*wanted)(const struct dbk_manifest *m);
+	/* The fd to hand over, or a negative errno (logged). */
+	int (*open)(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_launch *l);
+	/* The driver is gone or did not start (may be NULL). */
+	void (*close)(struct dbk_daemon *dd, struct dbk_entry *d);
+};
+extern const struct dbk_frontend_ops *const dbk_frontends[];	/* NULL-terminated */
+
+/* event.c */
+void dbk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log an event and send it to every `devbrokerctl events` client. */
+void dbk_event(struct dbk_daemon *dd, const char *event, const struct dbk_entry *d,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+uint64_t dbk_now_ms(void);
+
+/* entry.c */
+const char *dbk_state_name(enum dbk_state s);
+struct dbk_entry *dbk_entry_find(struct dbk_daemon *dd, const char *id);
+const struct dbk_manifest *dbk_manifest_by_name(struct dbk_daemon *dd, const char *name);
+/* Scan every bus: new devices are added (and started), vanished ones dropped. */
+void dbk_rescan(struct dbk_daemon *dd);
+int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d);
+int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke);
+/* A driver process was reaped. */
+void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status);
+void dbk_timer_fired(struct dbk_daemon *dd);
+/* The control commands: 0 or a negative errno. */
+int dbk_entry_bind_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
+int dbk_entry_unbind_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
+int dbk_entry_revoke_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
+int dbk_entry_release_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 
 /* launch.c */
-pid_t dbk_launch(struct dbk_entry *d, const struct dbk_manifest *m);
-void dbk_launch_cleanup(struct dbk_entry *d);
+pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m);
 uint64_t dbk_policy_cookie(const char *driver);
+
+/* frontend.c */
+/* Apply the manifest's owner and mode to a CUSE node once it appears. */
+void dbk_frontend_appeared(struct dbk_daemon *dd, const char *devname);
+/* CUSE nodes may appear before their uevent is read: look for them too. */
+void dbk_frontend_poll(struct dbk_daemon *dd);
+/* The driver is gone or did not start: every frontend's close. */
+void dbk_frontends_close(struct dbk_daemon *dd, struct dbk_entry *d);
+
+/* pci.c, besides its ops: the module's forced revocation of a device's live grant. */
+void dbk_pci_revoke_fd(int devfd);
+
+/* state.c: "ID PID STARTTIME DRIVER USBMASK [FUSEMOUNT]" per running driver. */
+void dbk_state_save(struct dbk_daemon *dd);
+/* The previous instance's drivers: stopped, their devices cleaned up after. */
+void dbk_state_recover(struct dbk_daemon *dd);
+
+/* denied.c */
+int dbk_denied_open(struct dbk_daemon *dd);
+/* The module may be loaded after us: keep trying to follow its denials. */
+void dbk_denied_follow_pci(struct dbk_daemon *dd);
+/* Once the USB request policy is loaded, follow its denials too. */
+void dbk_denied_follow_usb(struct dbk_daemon *dd);
 
 /* control.c */
 int dbk_control_open(const char *path);
-void dbk_control_accept(int lfd);
-void dbk_control_client(int fd);
-void dbk_control_broadcast(struct json_object *ev);
-struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail);
+void dbk_control_accept(struct dbk_daemon *dd, int lfd);
+void dbk_control_client(struct dbk_daemon *dd, int fd);
+void dbk_control_broadcast(struct dbk_daemon *dd, struct json_object *ev);
 
 /* uevent.c */
 int dbk_uevent_open(void);

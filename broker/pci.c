@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * PCI for devbrokerd: discovery through libpci, and handing a device to
- * devbroker.ko (or back) through sysfs, the way vfio-pci users do.
+ * The PCI bus for devbrokerd (dbk_bus_pci): discovery through libpci;
+ * handing a device to devbroker.ko (or back) through sysfs, the way
+ * vfio-pci users do; and the module's grants and forced revocation.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/devbroker.h>
 
 #include <pci/pci.h>
 
 #include "daemon.h"
 
 #define SYSPCI "/sys/bus/pci"
+/* The module's device node of a PCI address (<linux/devbroker.h>: the DEVICE fd). */
+#define DBK_PCI_NODE "/dev/devbroker/%s"
 
 static int dbk_pci_cmp(const void *a, const void *b)
 {
@@ -22,7 +28,8 @@ static int dbk_pci_cmp(const void *a, const void *b)
 }
 
 /* Report every PCI device, in bus order (so that instance numbers follow it). */
-int dbk_pci_scan(void (*found)(const struct dbk_devinfo *info))
+static int dbk_pci_scan(struct dbk_daemon *dd,
+			void (*found)(struct dbk_daemon *dd, const struct dbk_devinfo *info))
 {
 	struct pci_access *pacc = pci_alloc();
 	struct dbk_devinfo *all = NULL, *na;
@@ -54,7 +61,7 @@ int dbk_pci_scan(void (*found)(const struct dbk_devinfo *info))
 	if (n)
 		qsort(all, n, sizeof(*all), dbk_pci_cmp);
 	for (i = 0; i < n; i++)
-		found(&all[i]);
+		found(dd, &all[i]);
 	free(all);
 	return n;
 }
@@ -87,7 +94,7 @@ static void dbk_pci_driver(const char *bdf, char *buf, size_t len)
 }
 
 /* Hand @bdf to devbroker.ko: driver_override, unbind the current driver, probe. */
-int dbk_pci_bind(const char *bdf)
+static int dbk_pci_bind(const char *bdf)
 {
 	char path[128], drv[64];
 	int ret;
@@ -113,7 +120,7 @@ int dbk_pci_bind(const char *bdf)
 }
 
 /* Give @bdf back to the kernel: unbind from devbroker, clear the override, probe. */
-int dbk_pci_unbind(const char *bdf)
+static int dbk_pci_unbind(const char *bdf)
 {
 	char path[128], drv[64];
 
@@ -127,12 +134,12 @@ int dbk_pci_unbind(const char *bdf)
 }
 
 /* devtmpfs creates the node asynchronously: wait up to 2 s for it. */
-int dbk_pci_open_node(const char *bdf)
+static int dbk_pci_open_node(const char *bdf)
 {
 	char path[128];
 	int i, fd;
 
-	snprintf(path, sizeof(path), "/dev/devbroker/%s", bdf);
+	snprintf(path, sizeof(path), DBK_PCI_NODE, bdf);
 	for (i = 0; i < 200; i++) {
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd >= 0 || errno != ENOENT)
@@ -141,3 +148,125 @@ int dbk_pci_open_node(const char *bdf)
 	}
 	return -ENOENT;
 }
+
+void dbk_pci_revoke_fd(int devfd)
+{
+	struct dbk_revoke rv = { .argsz = sizeof(rv) };
+
+	if (devfd >= 0)
+		ioctl(devfd, DBK_DEVICE_REVOKE, &rv);
+}
+
+static int dbk_pci_create_grant(struct dbk_entry *d)
+{
+	const struct dbk_rights *r = &d->rights;
+	struct dbk_range ranges[DBK_MAX_MEDIATED];
+	struct dbk_grant_spec spec = { .argsz = sizeof(spec) };
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < r->nr_mediated; i++)
+		ranges[i] = (struct dbk_range){ .bar = r->mediated[i].bar,
+			.offset = r->mediated[i].offset, .size = r->mediated[i].size };
+	spec.flags = ((r->irqs & DBK_IRQ_INTX) ? DBK_GRANT_F_INTX : 0) |
+		     ((r->irqs & DBK_IRQ_MSI) ? DBK_GRANT_F_MSI : 0) |
+		     ((r->irqs & DBK_IRQ_MSIX) ? DBK_GRANT_F_MSIX : 0) |
+		     (r->config_write ? DBK_GRANT_F_CONFIG_WRITE : 0) |
+		     (r->dma ? DBK_GRANT_F_DMA : 0) |
+		     (r->dma && r->unsafe_dma ? DBK_GRANT_F_UNSAFE_DMA : 0);
+	spec.bar_mask = r->bars;
+	spec.mmap_mask = r->map_bars & r->bars;
+	spec.max_vectors = (r->irqs & (DBK_IRQ_MSI | DBK_IRQ_MSIX)) ? r->vectors : 0;
+	spec.irq_rate = r->irq_rate;
+	spec.dma_quota = r->dma;
+	spec.dma_bits = r->dma ? r->dma_bits : 0;
+	spec.nr_mediated = r->nr_mediated;
+	spec.mediated = (uintptr_t)ranges;
+	spec.policy_cookie = dbk_policy_cookie(d->driver);
+	fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
+	if (fd < 0 && errno == EBUSY) {
+		/* A previous driver's straggler still holds the old grant: take it back. */
+		dbk_pci_revoke_fd(d->devfd);
+		fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* Bind to devbroker.ko if needed, then a grant with exactly d->rights. */
+static int dbk_pci_grant(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m)
+{
+	int ret, grant;
+
+	if (d->devfd < 0) {
+		ret = dbk_pci_bind(d->info.id);
+		if (ret) {
+			dbk_log("%s: cannot bind to devbroker: %s (is devbroker.ko loaded?)",
+				d->info.id, strerror(-ret));
+			return ret;
+		}
+		dbk_event(dd, "bound", d, "bound to devbroker");
+		d->devfd = dbk_pci_open_node(d->info.id);
+		if (d->devfd < 0) {
+			ret = d->devfd;
+			d->devfd = -1;
+			dbk_log("%s: /dev/devbroker node: %s", d->info.id, strerror(-ret));
+			return ret;
+		}
+	}
+	grant = dbk_pci_create_grant(d);
+	if (grant < 0)
+		dbk_log("%s: creating the grant for %s: %s", d->info.id, m->name, strerror(-grant));
+	return grant;
+}
+
+/* The module's forced revocation: the driver loses the device at once. */
+static void dbk_pci_revoke(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	(void)dd;
+	dbk_pci_revoke_fd(d->devfd);
+}
+
+static void dbk_pci_unbind_entry(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	(void)dd;
+	dbk_pci_unbind(d->info.id);
+}
+
+static const struct dbk_manifest *dbk_pci_match(struct dbk_daemon *dd,
+						const struct dbk_devinfo *info)
+{
+	return dbk_match(dd->manifests, dd->nr_manifests, &dd->limits, info);
+}
+
+/* PCI ids are "0000:00:04.0"; USB ids are sysfs names with a '-' ("1-2:1.0"). */
+static bool dbk_pci_owns_id(const char *id)
+{
+	return !strchr(id, '-');
+}
+
+/* A previous devbrokerd's grant on @id: revoked through the device node. */
+static void dbk_pci_recover(const char *id, uint32_t mask)
+{
+	char path[128];
+	int fd;
+
+	(void)mask;
+	snprintf(path, sizeof(path), DBK_PCI_NODE, id);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	dbk_pci_revoke_fd(fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+const struct dbk_bus_ops dbk_bus_pci = {
+	.name = "pci",
+	.handover = DBK_HANDOVER_GRANT,
+	.scan = dbk_pci_scan,
+	.match = dbk_pci_match,
+	.grant = dbk_pci_grant,
+	.revoke = dbk_pci_revoke,
+	.release = dbk_pci_revoke,	/* a straggler the driver forked loses the grant too */
+	.unbind = dbk_pci_unbind_entry,
+	.owns_id = dbk_pci_owns_id,
+	.recover = dbk_pci_recover,
+};

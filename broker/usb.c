@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * USB for devbrokerd: discovery through libusb, and handing interfaces to a
+ * The USB bus for devbrokerd (dbk_bus_usb): discovery through libusb, and handing interfaces to a
  * driver (or back to the kernel) through usbfs, with no kernel code of
  * ours.
  *
@@ -101,23 +101,24 @@ static int dbk_usb_add(struct dbk_devinfo **all, int *n, const struct dbk_devinf
  * matches each (one driver per group), or the whole device when none
  * matches.
  */
-static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
+static int dbk_usb_device(struct dbk_daemon *dd, libusb_device *dev, struct dbk_devinfo **all,
+			  int *n)
 {
 	const struct dbk_manifest *drv[DBK_USB_MAX_IFACES] = { NULL };
 	char aliases[DBK_USB_MAX_IFACES][DBK_PATH_MAX], serial[128];
 	struct dbk_usb_iface ifs[DBK_USB_MAX_IFACES];
 	struct libusb_config_descriptor *cfg = NULL;
-	struct libusb_device_descriptor dd;
+	struct libusb_device_descriptor desc;
 	struct dbk_devinfo base = { .bus = DBK_BUS_USB }, info;
 	uint8_t ports[8];
 	int np, nifs = 0, i, j, ret = 0;
 	size_t len;
 
-	if (libusb_get_device_descriptor(dev, &dd) < 0)
+	if (libusb_get_device_descriptor(dev, &desc) < 0)
 		return 0;
 	/* Hubs stay with the kernel's hub driver; root hubs have no port path. */
 	np = libusb_get_port_numbers(dev, ports, sizeof(ports));
-	if (dd.bDeviceClass == LIBUSB_CLASS_HUB || np <= 0)
+	if (desc.bDeviceClass == LIBUSB_CLASS_HUB || np <= 0)
 		return 0;
 	len = (size_t)snprintf(base.usb_port, sizeof(base.usb_port), "%u-%u",
 			       libusb_get_bus_number(dev), ports[0]);
@@ -128,9 +129,9 @@ static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
 		return 0;
 	base.busnum = libusb_get_bus_number(dev);
 	base.devnum = libusb_get_device_address(dev);
-	base.vendor = dd.idVendor;
-	base.device = dd.idProduct;
-	base.class_code = (uint32_t)dd.bDeviceClass << 16 | dd.bDeviceSubClass << 8 | dd.bDeviceProtocol;
+	base.vendor = desc.idVendor;
+	base.device = desc.idProduct;
+	base.class_code = (uint32_t)desc.bDeviceClass << 16 | desc.bDeviceSubClass << 8 | desc.bDeviceProtocol;
 	/* The kernel's copy of the serial string: untrusted, so sanitized. */
 	dbk_usb_attr(base.usb_port, "serial", serial, sizeof(serial));
 	dbk_sanitize_name(serial, base.serial, sizeof(base.serial));
@@ -147,13 +148,13 @@ static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
 			ifs[nifs] = (struct dbk_usb_iface){ .number = alt->bInterfaceNumber,
 				.cls = alt->bInterfaceClass, .subclass = alt->bInterfaceSubClass,
 				.protocol = alt->bInterfaceProtocol };
-			dbk_usb_modalias(dd.idVendor, dd.idProduct, dd.bcdDevice, dd.bDeviceClass,
-					 dd.bDeviceSubClass, dd.bDeviceProtocol, &ifs[nifs],
+			dbk_usb_modalias(desc.idVendor, desc.idProduct, desc.bcdDevice, desc.bDeviceClass,
+					 desc.bDeviceSubClass, desc.bDeviceProtocol, &ifs[nifs],
 					 aliases[nifs], sizeof(aliases[nifs]));
 			memcpy(tmp.modalias, aliases[nifs], sizeof(tmp.modalias));
 			/* Only interfaces 0-31 fit the mask usbfs restricts a fd to. */
 			if (alt->bInterfaceNumber < DBK_USB_MAX_IFACES)
-				drv[nifs] = dbk_match(dbk.manifests, dbk.nr_manifests, &dbk.limits, &tmp);
+				drv[nifs] = dbk_match(dd->manifests, dd->nr_manifests, &dd->limits, &tmp);
 			nifs++;
 		}
 		libusb_free_config_descriptor(cfg);
@@ -193,7 +194,8 @@ static int dbk_usb_device(libusb_device *dev, struct dbk_devinfo **all, int *n)
 	return dbk_usb_add(all, n, &info);
 }
 
-int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info))
+static int dbk_usb_scan(struct dbk_daemon *dd,
+			void (*found)(struct dbk_daemon *dd, const struct dbk_devinfo *info))
 {
 	struct dbk_devinfo *all = NULL;
 	libusb_device **list;
@@ -206,7 +208,7 @@ int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info))
 		return -EIO;
 	nd = libusb_get_device_list(ctx, &list);
 	for (k = 0; k < nd; k++)
-		if (dbk_usb_device(list[k], &all, &n))
+		if (dbk_usb_device(dd, list[k], &all, &n))
 			break;
 	if (nd >= 0)
 		libusb_free_device_list(list, 1);
@@ -214,7 +216,7 @@ int dbk_usb_scan(void (*found)(const struct dbk_devinfo *info))
 	if (n)
 		qsort(all, n, sizeof(*all), dbk_usb_cmp);
 	for (i = 0; i < n; i++)
-		found(&all[i]);
+		found(dd, &all[i]);
 	free(all);
 	return n;
 }
@@ -245,7 +247,7 @@ static int dbk_usb_iface_ioctl(int fd, unsigned int ifnum, int code)
 	return r < 0 ? -errno : r;
 }
 
-bool dbk_usb_present(const struct dbk_devinfo *info)
+static bool dbk_usb_present(const struct dbk_devinfo *info)
 {
 	int fd = dbk_usb_open(info);
 
@@ -260,13 +262,13 @@ bool dbk_usb_present(const struct dbk_devinfo *info)
  * (after the device's interfaces were regrouped between manifests): never
  * ours to take or give back.
  */
-static uint32_t dbk_usb_others(const struct dbk_entry *d)
+static uint32_t dbk_usb_others(struct dbk_daemon *dd, const struct dbk_entry *d)
 {
 	uint32_t mask = 0;
 	int i;
 
-	for (i = 0; i < dbk.nr_devs; i++) {
-		const struct dbk_entry *e = &dbk.devs[i];
+	for (i = 0; i < dd->nr_devs; i++) {
+		const struct dbk_entry *e = &dd->devs[i];
 
 		if (e != d && e->pid > 0 && e->info.bus == DBK_BUS_USB &&
 		    !strcmp(e->info.usb_port, d->info.usb_port) && e->info.devnum == d->info.devnum)
@@ -316,22 +318,31 @@ static void dbk_usb_release(const struct dbk_devinfo *info, uint32_t mask, bool 
 	close(fd);
 }
 
-void dbk_usb_revoke(const struct dbk_entry *d)
+/*
+ * Ownership: each of these acts only on @d's interfaces that no other
+ * entry's live driver holds.  Revoke: take them from whoever holds them
+ * through usbfs (forced revocation).
+ */
+static void dbk_usb_revoke(struct dbk_daemon *dd, struct dbk_entry *d)
 {
-	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), true, false);
+	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(dd, d), true, false);
 }
 
-void dbk_usb_giveback(const struct dbk_entry *d)
+/* The same, then let the kernel drivers probe the driverless ones again. */
+static void dbk_usb_giveback(struct dbk_daemon *dd, struct dbk_entry *d)
 {
-	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), true, true);
+	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(dd, d), true, true);
 }
 
-void dbk_usb_connect(const struct dbk_entry *d)
+/* Unbind: only the second step (no usbfs claim is taken from anyone), once no driver runs. */
+static void dbk_usb_unbind(struct dbk_daemon *dd, struct dbk_entry *d)
 {
-	dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(d), false, true);
+	if (d->pid <= 0)	/* else when the driver's exit is reaped (giveback) */
+		dbk_usb_release(&d->info, d->info.usb_ifaces & ~dbk_usb_others(dd, d), false, true);
 }
 
-int dbk_usb_grant(struct dbk_entry *d)
+/* The driver's usbfs fd: its interfaces claimed for it and restricted to them. */
+static int dbk_usb_grant(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m)
 {
 	const struct dbk_devinfo *info = &d->info;
 	struct usbdevfs_disconnect_claim dc = {
@@ -343,6 +354,8 @@ int dbk_usb_grant(struct dbk_entry *d)
 	unsigned int i;
 	int fd, ret;
 
+	(void)dd;
+	(void)m;
 	if (!mask)
 		return -EINVAL;
 	fd = dbk_usb_open(info);
@@ -379,7 +392,7 @@ err:
  * its interfaces (@mask; 0: unknown, any) left without a driver get their
  * kernel driver back (those another program holds are left alone).
  */
-void dbk_usb_recover(const char *id, uint32_t mask)
+static void dbk_usb_recover(const char *id, uint32_t mask)
 {
 	struct dbk_entry d = { 0 };
 	const char *colon = strchr(id, ':');
@@ -407,3 +420,65 @@ void dbk_usb_recover(const char *id, uint32_t mask)
 	if (d.info.busnum && d.info.devnum)
 		dbk_usb_release(&d.info, d.info.usb_ifaces, false, true);
 }
+
+/*
+ * A USB driver runs under the usb_requests policy, whatever its rights:
+ * besides its request rules, the policy keeps it to the usbfs calls a
+ * driver needs and keeps other processes out of its memory.  Without the
+ * policy (or the BPF LSM) it does not start.  The child marks itself with
+ * the rules (launch.c).
+ */
+static int dbk_usb_prepare(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_launch *l)
+{
+	char msg[512];
+	int ret;
+
+	ret = dbk_usb_deny_builtin(&d->rights);
+	if (!ret)
+		ret = dbk_usb_rules_from_rights(&d->rights, dbk_policy_cookie(d->driver), &l->usb_rules);
+	if (ret) {
+		dbk_log("%s: too many refused USB requests for %s: the driver stays off",
+			d->info.id, d->driver);
+		return ret;
+	}
+	ret = dbk_usb_policy_ensure(dd->policy_loader, dd->policy_dir, msg, sizeof(msg));
+	if (ret) {
+		dbk_log("%s: %s: the driver %s stays off", d->info.id, msg, d->driver);
+		return ret;
+	}
+	l->usb_marked = true;
+	dbk_denied_follow_usb(dd);
+	return 0;
+}
+
+/* An entry without interfaces is the unmatched rest of a device: never driven. */
+static const struct dbk_manifest *dbk_usb_match(struct dbk_daemon *dd,
+						const struct dbk_devinfo *info)
+{
+	if (!info->usb_ifaces)
+		return NULL;
+	return dbk_match(dd->manifests, dd->nr_manifests, &dd->limits, info);
+}
+
+/* USB ids are sysfs names: "1-2:1.0", "1-2" (PCI ids have no '-'). */
+static bool dbk_usb_owns_id(const char *id)
+{
+	return strchr(id, '-') != NULL;
+}
+
+const struct dbk_bus_ops dbk_bus_usb = {
+	.name = "usb",
+	.handover = DBK_HANDOVER_USB,
+	.scan = dbk_usb_scan,
+	.match = dbk_usb_match,
+	.prepare = dbk_usb_prepare,
+	.grant = dbk_usb_grant,
+	.revoke = dbk_usb_revoke,
+	.revoke_after_kill = true,
+	.release = dbk_usb_giveback,
+	.unbind = dbk_usb_unbind,
+	.present = dbk_usb_present,
+	.unplug_grace_ms = 2000,	/* a USB driver sees the unplug itself and exits */
+	.owns_id = dbk_usb_owns_id,
+	.recover = dbk_usb_recover,
+};

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The device table and each entry's state machine: a device is found by a
+ * scan (unmatched, or idle with a driver), its driver started (running),
+ * restarted with exponential backoff when it crashes (backoff), held back
+ * when it crashes too often (quarantined), stopped on demand (revoked),
+ * and the entry forgotten once its device is unplugged and its driver
+ * reaped (gone).  What differs between buses is in their ops (pci.c,
+ * usb.c); starting a driver is launch.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+const struct dbk_bus_ops *const dbk_buses[] = { &dbk_bus_pci, &dbk_bus_usb, NULL };
+
+/* The one place the daemon looks at an entry's bus: to pick its ops. */
+const struct dbk_bus_ops *dbk_bus_of(const struct dbk_devinfo *info)
+{
+	return info->bus == DBK_BUS_USB ? &dbk_bus_usb : &dbk_bus_pci;
+}
+
+static const char *const dbk_state_names[] = {
+	[DBK_ST_UNMATCHED] = "unmatched", [DBK_ST_IDLE] = "idle", [DBK_ST_RUNNING] = "running",
+	[DBK_ST_BACKOFF] = "backoff", [DBK_ST_QUARANTINED] = "quarantined",
+	[DBK_ST_REVOKED] = "revoked", [DBK_ST_GONE] = "gone",
+};
+
+const char *dbk_state_name(enum dbk_state s)
+{
+	return dbk_state_names[s];
+}
+
+struct dbk_entry *dbk_entry_find(struct dbk_daemon *dd, const char *id)
+{
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++)
+		if (!strcmp(dd->devs[i].info.id, id) && dd->devs[i].state != DBK_ST_GONE)
+			return &dd->devs[i];
+	return NULL;
+}
+
+const struct dbk_manifest *dbk_manifest_by_name(struct dbk_daemon *dd, const char *name)
+{
+	int i;
+
+	for (i = 0; i < dd->nr_manifests; i++)
+		if (dd->manifests[i].valid && !strcmp(dd->manifests[i].name, name))
+			return &dd->manifests[i];
+	return NULL;
+}
+
+static struct dbk_entry *dbk_entry_by_pid(struct dbk_daemon *dd, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++)
+		if (dd->devs[i].pid == pid)
+			return &dd->devs[i];
+	return NULL;
+}
+
+/* The timer fires at the next restart or unplug deadline, if any. */
+static void dbk_timer_arm(struct dbk_daemon *dd)
+{
+	struct itimerspec its = { 0 };
+	uint64_t next = 0, now = dbk_now_ms();
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++) {
+		if (dd->devs[i].state == DBK_ST_BACKOFF && (!next || dd->devs[i].restart_at < next))
+			next = dd->devs[i].restart_at;
+		if (dd->devs[i].kill_at && dd->devs[i].pid > 0 && (!next || dd->devs[i].kill_at < next))
+			next = dd->devs[i].kill_at;
+	}
+	if (next) {
+		next = next > now ? next - now : 1;
+		its.it_value.tv_sec = next / 1000;
+		its.it_value.tv_nsec = (next % 1000) * 1000000;
+	}
+	timerfd_settime(dd->timerfd, 0, &its, NULL);
+}
+
+int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	const struct dbk_manifest *m = dbk_manifest_by_name(dd, d->driver);
+	pid_t pid;
+
+	if (!m)
+		return -ENOENT;
+	pid = dbk_launch(dd, d, m);
+	if (pid < 0) {
+		/* Starting failed: count it like a crash, so a broken setup ends in quarantine. */
+		long delay = dbk_backoff_crash(&d->backoff, dbk_now_ms(), m->restart_burst,
+					       m->restart_window);
+
+		snprintf(d->last_exit, sizeof(d->last_exit), "start: %s", strerror((int)-pid));
+		if (delay < 0) {
+			d->state = DBK_ST_QUARANTINED;
+			dbk_event(dd, "quarantined", d, "could not start %s", m->name);
+		} else {
+			d->state = DBK_ST_BACKOFF;
+			d->restart_at = dbk_now_ms() + delay;
+		}
+		dbk_timer_arm(dd);
+		return (int)pid;
+	}
+	d->pid = pid;
+	d->stopping = false;
+	d->state = DBK_ST_RUNNING;
+	dbk_state_save(dd);
+	return 0;
+}
+
+/*
+ * Stop the driver: with @revoke, the bus's forced revocation, so that it
+ * loses the device whatever it is doing; and SIGKILL to its process
+ * group.  Its exit is reaped by the SIGCHLD handler.
+ */
+int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke)
+{
+	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
+
+	if (revoke && !bus->revoke_after_kill)
+		bus->revoke(dd, d);
+	if (d->pid > 0) {
+		d->stopping = true;
+		kill(-d->pid, SIGKILL);
+		kill(d->pid, SIGKILL);
+		/* Only a running driver's: another program's claims are not ours to take. */
+		if (revoke && bus->revoke_after_kill)
+			bus->revoke(dd, d);
+	}
+	return 0;
+}
+
+/*
+ * An entry whose device is still here but whose interfaces are now
+ * grouped otherwise (the manifests changed): its driver stops at once,
+ * before the new entries' drivers start, and give-back leaves to them
+ * what they hold.
+ */
+static void dbk_entry_regrouped(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	dbk_event(dd, "removed", d, "regrouped: its interfaces (0x%x) go to other entries now",
+		  d->info.usb_ifaces);
+	dbk_entry_stop(dd, d, true);
+	d->state = DBK_ST_GONE;
+}
+
+static void dbk_entry_gone(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
+
+	dbk_event(dd, "removed", d, "unplugged");
+	/* A USB driver sees the unplug itself and exits cleanly: give it that long. */
+	if (bus->unplug_grace_ms && d->pid > 0) {
+		d->kill_at = dbk_now_ms() + bus->unplug_grace_ms;
+		dbk_timer_arm(dd);
+	} else {
+		dbk_entry_stop(dd, d, false);	/* PCI: the module already revoked in remove() */
+	}
+	if (d->devfd >= 0)
+		close(d->devfd);
+	d->devfd = -1;
+	d->state = DBK_ST_GONE;
+}
+
+static struct dbk_entry *dbk_entry_add(struct dbk_daemon *dd, const struct dbk_devinfo *info)
+{
+	const struct dbk_manifest *m = dbk_bus_of(info)->match(dd, info);
+	struct dbk_entry *d, *nd;
+
+	nd = realloc(dd->devs, (dd->nr_devs + 1) * sizeof(*dd->devs));
+	if (!nd)
+		return NULL;
+	dd->devs = nd;
+	d = &dd->devs[dd->nr_devs++];
+	memset(d, 0, sizeof(*d));
+	d->info = *info;
+	d->devfd = -1;
+	d->instance = -1;
+	d->seen = true;
+	d->state = m ? DBK_ST_IDLE : DBK_ST_UNMATCHED;
+	if (m)
+		snprintf(d->driver, sizeof(d->driver), "%s", m->name);
+	return d;
+}
+
+/* A device the broker has not seen before, or seen again. */
+static void dbk_entry_found(struct dbk_daemon *dd, const struct dbk_devinfo *info)
+{
+	struct dbk_entry *d = dbk_entry_find(dd, info->id);
+
+	/* Replugged at the same port between two scans (USB): a new device. */
+	if (d && d->info.devnum != info->devnum) {
+		dbk_entry_gone(dd, d);
+		d = NULL;
+	}
+	/* The same device, its interfaces grouped otherwise. */
+	if (d && d->info.usb_ifaces != info->usb_ifaces) {
+		dbk_entry_regrouped(dd, d);
+		d = NULL;
+	}
+	if (d) {
+		d->seen = true;
+		return;
+	}
+	d = dbk_entry_add(dd, info);
+	if (!d)
+		return;
+	if (info->usb_ifaces)
+		dbk_event(dd, "added", d, "%s %04x:%04x interfaces 0x%x class %06x%s%s",
+			  dbk_bus_of(info)->name, info->vendor, info->device, info->usb_ifaces,
+			  info->class_code, d->driver[0] ? ", driver " : "", d->driver);
+	else
+		dbk_event(dd, "added", d, "%s %04x:%04x class %06x%s%s", dbk_bus_of(info)->name,
+			  info->vendor, info->device, info->class_code,
+			  d->driver[0] ? ", driver " : "", d->driver);
+}
+
+/* Drop GONE devices whose driver has been reaped. */
+static void dbk_entry_compact(struct dbk_daemon *dd)
+{
+	int i, j;
+
+	for (i = j = 0; i < dd->nr_devs; i++)
+		if (dd->devs[i].state != DBK_ST_GONE || dd->devs[i].pid > 0)
+			dd->devs[j++] = dd->devs[i];
+	dd->nr_devs = j;
+}
+
+/* Scan each bus; one that fails says nothing about its devices: keep them. */
+static void dbk_rescan_buses(struct dbk_daemon *dd)
+{
+	const struct dbk_bus_ops *const *b;
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++)
+		dd->devs[i].seen = false;
+	for (b = dbk_buses; *b; b++) {
+		if ((*b)->scan(dd, dbk_entry_found) >= 0)
+			continue;
+		dbk_log("a %s scan failed: its devices are kept as they were", (*b)->name);
+		for (i = 0; i < dd->nr_devs; i++)
+			if (dbk_bus_of(&dd->devs[i].info) == *b)
+				dd->devs[i].seen = true;
+	}
+}
+
+void dbk_rescan(struct dbk_daemon *dd)
+{
+	int i;
+
+	dbk_rescan_buses(dd);
+	/* Before any new entry starts: a regrouped entry's driver must let go first. */
+	for (i = 0; i < dd->nr_devs; i++) {
+		struct dbk_entry *d = &dd->devs[i];
+		const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
+
+		if (d->seen || d->state == DBK_ST_GONE)
+			continue;
+		if (bus->present && bus->present(&d->info))
+			dbk_entry_regrouped(dd, d);
+		else
+			dbk_entry_gone(dd, d);
+	}
+	dbk_entry_compact(dd);
+	for (i = 0; i < dd->nr_devs; i++) {
+		const struct dbk_manifest *m = dbk_manifest_by_name(dd, dd->devs[i].driver);
+
+		if (dd->devs[i].state == DBK_ST_IDLE && dd->devs[i].instance < 0 &&
+		    dd->autobind_cli && dd->limits.auto_bind && m && m->auto_bind)
+			dbk_entry_start(dd, &dd->devs[i]);
+	}
+}
+
+/* After an exit that was no stop: idle, a restart after a backoff, or quarantine. */
+static void dbk_entry_crashed(struct dbk_daemon *dd, struct dbk_entry *d, bool crash)
+{
+	const struct dbk_manifest *m = dbk_manifest_by_name(dd, d->driver);
+	long delay;
+
+	if (!m || m->restart == DBK_RESTART_NO || (!crash && m->restart == DBK_RESTART_ON_FAILURE)) {
+		d->state = DBK_ST_IDLE;
+		return;
+	}
+	delay = dbk_backoff_crash(&d->backoff, dbk_now_ms(), m->restart_burst, m->restart_window);
+	if (delay < 0) {
+		/* The module reset the device and cleared bus mastering when the grant ended. */
+		d->state = DBK_ST_QUARANTINED;
+		dbk_event(dd, "quarantined", d, "%u crashes within %u s; `devbrokerctl release %s` to retry",
+			  m->restart_burst, m->restart_window, d->info.id);
+		return;
+	}
+	d->state = DBK_ST_BACKOFF;
+	d->restart_at = dbk_now_ms() + delay;
+	dbk_event(dd, "restarting", d, "in %ld ms (restart %u)", delay, d->backoff.restarts);
+	dbk_timer_arm(dd);
+}
+
+void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
+{
+	struct dbk_entry *d = dbk_entry_by_pid(dd, pid);
+	const struct dbk_bus_ops *bus;
+	bool crash;
+
+	if (!d)
+		return;
+	bus = dbk_bus_of(&d->info);
+	d->pid = 0;
+	if (WIFSIGNALED(status))
+		snprintf(d->last_exit, sizeof(d->last_exit), "signal %d", WTERMSIG(status));
+	else
+		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d", WEXITSTATUS(status));
+	/* Whatever the driver left behind (a forked child holding the grant): gone. */
+	kill(-pid, SIGKILL);
+	d->kill_at = 0;
+	bus->release(dd, d);	/* whatever the reason, the device goes back */
+	d->frontend_ready = false;
+	dbk_frontends_close(dd, d);
+	dbk_event(dd, "exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);
+	dbk_state_save(dd);
+	if (d->state == DBK_ST_GONE) {
+		dbk_entry_compact(dd);
+		return;
+	}
+	if (d->stopping) {	/* revoke, unbind or shutdown: not a crash */
+		d->stopping = false;
+		return;
+	}
+	crash = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/*
+	 * A USB driver exits 0 when its device goes away.  When the device is
+	 * still here, something else took the interfaces (a reset by a
+	 * sibling interface's kernel driver, a resume): start it again.
+	 */
+	if (!crash && bus->present && bus->present(&d->info)) {
+		dbk_log("%s: driver %s exited cleanly, but its device is still here: restarting it",
+			d->info.id, d->driver);
+		crash = true;
+	}
+	dbk_entry_crashed(dd, d, crash);
+}
+
+void dbk_timer_fired(struct dbk_daemon *dd)
+{
+	uint64_t now = dbk_now_ms(), exp;
+	int i;
+
+	if (read(dd->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		dbk_log("timerfd: %s", strerror(errno));
+	for (i = 0; i < dd->nr_devs; i++) {
+		struct dbk_entry *d = &dd->devs[i];
+
+		if (d->state == DBK_ST_BACKOFF && d->restart_at <= now)
+			dbk_entry_start(dd, d);
+		if (d->kill_at && d->kill_at <= now && d->pid > 0) {
+			dbk_log("%s: driver %s (pid %d) did not exit after the unplug: killing it",
+				d->info.id, d->driver, (int)d->pid);
+			d->kill_at = 0;
+			dbk_entry_stop(dd, d, false);
+		}
+	}
+	dbk_timer_arm(dd);
+}
+
+int dbk_entry_bind_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	if (!d->driver[0])
+		return -ENOENT;
+	if (d->pid > 0)
+		return -EBUSY;
+	dbk_backoff_reset(&d->backoff);
+	return dbk_entry_start(dd, d);
+}
+
+int dbk_entry_unbind_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	dbk_entry_stop(dd, d, true);
+	if (d->devfd >= 0)
+		close(d->devfd);
+	d->devfd = -1;
+	dbk_bus_of(&d->info)->unbind(dd, d);
+	d->state = DBK_ST_REVOKED;
+	dbk_event(dd, "unbound", d, "given back to the kernel");
+	return 0;
+}
+
+int dbk_entry_revoke_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	dbk_entry_stop(dd, d, true);
+	d->state = DBK_ST_REVOKED;
+	dbk_event(dd, "revoked", d, "by the administrator");
+	return 0;
+}
+
+int dbk_entry_release_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	if (d->state != DBK_ST_QUARANTINED)
+		return -EBUSY;
+	dbk_backoff_reset(&d->backoff);
+	dbk_event(dd, "released", d, "out of quarantine");
+	return dbk_entry_start(dd, d);
+}
