@@ -39,10 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/usbdevice_fs.h>
 
 #include <libevdev/libevdev.h>
 #include <devbroker/handover.h>
@@ -111,7 +109,6 @@ struct usb_hid {
 	struct dbk_usb *usb;
 	libusb_context *ctx;
 	libusb_device_handle *h;
-	int usb_fd;			/* for USBDEVFS_GETDRIVER only */
 	char device[64];		/* the USB device id devbrokerd named, or "" */
 	struct dbk_input *input;
 	struct hid_if ifs[32];
@@ -306,15 +303,12 @@ static void submit_in(struct hid_if *hi)
  * (USBDEVFS_DISCONNECT on its own fd), usbfs kills our URB with -ENOENT,
  * which libusb reports as a *completed* transfer of 0 bytes; and a new URB
  * would quietly claim the interface again (usbfs checkintf()).  So after
- * an empty completion we ask usbfs which driver has the interface.
+ * an empty completion we ask usbfs, through the SDK, which driver has the
+ * interface; an error (-ENODEV: unplugged) means gone too.
  */
 static bool still_claimed(struct hid_if *hi)
 {
-	struct usbdevfs_getdriver gd = { .interface = (unsigned int)hi->ifnum };
-
-	if (ioctl(hi->drv->usb_fd, USBDEVFS_GETDRIVER, &gd) < 0)
-		return false;		/* ENODATA: no driver; ENODEV: gone */
-	return strcmp(gd.driver, "usbfs") == 0;
+	return dbk_usb_interface_claimed(hi->drv->usb, (unsigned int)hi->ifnum) == 1;
 }
 
 static void LIBUSB_CALL in_done(struct libusb_transfer *t)
@@ -772,7 +766,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct usb_hid d = { .usb_fd = -1 };
+	struct usb_hid d = { 0 };
 	const char *usb_fd_s = NULL, *mask_s = NULL, *uinput_s = NULL;
 	struct libusb_config_descriptor *cfg = NULL;
 	unsigned long usb_fd = ULONG_MAX, mask = ULONG_MAX, uinput_fd = ULONG_MAX;
@@ -847,7 +841,6 @@ int main(int argc, char **argv)
 		close((int)uinput_fd);
 		return r == -ENODEV ? 0 : 1;
 	}
-	d.usb_fd = (int)usb_fd;
 	d.ctx = dbk_usb_get_context(d.usb);
 	d.h = dbk_usb_get_handle(d.usb);
 	granted = dbk_usb_get_interfaces(d.usb);

@@ -122,4 +122,11 @@ void dbk__sigbus_unregister(void *addr);
 /* Forget the installed handler (tests). */
 void dbk__sigbus_reset(void);
 
+/* ---- usb.c ---- */
+/* dbk_usb_interface_claimed() on a bare fd whose adoption claimed
+ * @claimed (bit N: interface N), through @sys (unit tests fake the
+ * kernel's USBDEVFS_GETDRIVER answers). */
+int dbk__usb_interface_claimed(int fd, uint32_t claimed, unsigned int ifno,
+			       const struct dbk_sys *sys);
+
 #endif /* LIBDEV_PRIVATE_H */

@@ -205,3 +205,36 @@ DBK_EXPORT uint32_t dbk_usb_get_interfaces(const struct dbk_usb *usb)
 {
 	return usb ? usb->interfaces : 0;
 }
+
+/*
+ * USBDEVFS_GETDRIVER, which only reads, never CLAIMINTERFACE: on an
+ * interface this fd lost, a claim would succeed and take it back
+ * (devio.c, claimintf()).  The kernel answers ENODATA for an interface
+ * without a driver, the driver's name otherwise ("usbfs" for a usbfs
+ * claim, whichever open file holds it: see usb.h), and ENODEV from the
+ * fd of a device that is gone.
+ */
+int dbk__usb_interface_claimed(int fd, uint32_t claimed, unsigned int ifno,
+			       const struct dbk_sys *sys)
+{
+	struct usbdevfs_getdriver gd = { .interface = ifno };
+	int r;
+
+	/* Not ours at adoption: usbfs's "usbfs" would be another fd's. */
+	if (ifno >= USB_MAX_IFACES || !(claimed & (UINT32_C(1) << ifno)))
+		return -EINVAL;
+	do
+		r = sys->ioctl(fd, USBDEVFS_GETDRIVER, &gd);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == ENODATA ? 0 : -errno;
+	gd.driver[sizeof(gd.driver) - 1] = '\0';
+	return strcmp(gd.driver, "usbfs") == 0;
+}
+
+DBK_EXPORT int dbk_usb_interface_claimed(const struct dbk_usb *usb, unsigned int interface)
+{
+	if (!usb)
+		return -EINVAL;
+	return dbk__usb_interface_claimed(usb->fd, usb->interfaces, interface, &dbk__libc_sys);
+}

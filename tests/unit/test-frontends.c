@@ -2,7 +2,8 @@
 /*
  * The USB-era frontends on the host, without a kernel device:
  *  - usb: dbk_usb_errno()'s table, argument checks, fds that are not usbfs
- *    nodes (left open), $DBK_USB_FD / $DBK_USB_INTERFACES parsing;
+ *    nodes (left open), $DBK_USB_FD / $DBK_USB_INTERFACES parsing, and
+ *    dbk_usb_interface_claimed() against faked USBDEVFS_GETDRIVER answers;
  *  - input: argument checks, a non-uinput fd left open and untouched;
  *  - fusefile: argument checks, the bounds and permission rules, and the
  *    server itself, spoken to in the FUSE protocol over a socketpair
@@ -27,6 +28,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/fuse.h>
+#include <linux/usbdevice_fs.h>
 #include <cmocka.h>
 #include <libevdev/libevdev.h>
 
@@ -96,6 +98,97 @@ static void test_usb_adopt_args(void **state)
 	assert_null(dbk_usb_get_context(NULL));
 	assert_int_equal(dbk_usb_get_interfaces(NULL), 0);
 	dbk_usb_free(NULL);
+}
+
+/* The kernel's USBDEVFS_GETDRIVER, faked through struct dbk_sys. */
+#define GD_FD	42
+static struct {
+	int calls;
+	int eintr;		/* fail with EINTR this many times first */
+	int err;		/* then fail with this errno, if not 0 */
+	const char *driver;	/* else answer this driver's name */
+	unsigned int asked;	/* the interface asked about */
+} gd;
+
+static int fake_getdriver(int fd, unsigned long req, void *arg)
+{
+	struct usbdevfs_getdriver *g = arg;
+
+	gd.calls++;
+	assert_int_equal(fd, GD_FD);
+	assert_int_equal(req, USBDEVFS_GETDRIVER);
+	gd.asked = g->interface;
+	if (gd.eintr > 0) {
+		gd.eintr--;
+		errno = EINTR;
+		return -1;
+	}
+	if (gd.err) {
+		errno = gd.err;
+		return -1;
+	}
+	snprintf(g->driver, sizeof(g->driver), "%s", gd.driver);
+	return 0;
+}
+
+static const struct dbk_sys gd_sys = { .ioctl = fake_getdriver };
+
+/* One question to the fake: what it answers, and that it was asked about
+ * @ifno once (plus the EINTRs), or not at all when refused. */
+static int ask(uint32_t claimed, unsigned int ifno, int eintr, int err, const char *driver)
+{
+	int r;
+
+	gd.calls = 0;
+	gd.eintr = eintr;
+	gd.err = err;
+	gd.driver = driver;
+	gd.asked = ~0u;
+	r = dbk__usb_interface_claimed(GD_FD, claimed, ifno, &gd_sys);
+	if (r == -EINVAL) {		/* refused before the ioctl */
+		assert_int_equal(gd.calls, 0);
+	} else {
+		assert_int_equal(gd.calls, 1 + eintr);
+		assert_int_equal(gd.asked, ifno);
+	}
+	return r;
+}
+
+static void test_usb_interface_claimed(void **state)
+{
+	int null_fd, p[2];
+
+	(void)state;
+	/* usbfs holds it; no driver (revoked); a kernel driver took it. */
+	assert_int_equal(ask(0x8, 3, 0, 0, "usbfs"), 1);
+	assert_int_equal(ask(UINT32_C(1) << 31, 31, 0, 0, "usbfs"), 1);
+	assert_int_equal(ask(0x8, 3, 0, ENODATA, NULL), 0);
+	assert_int_equal(ask(0x8, 3, 0, 0, "usbhid"), 0);
+	assert_int_equal(ask(0x8, 3, 0, 0, "usbfs2"), 0);	/* the whole name */
+	assert_int_equal(ask(0x8, 3, 0, 0, "usb"), 0);
+	/* The device is gone; other errors pass through; EINTR is retried. */
+	assert_int_equal(ask(0x8, 3, 0, ENODEV, NULL), -ENODEV);
+	assert_int_equal(ask(0x8, 3, 0, EIO, NULL), -EIO);
+	assert_int_equal(ask(0x8, 3, 2, 0, "usbfs"), 1);
+	assert_int_equal(ask(0x8, 3, 1, ENODATA, NULL), 0);
+
+	/* Not claimed at adoption: refused without asking the kernel,
+	 * whose "usbfs" would be another fd's claim. */
+	assert_int_equal(ask(0x8, 2, 0, 0, "usbfs"), -EINVAL);
+	assert_int_equal(ask(0, 0, 0, 0, "usbfs"), -EINVAL);
+	assert_int_equal(ask(0xffffffff, 32, 0, 0, "usbfs"), -EINVAL);
+	assert_int_equal(dbk_usb_interface_claimed(NULL, 0), -EINVAL);
+
+	/* The real ioctl on fds that are not usbfs nodes. */
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(null_fd >= 0);
+	assert_int_equal(dbk__usb_interface_claimed(null_fd, 1, 0, &dbk__libc_sys), -ENOTTY);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(dbk__usb_interface_claimed(p[0], 1, 0, &dbk__libc_sys), -ENOTTY);
+	close(p[0]);
+	close(p[1]);
+	close(null_fd);
+	assert_int_equal(dbk__usb_interface_claimed(null_fd, 1, 0, &dbk__libc_sys), -EBADF);
 }
 
 static void test_usb_adopt_env(void **state)
@@ -664,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_usb_errno),
 		cmocka_unit_test(test_usb_adopt_args),
 		cmocka_unit_test(test_usb_adopt_env),
+		cmocka_unit_test(test_usb_interface_claimed),
 		cmocka_unit_test(test_handover_roundtrip),
 		cmocka_unit_test(test_input_args),
 		cmocka_unit_test(test_fuse_span),

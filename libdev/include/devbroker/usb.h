@@ -40,7 +40,8 @@ extern "C" {
  * claims the granted interfaces; the driver then does its transfers with
  * libusb on dbk_usb_get_handle().  Once the device is unplugged or the
  * broker revokes the interfaces, transfers fail with
- * LIBUSB_ERROR_NO_DEVICE (dbk_usb_errno(): -ENODEV).
+ * LIBUSB_ERROR_NO_DEVICE (dbk_usb_errno(): -ENODEV); a transfer in flight
+ * at a revocation may instead complete empty (dbk_usb_interface_claimed()).
  *
  * The raw USBDEVFS_RESET ioctl (and so libusb_reset_device()) is refused
  * in the sandbox: a reset would let the kernel driver take the interface
@@ -115,6 +116,33 @@ libusb_context *dbk_usb_get_context(const struct dbk_usb *usb);
  * @param usb the object @return the mask, 0 if @p usb is NULL
  */
 uint32_t dbk_usb_get_interfaces(const struct dbk_usb *usb);
+
+/**
+ * Does this fd still hold @p interface, or was it taken away?
+ *
+ * When devbrokerd revokes the interfaces (USBDEVFS_DISCONNECT on a fd of
+ * its own), usbfs kills the fd's URBs with -ENOENT, which libusb
+ * reports as a *completed* transfer of 0 bytes, not as
+ * LIBUSB_ERROR_NO_DEVICE; and submitting another URB would quietly claim
+ * the interface again.  A driver that gets an empty completion asks here
+ * before it resubmits.
+ *
+ * The answer is usbfs's USBDEVFS_GETDRIVER, which does not claim anything:
+ * held if the interface's driver is usbfs, taken away if it has none (a
+ * revocation) or another one (a kernel driver bound after it).  usbfs
+ * cannot say which of its open files holds a claim: under devbrokerd this
+ * fd is the only one while the grant stands; once it is revoked, the
+ * interface may be granted to another driver's fd, and 1 then means that
+ * fd's claim (this fd's transfers fail: usbfs will not claim it back).
+ *
+ * @param usb the object
+ * @param interface an interface claimed at adoption
+ *        (dbk_usb_get_interfaces())
+ * @return 1 if still held, 0 if taken away, -EINVAL (NULL @p usb,
+ *         @p interface not claimed at adoption), -ENODEV (the device is
+ *         gone), or another negative errno of the ioctl
+ */
+int dbk_usb_interface_claimed(const struct dbk_usb *usb, unsigned int interface);
 
 /**
  * Map a libusb error code (enum libusb_error) to a negative errno, so that
