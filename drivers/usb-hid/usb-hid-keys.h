@@ -5,7 +5,7 @@
  * drivers/hid/hid-input.c hid_keyboard[] (and usbhid/usbkbd.c), written
  * with names so that each line can be checked against the Usage Tables.
  * 0 means "no key": 0x00 (no event), 0x01-0x03 (ErrorRollOver, POSTFail,
- * ErrorUndefined: see usb-hid.c) and usages Linux has no key for.
+ * ErrorUndefined: see hid-boot.c) and usages Linux has no key for.
  */
 #ifndef USB_HID_KEYS_H
 #define USB_HID_KEYS_H

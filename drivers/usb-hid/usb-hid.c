@@ -8,7 +8,8 @@
  * References (section numbers of these documents appear below):
  *  - "HID 1.11": Device Class Definition for HID 1.11 (usb.org): 4.2-4.3
  *    (boot interface subclass and protocols), 7.2 (class requests),
- *    B.1 and B.2 (the boot keyboard and boot mouse reports);
+ *    B.1 and B.2 (the boot keyboard and boot mouse reports, which
+ *    hid-boot.c turns into events);
  *  - "HUT": HID Usage Tables 1.12: 10 (Keyboard/Keypad page 0x07, see
  *    usb-hid-keys.h) and 11 (LED page 0x08).
  *
@@ -47,7 +48,7 @@
 #include <devbroker/frontend.h>
 #include <devbroker/usb.h>
 
-#include "usb-hid-keys.h"
+#include "hid-boot.h"
 
 /* HID 1.11, 4.2 and 4.3: the boot interface subclass and its protocols. */
 #define HID_CLASS		0x03
@@ -63,21 +64,6 @@
 #define HID_PROTOCOL_BOOT	0	/* 7.2.6: wValue 0 boot, 1 report */
 #define HID_REQTYPE_OUT		(LIBUSB_ENDPOINT_OUT | LIBUSB_REQUEST_TYPE_CLASS | \
 				 LIBUSB_RECIPIENT_INTERFACE)
-
-/* HID 1.11, B.1: the boot keyboard input report, 8 bytes. */
-#define KBD_REPORT_LEN		8
-#define KBD_MODIFIERS		0	/* bit i: usage 0xe0 + i (LeftControl...) */
-#define KBD_KEYS		2	/* bytes 2-7: up to six pressed usages */
-#define KBD_NKEYS		6
-/* HUT 10: usages 1-3 are error states, not keys ("phantom state"). */
-#define HID_USAGE_ERR_ROLLOVER	0x01
-#define HID_USAGE_ERR_UNDEFINED	0x03
-#define HID_USAGE_MODIFIER0	0xe0
-
-/* HID 1.11, B.2: the boot mouse report: buttons, X, Y (3 bytes); many
- * mice, QEMU's usb-mouse among them, add the wheel in byte 3. */
-#define MOUSE_REPORT_MIN	3
-#define MOUSE_WHEEL		3
 
 /* Our one-packet reports: a full-speed interrupt endpoint's maximum. */
 #define MAX_PACKET		64
@@ -96,8 +82,8 @@ struct hid_if {
 	bool in_busy;
 	unsigned char in_buf[MAX_PACKET];
 	int errors;			/* failed transfers in a row */
-	uint8_t prev[KBD_REPORT_LEN];	/* keyboard: the previous report */
-	uint8_t prev_buttons;		/* mouse */
+	uint8_t prev[HID_BOOT_KBD_LEN];	/* keyboard: what the reports left held */
+	uint8_t prev_buttons;		/* mouse: the previous report's buttons */
 	/* Keyboard LEDs: the output report in flight (wanted: usb_hid.leds). */
 	struct libusb_transfer *led;
 	bool led_busy;
@@ -173,107 +159,35 @@ static void sync_frame(struct usb_hid *d)
 	}
 }
 
-/* One key of the Keyboard page, with the scan code hid-input reports too
- * (MSC_SCAN: usage page << 16 | usage ID), so that tools like evtest and
- * udev's keymaps see the same as with the kernel's driver. */
-static void emit_key(struct usb_hid *d, uint8_t usage, int value)
-{
-	unsigned int code = hid_kbd_keycode[usage];
-
-	if (!code) {
-		if (d->verbose)
-			logmsg("usage 0x%02x has no key code; ignored", usage);
-		return;
-	}
-	emit(d, EV_MSC, MSC_SCAN, 0x70000 | usage);
-	emit(d, EV_KEY, code, value);
-}
-
-static bool has_usage(const uint8_t *keys, uint8_t usage)
-{
-	return memchr(keys, usage, KBD_NKEYS) != NULL;
-}
-
 /*
- * HID 1.11, B.1: byte 0 the modifier bits, byte 1 reserved, bytes 2-7 the
- * usages of the keys held down, in any order.  Presses and releases are
- * the differences from the previous report.  When more keys are held than
- * the report holds, the array is all ErrorRollOver (HUT 10: "phantom
- * state"): the keys are unknown then, so we keep the old ones, and only
- * the modifier bits, which stay valid, count.
+ * One interrupt-IN report: hid-boot.c turns it into events (HID 1.11, B.1
+ * or B.2), which we write as one frame.  A short one is ignored.
  */
-static void keyboard_report(struct hid_if *hi, const uint8_t *r, int len)
+static void report(struct hid_if *hi, const uint8_t *r, int len)
 {
 	struct usb_hid *d = hi->drv;
-	uint8_t changed;
-	bool phantom = false;
-	int i;
+	bool kbd = hi->protocol == HID_PROTO_KEYBOARD;
+	struct hid_boot_events ev;
+	unsigned int i;
+	int ret;
 
-	if (len < KBD_REPORT_LEN) {
+	if (kbd)
+		ret = hid_boot_keyboard(hi->prev, r, (size_t)len, &ev);
+	else
+		ret = hid_boot_mouse(&hi->prev_buttons, r, (size_t)len, &ev);
+	if (ret < 0) {
 		if (d->verbose)
-			logmsg("interface %d: short keyboard report (%d bytes); ignored",
-			       hi->ifnum, len);
+			logmsg("interface %d: short %s report (%d bytes); ignored",
+			       hi->ifnum, kbd ? "keyboard" : "mouse", len);
 		return;
 	}
-	changed = r[KBD_MODIFIERS] ^ hi->prev[KBD_MODIFIERS];
-	for (i = 0; i < 8; i++)
-		if (changed & (1u << i))
-			emit_key(d, HID_USAGE_MODIFIER0 + i, (r[KBD_MODIFIERS] >> i) & 1);
-	hi->prev[KBD_MODIFIERS] = r[KBD_MODIFIERS];
-
-	for (i = 0; i < KBD_NKEYS; i++)
-		if (r[KBD_KEYS + i] >= HID_USAGE_ERR_ROLLOVER &&
-		    r[KBD_KEYS + i] <= HID_USAGE_ERR_UNDEFINED)
-			phantom = true;
-	if (!phantom) {
-		/* Releases first, so that a key that moved in the array is
-		 * not seen as released after being pressed. */
-		for (i = 0; i < KBD_NKEYS; i++) {
-			uint8_t u = hi->prev[KBD_KEYS + i];
-
-			if (u > HID_USAGE_ERR_UNDEFINED && !has_usage(r + KBD_KEYS, u))
-				emit_key(d, u, 0);
-		}
-		for (i = 0; i < KBD_NKEYS; i++) {
-			uint8_t u = r[KBD_KEYS + i];
-
-			if (u > HID_USAGE_ERR_UNDEFINED && !has_usage(hi->prev + KBD_KEYS, u))
-				emit_key(d, u, 1);
-		}
-		memcpy(hi->prev + KBD_KEYS, r + KBD_KEYS, KBD_NKEYS);
-	} else if (d->verbose) {
+	if (d->verbose && ev.unmapped)
+		logmsg("usage 0x%02x has no key code; ignored", ev.unmapped);
+	if (d->verbose && ev.rollover)
 		logmsg("interface %d: rollover (too many keys held); key array ignored",
 		       hi->ifnum);
-	}
-	sync_frame(d);
-}
-
-/* HID 1.11, B.2: byte 0 buttons (bit 0 left, 1 right, 2 middle), bytes 1
- * and 2 X and Y displacement (signed), byte 3 if present the wheel. */
-static void mouse_report(struct hid_if *hi, const uint8_t *r, int len)
-{
-	static const unsigned int buttons[] = { BTN_LEFT, BTN_RIGHT, BTN_MIDDLE };
-	struct usb_hid *d = hi->drv;
-	uint8_t changed;
-	unsigned int i;
-
-	if (len < MOUSE_REPORT_MIN) {
-		if (d->verbose)
-			logmsg("interface %d: short mouse report (%d bytes); ignored",
-			       hi->ifnum, len);
-		return;
-	}
-	changed = (r[0] ^ hi->prev_buttons) & 0x07;
-	for (i = 0; i < 3; i++)
-		if (changed & (1u << i))
-			emit(d, EV_KEY, buttons[i], (r[0] >> i) & 1);
-	hi->prev_buttons = r[0];
-	if (r[1])
-		emit(d, EV_REL, REL_X, (int8_t)r[1]);
-	if (r[2])
-		emit(d, EV_REL, REL_Y, (int8_t)r[2]);
-	if (len > MOUSE_WHEEL && r[MOUSE_WHEEL])
-		emit(d, EV_REL, REL_WHEEL, (int8_t)r[MOUSE_WHEEL]);
+	for (i = 0; i < ev.n; i++)
+		emit(d, ev.ev[i].type, ev.ev[i].code, ev.ev[i].value);
 	sync_frame(d);
 }
 
@@ -332,12 +246,8 @@ static void LIBUSB_CALL in_done(struct libusb_transfer *t)
 				sprintf(hex + 3 * i, " %02x", t->buffer[i]);
 			logmsg("interface %d: report%s", hi->ifnum, hex);
 		}
-		if (t->actual_length > 0) {
-			if (hi->protocol == HID_PROTO_KEYBOARD)
-				keyboard_report(hi, t->buffer, t->actual_length);
-			else
-				mouse_report(hi, t->buffer, t->actual_length);
-		}
+		if (t->actual_length > 0)
+			report(hi, t->buffer, t->actual_length);
 		break;
 	case LIBUSB_TRANSFER_NO_DEVICE:
 		device_gone(d, "interrupt transfer");
@@ -524,7 +434,8 @@ static int describe_if(struct usb_hid *d, const struct libusb_config_descriptor 
 		       hi->ifnum, hi->ep_in, hi->packet, MAX_PACKET);
 		return -EINVAL;
 	}
-	if (hi->packet < (hi->protocol == HID_PROTO_KEYBOARD ? KBD_REPORT_LEN : MOUSE_REPORT_MIN)) {
+	if (hi->packet < (hi->protocol == HID_PROTO_KEYBOARD ? HID_BOOT_KBD_LEN :
+			  HID_BOOT_MOUSE_MIN)) {
 		logmsg("interface %d: endpoint 0x%02x: wMaxPacketSize %d is shorter than the"
 		       " boot %s report (HID 1.11, %s)", hi->ifnum, hi->ep_in, hi->packet,
 		       hi->protocol == HID_PROTO_KEYBOARD ? "keyboard" : "mouse",
@@ -588,7 +499,7 @@ static int create_input(struct usb_hid *d, int uinput_fd)
 			kbd = true;
 		else
 			mouse = true;
-		if (d->ifs[i].protocol == HID_PROTO_MOUSE && d->ifs[i].packet > MOUSE_WHEEL)
+		if (d->ifs[i].protocol == HID_PROTO_MOUSE && d->ifs[i].packet > HID_BOOT_MOUSE_WHEEL)
 			wheel = true;
 	}
 	snprintf(name, sizeof(name), "devbroker usb-hid %s (%s)",
@@ -606,8 +517,9 @@ static int create_input(struct usb_hid *d, int uinput_fd)
 		libevdev_set_phys(tmpl, dev);
 	if (kbd) {
 		for (i = 0; i < 256; i++)
-			if (hid_kbd_keycode[i])
-				libevdev_enable_event_code(tmpl, EV_KEY, hid_kbd_keycode[i], NULL);
+			if (hid_boot_keycode((uint8_t)i))
+				libevdev_enable_event_code(tmpl, EV_KEY,
+							   hid_boot_keycode((uint8_t)i), NULL);
 		libevdev_enable_event_code(tmpl, EV_MSC, MSC_SCAN, NULL);
 		for (i = 0; i < sizeof(leds) / sizeof(leds[0]); i++)
 			libevdev_enable_event_code(tmpl, EV_LED, leds[i], NULL);
