@@ -1005,7 +1005,36 @@ static int run_events(int fd, char *buf, const sigset_t *orig)
 	}
 }
 
-int main(int argc, char **argv)
+/*
+ * policy load|list|unload|set|show: eBPF policies are pinned in bpffs, not
+ * held by the daemon, so this runs the loader with the rest of the command
+ * line untouched (found before getopt, which would take the loader's
+ * options for ours).  Returns only if the command is not "policy" (0) or
+ * the loader could not run.
+ */
+static int exec_policy_loader(int argc, char **argv)
+{
+	const char *loader = getenv("DEVBROKER_POLICY_LOADER");
+	size_t i;
+
+	for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++)
+		if (!strcmp(argv[i], "--socket") || !strcmp(argv[i], "-s"))
+			i++;
+	if (i >= (size_t)argc || strcmp(argv[i], "policy") != 0)
+		return 0;
+	if (!loader || !*loader)
+		loader = DBK_LIBEXECDIR "/dbk-policy";
+	if (i + 1 >= (size_t)argc)
+		usage_error("'policy' needs load NAME FILE, list, unload NAME, set or show");
+	argv[i] = (char *)loader;
+	execv(loader, argv + i);
+	fprintf(stderr, "%s: cannot run the policy loader %s: %s\n", prog, loader,
+		strerror(errno));
+	return EXIT_UNREACHABLE;
+}
+
+/* The options; exits after --help and --version, or on a usage error. */
+static void parse_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -1014,37 +1043,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char buf[MSG_MAX];
-	char device[64] = "";
-	const struct command *cmd = NULL;
-	json_object *req, *reply;
-	sigset_t block, orig;
-	const char *s;
-	int c, fd, rc = 0;
-	size_t i;
-
-	/*
-	 * policy load|list|unload|set|show: eBPF policies are pinned in bpffs,
-	 * not held by the daemon, so this runs the loader with the rest of the
-	 * command line untouched (found before getopt, which would take the
-	 * loader's options for ours).
-	 */
-	for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++)
-		if (!strcmp(argv[i], "--socket") || !strcmp(argv[i], "-s"))
-			i++;
-	if (i < (size_t)argc && strcmp(argv[i], "policy") == 0) {
-		const char *loader = getenv("DEVBROKER_POLICY_LOADER");
-
-		if (!loader || !*loader)
-			loader = DBK_LIBEXECDIR "/dbk-policy";
-		if (i + 1 >= (size_t)argc)
-			usage_error("'policy' needs load NAME FILE, list, unload NAME, set or show");
-		argv[i] = (char *)loader;
-		execv(loader, argv + i);
-		fprintf(stderr, "%s: cannot run the policy loader %s: %s\n", prog, loader,
-			strerror(errno));
-		return EXIT_UNREACHABLE;
-	}
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":js:hV", opts, NULL)) != -1) {
@@ -1057,10 +1056,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help();
-			return 0;
+			exit(0);
 		case 'V':
 			printf("devbrokerctl %s\n", PACKAGE_VERSION);
-			return 0;
+			exit(0);
 		case ':':
 			usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
@@ -1069,11 +1068,17 @@ int main(int argc, char **argv)
 			usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+}
+
+/* The command and its DEVICE, if it takes one (into @device). */
+static const struct command *parse_command(int argc, char **argv, char *device, size_t len)
+{
+	const struct command *cmd = NULL;
+	size_t i;
 
 	if (optind >= argc)
 		usage_error("no command given (list, drivers, status, bind, unbind, revoke, "
 			    "release, events, policy)");
-
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			cmd = &commands[i];
@@ -1085,7 +1090,7 @@ int main(int argc, char **argv)
 		if (optind >= argc)
 			usage_error("'%s' needs a DEVICE, a PCI address like 0000:00:04.0 "
 				    "('%s list' shows them)", cmd->name, prog);
-		if (!parse_device(argv[optind], device, sizeof(device)))
+		if (!parse_device(argv[optind], device, len))
 			usage_error("'%s' is not a device name: expected a PCI address "
 				    "DDDD:BB:DD.F (like 0000:00:04.0) or a USB name (like 1-2:1.0)",
 				    argv[optind]);
@@ -1094,6 +1099,13 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("'%s' takes %s, but got '%s'", cmd->name,
 			    cmd->device ? "one DEVICE" : "no argument", argv[optind]);
+	return cmd;
+}
+
+/* --socket, else $DEVBROKER_SOCKET, else the default; checked to fit sun_path. */
+static void resolve_socket(void)
+{
+	const char *s;
 
 	if (!socket_path) {
 		s = getenv(DBK_CONTROL_SOCKET_ENV);
@@ -1104,27 +1116,33 @@ int main(int argc, char **argv)
 	if (strlen(socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		usage_error("socket path '%s' is too long (at most %zu bytes)", socket_path,
 			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+}
 
-	/*
-	 * events: block the stop signals; ppoll() unblocks them only while
-	 * waiting, so one arriving between two messages is never lost.
-	 */
-	if (!cmd->show) {
-		struct sigaction sa = { .sa_handler = on_signal };
+/*
+ * events: block the stop signals; ppoll() unblocks them only while
+ * waiting, so one arriving between two messages is never lost.
+ */
+static void block_stop_signals(sigset_t *orig)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
 
-		sigemptyset(&block);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGTERM);
-		sigaddset(&block, SIGHUP);
-		sigprocmask(SIG_BLOCK, &block, &orig);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, orig);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
 
-	fd = connect_daemon(socket_path);
+/* The request; 0, or the exit status when the daemon cannot be reached. */
+static int send_request(int fd, const struct command *cmd, const char *device)
+{
+	json_object *req = json_object_new_object();
+	const char *s;
 
-	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string(cmd->name));
 	if (cmd->device)
 		json_object_object_add(req, "device", json_object_new_string(device));
@@ -1141,19 +1159,21 @@ int main(int argc, char **argv)
 		if ((e != EPIPE && e != ECONNRESET) || poll(&pfd, 1, 0) != 1) {
 			err("cannot send to devbrokerd at %s: %s", socket_path, strerror(e));
 			hint_unreachable();
+			json_object_put(req);
 			return EXIT_UNREACHABLE;
 		}
 	}
 	json_object_put(req);
+	return 0;
+}
 
-	if (!cmd->show) {
-		rc = run_events(fd, buf, &orig);
-		close(fd);
-		return rc;
-	}
+/* One reply, shown as JSON or as the command's text; the exit status. */
+static int show_reply(int fd, const struct command *cmd, char *buf)
+{
+	json_object *reply;
+	int rc = 0;
 
 	reply = receive(fd, buf, REPLY_TIMEOUT_MS, NULL, true, &rc);
-	close(fd);
 	if (!reply)
 		return rc;
 	if (opt_json)
@@ -1162,10 +1182,33 @@ int main(int argc, char **argv)
 	if (rc == 0 && !opt_json)
 		rc = cmd->show(reply);
 	json_object_put(reply);
-
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		err("cannot write the output: %s", strerror(errno));
 		return EXIT_DAEMON;
 	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static char buf[MSG_MAX];
+	const struct command *cmd;
+	char device[64] = "";
+	sigset_t orig;
+	int fd, rc;
+
+	rc = exec_policy_loader(argc, argv);
+	if (rc)
+		return rc;
+	parse_options(argc, argv);
+	cmd = parse_command(argc, argv, device, sizeof(device));
+	resolve_socket();
+	if (!cmd->show)
+		block_stop_signals(&orig);
+	fd = connect_daemon(socket_path);
+	rc = send_request(fd, cmd, device);
+	if (!rc)
+		rc = cmd->show ? show_reply(fd, cmd, buf) : run_events(fd, buf, &orig);
+	close(fd);
 	return rc;
 }

@@ -127,10 +127,16 @@ uint64_t dbk_policy_cookie(const char *driver)
 	return h;
 }
 
-static void dbk_launch_add_fd(struct dbk_launch *l, enum dbk_handover_fd kind, int fd)
+/* One more fd for the driver; a frontend past DBK_LAUNCH_FDS is refused, never written past. */
+static int dbk_launch_add_fd(struct dbk_launch *l, enum dbk_handover_fd kind, int fd)
 {
+	if (l->nfds == DBK_LAUNCH_FDS) {
+		close(fd);
+		return -E2BIG;
+	}
 	l->at[kind] = l->nfds;
 	l->fds[l->nfds++] = fd;
+	return 0;
 }
 
 /* Every frontend the manifest asks for, opened by us for the driver. */
@@ -147,7 +153,11 @@ static int dbk_launch_frontends(struct dbk_daemon *dd, struct dbk_entry *d, stru
 		fd = (*f)->open(dd, d, l);
 		if (fd < 0)
 			return fd;
-		dbk_launch_add_fd(l, (*f)->handover, fd);
+		fd = dbk_launch_add_fd(l, (*f)->handover, fd);
+		if (fd < 0) {
+			dbk_log("%s: more fds than a driver is handed (%d)", d->info.id, DBK_LAUNCH_FDS);
+			return fd;
+		}
 	}
 	return 0;
 }
@@ -266,7 +276,7 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	fd = bus->grant(dd, d, m);
 	if (fd < 0)
 		return fd;
-	dbk_launch_add_fd(&l, bus->handover, fd);
+	dbk_launch_add_fd(&l, bus->handover, fd);	/* the first: always fits */
 	d->instance = dbk_pick_instance(dd, d);
 	ret = dbk_launch_frontends(dd, d, &l);
 	if (!ret)

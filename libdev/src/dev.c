@@ -323,16 +323,20 @@ DBK_EXPORT int dbk_dev_is_revoked(const struct dbk_dev *dev)
  * write past it, and one built against an older struct passes a newer
  * caller's argsz on (the kernel fills what it knows and checks the rest is
  * zero).  @minsz is the shortest struct UAPI 2 defines; the input fields
- * the library sets (index...) all lie before it.  Zeroes the struct but
- * argsz.
+ * the library sets (index...) all lie before it.  Zeroes what the library
+ * knows of the struct but argsz, never more than argsz: an argsz that is
+ * garbage (a caller that forgot it) cannot make the library write past
+ * @size.  A longer caller's tail is its own, which the kernel checks.
  */
-static int dbk_dev_info_prepare(void *info, size_t minsz)
+static int dbk_dev_info_prepare(void *info, size_t minsz, size_t size)
 {
 	uint32_t argsz = *(uint32_t *)info;
 
-	if (argsz < minsz || argsz > DBK_ARGSZ_MAX)
+	if (argsz < minsz)
 		return -EINVAL;
-	memset((char *)info + sizeof(argsz), 0, argsz - sizeof(argsz));
+	if (argsz > DBK_ARGSZ_MAX)
+		return -E2BIG;
+	memset((char *)info + sizeof(argsz), 0, (argsz < size ? argsz : size) - sizeof(argsz));
 	return 0;
 }
 
@@ -348,27 +352,36 @@ DBK_EXPORT int dbk_dev_get_device_info(struct dbk_dev *dev,
 {
 	size_t minsz = offsetof(struct dbk_device_info, reserved) + sizeof(info->reserved);
 
-	if (!dev || !info || dbk_dev_info_prepare(info, minsz))
+	int r;
+
+	if (!dev || !info)
 		return -EINVAL;
-	return dbk_dev_info_ioctl(dev, DBK_DEVICE_GET_INFO, info);
+	r = dbk_dev_info_prepare(info, minsz, sizeof(*info));
+	return r ? r : dbk_dev_info_ioctl(dev, DBK_DEVICE_GET_INFO, info);
 }
 
 DBK_EXPORT int dbk_dev_get_grant_info(struct dbk_dev *dev,
 				      struct dbk_grant_info *info)
 {
-	if (!dev || !info || dbk_dev_info_prepare(info, sizeof(*info)))
+	int r;
+
+	if (!dev || !info)
 		return -EINVAL;
-	return dbk_dev_info_ioctl(dev, DBK_GRANT_GET_INFO, info);
+	r = dbk_dev_info_prepare(info, sizeof(*info), sizeof(*info));
+	return r ? r : dbk_dev_info_ioctl(dev, DBK_GRANT_GET_INFO, info);
 }
 
 DBK_EXPORT int dbk_dev_get_region_info(struct dbk_dev *dev, uint32_t index,
 				       struct dbk_region_info *info,
 				       struct dbk_area *areas, uint32_t areas_max)
 {
+	int r;
+
 	if (!dev || !info || (areas_max && !areas) || index >= DBK_REGION_DMA_FIRST)
 		return -EINVAL;
-	if (dbk_dev_info_prepare(info, sizeof(*info)))
-		return -EINVAL;
+	r = dbk_dev_info_prepare(info, sizeof(*info), sizeof(*info));
+	if (r)
+		return r;
 	info->index = index;
 	info->areas_max = areas ? areas_max : 0;
 	info->areas = (uintptr_t)areas;
@@ -378,10 +391,13 @@ DBK_EXPORT int dbk_dev_get_region_info(struct dbk_dev *dev, uint32_t index,
 DBK_EXPORT int dbk_dev_get_irq_info(struct dbk_dev *dev, uint32_t index,
 				    struct dbk_irq_info *info)
 {
+	int r;
+
 	if (!dev || !info || index >= DBK_IRQ_INDEX_COUNT)
 		return -EINVAL;
-	if (dbk_dev_info_prepare(info, sizeof(*info)))
-		return -EINVAL;
+	r = dbk_dev_info_prepare(info, sizeof(*info), sizeof(*info));
+	if (r)
+		return r;
 	info->index = index;
 	return dbk_dev_info_ioctl(dev, DBK_GRANT_GET_IRQ_INFO, info);
 }

@@ -233,6 +233,23 @@ static void test_info_wrappers(void **state)
 	di.argsz = offsetof(struct dbk_device_info, reserved);
 	assert_int_equal(dbk_dev_get_device_info(dev, &di), -EINVAL);
 	assert_int_equal(fk.nioctl, n);
+	gi.argsz = DBK_ARGSZ_MAX + 1;
+	assert_int_equal(dbk_dev_get_grant_info(dev, &gi), -E2BIG);
+	assert_int_equal(fk.nioctl, n);
+	/* An argsz that is garbage (forgotten) never makes the library write past its struct. */
+	{
+		union {
+			struct dbk_grant_info gi;
+			unsigned char raw[sizeof(struct dbk_grant_info) + 64];
+		} u;
+		size_t i;
+
+		memset(&u, 0xa5, sizeof(u));
+		u.gi.argsz = DBK_ARGSZ_MAX;
+		dbk_dev_get_grant_info(dev, &u.gi);
+		for (i = sizeof(u.gi); i < sizeof(u.raw); i++)
+			assert_int_equal(u.raw[i], 0xa5);
+	}
 }
 
 static void test_irq(void **state)

@@ -103,8 +103,8 @@ int dbk_dev_is_revoked(const struct dbk_dev *dev);
  * @param dev the device
  * @param[in,out] info in: @c argsz, sizeof(*info); out: the rest, at most
  *        @c argsz bytes
- * @return 0, -EINVAL (NULL argument, @c argsz too small), -ENODEV, or a
- *         negative errno
+ * @return 0, -EINVAL (NULL argument, @c argsz too small), -E2BIG
+ *         (@c argsz above DBK_ARGSZ_MAX), -ENODEV, or a negative errno
  */
 int dbk_dev_get_device_info(struct dbk_dev *dev, struct dbk_device_info *info);
 
@@ -114,8 +114,8 @@ int dbk_dev_get_device_info(struct dbk_dev *dev, struct dbk_device_info *info);
  * @param dev the device
  * @param[in,out] info in: @c argsz, sizeof(*info); out: the rest, at most
  *        @c argsz bytes
- * @return 0, -EINVAL (NULL argument, @c argsz too small), -ENODEV, or a
- *         negative errno
+ * @return 0, -EINVAL (NULL argument, @c argsz too small), -E2BIG
+ *         (@c argsz above DBK_ARGSZ_MAX), -ENODEV, or a negative errno
  */
 int dbk_dev_get_grant_info(struct dbk_dev *dev, struct dbk_grant_info *info);
 
@@ -130,7 +130,8 @@ int dbk_dev_get_grant_info(struct dbk_dev *dev, struct dbk_grant_info *info);
  * @param[out] areas room for @p areas_max areas, or NULL if @p areas_max is 0
  * @param areas_max how many areas fit in @p areas
  * @return 0, -EINVAL (NULL argument, bad index, @c argsz too small),
- *         -ENODEV, or a negative errno
+ *         -E2BIG (@c argsz above DBK_ARGSZ_MAX), -ENODEV, or a negative
+ *         errno
  */
 int dbk_dev_get_region_info(struct dbk_dev *dev, uint32_t index,
 			    struct dbk_region_info *info,
@@ -143,7 +144,8 @@ int dbk_dev_get_region_info(struct dbk_dev *dev, uint32_t index,
  * @param index DBK_IRQ_INDEX_INTX, DBK_IRQ_INDEX_MSI or DBK_IRQ_INDEX_MSIX
  * @param[in,out] info in: @c argsz, sizeof(*info); out: the rest, at most
  *        @c argsz bytes
- * @return 0, -EINVAL (bad index, @c argsz too small), -ENODEV, or a
+ * @return 0, -EINVAL (bad index, @c argsz too small), -E2BIG
+ *         (@c argsz above DBK_ARGSZ_MAX), -ENODEV, or a
  *         negative errno
  */
 int dbk_dev_get_irq_info(struct dbk_dev *dev, uint32_t index,
