@@ -168,7 +168,6 @@ int main(int argc, char **argv)
 		.policy_dir = DBK_DATADIR "/policies",
 		.policy_loader = DBK_LIBEXECDIR "/dbk-policy",
 		.autobind_cli = true,
-		.denials_watched = -1,
 	};
 	struct epoll_event ev, evs[16];
 	int sfd, lfd, ufd, i, n;

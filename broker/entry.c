@@ -325,7 +325,6 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 	kill(-pid, SIGKILL);
 	d->kill_at = 0;
 	bus->release(dd, d);	/* whatever the reason, the device goes back */
-	d->frontend_ready = false;
 	dbk_frontends_close(dd, d);
 	dbk_event(dd, "exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);
 	dbk_state_save(dd);

@@ -145,8 +145,7 @@ static int dbk_launch_frontends(struct dbk_daemon *dd, struct dbk_entry *d, stru
 	const struct dbk_frontend_ops *const *f;
 	int fd;
 
-	d->frontend[0] = 0;
-	d->frontend_ready = false;
+	/* d->frontend is "" here: the last run's close (frontend.c) cleared it. */
 	for (f = dbk_frontends; *f; f++) {
 		if (!(*f)->wanted(l->m))
 			continue;

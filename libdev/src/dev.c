@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdev: adopting a grant fd, device information, teardown. */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -351,7 +351,6 @@ DBK_EXPORT int dbk_dev_get_device_info(struct dbk_dev *dev,
 				       struct dbk_device_info *info)
 {
 	size_t minsz = offsetof(struct dbk_device_info, reserved) + sizeof(info->reserved);
-
 	int r;
 
 	if (!dev || !info)
