@@ -5,6 +5,7 @@
 #     Trace) and, on a kernel with kmemleak, no leak after two scans;
 #   - pinned pages (FOLL_PIN acquired - released) and devbroker interrupt
 #     vectors back to the baseline;
+#   - no process in D state;
 #   - devbrokerd alive, when the campaign ran one (CAMP_BROKER_PID);
 #   - every device still usable by a fresh grant (dbk-fuzz probe).
 CAMP_NAME=${CAMP_NAME:-campaign}
@@ -37,6 +38,14 @@ camp_end() {
 		[ "$leaks" = 0 ] || { head -60 /sys/kernel/debug/kmemleak | sed 's/^/# /'; rc=1; }
 	fi
 	[ "$splats" = 0 ] || { dmesg | grep -E -A20 'BUG:|WARNING:|KASAN|Call Trace' | head -60 | sed 's/^/# /'; rc=1; }
+	# Nothing left in D state (a moment for those on their way out).
+	for b in $(seq 100); do
+		[ -z "$(ps -eo stat= | grep '^D')" ] && break
+		sleep 0.1
+	done
+	if [ -n "$(ps -eo stat= | grep '^D')" ]; then
+		echo "# in D state:"; ps -eo stat=,pid=,wchan:32=,comm= | awk '$1 ~ /^D/' | sed 's/^/#   /'; rc=1
+	fi
 	pins=$(camp_pins); vecs=$(camp_vectors)
 	[ "$pins" = "$CAMP_PINS0" ] || rc=1
 	[ "$vecs" = "$CAMP_VECS0" ] || rc=1

@@ -50,7 +50,10 @@ QMP_SEQ=0
 qmp() {
 	local dir=$DBK_VM_DIR/qmp n rep i
 	mkdir -p "$dir"
-	QMP_SEQ=$((QMP_SEQ + 1)); n=$$-$QMP_SEQ
+	# Unique across processes: a background loop is a subshell, where $$
+	# and a copied QMP_SEQ would repeat the parent's names, and a long run
+	# reuses PIDs.
+	QMP_SEQ=$((QMP_SEQ + 1)); n=$BASHPID-$QMP_SEQ-${EPOCHREALTIME/./}
 	if [ $# -gt 1 ]; then
 		printf '{"execute": "%s", "arguments": %s}\n' "$1" "$2" > "$dir/$n.tmp"
 	else

@@ -1,0 +1,110 @@
+#!/bin/bash
+# Campaign unplug, USB: hot-unplug and replug (QMP device_del/device_add,
+# through tests/vm/qmp-agent) of QEMU's USB keyboard and storage stick,
+# each served by devbrokerd under load (keys through QMP; the disk churn of
+# tests/campaign/disk-churn.py on the stick's FUSE file).  Each time their
+# drivers must end by themselves and come back with the devices; the mouse
+# keeps its driver throughout; nothing acknowledged on the stick is lost.
+# Usage: unplug-usb.sh CYCLES   (vm-run --xhci --qmp SOCK --host tests/vm/qmp-agent)
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+CAMP_NAME=unplug-usb
+. tests/campaign/lib.sh
+cycles=${1:-5}
+ER=$DBK_BUILD/tests/helpers/evdev-read
+for m in xhci_pci usbhid hid_generic evdev uinput usb_storage sd_mod fuse; do modprobe "$m"; done
+KBD_ALIAS='*ic03isc01ip01*' MOUSE_ALIAS='*ic03isc01ip02*' STICK_ALIAS='*ic08isc06ip50*'
+wait_for 20 usb_iface "$MOUSE_ALIAS" >/dev/null || fail "no usb-mouse in the bed"
+wait_for 20 usb_iface "$STICK_ALIAS" >/dev/null || fail "no usb-storage stick in the bed"
+MOUSE=$(usb_iface "$MOUSE_ALIAS")
+DISK=/run/devbroker/usb-storage/DBK0STICK/disk
+export -f usb_iface
+export KBD_ALIAS STICK_ALIAS DISK
+
+broker_setup
+sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-hid/usb-hid|" \
+	"$DBK_BUILD/drivers/usb-hid/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
+sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage|" -e "s|^AutoBind=no|AutoBind=yes|" \
+	"$DBK_BUILD/drivers/usb-storage/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
+camp_baseline
+broker_start
+CAMP_BROKER_PID=$BROKER_PID
+# Both replugged devices served: their interfaces running under devbrokerd
+# (whatever bus address they got this time) and the stick's file back.
+served() {
+	local k s
+	k=$(usb_iface "$KBD_ALIAS") && s=$(usb_iface "$STICK_ALIAS") &&
+		[ "$(dev_field "$k" state)" = running ] && [ "$(dev_field "$s" state)" = running ] && [ -e "$DISK" ]
+}
+export -f served
+wait_for 60 served || fail "the keyboard and the stick were never served: $(tail -5 "$BROKER_LOG")"
+wait_for 60 bash -c "[ \"\$(dev_field $MOUSE state)\" = running ]" || fail "the mouse was never served"
+mouse_pid=$(dev_field "$MOUSE" pid)
+
+input_load() {
+	local k='{"type":"key","data":{"down":%s,"key":{"type":"qcode","data":"a"}}}'
+	while :; do
+		qmp input-send-event "{\"events\":[$(printf "$k" true)]}" >/dev/null 2>&1; sleep 0.05
+		qmp input-send-event "{\"events\":[$(printf "$k" false)]}" >/dev/null 2>&1; sleep 0.05
+	done
+}
+input_load & inl=$!
+rm -f "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out"
+python3 tests/campaign/disk-churn.py "$DISK" "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out" &
+churn=$!
+
+done_cycles=0
+for c in $(seq "$cycles"); do
+	sleep "0.$((RANDOM % 1000))"	# somewhere in the middle of the load
+	# The guest may miss a request just after a hot-add (as in unplug.sh): ask again.
+	gone=0
+	for try in 1 2 3; do
+		qmp device_del '{"id": "kbd0"}' >/dev/null 2>&1
+		qmp device_del '{"id": "stick0"}' >/dev/null 2>&1
+		wait_for 10 bash -c '! usb_iface "$KBD_ALIAS" >/dev/null && ! usb_iface "$STICK_ALIAS" >/dev/null' &&
+			{ gone=1; break; }
+	done
+	[ $gone = 1 ] || { echo "not ok - unplug-usb: cycle $c: the keyboard or the stick stayed after 3 requests"; break; }
+	# Their drivers end by themselves (the device is gone: exit 0, no restart).
+	wait_for 30 bash -c "[ \$(grep -c 'exited: driver usb-storage' $BROKER_LOG) -ge $c ]" ||
+		{ echo "not ok - unplug-usb: cycle $c: usb-storage did not exit: $(tail -3 "$BROKER_LOG")"; break; }
+	# The stick's block node outlives its device (vm-run makes it with -blockdev).
+	# QEMU may still hold the id (or the stick's node) for a moment.
+	added=0
+	for dev in '{"driver": "usb-kbd", "id": "kbd0", "bus": "xhci.0"}' \
+		   '{"driver": "usb-storage", "id": "stick0", "bus": "xhci.0", "drive": "stick", "serial": "DBK0STICK"}'; do
+		for try in $(seq 60); do
+			out=$(qmp device_add "$dev" 2>&1) && { added=$((added + 1)); break; }
+			sleep 0.5
+		done
+	done
+	[ $added = 2 ] || { echo "not ok - unplug-usb: cycle $c: device_add: $out"; break; }
+	wait_for 60 served ||
+		{ echo "not ok - unplug-usb: cycle $c: the replugged devices were not served: $(tail -3 "$BROKER_LOG")"; break; }
+	done_cycles=$c
+	[ $((c % 10)) = 0 ] && camp_progress "$c cycles"
+done
+kill "$inl" 2>/dev/null; wait "$inl" 2>/dev/null
+touch "$DBK_VM_DIR/churn.stop"
+wait "$churn"; crc=$?
+read -r verdict writes reads failed checked uncertain bad < "$DBK_VM_DIR/churn.out" || verdict=none
+echo "# unplug-usb: disk churn: $(cat "$DBK_VM_DIR/churn.out" 2>/dev/null)"
+[ "$crc" = 0 ] && [ "$verdict" = ok ] &&
+	echo "ok - unplug-usb: nothing acknowledged on the stick was lost: $writes fsynced writes, $reads reads, $failed failed while it was away; $checked blocks checked ($uncertain torn)" ||
+	echo "not ok - unplug-usb: the stick lost or corrupted data ($verdict, $bad blocks)"
+[ "$(dev_field "$MOUSE" pid)" = "$mouse_pid" ] &&
+	echo "ok - unplug-usb: the mouse kept its driver (pid $mouse_pid) throughout" ||
+	echo "not ok - unplug-usb: the mouse's driver changed ($mouse_pid, now $(dev_field "$MOUSE" pid))"
+# The replugged keyboard's driver delivers a key.
+ev=$("$ER" --find "devbroker usb-hid keyboard (QEMU USB Keyboard)" 2>/dev/null)
+rm -f "$DBK_VM_DIR/kbd.ready"
+"$ER" --ready "$DBK_VM_DIR/kbd.ready" --timeout-ms 10000 --until EV_KEY:KEY_B:0 "${ev:-/nonexistent}" > /dev/null &
+rec=$!
+wait_for 10 test -e "$DBK_VM_DIR/kbd.ready"
+qmp input-send-event '{"events":[{"type":"key","data":{"down":true,"key":{"type":"qcode","data":"b"}}}]}' >/dev/null
+qmp input-send-event '{"events":[{"type":"key","data":{"down":false,"key":{"type":"qcode","data":"b"}}}]}' >/dev/null
+wait "$rec" && echo "ok - unplug-usb: the replugged keyboard's driver delivers keys" ||
+	echo "not ok - unplug-usb: no key from the replugged keyboard's driver"
+broker_stop
+CAMP_BROKER_PID=
+camp_end "$done_cycles of $cycles unplug/replug cycles of a USB keyboard and stick under load"
