@@ -85,6 +85,7 @@ struct dbk_daemon {
 	int nr_devs;
 	/* The event loop. */
 	int epfd, timerfd;
+	uint64_t reload_at;		/* the manifests changed: reload then (ms), 0: no */
 	int events[DBK_MAX_EVENT_CLIENTS];	/* control clients subscribed to events */
 	int nr_events;
 	/* Policy denials (denied.c). */
@@ -185,11 +186,21 @@ int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke);
 /* A driver process was reaped. */
 void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status);
 void dbk_timer_fired(struct dbk_daemon *dd);
+void dbk_timer_arm(struct dbk_daemon *dd);
+/* After a reload: drivers whose manifest is gone stop, unmatched devices match again. */
+void dbk_entry_rematch(struct dbk_daemon *dd);
 /* The control commands: 0 or a negative errno. */
 int dbk_entry_bind_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 int dbk_entry_unbind_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 int dbk_entry_revoke_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 int dbk_entry_release_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
+
+/* devbrokerd.c: reread the manifests and limits, then dbk_entry_rematch(). */
+void dbk_reload(struct dbk_daemon *dd);
+
+/* watch.c: the manifest directories, through inotify (an fd, or a negative errno). */
+int dbk_watch_open(struct dbk_daemon *dd);
+void dbk_watch_event(struct dbk_daemon *dd, int fd);
 
 /* launch.c */
 pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m);

@@ -10,8 +10,8 @@
  * demand.  Once a driver has its fds the daemon is off the hot path.
  *
  * This file is main() and the event loop: signals, the timer, uevents,
- * the control socket and policy denials, each handed to its file
- * (daemon.h says which).
+ * the manifest directories, the control socket and policy denials, each
+ * handed to its file (daemon.h says which).
  *
  * Restart: the daemon records running drivers in its state file; a new
  * instance revokes their grants through the module and terminates them,
@@ -39,7 +39,7 @@
 #include "daemon.h"
 #include "denials.h"
 
-/* Manifests and limits: (re)read at start and on SIGHUP. */
+/* Manifests and limits: read at start, and again by dbk_reload(). */
 static void dbk_load_config(struct dbk_daemon *dd)
 {
 	char err[256] = "";
@@ -57,6 +57,13 @@ static void dbk_load_config(struct dbk_daemon *dd)
 	if (dbk_limits_load(dd->limits_path, &dd->limits, err, sizeof(err)) < 0)
 		dbk_log("%s (using the defaults)", err);
 	dbk_log("%d manifests, limits from %s", dd->nr_manifests, dd->limits_path);
+}
+
+/* SIGHUP, or a manifest directory changed (watch.c): the devices follow. */
+void dbk_reload(struct dbk_daemon *dd)
+{
+	dbk_load_config(dd);
+	dbk_entry_rematch(dd);
 }
 
 static void dbk_usage(FILE *f)
@@ -118,7 +125,7 @@ static bool dbk_signals(struct dbk_daemon *dd, int sfd)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			running = false;
 		else if (si.ssi_signo == SIGHUP)
-			dbk_load_config(dd);
+			dbk_reload(dd);
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		dbk_entry_exited(dd, pid, status);
@@ -170,7 +177,7 @@ int main(int argc, char **argv)
 		.autobind_cli = true,
 	};
 	struct epoll_event ev, evs[16];
-	int sfd, lfd, ufd, i, n;
+	int sfd, lfd, ufd, wfd, i, n;
 	bool running = true;
 	sigset_t mask;
 
@@ -193,6 +200,7 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	dd.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	ufd = dbk_uevent_open();
+	wfd = dbk_watch_open(&dd);
 	lfd = dbk_control_open(dd.socket_path);
 	if (dd.epfd < 0 || sfd < 0 || dd.timerfd < 0 || lfd < 0) {
 		dbk_log("startup failed: %s", strerror(lfd < 0 ? -lfd : errno));
@@ -200,8 +208,11 @@ int main(int argc, char **argv)
 	}
 	if (ufd < 0)
 		dbk_log("no uevents (%s): no hotplug", strerror(-ufd));
-	for (i = 0; i < 4; i++) {
-		int fd = (int[]){ sfd, dd.timerfd, ufd, lfd }[i];
+	if (wfd < 0)
+		dbk_log("the manifest directories are not watched (%s): reload with SIGHUP",
+			strerror(-wfd));
+	for (i = 0; i < 5; i++) {
+		int fd = (int[]){ sfd, dd.timerfd, ufd, lfd, wfd }[i];
 
 		if (fd < 0)
 			continue;
@@ -228,6 +239,8 @@ int main(int argc, char **argv)
 				dbk_timer_fired(&dd);
 			else if (fd == ufd)
 				dbk_uevent(&dd, ufd);
+			else if (fd == wfd)
+				dbk_watch_event(&dd, wfd);
 			else if (fd == lfd)
 				dbk_control_accept(&dd, lfd);
 			else if (fd == dd.denials_watched)

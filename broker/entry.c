@@ -68,11 +68,11 @@ static struct dbk_entry *dbk_entry_by_pid(struct dbk_daemon *dd, pid_t pid)
 	return NULL;
 }
 
-/* The timer fires at the next restart or unplug deadline, if any. */
-static void dbk_timer_arm(struct dbk_daemon *dd)
+/* The timer fires at the next restart, unplug or manifest-reload deadline, if any. */
+void dbk_timer_arm(struct dbk_daemon *dd)
 {
 	struct itimerspec its = { 0 };
-	uint64_t next = 0, now = dbk_now_ms();
+	uint64_t next = dd->reload_at, now = dbk_now_ms();
 	int i;
 
 	for (i = 0; i < dd->nr_devs; i++) {
@@ -283,6 +283,46 @@ void dbk_rescan(struct dbk_daemon *dd)
 	}
 }
 
+/*
+ * The manifests were reloaded (a driver package installed or removed, an
+ * edit, SIGHUP).  An entry whose driver's manifest is gone stops, and its
+ * device goes back to the kernel; an entry that no driver drives takes the
+ * manifest that matches it now.  A driver whose manifest is still here
+ * keeps running, even if another would match now: taking a device from a
+ * working driver is the administrator's call (`devbrokerctl unbind`).
+ * The rescan then regroups USB interfaces and starts what may start.
+ */
+void dbk_entry_rematch(struct dbk_daemon *dd)
+{
+	const struct dbk_manifest *m;
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++) {
+		struct dbk_entry *d = &dd->devs[i];
+
+		if (d->state == DBK_ST_GONE)
+			continue;
+		if (d->driver[0] && !dbk_manifest_by_name(dd, d->driver)) {
+			dbk_event(dd, "unmatched", d, "the manifest of %s is gone", d->driver);
+			if (d->state != DBK_ST_UNMATCHED && d->state != DBK_ST_IDLE)
+				dbk_entry_unbind_cmd(dd, d);
+			d->driver[0] = 0;
+			d->state = DBK_ST_UNMATCHED;
+			dbk_backoff_reset(&d->backoff);
+		}
+		if (d->state != DBK_ST_UNMATCHED && d->state != DBK_ST_IDLE)
+			continue;
+		m = dbk_bus_of(&d->info)->match(dd, &d->info);
+		if (!m || !strcmp(m->name, d->driver))
+			continue;
+		snprintf(d->driver, sizeof(d->driver), "%s", m->name);
+		d->state = DBK_ST_IDLE;
+		d->instance = -1;	/* may start on sight, as a new device would */
+		dbk_event(dd, "matched", d, "driver %s", m->name);
+	}
+	dbk_rescan(dd);
+}
+
 /* After an exit that was no stop: idle, a restart after a backoff, or quarantine. */
 static void dbk_entry_crashed(struct dbk_daemon *dd, struct dbk_entry *d, bool crash)
 {
@@ -326,7 +366,8 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 	d->kill_at = 0;
 	bus->release(dd, d);	/* whatever the reason, the device goes back */
 	dbk_frontends_close(dd, d);
-	dbk_event(dd, "exited", d, "driver %s (pid %d): %s", d->driver, (int)pid, d->last_exit);
+	dbk_event(dd, "exited", d, "driver %s (pid %d): %s",
+		  d->driver[0] ? d->driver : "(its manifest removed)", (int)pid, d->last_exit);
 	dbk_state_save(dd);
 	if (d->state == DBK_ST_GONE) {
 		dbk_entry_compact(dd);
@@ -357,6 +398,11 @@ void dbk_timer_fired(struct dbk_daemon *dd)
 
 	if (read(dd->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		dbk_log("timerfd: %s", strerror(errno));
+	if (dd->reload_at && dd->reload_at <= now) {
+		dd->reload_at = 0;
+		dbk_log("the manifests changed: reloading them");
+		dbk_reload(dd);
+	}
 	for (i = 0; i < dd->nr_devs; i++) {
 		struct dbk_entry *d = &dd->devs[i];
 

@@ -192,6 +192,38 @@ static int dbk_pci_create_grant(struct dbk_entry *d)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Why the module is not there, when it is not: under Secure Boot (module
+ * signatures enforced, or the kernel locked down) the kernel refuses a
+ * module DKMS signed with a key that is not enrolled, and modprobe says
+ * only "Key was rejected by service" (EKEYREJECTED) or "Operation not
+ * permitted".  Say what to do instead (README.md, "Secure Boot").
+ */
+static const char *dbk_pci_module_hint(void)
+{
+	char buf[128] = "";
+	bool enforced = false;
+	FILE *f;
+
+	if (access("/sys/module/devbroker", F_OK) == 0)
+		return "";
+	f = fopen("/sys/module/module/parameters/sig_enforce", "re");
+	if (f) {
+		enforced = fgets(buf, sizeof(buf), f) && buf[0] == 'Y';
+		fclose(f);
+	}
+	f = fopen("/sys/kernel/security/lockdown", "re");
+	if (f) {
+		enforced |= fgets(buf, sizeof(buf), f) && !strstr(buf, "[none]");
+		fclose(f);
+	}
+	if (enforced)
+		return " (devbroker.ko is not loaded, and this kernel loads only signed modules, as under"
+		       " Secure Boot: if `modprobe devbroker` says \"Key was rejected by service\", enrol the"
+		       " DKMS signing key with `mokutil --import /var/lib/dkms/mok.pub` and reboot)";
+	return " (devbroker.ko is not loaded: modprobe devbroker)";
+}
+
 /* Bind to devbroker.ko if needed, then a grant with exactly d->rights. */
 static int dbk_pci_grant(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m)
 {
@@ -200,8 +232,8 @@ static int dbk_pci_grant(struct dbk_daemon *dd, struct dbk_entry *d, const struc
 	if (d->devfd < 0) {
 		ret = dbk_pci_bind(d->info.id);
 		if (ret) {
-			dbk_log("%s: cannot bind to devbroker: %s (is devbroker.ko loaded?)",
-				d->info.id, strerror(-ret));
+			dbk_log("%s: cannot bind to devbroker: %s%s", d->info.id, strerror(-ret),
+				dbk_pci_module_hint());
 			return ret;
 		}
 		dbk_event(dd, "bound", d, "bound to devbroker");

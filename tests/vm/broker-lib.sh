@@ -42,8 +42,8 @@ AllowUnsafeDMA=yes
 EOT
 }
 
-broker_start() {
-	dbk_load
+broker_start() {	# DBK_NO_MODULE=1: without loading devbroker.ko
+	[ "${DBK_NO_MODULE:-0}" = 1 ] || dbk_load
 	modprobe cuse
 	"$DBK_BUILD/broker/devbrokerd" --foreground --manifests-dir "$BRK/sys" --etc-dir "$BRK/etc" \
 		--limits "$BRK/limits.conf" --policy-dir "$DBK_BUILD/policies" \

@@ -169,6 +169,23 @@ broker_start
 DESC="a new devbrokerd stops the previous one's driver and drives the keyboard again"
 ok wait_for 15 bash -c "! kill -0 $oldpid 2>/dev/null && p=\$(dev_field $KBD pid) && [ \"\$p\" != None ] && [ \"\$p\" != $oldpid ] && grep -q 'usb-probe: ready' $DBK_VM_DIR/kbd.out"
 
+# The keyboard driver's package removed, then installed again (inotify: no SIGHUP).
+kbds_usbhid() {
+	local i
+	for i in $(ls -d /sys/bus/usb/devices/*:* | xargs -n1 basename); do
+		case $(cat "/sys/bus/usb/devices/$i/modalias") in
+		*ic03isc01ip01*) [ "$(iface_driver "$i")" = usbhid ] || return 1 ;;
+		esac
+	done
+}
+export -f kbds_usbhid iface_driver
+mv "$BRK/sys/probe-kbd.conf" "$BRK/probe-kbd.conf"
+DESC="probe-kbd's manifest removed: its drivers stop and both keyboards are usbhid's again, devbrokerd still running"
+ok wait_for 15 bash -c "[ \$(ctl --json list | json \"len([d for d in r['devices'] if d['driver'] == 'probe-kbd'])\") = 0 ] && kbds_usbhid && kill -0 $BROKER_PID"
+mv "$BRK/probe-kbd.conf" "$BRK/sys/probe-kbd.conf"
+DESC="installed again: both keyboards are driven by probe-kbd again"
+ok wait_for 15 bash -c "[ \$(ctl --json list | json \"len([d for d in r['devices'] if d['driver'] == 'probe-kbd' and d['state'] == 'running'])\") = 2 ]"
+
 broker_stop
 DESC="devbrokerd stopped: every keyboard interface is usbhid's again"
 ok bash -c "for i in \$(ls -d /sys/bus/usb/devices/*:* | xargs -n1 basename); do case \$(cat /sys/bus/usb/devices/\$i/modalias) in *ic03isc01ip01*) [ \"\$(basename \$(readlink /sys/bus/usb/devices/\$i/driver))\" = usbhid ] || exit 1 ;; esac; done"
