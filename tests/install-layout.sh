@@ -6,7 +6,14 @@ dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 meson install -C "$build" --no-rebuild --quiet --destdir "$dest" >/dev/null 2>&1 ||
 	{ echo "not ok 1 - meson install --destdir failed"; echo "1..1"; exit 1; }
-prefix=$(meson introspect "$build" --buildoptions | python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
+opt() {	# opt NAME: a build option's value
+	meson introspect "$build" --buildoptions |
+		python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]==sys.argv[1]][0])' "$1"
+}
+prefix=$(opt prefix)
+# sysconfdir is relative to the prefix unless absolute (/etc for prefix /usr).
+sysconfdir=$(opt sysconfdir)
+case $sysconfdir in /*) ;; *) sysconfdir=$prefix/$sysconfdir ;; esac
 n=0
 want() {	# want DESCRIPTION GLOB
 	n=$((n + 1))
@@ -34,6 +41,7 @@ want "the CUSE client header" "$prefix/include/devbroker/cuse-client.h"
 want "the denial record header" "$prefix/include/devbroker/denial.h"
 want "man pages" "$prefix/share/man/man5/devbroker-manifest.5"
 want "the systemd unit" "$prefix/lib/systemd/system/devbrokerd.service"
+want "the default limits, where devbrokerd reads them" "$sysconfdir/devbroker/limits.conf"
 n=$((n + 1))
 if grep -q "^Exec=$prefix/libexec/devbroker/drivers/edu-driver " "$dest$prefix/share/devbroker/drivers.d/edu.conf"; then
 	echo "ok $n - the installed manifest names the installed driver"
