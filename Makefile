@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 export BUILD_DIR
 
-.PHONY: all demo check check-debug deps build clean
+.PHONY: all demo check check-debug deps build clean debs
 
 all: build
 
@@ -39,6 +39,12 @@ check-debug: deps
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The Debian packages (debian/), in $(DEBS_DIR): dpkg-buildpackage -b -us -uc
+# on a copy of the tracked files, then lintian.  See README.md.
+DEBS_DIR ?= build-debs
+debs: deps
+	tools/build-debs "$(DEBS_DIR)"
 
 # The reliability campaigns (docs/reliability.md): make campaign-fuzz,
 # campaign-failnth, campaign-kill, campaign-unplug, campaign-storm,
