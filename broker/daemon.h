@@ -189,6 +189,8 @@ void dbk_timer_fired(struct dbk_daemon *dd);
 void dbk_timer_arm(struct dbk_daemon *dd);
 /* After a reload: drivers whose manifest is gone stop, unmatched devices match again. */
 void dbk_entry_rematch(struct dbk_daemon *dd);
+/* devbroker.ko appeared: PCI drivers that could not start without it start. */
+void dbk_entry_module_loaded(struct dbk_daemon *dd);
 /* The control commands: 0 or a negative errno. */
 int dbk_entry_bind_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 int dbk_entry_unbind_cmd(struct dbk_daemon *dd, struct dbk_entry *d);

@@ -146,6 +146,9 @@ static void dbk_uevent(struct dbk_daemon *dd, int fd)
 			dbk_rescan(dd);
 		else if (!strcmp(subsystem, "cuse") && !strcmp(action, "add") && devname[0])
 			dbk_frontend_appeared(dd, devname);
+		else if (!strcmp(subsystem, "module") && !strcmp(action, "add") &&
+			 !strcmp(devpath, "/module/devbroker"))
+			dbk_entry_module_loaded(dd);
 	}
 }
 

@@ -323,6 +323,29 @@ void dbk_entry_rematch(struct dbk_daemon *dd)
 	dbk_rescan(dd);
 }
 
+/*
+ * devbroker.ko was loaded after the daemon started (DKMS built it, or the
+ * administrator loaded it): the PCI devices whose drivers could not start
+ * without it start now, their failed starts forgotten.
+ */
+void dbk_entry_module_loaded(struct dbk_daemon *dd)
+{
+	int i;
+
+	dbk_log("devbroker.ko loaded: starting the PCI drivers that waited for it");
+	for (i = 0; i < dd->nr_devs; i++) {
+		struct dbk_entry *d = &dd->devs[i];
+
+		if (dbk_bus_of(&d->info) != &dbk_bus_pci || d->pid > 0 ||
+		    (d->state != DBK_ST_BACKOFF && d->state != DBK_ST_QUARANTINED) ||
+		    strncmp(d->last_exit, "start:", 6))
+			continue;
+		dbk_backoff_reset(&d->backoff);
+		dbk_entry_start(dd, d);
+	}
+	dbk_rescan(dd);
+}
+
 /* After an exit that was no stop: idle, a restart after a backoff, or quarantine. */
 static void dbk_entry_crashed(struct dbk_daemon *dd, struct dbk_entry *d, bool crash)
 {

@@ -52,6 +52,9 @@ dbk_unload
 DBK_NO_MODULE=1 BROKER_LOG=$BROKER_LOG.2 broker_start
 DESC="without devbroker.ko the broker says it is not loaded and how to load it"
 ok wait_for 20 grep -q "cannot bind to devbroker: .*(devbroker.ko is not loaded: modprobe devbroker)" "$BROKER_LOG.2"
+dbk_load
+DESC="the module loaded later (as DKMS's postinst does): the broker notices and the edu driver starts"
+ok wait_for 20 bash -c "grep -q 'devbroker.ko loaded: starting the PCI drivers' $BROKER_LOG.2 && [ \"\$(dev_field $bdf state)\" = running ] && [ \"\$(fact /dev/edu0 4)\" = 24 ]"
 broker_stop
 echo "# devbrokerd log:"; sed 's/^/#   /' "$BROKER_LOG" | grep -vE 'added: pci [0-9a-f]{4}:[0-9a-f]{4} class [0-9a-f]{6}$' | tail -n 15
 exit $FAILED
