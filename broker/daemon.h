@@ -85,7 +85,10 @@ struct dbk_daemon {
 	int nr_devs;
 	/* The event loop. */
 	int epfd, timerfd;
-	uint64_t reload_at;		/* the manifests changed: reload then (ms), 0: no */
+	/* The manifests changed: reload at reload_at (ms; 0: no), settled from reload_first. */
+	uint64_t reload_at, reload_first;
+	int watchfd;			/* watch.c's inotify fd, -1 if none */
+	bool quitting;			/* dbk_shutdown: no driver starts any more */
 	int events[DBK_MAX_EVENT_CLIENTS];	/* control clients subscribed to events */
 	int nr_events;
 	/* Policy denials (denied.c). */
@@ -200,9 +203,14 @@ int dbk_entry_release_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 /* devbrokerd.c: reread the manifests and limits, then dbk_entry_rematch(). */
 void dbk_reload(struct dbk_daemon *dd);
 
-/* watch.c: the manifest directories, through inotify (an fd, or a negative errno). */
+/*
+ * watch.c: the manifest directories, through inotify: an fd, or a negative
+ * errno.  dbk_watch_refresh() watches them again after a reload (one may
+ * have been created or replaced since).
+ */
 int dbk_watch_open(struct dbk_daemon *dd);
-void dbk_watch_event(struct dbk_daemon *dd, int fd);
+void dbk_watch_refresh(struct dbk_daemon *dd);
+void dbk_watch_event(struct dbk_daemon *dd);
 
 /* launch.c */
 pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m);

@@ -39,31 +39,43 @@
 #include "daemon.h"
 #include "denials.h"
 
-/* Manifests and limits: read at start, and again by dbk_reload(). */
-static void dbk_load_config(struct dbk_daemon *dd)
+/*
+ * Manifests and limits: read at start, and again by dbk_reload().  false
+ * if the manifest directories could not be read: the previous manifests
+ * stay (an empty set would stop every driver).
+ */
+static bool dbk_load_config(struct dbk_daemon *dd)
 {
+	struct dbk_manifest *ms = NULL;
 	char err[256] = "";
 	int n, i;
 
-	for (i = 0; i < dd->nr_manifests; i++)
-		dbk_manifest_free(&dd->manifests[i]);
-	free(dd->manifests);
-	dd->manifests = NULL;
-	n = dbk_manifest_load_dirs(dd->sysdir, dd->etcdir, &dd->manifests);
-	dd->nr_manifests = n < 0 ? 0 : n;
-	for (i = 0; i < dd->nr_manifests; i++)
-		if (!dd->manifests[i].valid)
-			dbk_log("manifest skipped: %s", dd->manifests[i].error);
+	n = dbk_manifest_load_dirs(dd->sysdir, dd->etcdir, &ms);
+	if (n < 0) {
+		dbk_log("cannot read the manifests (%s, %s): %s; keeping the %d loaded before",
+			dd->sysdir, dd->etcdir, strerror(-n), dd->nr_manifests);
+	} else {
+		for (i = 0; i < dd->nr_manifests; i++)
+			dbk_manifest_free(&dd->manifests[i]);
+		free(dd->manifests);
+		dd->manifests = ms;
+		dd->nr_manifests = n;
+		for (i = 0; i < dd->nr_manifests; i++)
+			if (!dd->manifests[i].valid)
+				dbk_log("manifest skipped: %s", dd->manifests[i].error);
+	}
 	if (dbk_limits_load(dd->limits_path, &dd->limits, err, sizeof(err)) < 0)
 		dbk_log("%s (using the defaults)", err);
 	dbk_log("%d manifests, limits from %s", dd->nr_manifests, dd->limits_path);
+	return n >= 0;
 }
 
 /* SIGHUP, or a manifest directory changed (watch.c): the devices follow. */
 void dbk_reload(struct dbk_daemon *dd)
 {
-	dbk_load_config(dd);
-	dbk_entry_rematch(dd);
+	dbk_watch_refresh(dd);
+	if (dbk_load_config(dd))
+		dbk_entry_rematch(dd);
 }
 
 static void dbk_usage(FILE *f)
@@ -159,6 +171,7 @@ static void dbk_shutdown(struct dbk_daemon *dd)
 	pid_t pid;
 
 	dbk_log("stopping %d devices", dd->nr_devs);
+	dd->quitting = true;
 	for (i = 0; i < dd->nr_devs; i++)
 		dbk_entry_stop(dd, &dd->devs[i], true);
 	while ((pid = waitpid(-1, &status, 0)) > 0)
@@ -178,6 +191,7 @@ int main(int argc, char **argv)
 		.policy_dir = DBK_DATADIR "/policies",
 		.policy_loader = DBK_LIBEXECDIR "/dbk-policy",
 		.autobind_cli = true,
+		.watchfd = -1,
 	};
 	struct epoll_event ev, evs[16];
 	int sfd, lfd, ufd, wfd, i, n;
@@ -197,13 +211,13 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	wfd = dbk_watch_open(&dd);	/* before the first load: no change is missed */
 	dbk_load_config(&dd);
 	dbk_state_recover(&dd);
 	dd.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	dd.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	ufd = dbk_uevent_open();
-	wfd = dbk_watch_open(&dd);
 	lfd = dbk_control_open(dd.socket_path);
 	if (dd.epfd < 0 || sfd < 0 || dd.timerfd < 0 || lfd < 0) {
 		dbk_log("startup failed: %s", strerror(lfd < 0 ? -lfd : errno));
@@ -243,7 +257,7 @@ int main(int argc, char **argv)
 			else if (fd == ufd)
 				dbk_uevent(&dd, ufd);
 			else if (fd == wfd)
-				dbk_watch_event(&dd, wfd);
+				dbk_watch_event(&dd);
 			else if (fd == lfd)
 				dbk_control_accept(&dd, lfd);
 			else if (fd == dd.denials_watched)

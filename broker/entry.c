@@ -96,6 +96,8 @@ int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d)
 
 	if (!m)
 		return -ENOENT;
+	if (d->pid > 0)		/* the previous driver is not reaped yet */
+		return -EBUSY;
 	pid = dbk_launch(dd, d, m);
 	if (pid < 0) {
 		/* Starting failed: count it like a crash, so a broken setup ends in quarantine. */
@@ -283,14 +285,28 @@ void dbk_rescan(struct dbk_daemon *dd)
 	}
 }
 
+/* Is there a manifest named @name at all, valid or not? */
+static bool dbk_manifest_listed(struct dbk_daemon *dd, const char *name)
+{
+	int i;
+
+	for (i = 0; i < dd->nr_manifests; i++)
+		if (!strcmp(dd->manifests[i].name, name))
+			return true;
+	return false;
+}
+
 /*
  * The manifests were reloaded (a driver package installed or removed, an
- * edit, SIGHUP).  An entry whose driver's manifest is gone stops, and its
- * device goes back to the kernel; an entry that no driver drives takes the
- * manifest that matches it now.  A driver whose manifest is still here
- * keeps running, even if another would match now: taking a device from a
- * working driver is the administrator's call (`devbrokerctl unbind`).
- * The rescan then regroups USB interfaces and starts what may start.
+ * edit, SIGHUP).  An entry whose driver's manifest is gone (removed, or
+ * masked in /etc) stops, and its device goes back to the kernel; one whose
+ * manifest is now invalid keeps its running driver (manifest.c logged why:
+ * fix it and it applies from the next start).  An entry that no driver
+ * drives takes the manifest that matches it now; one the administrator
+ * revoked stays revoked, whatever its manifest.  A driver whose manifest is
+ * still here keeps running, even if another would match now: taking a
+ * device from a working driver is the administrator's call (`devbrokerctl
+ * unbind`).  The rescan then regroups USB interfaces and starts what may.
  */
 void dbk_entry_rematch(struct dbk_daemon *dd)
 {
@@ -299,26 +315,35 @@ void dbk_entry_rematch(struct dbk_daemon *dd)
 
 	for (i = 0; i < dd->nr_devs; i++) {
 		struct dbk_entry *d = &dd->devs[i];
+		bool revoked = d->state == DBK_ST_REVOKED;
 
 		if (d->state == DBK_ST_GONE)
 			continue;
-		if (d->driver[0] && !dbk_manifest_by_name(dd, d->driver)) {
+		if (d->driver[0] && !dbk_manifest_listed(dd, d->driver)) {
 			dbk_event(dd, "unmatched", d, "the manifest of %s is gone", d->driver);
 			if (d->state != DBK_ST_UNMATCHED && d->state != DBK_ST_IDLE)
 				dbk_entry_unbind_cmd(dd, d);
 			d->driver[0] = 0;
-			d->state = DBK_ST_UNMATCHED;
+			d->state = revoked ? DBK_ST_REVOKED : DBK_ST_UNMATCHED;
 			dbk_backoff_reset(&d->backoff);
 		}
-		if (d->state != DBK_ST_UNMATCHED && d->state != DBK_ST_IDLE)
+		/*
+		 * Not while the old driver lives: it is matched again once
+		 * reaped (dbk_entry_exited), so that the new one never starts
+		 * beside it.
+		 */
+		if (d->pid > 0 || (d->state != DBK_ST_UNMATCHED && d->state != DBK_ST_IDLE &&
+				   !(revoked && !d->driver[0])))
 			continue;
 		m = dbk_bus_of(&d->info)->match(dd, &d->info);
 		if (!m || !strcmp(m->name, d->driver))
 			continue;
 		snprintf(d->driver, sizeof(d->driver), "%s", m->name);
-		d->state = DBK_ST_IDLE;
-		d->instance = -1;	/* may start on sight, as a new device would */
-		dbk_event(dd, "matched", d, "driver %s", m->name);
+		d->instance = -1;	/* numbered anew, as a new device would be */
+		if (!revoked)
+			d->state = DBK_ST_IDLE;	/* and may start on sight */
+		dbk_event(dd, "matched", d, "driver %s%s", m->name,
+			  revoked ? " (revoked: `devbrokerctl bind` to start it)" : "");
 	}
 	dbk_rescan(dd);
 }
@@ -398,6 +423,9 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 	}
 	if (d->stopping) {	/* revoke, unbind or shutdown: not a crash */
 		d->stopping = false;
+		/* Stopped because its manifest went: another may match now. */
+		if (!d->driver[0] && !dd->quitting)
+			dbk_entry_rematch(dd);
 		return;
 	}
 	crash = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -102,6 +102,12 @@ static int dbk_pci_bind(const char *bdf)
 	dbk_pci_driver(bdf, drv, sizeof(drv));
 	if (!strcmp(drv, "devbroker"))
 		return 0;
+	/*
+	 * Without the module (not loaded, or refused under Secure Boot) the
+	 * device would be left with no driver at all: keep the kernel's.
+	 */
+	if (access(SYSPCI "/drivers/devbroker", F_OK))
+		return -ENODEV;
 	snprintf(path, sizeof(path), SYSPCI "/devices/%s/driver_override", bdf);
 	ret = dbk_sysfs_write(path, "devbroker");
 	if (ret)

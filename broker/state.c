@@ -44,7 +44,9 @@ void dbk_state_save(struct dbk_daemon *dd)
 	for (i = 0; i < dd->nr_devs; i++)
 		if (dd->devs[i].pid > 0)
 			fprintf(f, "%s %d %llu %s 0x%x %s\n", dd->devs[i].info.id, (int)dd->devs[i].pid,
-				dbk_pid_starttime(dd->devs[i].pid), dd->devs[i].driver,
+				dbk_pid_starttime(dd->devs[i].pid),
+				/* a field, even when its manifest went (entry.c) */
+				dd->devs[i].driver[0] ? dd->devs[i].driver : "-",
 				dd->devs[i].info.usb_ifaces, dd->devs[i].fuse_mount);
 	if (fclose(f) == 0)
 		rename(tmp, dd->state_path);

@@ -44,6 +44,32 @@ ok wait_for 10 bash -c "grep -q 'manifest skipped: .*broken' $BROKER_LOG && [ \"
 cp "$BRK/edu.conf" "$BRK/etc/edu.conf"
 DESC="the manifest again, in the administrator's directory (etc): the device is driven again"
 ok wait_for 10 bash -c "[ \"\$(dev_field $bdf state)\" = running ] && [ \"\$(fact /dev/edu0 5)\" = 120 ]"
+pid=$(dev_field "$bdf" pid)
+
+# A typo in the administrator's copy: reported, and the running driver stays.
+sed -i 's/^Vectors=1/Vectors=lots/' "$BRK/etc/edu.conf"
+DESC="the running driver's manifest made invalid: reported (manifest skipped), the driver (pid $pid) keeps running"
+ok wait_for 10 bash -c "grep -q 'manifest skipped: $BRK/etc/edu.conf' $BROKER_LOG && sleep 1 && [ \"\$(dev_field $bdf pid)\" = $pid ] && [ \"\$(fact /dev/edu0 3)\" = 6 ]"
+cp "$BRK/edu.conf" "$BRK/etc/edu.conf"
+
+# One package replaced by another in one go: the new driver starts only
+# once the old one is reaped, never beside it.
+sed 's/^Name=edu$/Name=edu2/' "$BRK/edu.conf" > "$BRK/sys/edu2.conf"
+rm "$BRK/etc/edu.conf"
+DESC="edu's manifest replaced by edu2's in one go: edu (pid $pid) stopped, then edu2 drives the device and serves /dev/edu0"
+ok wait_for 15 bash -c "! kill -0 $pid 2>/dev/null && [ \"\$(dev_field $bdf driver)\" = edu2 ] && [ \"\$(dev_field $bdf state)\" = running ] && [ \"\$(fact /dev/edu0 4)\" = 24 ]"
+DESC="only one driver process was ever alive for the device (devbrokerd's events in order: edu exited before edu2 started)"
+ok bash -c "awk '/exited: driver \\(its manifest removed\\) \\(pid $pid\\)/ { e = NR } /started: edu2 / { s = NR } END { exit !(e && s && e < s) }' $BROKER_LOG"
+
+# What the administrator revoked stays revoked while packages come and go.
+ctl revoke "$bdf" >/dev/null
+rm "$BRK/sys/edu2.conf"
+cp "$BRK/edu.conf" "$BRK/sys/edu.conf"
+DESC="revoked, its manifest gone and another installed: matched to edu but still revoked, nothing started"
+ok wait_for 10 bash -c "grep -q '$bdf: matched: driver edu (revoked' $BROKER_LOG && [ \"\$(dev_field $bdf state)\" = revoked ] && [ \"\$(dev_field $bdf driver)\" = edu ]"
+ctl bind "$bdf" >/dev/null
+DESC="devbrokerctl bind starts it"
+ok wait_for 10 bash -c "[ \"\$(dev_field $bdf state)\" = running ]"
 broker_stop
 
 # The module missing, as when Secure Boot rejects it: the log says why.
