@@ -12,26 +12,19 @@
 . tests/vm/broker-lib.sh
 CAMP_NAME=kill-usb
 . tests/campaign/lib.sh
+. tests/campaign/usb-lib.sh
 kills=${1:-30}
 ER=$DBK_BUILD/tests/helpers/evdev-read
-for m in xhci_pci usbhid hid_generic evdev uinput usb_storage sd_mod fuse; do modprobe "$m"; done
-wait_for 20 usb_iface '*ic03isc01ip02*' >/dev/null || fail "no usb-mouse in the bed"
-wait_for 20 usb_iface '*ic08isc06ip50*' >/dev/null || fail "no usb-storage stick in the bed"
-KBD=$(usb_iface '*ic03isc01ip01*') MOUSE=$(usb_iface '*ic03isc01ip02*') STICK=$(usb_iface '*ic08isc06ip50*')
+usb_camp_bed
+KBD=$(usb_iface "$KBD_ALIAS") MOUSE=$(usb_iface "$MOUSE_ALIAS") STICK=$(usb_iface "$STICK_ALIAS")
 ifaces=("$KBD" "$MOUSE" "$STICK")
 names=(keyboard mouse stick)
 inputs=("devbroker usb-hid keyboard (QEMU USB Keyboard)" "devbroker usb-hid mouse (QEMU USB Mouse)")
 kernel_drivers=(usbhid usbhid usb-storage)
-DISK=/run/devbroker/usb-storage/DBK0STICK/disk
-export -f iface_driver
 
 broker_setup
 # Restart budget as in kill.sh: a kill every few hundred ms is the point.
-restart='s|^Restart=on-failure|&\nRestartBurst=16\nRestartWindowSec=1|'
-sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-hid/usb-hid|" -e "$restart" \
-	"$DBK_BUILD/drivers/usb-hid/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
-sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage|" -e "s|^AutoBind=no|AutoBind=yes|" \
-	-e "$restart" "$DBK_BUILD/drivers/usb-storage/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
+usb_camp_manifests 's|^Restart=on-failure|&\nRestartBurst=16\nRestartWindowSec=1|'
 camp_baseline
 broker_start
 CAMP_BROKER_PID=$BROKER_PID
@@ -40,22 +33,7 @@ for i in 0 1 2; do
 		fail "${names[i]} (${ifaces[i]}) never ran: $(tail -5 "$BROKER_LOG")"
 done
 wait_for 60 test -e "$DISK" || fail "no FUSE file $DISK"
-
-# Load: keys and motion through QMP, 20 a second; the disk churn.
-input_load() {
-	local k='{"type":"key","data":{"down":%s,"key":{"type":"qcode","data":"a"}}}'
-	local r='{"type":"rel","data":{"axis":"x","value":3}}'
-	while :; do
-		qmp input-send-event "{\"events\":[$(printf "$k" true),$r]}" >/dev/null 2>&1
-		sleep 0.025
-		qmp input-send-event "{\"events\":[$(printf "$k" false)]}" >/dev/null 2>&1
-		sleep 0.025
-	done
-}
-input_load & inl=$!
-rm -f "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out"
-python3 tests/campaign/disk-churn.py "$DISK" "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out" --expect-failures &
-churn=$!
+usb_camp_load_start
 
 # "STATE PID" of an interface's entry, in one devbrokerctl call and no
 # python: the killers poll it, and under TCG each process start counts.
@@ -93,16 +71,8 @@ for i in 0 1 2; do
 	read -r k r < "$DBK_VM_DIR/killer.$i" || k=0 r=0
 	done_kills=$((done_kills + k)) releases=$((releases + r))
 done
-kill "$inl" 2>/dev/null; wait "$inl" 2>/dev/null
-
 # Each driver came back and serves: the churn's check, a key, a motion.
-touch "$DBK_VM_DIR/churn.stop"
-wait "$churn"; crc=$?
-read -r verdict writes reads failed checked uncertain bad < "$DBK_VM_DIR/churn.out" || verdict=none
-echo "# kill-usb: disk churn: $(cat "$DBK_VM_DIR/churn.out" 2>/dev/null)"
-[ "$crc" = 0 ] && [ "$verdict" = ok ] &&
-	echo "ok - kill-usb: nothing acknowledged was lost: $writes fsynced writes, $reads reads, $failed failed while the driver was down; $checked blocks checked, $uncertain torn by a kill held the old or the new data" ||
-	echo "not ok - kill-usb: disk churn: $verdict ($bad blocks lost; idle: no write or read succeeded, none failed, or none after a failure)"
+usb_camp_load_end
 served=0
 for i in 0 1; do
 	wait_for 30 bash -c "[ \"\$(dev_field ${ifaces[i]} state)\" = running ]" || continue

@@ -10,22 +10,13 @@
 . tests/vm/broker-lib.sh
 CAMP_NAME=unplug-usb
 . tests/campaign/lib.sh
+. tests/campaign/usb-lib.sh
 cycles=${1:-5}
 ER=$DBK_BUILD/tests/helpers/evdev-read
-for m in xhci_pci usbhid hid_generic evdev uinput usb_storage sd_mod fuse; do modprobe "$m"; done
-KBD_ALIAS='*ic03isc01ip01*' MOUSE_ALIAS='*ic03isc01ip02*' STICK_ALIAS='*ic08isc06ip50*'
-wait_for 20 usb_iface "$MOUSE_ALIAS" >/dev/null || fail "no usb-mouse in the bed"
-wait_for 20 usb_iface "$STICK_ALIAS" >/dev/null || fail "no usb-storage stick in the bed"
+usb_camp_bed
 MOUSE=$(usb_iface "$MOUSE_ALIAS")
-DISK=/run/devbroker/usb-storage/DBK0STICK/disk
-export -f usb_iface
-export KBD_ALIAS STICK_ALIAS DISK
-
 broker_setup
-sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-hid/usb-hid|" \
-	"$DBK_BUILD/drivers/usb-hid/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
-sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage|" -e "s|^AutoBind=no|AutoBind=yes|" \
-	"$DBK_BUILD/drivers/usb-storage/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
+usb_camp_manifests
 camp_baseline
 broker_start
 CAMP_BROKER_PID=$BROKER_PID
@@ -41,17 +32,7 @@ wait_for 60 served || fail "the keyboard and the stick were never served: $(tail
 wait_for 60 bash -c "[ \"\$(dev_field $MOUSE state)\" = running ]" || fail "the mouse was never served"
 mouse_pid=$(dev_field "$MOUSE" pid)
 
-input_load() {
-	local k='{"type":"key","data":{"down":%s,"key":{"type":"qcode","data":"a"}}}'
-	while :; do
-		qmp input-send-event "{\"events\":[$(printf "$k" true)]}" >/dev/null 2>&1; sleep 0.05
-		qmp input-send-event "{\"events\":[$(printf "$k" false)]}" >/dev/null 2>&1; sleep 0.05
-	done
-}
-input_load & inl=$!
-rm -f "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out"
-python3 tests/campaign/disk-churn.py "$DISK" "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out" --expect-failures &
-churn=$!
+usb_camp_load_start
 
 done_cycles=0
 for c in $(seq "$cycles"); do
@@ -85,14 +66,7 @@ for c in $(seq "$cycles"); do
 	done_cycles=$c
 	[ $((c % 10)) = 0 ] && camp_progress "$c cycles"
 done
-kill "$inl" 2>/dev/null; wait "$inl" 2>/dev/null
-touch "$DBK_VM_DIR/churn.stop"
-wait "$churn"; crc=$?
-read -r verdict writes reads failed checked uncertain bad < "$DBK_VM_DIR/churn.out" || verdict=none
-echo "# unplug-usb: disk churn: $(cat "$DBK_VM_DIR/churn.out" 2>/dev/null)"
-[ "$crc" = 0 ] && [ "$verdict" = ok ] &&
-	echo "ok - unplug-usb: nothing acknowledged on the stick was lost: $writes fsynced writes, $reads reads, $failed failed while it was away; $checked blocks checked ($uncertain torn)" ||
-	echo "not ok - unplug-usb: disk churn: $verdict ($bad blocks lost; idle: no write or read succeeded, none failed, or none after a failure)"
+usb_camp_load_end
 ! grep -q 'did not exit after the unplug' "$BROKER_LOG" &&
 	echo "ok - unplug-usb: every unplugged device's driver exited by itself, none was killed after the grace" ||
 	echo "not ok - unplug-usb: a driver had to be killed after its unplug: $(grep 'did not exit after the unplug' "$BROKER_LOG" | head -1)"

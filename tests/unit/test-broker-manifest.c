@@ -129,7 +129,8 @@ static void test_edu(void **state)
 	assert_int_equal(m.rights.vectors, 1);
 	assert_int_equal(m.rights.dma, 65536);
 	assert_int_equal(m.rights.dma_bits, 28);
-	assert_true(m.rights.unsafe_dma);
+	assert_false(m.rights.unsafe_dma);	/* confined: the IOMMU or the guard */
+	assert_string_equal(m.policy, "edu_dma_guard");
 	assert_false(m.rights.config_write);
 	assert_string_equal(m.frontend.cuse, "edu%i");
 	assert_int_equal(m.frontend.cuse_mode, 0666);
