@@ -179,7 +179,8 @@ int main(int argc, char **argv)
 	/* What devbrokerd handed over: the grant, and /dev/fuse already mounted. */
 	r = dbk_handover_get(&h);
 	if (r < 0) {
-		logmsg("nothing handed over (%s): devbrokerd starts this driver", strerror(-r));
+		logmsg("no hand-over from devbrokerd (%s): devbrokerd starts this driver",
+		       strerror(-r));
 		return 2;
 	}
 	grant_fd = dbk_handover_take_fd(h, DBK_HANDOVER_GRANT);
