@@ -14,8 +14,9 @@
  * runs (100 ms of virtual time after the start) it ignores writes to all
  * four registers; the transfer uses the registers as they were at the start.
  *
- * Grant hook, edu only: dma_guard = 1, and BAR0 [0x80, 0xa0) is made a
- * mediated range (never mmap()ed: every write reaches the access hook).
+ * Grant hook, edu grants with DMA only: dma_guard = 1, and BAR0 [0x80, 0xa0)
+ * is made a mediated range (never mmap()ed: every write reaches the access
+ * hook).
  *
  * Access hook, edu only, BAR0 [0x80, 0xa0):
  *  - reads pass;
@@ -122,7 +123,12 @@ static __always_inline void state_reset(__u64 key)
 
 DBK_HOOK(grant, edu_dma_guard_grant)
 {
-	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE))
+	/*
+	 * Only a grant with DMA: one without never masters the bus, and a
+	 * guarded grant's mediated registers open only with this guard's
+	 * approval, which would shut another driver's own firewall range.
+	 */
+	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) || !dbk_grant_has(ctx, DBK_GRANT_F_DMA))
 		return;
 	if (dbk_grant_mediate(ctx, 0, EDU_DMA_REGS, EDU_DMA_REGS_SIZE)) {
 		dbk_deny(ctx, ENOSPC);	/* no room to mediate the DMA registers */

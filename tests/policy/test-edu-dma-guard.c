@@ -88,6 +88,16 @@ static void test_grant(void)
 	CHECK(!g.verdict && !g.dma_guard && !g.nr_mediated, "grant: another device is left alone");
 
 	memset(&g, 0, sizeof(g));
+	g.version = DBK_POLICY_VERSION;
+	g.dev = edu;
+	g.dev.grant_flags &= ~DBK_GRANT_F_DMA;
+	g.nr_mediated = 1;
+	g.mediated[0].size = 0x100;
+	RUN(edu_dma_guard_grant, &g);
+	CHECK(!g.verdict && !g.dma_guard && g.nr_mediated == 1,
+	      "grant: an edu grant without DMA is left alone (its own firewall's range stays its own)");
+
+	memset(&g, 0, sizeof(g));
 	g.version = DBK_POLICY_VERSION + 1;
 	g.dev = edu;
 	RUN(edu_dma_guard_grant, &g);
@@ -286,6 +296,7 @@ int main(void)
 	SHIM_MAP(dma_state);
 	SHIM_MAP(config);
 	edu = shim_dev(0x1234, 0x11e8, 0x20);
+	edu.grant_flags = DBK_GRANT_F_DMA;	/* a grant the guard watches */
 	test_grant();
 	test_registers();
 	test_start();
