@@ -93,6 +93,12 @@ static void dbk_pci_driver(const char *bdf, char *buf, size_t len)
 	}
 }
 
+/* Is devbroker.ko loaded (its PCI driver registered)? */
+static bool dbk_pci_module_present(void)
+{
+	return access(SYSPCI "/drivers/devbroker", F_OK) == 0;
+}
+
 /* Hand @bdf to devbroker.ko: driver_override, unbind the current driver, probe. */
 static int dbk_pci_bind(const char *bdf)
 {
@@ -106,7 +112,7 @@ static int dbk_pci_bind(const char *bdf)
 	 * Without the module (not loaded, or refused under Secure Boot) the
 	 * device would be left with no driver at all: keep the kernel's.
 	 */
-	if (access(SYSPCI "/drivers/devbroker", F_OK))
+	if (!dbk_pci_module_present())
 		return -ENODEV;
 	snprintf(path, sizeof(path), SYSPCI "/devices/%s/driver_override", bdf);
 	ret = dbk_sysfs_write(path, "devbroker");
@@ -211,7 +217,7 @@ static const char *dbk_pci_module_hint(void)
 	bool enforced = false;
 	FILE *f;
 
-	if (access("/sys/module/devbroker", F_OK) == 0)
+	if (dbk_pci_module_present())
 		return "";
 	f = fopen("/sys/module/module/parameters/sig_enforce", "re");
 	if (f) {

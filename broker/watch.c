@@ -55,7 +55,7 @@ static bool dbk_watch_is_dir(struct dbk_daemon *dd, const char *name)
 void dbk_watch_refresh(struct dbk_daemon *dd)
 {
 	const char *dirs[] = { dd->sysdir, dd->etcdir };
-	char parent[DBK_PATH_MAX];
+	char parent[DBK_PATH_MAX], *slash;
 	int i;
 
 	if (dd->watchfd < 0)
@@ -66,8 +66,9 @@ void dbk_watch_refresh(struct dbk_daemon *dd)
 		    errno != ENOENT)
 			dbk_log("cannot watch %s: %s (reload with SIGHUP)", dirs[i], strerror(errno));
 		snprintf(parent, sizeof(parent), "%s", dirs[i]);
-		if (strrchr(parent, '/') && strrchr(parent, '/') != parent)
-			*strrchr(parent, '/') = 0;
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = 0;
 		inotify_add_watch(dd->watchfd, parent, DBK_WATCH_PARENT_MASK | IN_ONLYDIR);
 	}
 }
