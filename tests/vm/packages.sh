@@ -55,10 +55,16 @@ head -c 4000 /dev/urandom > /tmp/in; chmod 644 /tmp/in	# the device reaches 4095
 DESC="an ordinary user (uid 1000) computes 10! on /dev/edu0 and makes a 4000-byte DMA round trip, byte-exact"
 ok bash -c "[ \"\$(as_user edu-client fact /dev/edu0 10)\" = 3628800 ] && as_user edu-client dma /dev/edu0 /tmp/in /tmp/out && cmp -s /tmp/in /tmp/out"
 
+# gave_back PID: the driver PID is gone, the device unmatched and no longer devbroker's.
+gave_back() {
+	! kill -0 "$1" 2>/dev/null && [ "$(dev_field "$bdf" state)" = unmatched ] &&
+		[ ! -e "/sys/bus/pci/drivers/devbroker/$bdf" ]
+}
+export -f gave_back; export bdf
 pid=$(dev_field "$bdf" pid)
 dpkg -r devbroker-driver-edu >> "$log" 2>&1
 DESC="dpkg -r devbroker-driver-edu: its driver (pid $pid) stops and the device goes back to the kernel, devbrokerd still running"
-ok wait_for 20 bash -c "! kill -0 $pid 2>/dev/null && [ \"\$(dev_field $bdf state)\" = unmatched ] && [ ! -e /sys/bus/pci/drivers/devbroker/$bdf ] && [ ! -e /dev/edu0 ] && kill -0 $BROKER_PID"
+ok wait_for 20 bash -c "gave_back $pid && [ ! -e /dev/edu0 ] && kill -0 $BROKER_PID"
 
 # A vendor's driver, built here from examples/third-party-driver against
 # the installed libdevbroker-dev only (pkg-config), as its own package.
@@ -76,7 +82,7 @@ ok bash -c "grep -q '^12! = 479001600\$' $FACTS && [ \$(wc -l < $FACTS) = 13 ]"
 pid=$(dev_field "$bdf" pid)
 dpkg -r acme-edu-driver >> "$log" 2>&1
 DESC="dpkg -r acme-edu-driver: its driver (pid $pid) stops and the device goes back"
-ok wait_for 20 bash -c "! kill -0 $pid 2>/dev/null && [ \"\$(dev_field $bdf state)\" = unmatched ] && [ ! -e /sys/bus/pci/drivers/devbroker/$bdf ] && ! grep -q ' /run/devbroker/acme-edu/0 ' /proc/mounts"
+ok wait_for 20 bash -c "gave_back $pid && ! grep -q ' /run/devbroker/acme-edu/0 ' /proc/mounts"
 dpkg -P acme-edu-driver >> "$log" 2>&1
 
 dpkg -i "$DEBS"/devbroker-driver-edu_*.deb >> "$log" 2>&1
