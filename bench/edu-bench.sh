@@ -8,7 +8,7 @@
 # and they depend on how busy the host is (see "IPIs per round" below).
 . tests/vm/lib.sh
 . tests/vm/edu-lib.sh
-B=$DBK_BUILD/tests/helpers
+B=$DBK_HELPERS
 N=${DBK_BENCH_N:-300}
 dev_setup
 dma=(--dma-quota 65536 --dma-bits 28)

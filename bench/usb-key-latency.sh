@@ -15,8 +15,8 @@
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
 N=${DBK_BENCH_N:-100}
-ER=$DBK_BUILD/tests/helpers/evdev-read
-LAT=$DBK_BUILD/tests/helpers/usb-key-latency
+ER=$DBK_HELPERS/evdev-read
+LAT=$DBK_HELPERS/usb-key-latency
 modprobe xhci_pci; modprobe usbhid; modprobe hid_generic; modprobe evdev; modprobe uinput
 modprobe usbmon || fail "no usbmon"
 
@@ -41,8 +41,8 @@ wait_for 10 test "$(basename "$(readlink "/sys/bus/usb/devices/$kbd/driver")")" 
 measure usbhid "QEMU QEMU USB Keyboard"
 
 broker_setup
-sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-hid/usb-hid|" -e '/^USBInterface=03\/01\/02/d' \
-	"$DBK_BUILD/drivers/usb-hid/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
+sed -e '/^USBInterface=03\/01\/02/d' \
+	"$DBK_MANIFESTS/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
 broker_start
 measure usb-hid "devbroker usb-hid keyboard (QEMU USB Keyboard)"
 broker_stop

@@ -67,10 +67,10 @@ for round in $(seq "$RUNS"); do
 	echo "$KMAX" > "$Q"
 	# The driver under devbrokerd: its default, then 120 KiB per command.
 	for opt in "" "--max-kib 120"; do
-		# The manifest the build installs, the driver from the build tree.
-		sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage $opt|" \
+		# The installed manifest and driver (tests/vm/guest-install.sh).
+		sed -e "s|^Exec=.*|Exec=$(manifest_exec usb-storage) $opt|" \
 			-e "s|^AutoBind=no|AutoBind=yes|" \
-			"$DBK_BUILD/drivers/usb-storage/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
+			"$DBK_MANIFESTS/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
 		broker_start
 		wait_for 60 test -e "$DISK" || { cat "$BROKER_LOG"; fail "no FUSE file"; }
 		one "f${opt##* }" "$DISK"

@@ -18,14 +18,14 @@ broker_setup
 # One manifest; its Exec starts the first edu's driver with the faults preloaded.
 cat > "$DBK_VM_DIR/faulty-exec" <<EOT
 #!/bin/sh
-[ "\$1" = "${edus[0]}" ] && export LD_PRELOAD=$DBK_BUILD/tests/campaign/libdbk-faulty.so \
+[ "\$1" = "${edus[0]}" ] && export LD_PRELOAD=$DBK_HELPERS/libdbk-faulty.so \
 	DBK_FAULT_RATE=${DBK_FAULT_RATE:-4} DBK_FAULT_SEED=$RANDOM
 shift
 exec "\$@"
 EOT
 chmod 755 "$DBK_VM_DIR/faulty-exec"
 EDU_POLICY=edu_dma_guard EDU_DMA=64K \
-EDU_EXEC="$DBK_VM_DIR/faulty-exec %d $DBK_BUILD/drivers/edu/edu-driver --name edu%i" \
+EDU_EXEC="$DBK_VM_DIR/faulty-exec %d $(manifest_exec edu)" \
 	edu_manifest "$BRK/sys/edu.conf"
 sed -i 's/^UnsafeDMA=yes$/UnsafeDMA=no/; s/^Restart=on-failure$/Restart=on-failure\nRestartBurst=16\nRestartWindowSec=2/' \
 	"$BRK/sys/edu.conf"
@@ -43,14 +43,14 @@ wait_for 60 test -e /dev/edu$ok_i || fail "the sound driver never came up: $(tai
 head -c 3000 /dev/urandom > /tmp/faults-in; chmod 644 /tmp/faults-in
 ( end=$((SECONDS + secs)); while [ $SECONDS -lt $end ]; do
 	[ "$(fact /dev/edu$bad_i 9)" = 362880 ] || echo wrong >> "$DBK_VM_DIR/faulty-wrong"
-	as_user "$DBK_BUILD/tests/helpers/edu-client" dma /dev/edu$bad_i /tmp/faults-in /dev/null >/dev/null 2>&1
+	as_user "$DBK_HELPERS/edu-client" dma /dev/edu$bad_i /tmp/faults-in /dev/null >/dev/null 2>&1
 	sleep 0.05; done ) &
 fl=$!
 good=0 bad=0
 end=$((SECONDS + secs))
 while [ $SECONDS -lt $end ]; do
 	if [ "$(fact /dev/edu$ok_i 8)" = 40320 ] &&
-	   as_user "$DBK_BUILD/tests/helpers/edu-client" dma /dev/edu$ok_i /tmp/faults-in "$DBK_VM_DIR/faults-out" &&
+	   as_user "$DBK_HELPERS/edu-client" dma /dev/edu$ok_i /tmp/faults-in "$DBK_VM_DIR/faults-out" &&
 	   cmp -s /tmp/faults-in "$DBK_VM_DIR/faults-out"; then
 		good=$((good + 1))
 	else

@@ -14,7 +14,7 @@ CAMP_NAME=kill-usb
 . tests/campaign/lib.sh
 . tests/campaign/usb-lib.sh
 kills=${1:-30}
-ER=$DBK_BUILD/tests/helpers/evdev-read
+ER=$DBK_HELPERS/evdev-read
 usb_camp_bed
 KBD=$(usb_iface "$KBD_ALIAS") MOUSE=$(usb_iface "$MOUSE_ALIAS") STICK=$(usb_iface "$STICK_ALIAS")
 ifaces=("$KBD" "$MOUSE" "$STICK")

@@ -14,7 +14,7 @@ broker_setup
 cat > "$BRK/sys/edu.conf" <<EOT
 [Driver]
 Name=edu
-Exec=$DBK_BUILD/drivers/edu/edu-driver --name edu%i
+Exec=$(manifest_exec edu)
 User=nobody
 Restart=on-failure
 RestartBurst=16
@@ -47,7 +47,7 @@ loaders=()
 for i in $(seq 0 $((n - 1))); do
 	# One process a device (a fork a round, no exec): the load, not the
 	# loaders' execs, takes the guest's CPU.
-	setpriv --reuid 1000 --regid 1000 --clear-groups "$DBK_BUILD/tests/helpers/edu-client" \
+	setpriv --reuid 1000 --regid 1000 --clear-groups "$DBK_HELPERS/edu-client" \
 		load "/dev/edu$i" /tmp/kill-in >"$DBK_VM_DIR/load.$i" 2>/dev/null &
 	loaders+=($!)
 done

@@ -12,7 +12,7 @@ CAMP_NAME=unplug-usb
 . tests/campaign/lib.sh
 . tests/campaign/usb-lib.sh
 cycles=${1:-5}
-ER=$DBK_BUILD/tests/helpers/evdev-read
+ER=$DBK_HELPERS/evdev-read
 usb_camp_bed
 MOUSE=$(usb_iface "$MOUSE_ALIAS")
 broker_setup

@@ -14,13 +14,12 @@ usb_camp_bed() {
 	wait_for 20 usb_iface "$STICK_ALIAS" >/dev/null || fail "no usb-storage stick in the bed"
 }
 
-# usb_camp_manifests [SED-EXPR]: usb-hid's and usb-storage's shipped
-# manifests, run from the build, the stick bound on sight, SED-EXPR applied.
+# usb_camp_manifests [SED-EXPR]: usb-hid's and usb-storage's installed
+# manifests, the stick bound on sight, SED-EXPR applied.
 usb_camp_manifests() {
-	sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-hid/usb-hid|" -e "${1:-}" \
-		"$DBK_BUILD/drivers/usb-hid/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
-	sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage|" -e "s|^AutoBind=no|AutoBind=yes|" \
-		-e "${1:-}" "$DBK_BUILD/drivers/usb-storage/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
+	sed -e "${1:-}" "$DBK_MANIFESTS/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
+	sed -e "s|^AutoBind=no|AutoBind=yes|" -e "${1:-}" \
+		"$DBK_MANIFESTS/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
 }
 
 # The load: keys and motion through QMP (the newest keyboard and mouse get

@@ -23,7 +23,7 @@ DESC="status: unsafe_dma no"
 ok bash -c "dev_field $bdf rights | grep -q \"'unsafe_dma': False\""
 head -c 2048 /dev/urandom > /tmp/in
 DESC="a user's 2 KiB DMA round trip through /dev/edu0 under the guard is byte-exact"
-ok bash -c "as_user $DBK_BUILD/tests/helpers/edu-client dma /dev/edu0 /tmp/in /tmp/out && cmp -s /tmp/in /tmp/out"
+ok bash -c "as_user $DBK_HELPERS/edu-client dma /dev/edu0 /tmp/in /tmp/out && cmp -s /tmp/in /tmp/out"
 DESC="factorials still work"
 ok bash -c "[ \"\$(fact /dev/edu0 9)\" = 362880 ]"
 broker_stop

@@ -1,6 +1,9 @@
 # Helpers for the broker VM tests.  Source after tests/vm/lib.sh.
 BRK=/tmp/dbk-broker
-CTL=$DBK_BUILD/broker/devbrokerctl
+# devbrokerd, devbrokerctl, the drivers and their manifests as installed in
+# the guest (tests/vm/guest-install.sh); devbrokerd's policies and loader are
+# its defaults, the installed ones.
+CTL=$DBK_PREFIX/sbin/devbrokerctl
 BROKER_LOG=$DBK_VM_DIR/devbrokerd.log
 export DEVBROKER_SOCKET=/run/devbroker/control
 
@@ -13,7 +16,7 @@ edu_manifest() {	# edu_manifest FILE [extra [Rights] lines...]
 	cat > "$f" <<EOT
 [Driver]
 Name=$(basename "$f" .conf)
-Exec=${EDU_EXEC:-$DBK_BUILD/drivers/edu/edu-driver --name edu%i}
+Exec=${EDU_EXEC:-$(manifest_exec edu)}
 User=nobody
 Restart=on-failure
 ${EDU_POLICY:+Policy=$EDU_POLICY}
@@ -45,9 +48,8 @@ EOT
 broker_start() {	# DBK_NO_MODULE=1: without loading devbroker.ko
 	[ "${DBK_NO_MODULE:-0}" = 1 ] || dbk_load
 	modprobe cuse
-	"$DBK_BUILD/broker/devbrokerd" --foreground --manifests-dir "$BRK/sys" --etc-dir "$BRK/etc" \
-		--limits "$BRK/limits.conf" --policy-dir "$DBK_BUILD/policies" \
-		--policy-loader "$DBK_BUILD/policies/dbk-policy" >> "$BROKER_LOG" 2>&1 &
+	"$DBK_PREFIX/sbin/devbrokerd" --foreground --manifests-dir "$BRK/sys" --etc-dir "$BRK/etc" \
+		--limits "$BRK/limits.conf" >> "$BROKER_LOG" 2>&1 &
 	BROKER_PID=$!
 	for i in $(seq 100); do [ -S /run/devbroker/control ] && return 0; sleep 0.1; done
 	cat "$BROKER_LOG"; fail "devbrokerd did not start"
@@ -70,7 +72,7 @@ dev_field() {	# dev_field ID FIELD
 }
 
 as_user() { setpriv --reuid 1000 --regid 1000 --clear-groups "$@"; }
-fact() { as_user "$DBK_BUILD/tests/helpers/edu-client" fact "$1" "$2"; }
+fact() { as_user "$DBK_HELPERS/edu-client" fact "$1" "$2"; }
 # The checks run in `bash -c`: give them the helpers.
-export BRK CTL BROKER_LOG DBK_BUILD
+export BRK CTL BROKER_LOG DBK_BUILD DBK_HELPERS
 export -f ctl json dev_field as_user fact wait_for

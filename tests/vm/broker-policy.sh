@@ -14,17 +14,17 @@ LIMIT_DMA=64K broker_setup
 cat > "$BRK/crashy.sh" <<EOT
 #!/bin/sh
 [ -e $BRK/crash ] && exit 1
-exec $DBK_BUILD/drivers/edu/edu-driver "\$@"
+exec $(manifest_driver edu) "\$@"
 EOT
 chmod 755 "$BRK" "$BRK/crashy.sh"
 touch "$BRK/crash"
 EDU_DMA=1M EDU_EXEC="/bin/sh $BRK/crashy.sh --name edu%i" edu_manifest "$BRK/sys/edu.conf"
 sed -i "s|^PCI=.*|PCI=pci:v00001234d000011E8*\nClass=0x00ff00/0xffffff|" "$BRK/sys/edu.conf"
-cp "$DBK_BUILD/tests/broker/print-euid" /tmp/suid-euid && chmod 4755 /tmp/suid-euid
+cp "$DBK_HELPERS/print-euid" /tmp/suid-euid && chmod 4755 /tmp/suid-euid
 cat > "$BRK/sys/probe.conf" <<EOT
 [Driver]
 Name=probe
-Exec=$DBK_BUILD/tests/broker/sandbox-probe $DBK_VM_DIR/probe.out /tmp/suid-euid
+Exec=$DBK_HELPERS/sandbox-probe $DBK_VM_DIR/probe.out /tmp/suid-euid
 User=nobody
 [Match]
 PCI=pci:v00008086d000010D3*

@@ -21,7 +21,7 @@ broker_setup
 cat > "$BRK/sys/probe-kbd.conf" <<EOT
 [Driver]
 Name=probe-kbd
-Exec=$DBK_BUILD/tests/broker/usb-probe $DBK_VM_DIR/kbd.out
+Exec=$DBK_HELPERS/usb-probe $DBK_VM_DIR/kbd.out
 User=nobody
 [Match]
 USBInterface=03/01/01
@@ -30,7 +30,7 @@ EOT
 cat > "$BRK/sys/probe-net.conf" <<EOT
 [Driver]
 Name=probe-net
-Exec=$DBK_BUILD/tests/broker/usb-probe $DBK_VM_DIR/net.out 0
+Exec=$DBK_HELPERS/usb-probe $DBK_VM_DIR/net.out 0
 User=nobody
 Restart=no
 [Match]

@@ -1,8 +1,9 @@
 # Shared by the libdev/driver VM tests (tests/vm/edu-*.sh); not a test.
 # Source it after lib.sh.  Tests print TAP points ("ok - ..."), which
 # guest-run numbers; a test exits 1 if any point failed.
-H=$DBK_BUILD/tests/helpers
-EDU_DRIVER=$DBK_BUILD/drivers/edu/edu-driver
+# The helpers and the driver as installed in the guest (tests/vm/guest-install.sh).
+H=$DBK_HELPERS
+EDU_DRIVER=$(manifest_driver edu)
 DRV_UID=4242		# the driver: unprivileged, no capabilities
 USER_UID=65534		# the ordinary program using /dev/<name>: another uid
 FAILS=0

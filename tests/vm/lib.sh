@@ -71,3 +71,9 @@ qmp() {
 	echo "qmp: no reply to $1 (is vm-run's --host tests/vm/qmp-agent running?)" >&2
 	return 1
 }
+
+# manifest_exec NAME: the Exec= of the installed manifest NAME.conf (the
+# installed driver and its arguments; tests/vm/guest-install.sh), and
+# manifest_driver NAME: the driver's path alone.
+manifest_exec() { sed -n 's/^Exec=//p' "$DBK_MANIFESTS/$1.conf"; }
+manifest_driver() { local e; e=$(manifest_exec "$1") && echo "${e%% *}"; }

@@ -53,7 +53,7 @@ rc=$?
 check "usb: libdev-usbtest usb exits 0 (status $rc)" [ $rc = 0 ]
 [ $rc = 0 ] || diag < "$WORK/usb.err"
 
-out=$("$T" grant-usb "$NODE" 0x2 -- "${DRV[@]}" "$DBK_BUILD/libdev/libdev-example-usb-describe" 2>&1)
+out=$("$T" grant-usb "$NODE" 0x2 -- "${DRV[@]}" "$DBK_HELPERS/libdev-example-usb-describe" 2>&1)
 check "usb: the usb-describe example, as nobody on a granted fd: $(head -n1 <<<"$out")" \
 	grep -q "^device 0525:a4a2, .*interfaces 0x2 claimed" <<<"$out"
 grep -q '^device' <<<"$out" || diag <<<"$out"

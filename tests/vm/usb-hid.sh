@@ -10,7 +10,7 @@
 # Boot: --xhci --qemu -device --qemu usb-net,... --qmp SOCK --host tests/vm/qmp-agent
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
-ER=$DBK_BUILD/tests/helpers/evdev-read
+ER=$DBK_HELPERS/evdev-read
 OUR_KBD="devbroker usb-hid keyboard (QEMU USB Keyboard)"
 OUR_MOUSE="devbroker usb-hid mouse (QEMU USB Mouse)"
 HID_KBD="QEMU QEMU USB Keyboard"	# usbhid's name for the same keyboard
@@ -62,14 +62,13 @@ wait_for 10 test "$(iface_driver "$KBD")" = usbhid
 wait_for 10 find_input "$HID_KBD" >/dev/null || fail "usbhid made no input device for the keyboard"
 
 broker_setup
-sed "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-hid/usb-hid|" "$DBK_BUILD/drivers/usb-hid/usb-hid.conf" \
-	> "$BRK/sys/usb-hid.conf"
+cp "$DBK_MANIFESTS/usb-hid.conf" "$BRK/sys/usb-hid.conf"	# as installed
 # The same driver on an interface it cannot drive (usb-net's CDC data
 # interface, class 0a): it must say why and exit 1, once (Restart=no).
 cat > "$BRK/sys/usb-hid-misfit.conf" <<EOT
 [Driver]
 Name=usb-hid-misfit
-Exec=$DBK_BUILD/drivers/usb-hid/usb-hid
+Exec=$(manifest_exec usb-hid)
 User=nobody
 Restart=no
 [Match]

@@ -9,7 +9,7 @@
 # usbmon's proof that a refused request never reached the bus.  TAP.
 # Needs vm-run --xhci.
 . tests/vm/lib.sh
-H=$DBK_BUILD/tests/helpers/usb-reqtest
+H=$DBK_HELPERS/usb-reqtest
 POL=$DBK_BUILD/policies/dbk-policy
 PDIR=$DBK_BUILD/policies
 COOKIE=0xc0ffee

@@ -45,10 +45,10 @@ DESC="before: the kernel's usb-storage holds the stick ($IF: $(if_driver), $(sti
 ok test "$(if_driver)" = usb-storage
 
 broker_setup
-# The manifest the build installs, the driver from the build tree.
+# The installed manifest and driver, with --selftest --verbose.
 # (AutoBind=yes: the test's stick is nobody's disk.)
-sed -e "s|^Exec=.*|Exec=$DBK_BUILD/drivers/usb-storage/usb-storage --selftest --verbose|" \
-	-e "s|^AutoBind=no|AutoBind=yes|" "$DBK_BUILD/drivers/usb-storage/usb-storage.conf" \
+sed -e "s|^Exec=.*|Exec=$(manifest_exec usb-storage) --selftest --verbose|" \
+	-e "s|^AutoBind=no|AutoBind=yes|" "$DBK_MANIFESTS/usb-storage.conf" \
 	> "$BRK/sys/usb-storage.conf"
 broker_start
 DESC="the disk appears as $DISK: 16 MiB, 0600, owned by the driver's user"
