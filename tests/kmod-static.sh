@@ -3,7 +3,7 @@
 # checkpatch.pl --strict from linux-source-6.1.
 # usage: kmod-static.sh SRC_ROOT CACHE_DIR
 src=$(cd "$1" && pwd); mkdir -p "$2"; cache=$(cd "$2" && pwd)
-n=$(find "$src/kmod" -name '*.[ch]' | xargs cat | grep -cv '^\s*$')
+n=$(find "$src/kmod" -name '*.[ch]' -exec cat {} + | grep -cv '^\s*$')
 # 2900 until API 2, whose argsz grows both ways (older and newer callers);
 # the policy denial trace event is the next thing to shrink.
 budget=2920
