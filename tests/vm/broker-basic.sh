@@ -14,7 +14,7 @@ mapfile -t edus < <(edu_bdfs)
 DESC="two edu devices driven automatically: /dev/edu0 and /dev/edu1 appear (0666)"
 ok wait_for 20 bash -c '[ -c /dev/edu0 ] && [ -c /dev/edu1 ] && [ "$(stat -c %a /dev/edu0)" = 666 ] && [ "$(stat -c %a /dev/edu1)" = 666 ]'
 DESC="the manifest's Policy=edu_firewall was loaded and attached by devbrokerd"
-ok bash -c "[ -e /sys/fs/bpf/devbroker/edu_firewall ] && $DBK_BUILD/policies/dbk-policy list | grep -q 'edu_firewall on dbk_policy_access'"
+ok bash -c "[ -e /sys/fs/bpf/devbroker/edu_firewall ] && $CTL policy list | grep -q 'edu_firewall on dbk_policy_access'"
 DESC="devbrokerctl --json list: both running the edu driver"
 ok bash -c "[ \"\$(ctl --json list | json \"sorted((d['id'], d['driver'], d['state']) for d in r['devices'] if d['driver'])\")\" = \"[('${edus[0]}', 'edu', 'running'), ('${edus[1]}', 'edu', 'running')]\" ]"
 DESC="a user program (uid 1000) computes 10! on /dev/edu0 and 12! on /dev/edu1"

@@ -27,7 +27,7 @@ ok bash -c "as_user $DBK_HELPERS/edu-client dma /dev/edu0 /tmp/in /tmp/out && cm
 DESC="factorials still work"
 ok bash -c "[ \"\$(fact /dev/edu0 9)\" = 362880 ]"
 broker_stop
-"$DBK_BUILD/policies/dbk-policy" unload edu_dma_guard > /dev/null
+ctl policy unload edu_dma_guard > /dev/null
 sed -i '/^Policy=/d' "$BRK/sys/edu.conf"
 : > "$BROKER_LOG.2"
 BROKER_LOG=$BROKER_LOG.2 broker_start

@@ -86,7 +86,7 @@ evpid=$!
 # Its first line, the acknowledgement, says it is subscribed: no event after it is missed.
 wait_for 30 grep -q '"ok": *true' "$DBK_VM_DIR/events.json" || echo "# events: no acknowledgement in 30 s"
 # The edu manifest asks for 64K of DMA (after the cut); allow this driver none.
-DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy ctl policy load default "$DBK_BUILD/policies/default.bpf.o" \
+ctl policy load default "$DBK_BUILD/policies/default.bpf.o" \
 	--map "limits[0x$cookie]=bar_mask=1,max_vectors=1,dma_quota=0,flags=0x3" > /dev/null
 ctl revoke "$edev" > /dev/null
 ctl bind "$edev" > /dev/null 2>&1
@@ -98,8 +98,8 @@ grep '"denied"' "$DBK_VM_DIR/events.json" | head -n 1 | sed 's/^/# /'
 DESC="the denial came as a binary record, through devbrokerd's program on dbk_policy_denied"
 ok grep -q "following PCI policy denials" "$BROKER_LOG"
 DESC="devbrokerctl policy list shows it"
-ok bash -c "DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy $CTL policy list | grep -q 'default_grant on dbk_policy_grant'"
-DEVBROKER_POLICY_LOADER=$DBK_BUILD/policies/dbk-policy ctl policy unload default > /dev/null
+ok bash -c "$CTL policy list | grep -q 'default_grant on dbk_policy_grant'"
+ctl policy unload default > /dev/null
 ctl release "$edev" > /dev/null 2>&1 || ctl bind "$edev" > /dev/null 2>&1
 DESC="the policy unloaded, the driver starts again"
 ok wait_for 15 bash -c "[ \"\$(fact /dev/edu0 4)\" = 24 ]"
