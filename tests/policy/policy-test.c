@@ -115,7 +115,7 @@ static int pol(const char *fmt, ...)
 	int n, st;
 	va_list ap;
 
-	n = snprintf(cmd, sizeof(cmd), "%s/policies/dbk-policy ", build);
+	n = snprintf(cmd, sizeof(cmd), "'%s'/policies/dbk-policy ", build);
 	va_start(ap, fmt);
 	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
 	va_end(ap);
@@ -126,7 +126,7 @@ static int pol(const char *fmt, ...)
 
 static void load(const char *name, const char *extra)
 {
-	int r = pol("load %s %s/policies/%s.bpf.o %s >/dev/null", name, build, name, extra ? extra : "");
+	int r = pol("load %s '%s'/policies/%s.bpf.o %s >/dev/null", name, build, name, extra ? extra : "");
 
 	if (r) {
 		tap(0, "dbk-policy load %s (exit %d)", name, r);
@@ -914,7 +914,7 @@ static void group_verifier(const char *bdf)
 	char cmd[1024];
 	int r;
 
-	snprintf(cmd, sizeof(cmd), "load bad %s/tests/policy/bad_verifier.bpf.o > /tmp/bad.out 2> /tmp/bad.err",
+	snprintf(cmd, sizeof(cmd), "load bad '%s'/tests/policy/bad_verifier.bpf.o > /tmp/bad.out 2> /tmp/bad.err",
 		 build);
 	r = pol("%s", cmd);
 	EXPECT_EXIT(r, 1, "a policy the verifier rejects: dbk-policy fails");
@@ -928,7 +928,7 @@ static void group_verifier(const char *bdf)
 	tap(pol("list | grep -q . ") != 0, "dbk-policy list shows nothing");
 	EXPECT(access_ok_now(bdf), 0, "accesses are not filtered (nothing attached)");
 
-	snprintf(cmd, sizeof(cmd), "load bad %s/tests/policy/bad_attach.bpf.o > /tmp/bad.out 2> /tmp/bad.err",
+	snprintf(cmd, sizeof(cmd), "load bad '%s'/tests/policy/bad_attach.bpf.o > /tmp/bad.out 2> /tmp/bad.err",
 		 build);
 	r = pol("%s", cmd);
 	EXPECT_EXIT(r, 1, "a policy whose second program cannot attach: dbk-policy fails");
@@ -938,9 +938,9 @@ static void group_verifier(const char *bdf)
 	    "nothing is pinned");
 	EXPECT(access_ok_now(bdf), 0,
 	       "the program that did attach (it denies every write) was detached again");
-	EXPECT_EXIT(pol("load edu_firewall %s/policies/edu_firewall.bpf.o > /dev/null", build), 0,
+	EXPECT_EXIT(pol("load edu_firewall '%s'/policies/edu_firewall.bpf.o > /dev/null", build), 0,
 		    "a good policy loads");
-	EXPECT_EXIT(pol("load edu_firewall %s/policies/edu_firewall.bpf.o 2> /dev/null", build), 1,
+	EXPECT_EXIT(pol("load edu_firewall '%s'/policies/edu_firewall.bpf.o 2> /dev/null", build), 1,
 		    "the same name again (loaded already)");
 	EXPECT_EXIT(pol("load 'bad/name' x.bpf.o 2> /dev/null"), 2, "a bad name (usage)");
 	EXPECT_EXIT(pol("frobnicate 2> /dev/null"), 2, "an unknown command (usage)");
@@ -1306,6 +1306,11 @@ int main(int argc, char **argv)
 	build = getenv("DBK_BUILD");
 	if (!build || argc < 3) {
 		fprintf(stderr, "usage: DBK_BUILD=DIR policy-test GROUP BDF [BDF2|on|off]\n");
+		return 2;
+	}
+	/* The shell commands quote it: it may hold a space, not a quote. */
+	if (strchr(build, '\'')) {
+		fprintf(stderr, "policy-test: DBK_BUILD has a single quote: %s\n", build);
 		return 2;
 	}
 	if (!strcmp(grp, "firewall"))
