@@ -76,17 +76,17 @@ LOOP=$(losetup -o $FS_OFF --sizelimit $FS_SIZE -f --show "$DISK")
 DESC="the FAT file system on the FUSE file mounts through a loop device ($LOOP)"
 ok mount -t vfat "$LOOP" /mnt/stick
 DESC="KNOWN.BIN ($KNOWN_SIZE bytes, put there on the host) reads back byte-exact"
-ok bash -c "cmp /mnt/stick/KNOWN.BIN <($DATA known $KNOWN_SIZE known)"
+ok bash -c "cmp /mnt/stick/KNOWN.BIN <('$DATA' known $KNOWN_SIZE known)"
 "$DATA" known $NEW_SIZE new > /mnt/stick/NEW.BIN
 DESC="NEW.BIN written through vfat, the loop device and the FUSE file; unmounted cleanly"
 ok bash -c "sync && umount /mnt/stick && losetup -d $LOOP"
 LOOP=$(losetup -o $FS_OFF --sizelimit $FS_SIZE -r -f --show "$DISK")
 DESC="mounted again (read-only), NEW.BIN reads back byte-exact"
-ok bash -c "mount -t vfat -o ro $LOOP /mnt/stick && cmp /mnt/stick/NEW.BIN <($DATA known $NEW_SIZE new); umount /mnt/stick; losetup -d $LOOP"
+ok bash -c "mount -t vfat -o ro $LOOP /mnt/stick && cmp /mnt/stick/NEW.BIN <('$DATA' known $NEW_SIZE new); umount /mnt/stick; losetup -d $LOOP"
 
 # Raw data at awkward places, through the file.
 DESC="a pattern written through the FUSE file (first and last block, unaligned, block-straddling, several FUSE requests) reads back exactly, the bytes around it untouched"
-ok bash -c "$DATA write $DISK && $DATA check $DISK"
+ok bash -c "'$DATA' write $DISK && '$DATA' check $DISK"
 DESC="the file does not grow: a write at its end fails (ENOSPC/EFBIG), a read there gives EOF"
 ok python3 -c "
 import errno, os, sys
