@@ -6,6 +6,7 @@
  * device and second: a driver can loop on refusals.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -57,6 +58,13 @@ static void dbk_denied(const struct dbk_denial *dn, void *data)
 	uint64_t now = dbk_now_ms();
 	char what[320];
 
+	/*
+	 * EBUSY asks the driver to come back later (edu_dma_guard while a
+	 * transfer may still run), which drivers do: flow control, not a
+	 * refusal worth an event.
+	 */
+	if (dn->bus == DBK_DENIAL_PCI && abs(dn->u.pci.error) == EBUSY)
+		return;
 	if (d && now - d->denied_window >= 1000) {
 		if (d->denied_hidden)
 			dbk_event(dd, "denied", d, "%u more refusals not shown (at most %d a second)",
