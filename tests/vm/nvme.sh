@@ -1,0 +1,94 @@
+#!/bin/bash
+# drivers/nvme on QEMU's NVMe controller (1b36:0010, vm-run --nvme): the
+# kernel's nvme driver writes a marker, the controller goes to devbroker,
+# the installed driver runs its --selftest unprivileged (uid 4242, no
+# capabilities) on a grant with BAR0, MSI-X and DMA (behind the IOMMU when
+# there is one, else --unsafe-dma), with 4 I/O queues and then with too
+# few vectors (fallback to 1 queue); then the kernel's nvme driver gets
+# the controller back and reads both the marker and the self-test's
+# signature block through /dev/nvme0n1.
+. tests/vm/lib.sh
+. tests/vm/edu-lib.sh
+NVME_DRIVER=$(manifest_driver nvme)
+VEN=0x1b36 DEV=0x0010
+SIG=DEVBROKER-NVME-SELFTEST
+MARK="written by the kernel's nvme driver before devbroker"
+
+nvme_bdf() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = $VEN ] && [ "$(cat "$d/device")" = $DEV ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+drv_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
+# The kernel's namespace block device of controller $BDF, once it appears.
+kdisk() {
+	local i b
+	for i in $(seq 100); do
+		for b in /sys/bus/pci/devices/$BDF/nvme/nvme*/nvme*n1; do
+			[ -e "$b" ] && [ -b "/dev/${b##*/}" ] && { echo "/dev/${b##*/}"; return 0; }
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+BDF=$(nvme_bdf) || fail "no NVMe controller $VEN:$DEV (vm-run --nvme)"
+check "the installed manifest names the installed driver ($NVME_DRIVER)" [ -x "$NVME_DRIVER" ]
+grep -q '^Class=0x010802$' "$DBK_MANIFESTS/nvme.conf" && ok "the manifest matches class 0x010802" ||
+	notok "the manifest matches class 0x010802"
+
+# 1. The kernel's driver first: it owns the controller and writes a marker at LBA 100.
+modprobe nvme || fail "modprobe nvme"
+[ -e "/sys/bus/pci/devices/$BDF/driver" ] || echo "$BDF" > /sys/bus/pci/drivers_probe
+DISK=$(kdisk)
+check "the kernel's nvme driver binds $BDF and makes ${DISK:-no disk}" [ -n "$DISK" ]
+printf '%s\n' "$MARK" | dd of="$DISK" bs=512 seek=100 conv=fsync,sync 2>/dev/null
+check "the kernel's driver wrote the marker" \
+	bash -c "dd if='$DISK' bs=512 skip=100 count=1 2>/dev/null | grep -q \"$MARK\""
+lspci -vv -s "$BDF" 2>/dev/null | grep -iE 'MSI-X|Region' | diag
+
+# 2. To devbroker (driver_override; the kernel's nvme lets go of it).
+dev_setup $VEN $DEV
+check "$BDF is bound to devbroker" [ "$(drv_of "$BDF")" = devbroker ]
+check "the kernel's namespace is gone" [ -z "$(ls /sys/bus/pci/devices/$BDF/nvme 2>/dev/null)" ]
+
+dma=(--dma-quota $((32 << 20)))
+iommu_on || dma+=(--unsafe-dma)
+# selftest TAG VECTORS QUEUES: one self-test run, its TAP points relayed.
+selftest() {
+	local tag=$1 vec=$2 queues=$3
+	if ! launch "$tag" --bars 1 --mmap 1 --msix --max-vectors "$vec" "${dma[@]}" -- \
+		"$NVME_DRIVER" --selftest --queues "$queues" --verbose; then
+		notok "$tag: dbk-launch"; return
+	fi
+	wait $LPID; LRC=$?
+	grep -E '^(not )?ok ' "$OUT" | sed "s/^\(not \)\?ok [0-9]* - /&$tag: /"
+	grep -q '^not ok' "$OUT" && FAILS=$((FAILS + 1))
+	check "$tag: the self-test exits 0 (status $LRC)" [ "$LRC" = 0 ]
+	[ "$LRC" = 0 ] || { diag < "$OUT"; diag < "$LOG"; }
+	cp "$OUT" "$LOG" "$DBK_VM_DIR/" 2>/dev/null || true
+}
+selftest msix4 5 4
+grep -q "I/O queue pair(s) of .*MSI-X" "/tmp/launch-msix4.out" &&
+	ok "msix4: 4 queues on their own vectors" || notok "msix4: 4 queues on their own vectors"
+# Two vectors for four queues asked: one I/O queue (vector 1), the admin queue on vector 0.
+selftest msix2 2 4
+check "msix2: the driver fell back to 1 I/O queue pair" \
+	grep -q "ok [0-9]* - 1 I/O queue pair(s)" "/tmp/launch-msix2.out"
+
+# 3. Back to the kernel: no more override, reprobe.
+dbk_unbind "$BDF"
+echo "$BDF" > /sys/bus/pci/drivers_probe
+for _ in $(seq 100); do [ "$(drv_of "$BDF")" = nvme ] && break; sleep 0.1; done
+check "the kernel's nvme driver gets $BDF back" [ "$(drv_of "$BDF")" = nvme ]
+DISK=$(kdisk)
+check "and makes ${DISK:-no disk} again" [ -n "$DISK" ]
+check "the kernel reads the self-test's signature at LBA 0" \
+	bash -c "dd if='$DISK' bs=512 count=1 2>/dev/null | grep -aq '^$SIG nsid 1 '"
+check "the kernel's marker at LBA 100 survived the self-test" \
+	bash -c "dd if='$DISK' bs=512 skip=100 count=1 2>/dev/null | grep -q \"$MARK\""
+check "the kernel's driver reads the whole namespace" \
+	dd if="$DISK" of=/dev/null bs=1M 2>/dev/null
+finish
