@@ -610,7 +610,33 @@ int nvme_selftest(struct nvme_ctrl *c)
 		check(&t, r == 0, "every queue works after the reset%s%s", r ? ": " : "", r ? strerror(-r) : "");
 	}
 
-	/* 12. numbers */
+	/* 12. a second namespace, if any: its own blocks, the first's untouched */
+	for (i = 0; i < c->nr_ns; i++) {
+		struct nvme_ns *ns2 = &c->ns[i];
+		uint64_t off = (uint64_t)bs * 17;	/* where step 1 wrote 4 KiB on the first */
+		struct nvme_req req = { .op = NVME_OP_WRITE, .nsid = ns2->nsid, .offset = off,
+					.length = 4096, .buf = buf };
+		int r2;
+
+		if (ns2 == ns || !ns2->usable || (ns2->blocks << ns2->lba_shift) < off + 4096 ||
+		    (off & ((1u << ns2->lba_shift) - 1)))
+			continue;
+		fill(buf, off, 4096, 0xbeef + ns2->nsid);
+		r = do_req(q0, &req);
+		memset(buf2, 0, 4096);
+		req = (struct nvme_req){ .op = NVME_OP_READ, .nsid = ns2->nsid, .offset = off,
+					 .length = 4096, .buf = buf2 };
+		if (r == 0)
+			r = do_req(q0, &req);
+		r2 = r == 0 && verify(buf2, off, 4096, 0xbeef + ns2->nsid) ? 0 : -EILSEQ;
+		check(&t, r2 == 0, "namespace %u (%" PRIu64 " blocks of %u bytes) keeps its own data%s%s",
+		      ns2->nsid, ns2->blocks, 1u << ns2->lba_shift, r ? ": " : "", r ? strerror(-r) : "");
+		r = rw(&t, q0, NVME_OP_READ, off, 4096, buf2, NULL);
+		check(&t, r == 0 && verify(buf2, off, 4096, 1),
+		      "namespace %u's write left namespace %u alone", ns2->nsid, ns->nsid);
+	}
+
+	/* 13. numbers */
 	{
 		uint64_t n4, n128;
 		double iops = measure(&t, q0, 4096, 16, &n4);
@@ -621,7 +647,7 @@ int nvme_selftest(struct nvme_ctrl *c)
 		      big * c->max_transfer / 1048576.0);
 	}
 
-	/* 13. the signature for the kernel's driver to find */
+	/* 14. the signature for the kernel's driver to find */
 	memset(buf, 0, bs > 4096 ? bs : 4096);
 	snprintf((char *)buf, 4096, "%s nsid %u blocks %" PRIu64 "\n", NVME_SELFTEST_SIGNATURE,
 		 ns->nsid, ns->blocks);

@@ -6,7 +6,8 @@
 # there is one, else --unsafe-dma), with 4 I/O queues and then with too
 # few vectors (fallback to 1 queue); then the kernel's nvme driver gets
 # the controller back and reads both the marker and the self-test's
-# signature block through /dev/nvme0n1.
+# signature block through /dev/nvme0n1.  With two namespaces (vm-run
+# --nvme-ns 2) the self-test also writes the second and checks the first.
 . tests/vm/lib.sh
 . tests/vm/edu-lib.sh
 NVME_DRIVER=$(manifest_driver nvme)
