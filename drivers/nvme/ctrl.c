@@ -30,9 +30,6 @@
 
 #include "nvme.h"
 
-int nvme_queue_poll(struct nvme_queue *q);
-void nvme_queue_orphan(struct nvme_queue *q, int slot);
-
 void nvme_log(const char *fmt, ...)
 {
 	va_list ap;
@@ -466,7 +463,7 @@ static unsigned int setup_irqs(struct nvme_ctrl *c, unsigned int want)
 		nvme_log("enabling %u MSI-X vectors: %s%s", n, strerror(-r), n > 1 ? "; trying fewer" : "");
 		if (r == -ENODEV)
 			return 0;
-		n = n > 2 ? n - 1 : n - 1;
+		n--;
 	}
 	if (n == 0) {
 		nvme_log("no MSI-X (the grant has %u vectors): polling the completion queues", ii.count);
@@ -619,8 +616,8 @@ int nvme_ctrl_init(struct nvme_ctrl *c, struct dbk_dev *dev, unsigned int want_i
  */
 int nvme_ctrl_reset(struct nvme_ctrl *c)
 {
-	struct nvme_req *failed[NVME_MAX_IO_QUEUES * 64];
-	unsigned int nfailed = 0, i;
+	struct nvme_req *failed = NULL;
+	unsigned int i;
 	int r;
 
 	pthread_mutex_lock(&c->admin_lock);
@@ -631,11 +628,10 @@ int nvme_ctrl_reset(struct nvme_ctrl *c)
 	r = ctrl_disable(c);
 	for (i = 0; i < c->nr_io; i++) {
 		c->io[i]->live = false;
-		nfailed += nvme_queue_fail_all(c->io[i], -ECANCELED, failed + nfailed,
-					       (unsigned int)(sizeof(failed) / sizeof(failed[0])) - nfailed);
+		nvme_queue_fail_all(c->io[i], -ECANCELED, &failed);
 	}
 	pthread_mutex_lock(&c->admin.lock);
-	nvme_queue_fail_all(&c->admin, -ECANCELED, NULL, 0);
+	nvme_queue_fail_all(&c->admin, -ECANCELED, NULL);
 	c->admin.live = false;
 	pthread_mutex_unlock(&c->admin.lock);
 	for (i = 0; i < c->nr_io; i++)
@@ -646,11 +642,11 @@ int nvme_ctrl_reset(struct nvme_ctrl *c)
 	if (r == 0)
 		r = setup_io_queues(c);
 	pthread_mutex_unlock(&c->admin_lock);
-	if (r < 0)
+	if (r < 0) {
 		nvme_log("the controller did not come back after the reset: %s", strerror(-r));
-	for (i = 0; i < nfailed; i++)
-		if (failed[i]->done)
-			failed[i]->done(failed[i]);
+		c->failed = true;
+	}
+	nvme_run_callbacks(failed);
 	return r;
 }
 

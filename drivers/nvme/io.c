@@ -149,9 +149,8 @@ void nvme_queue_reset(struct nvme_queue *q)
 	memset(q->sq, 0, q->depth * sizeof(struct nvme_sqe));
 }
 
-/* Take every outstanding request out of @q (reset): up to @max into @out. */
-unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req **out,
-				 unsigned int max)
+/* Take every outstanding request out of @q (reset), chained on *@list (may be NULL). */
+unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req **list)
 {
 	uint64_t now = nvme_now_ns();
 	unsigned int i, n = 0;
@@ -167,8 +166,11 @@ unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req 
 		req->err = now > q->slots[i].deadline ? -ETIMEDOUT : err;
 		req->status = 0;
 		req->completed = true;
-		if (n < max)
-			out[n++] = req;
+		n++;
+		if (list) {
+			req->next = *list;
+			*list = req;
+		}
 	}
 	q->inflight = 0;
 	return n;
@@ -241,7 +243,6 @@ int nvme_queue_submit_sqe(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvm
 }
 
 /* Forget the waiter of @slot (it gave up); its completion, if any, is dropped. */
-void nvme_queue_orphan(struct nvme_queue *q, int slot);
 void nvme_queue_orphan(struct nvme_queue *q, int slot)
 {
 	pthread_mutex_lock(&q->lock);
@@ -309,7 +310,7 @@ static int reap_locked(struct nvme_queue *q, struct nvme_req **done)
 	return n;
 }
 
-static void run_callbacks(struct nvme_req *done)
+void nvme_run_callbacks(struct nvme_req *done)
 {
 	/* Oldest first: the chain is newest first. */
 	struct nvme_req *rev = NULL;
@@ -332,7 +333,6 @@ static void run_callbacks(struct nvme_req *done)
 }
 
 /* Reap @q; run the callbacks of what completed.  Admin queue too. */
-int nvme_queue_poll(struct nvme_queue *q);
 int nvme_queue_poll(struct nvme_queue *q)
 {
 	struct nvme_req *done = NULL;
@@ -341,7 +341,7 @@ int nvme_queue_poll(struct nvme_queue *q)
 	pthread_mutex_lock(&q->lock);
 	n = q->live || q->qid == 0 ? reap_locked(q, &done) : 0;
 	pthread_mutex_unlock(&q->lock);
-	run_callbacks(done);
+	nvme_run_callbacks(done);
 	return n;
 }
 
@@ -421,7 +421,7 @@ int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req)
 	pthread_mutex_lock(&q->lock);
 	if (!q->live) {
 		pthread_mutex_unlock(&q->lock);
-		return c->shut_down ? -ESHUTDOWN : -EAGAIN;
+		return c->shut_down ? -ESHUTDOWN : c->failed ? -EIO : -EAGAIN;
 	}
 	slot = free_slot(q);
 	if (slot < 0) {

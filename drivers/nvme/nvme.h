@@ -146,6 +146,7 @@ struct nvme_ctrl {
 	unsigned int io_depth;
 	unsigned int nr_resets;
 	bool shut_down;
+	bool failed;		/* a reset did not bring it back: every request gets -EIO */
 };
 
 /* ctrl.c */
@@ -168,8 +169,10 @@ int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,
 void nvme_queue_free(struct nvme_queue *q);
 void nvme_queue_reset(struct nvme_queue *q);
 int nvme_queue_submit_sqe(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvme_req *req);
-unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req **out,
-				 unsigned int max);
+unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req **list);
+int nvme_queue_poll(struct nvme_queue *q);
+void nvme_queue_orphan(struct nvme_queue *q, int slot);
+void nvme_run_callbacks(struct nvme_req *list);
 
 /* io.c: the I/O API */
 int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req);

@@ -374,7 +374,6 @@ int nvme_selftest(struct nvme_ctrl *c)
 	/* 2. batches on every queue: many commands, one doorbell, own vector */
 	for (i = 0; i < c->nr_io; i++) {
 		struct nvme_queue *q = c->io[i];
-		uint64_t irqs = q->nr_irqs;
 		unsigned int n = q->depth - 1u < 16 ? q->depth - 1u : 16;
 		uint32_t len = c->max_transfer >= 32768 ? 32768 : c->max_transfer;
 		bool ok;
@@ -383,7 +382,6 @@ int nvme_selftest(struct nvme_ctrl *c)
 		ok = batch(&t, q, len, n, nbytes / 4 + (uint64_t)i * n * len, 77 + i, why, sizeof(why));
 		check(&t, ok, "queue %u: %u writes then %u reads of %u bytes, one doorbell each%s%s",
 		      q->qid, n, n, len, why[0] ? ": " : "", why);
-		(void)irqs;
 		if (c->use_irq)
 			irq_check(&t, q, buf);
 	}

@@ -4,7 +4,7 @@
 # the installed driver runs its --selftest unprivileged (uid 4242, no
 # capabilities) on a grant with BAR0, MSI-X and DMA (behind the IOMMU when
 # there is one, else --unsafe-dma), with 4 I/O queues and then with too
-# few vectors (fallback to 1 queue); then the kernel's nvme driver gets
+# few vectors (fallback to 1 queue, commands up to MDTS); then the kernel's nvme driver gets
 # the controller back and reads both the marker and the self-test's
 # signature block through /dev/nvme0n1.  With two namespaces (vm-run
 # --nvme-ns 2) the self-test also writes the second and checks the first.
@@ -57,11 +57,11 @@ check "the kernel's namespace is gone" [ -z "$(ls /sys/bus/pci/devices/$BDF/nvme
 
 dma=(--dma-quota $((32 << 20)))
 iommu_on || dma+=(--unsafe-dma)
-# selftest TAG VECTORS QUEUES: one self-test run, its TAP points relayed.
+# selftest TAG VECTORS QUEUES [DRIVER-OPTIONS...]: one self-test run, its TAP points relayed.
 selftest() {
-	local tag=$1 vec=$2 queues=$3
+	local tag=$1 vec=$2 queues=$3; shift 3
 	if ! launch "$tag" --bars 1 --mmap 1 --msix --max-vectors "$vec" "${dma[@]}" -- \
-		"$NVME_DRIVER" --selftest --queues "$queues" --verbose; then
+		"$NVME_DRIVER" --selftest --queues "$queues" --verbose "$@"; then
 		notok "$tag: dbk-launch"; return
 	fi
 	wait $LPID; LRC=$?
@@ -74,8 +74,9 @@ selftest() {
 selftest msix4 5 4
 grep -q "I/O queue pair(s) of .*MSI-X" "/tmp/launch-msix4.out" &&
 	ok "msix4: 4 queues on their own vectors" || notok "msix4: 4 queues on their own vectors"
-# Two vectors for four queues asked: one I/O queue (vector 1), the admin queue on vector 0.
-selftest msix2 2 4
+# Two vectors for four queues asked: one I/O queue (vector 1), the admin queue on
+# vector 0; and commands up to MDTS (QEMU: 512 KiB, a 127-entry PRP list).
+selftest msix2 2 4 --max-transfer $((512 << 10))
 check "msix2: the driver fell back to 1 I/O queue pair" \
 	grep -q "ok [0-9]* - 1 I/O queue pair(s)" "/tmp/launch-msix2.out"
 
