@@ -347,77 +347,16 @@ int nvme_queue_poll(struct nvme_queue *q)
 
 /* ---- the I/O API ---- */
 
-static int build_rw(struct nvme_queue *q, struct nvme_slot *s, struct nvme_req *req,
-		    struct nvme_ns *ns, struct nvme_sqe *sqe)
-{
-	uint32_t pages = (req->length + NVME_PAGE_SIZE - 1) / NVME_PAGE_SIZE, i;
-
-	(void)q;
-	sqe->opcode = req->op == NVME_OP_READ ? NVME_CMD_READ : NVME_CMD_WRITE;
-	sqe->prp1 = s->bounce_iova;
-	if (pages == 2) {
-		sqe->prp2 = s->bounce_iova + NVME_PAGE_SIZE;
-	} else if (pages > 2) {
-		for (i = 1; i < pages; i++)
-			s->prp[i - 1] = s->bounce_iova + (uint64_t)i * NVME_PAGE_SIZE;
-		sqe->prp2 = s->prp_iova;
-	}
-	sqe->cdw10 = (uint32_t)(req->offset >> ns->lba_shift);
-	sqe->cdw11 = (uint32_t)((req->offset >> ns->lba_shift) >> 32);
-	sqe->cdw12 = ((req->length >> ns->lba_shift) - 1u) | (req->fua ? NVME_RW_FUA : 0);
-	if (req->op == NVME_OP_WRITE)
-		memcpy(s->bounce, req->buf, req->length);
-	return 0;
-}
-
-/*
- * Check @req against the namespace and the controller; -EINVAL for a
- * malformed request, -EOPNOTSUPP for a command the controller lacks.
- * Ranges beyond the namespace are left to the controller, which answers
- * LBA Out of Range (§4.6.1.2.1): that is its job, and the self-test
- * checks that the answer comes back as an NVMe status.
- */
-static int check_req(struct nvme_ctrl *c, struct nvme_req *req, struct nvme_ns **nsp)
-{
-	struct nvme_ns *ns = nvme_ns_get(c, req->nsid);
-	uint32_t mask;
-
-	if (!ns)
-		return -ENXIO;
-	*nsp = ns;
-	if (req->op == NVME_OP_FLUSH)
-		return 0;
-	mask = (1u << ns->lba_shift) - 1;
-	if (!req->length || (req->length & mask) || (req->offset & mask))
-		return -EINVAL;
-	switch (req->op) {
-	case NVME_OP_READ:
-	case NVME_OP_WRITE:
-		return req->length > c->max_transfer || !req->buf ? -EINVAL : 0;
-	case NVME_OP_WRITE_ZEROES:
-		if (!(c->oncs & NVME_ONCS_WRITE_ZEROES))
-			return -EOPNOTSUPP;
-		return (req->length >> ns->lba_shift) > NVME_RW_MAX_NLB ? -EINVAL : 0;
-	case NVME_OP_TRIM:
-		return c->oncs & NVME_ONCS_DSM ? 0 : -EOPNOTSUPP;
-	default:
-		return -EINVAL;
-	}
-}
-
 int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req)
 {
 	struct nvme_ctrl *c = q->c;
+	struct nvme_ns *ns = nvme_ns_get(c, req->nsid);
 	struct nvme_sqe sqe;
-	struct nvme_ns *ns;
-	struct nvme_slot *s;
 	int slot, r;
 
-	r = check_req(c, req, &ns);
+	r = nvme_check_req(ns, c->max_transfer, c->oncs, req);
 	if (r < 0)
 		return r;
-	memset(&sqe, 0, sizeof(sqe));
-	sqe.nsid = req->nsid;
 	pthread_mutex_lock(&q->lock);
 	if (!q->live) {
 		pthread_mutex_unlock(&q->lock);
@@ -428,34 +367,7 @@ int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req)
 		pthread_mutex_unlock(&q->lock);
 		return slot;
 	}
-	s = &q->slots[slot];
-	switch (req->op) {
-	case NVME_OP_READ:
-	case NVME_OP_WRITE:
-		build_rw(q, s, req, ns, &sqe);
-		break;
-	case NVME_OP_FLUSH:
-		sqe.opcode = NVME_CMD_FLUSH;
-		break;
-	case NVME_OP_WRITE_ZEROES:
-		sqe.opcode = NVME_CMD_WRITE_ZEROES;
-		sqe.cdw10 = (uint32_t)(req->offset >> ns->lba_shift);
-		sqe.cdw11 = (uint32_t)((req->offset >> ns->lba_shift) >> 32);
-		sqe.cdw12 = (req->length >> ns->lba_shift) - 1u;
-		break;
-	case NVME_OP_TRIM: {
-		struct nvme_dsm_range *rg = s->bounce;
-
-		memset(rg, 0, sizeof(*rg));
-		rg->nlb = req->length >> ns->lba_shift;
-		rg->slba = req->offset >> ns->lba_shift;
-		sqe.opcode = NVME_CMD_DSM;
-		sqe.prp1 = s->bounce_iova;
-		sqe.cdw10 = 0;			/* one range */
-		sqe.cdw11 = NVME_DSM_AD;
-		break;
-	}
-	}
+	nvme_build_cmd(ns, req, &q->slots[slot], &sqe);
 	submit_locked(q, &sqe, req, slot);
 	pthread_mutex_unlock(&q->lock);
 	return 0;

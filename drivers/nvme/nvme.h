@@ -174,6 +174,12 @@ int nvme_queue_poll(struct nvme_queue *q);
 void nvme_queue_orphan(struct nvme_queue *q, int slot);
 void nvme_run_callbacks(struct nvme_req *list);
 
+/* cmd.c: one request to one NVMe command (no device needed: unit-tested) */
+int nvme_check_req(const struct nvme_ns *ns, uint32_t max_transfer, uint16_t oncs,
+		   const struct nvme_req *req);
+void nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct nvme_slot *s,
+		    struct nvme_sqe *sqe);
+
 /* io.c: the I/O API */
 int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req);
 int nvme_io_kick(struct nvme_queue *q);
