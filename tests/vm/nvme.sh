@@ -93,4 +93,32 @@ check "the kernel's marker at LBA 100 survived the self-test" \
 	bash -c "dd if='$DISK' bs=512 skip=100 count=1 2>/dev/null | grep -q \"$MARK\""
 check "the kernel's driver reads the whole namespace" \
 	dd if="$DISK" of=/dev/null bs=1M 2>/dev/null
+
+# 4. Under devbrokerd, with the installed manifest's rights (BAR0, 3 MSI-X
+# vectors, 12M of DMA): AutoBind=no leaves the controller to the kernel
+# until `devbrokerctl bind`; the driver (no block frontend yet) brings the
+# controller up with 2 I/O queue pairs, shuts it down and exits 0.  Without
+# an IOMMU the limits must allow unsafe DMA, which this test's do.
+BRK=/tmp/dbk-nvme-broker BLOG=$DBK_VM_DIR/devbrokerd.log CTL=$DBK_PREFIX/sbin/devbrokerctl
+export DEVBROKER_SOCKET=/run/devbroker/control
+rm -rf "$BRK"; mkdir -p "$BRK/sys" "$BRK/etc"
+cp "$DBK_MANIFESTS/nvme.conf" "$BRK/sys/"
+printf '[Limits]\nAllowUnsafeDMA=%s\n' "$(iommu_on && echo no || echo yes)" > "$BRK/limits.conf"
+"$DBK_PREFIX/sbin/devbrokerd" --foreground --manifests-dir "$BRK/sys" --etc-dir "$BRK/etc" \
+	--limits "$BRK/limits.conf" >> "$BLOG" 2>&1 &
+BPID=$!
+for _ in $(seq 100); do [ -S "$DEVBROKER_SOCKET" ] && break; sleep 0.1; done
+sleep 1
+check "devbrokerd leaves the controller to the kernel's nvme (AutoBind=no)" [ "$(drv_of "$BDF")" = nvme ]
+"$CTL" bind "$BDF" > /dev/null 2>&1
+for _ in $(seq 600); do grep -q "no block frontend in libdev yet" "$BLOG" && break; sleep 0.1; done
+check "devbrokerctl bind: the driver comes up with the manifest's rights, 2 I/O queue pairs" \
+	grep -q "2 I/O queue pair(s) of 32 entries" "$BLOG"
+for _ in $(seq 100); do grep -qE "driver nvme \(pid [0-9]+\): exit" "$BLOG" && break; sleep 0.1; done
+check "it shuts the controller down and exits 0" grep -qE "driver nvme \(pid [0-9]+\): exit 0" "$BLOG"
+[ "$(drv_of "$BDF")" = nvme ] || "$CTL" unbind "$BDF" > /dev/null 2>&1
+for _ in $(seq 100); do [ "$(drv_of "$BDF")" = nvme ] && break; sleep 0.1; done
+check "and the kernel's nvme has the controller again" [ "$(drv_of "$BDF")" = nvme ]
+kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null
+grep -E "nvme|$BDF" "$BLOG" | tail -n 12 | diag
 finish
