@@ -675,6 +675,15 @@ int nvme_ctrl_shutdown(struct nvme_ctrl *c)
 			ret = r;
 	}
 	pthread_mutex_unlock(&c->admin_lock);
+	/* Whatever was still outstanding died with its SQ (§5.6): tell its owners. */
+	for (i = 0; i < (int)c->nr_io; i++) {
+		struct nvme_req *gone = NULL;
+
+		pthread_mutex_lock(&c->io[i]->lock);
+		nvme_queue_fail_all(c->io[i], -ESHUTDOWN, &gone);
+		pthread_mutex_unlock(&c->io[i]->lock);
+		nvme_run_callbacks(gone);
+	}
 	r = dbk_read32(c->dev, NVME_BAR, NVME_REG_CC, &cc);
 	if (r == 0)
 		r = dbk_write32(c->dev, NVME_BAR, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL);

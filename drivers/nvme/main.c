@@ -17,7 +17,8 @@
  * vector for the admin queue and one per I/O queue; fewer means fewer
  * queues, none means polling) and DMA (see nvme.conf for the size).
  *
- * Serving the disk needs the block frontend (dbk_block, NBD through
+ * --identify, the default for now: bring up, report, shut down.  Serving
+ * the disk needs the block frontend (dbk_block, NBD through
  * devbrokerd), which libdev does not have yet: until then the default
  * mode brings the controller up, reports it and shuts it down.
  */
