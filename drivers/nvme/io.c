@@ -238,6 +238,8 @@ int nvme_queue_submit_sqe(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvm
 	}
 	submit_locked(q, sqe, req, slot);
 	r = sq_doorbell(q);
+	if (r < 0)
+		q->slots[slot].req = &orphan;	/* the caller returns: never complete into it */
 	pthread_mutex_unlock(&q->lock);
 	return r < 0 ? r : slot;
 }

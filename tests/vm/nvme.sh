@@ -4,7 +4,8 @@
 # the installed driver runs its --selftest unprivileged (uid 4242, no
 # capabilities) on a grant with BAR0, MSI-X and DMA (behind the IOMMU when
 # there is one, else --unsafe-dma), with 4 I/O queues and then with too
-# few vectors (fallback to 1 queue, commands up to MDTS); then the kernel's nvme driver gets
+# few vectors (fallback to 1 queue, commands up to MDTS), and once revoked
+# in the middle of its I/O; then the kernel's nvme driver gets
 # the controller back and reads both the marker and the self-test's
 # signature block through /dev/nvme0n1.  With two namespaces (vm-run
 # --nvme-ns 2) the self-test also writes the second and checks the first.
@@ -71,6 +72,26 @@ selftest() {
 	[ "$LRC" = 0 ] || { diag < "$OUT"; diag < "$LOG"; }
 	cp "$OUT" "$LOG" "$DBK_VM_DIR/" 2>/dev/null || true
 }
+# Revoked in the middle of the self-test's I/O: the driver survives it
+# (libdev turns the SIGBUS of its mappings into -ENODEV), stops promptly
+# with status 3, and the controller serves the runs below on a new grant.
+if launch revoke --bars 1 --mmap 1 --msix --max-vectors 5 "${dma[@]}" -- \
+	"$NVME_DRIVER" --selftest --queues 4; then
+	for _ in $(seq 200); do grep -q "PRP list" "$OUT" && break; sleep 0.05; done
+	t0=$SECONDS
+	kill -USR1 $LPID
+	wait $LPID; LRC=$?
+	if [ "$LRC" = 3 ] && [ $((SECONDS - t0)) -le 30 ]; then
+		ok "revoke: revoked mid-I/O after $(grep -c '^ok' "$OUT") checks, the driver exits 3 in $((SECONDS - t0)) s"
+	else
+		notok "revoke: the driver exits 3 within 30 s of the revocation (status $LRC, $((SECONDS - t0)) s)"
+		diag < "$LOG"
+	fi
+	check "revoke: the launcher revoked the grant" grep -q 'grant revoked' "$LOG"
+	cp "$OUT" "$LOG" "$DBK_VM_DIR/" 2>/dev/null || true
+else
+	notok "revoke: dbk-launch"
+fi
 selftest msix4 5 4
 grep -q "I/O queue pair(s) of .*MSI-X" "/tmp/launch-msix4.out" &&
 	ok "msix4: 4 queues on their own vectors" || notok "msix4: 4 queues on their own vectors"
