@@ -170,9 +170,9 @@ static int ctrl_enable(struct nvme_ctrl *c)
 	nvme_queue_reset(a);
 	r = dbk_write32(c->dev, NVME_BAR, NVME_REG_AQA, NVME_AQA(a->depth, a->depth));
 	if (r == 0)
-		r = nvme_reg_write64(c, NVME_REG_ASQ, dbk_dma_buf_get_iova(a->sq_buf));
+		r = nvme_reg_write64(c, NVME_REG_ASQ, a->sq_iova);
 	if (r == 0)
-		r = nvme_reg_write64(c, NVME_REG_ACQ, dbk_dma_buf_get_iova(a->cq_buf));
+		r = nvme_reg_write64(c, NVME_REG_ACQ, a->cq_iova);
 	if (r < 0)
 		return r;
 	cc = NVME_CC_CSS_NVM | NVME_CC_MPS(NVME_PAGE_SHIFT) | NVME_CC_AMS_RR |
@@ -375,7 +375,7 @@ static int create_io_queue(struct nvme_ctrl *c, struct nvme_queue *q)
 	struct nvme_sqe sqe = { .opcode = NVME_ADM_CREATE_CQ };
 	int r;
 
-	sqe.prp1 = dbk_dma_buf_get_iova(q->cq_buf);
+	sqe.prp1 = q->cq_iova;
 	sqe.cdw10 = NVME_QUEUE_CDW10(q->qid, q->depth);
 	sqe.cdw11 = NVME_CQ_PC | (c->use_irq ? NVME_CQ_IEN | NVME_CQ_IV(q->vector) : 0);
 	r = admin_cmd_locked(c, &sqe, NULL);
@@ -388,7 +388,7 @@ static int create_io_queue(struct nvme_ctrl *c, struct nvme_queue *q)
 		return r;
 	memset(&sqe, 0, sizeof(sqe));
 	sqe.opcode = NVME_ADM_CREATE_SQ;
-	sqe.prp1 = dbk_dma_buf_get_iova(q->sq_buf);
+	sqe.prp1 = q->sq_iova;
 	sqe.cdw10 = NVME_QUEUE_CDW10(q->qid, q->depth);
 	sqe.cdw11 = NVME_SQ_PC | NVME_SQ_CQID(q->qid);
 	r = admin_cmd_locked(c, &sqe, NULL);

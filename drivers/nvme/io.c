@@ -70,6 +70,9 @@ int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,
 		     uint16_t depth, uint32_t vector, bool io)
 {
 	unsigned int nslots = depth - 1u, i;
+	size_t sq_size, cq_size, prp_size;
+	uint64_t iova;
+	uint8_t *base;
 	int r;
 
 	memset(q, 0, sizeof(*q));
@@ -81,13 +84,23 @@ int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,
 	q->slots = calloc(nslots, sizeof(*q->slots));
 	if (!q->slots)
 		return -ENOMEM;
-	r = dma_alloc(c, depth * sizeof(struct nvme_sqe), &q->sq_buf, "a submission queue");
-	if (r == 0)
-		r = dma_alloc(c, depth * sizeof(struct nvme_cqe), &q->cq_buf, "a completion queue");
+	/*
+	 * One DMA buffer for the SQ, the CQ and the PRP lists (each part page
+	 * aligned): a grant has at most DBK_MAX_DMA_BUFS (64) buffers, and
+	 * the bounce buffers need most of them.
+	 */
+	sq_size = page_round(depth * sizeof(struct nvme_sqe));
+	cq_size = page_round(depth * sizeof(struct nvme_cqe));
+	prp_size = io ? page_round((size_t)prp_slot_size(c->max_transfer) * nslots) : 0;
+	r = dma_alloc(c, sq_size + cq_size + prp_size, &q->ring_buf, "a queue pair");
 	if (r < 0)
 		return r;
-	q->sq = dbk_dma_buf_get_vaddr(q->sq_buf);
-	q->cq = dbk_dma_buf_get_vaddr(q->cq_buf);
+	base = dbk_dma_buf_get_vaddr(q->ring_buf);
+	iova = dbk_dma_buf_get_iova(q->ring_buf);
+	q->sq = (struct nvme_sqe *)base;
+	q->sq_iova = iova;
+	q->cq = (struct nvme_cqe *)(base + sq_size);
+	q->cq_iova = iova + sq_size;
 	if (io) {
 		uint32_t psz = prp_slot_size(c->max_transfer);
 		/* At most 8 bounce buffers per queue, each BOUNCE_CHUNK or more. */
@@ -97,12 +110,9 @@ int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,
 			per = (nslots + 7) / 8;
 		if (per == 0)
 			per = 1;
-		r = dma_alloc(c, (size_t)psz * nslots, &q->prp_buf, "PRP lists");
-		if (r < 0)
-			return r;
 		for (i = 0; i < nslots; i++) {
-			q->slots[i].prp = (uint64_t *)((char *)dbk_dma_buf_get_vaddr(q->prp_buf) + (size_t)psz * i);
-			q->slots[i].prp_iova = dbk_dma_buf_get_iova(q->prp_buf) + (uint64_t)psz * i;
+			q->slots[i].prp = (uint64_t *)(base + sq_size + cq_size + (size_t)psz * i);
+			q->slots[i].prp_iova = iova + sq_size + cq_size + (uint64_t)psz * i;
 		}
 		for (i = 0, left = nslots; left; ) {
 			unsigned int n = left < per ? left : per, j;
@@ -129,9 +139,7 @@ void nvme_queue_free(struct nvme_queue *q)
 
 	if (!q->c)
 		return;
-	dbk_dma_buf_free(q->sq_buf);
-	dbk_dma_buf_free(q->cq_buf);
-	dbk_dma_buf_free(q->prp_buf);
+	dbk_dma_buf_free(q->ring_buf);
 	for (i = 0; i < q->nr_bounce_buf; i++)
 		dbk_dma_buf_free(q->bounce_buf[i]);
 	free(q->slots);

@@ -87,7 +87,8 @@ struct nvme_queue {
 	uint16_t qid;		/* 0: admin */
 	uint16_t depth;		/* SQ and CQ entries; depth - 1 commands at once */
 	uint32_t vector;	/* MSI-X vector */
-	struct dbk_dma_buf *sq_buf, *cq_buf, *prp_buf;
+	struct dbk_dma_buf *ring_buf;	/* SQ, CQ, PRP lists */
+	uint64_t sq_iova, cq_iova;
 	struct dbk_dma_buf *bounce_buf[8];
 	unsigned int nr_bounce_buf;
 	struct nvme_sqe *sq;
