@@ -643,6 +643,11 @@ int nvme_selftest(struct nvme_ctrl *c)
 		check(&t, iops > 0 && big > 0, "throughput under TCG, one queue: 4 KiB reads at depth 16: "
 		      "%.0f IOPS; %u KiB reads at depth 8: %.1f MiB/s", iops, c->max_transfer >> 10,
 		      big * c->max_transfer / 1048576.0);
+		/* Depth 1, the way dd measures the kernel's driver in tests/vm/nvme.sh. */
+		iops = measure(&t, q0, 4096, 1, &n4);
+		big = measure(&t, q0, 131072, 1, &n128);
+		check(&t, iops > 0 && big > 0, "throughput under TCG at depth 1: 4 KiB reads %.0f IOPS "
+		      "(%.1f MB/s); 128 KiB reads %.1f MB/s", iops, iops * 4096 / 1e6, big * 131072 / 1e6);
 	}
 
 	/* 14. the signature for the kernel's driver to find */
