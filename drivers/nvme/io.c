@@ -475,6 +475,8 @@ int nvme_io_wait(struct nvme_queue *q, int timeout_ms)
 				q->nr_irqs += (uint64_t)r;
 			else if (r != -ETIMEDOUT)
 				return r;
+			else if (q->inflight)
+				q->nr_quiet_slices++;	/* a lost interrupt, or a slow device */
 		} else {
 			usleep(100);
 			if (dbk_dev_is_revoked(c->dev) == 1)

@@ -103,6 +103,7 @@ struct nvme_queue {
 	pthread_mutex_t lock;
 	/* statistics */
 	uint64_t nr_submitted, nr_completed, nr_doorbells, nr_irqs;
+	uint64_t nr_quiet_slices;	/* waits that slept a whole slice with commands outstanding */
 };
 
 struct nvme_ns {

@@ -637,18 +637,22 @@ int nvme_selftest(struct nvme_ctrl *c)
 	/* 13. numbers: deep queues, then depth 1 (how dd measures the kernel's driver in tests/vm/nvme.sh) */
 	{
 		uint32_t len = c->max_transfer < 131072 ? c->max_transfer : 131072;
-		uint64_t n4, n128;
+		uint64_t n4, n128, quiet, irqs;
 		double iops = measure(&t, q0, 4096, 16, &n4);
 		double big = measure(&t, q0, c->max_transfer, 8, &n128);
 
 		check(&t, iops > 0 && big > 0, "throughput under TCG, one queue: 4 KiB reads at depth 16: "
 		      "%.0f IOPS; %u KiB reads at depth 8: %.1f MiB/s", iops, c->max_transfer >> 10,
 		      big * c->max_transfer / 1048576.0);
+		quiet = q0->nr_quiet_slices;
+		irqs = q0->nr_irqs;
 		iops = measure(&t, q0, 4096, 1, &n4);
 		big = measure(&t, q0, len, 1, &n128);
 		check(&t, iops > 0 && big > 0, "throughput under TCG at depth 1: 4 KiB reads %.0f IOPS "
-		      "(%.1f MB/s); %u KiB reads %.1f MB/s", iops, iops * 4096 / 1e6, len >> 10,
-		      big * len / 1e6);
+		      "(%.1f MB/s); %u KiB reads %.1f MB/s (%" PRIu64 " commands, %" PRIu64
+		      " interrupts, %" PRIu64 " waits of %d ms without one)", iops, iops * 4096 / 1e6,
+		      len >> 10, big * len / 1e6, n4 + n128, q0->nr_irqs - irqs,
+		      q0->nr_quiet_slices - quiet, 100);
 	}
 
 	/* 14. the signature for the kernel's driver to find */
