@@ -34,6 +34,8 @@ want "the usb-hid driver" "$prefix/libexec/devbroker/drivers/usb-hid"
 want "the usb-hid manifest" "$prefix/share/devbroker/drivers.d/usb-hid.conf"
 want "the usb-storage driver" "$prefix/libexec/devbroker/drivers/usb-storage"
 want "the usb-storage manifest" "$prefix/share/devbroker/drivers.d/usb-storage.conf"
+want "the nvme driver" "$prefix/libexec/devbroker/drivers/nvme"
+want "the nvme manifest" "$prefix/share/devbroker/drivers.d/nvme.conf"
 want "the USB request policy" "$prefix/share/devbroker/policies/usb_requests.bpf.o"
 want "the USB policy header" "$prefix/include/devbroker/usb-policy.h"
 want "the bpffs layout header" "$prefix/include/devbroker/bpffs.h"
@@ -48,9 +50,9 @@ if grep -q "^Exec=$prefix/libexec/devbroker/drivers/edu-driver " "$dest$prefix/s
 else
 	echo "not ok $n - the installed manifest names another path"
 fi
-for drv in usb-hid usb-storage; do
+for drv in usb-hid usb-storage nvme; do
 	n=$((n + 1))
-	if grep -qx "Exec=$prefix/libexec/devbroker/drivers/$drv" "$dest$prefix/share/devbroker/drivers.d/$drv.conf"; then
+	if grep -qE "^Exec=$prefix/libexec/devbroker/drivers/$drv( |\$)" "$dest$prefix/share/devbroker/drivers.d/$drv.conf"; then
 		echo "ok $n - the installed $drv manifest names the installed driver"
 	else
 		echo "not ok $n - the installed $drv manifest names another path"

@@ -137,6 +137,29 @@ static void test_edu(void **state)
 	dbk_manifest_free(&m);
 }
 
+/* The shipped nvme manifest: class match, MSI-X, the DMA it asks, never on sight. */
+static void test_nvme(void **state)
+{
+	struct dbk_manifest m;
+
+	(void)state;
+	assert_int_equal(dbk_manifest_parse(NVME_CONF, &m), 0);
+	assert_string_equal(m.error, "");
+	assert_true(m.valid);
+	assert_string_equal(m.name, "nvme");
+	assert_string_equal(m.argv[0], NVME_DRIVER);
+	assert_string_equal(m.match[0], "pci:v*d*sv*sd*bc01sc08i02");
+	assert_int_equal(m.rights.bars, 1);
+	assert_int_equal(m.rights.map_bars, 1);
+	assert_int_equal(m.rights.irqs, DBK_IRQ_MSIX);
+	assert_int_equal(m.rights.vectors, 3);
+	assert_int_equal(m.rights.dma, 12u << 20);
+	assert_int_equal(m.rights.dma_bits, 64);
+	assert_true(m.rights.unsafe_dma);	/* no guard can check PRPs: limits.conf decides */
+	assert_false(m.auto_bind);
+	dbk_manifest_free(&m);
+}
+
 static void test_defaults(void **state)
 {
 	struct dbk_manifest m;
@@ -619,6 +642,7 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_edu),
+		cmocka_unit_test(test_nvme),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_unreadable),

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * drivers/nvme: queue pairs and the I/O API (nvme.h).
+ *
+ * A queue pair is an SQ and a CQ of @depth entries each in DMA memory
+ * (§4.1: a queue is full when tail + 1 == head, so depth - 1 commands
+ * are outstanding at most; that is also how many command slots we keep,
+ * and a slot's index is the command's CID).  The controller fetches SQ
+ * entries after we write the SQ tail doorbell, and posts CQ entries with
+ * the Phase Tag inverted on every pass through the queue (§4.6: "the
+ * Phase Tag ... is inverted each pass"): an entry is new while its phase
+ * equals ours.  We then write the CQ head doorbell, once per batch.
+ *
+ * Data goes through bounce buffers: each command slot owns max_transfer
+ * bytes of DMA memory (in a few large DMA buffers) and a PRP list.  DMA
+ * buffers are contiguous in device address space (one coherent block
+ * without an IOMMU, one IOVA range with one), so a slot's pages are
+ * iova, iova + 4K, ...; PRP rules, §4.3: PRP1 the first page, PRP2 the
+ * second page when the transfer spans exactly two, else the address of a
+ * PRP list holding pages 2..n.  A slot's list never crosses a page, so no
+ * list chaining is needed (max_transfer is capped to make it so).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nvme.h"
+
+#define BOUNCE_CHUNK	(1u << 20)	/* bytes per bounce DMA buffer, at least */
+#define WAIT_SLICE_MS	100		/* how long a wait sleeps before checking timeouts */
+
+/* A slot whose waiter gave up (admin timeout): its late completion is dropped. */
+static struct nvme_req orphan;
+
+static uint32_t roundup_pow2(uint32_t v)
+{
+	uint32_t p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static size_t page_round(size_t v)
+{
+	return (v + NVME_PAGE_SIZE - 1) & ~(size_t)(NVME_PAGE_SIZE - 1);
+}
+
+/* Bytes of PRP list a slot needs: one entry per page after the first. */
+static uint32_t prp_slot_size(uint32_t max_transfer)
+{
+	uint32_t n = (max_transfer + NVME_PAGE_SIZE - 1) / NVME_PAGE_SIZE;
+
+	return roundup_pow2(n * 8 < 64 ? 64 : n * 8);
+}
+
+static int dma_alloc(struct nvme_ctrl *c, size_t size, struct dbk_dma_buf **b, const char *what)
+{
+	int r = dbk_dma_buf_alloc(c->dev, page_round(size), b);
+
+	if (r < 0)
+		nvme_log("allocating %zu bytes of DMA memory for %s: %s", page_round(size), what,
+			 strerror(-r));
+	return r;
+}
+
+int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,
+		     uint16_t depth, uint32_t vector, bool io)
+{
+	unsigned int nslots = depth - 1u, i;
+	size_t sq_size, cq_size, prp_size;
+	uint64_t iova;
+	uint8_t *base;
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	q->c = c;
+	q->qid = qid;
+	q->depth = depth;
+	q->vector = vector;
+	pthread_mutex_init(&q->lock, NULL);
+	q->slots = calloc(nslots, sizeof(*q->slots));
+	if (!q->slots)
+		return -ENOMEM;
+	/*
+	 * One DMA buffer for the SQ, the CQ and the PRP lists (each part page
+	 * aligned): a grant has at most DBK_MAX_DMA_BUFS (64) buffers, and
+	 * the bounce buffers need most of them.
+	 */
+	sq_size = page_round(depth * sizeof(struct nvme_sqe));
+	cq_size = page_round(depth * sizeof(struct nvme_cqe));
+	prp_size = io ? page_round((size_t)prp_slot_size(c->max_transfer) * nslots) : 0;
+	r = dma_alloc(c, sq_size + cq_size + prp_size, &q->ring_buf, "a queue pair");
+	if (r < 0)
+		return r;
+	base = dbk_dma_buf_get_vaddr(q->ring_buf);
+	iova = dbk_dma_buf_get_iova(q->ring_buf);
+	q->sq = (struct nvme_sqe *)base;
+	q->sq_iova = iova;
+	q->cq = (struct nvme_cqe *)(base + sq_size);
+	q->cq_iova = iova + sq_size;
+	if (io) {
+		uint32_t psz = prp_slot_size(c->max_transfer);
+		/* At most 8 bounce buffers per queue, each BOUNCE_CHUNK or more. */
+		unsigned int per = BOUNCE_CHUNK / c->max_transfer, left;
+
+		if (per < (nslots + 7) / 8)
+			per = (nslots + 7) / 8;
+		if (per == 0)
+			per = 1;
+		for (i = 0; i < nslots; i++) {
+			q->slots[i].prp = (uint64_t *)(base + sq_size + cq_size + (size_t)psz * i);
+			q->slots[i].prp_iova = iova + sq_size + cq_size + (uint64_t)psz * i;
+		}
+		for (i = 0, left = nslots; left; ) {
+			unsigned int n = left < per ? left : per, j;
+			struct dbk_dma_buf *b;
+
+			r = dma_alloc(c, (size_t)c->max_transfer * n, &b, "bounce buffers");
+			if (r < 0)
+				return r;
+			q->bounce_buf[q->nr_bounce_buf++] = b;
+			for (j = 0; j < n; j++, i++) {
+				q->slots[i].bounce = (char *)dbk_dma_buf_get_vaddr(b) + (size_t)c->max_transfer * j;
+				q->slots[i].bounce_iova = dbk_dma_buf_get_iova(b) + (uint64_t)c->max_transfer * j;
+			}
+			left -= n;
+		}
+	}
+	nvme_queue_reset(q);
+	return 0;
+}
+
+void nvme_queue_free(struct nvme_queue *q)
+{
+	unsigned int i;
+
+	if (!q->c)
+		return;
+	dbk_dma_buf_free(q->ring_buf);
+	for (i = 0; i < q->nr_bounce_buf; i++)
+		dbk_dma_buf_free(q->bounce_buf[i]);
+	free(q->slots);
+	pthread_mutex_destroy(&q->lock);
+	memset(q, 0, sizeof(*q));
+}
+
+/* Back to the state of a freshly created queue: empty, phase 1 (§4.6). */
+void nvme_queue_reset(struct nvme_queue *q)
+{
+	memset(q->cq, 0, q->depth * sizeof(struct nvme_cqe));
+	q->sq_tail = q->sq_rung = q->sq_head = q->cq_head = 0;
+	q->phase = 1;
+	q->inflight = 0;
+	memset(q->sq, 0, q->depth * sizeof(struct nvme_sqe));
+}
+
+/* Take every outstanding request out of @q (reset), chained on *@list (may be NULL). */
+unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req **list)
+{
+	uint64_t now = nvme_now_ns();
+	unsigned int i, n = 0;
+
+	for (i = 0; i + 1u < q->depth; i++) {
+		struct nvme_req *req = q->slots[i].req;
+
+		if (!req)
+			continue;
+		q->slots[i].req = NULL;
+		if (req == &orphan)
+			continue;
+		req->err = now > q->slots[i].deadline ? -ETIMEDOUT : err;
+		req->status = 0;
+		req->completed = true;
+		n++;
+		if (list) {
+			req->next = *list;
+			*list = req;
+		}
+	}
+	q->inflight = 0;
+	return n;
+}
+
+static int sq_doorbell(struct nvme_queue *q)
+{
+	int r;
+
+	if (q->sq_tail == q->sq_rung)
+		return 0;
+	/* The entries must be in memory before the controller hears of them. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	r = dbk_write32(q->c->dev, NVME_BAR, NVME_SQ_DB(q->qid, q->c->dstrd), q->sq_tail);
+	if (r == 0) {
+		q->sq_rung = q->sq_tail;
+		q->nr_doorbells++;
+	}
+	return r;
+}
+
+/* Under q->lock: put @sqe in the SQ for @req (its CID is chosen here). */
+static int submit_locked(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvme_req *req,
+			 int slot)
+{
+	struct nvme_slot *s = &q->slots[slot];
+
+	sqe->cid = (uint16_t)slot;
+	s->req = req;
+	s->abort_sent = false;
+	s->deadline = nvme_now_ns() + (uint64_t)q->c->cmd_timeout_ms * 1000000u;
+	req->completed = false;
+	req->err = 0;
+	req->status = 0;
+	req->result = 0;
+	memcpy(&q->sq[q->sq_tail], sqe, sizeof(*sqe));
+	q->sq_tail = (uint16_t)((q->sq_tail + 1u) % q->depth);
+	q->inflight++;
+	q->nr_submitted++;
+	return 0;
+}
+
+static int free_slot(struct nvme_queue *q)
+{
+	unsigned int i;
+
+	if (q->inflight + 1u >= q->depth)
+		return -EAGAIN;
+	for (i = 0; i + 1u < q->depth; i++)
+		if (!q->slots[i].req)
+			return (int)i;
+	return -EAGAIN;
+}
+
+/* Admin commands (ctrl.c): submit and ring at once. */
+int nvme_queue_submit_sqe(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvme_req *req)
+{
+	int slot, r;
+
+	pthread_mutex_lock(&q->lock);
+	slot = free_slot(q);
+	if (slot < 0) {
+		pthread_mutex_unlock(&q->lock);
+		return slot;
+	}
+	submit_locked(q, sqe, req, slot);
+	r = sq_doorbell(q);
+	if (r < 0)
+		q->slots[slot].req = &orphan;	/* the caller returns: never complete into it */
+	pthread_mutex_unlock(&q->lock);
+	return r < 0 ? r : slot;
+}
+
+/* Forget the waiter of @slot (it gave up); its completion, if any, is dropped. */
+void nvme_queue_orphan(struct nvme_queue *q, int slot)
+{
+	pthread_mutex_lock(&q->lock);
+	if (slot >= 0 && slot + 1 < q->depth && q->slots[slot].req)
+		q->slots[slot].req = &orphan;
+	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * Under q->lock: consume every new CQ entry, then write the CQ head
+ * doorbell once.  Completed requests are chained on *@done.
+ */
+static int reap_locked(struct nvme_queue *q, struct nvme_req **done)
+{
+	int n = 0;
+
+	for (;;) {
+		struct nvme_cqe *e = &q->cq[q->cq_head];
+		uint16_t st = __atomic_load_n(&e->status, __ATOMIC_ACQUIRE);
+		struct nvme_slot *s;
+		struct nvme_req *req;
+		uint16_t cid;
+
+		if (NVME_CQE_PHASE(st) != q->phase)
+			break;
+		cid = e->cid;
+		q->sq_head = e->sqhd;
+		if (++q->cq_head == q->depth) {
+			q->cq_head = 0;
+			q->phase ^= 1;
+		}
+		n++;
+		if (cid + 1u >= q->depth || !q->slots[cid].req) {
+			nvme_log("queue %u: completion for CID %u, which is not outstanding; ignored",
+				 q->qid, cid);
+			continue;
+		}
+		s = &q->slots[cid];
+		req = s->req;
+		s->req = NULL;
+		q->inflight--;
+		q->nr_completed++;
+		if (req == &orphan)
+			continue;
+		req->status = NVME_CQE_STATUS(st);
+		req->result = e->dw0;
+		if (NVME_STATUS_CODE(req->status) == NVME_SC_SUCCESS)
+			req->err = 0;
+		else if (NVME_SCT(req->status) == 0 && NVME_SC(req->status) == NVME_SC_ABORT_REQ)
+			req->err = -ETIMEDOUT;	/* we asked for it: the command timed out */
+		else
+			req->err = -EIO;
+		if (req->err == 0 && req->op == NVME_OP_READ && q->qid && req->buf)
+			memcpy(req->buf, s->bounce, req->length);
+		req->completed = true;
+		req->next = *done;
+		*done = req;
+	}
+	if (n) {
+		int r = dbk_write32(q->c->dev, NVME_BAR, NVME_CQ_DB(q->qid, q->c->dstrd), q->cq_head);
+
+		if (r < 0)
+			return r;
+	}
+	return n;
+}
+
+void nvme_run_callbacks(struct nvme_req *done)
+{
+	/* Oldest first: the chain is newest first. */
+	struct nvme_req *rev = NULL;
+
+	while (done) {
+		struct nvme_req *next = done->next;
+
+		done->next = rev;
+		rev = done;
+		done = next;
+	}
+	while (rev) {
+		struct nvme_req *next = rev->next;
+
+		rev->next = NULL;
+		if (rev->done)
+			rev->done(rev);
+		rev = next;
+	}
+}
+
+/* Reap @q; run the callbacks of what completed.  Admin queue too. */
+int nvme_queue_poll(struct nvme_queue *q)
+{
+	struct nvme_req *done = NULL;
+	int n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->live || q->qid == 0 ? reap_locked(q, &done) : 0;
+	pthread_mutex_unlock(&q->lock);
+	nvme_run_callbacks(done);
+	return n;
+}
+
+/* ---- the I/O API ---- */
+
+int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req)
+{
+	struct nvme_ctrl *c = q->c;
+	struct nvme_ns *ns = nvme_ns_get(c, req->nsid);
+	struct nvme_sqe sqe;
+	int slot, r;
+
+	r = nvme_check_req(ns, c->max_transfer, c->oncs, req);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&q->lock);
+	if (!q->live) {
+		pthread_mutex_unlock(&q->lock);
+		return c->shut_down ? -ESHUTDOWN : c->failed ? -EIO : -EAGAIN;
+	}
+	slot = free_slot(q);
+	if (slot < 0) {
+		pthread_mutex_unlock(&q->lock);
+		return slot;
+	}
+	nvme_build_cmd(ns, req, &q->slots[slot], &sqe);
+	submit_locked(q, &sqe, req, slot);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+int nvme_io_kick(struct nvme_queue *q)
+{
+	int r;
+
+	pthread_mutex_lock(&q->lock);
+	r = q->live ? sq_doorbell(q) : 0;
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+int nvme_io_poll(struct nvme_queue *q)
+{
+	return nvme_queue_poll(q);
+}
+
+int nvme_io_get_fd(struct nvme_queue *q)
+{
+	return q->c->use_irq ? dbk_irq_get_fd(q->c->dev, q->vector) : -EOPNOTSUPP;
+}
+
+/*
+ * Timeouts: the first expiry of a command sends an Abort (§5.1) and gives
+ * it another cmd_timeout; the second resets the controller (§7.3).
+ */
+static int check_timeouts(struct nvme_queue *q)
+{
+	struct nvme_ctrl *c = q->c;
+	uint16_t abort_cid[8];
+	unsigned int nabort = 0, i;
+	bool reset = false;
+	uint64_t now = nvme_now_ns();
+
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i + 1u < q->depth; i++) {
+		struct nvme_slot *s = &q->slots[i];
+
+		if (!s->req || s->req == &orphan || now < s->deadline)
+			continue;
+		if (s->abort_sent) {
+			reset = true;
+		} else if (nabort < 8) {
+			s->abort_sent = true;
+			s->deadline = now + (uint64_t)c->cmd_timeout_ms * 1000000u;
+			abort_cid[nabort++] = (uint16_t)i;
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	for (i = 0; i < nabort && !reset; i++) {
+		struct nvme_sqe sqe = { .opcode = NVME_ADM_ABORT };
+		struct nvme_cqe cqe;
+		int r;
+
+		sqe.cdw10 = q->qid | ((uint32_t)abort_cid[i] << 16);
+		nvme_log("queue %u: command %u timed out after %d ms; aborting it", q->qid,
+			 abort_cid[i], c->cmd_timeout_ms);
+		r = nvme_admin_cmd(c, &sqe, &cqe);
+		if (r < 0)
+			reset = true;	/* the admin queue is stuck too */
+		else if (c->verbose)
+			nvme_log("abort: %s, command %saborted", r > 0 ? nvme_status_str((uint16_t)r) : "ok",
+				 cqe.dw0 & 1 ? "not " : "");
+	}
+	if (reset) {
+		nvme_log("queue %u: a command did not complete after its abort; resetting the controller",
+			 q->qid);
+		return nvme_ctrl_reset(c);
+	}
+	return 0;
+}
+
+int nvme_io_wait(struct nvme_queue *q, int timeout_ms)
+{
+	struct nvme_ctrl *c = q->c;
+	uint64_t end = nvme_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
+	int n, r;
+
+	for (;;) {
+		n = nvme_queue_poll(q);
+		if (n != 0)
+			return n;
+		r = check_timeouts(q);
+		if (r < 0)
+			return r;
+		n = nvme_queue_poll(q);
+		if (n != 0 || (timeout_ms >= 0 && nvme_now_ns() >= end))
+			return n;
+		if (c->use_irq) {
+			r = dbk_irq_wait(c->dev, q->vector, WAIT_SLICE_MS);
+			if (r > 0)
+				q->nr_irqs += (uint64_t)r;
+			else if (r != -ETIMEDOUT)
+				return r;
+			else if (q->inflight)
+				q->nr_quiet_slices++;	/* a lost interrupt, or a slow device */
+		} else {
+			usleep(100);
+			if (dbk_dev_is_revoked(c->dev) == 1)
+				return -ENODEV;
+		}
+	}
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * nvme: an unprivileged userspace driver for NVM Express controllers
+ * (PCI class 01 08 02), built on libdev only, in the manner of ixy and of
+ * SPDK's nvme driver, citing the NVM Express Base Specification 1.4.
+ *
+ *   nvme-regs.h  registers, queue entries, identify offsets
+ *   ctrl.c       bring-up, admin commands, identify, reset, shutdown
+ *   io.c         queue pairs and the I/O API the block frontend will use
+ *   selftest.c   --selftest
+ *
+ * usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]
+ *             [--timeout-ms MS] [--selftest | --identify] [--verbose]
+ *
+ * Without --grant-fd, the grant devbrokerd (or a test launcher) handed
+ * over (<devbroker/handover.h>).  The grant must allow BAR0, MSI-X (one
+ * vector for the admin queue and one per I/O queue; fewer means fewer
+ * queues, none means polling) and DMA (see nvme.conf for the size).
+ *
+ * --identify, the default for now: bring up, report, shut down.  Serving
+ * the disk needs the block frontend (dbk_block, NBD through
+ * devbrokerd), which libdev does not have yet: until then the default
+ * mode brings the controller up, reports it and shuts it down.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <devbroker/device.h>
+#include <devbroker/handover.h>
+
+#include "nvme.h"
+#include "selftest.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]\n"
+	      "            [--timeout-ms MS] [--selftest | --identify] [--verbose]\n"
+	      "Without --grant-fd: the grant devbrokerd handed over.\n", f);
+}
+
+static void report(struct nvme_ctrl *c)
+{
+	unsigned int i;
+
+	nvme_log("%s (serial %s, firmware %s), NVMe %u.%u, %u namespace(s), %u I/O queue pair(s) "
+		 "of %u entries, max transfer %u bytes", c->mn, c->sn, c->fr, c->vs >> 16,
+		 (c->vs >> 8) & 0xff, c->nr_ns, c->nr_io, c->io_depth, c->max_transfer);
+	for (i = 0; i < c->nr_ns; i++)
+		nvme_log("namespace %u: %" PRIu64 " blocks of %u bytes%s", c->ns[i].nsid, c->ns[i].blocks,
+			 1u << c->ns[i].lba_shift, c->ns[i].usable ? "" : " (unsupported format)");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "grant-fd", required_argument, NULL, 'g' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "max-transfer", required_argument, NULL, 'm' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "selftest", no_argument, NULL, 's' },
+		{ "identify", no_argument, NULL, 'i' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct nvme_ctrl c;
+	unsigned int queues = 2, depth = 32;
+	uint32_t max_transfer = 128 * 1024;
+	int grant_fd = -1, ch, r, rc;
+	bool selftest = false;
+	struct dbk_dev *dev;
+
+	memset(&c, 0, sizeof(c));
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'g': grant_fd = atoi(optarg); break;
+		case 'q': queues = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'd': depth = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'm': max_transfer = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 't': c.cmd_timeout_ms = atoi(optarg); break;
+		case 's': selftest = true; break;
+		case 'i': break;
+		case 'v': c.verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !queues || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024) {
+		usage(stderr);
+		return 2;
+	}
+	if (grant_fd < 0) {
+		struct dbk_handover *h;
+
+		r = dbk_handover_get(&h);
+		if (r < 0) {
+			nvme_log("nothing handed over (%s): run under devbrokerd, or give --grant-fd",
+				 strerror(-r));
+			return 2;
+		}
+		grant_fd = dbk_handover_take_fd(h, DBK_HANDOVER_GRANT);
+		dbk_handover_free(h);
+		if (grant_fd < 0) {
+			nvme_log("no grant was handed over: %s", strerror(-grant_fd));
+			return 2;
+		}
+	}
+	r = dbk_catch_revocation();
+	if (r < 0)
+		nvme_log("cannot catch revocation: %s", strerror(-r));
+	r = dbk_dev_adopt(grant_fd, &dev);
+	if (r < 0) {
+		nvme_log("adopting grant fd %d: %s", grant_fd, strerror(-r));
+		return 1;
+	}
+	if (c.verbose)
+		nvme_log("registers through %s", dbk_dev_access_is_mapped(dev, NVME_BAR, NVME_REG_CSTS, 4) == 1 ?
+			 "mmap()" : "pread/pwrite");
+	r = nvme_ctrl_init(&c, dev, queues, depth, max_transfer);
+	if (r < 0) {
+		nvme_log("bringing the controller up: %s", strerror(-r));
+		if (selftest) {
+			printf("not ok 1 - the controller comes up: %s\n1..1\n", strerror(-r));
+			fflush(stdout);
+		}
+		nvme_ctrl_free(&c);
+		dbk_dev_free(dev);
+		return 1;
+	}
+	report(&c);
+	if (selftest) {
+		rc = nvme_selftest(&c);
+	} else {
+		nvme_log("no block frontend in libdev yet: shutting the controller down");
+		rc = nvme_ctrl_shutdown(&c) < 0 ? 1 : 0;
+	}
+	rc = dbk_dev_is_revoked(dev) == 1 ? 3 : rc;
+	nvme_ctrl_free(&c);
+	dbk_dev_free(dev);
+	return rc;
+}
