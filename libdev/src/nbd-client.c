@@ -6,6 +6,7 @@
  * one deadline, and every length is checked before anything is read.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
@@ -31,18 +32,28 @@ static int remaining_ms(const struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (c->deadline.tv_sec - now.tv_sec) * 1000LL +
 	     (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > 1000000 ? 1000000 : (int)ms;
+	/* The deadline is at most INT_MAX ms away (timeout_ms is an int). */
+	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* Wait for @events on the socket until the deadline. */
+/*
+ * Wait for @events on the socket until the deadline.  A poll that times
+ * out is only the end if the deadline has passed: poll may be woken early
+ * (a signal, a clock step) and the deadline is what bounds the handshake.
+ */
 static int wait_for(const struct conn *c, short events)
 {
 	struct pollfd p = { .fd = c->fd, .events = events };
-	int r;
+	int ms, r;
 
-	do {
-		r = poll(&p, 1, remaining_ms(c));
-	} while (r < 0 && errno == EINTR);
+	for (;;) {
+		ms = remaining_ms(c);
+		r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 0 || ms == 0)
+			break;
+	}
 	if (r < 0)
 		return -errno;
 	if (r == 0)

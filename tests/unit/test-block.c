@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -23,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -32,6 +35,30 @@
 
 #define DISK_SIZE	(1u << 20)
 #define TIMEOUT_MS	5000
+
+/*
+ * poll(), overridden for the whole test program (the library is linked
+ * statically): a long poll can be made to "time out" at once, as a real
+ * one would after that long, without waiting for it.  Everything else is
+ * ppoll().
+ */
+static atomic_int fake_expire;		/* long polls left to time out at once */
+static atomic_int longest_poll;		/* the longest timeout asked for, in ms */
+
+int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+
+	if (timeout > 100000) {
+		if (timeout > atomic_load(&longest_poll))
+			atomic_store(&longest_poll, timeout);
+		if (atomic_load(&fake_expire) > 0) {
+			atomic_fetch_sub(&fake_expire, 1);
+			return 0;
+		}
+	}
+	return ppoll(fds, n, timeout < 0 ? NULL : &ts, NULL);
+}
 
 /* ---- a memory disk, completing at once or from a worker thread ---- */
 
@@ -883,6 +910,34 @@ static void test_client_values(void **state)
 	assert_int_equal(dbk_nbd_client_handshake(0, 10, NULL), -EINVAL);
 }
 
+/*
+ * A long handshake timeout: a poll that returns 0 before the deadline is
+ * not the deadline.  poll() "times out" once at once (as a real one would
+ * after its timeout, were it clamped below the deadline); the handshake
+ * must poll again and succeed, and never ask for more than the deadline.
+ */
+static void test_client_long_timeout(void **state)
+{
+	struct dbk_nbd_export ex;
+	struct canned c;
+
+	(void)state;
+	good_until_ack(&c);
+	put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+	atomic_store(&longest_poll, 0);
+	atomic_store(&fake_expire, 1);
+	assert_int_equal(against(&c, false, 3600 * 1000, &ex), 0);
+	assert_int_equal(atomic_load(&fake_expire), 0);
+	assert_true(atomic_load(&longest_poll) > 1000000);	/* not clamped to 1000 s */
+	assert_true(atomic_load(&longest_poll) <= 3600 * 1000);
+	atomic_store(&fake_expire, 3);
+	assert_int_equal(against(&c, false, INT_MAX, &ex), 0);
+	atomic_store(&fake_expire, 0);
+	/* A short deadline still ends it. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(against(&c, false, 50, NULL), -ETIMEDOUT);
+}
+
 /* ---- dbk_block_new()'s arguments ---- */
 
 static void test_new_args(void **state)
@@ -954,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_bad_handshakes),
 		cmocka_unit_test(test_client_malicious),
 		cmocka_unit_test(test_client_values),
+		cmocka_unit_test(test_client_long_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
