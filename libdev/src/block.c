@@ -491,7 +491,9 @@ static int check_params(const struct dbk_block_params *p, uint32_t *max_transfer
 
 	if (!dbk_nbd_is_pow2(bs) || bs < 512 || bs > 4096 ||
 	    p->size == 0 || p->size > INT64_MAX || p->size % bs ||
-	    mt < bs || mt % bs || mt > MAX_TRANSFER || (p->flags & ~KNOWN_FLAGS))
+	    mt < bs || mt % bs || mt > MAX_TRANSFER || (p->flags & ~KNOWN_FLAGS) ||
+	    /* What devbrokerd can write to max_sectors_kb (nbd-proto.h). */
+	    mt < DBK_NBD_XFER_MIN || mt % DBK_NBD_XFER_ALIGN)
 		return -EINVAL;
 	*max_transfer = mt;
 	return 0;

@@ -132,8 +132,10 @@ static int check_export(const struct dbk_nbd_export *ex)
 	if (!dbk_nbd_is_pow2(ex->pref_block) || ex->pref_block < ex->min_block ||
 	    ex->pref_block > DBK_NBD_BLOCK_MAX)
 		return -EPROTO;
-	if (ex->max_block < ex->min_block ||
-	    (ex->max_block % ex->min_block && ex->max_block != UINT32_MAX))
+	/* max_block: what max_sectors_kb can hold (see nbd-proto.h), or no limit. */
+	if (ex->max_block != UINT32_MAX &&
+	    (ex->max_block < ex->pref_block || ex->max_block < DBK_NBD_XFER_MIN ||
+	     ex->max_block % DBK_NBD_XFER_ALIGN || ex->max_block % ex->min_block))
 		return -EPROTO;
 	if (ex->size == 0 || ex->size > INT64_MAX || ex->size % ex->min_block)
 		return -EPROTO;

@@ -89,14 +89,35 @@
 /* The longest option data or option reply either end accepts. */
 #define DBK_NBD_OPT_MAX		8192
 
-/* Block sizes both ends accept (powers of two). */
+/*
+ * Block sizes both ends accept (powers of two): Linux 6.1's nbd sets the
+ * logical block size to min_block and blk_validate_block_size() refuses
+ * anything above PAGE_SIZE (4096 on amd64); the preferred size is capped
+ * the same way.
+ */
 #define DBK_NBD_BLOCK_MIN	512u
-#define DBK_NBD_BLOCK_MAX	65536u
+#define DBK_NBD_BLOCK_MAX	4096u
+
+/*
+ * The largest request (max_block): 6.1's nbd cannot be told it (no netlink
+ * attribute); devbrokerd writes it, in KiB, to
+ * /sys/block/nbdN/queue/max_sectors_kb, which takes whole KiB of at least
+ * PAGE_SIZE.  So max_block is a multiple of 1024 of at least 4096 (or
+ * UINT32_MAX: no limit of the server's).
+ */
+#define DBK_NBD_XFER_MIN	4096u
+#define DBK_NBD_XFER_ALIGN	1024u
 
 /* What the handshake agreed: the export the kernel's nbd will serve. */
 struct dbk_nbd_export {
 	uint64_t size;		/* bytes: > 0, a multiple of min_block */
 	uint16_t flags;		/* NBD_FLAG_* transmission flags (HAS_FLAGS set) */
+	/*
+	 * min_block <= pref_block <= DBK_NBD_BLOCK_MAX; max_block >= pref_block,
+	 * a multiple of min_block and of DBK_NBD_XFER_ALIGN, >= DBK_NBD_XFER_MIN,
+	 * or UINT32_MAX (no limit: leave max_sectors_kb alone).  A max_block
+	 * above the queue's max_hw_sectors_kb (32 MiB for nbd) means that.
+	 */
 	uint32_t min_block, pref_block, max_block;
 };
 

@@ -352,6 +352,19 @@ static void test_roundtrip(void **state)
 	assert_int_equal(ex.min_block, 512);
 	assert_int_equal(ex.max_block, 64 << 10);
 	assert_int_equal(server_end(&s), 0);
+
+	/* The smallest and an odd max_transfer the server takes, the client too. */
+	p.block_size = 512;
+	p.max_transfer = 4096;
+	server_start(&s, 1, &p, 0);
+	handshake(s.cfd[0], &ex);
+	assert_int_equal(ex.max_block, 4096);
+	assert_int_equal(server_end(&s), 0);
+	p.max_transfer = 5120;
+	server_start(&s, 1, &p, 0);
+	handshake(s.cfd[0], &ex);
+	assert_int_equal(ex.max_block, 5120);
+	assert_int_equal(server_end(&s), 0);
 }
 
 /* Two connections: each handshakes, may take several; requests carry their queue. */
@@ -876,11 +889,22 @@ static void test_client_values(void **state)
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 1000, 4096, 65536 },		/* not a power of 2 */
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 3000, 65536 },
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 256, 4096, 65536 },		/* below 512 */
-		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 1 << 17, 1 << 17, 1 << 17 },	/* above 64 KiB */
+		/* Above PAGE_SIZE: 6.1's blk_validate_block_size() refuses them. */
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 1 << 17, 1 << 17, 1 << 17 },
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 65536, 65536, 65536 },
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 8192, 8192, 1 << 20 },
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 1 << 17, 1 << 17 },
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 65536, 1 << 20 },
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 8192, 1 << 20 },
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 4096, 512, 65536 },		/* pref < min */
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 4096, 4096, 6000 },		/* max not a multiple */
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 4096, 4096, 2048 },		/* max < min */
+		/* A max that max_sectors_kb cannot hold (whole KiB, >= 4 KiB). */
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 512, 512 },
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 512, 3072 },
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 512, 4608 },
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 4096, 2048 },		/* max < pref */
+		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 512, 4096, UINT32_MAX - 1 },
 		{ 1 << 20, NBD_FLAG_HAS_FLAGS, 0, 0, 0 },
 	};
 	struct dbk_nbd_export ex;
@@ -896,15 +920,25 @@ static void test_client_values(void **state)
 		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
 		assert_int_equal(against(&c, true, TIMEOUT_MS, NULL), -EPROTO);
 	}
-	/* The edges that pass: 64 KiB blocks, an unlimited maximum, unknown infos. */
+	/* The edges that pass: 4 KiB blocks, an unlimited maximum, unknown infos. */
 	memset(&c, 0, sizeof(c));
 	put_greeting(&c, NBD_FLAG_FIXED_NEWSTYLE);
 	put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, "\0\2desc", 6);		/* NBD_INFO_DESCRIPTION */
-	put_bs(&c, 65536, 65536, UINT32_MAX);
+	put_bs(&c, 4096, 4096, UINT32_MAX);
 	put_export(&c, 1 << 20, NBD_FLAG_HAS_FLAGS | NBD_FLAG_CAN_MULTI_CONN);
 	put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
 	assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
 	assert_int_equal(ex.max_block, UINT32_MAX);
+	/* ...the smallest maximum, and one of whole KiB that is not a power of 2. */
+	for (i = 0; i < 2; i++) {
+		memset(&c, 0, sizeof(c));
+		put_greeting(&c, NBD_FLAG_FIXED_NEWSTYLE);
+		put_bs(&c, 512, i ? 512 : 4096, i ? 5120 : 4096);
+		put_export(&c, 1 << 20, NBD_FLAG_HAS_FLAGS);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
+		assert_int_equal(ex.max_block, i ? 5120 : 4096);
+	}
 	assert_int_equal(dbk_nbd_client_handshake(-1, 10, &ex), -EINVAL);
 	assert_int_equal(dbk_nbd_client_handshake(0, -1, &ex), -EINVAL);
 	assert_int_equal(dbk_nbd_client_handshake(0, 10, NULL), -EINVAL);
@@ -966,9 +1000,13 @@ static void test_new_args(void **state)
 	fds[0] = 1000;
 	assert_int_equal(dbk_block_new(fds, 1, &params, &ops, NULL, &b), -EBADF);
 	assert_int_equal(dbk_block_new(pfd, 1, &params, &ops, NULL, &b), -ENOTSOCK);
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 13; i++) {
 		p = params;
 		switch (i) {
+		/* A max_transfer that max_sectors_kb cannot hold. */
+		case 10: p.max_transfer = 2048; break;
+		case 11: p.max_transfer = 4608; break;
+		case 12: p.block_size = 4096; p.max_transfer = 5120; break;
 		case 0: p.size = 0; break;
 		case 1: p.size = 1000; break;
 		case 2: p.block_size = 256; break;

@@ -66,9 +66,11 @@ struct dbk_block_params {
 	uint64_t size;		/**< bytes: > 0, a multiple of @c block_size */
 	uint32_t block_size;	/**< the logical block size: a power of two, 512..4096 */
 	/**
-	 * The longest read or write, in bytes: a multiple of @c block_size,
-	 * up to 32 MiB; 0 for 128 KiB.  The library allocates each request's
-	 * buffer, so this bounds the memory of one request.
+	 * The longest read or write, in bytes: a multiple of @c block_size
+	 * and of 1024, 4096 to 32 MiB; 0 for 128 KiB.  The library allocates
+	 * each request's buffer, so this bounds the memory of one request.
+	 * (devbrokerd sets the disk's max_sectors_kb to it, hence whole KiB
+	 * and at least a page.)
 	 */
 	uint32_t max_transfer;
 	uint32_t flags;		/**< enum dbk_block_flags */
