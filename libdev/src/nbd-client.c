@@ -170,6 +170,24 @@ static int take_info(const uint8_t *d, uint32_t len, struct dbk_nbd_export *ex,
 	}
 }
 
+/*
+ * After the final ACK the server speaks only in replies to the kernel's
+ * requests: bytes already queued would be fed to the kernel's reply parser.
+ * (Bytes sent later reach it anyway, which it survives by dropping the
+ * connection; this only refuses a server that is broken from the start.)
+ * A server that has closed is not refused: the kernel sees it dead at once.
+ */
+static int nothing_queued(const struct conn *c)
+{
+	uint8_t b;
+	ssize_t n;
+
+	do {
+		n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	return n > 0 ? -EPROTO : 0;
+}
+
 static int handshake(const struct conn *c, struct dbk_nbd_export *ex)
 {
 	uint8_t buf[DBK_NBD_OPT_MAX], *p;
@@ -222,8 +240,12 @@ static int handshake(const struct conn *c, struct dbk_nbd_export *ex)
 			return r;
 		if (type & NBD_REP_FLAG_ERROR)
 			return rep_errno(type);
-		if (type == NBD_REP_ACK)
-			return len || !have_export ? -EPROTO : check_export(ex);
+		if (type == NBD_REP_ACK) {
+			if (len || !have_export)
+				return -EPROTO;
+			r = check_export(ex);
+			return r ? r : nothing_queued(c);
+		}
 		if (type != NBD_REP_INFO)
 			return -EPROTO;
 		r = take_info(buf, len, ex, &have_export);

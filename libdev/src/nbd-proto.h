@@ -125,7 +125,8 @@ struct dbk_nbd_export {
  * The client's handshake on connected stream socket @fd: fixed newstyle,
  * then NBD_OPT_GO on the default export, asking for NBD_INFO_BLOCK_SIZE.
  * On success the socket is left at the first byte of the transmission
- * phase (nothing read beyond the final NBD_REP_ACK), ready for the kernel.
+ * phase (nothing read beyond the final NBD_REP_ACK, and a server that had
+ * already sent more is refused with -EPROTO), ready for the kernel.
  * @timeout_ms bounds the whole handshake (not each read).  No trust in the
  * server: every magic, length and value is checked.  A server that sends
  * no NBD_INFO_BLOCK_SIZE gets min 512, preferred 4096, maximum 32 MiB.

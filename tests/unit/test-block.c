@@ -824,6 +824,14 @@ static void test_client_malicious(void **state)
 	good_until_ack(&c);
 	put_rep(&c, NBD_OPT_GO, NBD_REP_ERR_POLICY, NULL, DBK_NBD_OPT_MAX + 1);
 	assert_int_equal(against(&c, false, TIMEOUT_MS, NULL), -EPROTO);
+	/* Bytes after the final ACK (they would reach the kernel's reply parser). */
+	for (i = 1; i <= 20; i += 19) {
+		good_until_ack(&c);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		put(&c, d, (size_t)i);
+		assert_int_equal(against(&c, false, TIMEOUT_MS, NULL), -EPROTO);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, NULL), -EPROTO);
+	}
 	/* A reply to another option, a bad reply magic, an unknown reply type. */
 	good_until_ack(&c);
 	put_rep(&c, NBD_OPT_INFO, NBD_REP_ACK, NULL, 0);
