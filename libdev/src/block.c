@@ -5,8 +5,9 @@
  * then reads requests, checks them and hands them to the driver; replies
  * are written by whoever completes a request, under the connection's lock.
  * The peer is the kernel's nbd, but nothing it sends is trusted: a request
- * the server can answer gets an error reply, one it cannot skip safely
- * (bad magic, a write longer than max_transfer) ends the connection.
+ * the server can answer gets an error reply (a write longer than
+ * max_transfer too: its payload is skipped), one it cannot skip safely
+ * (bad magic) ends the connection.
  */
 #include <errno.h>
 #include <poll.h>
@@ -345,9 +346,20 @@ static int take(struct conn *c, const uint8_t *h)
 	bool data;
 	int r;
 
+	if (type == NBD_CMD_WRITE && len > b->p.max_transfer) {
+		/*
+		 * A payload we will not buffer.  6.1's nbd cannot be told
+		 * max_transfer (devbrokerd sets max_sectors_kb after connecting,
+		 * and an admin may raise it): fail this write, keep the disk.
+		 */
+		r = discard(c, len);
+		if (r)
+			return r;
+		err = check(b, type, flags, off, len, &op);
+		reply(c, h + 8, err ? err : EINVAL, NULL, 0);
+		return 0;
+	}
 	data = type == NBD_CMD_WRITE || (type == NBD_CMD_READ && len <= b->p.max_transfer);
-	if (type == NBD_CMD_WRITE && len > b->p.max_transfer)
-		return -EPROTO;		/* a payload we will not buffer */
 	req = calloc(1, sizeof(*req));
 	if (!req || (data && len && posix_memalign(&req->buf, BUF_ALIGN, len))) {
 		free(req);

@@ -71,6 +71,19 @@ struct dbk_block_params {
 	 * each request's buffer, so this bounds the memory of one request.
 	 * (devbrokerd sets the disk's max_sectors_kb to it, hence whole KiB
 	 * and at least a page.)
+	 *
+	 * Linux 6.1's nbd cannot be told this limit in the handshake, and
+	 * max_sectors_kb is set only after the disk is connected (and may be
+	 * raised by an administrator, up to 32 MiB): a longer read or write
+	 * can still arrive.  The library fails it with EINVAL (a write's
+	 * payload is read and dropped) without calling submit(), and the
+	 * connection goes on.
+	 *
+	 * Trims (and write-zeroes) are not bounded by it: they carry no
+	 * payload, and 6.1 sends trims of up to ~4 GiB whatever this is
+	 * (max_discard_sectors = UINT_MAX).  The library passes them to
+	 * submit() whole (dbk_block_req_length() up to 4 GiB - block_size);
+	 * a driver whose hardware takes less splits them.
 	 */
 	uint32_t max_transfer;
 	uint32_t flags;		/**< enum dbk_block_flags */
