@@ -72,6 +72,7 @@ struct disk {
 	unsigned int submits;
 	unsigned int queues;		/* bit q: a request came on queue q */
 	bool fua_seen, no_hole_seen, quit;
+	bool lazy;			/* reads complete without filling the buffer */
 	pthread_t worker;
 };
 
@@ -83,7 +84,8 @@ static void do_io(struct disk *d, struct dbk_block_req *req)
 	assert_true(off + len <= DISK_SIZE);
 	switch (dbk_block_req_op(req)) {
 	case DBK_BLOCK_READ:
-		memcpy(dbk_block_req_buf(req), d->mem + off, len);
+		if (!d->lazy)
+			memcpy(dbk_block_req_buf(req), d->mem + off, len);
 		break;
 	case DBK_BLOCK_WRITE:
 		memcpy(d->mem + off, dbk_block_req_buf(req), len);
@@ -483,6 +485,34 @@ static void test_stop(void **state)
 	assert_int_equal(recv_reply(fd, &cookie), 0);
 	assert_int_equal(cookie, 7);
 	assert_closed(fd);
+	assert_int_equal(server_end(&s), 0);
+}
+
+/*
+ * A driver that completes a read with 0 without filling its buffer (a bug
+ * in an error path) returns zeroes, not what an earlier request left in
+ * the library's memory.
+ */
+static void test_read_buffer_zeroed(void **state)
+{
+	static uint8_t secret[64 << 10], back[64 << 10], zero[64 << 10];
+	struct dbk_nbd_export ex;
+	struct server s;
+	int i, fd;
+
+	(void)state;
+	server_start(&s, 1, &params, 0);
+	s.d->lazy = true;
+	fd = s.cfd[0];
+	handshake(fd, &ex);
+	memset(secret, 0x5e, sizeof(secret));
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(request(fd, 0, NBD_CMD_WRITE, 512 << 10, sizeof(secret), secret,
+					 NULL), 0);
+		memset(back, 0xaa, sizeof(back));
+		assert_int_equal(request(fd, 0, NBD_CMD_READ, 0, sizeof(back), NULL, back), 0);
+		assert_memory_equal(back, zero, sizeof(back));
+	}
 	assert_int_equal(server_end(&s), 0);
 }
 
@@ -1064,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_multi_conn),
 		cmocka_unit_test(test_async_inflight),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_read_buffer_zeroed),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_bad_handshakes),
 		cmocka_unit_test(test_client_malicious),

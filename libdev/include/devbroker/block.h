@@ -129,8 +129,9 @@ uint32_t dbk_block_req_length(const struct dbk_block_req *req);
 
 /**
  * The data of @p req (dbk_block_req_length() bytes, aligned to 4096): for a
- * read, the buffer to fill (its contents are undefined until then); for a
- * write, the data.  NULL for other operations.
+ * read, the buffer to fill (zeroes until then: a read completed with 0 and
+ * not filled returns zeroes, never older data); for a write, the data.
+ * NULL for other operations.
  */
 void *dbk_block_req_buf(struct dbk_block_req *req);
 
