@@ -3,7 +3,8 @@
  * The block frontend (<devbroker/block.h>): the NBD server side of
  * nbd-proto.h, one thread per connection.  Each thread does the handshake,
  * then reads requests, checks them and hands them to the driver; replies
- * are written by whoever completes a request, under the connection's lock.
+ * are written by whoever completes a request, under the connection's write
+ * lock (the count of requests in flight has its own).
  * The peer is the kernel's nbd, but nothing it sends is trusted: a request
  * the server can answer gets an error reply (a write longer than
  * max_transfer too: its payload is skipped), one it cannot skip safely
@@ -47,7 +48,13 @@ struct conn {
 	unsigned int queue;
 	int fd;
 	pthread_t thread;
-	pthread_mutex_t lock;	/* the fd's writes, inflight, broken */
+	/*
+	 * Two locks: a completer blocked writing to a slow peer (wlock) must
+	 * not hold up the reader or the other completers' accounting (lock).
+	 * Never both at once.
+	 */
+	pthread_mutex_t wlock;	/* the fd's writes, broken */
+	pthread_mutex_t lock;	/* inflight */
 	pthread_cond_t cond;	/* inflight went down */
 	unsigned int inflight;
 	bool broken;		/* a reply failed: drop the others */
@@ -267,7 +274,7 @@ static int handshake(struct conn *c)
 
 /* ---------------------------------------------------------------- transmission */
 
-/* A simple reply (with @data for a successful read), under the lock. */
+/* A simple reply (with @data for a successful read), under the write lock. */
 static void reply(struct conn *c, const uint8_t cookie[8], uint32_t err,
 		  const void *data, uint32_t len)
 {
@@ -276,14 +283,14 @@ static void reply(struct conn *c, const uint8_t cookie[8], uint32_t err,
 	dbk_nbd_put32(h, NBD_REPLY_MAGIC);
 	dbk_nbd_put32(h + 4, err);
 	memcpy(h + 8, cookie, 8);
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->wlock);
 	if (!c->broken && (send_all(c, h, sizeof(h)) ||
 			   (data && len && send_all(c, data, len)))) {
 		/* The stream is lost: wake the reader, drop later replies. */
 		c->broken = true;
 		shutdown(c->fd, SHUT_RDWR);
 	}
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->wlock);
 }
 
 /* The NBD error of a driver's errno (the same numbers as Linux's). */
@@ -574,6 +581,7 @@ DBK_EXPORT int dbk_block_new(const int *fds, unsigned int nr,
 		b->conn[i].b = b;
 		b->conn[i].queue = i;
 		b->conn[i].fd = fds[i];
+		pthread_mutex_init(&b->conn[i].wlock, NULL);
 		pthread_mutex_init(&b->conn[i].lock, NULL);
 		pthread_cond_init(&b->conn[i].cond, NULL);
 	}
@@ -630,6 +638,7 @@ DBK_EXPORT void dbk_block_free(struct dbk_block *b)
 		return;
 	for (i = 0; i < b->nr; i++) {
 		close(b->conn[i].fd);
+		pthread_mutex_destroy(&b->conn[i].wlock);
 		pthread_mutex_destroy(&b->conn[i].lock);
 		pthread_cond_destroy(&b->conn[i].cond);
 	}

@@ -516,6 +516,49 @@ static void test_read_buffer_zeroed(void **state)
 	assert_int_equal(server_end(&s), 0);
 }
 
+/*
+ * A peer slow to read its replies: a completer blocked writing one must
+ * not hold up the reader, which goes on taking requests.
+ */
+static void test_slow_reader(void **state)
+{
+	enum { N = 8, LEN = 64 << 10 };
+	static uint8_t back[LEN];
+	struct dbk_nbd_export ex;
+	struct server s;
+	uint64_t cookie;
+	unsigned int submits = 0, got = 0, i;
+	int fd, ms;
+
+	(void)state;
+	server_start(&s, 1, &params, 1);	/* a worker completes each at once */
+	fd = s.cfd[0];
+	handshake(fd, &ex);
+	/* 512 KiB of read replies: more than the socket holds; none read. */
+	for (i = 0; i < N; i++)
+		send_req(fd, 0, NBD_CMD_READ, 1 + i, (uint64_t)i * LEN, LEN);
+	usleep(100 * 1000);			/* the worker blocks in a reply */
+	send_req(fd, 0, NBD_CMD_FLUSH, 100, 0, 0);
+	for (ms = 0; ms < TIMEOUT_MS; ms += 10) {
+		pthread_mutex_lock(&s.d->lock);
+		submits = s.d->submits;
+		pthread_mutex_unlock(&s.d->lock);
+		if (submits == N + 1)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(submits, N + 1);	/* the flush reached the driver */
+	/* Now read: every reply comes. */
+	while (got < N + 1) {
+		assert_int_equal(recv_reply(fd, &cookie), 0);
+		assert_true((cookie >= 1 && cookie <= N) || cookie == 100);
+		if (cookie != 100)
+			assert_true(xread(fd, back, LEN));
+		got++;
+	}
+	assert_int_equal(server_end(&s), 0);
+}
+
 /* ---- the server against malformed clients ---- */
 
 static void test_bad_requests(void **state)
@@ -1095,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_async_inflight),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_read_buffer_zeroed),
+		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_bad_handshakes),
 		cmocka_unit_test(test_client_malicious),
