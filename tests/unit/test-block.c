@@ -128,26 +128,31 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	do_io(d, req);
 }
 
-/* Completes each batch in reverse order, once it is all in flight. */
+/*
+ * Completes each batch in reverse order, once it is all in flight (or
+ * what it holds, once told to quit).  The batch is taken out first: a
+ * request that arrives while it completes (the client may send the next
+ * batch on seeing the last reply) waits for the next.
+ */
 static void *worker(void *arg)
 {
 	struct disk *d = arg;
-	struct dbk_block_req *req;
+	struct dbk_block_req *held[64];
+	unsigned int m;
 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		while (!d->quit && d->n < d->batch)
 			pthread_cond_wait(&d->cond, &d->lock);
-		if (d->quit && d->n == 0)
+		if (d->n == 0)		/* told to quit, nothing held */
 			break;
-		while (d->n) {
-			req = d->q[--d->n];
-			pthread_mutex_unlock(&d->lock);
-			do_io(d, req);
-			pthread_mutex_lock(&d->lock);
-		}
-		if (d->quit)
-			break;
+		m = d->n;
+		memcpy(held, d->q, m * sizeof(held[0]));
+		d->n = 0;
+		pthread_mutex_unlock(&d->lock);
+		while (m)
+			do_io(d, held[--m]);
+		pthread_mutex_lock(&d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
