@@ -14,7 +14,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +45,25 @@
 			 DBK_BLOCK_F_WRITE_ZEROES | DBK_BLOCK_F_READ_ONLY |		\
 			 DBK_BLOCK_F_ROTATIONAL)
 
+/*
+ * A request's state: a driver that completes one twice (or a pointer that
+ * is no request in flight) is caught, as a double free is, not followed
+ * into a use after free.
+ */
+#define REQ_INFLIGHT	0xdb10c1a5u	/* between submit() and dbk_block_complete() */
+#define REQ_FREE	0xdeadb10cu	/* in the pool, or being completed */
+
+struct dbk_block_req {
+	struct conn *c;
+	_Atomic uint32_t state;	/* REQ_INFLIGHT or REQ_FREE */
+	enum dbk_block_op op;
+	uint8_t cookie[8];
+	uint64_t offset;
+	uint32_t length;
+	uint16_t flags;
+	void *buf;
+};
+
 struct conn {
 	struct dbk_block *b;
 	unsigned int queue;
@@ -54,9 +75,18 @@ struct conn {
 	 * Never both at once.
 	 */
 	pthread_mutex_t wlock;	/* the fd's writes, broken */
-	pthread_mutex_t lock;	/* inflight */
+	pthread_mutex_t lock;	/* inflight, the free slots */
 	pthread_cond_t cond;	/* inflight went down */
 	unsigned int inflight;
+	/*
+	 * The requests: MAX_INFLIGHT slots, never freed while the disk lives
+	 * (so that a second completion reads a REQ_FREE state, not freed
+	 * memory), reused in FIFO order (so that a stale pointer is unlikely
+	 * to be a live request again soon).  MAX_INFLIGHT - inflight free.
+	 */
+	struct dbk_block_req slot[MAX_INFLIGHT];
+	uint8_t free_slot[MAX_INFLIGHT];	/* a ring of indices into slot[] */
+	unsigned int free_head;
 	bool broken;		/* a reply failed: drop the others */
 	bool no_zeroes;
 	int err;		/* how the connection ended */
@@ -71,16 +101,6 @@ struct dbk_block {
 	bool ran;
 	unsigned int nr;
 	struct conn conn[];
-};
-
-struct dbk_block_req {
-	struct conn *c;
-	enum dbk_block_op op;
-	uint8_t cookie[8];
-	uint64_t offset;
-	uint32_t length;
-	uint16_t flags;
-	void *buf;
 };
 
 /* ---------------------------------------------------------------- I/O */
@@ -346,6 +366,7 @@ static int take(struct conn *c, const uint8_t *h)
 {
 	struct dbk_block *b = c->b;
 	struct dbk_block_req *req;
+	void *buf = NULL;
 	uint16_t flags = dbk_nbd_get16(h + 4), type = dbk_nbd_get16(h + 6);
 	uint64_t off = dbk_nbd_get64(h + 16);
 	uint32_t len = dbk_nbd_get32(h + 24), err;
@@ -367,9 +388,7 @@ static int take(struct conn *c, const uint8_t *h)
 		return 0;
 	}
 	data = type == NBD_CMD_WRITE || (type == NBD_CMD_READ && len <= b->p.max_transfer);
-	req = calloc(1, sizeof(*req));
-	if (!req || (data && len && posix_memalign(&req->buf, BUF_ALIGN, len))) {
-		free(req);
+	if (data && len && posix_memalign(&buf, BUF_ALIGN, len)) {
 		if (type == NBD_CMD_WRITE && (r = discard(c, len)))
 			return r;
 		reply(c, h + 8, ENOMEM, NULL, 0);
@@ -382,21 +401,25 @@ static int take(struct conn *c, const uint8_t *h)
 	 * (sending the reply ~15-20 us), and a fresh buffer's page faults
 	 * come once, in the memset instead of in the driver's fill.
 	 */
-	if (type == NBD_CMD_READ && req->buf)
-		memset(req->buf, 0, len);
-	if (type == NBD_CMD_WRITE && (r = recv_all(c, req->buf, len, false))) {
-		free(req->buf);
-		free(req);
+	if (type == NBD_CMD_READ && buf)
+		memset(buf, 0, len);
+	if (type == NBD_CMD_WRITE && (r = recv_all(c, buf, len, false))) {
+		free(buf);
 		return r;
 	}
 	err = check(b, type, flags, off, len, &op);
 	if (err || (len == 0 && op != DBK_BLOCK_FLUSH)) {
-		free(req->buf);
-		free(req);
+		free(buf);
 		reply(c, h + 8, err, NULL, 0);
 		return 0;
 	}
-	req->c = c;
+	/* A free slot: serve() waited for inflight < MAX_INFLIGHT. */
+	pthread_mutex_lock(&c->lock);
+	req = &c->slot[c->free_slot[c->free_head]];
+	c->free_head = (c->free_head + 1) % MAX_INFLIGHT;
+	c->inflight++;
+	pthread_mutex_unlock(&c->lock);
+	req->buf = buf;
 	req->op = op;
 	memcpy(req->cookie, h + 8, 8);
 	req->offset = op == DBK_BLOCK_FLUSH ? 0 : off;
@@ -408,9 +431,7 @@ static int take(struct conn *c, const uint8_t *h)
 		free(req->buf);
 		req->buf = NULL;
 	}
-	pthread_mutex_lock(&c->lock);
-	c->inflight++;
-	pthread_mutex_unlock(&c->lock);
+	atomic_store(&req->state, REQ_INFLIGHT);
 	b->ops.submit(b->ctx, c->queue, req);
 	return 0;
 }
@@ -495,19 +516,35 @@ DBK_EXPORT unsigned int dbk_block_req_queue(const struct dbk_block_req *req)
 	return req->c->queue;
 }
 
+/* A driver's misuse of a request: a programming error, like a double free. */
+static void __attribute__((noreturn)) misuse(const struct dbk_block_req *req, const char *what)
+{
+	fprintf(stderr, "libdevbroker: dbk_block_complete(%p): %s; "
+		"each request is completed exactly once (a driver bug): aborting\n",
+		(const void *)req, what);
+	abort();
+}
+
 DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
 {
 	struct conn *c;
 
 	if (!req)
 		return;
+	/* Exactly one completion wins, even two racing on other threads. */
+	if (atomic_exchange(&req->state, REQ_FREE) != REQ_INFLIGHT)
+		misuse(req, "not a request in flight (completed twice?)");
 	c = req->c;
 	reply(c, req->cookie, nbd_error(err),
 	      req->op == DBK_BLOCK_READ && !err ? req->buf : NULL, req->length);
 	free(req->buf);
-	free(req);
+	req->buf = NULL;
 	/* The last touch of @c: its thread may end (and the disk be freed) after. */
 	pthread_mutex_lock(&c->lock);
+	if (c->inflight == 0)
+		misuse(req, "no request in flight on its queue");
+	c->free_slot[(c->free_head + MAX_INFLIGHT - c->inflight) % MAX_INFLIGHT] =
+		(uint8_t)(req - c->slot);
 	c->inflight--;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -584,6 +621,11 @@ DBK_EXPORT int dbk_block_new(const int *fds, unsigned int nr,
 		pthread_mutex_init(&b->conn[i].wlock, NULL);
 		pthread_mutex_init(&b->conn[i].lock, NULL);
 		pthread_cond_init(&b->conn[i].cond, NULL);
+		for (j = 0; j < MAX_INFLIGHT; j++) {
+			b->conn[i].slot[j].c = &b->conn[i];
+			atomic_init(&b->conn[i].slot[j].state, REQ_FREE);
+			b->conn[i].free_slot[j] = (uint8_t)j;
+		}
 	}
 	*out = b;
 	return 0;

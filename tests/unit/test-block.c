@@ -26,7 +26,9 @@
 #include <string.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -405,7 +407,7 @@ static void test_async_inflight(void **state)
 	struct dbk_nbd_export ex;
 	struct server s;
 	uint64_t cookie;
-	int i, fd;
+	int i, j, fd;
 
 	(void)state;
 	server_start(&s, 1, &params, N);	/* completes once N are in flight */
@@ -444,6 +446,15 @@ static void test_async_inflight(void **state)
 	assert_int_equal(s.d->mem[0], 0);
 	assert_int_equal(s.d->mem[LEN], 0);
 	assert_int_equal(s.d->submits, 3 * N);
+	/* Many more than the library's request slots, still out of order. */
+	for (j = 0; j < 40; j++) {
+		for (i = 0; i < N; i++)
+			send_req(fd, 0, NBD_CMD_FLUSH, 4000 + i, 0, 0);
+		for (i = N - 1; i >= 0; i--) {
+			assert_int_equal(recv_reply(fd, &cookie), 0);
+			assert_int_equal(cookie, 4000 + i);
+		}
+	}
 	assert_int_equal(server_end(&s), 0);
 }
 
@@ -562,6 +573,65 @@ static void test_slow_reader(void **state)
 		got++;
 	}
 	assert_int_equal(server_end(&s), 0);
+}
+
+/*
+ * A driver that completes a request twice: a programming error, like a
+ * double free.  The library aborts, saying so on stderr, rather than
+ * reading freed memory, miscounting and hanging.  In a child process.
+ */
+static void complete_twice(void *ctx, unsigned int queue, struct dbk_block_req *req)
+{
+	(void)ctx;
+	(void)queue;
+	dbk_block_complete(req, 0);
+	dbk_block_complete(req, -EIO);
+}
+
+static void test_complete_twice(void **state)
+{
+	static const struct dbk_block_ops twice = { .submit = complete_twice };
+	struct dbk_nbd_export ex;
+	char msg[1024] = "";
+	int sv[2], err[2], status = 0, ms;
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {		/* no cmocka here: only _exit() or the abort */
+		struct dbk_block *b;
+
+		dup2(err[1], 2);
+		close(sv[0]);
+		if (dbk_block_new(&sv[1], 1, &params, &twice, NULL, &b))
+			_exit(2);
+		dbk_block_run(b);
+		_exit(3);
+	}
+	close(sv[1]);
+	close(err[1]);
+	handshake(sv[0], &ex);
+	send_req(sv[0], 0, NBD_CMD_FLUSH, 1, 0, 0);
+	for (ms = 0; ms < TIMEOUT_MS && waitpid(pid, &status, WNOHANG) == 0; ms += 10)
+		usleep(10 * 1000);
+	if (ms >= TIMEOUT_MS) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	while (got < sizeof(msg) - 1 && (n = read(err[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+		got += (size_t)n;
+	msg[got] = 0;
+	close(err[0]);
+	close(sv[0]);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	assert_non_null(strstr(msg, "dbk_block_complete("));
+	assert_non_null(strstr(msg, "completed twice"));
 }
 
 /* ---- the server against malformed clients ---- */
@@ -1144,6 +1214,7 @@ int main(void)
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_read_buffer_zeroed),
 		cmocka_unit_test(test_slow_reader),
+		cmocka_unit_test(test_complete_twice),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_bad_handshakes),
 		cmocka_unit_test(test_client_malicious),

@@ -154,7 +154,11 @@ unsigned int dbk_block_req_queue(const struct dbk_block_req *req);
 /**
  * Complete @p req and free it: the reply goes to the kernel (with the data
  * of a successful read).  Exactly once per request; from any thread,
- * including inside submit().
+ * including inside submit().  Completing a request twice is a bug in the
+ * driver, like a double free, and is treated like one: the library prints
+ * a message on stderr and aborts.  (Best effort, as for free(): the
+ * library reuses a request's memory, so a pointer kept long after its
+ * completion may by then be another request's.)
  *
  * @param req the request; invalid afterwards
  * @param err 0, or a negative errno (the kernel fails the I/O; -EPERM,
