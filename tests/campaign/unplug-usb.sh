@@ -32,7 +32,7 @@ wait_for 60 served || fail "the keyboard and the stick were never served: $(tail
 wait_for 60 bash -c "[ \"\$(dev_field $MOUSE state)\" = running ]" || fail "the mouse was never served"
 mouse_pid=$(dev_field "$MOUSE" pid)
 
-usb_camp_load_start
+usb_camp_load_start expect	# every cycle takes the stick away
 
 done_cycles=0
 for c in $(seq "$cycles"); do

@@ -11,6 +11,7 @@
 # TAP output.  usage: packages.sh DEBS_DIR   (tests/vm/packages-run)
 # Boot: --edu 1 --iommu
 . tests/vm/lib.sh
+DBK_PREFIX=/usr	# the packages', not a meson install (packages-run: DBK_GUEST_INSTALL=no)
 . tests/vm/broker-lib.sh
 DEBS=$1
 CTL=/usr/sbin/devbrokerctl	# the installed one, from here on
