@@ -31,6 +31,8 @@ static const char *const fd_names[DBK_HANDOVER_NR_FDS] = {
 
 struct dbk_handover {
 	int fd[DBK_HANDOVER_NR_FDS];
+	int block_fd[DBK_HANDOVER_BLOCK_MAX];
+	unsigned int nr_block;		/* 0 once taken */
 	int instance;
 	uint32_t usb_interfaces;
 	char device[64];
@@ -54,10 +56,14 @@ int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
 		     char **envp, size_t max)
 {
 	size_t used = 0, n = 0;
+	unsigned int b;
 	int i, m;
 
-	if (max < DBK_HANDOVER_ENV_MAX)
+	if (max < DBK_HANDOVER_ENV_MAX || s->nr_block > DBK_HANDOVER_BLOCK_MAX)
 		return -EINVAL;
+	for (b = 0; b < s->nr_block; b++)
+		if (s->block_fd[b] < 3)
+			return -EINVAL;
 #define PUT(...) do {								\
 		m = snprintf(buf + used, len - used, __VA_ARGS__);		\
 		if (m < 0 || (size_t)m >= len - used)				\
@@ -73,6 +79,15 @@ int dbk_handover_env(const struct dbk_handover_spec *s, char *buf, size_t len,
 	PUT("DBK_USB_INTERFACES=0x%x", (unsigned int)s->usb_interfaces);
 	PUT("DBK_USB_SERIAL=%s", s->usb_serial ? s->usb_serial : "");
 	PUT("DBK_FUSE_MOUNT=%s", s->fuse_mount ? s->fuse_mount : "");
+	/* Always written (empty: none), so that setenv() overrides a stale list. */
+	PUT("DBK_BLOCK_FDS=");
+	for (b = 0; b < s->nr_block; b++) {
+		used--;		/* extend the entry over its NUL */
+		m = snprintf(buf + used, len - used, "%s%d", b ? "," : "", s->block_fd[b]);
+		if (m < 0 || (size_t)m >= len - used)
+			return -ENOSPC;
+		used += (size_t)m + 1;
+	}
 #undef PUT
 	return (int)n;
 }
@@ -148,6 +163,38 @@ static int copy_str(char *dst, size_t n, const char *s)
 	return 0;
 }
 
+/*
+ * DBK_BLOCK_FDS: "5,6,7" as the writer writes it (absent or empty: none);
+ * each fd above 2, none twice, at most DBK_HANDOVER_BLOCK_MAX.
+ */
+static int parse_block_fds(const char *s, struct dbk_handover *h)
+{
+	char num[16];
+	unsigned int i;
+	size_t n;
+	long v;
+
+	h->nr_block = 0;
+	if (!s || !*s)
+		return 0;
+	for (;;) {
+		n = strcspn(s, ",");
+		if (n == 0 || n >= sizeof(num) || h->nr_block == DBK_HANDOVER_BLOCK_MAX)
+			return -EINVAL;
+		memcpy(num, s, n);
+		num[n] = 0;
+		if (parse_int(num, 1, INT_MAX, &v) < 0 || v < 3)
+			return -EINVAL;
+		for (i = 0; i < h->nr_block; i++)
+			if (h->block_fd[i] == (int)v)
+				return -EINVAL;
+		h->block_fd[h->nr_block++] = (int)v;
+		if (!s[n])
+			return 0;
+		s += n + 1;
+	}
+}
+
 DBK_EXPORT int dbk_handover_get(struct dbk_handover **out)
 {
 	const char *ver = getenv("DBK_HANDOVER");
@@ -178,7 +225,8 @@ DBK_EXPORT int dbk_handover_get(struct dbk_handover **out)
 	h->usb_interfaces = (uint32_t)v;
 	if (copy_str(h->device, sizeof(h->device), getenv("DBK_DEVICE")) ||
 	    copy_str(h->usb_serial, sizeof(h->usb_serial), getenv("DBK_USB_SERIAL")) ||
-	    copy_str(h->fuse_mount, sizeof(h->fuse_mount), getenv("DBK_FUSE_MOUNT")))
+	    copy_str(h->fuse_mount, sizeof(h->fuse_mount), getenv("DBK_FUSE_MOUNT")) ||
+	    parse_block_fds(getenv("DBK_BLOCK_FDS"), h))
 		goto bad;
 	*out = h;
 	return 0;
@@ -198,6 +246,26 @@ DBK_EXPORT int dbk_handover_take_fd(struct dbk_handover *h, enum dbk_handover_fd
 		return -ENOENT;
 	h->fd[which] = -1;
 	return fcntl(fd, F_GETFD) < 0 ? -EBADF : fd;
+}
+
+DBK_EXPORT int dbk_handover_take_block_fds(struct dbk_handover *h, int *fds,
+					   unsigned int max)
+{
+	unsigned int i, n;
+
+	if (!h || !fds)
+		return -EINVAL;
+	n = h->nr_block;
+	if (n == 0)
+		return -ENOENT;
+	if (max < n)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (fcntl(h->block_fd[i], F_GETFD) < 0)
+			return -EBADF;
+	memcpy(fds, h->block_fd, n * sizeof(*fds));
+	h->nr_block = 0;
+	return (int)n;
 }
 
 DBK_EXPORT const char *dbk_handover_device(const struct dbk_handover *h)

@@ -257,8 +257,8 @@ static void test_handover_roundtrip(void **state)
 				       .usb_interfaces = 0x5, .usb_serial = "SN1",
 				       .fuse_mount = "/run/devbroker/x" };
 	char buf[1024], *env[DBK_HANDOVER_ENV_MAX];
+	int i, n, fd, fds[DBK_HANDOVER_BLOCK_MAX];
 	struct dbk_handover *h;
-	int i, n, fd;
 
 	(void)state;
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -285,6 +285,9 @@ static void test_handover_roundtrip(void **state)
 	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_GRANT), -EBADF);
 	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_USB), -ENOENT);
 	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_NR_FDS), -EINVAL);
+	/* No block fds announced: the list is written empty. */
+	assert_int_equal(dbk_handover_take_block_fds(h, fds, DBK_HANDOVER_BLOCK_MAX), -ENOENT);
+	assert_string_equal(getenv("DBK_BLOCK_FDS"), "");
 	dbk_handover_free(h);
 	assert_true(fd_open(fd));		/* freeing closes nothing */
 	/* fds 0-2 are never handed over. */
@@ -293,6 +296,83 @@ static void test_handover_roundtrip(void **state)
 	for (i = 0; i < n; i++)
 		unsetenv(strtok(env[i], "="));
 	close(fd);
+}
+
+/* DBK_BLOCK_FDS: written, read back in queue order, taken once; bad lists refused. */
+static void test_handover_block(void **state)
+{
+	static const char *const bad[] = {
+		"3,", ",3", "3,,4", "2", "0", "-1", "3,3", "x", "3 ", " 3", "+3", "0x3",
+		"99999999999", "3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19",
+	};
+	struct dbk_handover_spec s;
+	char buf[DBK_HANDOVER_ENV_LEN], *env[DBK_HANDOVER_ENV_MAX];
+	int fds[DBK_HANDOVER_BLOCK_MAX], got[DBK_HANDOVER_BLOCK_MAX], i, n;
+	struct dbk_handover *h;
+	unsigned int k;
+
+	(void)state;
+	dbk_handover_spec_init(&s);
+	assert_int_equal(s.nr_block, 0);
+	for (k = 0; k < DBK_HANDOVER_BLOCK_MAX; k++) {
+		fds[k] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		assert_true(fds[k] >= 3);
+		s.block_fd[k] = fds[k];
+	}
+	/* All sixteen, the most: the list fits the writer's room. */
+	s.nr_block = DBK_HANDOVER_BLOCK_MAX;
+	n = dbk_handover_env(&s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
+	assert_true(n > 0 && n <= DBK_HANDOVER_ENV_MAX);
+	for (i = 0; i < n; i++)
+		assert_int_equal(putenv(env[i]), 0);
+	assert_int_equal(dbk_handover_get(&h), 0);
+	assert_int_equal(dbk_handover_take_block_fds(NULL, got, 16), -EINVAL);
+	assert_int_equal(dbk_handover_take_block_fds(h, NULL, 16), -EINVAL);
+	assert_int_equal(dbk_handover_take_block_fds(h, got, 15), -EINVAL);	/* too little room */
+	assert_int_equal(dbk_handover_take_block_fds(h, got, 16), 16);
+	assert_memory_equal(got, fds, sizeof(fds));
+	assert_int_equal(dbk_handover_take_block_fds(h, got, 16), -ENOENT);	/* once */
+	dbk_handover_free(h);
+	for (i = 0; i < n; i++)
+		unsetenv(strtok(env[i], "="));
+
+	/* Three, one of them closed: -EBADF, and nothing is taken. */
+	s.nr_block = 3;
+	s.block_fd[1] = 1000;
+	n = dbk_handover_env(&s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(putenv(env[i]), 0);
+	assert_int_equal(dbk_handover_get(&h), 0);
+	assert_int_equal(dbk_handover_take_block_fds(h, got, 16), -EBADF);
+	assert_int_equal(dbk_handover_take_block_fds(h, got, 16), -EBADF);
+	dbk_handover_free(h);
+
+	/* The reader by hand: absent or empty is none; malformed lists fail. */
+	setenv("DBK_HANDOVER", "1", 1);
+	unsetenv("DBK_BLOCK_FDS");
+	assert_int_equal(dbk_handover_get(&h), 0);
+	assert_int_equal(dbk_handover_take_block_fds(h, got, 16), -ENOENT);
+	dbk_handover_free(h);
+	setenv("DBK_BLOCK_FDS", "7", 1);
+	assert_int_equal(dbk_handover_get(&h), 0);
+	dbk_handover_free(h);
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		setenv("DBK_BLOCK_FDS", bad[k], 1);
+		assert_int_equal(dbk_handover_get(&h), -EINVAL);
+	}
+	for (i = 0; i < n; i++)
+		unsetenv(strtok(env[i], "="));
+	unsetenv("DBK_HANDOVER");
+
+	/* The writer refuses what the reader would. */
+	s.nr_block = DBK_HANDOVER_BLOCK_MAX + 1;
+	assert_int_equal(dbk_handover_env(&s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX), -EINVAL);
+	s.nr_block = 1;
+	s.block_fd[0] = 2;
+	assert_int_equal(dbk_handover_env(&s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX), -EINVAL);
+	for (k = 0; k < DBK_HANDOVER_BLOCK_MAX; k++)
+		close(fds[k]);
 }
 
 /* ---- input ---- */
@@ -759,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_usb_adopt_env),
 		cmocka_unit_test(test_usb_interface_claimed),
 		cmocka_unit_test(test_handover_roundtrip),
+		cmocka_unit_test(test_handover_block),
 		cmocka_unit_test(test_input_args),
 		cmocka_unit_test(test_fuse_span),
 		cmocka_unit_test(test_fuse_access),

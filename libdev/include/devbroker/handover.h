@@ -18,6 +18,9 @@
  *    [Frontend] section asks: /dev/cuse (DBK_HANDOVER_CUSE), /dev/uinput
  *    (DBK_HANDOVER_UINPUT), a /dev/fuse fd already mounted at
  *    dbk_handover_fuse_mount() (DBK_HANDOVER_FUSE);
+ *  - for a block device, one connected socket per queue, each the server
+ *    end of an NBD connection that devbrokerd handshakes and gives to the
+ *    kernel's nbd (dbk_handover_take_block_fds(), for dbk_block_new());
  *  - its device's name (a PCI address or a USB device id), its instance
  *    number (the %i of the manifest) and, for USB, the serial number.
  *
@@ -29,6 +32,7 @@
  * The hand-over travels in the environment, which only the SDK writes and
  * reads: DBK_HANDOVER=1 (the protocol), DBK_GRANT_FD, DBK_USB_FD,
  * DBK_CUSE_FD, DBK_UINPUT_FD, DBK_FUSE_FD (fd numbers; -1 or absent: none),
+ * DBK_BLOCK_FDS (a comma list of fd numbers, "5,6,7"; empty or absent: none),
  * DBK_DEVICE, DBK_INSTANCE, DBK_USB_INTERFACES, DBK_USB_SERIAL and
  * DBK_FUSE_MOUNT.  Set by hand, they start a driver outside devbrokerd.
  *
@@ -61,6 +65,9 @@ enum dbk_handover_fd {
 	DBK_HANDOVER_NR_FDS = 5		/**< how many kinds (grows at the end) */
 };
 
+/** The most block fds (NBD connections, one per queue) a driver is handed. */
+#define DBK_HANDOVER_BLOCK_MAX	16
+
 /** What this process was handed (opaque). */
 struct dbk_handover;
 
@@ -81,6 +88,20 @@ int dbk_handover_get(struct dbk_handover **out);
  *         -EINVAL (@p which unknown)
  */
 int dbk_handover_take_fd(struct dbk_handover *h, enum dbk_handover_fd which);
+
+/**
+ * The block fds (one connected socket per queue, in queue order), which
+ * the caller now owns (a second call on @p h gives -ENOENT).  Each is
+ * checked to be open; if one is not, none is taken.
+ *
+ * @param h the hand-over
+ * @param[out] fds room for @p max fds
+ * @param max the room in @p fds (DBK_HANDOVER_BLOCK_MAX is always enough)
+ * @return how many fds were written (1..DBK_HANDOVER_BLOCK_MAX), -ENOENT
+ *         (none handed over, or already taken), -EBADF (one announced,
+ *         not open), -EINVAL (NULL argument, or @p max too small)
+ */
+int dbk_handover_take_block_fds(struct dbk_handover *h, int *fds, unsigned int max);
 
 /** The device: a PCI address (0000:00:04.0) or a USB device id (1-2). */
 const char *dbk_handover_device(const struct dbk_handover *h);
