@@ -6,7 +6,7 @@ cc=$1 src=$2 n=0 failed=0
 inc=(-I "$src/libdev/include" -I "$src/policies/include" -I "$src/kmod/include/uapi")
 inc+=($(pkg-config --cflags libusb-1.0 libevdev))
 for h in devbroker/sdk.h devbroker/device.h devbroker/usb.h devbroker/frontend.h \
-	 devbroker/fdpass.h devbroker/handover.h devbroker/cuse-client.h \
+	 devbroker/fdpass.h devbroker/handover.h devbroker/block.h devbroker/cuse-client.h \
 	 devbroker/usb-policy.h devbroker/bpffs.h devbroker/denial.h linux/devbroker.h; do
 	n=$((n + 1))
 	# A declaration after it: a header of macros only is not an empty unit.

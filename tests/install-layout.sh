@@ -22,7 +22,7 @@ want() {	# want DESCRIPTION GLOB
 want "the module" "/lib/modules/*/updates/devbroker.ko"
 want "the UAPI header" "$prefix/include/linux/devbroker.h"
 want "the SDK" "$prefix/lib/*/libdevbroker.so.1"
-for h in sdk device usb frontend fdpass handover; do
+for h in sdk device usb frontend fdpass handover block; do
 	want "the SDK's <devbroker/$h.h>" "$prefix/include/devbroker/$h.h"
 done
 want "the SDK's pkg-config file" "$prefix/lib/*/pkgconfig/devbroker.pc"

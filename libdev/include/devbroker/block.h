@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file devbroker/block.h
+ * @brief The block frontend: a disk (/dev/nbdN) served by the driver.
+ *
+ * devbrokerd hands the driver one connected socket per queue
+ * (dbk_handover_take_block_fds()); the other ends are the kernel's nbd.
+ * The library speaks the NBD protocol on them as the server (the fixed
+ * newstyle handshake, then simple replies), so the driver only sees
+ * requests: reads, writes, flushes, trims and write-zeroes, each at a byte
+ * offset and length that are multiples of the block size and inside the
+ * disk.  Anything else is answered or refused by the library.
+ *
+ * Completion is asynchronous: submit() may complete the request at once
+ * (a simple driver) or later, from any thread (a driver with hardware
+ * queues), and many requests may be in flight on each queue.  Each queue
+ * is served by its own thread, started by dbk_block_run(): submit() runs
+ * in the thread of its queue, so it may run for several queues at once.
+ *
+ * @code
+ * static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
+ * {
+ *	struct disk *d = ctx;
+ *	uint64_t off = dbk_block_req_offset(req);
+ *	uint32_t len = dbk_block_req_length(req);
+ *
+ *	switch (dbk_block_req_op(req)) {
+ *	case DBK_BLOCK_READ:
+ *		memcpy(dbk_block_req_buf(req), d->mem + off, len);
+ *		break;
+ *	case DBK_BLOCK_WRITE:
+ *		memcpy(d->mem + off, dbk_block_req_buf(req), len);
+ *		break;
+ *	default:
+ *		break;
+ *	}
+ *	dbk_block_complete(req, 0);
+ * }
+ * @endcode
+ *
+ * The SDK's conventions: <devbroker/sdk.h>.
+ */
+#ifndef DEVBROKER_BLOCK_H
+#define DEVBROKER_BLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <devbroker/sdk.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Flags of struct dbk_block_params: what the disk can do. */
+enum dbk_block_flags {
+	DBK_BLOCK_F_FLUSH = 1 << 0,		/**< has a volatile cache: accepts flushes */
+	DBK_BLOCK_F_FUA = 1 << 1,		/**< honours dbk_block_req_fua() on writes */
+	DBK_BLOCK_F_TRIM = 1 << 2,		/**< accepts DBK_BLOCK_TRIM */
+	DBK_BLOCK_F_WRITE_ZEROES = 1 << 3,	/**< accepts DBK_BLOCK_WRITE_ZEROES */
+	DBK_BLOCK_F_READ_ONLY = 1 << 4,		/**< refuses every write (EPERM) */
+	DBK_BLOCK_F_ROTATIONAL = 1 << 5		/**< a spinning disk (a scheduling hint) */
+};
+
+/** The disk, as the kernel will see it. */
+struct dbk_block_params {
+	uint64_t size;		/**< bytes: > 0, a multiple of @c block_size */
+	uint32_t block_size;	/**< the logical block size: a power of two, 512..4096 */
+	/**
+	 * The longest read or write, in bytes: a multiple of @c block_size,
+	 * up to 32 MiB; 0 for 128 KiB.  The library allocates each request's
+	 * buffer, so this bounds the memory of one request.
+	 */
+	uint32_t max_transfer;
+	uint32_t flags;		/**< enum dbk_block_flags */
+};
+
+/** One request of the kernel (opaque); valid until dbk_block_complete(). */
+struct dbk_block_req;
+
+/** What a request asks. */
+enum dbk_block_op {
+	DBK_BLOCK_READ,		/**< fill dbk_block_req_buf() */
+	DBK_BLOCK_WRITE,	/**< store dbk_block_req_buf() */
+	DBK_BLOCK_FLUSH,	/**< make every completed write durable (offset and length 0) */
+	DBK_BLOCK_TRIM,		/**< the range's data is no longer needed */
+	DBK_BLOCK_WRITE_ZEROES	/**< the range reads back as zeroes */
+};
+
+/** The driver's side. */
+struct dbk_block_ops {
+	/**
+	 * A request, already checked: in range, aligned, and of an operation
+	 * the params allow.  Complete it exactly once with
+	 * dbk_block_complete(), now or later, from any thread.
+	 *
+	 * @param ctx the @c ctx of dbk_block_new()
+	 * @param queue the queue (the index of its fd in dbk_block_new())
+	 * @param req the request
+	 */
+	void (*submit)(void *ctx, unsigned int queue, struct dbk_block_req *req);
+};
+
+/** A disk served on NBD connections (opaque). */
+struct dbk_block;
+
+/** The operation of @p req. */
+enum dbk_block_op dbk_block_req_op(const struct dbk_block_req *req);
+
+/** The byte offset of @p req (a multiple of the block size; 0 for a flush). */
+uint64_t dbk_block_req_offset(const struct dbk_block_req *req);
+
+/** The length in bytes of @p req (a multiple of the block size; 0 for a flush). */
+uint32_t dbk_block_req_length(const struct dbk_block_req *req);
+
+/**
+ * The data of @p req (dbk_block_req_length() bytes, aligned to 4096): for a
+ * read, the buffer to fill (its contents are undefined until then); for a
+ * write, the data.  NULL for other operations.
+ */
+void *dbk_block_req_buf(struct dbk_block_req *req);
+
+/**
+ * Whether a write (or write-zeroes, or trim) must be durable before it
+ * completes (Forced Unit Access).  Only set if DBK_BLOCK_F_FUA was given.
+ */
+bool dbk_block_req_fua(const struct dbk_block_req *req);
+
+/**
+ * Whether a DBK_BLOCK_WRITE_ZEROES must leave the range allocated (write
+ * zeroes rather than deallocate).  Otherwise the driver may deallocate it,
+ * as long as it reads back as zeroes.
+ */
+bool dbk_block_req_no_hole(const struct dbk_block_req *req);
+
+/** The queue @p req arrived on. */
+unsigned int dbk_block_req_queue(const struct dbk_block_req *req);
+
+/**
+ * Complete @p req and free it: the reply goes to the kernel (with the data
+ * of a successful read).  Exactly once per request; from any thread,
+ * including inside submit().
+ *
+ * @param req the request; invalid afterwards
+ * @param err 0, or a negative errno (the kernel fails the I/O; -EPERM,
+ *        -EIO, -ENOMEM, -EINVAL, -ENOSPC, -EOVERFLOW, -EOPNOTSUPP and
+ *        -ESHUTDOWN travel as themselves, others as -EIO)
+ */
+void dbk_block_complete(struct dbk_block_req *req, int err);
+
+/**
+ * Create a disk served on @p nr connected NBD sockets, one queue each.
+ * Nothing is read or written before dbk_block_run().  On success the disk
+ * owns the fds (dbk_block_free() closes them); on failure they stay open.
+ *
+ * @param fds the sockets, in queue order (dbk_handover_take_block_fds())
+ * @param nr how many: 1..16 (the kernel is told the disk can take several
+ *        connections when @p nr > 1: flushes and FUA writes must then be
+ *        durable for every queue when they complete)
+ * @param p the disk (copied)
+ * @param ops the driver's side (copied)
+ * @param ctx passed to submit()
+ * @param[out] out the disk; set only on success
+ * @return 0, -EINVAL (NULL argument, bad params or flags, an fd repeated),
+ *         -EBADF (an fd not open), -ENOTSOCK (an fd not a socket), -ENOMEM
+ */
+int dbk_block_new(const int *fds, unsigned int nr, const struct dbk_block_params *p,
+		  const struct dbk_block_ops *ops, void *ctx, struct dbk_block **out);
+
+/**
+ * Serve every queue, one thread each, until all connections have ended
+ * (the kernel disconnected, or dbk_block_stop()).  A connection's thread
+ * waits for its requests in flight before it ends.  Call once.
+ *
+ * @param b the disk
+ * @return 0 (every connection ended cleanly: stopped, NBD_CMD_DISC or
+ *         NBD_OPT_ABORT, or the peer closed it between requests), the
+ *         first connection error (-EPROTO: a peer broke the protocol or
+ *         closed in the middle of a message, and that connection was
+ *         closed; or a socket's errno), -EINVAL, -EALREADY (called
+ *         before), or the errno of a failed thread start
+ */
+int dbk_block_run(struct dbk_block *b);
+
+/**
+ * Make dbk_block_run() return soon: each connection stops taking requests,
+ * waits for its requests in flight, and ends.  Async-signal-safe and
+ * thread-safe (it only writes to an eventfd).
+ *
+ * @param b the disk
+ * @return 0 or -EINVAL
+ */
+int dbk_block_stop(struct dbk_block *b);
+
+/**
+ * Free the disk and close its fds.  Not while dbk_block_run() runs.
+ *
+ * @param b the disk, or NULL
+ */
+void dbk_block_free(struct dbk_block *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEVBROKER_BLOCK_H */

@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The block frontend (<devbroker/block.h>): the NBD server side of
+ * nbd-proto.h, one thread per connection.  Each thread does the handshake,
+ * then reads requests, checks them and hands them to the driver; replies
+ * are written by whoever completes a request, under the connection's lock.
+ * The peer is the kernel's nbd, but nothing it sends is trusted: a request
+ * the server can answer gets an error reply, one it cannot skip safely
+ * (bad magic, a write longer than max_transfer) ends the connection.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "devbroker/block.h"
+#include "nbd-proto.h"
+
+#ifndef DBK_EXPORT
+#define DBK_EXPORT __attribute__((visibility("default")))
+#endif
+
+#define MAX_QUEUES		16		/* DBK_HANDOVER_BLOCK_MAX */
+#define DEFAULT_TRANSFER	(128u << 10)
+#define MAX_TRANSFER		(32u << 20)
+/* Requests in flight per connection before the reader waits (nbd's queue depth). */
+#define MAX_INFLIGHT		128
+#define BUF_ALIGN		4096
+
+/* How a read ended short of an error: the peer closed, or stop was asked. */
+#define ENDED			1
+
+#define KNOWN_FLAGS	(DBK_BLOCK_F_FLUSH | DBK_BLOCK_F_FUA | DBK_BLOCK_F_TRIM |	\
+			 DBK_BLOCK_F_WRITE_ZEROES | DBK_BLOCK_F_READ_ONLY |		\
+			 DBK_BLOCK_F_ROTATIONAL)
+
+struct conn {
+	struct dbk_block *b;
+	unsigned int queue;
+	int fd;
+	pthread_t thread;
+	pthread_mutex_t lock;	/* the fd's writes, inflight, broken */
+	pthread_cond_t cond;	/* inflight went down */
+	unsigned int inflight;
+	bool broken;		/* a reply failed: drop the others */
+	bool no_zeroes;
+	int err;		/* how the connection ended */
+};
+
+struct dbk_block {
+	struct dbk_block_params p;
+	struct dbk_block_ops ops;
+	void *ctx;
+	uint16_t tflags;	/* NBD transmission flags */
+	int stop_fd;		/* eventfd: readable once stopped */
+	bool ran;
+	unsigned int nr;
+	struct conn conn[];
+};
+
+struct dbk_block_req {
+	struct conn *c;
+	enum dbk_block_op op;
+	uint8_t cookie[8];
+	uint64_t offset;
+	uint32_t length;
+	uint16_t flags;
+	void *buf;
+};
+
+/* ---------------------------------------------------------------- I/O */
+
+/*
+ * Read @len bytes.  0, ENDED (stopped, or the peer closed before the first
+ * byte when @boundary), -EPROTO (closed in the middle), or -errno.
+ */
+static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
+{
+	struct pollfd p[2] = {
+		{ .fd = c->fd, .events = POLLIN },
+		{ .fd = c->b->stop_fd, .events = POLLIN },
+	};
+	uint8_t *d = buf;
+	ssize_t n;
+
+	while (len) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents)
+			return ENDED;
+		n = recv(c->fd, d, len, MSG_DONTWAIT);
+		if (n == 0)
+			return boundary && d == buf ? ENDED : -EPROTO;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		d += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Write @len bytes.  Once stopped, only while the socket takes them at
+ * once: a peer that stopped reading cannot hold up dbk_block_stop().
+ */
+static int send_all(struct conn *c, const void *buf, size_t len)
+{
+	struct pollfd p[2] = {
+		{ .fd = c->fd, .events = POLLOUT },
+		{ .fd = c->b->stop_fd, .events = POLLIN },
+	};
+	const uint8_t *d = buf;
+	ssize_t n;
+
+	while (len) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!p[0].revents && p[1].revents)
+			return -ESHUTDOWN;
+		n = send(c->fd, d, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		d += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Skip @len bytes of payload. */
+static int discard(struct conn *c, uint32_t len)
+{
+	uint8_t junk[4096];
+	uint32_t n;
+	int r;
+
+	for (; len; len -= n) {
+		n = len < sizeof(junk) ? len : sizeof(junk);
+		r = recv_all(c, junk, n, false);
+		if (r)
+			return r == ENDED ? -ESHUTDOWN : r;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- handshake */
+
+static int send_rep(struct conn *c, uint32_t opt, uint32_t type, const void *data,
+		    uint32_t len)
+{
+	uint8_t h[DBK_NBD_REP_HDR_LEN];
+	int r;
+
+	dbk_nbd_put64(h, NBD_REP_MAGIC);
+	dbk_nbd_put32(h + 8, opt);
+	dbk_nbd_put32(h + 12, type);
+	dbk_nbd_put32(h + 16, len);
+	r = send_all(c, h, sizeof(h));
+	return r || !len ? r : send_all(c, data, len);
+}
+
+/*
+ * NBD_OPT_INFO and NBD_OPT_GO: any name is the one export.  0 (the export
+ * was sent, and acknowledged), 1 (refused with an error reply) or -errno.
+ */
+static int send_info(struct conn *c, uint32_t opt, const uint8_t *d, uint32_t len)
+{
+	const struct dbk_block *b = c->b;
+	uint8_t ex[12], bs[14];
+	uint32_t name;
+	int r;
+
+	if (len < 6 || (name = dbk_nbd_get32(d)) > len - 6 ||
+	    len != 6 + name + 2u * dbk_nbd_get16(d + 4 + name)) {
+		r = send_rep(c, opt, NBD_REP_ERR_INVALID, NULL, 0);
+		return r ? r : 1;
+	}
+	dbk_nbd_put16(ex, NBD_INFO_EXPORT);
+	dbk_nbd_put64(ex + 2, b->p.size);
+	dbk_nbd_put16(ex + 10, b->tflags);
+	/* Block sizes are sent whether asked or not, as proto.md allows. */
+	dbk_nbd_put16(bs, NBD_INFO_BLOCK_SIZE);
+	dbk_nbd_put32(bs + 2, b->p.block_size);
+	dbk_nbd_put32(bs + 6, b->p.block_size > 4096 ? b->p.block_size : 4096);
+	dbk_nbd_put32(bs + 10, b->p.max_transfer);
+	r = send_rep(c, opt, NBD_REP_INFO, ex, sizeof(ex));
+	if (!r)
+		r = send_rep(c, opt, NBD_REP_INFO, bs, sizeof(bs));
+	return r ? r : send_rep(c, opt, NBD_REP_ACK, NULL, 0);
+}
+
+/* Fixed newstyle: 0 (transmission follows), ENDED or a negative errno. */
+static int handshake(struct conn *c)
+{
+	uint8_t buf[DBK_NBD_OPT_MAX], hdr[DBK_NBD_OPT_HDR_LEN + 124];
+	uint32_t flags, opt, len;
+	int r;
+
+	dbk_nbd_put64(hdr, NBD_MAGIC);
+	dbk_nbd_put64(hdr + 8, NBD_IHAVEOPT);
+	dbk_nbd_put16(hdr + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+	r = send_all(c, hdr, 18);
+	if (!r)
+		r = recv_all(c, buf, 4, true);
+	if (r)
+		return r;
+	flags = dbk_nbd_get32(buf);
+	if (flags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES))
+		return -EPROTO;		/* proto.md: the server MUST drop it */
+	c->no_zeroes = flags & NBD_FLAG_C_NO_ZEROES;
+	for (;;) {
+		r = recv_all(c, hdr, DBK_NBD_OPT_HDR_LEN, true);
+		if (r)
+			return r;
+		if (dbk_nbd_get64(hdr) != NBD_IHAVEOPT)
+			return -EPROTO;
+		opt = dbk_nbd_get32(hdr + 8);
+		len = dbk_nbd_get32(hdr + 12);
+		if (len > DBK_NBD_OPT_MAX)
+			return -EPROTO;
+		r = recv_all(c, buf, len, false);
+		if (r)
+			return r;
+		switch (opt) {
+		case NBD_OPT_EXPORT_NAME:
+			dbk_nbd_put64(hdr, c->b->p.size);
+			dbk_nbd_put16(hdr + 8, c->b->tflags);
+			memset(hdr + 10, 0, 124);
+			return send_all(c, hdr, c->no_zeroes ? 10 : 134);
+		case NBD_OPT_ABORT:
+			r = send_rep(c, opt, NBD_REP_ACK, NULL, 0);
+			return r ? r : ENDED;
+		case NBD_OPT_INFO:
+		case NBD_OPT_GO:
+			r = send_info(c, opt, buf, len);
+			if (r == 0 && opt == NBD_OPT_GO)
+				return 0;
+			r = r < 0 ? r : 0;
+			break;
+		default:	/* structured replies, TLS, lists...: only the basics */
+			r = send_rep(c, opt, NBD_REP_ERR_UNSUP, NULL, 0);
+			break;
+		}
+		if (r)
+			return r;
+	}
+}
+
+/* ---------------------------------------------------------------- transmission */
+
+/* A simple reply (with @data for a successful read), under the lock. */
+static void reply(struct conn *c, const uint8_t cookie[8], uint32_t err,
+		  const void *data, uint32_t len)
+{
+	uint8_t h[DBK_NBD_REPLY_LEN];
+
+	dbk_nbd_put32(h, NBD_REPLY_MAGIC);
+	dbk_nbd_put32(h + 4, err);
+	memcpy(h + 8, cookie, 8);
+	pthread_mutex_lock(&c->lock);
+	if (!c->broken && (send_all(c, h, sizeof(h)) ||
+			   (data && len && send_all(c, data, len)))) {
+		/* The stream is lost: wake the reader, drop later replies. */
+		c->broken = true;
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The NBD error of a driver's errno (the same numbers as Linux's). */
+static uint32_t nbd_error(int err)
+{
+	switch (err) {
+	case 0:
+		return 0;
+	case -EROFS:
+		return EPERM;
+	case -EPERM: case -EIO: case -ENOMEM: case -EINVAL: case -ENOSPC:
+	case -EOVERFLOW: case -EOPNOTSUPP: case -ESHUTDOWN:
+		return (uint32_t)-err;
+	default:
+		return EIO;
+	}
+}
+
+/* 0, or the NBD error with which a well-framed request is refused. */
+static uint32_t check(const struct dbk_block *b, uint16_t type, uint16_t flags,
+		      uint64_t off, uint32_t len, enum dbk_block_op *op)
+{
+	uint32_t need = 0;
+
+	switch (type) {
+	case NBD_CMD_READ:	*op = DBK_BLOCK_READ; break;
+	case NBD_CMD_WRITE:	*op = DBK_BLOCK_WRITE; break;
+	case NBD_CMD_FLUSH:	*op = DBK_BLOCK_FLUSH; need = DBK_BLOCK_F_FLUSH; break;
+	case NBD_CMD_TRIM:	*op = DBK_BLOCK_TRIM; need = DBK_BLOCK_F_TRIM; break;
+	case DBK_NBD_CMD_WRITE_ZEROES:
+		*op = DBK_BLOCK_WRITE_ZEROES;
+		need = DBK_BLOCK_F_WRITE_ZEROES;
+		break;
+	default:
+		return EINVAL;
+	}
+	if ((need && !(b->p.flags & need)) ||
+	    (flags & ~(DBK_NBD_CMD_FLAG_FUA | DBK_NBD_CMD_FLAG_NO_HOLE)))
+		return EINVAL;
+	if (*op == DBK_BLOCK_FLUSH)
+		return 0;
+	if (*op != DBK_BLOCK_READ && (b->p.flags & DBK_BLOCK_F_READ_ONLY))
+		return EPERM;
+	if ((*op == DBK_BLOCK_READ && len > b->p.max_transfer) ||
+	    off % b->p.block_size || len % b->p.block_size ||
+	    off > b->p.size || len > b->p.size - off)
+		return EINVAL;
+	return 0;
+}
+
+/* One request whose header was read: 0, or how the connection ends. */
+static int take(struct conn *c, const uint8_t *h)
+{
+	struct dbk_block *b = c->b;
+	struct dbk_block_req *req;
+	uint16_t flags = dbk_nbd_get16(h + 4), type = dbk_nbd_get16(h + 6);
+	uint64_t off = dbk_nbd_get64(h + 16);
+	uint32_t len = dbk_nbd_get32(h + 24), err;
+	enum dbk_block_op op = DBK_BLOCK_READ;
+	bool data;
+	int r;
+
+	data = type == NBD_CMD_WRITE || (type == NBD_CMD_READ && len <= b->p.max_transfer);
+	if (type == NBD_CMD_WRITE && len > b->p.max_transfer)
+		return -EPROTO;		/* a payload we will not buffer */
+	req = calloc(1, sizeof(*req));
+	if (!req || (data && len && posix_memalign(&req->buf, BUF_ALIGN, len))) {
+		free(req);
+		if (type == NBD_CMD_WRITE && (r = discard(c, len)))
+			return r;
+		reply(c, h + 8, ENOMEM, NULL, 0);
+		return 0;
+	}
+	if (type == NBD_CMD_WRITE && (r = recv_all(c, req->buf, len, false))) {
+		free(req->buf);
+		free(req);
+		return r;
+	}
+	err = check(b, type, flags, off, len, &op);
+	if (err || (len == 0 && op != DBK_BLOCK_FLUSH)) {
+		free(req->buf);
+		free(req);
+		reply(c, h + 8, err, NULL, 0);
+		return 0;
+	}
+	req->c = c;
+	req->op = op;
+	memcpy(req->cookie, h + 8, 8);
+	req->offset = op == DBK_BLOCK_FLUSH ? 0 : off;
+	req->length = op == DBK_BLOCK_FLUSH ? 0 : len;
+	req->flags = flags;
+	if (!(b->p.flags & DBK_BLOCK_F_FUA))
+		req->flags &= (uint16_t)~DBK_NBD_CMD_FLAG_FUA;
+	if (op != DBK_BLOCK_READ && op != DBK_BLOCK_WRITE) {
+		free(req->buf);
+		req->buf = NULL;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->inflight++;
+	pthread_mutex_unlock(&c->lock);
+	b->ops.submit(b->ctx, c->queue, req);
+	return 0;
+}
+
+/* Requests until NBD_CMD_DISC, the end or an error. */
+static int serve(struct conn *c)
+{
+	uint8_t h[DBK_NBD_REQUEST_LEN];
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (c->inflight >= MAX_INFLIGHT)
+			pthread_cond_wait(&c->cond, &c->lock);
+		pthread_mutex_unlock(&c->lock);
+		r = recv_all(c, h, sizeof(h), true);
+		if (r)
+			return r;
+		if (dbk_nbd_get32(h) != NBD_REQUEST_MAGIC)
+			return -EPROTO;
+		if (dbk_nbd_get16(h + 6) == NBD_CMD_DISC)
+			return ENDED;
+		r = take(c, h);
+		if (r)
+			return r;
+	}
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	int r;
+
+	r = handshake(c);
+	if (r == 0)
+		r = serve(c);
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	/* The kernel sees the connection dead at once. */
+	shutdown(c->fd, SHUT_RDWR);
+	/* Stopped (-ESHUTDOWN), or the peer went away: a clean end. */
+	c->err = r == ENDED || r == -ESHUTDOWN || r == -EPIPE || r == -ECONNRESET ? 0 : r;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- API */
+
+DBK_EXPORT enum dbk_block_op dbk_block_req_op(const struct dbk_block_req *req)
+{
+	return req->op;
+}
+
+DBK_EXPORT uint64_t dbk_block_req_offset(const struct dbk_block_req *req)
+{
+	return req->offset;
+}
+
+DBK_EXPORT uint32_t dbk_block_req_length(const struct dbk_block_req *req)
+{
+	return req->length;
+}
+
+DBK_EXPORT void *dbk_block_req_buf(struct dbk_block_req *req)
+{
+	return req->buf;
+}
+
+DBK_EXPORT bool dbk_block_req_fua(const struct dbk_block_req *req)
+{
+	return req->flags & DBK_NBD_CMD_FLAG_FUA;
+}
+
+DBK_EXPORT bool dbk_block_req_no_hole(const struct dbk_block_req *req)
+{
+	return req->op == DBK_BLOCK_WRITE_ZEROES && (req->flags & DBK_NBD_CMD_FLAG_NO_HOLE);
+}
+
+DBK_EXPORT unsigned int dbk_block_req_queue(const struct dbk_block_req *req)
+{
+	return req->c->queue;
+}
+
+DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
+{
+	struct conn *c;
+
+	if (!req)
+		return;
+	c = req->c;
+	reply(c, req->cookie, nbd_error(err),
+	      req->op == DBK_BLOCK_READ && !err ? req->buf : NULL, req->length);
+	free(req->buf);
+	free(req);
+	/* The last touch of @c: its thread may end (and the disk be freed) after. */
+	pthread_mutex_lock(&c->lock);
+	c->inflight--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int check_params(const struct dbk_block_params *p, uint32_t *max_transfer)
+{
+	uint32_t bs = p->block_size, mt = p->max_transfer ? p->max_transfer : DEFAULT_TRANSFER;
+
+	if (!dbk_nbd_is_pow2(bs) || bs < 512 || bs > 4096 ||
+	    p->size == 0 || p->size > INT64_MAX || p->size % bs ||
+	    mt < bs || mt % bs || mt > MAX_TRANSFER || (p->flags & ~KNOWN_FLAGS))
+		return -EINVAL;
+	*max_transfer = mt;
+	return 0;
+}
+
+DBK_EXPORT int dbk_block_new(const int *fds, unsigned int nr,
+			     const struct dbk_block_params *p,
+			     const struct dbk_block_ops *ops, void *ctx,
+			     struct dbk_block **out)
+{
+	struct dbk_block *b;
+	uint32_t mt;
+	struct stat st;
+	unsigned int i, j;
+
+	if (!fds || nr == 0 || nr > MAX_QUEUES || !p || !ops || !ops->submit || !out ||
+	    check_params(p, &mt))
+		return -EINVAL;
+	for (i = 0; i < nr; i++) {
+		if (fds[i] < 0 || fstat(fds[i], &st) < 0)
+			return -EBADF;
+		if (!S_ISSOCK(st.st_mode))
+			return -ENOTSOCK;
+		for (j = 0; j < i; j++)
+			if (fds[j] == fds[i])
+				return -EINVAL;
+	}
+	b = calloc(1, sizeof(*b) + nr * sizeof(b->conn[0]));
+	if (!b)
+		return -ENOMEM;
+	b->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->stop_fd < 0) {
+		free(b);
+		return -ENOMEM;
+	}
+	b->p = *p;
+	b->p.max_transfer = mt;
+	b->ops = *ops;
+	b->ctx = ctx;
+	b->nr = nr;
+	b->tflags = NBD_FLAG_HAS_FLAGS;
+	if (p->flags & DBK_BLOCK_F_FLUSH)
+		b->tflags |= NBD_FLAG_SEND_FLUSH;
+	if (p->flags & DBK_BLOCK_F_FUA)
+		b->tflags |= NBD_FLAG_SEND_FUA;
+	if (p->flags & DBK_BLOCK_F_TRIM)
+		b->tflags |= NBD_FLAG_SEND_TRIM;
+	if (p->flags & DBK_BLOCK_F_WRITE_ZEROES)
+		b->tflags |= NBD_FLAG_SEND_WRITE_ZEROES;
+	if (p->flags & DBK_BLOCK_F_READ_ONLY)
+		b->tflags |= NBD_FLAG_READ_ONLY;
+	if (p->flags & DBK_BLOCK_F_ROTATIONAL)
+		b->tflags |= NBD_FLAG_ROTATIONAL;
+	if (nr > 1)
+		b->tflags |= NBD_FLAG_CAN_MULTI_CONN;
+	for (i = 0; i < nr; i++) {
+		b->conn[i].b = b;
+		b->conn[i].queue = i;
+		b->conn[i].fd = fds[i];
+		pthread_mutex_init(&b->conn[i].lock, NULL);
+		pthread_cond_init(&b->conn[i].cond, NULL);
+	}
+	*out = b;
+	return 0;
+}
+
+DBK_EXPORT int dbk_block_run(struct dbk_block *b)
+{
+	sigset_t all, old;
+	unsigned int i, started;
+	int r = 0;
+
+	if (!b)
+		return -EINVAL;
+	if (b->ran)
+		return -EALREADY;
+	b->ran = true;
+	/* Signals stay with the driver's own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (started = 0; started < b->nr; started++) {
+		r = -pthread_create(&b->conn[started].thread, NULL, conn_main,
+				    &b->conn[started]);
+		if (r) {
+			dbk_block_stop(b);
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (i = 0; i < started; i++) {
+		pthread_join(b->conn[i].thread, NULL);
+		if (!r)
+			r = b->conn[i].err;
+	}
+	return r;
+}
+
+DBK_EXPORT int dbk_block_stop(struct dbk_block *b)
+{
+	uint64_t one = 1;
+
+	if (!b)
+		return -EINVAL;
+	return write(b->stop_fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN ?
+	       0 : -errno;
+}
+
+DBK_EXPORT void dbk_block_free(struct dbk_block *b)
+{
+	unsigned int i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->nr; i++) {
+		close(b->conn[i].fd);
+		pthread_mutex_destroy(&b->conn[i].lock);
+		pthread_cond_destroy(&b->conn[i].cond);
+	}
+	close(b->stop_fd);
+	free(b);
+}
