@@ -176,6 +176,9 @@ static void dbk_shutdown(struct dbk_daemon *dd)
 		dbk_entry_stop(dd, &dd->devs[i], true);
 	while ((pid = waitpid(-1, &status, 0)) > 0)
 		dbk_entry_exited(dd, pid, status);
+	/* Block devices waiting for a restart that will not come. */
+	for (i = 0; i < dd->nr_devs; i++)
+		dbk_nbd_settle(dd, &dd->devs[i], true);
 	unlink(dd->state_path);
 	unlink(dd->socket_path);
 }
@@ -262,6 +265,8 @@ int main(int argc, char **argv)
 				dbk_control_accept(&dd, lfd);
 			else if (fd == dd.denials_watched)
 				dbk_denials_drain(dd.denials);
+			else if (dbk_nbd_event(&dd, fd))
+				;
 			else
 				dbk_control_client(&dd, fd);
 		}
