@@ -384,6 +384,39 @@ static int dbk_nbd_check(const struct dbk_nbd_export *ex, unsigned int queues, c
 }
 
 /*
+ * The kernel's nbd has no attribute for the server's maximum request
+ * (NBD_INFO_BLOCK_SIZE's maximum), and sends up to max_sectors_kb (128
+ * KiB, raisable to 32 MiB): a larger write ends the connection.  Lower
+ * max_sectors_kb to what the driver takes (the administrator may raise it
+ * again, at the disk's peril).
+ */
+static void dbk_nbd_limit_transfer(const struct dbk_entry *d, uint32_t max_block)
+{
+	char path[96], buf[32];
+	unsigned long cur = 0;
+	ssize_t n;
+	int fd;
+
+	if (max_block < 4096)	/* the kernel's floor is a page */
+		return;
+	snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/max_sectors_kb", d->nbd_index);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		cur = strtoul(buf, NULL, 10);
+	}
+	if (cur > max_block / 1024) {
+		n = snprintf(buf, sizeof(buf), "%u\n", max_block / 1024);
+		if (pwrite(fd, buf, (size_t)n, 0) != n)
+			dbk_log("%s: %s: %s", d->info.id, path, strerror(errno));
+	}
+	close(fd);
+}
+
+/*
  * Step 3: RECONFIGURE into the device a previous run connected, when it
  * is the same disk; else (or when that fails) a new CONNECT.  0 or a
  * negative errno; our ends are the kernel's (referenced) after a success.
@@ -402,6 +435,7 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 		    ex->flags == d->nbd_flags && d->nr_nbd_socks == d->nbd_queues) {
 			ret = dbk_nbd_reconfigure(d->nbd_index, d->nbd_socks, d->nr_nbd_socks, &s);
 			if (!ret) {
+				dbk_nbd_limit_transfer(d, ex->max_block);
 				dbk_event(dd, "frontend", d, "block %s (/dev/nbd%d) reconnected to the restarted driver",
 					  d->block_name, d->nbd_index);
 				return 0;
@@ -428,6 +462,7 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 	d->nbd_block = ex->min_block;
 	d->nbd_flags = ex->flags;
 	d->nbd_queues = d->nr_nbd_socks;
+	dbk_nbd_limit_transfer(d, ex->max_block);
 	dbk_nbd_links(d);	/* logged; the disk works without them */
 	dbk_event(dd, "frontend", d, "block %s ready: /dev/nbd%d, %llu bytes, block size %u, %u queue%s%s",
 		  d->block_name, index, (unsigned long long)ex->size, ex->min_block, d->nbd_queues,
