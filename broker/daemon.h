@@ -261,6 +261,8 @@ bool dbk_nbd_event(struct dbk_daemon *dd, int fd);
  * driver runs or a restart is pending (@force: whatever the state).
  */
 void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
+/* At start: the disks a previous devbrokerd left connected, disconnected; its links removed. */
+void dbk_nbd_recover(void);
 
 /* pci.c, besides its ops: the module's forced revocation of a device's live grant. */
 void dbk_pci_revoke_fd(int devfd);

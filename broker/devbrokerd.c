@@ -217,6 +217,7 @@ int main(int argc, char **argv)
 	wfd = dbk_watch_open(&dd);	/* before the first load: no change is missed */
 	dbk_load_config(&dd);
 	dbk_state_recover(&dd);
+	dbk_nbd_recover();
 	dd.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	dd.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

@@ -25,6 +25,7 @@
  *     holds its I/O meanwhile); it is disconnected and its links removed
  *     whenever no restart follows (dbk_nbd_settle).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -50,6 +51,9 @@ _Static_assert(DBK_BLOCK_QUEUES_MAX == DBK_HANDOVER_BLOCK_MAX,
 
 /* The whole handshake, every queue: a driver that takes longer has failed. */
 #define DBK_NBD_HANDSHAKE_MS	15000
+
+/* /sys/block/nbdN/backend of our disks: this, then the device's id. */
+#define DBK_NBD_BACKEND		"devbroker:"
 
 /* The kernel's nbd takes logical block sizes from 512 to PAGE_SIZE (blk_validate_block_size). */
 #define DBK_NBD_KERNEL_BLOCK_MAX	4096u
@@ -424,11 +428,15 @@ static void dbk_nbd_limit_transfer(const struct dbk_entry *d, uint32_t max_block
 static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m,
 			  const struct dbk_nbd_export *ex)
 {
+	char backend[sizeof(DBK_NBD_BACKEND) + sizeof(d->info.id)];
 	struct dbk_nbd_settings s = {
 		.size = ex->size, .block_size = ex->min_block, .server_flags = ex->flags,
 		.timeout_s = m->frontend.block_timeout, .dead_conn_s = m->frontend.block_dead_conn,
+		.backend = backend,
 	};
 	int ret, index;
+
+	snprintf(backend, sizeof(backend), "%s%s", DBK_NBD_BACKEND, d->info.id);
 
 	if (d->nbd_index >= 0) {
 		if (ex->size == d->nbd_size && ex->min_block == d->nbd_block &&
@@ -468,6 +476,71 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 		  d->block_name, index, (unsigned long long)ex->size, ex->min_block, d->nbd_queues,
 		  d->nbd_queues > 1 ? "s" : "", ex->flags & NBD_FLAG_READ_ONLY ? ", read-only" : "");
 	return 0;
+}
+
+/* Every link in @dir (whose names start with @prefix) to an nbd device: removed. */
+static void dbk_nbd_unlink_all(const char *dir, const char *prefix)
+{
+	char path[DBK_PATH_MAX + 256], buf[32];
+	struct dirent *e;
+	DIR *dp = opendir(dir);
+	ssize_t n;
+
+	if (!dp)
+		return;
+	while ((e = readdir(dp))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) || e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, buf, sizeof(buf) - 1);
+		if (n < 0)
+			continue;
+		buf[n] = 0;
+		if (!strncmp(buf, "../../nbd", 9))
+			unlink(path);
+	}
+	closedir(dp);
+}
+
+/*
+ * A previous devbrokerd (killed, crashed) may have left disks connected,
+ * their drivers gone (dbk_state_recover() stopped them): each waits for a
+ * restart that will not come, holding its /dev/nbdN.  They are
+ * disconnected, found by their backend identifier, and every link of
+ * ours removed: this instance connects its drivers anew.
+ */
+void dbk_nbd_recover(void)
+{
+	char path[64], buf[256];
+	struct dirent *e;
+	DIR *dp = opendir("/sys/block");
+	ssize_t n;
+	int fd, index, ret;
+
+	while (dp && (e = readdir(dp))) {
+		if (sscanf(e->d_name, "nbd%d", &index) != 1)
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/nbd%d/backend", index);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		if (strncmp(buf, DBK_NBD_BACKEND, strlen(DBK_NBD_BACKEND)))
+			continue;
+		ret = dbk_nbd_disconnect(index);
+		dbk_log("%s: disconnecting /dev/nbd%d of the previous devbrokerd%s%s",
+			buf + strlen(DBK_NBD_BACKEND), index, ret ? ": " : "",
+			ret ? strerror(-ret) : "");
+	}
+	if (dp)
+		closedir(dp);
+	dbk_nbd_unlink_all("/dev/devbroker/block", "");
+	dbk_nbd_unlink_all("/dev/disk/by-id", "devbroker-");
 }
 
 static struct dbk_entry *dbk_nbd_entry_of(struct dbk_daemon *dd, int fd)

@@ -158,6 +158,8 @@ static int dbk_nbd_command(uint8_t cmd, int index, const struct dbk_nbd_settings
 		  /* 0: the device stays when the connection ends (no DESTROY_ON_DISCONNECT) */
 		  nla_put_u64(msg, NBD_ATTR_CLIENT_FLAGS, 0) < 0))
 		goto out;
+	if (c && c->backend && nla_put_string(msg, NBD_ATTR_BACKEND_IDENTIFIER, c->backend) < 0)
+		goto out;
 	if (n && dbk_nbd_put_sockets(msg, fds, n) < 0)
 		goto out;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dbk_nbd_on_valid, &a);

@@ -14,6 +14,12 @@ struct dbk_nbd_settings {
 	uint64_t server_flags;	/* NBD_FLAG_* the server announced (CONNECT only) */
 	uint64_t timeout_s;	/* I/O timeout */
 	uint64_t dead_conn_s;	/* how long I/O waits for a dead connection's replacement */
+	/*
+	 * NBD_ATTR_BACKEND_IDENTIFIER ("devbroker:DEVICE"), in
+	 * /sys/block/nbdN/backend: a later devbrokerd finds its predecessor's
+	 * disks by it.  Once set, RECONFIGURE must repeat it.
+	 */
+	const char *backend;
 };
 
 /* CONNECT @fds to an unused /dev/nbdN: 0 and *@index, or a negative errno. */
