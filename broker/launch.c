@@ -147,6 +147,9 @@ static int dbk_launch_frontends(struct dbk_daemon *dd, struct dbk_entry *d, stru
 	int fd;
 
 	/* d->frontend is "" here: the last run's close (frontend.c) cleared it. */
+	/* A disk a previous run connected, which this manifest no longer asks for: gone. */
+	if (!dbk_frontend_nbd.wanted(l->m))
+		dbk_nbd_settle(dd, d, true);
 	for (f = dbk_frontends; *f; f++) {
 		if (!(*f)->wanted(l->m))
 			continue;
