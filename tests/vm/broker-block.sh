@@ -156,10 +156,19 @@ DESC="... and after 15 s says the driver did not answer, kills it, quarantines i
 ok wait_for 60 bash -c "[ \"\$(state)\" = quarantined ] && grep -q 'the driver did not answer in time' '$BROKER_LOG'"
 echo "# silent driver quarantined after $((SECONDS - t0)) s"
 
-# Shutdown with a disk connected.
+# devbrokerd killed with a disk connected: the next one disconnects it and
+# connects its own driver's anew.
 echo normal > "$D/mode"
 ctl release "$bdf" > /dev/null
 wait_for 40 bash -c '[ -b "$LINK" ]'
+old=$(basename "$(readlink "$LINK")")
+oldpid=$(dev_field "$bdf" pid)
+kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+broker_start
+DESC="devbrokerd SIGKILLed and started again: the old driver stopped, /dev/$old disconnected, the link to a new connection"
+ok wait_for 40 bash -c "grep -q 'disconnecting /dev/$old of the previous devbrokerd' '$BROKER_LOG' && ! kill -0 $oldpid 2>/dev/null && [ -b '$LINK' ] && n=\$(basename \$(readlink '$LINK')) && [ \"\$(blockdev --getsize64 '$LINK')\" = 67108864 ] && { [ \$n != $old ] || [ \"\$(dev_field $bdf state)\" = running ]; }"
+
+# Shutdown with a disk connected.
 nbd=$(basename "$(readlink "$LINK")")
 broker_stop
 DESC="devbrokerd's shutdown disconnects /dev/$nbd and removes the links"
