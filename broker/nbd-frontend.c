@@ -334,6 +334,38 @@ static void dbk_nbd_unlink(const struct dbk_entry *d)
 	}
 }
 
+static void dbk_nbd_backend(const struct dbk_entry *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", DBK_NBD_BACKEND, d->info.id);
+}
+
+/*
+ * Is /dev/nbd<d->nbd_index> still the disk we connected?  Root may have
+ * disconnected it (nbd-client -d) and another program connected the
+ * device since: RECONFIGURE would then put our driver's connections into
+ * its disk (the kernel checks the backend only when the disk has one),
+ * DISCONNECT would end it.
+ */
+static bool dbk_nbd_ours(const struct dbk_entry *d)
+{
+	char path[64], want[sizeof(DBK_NBD_BACKEND) + sizeof(d->info.id)], buf[sizeof(want) + 2];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/block/nbd%d/backend", d->nbd_index);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	dbk_nbd_backend(d, want, sizeof(want));
+	return !strcmp(buf, want);
+}
+
 void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force)
 {
 	int ret;
@@ -343,9 +375,14 @@ void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force)
 	/* A restart is coming: the device waits for it (BlockDeadConnSec=). */
 	if (!force && (d->pid > 0 || d->state == DBK_ST_BACKOFF))
 		return;
-	ret = dbk_nbd_disconnect(d->nbd_index);
-	if (ret)
-		dbk_log("%s: disconnecting /dev/nbd%d: %s", d->info.id, d->nbd_index, strerror(-ret));
+	if (!dbk_nbd_ours(d)) {
+		dbk_log("%s: /dev/nbd%d was disconnected by someone else", d->info.id, d->nbd_index);
+	} else {
+		ret = dbk_nbd_disconnect(d->nbd_index);
+		if (ret)
+			dbk_log("%s: disconnecting /dev/nbd%d: %s", d->info.id, d->nbd_index,
+				strerror(-ret));
+	}
 	dbk_nbd_unlink(d);
 	dbk_event(dd, "frontend", d, "block %s (/dev/nbd%d) disconnected", d->block_name,
 		  d->nbd_index);
@@ -436,10 +473,12 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 	};
 	int ret, index;
 
-	snprintf(backend, sizeof(backend), "%s%s", DBK_NBD_BACKEND, d->info.id);
-
+	dbk_nbd_backend(d, backend, sizeof(backend));
 	if (d->nbd_index >= 0) {
-		if (ex->size == d->nbd_size && ex->min_block == d->nbd_block &&
+		if (!dbk_nbd_ours(d)) {
+			dbk_log("%s: /dev/nbd%d was disconnected by someone else: connecting anew",
+				d->info.id, d->nbd_index);
+		} else if (ex->size == d->nbd_size && ex->min_block == d->nbd_block &&
 		    ex->flags == d->nbd_flags && d->nr_nbd_socks == d->nbd_queues) {
 			ret = dbk_nbd_reconfigure(d->nbd_index, d->nbd_socks, d->nr_nbd_socks, &s);
 			if (!ret) {
