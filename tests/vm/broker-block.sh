@@ -119,6 +119,11 @@ DESC="BlockQueues=4: four connections, $hwq hardware queues"
 ok wait_for 40 bash -c "[ -b '$LINK' ] && n=\$(basename \$(readlink '$LINK')) && [ \$(ls /sys/block/\$n/mq | wc -l) = $hwq ] && ctl status $bdf | grep -q 'block size 512, 4 queues'"
 DESC="... the file system's data still there, written and read on every queue"
 ok bash -c "mount '$LINK' '$MNT' && sha1sum -c --quiet '$D/a.sums' '$D/b.sums' && for i in 1 2 3 4 5 6 7 8; do head -c 256K /dev/urandom > '$MNT/q\$i' & done; wait; sync && sha1sum '$MNT'/q* > '$D/q.sums' && echo 3 > /proc/sys/vm/drop_caches && sha1sum -c --quiet '$D/q.sums' && umount '$MNT'"
+pid=$(dev_field "$bdf" pid)
+n4=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+kill -KILL "$pid"
+DESC="... SIGKILLed with four queues: RECONFIGURE with four new connections, the files read back"
+ok wait_for 40 bash -c "[ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $n4 ] && mount '$LINK' '$MNT' && echo 3 > /proc/sys/vm/drop_caches && sha1sum -c --quiet '$D/q.sums' '$D/a.sums' && umount '$MNT'"
 ctl revoke "$bdf" > /dev/null
 wait_for 10 bash -c '[ ! -e "$LINK" ]'
 ramdisk_manifest 1
