@@ -146,10 +146,10 @@ static int dbk_launch_frontends(struct dbk_daemon *dd, struct dbk_entry *d, stru
 	const struct dbk_frontend_ops *const *f;
 	int fd;
 
-	/* d->frontend is "" here: the last run's close (frontend.c) cleared it. */
 	/* A disk a previous run connected, which this manifest no longer asks for: gone. */
 	if (!dbk_frontend_nbd.wanted(l->m))
 		dbk_nbd_settle(dd, d, true);
+	/* d->frontend is "" here: the last run's close (frontend.c) cleared it. */
 	for (f = dbk_frontends; *f; f++) {
 		if (!(*f)->wanted(l->m))
 			continue;
