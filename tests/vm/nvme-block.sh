@@ -147,13 +147,24 @@ check "after the restart the tree reads back (caches dropped), and a new file to
 check "umount; e2fsck -fn finds the file system clean" \
 	bash -c "umount '$MNT' && e2fsck -fn '$LINK' > /tmp/fsck.out 2>&1 || { cat /tmp/fsck.out; false; }"
 
-# Back to the kernel: the driver shuts the controller down, the disk goes.
+# SIGTERM: the driver stops serving, shuts the controller down (CC.SHN)
+# and exits 0; its disk still connected, devbrokerd counts that as a crash
+# and restarts it, and the new one brings the shut-down controller up again.
+pid=$(dev_field "$BDF" pid)
+nrec=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+kill -TERM "$pid"
+check "SIGTERM: the driver shuts the controller down (CC.SHN) and exits 0" \
+	wait_for 30 bash -c "grep -q 'controller shut down (CC.SHN)' '$BROKER_LOG' && grep -q 'driver nvme (pid $pid): exit 0' '$BROKER_LOG'"
+check "... restarted, it serves /dev/$NBD again: the ext4 superblock reads back" \
+	wait_for 60 bash -c "[ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $nrec ] && dumpe2fs -h '$LINK' 2>/dev/null | grep -q 'volume name:.*dbknvme'"
+
+# Back to the kernel: devbrokerd revokes the grant and kills the driver (its
+# requests would fail with EIO), disconnects the disk, reprobes the kernel's nvme.
 t0=$(ms_now)
+pid=$(dev_field "$BDF" pid)
 ctl unbind "$BDF" > /dev/null 2>&1
-check "devbrokerctl unbind: the link goes, /dev/$NBD disconnected" \
-	wait_for 60 bash -c "[ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]"
-check "the driver shut the controller down (CC.SHN) and exited" \
-	wait_for 30 grep -q "controller shut down (CC.SHN)" "$BROKER_LOG"
+check "devbrokerctl unbind: the driver gone, the link gone, /dev/$NBD disconnected" \
+	wait_for 60 bash -c "! kill -0 $pid 2>/dev/null && [ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]"
 check "the kernel's nvme has the controller again" wait_for 30 bash -c '[ "$(drv_of "$BDF")" = nvme ] && kdisk > /dev/null'
 echo "# unbind to the kernel's disk: $(( $(ms_now) - t0 )) ms"
 KDISK=$(kdisk)
