@@ -63,6 +63,24 @@ KDISK=$(kdisk)
 SIZE=$(blockdev --getsize64 "$KDISK" 2>/dev/null)
 check "the kernel's nvme binds $BDF: ${KDISK:-no disk}, ${SIZE:-?} bytes" [ -n "$SIZE" ]
 
+# The same fio job on the kernel's nvme first, for comparison (numbers only).
+fio_verify() {
+	fio --name=nvme-verify --filename="$1" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bsrange=4k-128k --iodepth=16 --size=64M --verify=crc32c --do_verify=1 \
+		--output-format=json > /tmp/fio.json 2> /tmp/fio.err
+}
+fio_numbers() {
+	python3 -c '
+import json; j = json.load(open("/tmp/fio.json"))["jobs"][0]
+w, r = j["write"], j["read"]
+print("fio write %.0f IOPS %.1f MiB/s (clat mean %.0f us), verify read %.0f IOPS %.1f MiB/s, errors %d" % (
+    w["iops"], w["bw"] / 1024, w["clat_ns"]["mean"] / 1000, r["iops"], r["bw"] / 1024, j["error"]))' 2>/dev/null
+}
+if command -v fio > /dev/null && [ -n "$KDISK" ]; then
+	fio_verify "$KDISK"
+	echo "# the kernel's nvme: $(fio_numbers)"
+fi
+
 # devbrokerd with the installed manifest (MaxDMA 16M, unsafe DMA allowed: no IOMMU here).
 broker_setup
 cp "$DBK_MANIFESTS/nvme.conf" "$BRK/sys/"
@@ -85,18 +103,12 @@ pid=$(dev_field "$BDF" pid)
 # fio on the raw disk: random writes of 4k..128k, every block verified (crc32c).
 if command -v fio > /dev/null; then
 	t0=$(ms_now)
-	fio --name=nvme-verify --filename="$LINK" --ioengine=libaio --direct=1 --rw=randwrite \
-		--bsrange=4k-128k --iodepth=16 --size=64M --verify=crc32c --do_verify=1 \
-		--output-format=json > /tmp/fio.json 2> /tmp/fio.err
+	fio_verify "$LINK"
 	frc=$?
 	fio_errs=$(python3 -c 'import json; j=json.load(open("/tmp/fio.json"))["jobs"][0]; print(j["error"], j.get("total_err", 0))' 2>/dev/null)
 	check "fio randwrite 4k-128k, iodepth 16, 64M, verify=crc32c: exit $frc, errors ${fio_errs:-?}" \
 		[ "$frc" = 0 -a "${fio_errs:-x}" = "0 0" ]
-	python3 -c '
-import json; j = json.load(open("/tmp/fio.json"))["jobs"][0]
-w, r = j["write"], j["read"]
-print("fio: write %.0f IOPS %.1f MiB/s (clat mean %.0f us); verify read %.0f IOPS %.1f MiB/s" % (
-    w["iops"], w["bw"] / 1024, w["clat_ns"]["mean"] / 1000, r["iops"], r["bw"] / 1024))' 2>/dev/null | diag
+	echo "# ours: $(fio_numbers)"
 	echo "# fio took $(( $(ms_now) - t0 )) ms"
 	[ "$frc" = 0 ] || diag < /tmp/fio.err
 else
