@@ -7,11 +7,14 @@
 # The kernel's nvme driver has the controller first; `devbrokerctl bind`
 # (AutoBind=no) gives it to the driver; /dev/devbroker/block/dbknvme0 links
 # to a /dev/nbdN of the namespace's size; fio writes and verifies the raw
-# disk; ext4 is made, the host's tree copied in, unmounted, mounted again
+# disk (beside the kernel's nvme's numbers), then again with the driver
+# SIGKILLed twice in the middle (4 crashes in all here: RestartBurst=5
+# would quarantine the fifth); ext4 is made, the host's tree copied in, unmounted, mounted again
 # and verified; the driver is SIGKILLed under a writer: restarted, its
 # connections swapped in (RECONFIGURE), the writer finishes or fails with
-# EIO, nothing stays in D state; `devbrokerctl unbind` gives the controller
-# back to the kernel's nvme, which mounts the file system and finds the tree.
+# EIO, nothing stays in D state; SIGTERM shuts the controller down (CC.SHN);
+# `devbrokerctl unbind` gives the controller back to the kernel's nvme,
+# which mounts the file system and finds the tree.
 # usage: tests/vm/nvme-block.sh TREE   (TREE: files to copy, and TREE.sums)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -64,10 +67,11 @@ SIZE=$(blockdev --getsize64 "$KDISK" 2>/dev/null)
 check "the kernel's nvme binds $BDF: ${KDISK:-no disk}, ${SIZE:-?} bytes" [ -n "$SIZE" ]
 
 # The same fio job on the kernel's nvme first, for comparison (numbers only).
-fio_verify() {
-	fio --name=nvme-verify --filename="$1" --ioengine=libaio --direct=1 --rw=randwrite \
+fio_verify() {	# fio_verify DISK [FIO-OPTIONS...]
+	local disk=$1; shift
+	fio --name=nvme-verify --filename="$disk" --ioengine=libaio --direct=1 --rw=randwrite \
 		--bsrange=4k-128k --iodepth=16 --size=64M --verify=crc32c --do_verify=1 \
-		--output-format=json > /tmp/fio.json 2> /tmp/fio.err
+		--output-format=json "$@" > /tmp/fio.json 2> /tmp/fio.err
 }
 fio_numbers() {
 	python3 -c '
@@ -111,6 +115,29 @@ if command -v fio > /dev/null; then
 	echo "# ours: $(fio_numbers)"
 	echo "# fio took $(( $(ms_now) - t0 )) ms"
 	[ "$frc" = 0 ] || diag < /tmp/fio.err
+	# Twice SIGKILLed while the same job runs 4 times over: the kernel's
+	# nbd holds and resends what was in flight (BlockDeadConnSec=,
+	# BlockTimeoutSec=), so every block must still verify.
+	t0=$(ms_now)
+	fio_verify "$LINK" --loops=4 &
+	fpid=$!
+	kills=0
+	for k in 1 2; do
+		sleep 2
+		kill -0 $fpid 2>/dev/null || break
+		p=$(dev_field "$BDF" pid); nrec=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+		kill -KILL "$p" && kills=$((kills + 1))
+		wait_for 60 bash -c "[ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $nrec ]" || break
+	done
+	wait_for 300 bash -c "! kill -0 $fpid 2>/dev/null"
+	wait $fpid; frc=$?
+	fio_errs=$(python3 -c 'import json; j=json.load(open("/tmp/fio.json"))["jobs"][0]; print(j["error"], j.get("total_err", 0))' 2>/dev/null)
+	check "fio verify x4 with $kills SIGKILL(s) of the driver in the middle: exit $frc, errors ${fio_errs:-?}" \
+		[ "$kills" -ge 1 -a "$frc" = 0 -a "${fio_errs:-x}" = "0 0" ]
+	echo "# under kills: $(fio_numbers); $(( $(ms_now) - t0 )) ms"
+	[ "$frc" = 0 ] || { diag < /tmp/fio.err; tail -n 20 "$BROKER_LOG" | diag; }
+	check "... nothing in D state within 60 s" wait_for 60 no_dstate
+	pid=$(dev_field "$BDF" pid)
 else
 	ok "# SKIP fio is not installed"
 fi
