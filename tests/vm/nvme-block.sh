@@ -105,6 +105,12 @@ check "the driver serves the namespace on 2 connections, 2 I/O queue pairs, with
 check "/dev/$NBD: two hardware queues, max_sectors_kb 128 (the driver's max transfer)" \
 	bash -c "[ \$(ls /sys/block/$NBD/mq | wc -l) = 2 ] && [ \$(cat /sys/block/$NBD/queue/max_sectors_kb) = 128 ]"
 pid=$(dev_field "$BDF" pid)
+# devbrokerd's PR_SET_IO_FLUSHER: PF_MEMALLOC_NOIO (0x80000) and
+# PF_LOCAL_THROTTLE (0x100000) in /proc/PID/stat's flags, inherited by
+# every thread (the completion threads allocate nothing, submit() does).
+flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
+check "the driver runs as nobody with PR_SET_IO_FLUSHER (flags $flags)" \
+	bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status"
 
 # fio on the raw disk: random writes of 4k..128k, every block verified (crc32c).
 if command -v fio > /dev/null; then
