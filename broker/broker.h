@@ -21,6 +21,8 @@
 #define DBK_PATH_MAX		256
 #define DBK_MAX_USB_DENY	40	/* manifest (16) + limits (16) + built-in (4) */
 #define DBK_USB_DENY_PER_FILE	16
+/* BlockQueues= at most: DBK_HANDOVER_BLOCK_MAX of <devbroker/handover.h> (nbd.c checks). */
+#define DBK_BLOCK_QUEUES_MAX	16
 
 /* Bus kinds: one device model, one flow for both. */
 enum dbk_bus {
@@ -92,6 +94,15 @@ struct dbk_frontend {
 	gid_t cuse_gid;
 	bool uinput;			/* open /dev/uinput for the driver */
 	char fuse_mount[DBK_PATH_MAX];	/* mount point template, "" if none */
+	/*
+	 * Block= (nbd over socketpairs): the disk's name template, "" if
+	 * none; /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME
+	 * link to the /dev/nbdN the broker connects.
+	 */
+	char block[DBK_NAME_MAX];
+	unsigned int block_queues;	/* BlockQueues=: connections, 1..DBK_BLOCK_QUEUES_MAX (1) */
+	unsigned int block_timeout;	/* BlockTimeoutSec=: the kernel's I/O timeout (30) */
+	unsigned int block_dead_conn;	/* BlockDeadConnSec=: how long I/O waits for a restart (60) */
 };
 
 /*

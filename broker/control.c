@@ -144,7 +144,7 @@ static struct json_object *dbk_rights_json(const struct dbk_rights *r)
 static struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail)
 {
 	struct json_object *o = json_object_new_object(), *cuts;
-	char buf[24];
+	char buf[24], nbd[24];
 	char *line, *save, tmp[sizeof(d->cuts)];
 
 	json_object_object_add(o, "id", json_object_new_string(d->info.id));
@@ -161,11 +161,22 @@ static struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail
 	json_object_object_add(o, "pid", d->pid > 0 ? json_object_new_int(d->pid) : NULL);
 	json_object_object_add(o, "restarts", json_object_new_int(d->backoff.restarts));
 	json_object_object_add(o, "instance", json_object_new_int(d->instance));
-	json_object_object_add(o, "frontend", d->pid <= 0 ? NULL :
-			       d->frontend[0] ? json_object_new_string(d->frontend) :
-			       d->fuse_mount[0] ? json_object_new_string(d->fuse_mount) : NULL);
+	/* A block device outlives its driver's restarts: shown while connected. */
+	snprintf(nbd, sizeof(nbd), "/dev/nbd%d", d->nbd_index);
+	json_object_object_add(o, "frontend", d->pid > 0 && d->frontend[0] ?
+			       json_object_new_string(d->frontend) :
+			       d->pid > 0 && d->fuse_mount[0] ? json_object_new_string(d->fuse_mount) :
+			       d->nbd_index >= 0 ? json_object_new_string(nbd) : NULL);
 	if (!detail)
 		return o;
+	if (d->nbd_index >= 0) {
+		char desc[DBK_PATH_MAX];
+
+		snprintf(desc, sizeof(desc), "%s: /dev/devbroker/block/%s, %llu bytes, block size %u, %u queue%s",
+			 nbd, d->block_name, (unsigned long long)d->nbd_size, d->nbd_block,
+			 d->nbd_queues, d->nbd_queues > 1 ? "s" : "");
+		json_object_object_add(o, "block", json_object_new_string(desc));
+	}
 	if (d->info.bus == DBK_BUS_USB) {
 		snprintf(buf, sizeof(buf), "0x%x", d->info.usb_ifaces);
 		json_object_object_add(o, "interfaces", json_object_new_string(buf));

@@ -67,6 +67,22 @@ struct dbk_entry {
 	char fuse_mount[DBK_PATH_MAX];	/* mounted for the driver, "" if none */
 	bool frontend_ready;		/* owner and mode applied */
 	bool seen;			/* present in the last scan */
+	/*
+	 * The block frontend (nbd-frontend.c).  The device outlives a driver
+	 * that is restarted: its new connections replace the dead ones.
+	 */
+	int nbd_index;			/* the /dev/nbdN connected for the driver, -1: none */
+	char block_name[DBK_NAME_MAX];	/* Block= expanded: /dev/devbroker/block/NAME */
+	uint64_t nbd_size;		/* what it was connected with */
+	uint32_t nbd_block;
+	uint16_t nbd_flags;
+	unsigned int nbd_queues;
+	/* One start's handshake, until the kernel has the connections. */
+	int nbd_socks[DBK_BLOCK_QUEUES_MAX];	/* our ends of the socket pairs */
+	unsigned int nr_nbd_socks;
+	pid_t nbd_helper;		/* the child making the handshake, 0: none */
+	int nbd_pipe;			/* its result, in the loop; -1: none */
+	bool nbd_failed;		/* the handshake or connect failed: the driver was killed */
 };
 
 #define DBK_MAX_EVENT_CLIENTS	64
@@ -97,8 +113,11 @@ struct dbk_daemon {
 	bool denials_pci_failed;
 };
 
-/* At most one fd of each kind: grant or usbfs, CUSE, uinput, FUSE. */
-#define DBK_LAUNCH_FDS	4
+/*
+ * At most one fd of each kind (grant or usbfs, CUSE, uinput, FUSE), and
+ * the block frontend's, one per queue.
+ */
+#define DBK_LAUNCH_FDS	(4 + DBK_BLOCK_QUEUES_MAX)
 
 /* One driver start, as launch.c carries it through its bus and frontends. */
 struct dbk_launch {
@@ -108,6 +127,8 @@ struct dbk_launch {
 	int fds[DBK_LAUNCH_FDS];	/* fds[i] becomes fd 3 + i in the driver */
 	int nfds;
 	int at[DBK_HANDOVER_NR_FDS];	/* index in fds[] of each hand-over fd, -1: none */
+	int block_at;			/* index in fds[] of the first block fd */
+	unsigned int nr_block;		/* block fds, one per queue (DBK_BLOCK_FDS) */
 	/* USB: the request policy's rules, marked on the child before its sandbox. */
 	bool usb_marked;
 	struct dbk_usb_rules usb_rules;
@@ -166,10 +187,16 @@ struct dbk_frontend_ops {
 	bool (*wanted)(const struct dbk_manifest *m);
 	/* The fd to hand over, or a negative errno (logged). */
 	int (*open)(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_launch *l);
+	/* Instead of open: put several fds into @l itself; 0 or a negative errno (logged). */
+	int (*add)(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_launch *l);
+	/* The driver @pid was forked with its fds (may be NULL). */
+	void (*started)(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_launch *l,
+			pid_t pid);
 	/* The driver is gone or did not start (may be NULL). */
 	void (*close)(struct dbk_daemon *dd, struct dbk_entry *d);
 };
 extern const struct dbk_frontend_ops *const dbk_frontends[];	/* NULL-terminated */
+extern const struct dbk_frontend_ops dbk_frontend_nbd;
 
 /* event.c */
 void dbk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -223,6 +250,19 @@ void dbk_frontend_appeared(struct dbk_daemon *dd, const char *devname);
 void dbk_frontend_poll(struct dbk_daemon *dd);
 /* The driver is gone or did not start: every frontend's close. */
 void dbk_frontends_close(struct dbk_daemon *dd, struct dbk_entry *d);
+/* mkdir -p, root-owned 0755 components: 0 or a negative errno. */
+int dbk_mkdirs(const char *path);
+
+/* nbd-frontend.c (Block=) */
+/* @fd is a block handshake's result pipe: handled (true), or not one (false). */
+bool dbk_nbd_event(struct dbk_daemon *dd, int fd);
+/*
+ * The entry's nbd device, disconnected and its links removed, unless a
+ * driver runs or a restart is pending (@force: whatever the state).
+ */
+void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
+/* At start: the disks a previous devbrokerd left connected, disconnected; its links removed. */
+void dbk_nbd_recover(void);
 
 /* pci.c, besides its ops: the module's forced revocation of a device's live grant. */
 void dbk_pci_revoke_fd(int devfd);

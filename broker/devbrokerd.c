@@ -176,6 +176,9 @@ static void dbk_shutdown(struct dbk_daemon *dd)
 		dbk_entry_stop(dd, &dd->devs[i], true);
 	while ((pid = waitpid(-1, &status, 0)) > 0)
 		dbk_entry_exited(dd, pid, status);
+	/* Block devices waiting for a restart that will not come. */
+	for (i = 0; i < dd->nr_devs; i++)
+		dbk_nbd_settle(dd, &dd->devs[i], true);
 	unlink(dd->state_path);
 	unlink(dd->socket_path);
 }
@@ -214,6 +217,7 @@ int main(int argc, char **argv)
 	wfd = dbk_watch_open(&dd);	/* before the first load: no change is missed */
 	dbk_load_config(&dd);
 	dbk_state_recover(&dd);
+	dbk_nbd_recover();
 	dd.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	dd.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -262,6 +266,8 @@ int main(int argc, char **argv)
 				dbk_control_accept(&dd, lfd);
 			else if (fd == dd.denials_watched)
 				dbk_denials_drain(dd.denials);
+			else if (dbk_nbd_event(&dd, fd))
+				;
 			else
 				dbk_control_client(&dd, fd);
 		}

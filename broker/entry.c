@@ -112,6 +112,7 @@ int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d)
 			d->state = DBK_ST_BACKOFF;
 			d->restart_at = dbk_now_ms() + delay;
 		}
+		dbk_nbd_settle(dd, d, false);
 		dbk_timer_arm(dd);
 		return (int)pid;
 	}
@@ -174,6 +175,7 @@ static void dbk_entry_gone(struct dbk_daemon *dd, struct dbk_entry *d)
 		close(d->devfd);
 	d->devfd = -1;
 	d->state = DBK_ST_GONE;
+	dbk_nbd_settle(dd, d, false);	/* at once when no driver runs, else once it is reaped */
 }
 
 static struct dbk_entry *dbk_entry_add(struct dbk_daemon *dd, const struct dbk_devinfo *info)
@@ -190,6 +192,8 @@ static struct dbk_entry *dbk_entry_add(struct dbk_daemon *dd, const struct dbk_d
 	d->info = *info;
 	d->devfd = -1;
 	d->instance = -1;
+	d->nbd_index = -1;
+	d->nbd_pipe = -1;
 	d->seen = true;
 	d->state = m ? DBK_ST_IDLE : DBK_ST_UNMATCHED;
 	if (m)
@@ -405,7 +409,9 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		return;
 	bus = dbk_bus_of(&d->info);
 	d->pid = 0;
-	if (WIFSIGNALED(status))
+	if (d->nbd_failed)
+		snprintf(d->last_exit, sizeof(d->last_exit), "block handshake failed");
+	else if (WIFSIGNALED(status))
 		snprintf(d->last_exit, sizeof(d->last_exit), "signal %d", WTERMSIG(status));
 	else
 		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d", WEXITSTATUS(status));
@@ -418,11 +424,13 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		  d->driver[0] ? d->driver : "(its manifest removed)", (int)pid, d->last_exit);
 	dbk_state_save(dd);
 	if (d->state == DBK_ST_GONE) {
+		dbk_nbd_settle(dd, d, false);
 		dbk_entry_compact(dd);
 		return;
 	}
 	if (d->stopping) {	/* revoke, unbind or shutdown: not a crash */
 		d->stopping = false;
+		dbk_nbd_settle(dd, d, false);
 		/* Stopped because its manifest went: another may match now. */
 		if (!d->driver[0] && !dd->quitting)
 			dbk_entry_rematch(dd);
@@ -439,7 +447,18 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 			d->info.id, d->driver);
 		crash = true;
 	}
+	/*
+	 * A block driver exits 0 when its connections close: the kernel shut
+	 * them (a timeout, a reply it could not parse).  Its disk is still
+	 * connected and waiting: that is a failure.
+	 */
+	if (!crash && d->nbd_index >= 0) {
+		dbk_log("%s: driver %s exited cleanly while its disk %s (/dev/nbd%d) is connected: restarting it",
+			d->info.id, d->driver, d->block_name, d->nbd_index);
+		crash = true;
+	}
 	dbk_entry_crashed(dd, d, crash);
+	dbk_nbd_settle(dd, d, false);	/* no restart coming: the disk goes */
 }
 
 void dbk_timer_fired(struct dbk_daemon *dd)
@@ -487,6 +506,7 @@ int dbk_entry_unbind_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
 	d->devfd = -1;
 	dbk_bus_of(&d->info)->unbind(dd, d);
 	d->state = DBK_ST_REVOKED;
+	dbk_nbd_settle(dd, d, false);	/* now, or when the driver is reaped */
 	dbk_event(dd, "unbound", d, "given back to the kernel");
 	return 0;
 }
@@ -495,6 +515,7 @@ int dbk_entry_revoke_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
 {
 	dbk_entry_stop(dd, d, true);
 	d->state = DBK_ST_REVOKED;
+	dbk_nbd_settle(dd, d, false);	/* now, or when the driver is reaped */
 	dbk_event(dd, "revoked", d, "by the administrator");
 	return 0;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The frontends the broker opens for a driver, which may open none itself:
- * a CUSE character device (/dev/cuse), an input device (/dev/uinput) and
- * a FUSE file system the broker mounts.  Each is one entry of
+ * a CUSE character device (/dev/cuse), an input device (/dev/uinput), a
+ * FUSE file system the broker mounts, and a block device (nbd-frontend.c).
+ * Each is one entry of
  * dbk_frontends[]; launch.c hands over what the manifest asks for.
  */
 #include <errno.h>
@@ -68,8 +69,7 @@ static int dbk_uinput_open(struct dbk_daemon *dd, struct dbk_entry *d, const str
 	return fd;
 }
 
-/* mkdir -p, root-owned 0755 components. */
-static int dbk_mkdirs(const char *path)
+int dbk_mkdirs(const char *path)
 {
 	char tmp[DBK_PATH_MAX], *p;
 
@@ -183,7 +183,7 @@ static const struct dbk_frontend_ops dbk_frontend_fuse = {
 };
 
 const struct dbk_frontend_ops *const dbk_frontends[] = {
-	&dbk_frontend_cuse, &dbk_frontend_uinput, &dbk_frontend_fuse, NULL,
+	&dbk_frontend_cuse, &dbk_frontend_uinput, &dbk_frontend_fuse, &dbk_frontend_nbd, NULL,
 };
 
 void dbk_frontends_close(struct dbk_daemon *dd, struct dbk_entry *d)

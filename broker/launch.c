@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <linux/close_range.h>
@@ -145,10 +146,19 @@ static int dbk_launch_frontends(struct dbk_daemon *dd, struct dbk_entry *d, stru
 	const struct dbk_frontend_ops *const *f;
 	int fd;
 
+	/* A disk a previous run connected, which this manifest no longer asks for: gone. */
+	if (!dbk_frontend_nbd.wanted(l->m))
+		dbk_nbd_settle(dd, d, true);
 	/* d->frontend is "" here: the last run's close (frontend.c) cleared it. */
 	for (f = dbk_frontends; *f; f++) {
 		if (!(*f)->wanted(l->m))
 			continue;
+		if ((*f)->add) {
+			fd = (*f)->add(dd, d, l);
+			if (fd < 0)
+				return fd;
+			continue;
+		}
 		fd = (*f)->open(dd, d, l);
 		if (fd < 0)
 			return fd;
@@ -193,6 +203,9 @@ static int dbk_launch_env(struct dbk_entry *d, const struct dbk_launch *l, char 
 	spec.instance = d->instance;
 	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
 		spec.fd[i] = l->at[i] < 0 ? -1 : 3 + l->at[i];
+	for (i = 0; i < (int)l->nr_block; i++)
+		spec.block_fd[i] = 3 + l->block_at + i;
+	spec.nr_block = l->nr_block;
 	if (bus->handover == DBK_HANDOVER_USB) {
 		spec.usb_interfaces = d->info.usb_ifaces;
 		spec.usb_serial = d->info.serial;
@@ -206,6 +219,24 @@ static int dbk_launch_env(struct dbk_entry *d, const struct dbk_launch *l, char 
 	}
 	envp[ne + 1] = NULL;
 	return 0;
+}
+
+/*
+ * A block driver completes the I/O the kernel's memory reclaim may wait
+ * for: PR_SET_IO_FLUSHER (Linux 5.6, CAP_SYS_RESOURCE, kept across
+ * setuid and execve) keeps its own allocations from waiting on that I/O.
+ * Without it the driver still starts, and the log says why.
+ */
+static void dbk_child_io_flusher(const char *prog)
+{
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER	57
+#endif
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) == 0)
+		return;
+	fprintf(stderr, "devbrokerd: %s: PR_SET_IO_FLUSHER: %s; the block driver runs without it and may deadlock under memory pressure\n",
+		prog, errno == EPERM ? "devbrokerd lacks CAP_SYS_RESOURCE" :
+		errno == EINVAL ? "this kernel is older than 5.6" : strerror(errno));
 }
 
 /*
@@ -242,6 +273,8 @@ static void dbk_child(char **argv, char **envp, const struct dbk_launch *l)
 			strerror(-ret));
 		_exit(126);
 	}
+	if (l->nr_block)
+		dbk_child_io_flusher(argv[0]);
 	ret = dbk_sandbox_enter(l->uid, l->gid);
 	if (ret) {
 		fprintf(stderr, "devbrokerd: sandbox for %s: %s\n", argv[0], strerror(-ret));
@@ -258,6 +291,7 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	char envbuf[DBK_HANDOVER_ENV_LEN], *envp[DBK_HANDOVER_ENV_MAX + 2];
 	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
 	struct dbk_launch l = { .m = m };
+	const struct dbk_frontend_ops *const *f;
 	int ret, fd, i;
 	pid_t pid;
 
@@ -292,6 +326,10 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	if (pid == 0)
 		dbk_child(argv, envp, &l);
 	ret = pid;
+	d->nbd_failed = false;
+	for (f = dbk_frontends; *f; f++)
+		if ((*f)->started && (*f)->wanted(m))
+			(*f)->started(dd, d, &l, pid);
 	dbk_event(dd, "started", d, "%s as uid %u (pid %d)%s%s%s%s", m->name, (unsigned int)l.uid,
 		  (int)pid, d->frontend[0] ? ", frontend " : "", d->frontend,
 		  d->fuse_mount[0] ? ", FUSE mount " : "", d->fuse_mount);

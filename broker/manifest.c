@@ -507,6 +507,44 @@ static int p_fuse_mount(struct dbk_ini *ini, const char *v)
 	return 0;
 }
 
+static int p_block(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_manifest *m = M(ini);
+	size_t len = strlen(v);
+
+	if (!len || len >= sizeof(m->frontend.block) || v[0] == '.' || v[0] == '-' ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:%-") != len)
+		return dbk_ini_fail(ini, "Block=%s is not a disk name; write a name without '/', e.g. Block=ramdisk%%i (it becomes /dev/devbroker/block/ramdisk0)",
+				    v);
+	if (dbk_ini_template(ini, v) < 0)
+		return -1;
+	strcpy(m->frontend.block, v);
+	return 0;
+}
+
+static int p_block_uint(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_frontend *f = &M(ini)->frontend;
+	const char *k = ini->key->name;
+	uint64_t x;
+
+	if (!strcmp(k, "BlockQueues")) {
+		if (dbk_ini_uint(ini, v, 1, DBK_BLOCK_QUEUES_MAX, &x) < 0)
+			return -1;
+		f->block_queues = (unsigned int)x;
+	} else if (!strcmp(k, "BlockTimeoutSec")) {
+		if (dbk_ini_uint(ini, v, 1, 86400, &x) < 0)
+			return -1;
+		f->block_timeout = (unsigned int)x;
+	} else {
+		/* 0: I/O fails at once when the driver dies, no waiting for its restart. */
+		if (dbk_ini_uint(ini, v, 0, 86400, &x) < 0)
+			return -1;
+		f->block_dead_conn = (unsigned int)x;
+	}
+	return 0;
+}
+
 static const struct dbk_ini_key manifest_keys[] = {
 	{ "Driver", "Name", p_name, DBK_KEY_REQUIRED, "Name=NAME (the file name without .conf)" },
 	{ "Driver", "Exec", p_exec, DBK_KEY_REQUIRED, "Exec=/usr/libexec/devbroker/drivers/PROGRAM ARGS..." },
@@ -540,6 +578,10 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Frontend", "CUSEGroup", p_cuse_owner, 0, "CUSEGroup=root" },
 	{ "Frontend", "UInput", p_bool, 0, "UInput=no" },
 	{ "Frontend", "FUSEMount", p_fuse_mount, 0, "FUSEMount=/run/devbroker/NAME/%d" },
+	{ "Frontend", "Block", p_block, 0, "Block=NAME%i" },
+	{ "Frontend", "BlockQueues", p_block_uint, 0, "BlockQueues=1" },
+	{ "Frontend", "BlockTimeoutSec", p_block_uint, 0, "BlockTimeoutSec=30" },
+	{ "Frontend", "BlockDeadConnSec", p_block_uint, 0, "BlockDeadConnSec=60" },
 };
 
 static void bar_list(uint32_t mask, char *buf, size_t len)
@@ -620,6 +662,15 @@ static void check_manifest(struct dbk_ini *ini, const char *stem)
 				dbk_ini_error(ini, line, "%s= without CUSE=; add CUSE=NAME or remove %s=",
 					      cuse_keys[i], cuse_keys[i]);
 	}
+	if (!m->frontend.block[0]) {
+		static const char *const block_keys[] = { "BlockQueues", "BlockTimeoutSec",
+							   "BlockDeadConnSec" };
+
+		for (i = 0; i < 3; i++)
+			if ((line = dbk_ini_line(ini, block_keys[i])))
+				dbk_ini_error(ini, line, "%s= without Block=; add Block=NAME%%i or remove %s=",
+					      block_keys[i], block_keys[i]);
+	}
 }
 
 int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
@@ -643,6 +694,9 @@ int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
 	m->auto_bind = true;
 	m->bus = DBK_BUS_PCI;
 	m->frontend.cuse_mode = 0600;
+	m->frontend.block_queues = 1;
+	m->frontend.block_timeout = 30;
+	m->frontend.block_dead_conn = 60;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 
 	base = base ? base + 1 : path;

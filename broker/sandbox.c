@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The driver's sandbox, built in the forked child before exec:
- *  - its own mount, IPC and network namespaces where the kernel allows;
+ *  - its own mount, IPC and network namespaces where the kernel allows,
+ *    without the file systems on nbd disks (they would stay alive in it);
  *  - /dev replaced by a tmpfs holding only null, zero, full, random and
  *    urandom, and /run/devbroker hidden, so no other device node and not
  *    the control socket can be opened (seccomp cannot see paths);
@@ -31,6 +32,53 @@
 
 static const char *const dbk_entry_keep[] = { "null", "zero", "full", "random", "urandom" };
 
+#define DBK_NBD_MAJOR	43	/* <linux/major.h> NBD_MAJOR */
+
+/* A mountinfo path, its \ooo escapes (space, tab, newline, backslash) undone, in place. */
+static void dbk_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+}
+
+/*
+ * The new mount namespace is a copy of the daemon's, with every file
+ * system mounted at the driver's start: a file system on an nbd disk
+ * (Block=) would stay alive in the driver's copy after the administrator
+ * unmounted it, and be written back only when the driver exits, through
+ * that driver itself (dying: the exit hangs in D state until the disk's
+ * dead-connection timeout).  Those mounts are detached from the copy.
+ */
+static void dbk_sandbox_drop_nbd_mounts(void)
+{
+	char line[4096], path[4096];
+	unsigned int major, minor;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ... */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor, path) != 3 ||
+		    major != DBK_NBD_MAJOR)
+			continue;
+		dbk_unescape(path);
+		if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+			fprintf(stderr, "devbrokerd: sandbox: umount %s: %s\n", path, strerror(errno));
+	}
+	fclose(f);
+}
+
 /* Best effort: a kernel without namespaces still gets the rest of the sandbox. */
 static void dbk_sandbox_mounts(void)
 {
@@ -44,6 +92,7 @@ static void dbk_sandbox_mounts(void)
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return;
+	dbk_sandbox_drop_nbd_mounts();
 	/* Reach the kept nodes through O_PATH fds once /dev is covered. */
 	for (i = 0; i < 5; i++) {
 		snprintf(path, sizeof(path), "/dev/%s", dbk_entry_keep[i]);

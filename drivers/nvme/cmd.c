@@ -10,7 +10,8 @@
  * buffers are page aligned), PRP2 the second page if the transfer ends
  * there, else the address of a PRP list of pages 2..n.  The list is the
  * slot's own, within one page: no chaining.
- * Write Zeroes (§6.17): SLBA, NLB; no data.
+ * Write Zeroes (§6.17): SLBA, NLB, FUA as in Write; no data (DEAC clear:
+ * the blocks stay allocated, as NBD's NO_HOLE may ask).
  * Dataset Management (§6.7): one range (NR = 0), attribute Deallocate;
  * the range (NLB *not* 0's based) in the bounce buffer.
  * Flush (§6.8): the namespace only.
@@ -90,7 +91,7 @@ void nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct
 		sqe->opcode = NVME_CMD_WRITE_ZEROES;
 		sqe->cdw10 = (uint32_t)slba;
 		sqe->cdw11 = (uint32_t)(slba >> 32);
-		sqe->cdw12 = nlb - 1u;
+		sqe->cdw12 = (nlb - 1u) | (req->fua ? NVME_RW_FUA : 0);	/* FUA: CDW12 bit 30 too */
 		break;
 	case NVME_OP_TRIM: {
 		struct nvme_dsm_range *rg = s->bounce;

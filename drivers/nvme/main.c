@@ -8,19 +8,25 @@
  *   ctrl.c       bring-up, admin commands, identify, reset, shutdown
  *   io.c         queue pairs and the I/O API the block frontend will use
  *   selftest.c   --selftest
+ *   serve.c      the disk, through the block frontend (<devbroker/block.h>)
  *
  * usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]
- *             [--timeout-ms MS] [--selftest | --identify] [--verbose]
+ *             [--timeout-ms MS] [--nsid N] [--selftest | --identify] [--verbose]
  *
  * Without --grant-fd, the grant devbrokerd (or a test launcher) handed
  * over (<devbroker/handover.h>).  The grant must allow BAR0, MSI-X (one
  * vector for the admin queue and one per I/O queue; fewer means fewer
  * queues, none means polling) and DMA (see nvme.conf for the size).
  *
- * --identify, the default for now: bring up, report, shut down.  Serving
- * the disk needs the block frontend (dbk_block, NBD through
- * devbrokerd), which libdev does not have yet: until then the default
- * mode brings the controller up, reports it and shuts it down.
+ * Modes:
+ *  - serve, the default when the hand-over carries block fds (the
+ *    manifest's [Frontend] Block=): namespace --nsid (default: the first
+ *    usable one) becomes /dev/nbdN, one I/O queue pair per connection
+ *    (--queues, if given, caps them), until the kernel disconnects,
+ *    SIGTERM (the controller is shut down, exit 0) or a revocation
+ *    (in-flight requests fail with EIO, exit 3);
+ *  - --identify, the default otherwise: bring up, report, shut down;
+ *  - --selftest: TAP checks of the I/O layer (selftest.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,11 +41,12 @@
 
 #include "nvme.h"
 #include "selftest.h"
+#include "serve.h"
 
 static void usage(FILE *f)
 {
 	fputs("usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]\n"
-	      "            [--timeout-ms MS] [--selftest | --identify] [--verbose]\n"
+	      "            [--timeout-ms MS] [--nsid N] [--selftest | --identify] [--verbose]\n"
 	      "Without --grant-fd: the grant devbrokerd handed over.\n", f);
 }
 
@@ -65,15 +72,17 @@ int main(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "selftest", no_argument, NULL, 's' },
 		{ "identify", no_argument, NULL, 'i' },
+		{ "nsid", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nvme_ctrl c;
-	unsigned int queues = 2, depth = 32;
-	uint32_t max_transfer = 128 * 1024;
-	int grant_fd = -1, ch, r, rc;
-	bool selftest = false;
+	unsigned int queues = 0, depth = 32;
+	uint32_t max_transfer = 128 * 1024, nsid = 0;
+	int grant_fd = -1, ch, r, rc, nr_block = 0;
+	int block_fds[DBK_HANDOVER_BLOCK_MAX];
+	bool selftest = false, identify = false;
 	struct dbk_dev *dev;
 
 	memset(&c, 0, sizeof(c));
@@ -85,13 +94,14 @@ int main(int argc, char **argv)
 		case 'm': max_transfer = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': c.cmd_timeout_ms = atoi(optarg); break;
 		case 's': selftest = true; break;
-		case 'i': break;
+		case 'i': identify = true; break;
+		case 'n': nsid = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'v': c.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !queues || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024) {
+	if (optind != argc || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024) {
 		usage(stderr);
 		return 2;
 	}
@@ -105,12 +115,25 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		grant_fd = dbk_handover_take_fd(h, DBK_HANDOVER_GRANT);
+		/* Block fds: devbrokerd connected /dev/nbdN to their other ends. */
+		nr_block = dbk_handover_take_block_fds(h, block_fds, DBK_HANDOVER_BLOCK_MAX);
+		if (nr_block < 0)
+			nr_block = 0;
 		dbk_handover_free(h);
 		if (grant_fd < 0) {
 			nvme_log("no grant was handed over: %s", strerror(-grant_fd));
 			return 2;
 		}
 	}
+	if (selftest || identify) {
+		while (nr_block > 0)
+			close(block_fds[--nr_block]);	/* the disk stays unserved: its handshake fails */
+	}
+	/* Serving: one I/O queue per connection, unless --queues asks fewer. */
+	if (!queues)
+		queues = nr_block ? (unsigned int)nr_block : 2;
+	else if (nr_block && queues > (unsigned int)nr_block)
+		queues = (unsigned int)nr_block;
 	r = dbk_catch_revocation();
 	if (r < 0)
 		nvme_log("cannot catch revocation: %s", strerror(-r));
@@ -136,8 +159,11 @@ int main(int argc, char **argv)
 	report(&c);
 	if (selftest) {
 		rc = nvme_selftest(&c);
+	} else if (nr_block) {
+		rc = nvme_serve(&c, block_fds, (unsigned int)nr_block, nsid);
+		nr_block = 0;	/* closed by nvme_serve() */
 	} else {
-		nvme_log("no block frontend in libdev yet: shutting the controller down");
+		nvme_log("no block fds handed over (no [Frontend] Block=): shutting the controller down");
 		rc = nvme_ctrl_shutdown(&c) < 0 ? 1 : 0;
 	}
 	rc = dbk_dev_is_revoked(dev) == 1 ? 3 : rc;

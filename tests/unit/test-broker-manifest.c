@@ -179,6 +179,45 @@ static void test_defaults(void **state)
 	assert_string_equal(m.frontend.cuse, "");
 	assert_string_equal(m.frontend.fuse_mount, "");
 	assert_false(m.frontend.uinput);
+	assert_string_equal(m.frontend.block, "");
+	assert_int_equal(m.frontend.block_queues, 1);
+	assert_int_equal(m.frontend.block_timeout, 30);
+	assert_int_equal(m.frontend.block_dead_conn, 60);
+	dbk_manifest_free(&m);
+}
+
+/* The block frontend's keys: Block= alone takes the defaults; every key given. */
+static void test_block(void **state)
+{
+	struct dbk_manifest m;
+	const char *p = write_file("blk.conf", HEAD("blk") "[Frontend]\nBlock=ramdisk%i\n");
+
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_string_equal(m.error, "");
+	assert_string_equal(m.frontend.block, "ramdisk%i");
+	assert_int_equal(m.frontend.block_queues, 1);
+	assert_int_equal(m.frontend.block_timeout, 30);
+	assert_int_equal(m.frontend.block_dead_conn, 60);
+	dbk_manifest_free(&m);
+
+	p = write_file("blk2.conf", HEAD("blk2") "[Frontend]\nBlock=disk-%d.%s\nBlockQueues=16\n"
+		       "BlockTimeoutSec=5\nBlockDeadConnSec=0\nUInput=yes\n");
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_string_equal(m.error, "");
+	assert_string_equal(m.frontend.block, "disk-%d.%s");
+	assert_int_equal(m.frontend.block_queues, DBK_BLOCK_QUEUES_MAX);
+	assert_int_equal(m.frontend.block_timeout, 5);
+	assert_int_equal(m.frontend.block_dead_conn, 0);
+	assert_true(m.frontend.uinput);
+	dbk_manifest_free(&m);
+
+	p = write_file("blk3.conf", USBHEAD("blk3") "[Frontend]\nBlock=stick%s\nBlockQueues=0x2\n"
+		       "BlockTimeoutSec=86400\nBlockDeadConnSec=86400\n");
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_string_equal(m.error, "");
+	assert_int_equal(m.frontend.block_queues, 2);
+	assert_int_equal(m.frontend.block_timeout, 86400);
+	assert_int_equal(m.frontend.block_dead_conn, 86400);
 	dbk_manifest_free(&m);
 }
 
@@ -453,6 +492,35 @@ static const struct err_case err_cases[] = {
 	  "USBDenyRequests=0x40:1 0x40:2 0x40:3 0x40:4 0x40:5 0x40:6 0x40:7 0x40:8 0x40:9\n"
 	  "USBDenyRequests=0x40:10 0x40:11 0x40:12 0x40:13 0x40:14 0x40:15 0x40:16 0x40:17\n", 9,
 	  "more than 16 refused requests" },
+	{ "Block= with a slash", "blks.conf", HEAD("blks") "[Frontend]\nBlock=disk/0\n", 8,
+	  "Block=disk/0 is not a disk name; write a name without '/', e.g. Block=ramdisk%i" },
+	{ "Block= dot dot", "blkd.conf", HEAD("blkd") "[Frontend]\nBlock=..\n", 8,
+	  "Block=.. is not a disk name" },
+	{ "Block= leading dash", "blkm.conf", HEAD("blkm") "[Frontend]\nBlock=-x\n", 8,
+	  "Block=-x is not a disk name" },
+	{ "Block= empty", "blke.conf", HEAD("blke") "[Frontend]\nBlock=\n", 8, "Block=" },
+	{ "Block= unknown specifier", "blkt.conf", HEAD("blkt") "[Frontend]\nBlock=disk%x\n", 8,
+	  "%x" },
+	{ "BlockQueues=0", "blkq0.conf", HEAD("blkq0") "[Frontend]\nBlock=d\nBlockQueues=0\n", 9,
+	  "BlockQueues=0 is out of range; write a number from 1 to 16" },
+	{ "BlockQueues=17", "blkq17.conf", HEAD("blkq17") "[Frontend]\nBlock=d\nBlockQueues=17\n", 9,
+	  "BlockQueues=17 is out of range; write a number from 1 to 16" },
+	{ "BlockQueues not a number", "blkqn.conf", HEAD("blkqn") "[Frontend]\nBlock=d\nBlockQueues=two\n", 9,
+	  "BlockQueues=two is not a number; write BlockQueues=1" },
+	{ "BlockTimeoutSec=0", "blkt0.conf", HEAD("blkt0") "[Frontend]\nBlock=d\nBlockTimeoutSec=0\n", 9,
+	  "BlockTimeoutSec=0 is out of range; write a number from 1 to 86400" },
+	{ "BlockDeadConnSec too large", "blkdc.conf", HEAD("blkdc") "[Frontend]\nBlock=d\nBlockDeadConnSec=86401\n", 9,
+	  "BlockDeadConnSec=86401 is out of range; write a number from 0 to 86400" },
+	{ "BlockDeadConnSec negative", "blkdn.conf", HEAD("blkdn") "[Frontend]\nBlock=d\nBlockDeadConnSec=-1\n", 9,
+	  "BlockDeadConnSec=-1" },
+	{ "BlockQueues without Block", "blknob.conf", HEAD("blknob") "[Frontend]\nBlockQueues=2\n", 8,
+	  "BlockQueues= without Block=; add Block=NAME%i or remove BlockQueues=" },
+	{ "BlockTimeoutSec without Block", "blknot.conf", HEAD("blknot") "[Frontend]\nCUSE=x\nBlockTimeoutSec=2\n", 9,
+	  "BlockTimeoutSec= without Block=" },
+	{ "BlockDeadConnSec without Block", "blknod.conf", HEAD("blknod") "[Frontend]\nBlockDeadConnSec=2\n", 8,
+	  "BlockDeadConnSec= without Block=" },
+	{ "Block key in another section", "blksec.conf", HEAD("blksec") "[Rights]\nBlock=d\n", 8,
+	  "Block" },
 	{ "RestartBurst out of range", "burst.conf", HEAD("burst") "[Driver]\nRestartBurst=17\n", 8,
 	  "RestartBurst=17 is out of range; write a number from 1 to 16" },
 };
@@ -644,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_edu),
 		cmocka_unit_test(test_nvme),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_invalid_keeps_name),

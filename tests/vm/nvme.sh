@@ -131,9 +131,12 @@ ok "for comparison, the kernel's nvme under TCG, O_DIRECT at depth 1: 128 KiB re
 
 # 4. Under devbrokerd, with the installed manifest's rights (BAR0, 3 MSI-X
 # vectors, 12M of DMA): AutoBind=no leaves the controller to the kernel
-# until `devbrokerctl bind`; the driver (no block frontend yet) brings the
-# controller up with 2 I/O queue pairs, shuts it down and exits 0.  Without
-# an IOMMU the limits must allow unsafe DMA, which this test's do.
+# until `devbrokerctl bind`; the driver brings the controller up with 2 I/O
+# queue pairs and serves the namespace as /dev/nbdN (Block=); SIGTERM makes
+# it shut the controller down (CC.SHN) and exit 0; `devbrokerctl unbind`
+# (revoke and SIGKILL) gives the controller back.  Without an
+# IOMMU the limits must allow unsafe DMA, which this test's do.  The disk
+# itself (ext4, SIGKILL, the image) is tests/vm/nvme-block.sh's.
 BRK=/tmp/dbk-nvme-broker BLOG=$DBK_VM_DIR/devbrokerd.log CTL=$DBK_PREFIX/sbin/devbrokerctl
 export DEVBROKER_SOCKET=/run/devbroker/control
 rm -rf "$BRK"; mkdir -p "$BRK/sys" "$BRK/etc"
@@ -146,12 +149,18 @@ for _ in $(seq 100); do [ -S "$DEVBROKER_SOCKET" ] && break; sleep 0.1; done
 sleep 1
 check "devbrokerd leaves the controller to the kernel's nvme (AutoBind=no)" [ "$(drv_of "$BDF")" = nvme ]
 "$CTL" bind "$BDF" > /dev/null 2>&1
-for _ in $(seq 600); do grep -q "no block frontend in libdev yet" "$BLOG" && break; sleep 0.1; done
+for _ in $(seq 600); do [ -b /dev/devbroker/block/dbknvme0 ] && break; sleep 0.1; done
 check "devbrokerctl bind: the driver comes up with the manifest's rights, 2 I/O queue pairs" \
 	grep -q "2 I/O queue pair(s) of 32 entries" "$BLOG"
-for _ in $(seq 100); do grep -qE "driver nvme \(pid [0-9]+\): exit" "$BLOG" && break; sleep 0.1; done
-check "it shuts the controller down and exits 0" grep -qE "driver nvme \(pid [0-9]+\): exit 0" "$BLOG"
-[ "$(drv_of "$BDF")" = nvme ] || "$CTL" unbind "$BDF" > /dev/null 2>&1
+check "and serves the namespace: /dev/devbroker/block/dbknvme0 reads the self-test's signature" \
+	bash -c "dd if=/dev/devbroker/block/dbknvme0 bs=512 count=1 iflag=direct 2>/dev/null | grep -aq '^$SIG nsid 1 '"
+# SIGTERM (devbrokerd itself revokes and kills): CC.SHN, exit 0.
+pid=$("$CTL" --json status "$BDF" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['device']['pid'])")
+kill -TERM "$pid" 2>/dev/null
+for _ in $(seq 300); do grep -q "driver nvme (pid $pid): exit" "$BLOG" && break; sleep 0.1; done
+check "SIGTERM: the driver shuts the controller down (CC.SHN) and exits 0" \
+	bash -c "grep -q 'controller shut down (CC.SHN)' '$BLOG' && grep -q 'driver nvme (pid $pid): exit 0' '$BLOG'"
+"$CTL" unbind "$BDF" > /dev/null 2>&1
 for _ in $(seq 100); do [ "$(drv_of "$BDF")" = nvme ] && break; sleep 0.1; done
 check "and the kernel's nvme has the controller again" [ "$(drv_of "$BDF")" = nvme ]
 kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * drivers/nvme: serve one namespace as a disk through the block frontend
+ * (<devbroker/block.h>: devbrokerd connected /dev/nbdN to the sockets it
+ * handed over; libdev speaks NBD on them, we only see requests).
+ *
+ * Connection i is served on I/O queue pair i % nr_io: one each when the
+ * controller, the vectors and the DMA quota allowed as many queues as
+ * connections, shared otherwise (nvme.h's queues have their own lock).
+ *
+ *   connection thread (libdev)          completion thread (one per queue)
+ *   submit(): dbk_block_req ->          nvme_io_wait(): sleep on the
+ *   nvme_req(s), nvme_io_submit,        queue's MSI-X eventfd, reap the CQ,
+ *   nvme_io_kick                        done() -> dbk_block_complete()
+ *
+ * A full SQ (depth - 1 commands, §4.1) makes submit() wait for a
+ * completion on that queue: the connection thread stops reading requests,
+ * which is the back-pressure the kernel's nbd expects.
+ *
+ * The end: dbk_block_run() returns when the kernel disconnected or
+ * dbk_block_stop() was called (SIGTERM), after every request in flight
+ * completed; then the completion threads stop and the controller is shut
+ * down (CC.SHN, §7.6.2).  A revoked grant (every libdev call -ENODEV)
+ * fails what is in flight and all that follows with EIO and stops the
+ * disk; there is no controller to shut down then.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <devbroker/block.h>
+
+#include "serve.h"
+
+#define WAIT_MS	200	/* a completion thread's wait, between checks of stop/dead */
+
+struct serve;
+
+struct squeue {
+	struct serve *s;
+	struct nvme_queue *q;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;	/* guards freed */
+	pthread_cond_t cond;	/* a command completed on q: a slot is free */
+	uint64_t freed;
+};
+
+struct serve {
+	struct nvme_ctrl *c;
+	struct nvme_ns *ns;
+	struct dbk_block *b;
+	struct squeue sq[NVME_MAX_IO_QUEUES];
+	unsigned int nr_sq;
+	int dead;	/* atomic: revoked (or the controller failed); fail everything with EIO */
+	int stop;	/* atomic: completion threads end */
+};
+
+/* One dbk_block request: one NVMe command, several for a long Write Zeroes. */
+struct breq {
+	struct dbk_block_req *req;
+	struct squeue *sq;
+	int pending;		/* atomic: commands not completed, + 1 while submitting */
+	int err;		/* atomic: the first error */
+	unsigned int nr;
+	struct nvme_req cmd[];
+};
+
+static struct dbk_block *volatile the_disk;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	if (the_disk)
+		dbk_block_stop(the_disk);	/* async-signal-safe: an eventfd write */
+}
+
+static void breq_put(struct breq *br)
+{
+	if (__atomic_sub_fetch(&br->pending, 1, __ATOMIC_ACQ_REL) == 0) {
+		dbk_block_complete(br->req, __atomic_load_n(&br->err, __ATOMIC_ACQUIRE));
+		free(br);
+	}
+}
+
+static void breq_fail(struct breq *br, int err)
+{
+	int zero = 0;
+
+	/* dbk_block_complete() sends what NBD cannot say (-ETIMEDOUT, -ECANCELED) as EIO. */
+	__atomic_compare_exchange_n(&br->err, &zero, err, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* nvme.h's callback: runs in a completion thread (or a reset's, or a shutdown's). */
+static void cmd_done(struct nvme_req *cmd)
+{
+	struct breq *br = cmd->priv;
+	struct squeue *sq = br->sq;
+
+	if (cmd->err) {
+		if (cmd->status)
+			nvme_log("queue %u: %s at byte %" PRIu64 ", %u bytes: %s", sq->q->qid,
+				 cmd->op == NVME_OP_READ ? "read" : cmd->op == NVME_OP_WRITE ? "write" : "command",
+				 cmd->offset, cmd->length, nvme_status_str(cmd->status));
+		breq_fail(br, cmd->err);
+	}
+	breq_put(br);
+	pthread_mutex_lock(&sq->lock);
+	sq->freed++;
+	pthread_cond_broadcast(&sq->cond);
+	pthread_mutex_unlock(&sq->lock);
+}
+
+/* Every command outstanding on @sq completes with -EIO (the grant is gone). */
+static void fail_queue(struct squeue *sq)
+{
+	struct nvme_req *list = NULL;
+
+	pthread_mutex_lock(&sq->q->lock);
+	nvme_queue_fail_all(sq->q, -EIO, &list);
+	pthread_mutex_unlock(&sq->q->lock);
+	nvme_run_callbacks(list);
+}
+
+static void set_dead(struct serve *s, const char *why)
+{
+	if (__atomic_exchange_n(&s->dead, 1, __ATOMIC_ACQ_REL))
+		return;
+	nvme_log("%s: failing the requests in flight and all that follow with EIO, stopping the disk",
+		 why);
+	dbk_block_stop(s->b);
+}
+
+/* Queue @cmd on @sq, waiting for a free slot while the SQ is full. */
+static int submit_cmd(struct squeue *sq, struct nvme_req *cmd)
+{
+	struct serve *s = sq->s;
+	struct timespec until;
+	uint64_t seen;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&sq->lock);
+		seen = sq->freed;
+		pthread_mutex_unlock(&sq->lock);
+		if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
+			return -EIO;
+		r = nvme_io_submit(sq->q, cmd);
+		if (r != -EAGAIN)	/* full, or the queue is being reset: wait */
+			return r;
+		/* What we queued so far must reach the controller for slots to free up. */
+		if (nvme_io_kick(sq->q) < 0)
+			return -EIO;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&sq->lock);
+		if (sq->freed == seen)
+			pthread_cond_timedwait(&sq->cond, &sq->lock, &until);
+		pthread_mutex_unlock(&sq->lock);
+	}
+}
+
+static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
+{
+	static const enum nvme_op ops[] = {
+		[DBK_BLOCK_READ] = NVME_OP_READ, [DBK_BLOCK_WRITE] = NVME_OP_WRITE,
+		[DBK_BLOCK_FLUSH] = NVME_OP_FLUSH, [DBK_BLOCK_TRIM] = NVME_OP_TRIM,
+		[DBK_BLOCK_WRITE_ZEROES] = NVME_OP_WRITE_ZEROES,
+	};
+	struct serve *s = ctx;
+	struct squeue *sq = &s->sq[queue % s->nr_sq];
+	enum dbk_block_op op = dbk_block_req_op(req);
+	uint64_t off = dbk_block_req_offset(req);
+	uint32_t len = dbk_block_req_length(req), chunk = len, i;
+	unsigned int nr = 1;
+	struct breq *br;
+	int r;
+
+	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
+		dbk_block_complete(req, -EIO);
+		return;
+	}
+	/*
+	 * Write Zeroes says NLB in 16 bits (§6.17: 65536 blocks at most);
+	 * the kernel's nbd sends longer ones: split them.  Read and write are
+	 * within max_transfer (libdev checked), a DSM range's NLB has 32 bits
+	 * (§6.7) like the request's length.
+	 */
+	if (op == DBK_BLOCK_WRITE_ZEROES) {
+		chunk = NVME_RW_MAX_NLB << s->ns->lba_shift;
+		nr = (len + chunk - 1) / chunk;
+	}
+	br = calloc(1, sizeof(*br) + nr * sizeof(br->cmd[0]));
+	if (!br) {
+		dbk_block_complete(req, -ENOMEM);
+		return;
+	}
+	br->req = req;
+	br->sq = sq;
+	br->nr = nr;
+	br->pending = (int)nr + 1;	/* + 1: ours, until every command is queued */
+	for (i = 0; i < nr; i++) {
+		struct nvme_req *cmd = &br->cmd[i];
+
+		cmd->op = ops[op];
+		cmd->nsid = s->ns->nsid;
+		cmd->offset = off + (uint64_t)i * chunk;
+		cmd->length = len - i * chunk < chunk ? len - i * chunk : chunk;
+		cmd->buf = dbk_block_req_buf(req);
+		cmd->fua = dbk_block_req_fua(req);
+		cmd->done = cmd_done;
+		cmd->priv = br;
+		r = submit_cmd(sq, cmd);
+		if (r < 0) {
+			/* This one and the rest will never complete: count them off. */
+			breq_fail(br, r);
+			__atomic_sub_fetch(&br->pending, (int)(nr - i), __ATOMIC_ACQ_REL);
+			break;
+		}
+	}
+	/* The SQ tail doorbell (§3.1.24), once for the batch. */
+	if (nvme_io_kick(sq->q) < 0) {
+		set_dead(s, dbk_dev_is_revoked(s->c->dev) == 1 ? "the grant was revoked" :
+			 "the SQ doorbell cannot be written");
+		fail_queue(sq);
+	}
+	breq_put(br);
+}
+
+static void *completion_thread(void *arg)
+{
+	struct squeue *sq = arg;
+	struct serve *s = sq->s;
+	int r;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
+			/*
+			 * No controller behind the queue: fail what is in it,
+			 * again and again, for a submit() that raced with us.
+			 */
+			fail_queue(sq);
+			nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000L }, NULL);
+			continue;
+		}
+		/* Reaps, checks timeouts (abort, then reset: io.c), runs cmd_done(). */
+		r = nvme_io_wait(sq->q, WAIT_MS);
+		if (r < 0 && r != -EAGAIN) {
+			set_dead(s, r == -ENODEV || dbk_dev_is_revoked(s->c->dev) == 1 ?
+				 "the grant was revoked" : "the controller failed");
+			fail_queue(sq);
+		} else if (s->c->failed) {
+			set_dead(s, "the controller did not come back from a reset");
+		}
+	}
+	return NULL;
+}
+
+/* The first namespace we can serve, or @nsid. */
+static struct nvme_ns *pick_ns(struct nvme_ctrl *c, uint32_t nsid)
+{
+	unsigned int i;
+
+	if (nsid)
+		return nvme_ns_get(c, nsid);
+	for (i = 0; i < c->nr_ns; i++)
+		if (c->ns[i].usable)
+			return &c->ns[i];
+	return NULL;
+}
+
+int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_t nsid)
+{
+	static const struct dbk_block_ops ops = { .submit = submit };
+	struct dbk_block_params p = { 0 };
+	struct serve s = { .c = c };
+	struct sigaction sa = { .sa_handler = on_term };
+	unsigned int i;
+	int r, rc = 0;
+
+	s.ns = pick_ns(c, nsid);
+	if (!s.ns || !s.ns->usable || s.ns->lba_shift < 9 || s.ns->lba_shift > 12) {
+		nvme_log("no namespace to serve (%s): the kernel's nbd takes blocks of 512 to 4096 "
+			 "bytes without metadata", nsid ? "as asked" : "none usable");
+		return 1;
+	}
+	if (!c->nr_io) {
+		nvme_log("no I/O queue pair: nothing to serve on");
+		return 1;
+	}
+	p.size = s.ns->blocks << s.ns->lba_shift;
+	p.block_size = 1u << s.ns->lba_shift;
+	p.max_transfer = c->max_transfer;
+	/*
+	 * A volatile write cache (Identify Controller VWC bit 0) needs Flush
+	 * (§6.8), which covers every completed write of the namespace, from
+	 * any queue: what several NBD connections need.  FUA is in every
+	 * Read/Write (§6.15 CDW12 bit 30); DSM and Write Zeroes only when
+	 * ONCS lists them (§5.15.2.2, Figure 247).
+	 */
+	p.flags = DBK_BLOCK_F_FUA;
+	if (c->vwc)
+		p.flags |= DBK_BLOCK_F_FLUSH;
+	if (c->oncs & NVME_ONCS_DSM)
+		p.flags |= DBK_BLOCK_F_TRIM;
+	if (c->oncs & NVME_ONCS_WRITE_ZEROES)
+		p.flags |= DBK_BLOCK_F_WRITE_ZEROES;
+
+	s.nr_sq = c->nr_io < nr_fds ? c->nr_io : nr_fds;
+	for (i = 0; i < s.nr_sq; i++) {
+		s.sq[i].s = &s;
+		s.sq[i].q = c->io[i];
+		pthread_mutex_init(&s.sq[i].lock, NULL);
+		pthread_cond_init(&s.sq[i].cond, NULL);
+	}
+	r = dbk_block_new(fds, nr_fds, &p, &ops, &s, &s.b);
+	if (r < 0) {
+		nvme_log("dbk_block_new: %s", strerror(-r));
+		rc = 1;
+		goto out;
+	}
+	nvme_log("serving namespace %u: %" PRIu64 " bytes in blocks of %u, %u connection(s) on %u "
+		 "I/O queue pair(s), max transfer %u bytes%s%s%s%s", s.ns->nsid, p.size, p.block_size,
+		 nr_fds, s.nr_sq, p.max_transfer, p.flags & DBK_BLOCK_F_FLUSH ? ", flush" : "",
+		 p.flags & DBK_BLOCK_F_FUA ? ", FUA" : "", p.flags & DBK_BLOCK_F_TRIM ? ", trim" : "",
+		 p.flags & DBK_BLOCK_F_WRITE_ZEROES ? ", write zeroes" : "");
+	for (i = 0; i < s.nr_sq; i++) {
+		r = pthread_create(&s.sq[i].thread, NULL, completion_thread, &s.sq[i]);
+		if (r) {
+			nvme_log("starting a completion thread: %s", strerror(r));
+			rc = 1;
+			goto out;
+		}
+		s.sq[i].started = true;
+	}
+	the_disk = s.b;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	r = dbk_block_run(s.b);
+	if (r < 0) {
+		nvme_log("the block frontend ended: %s", strerror(-r));
+		rc = 1;
+	} else {
+		nvme_log("the block frontend ended");
+	}
+out:
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < s.nr_sq; i++)
+		if (s.sq[i].started)
+			pthread_join(s.sq[i].thread, NULL);
+	the_disk = NULL;
+	if (__atomic_load_n(&s.dead, __ATOMIC_ACQUIRE)) {
+		rc = 3;
+	} else if (nvme_ctrl_shutdown(c) < 0) {
+		nvme_log("shutting the controller down failed");
+		rc = rc ? rc : 1;
+	} else {
+		nvme_log("controller shut down (CC.SHN)");
+	}
+	dbk_block_free(s.b);	/* closes the fds; on a failed dbk_block_new they are ours */
+	if (!s.b)
+		for (i = 0; i < nr_fds; i++)
+			close(fds[i]);
+	for (i = 0; i < s.nr_sq; i++) {
+		pthread_mutex_destroy(&s.sq[i].lock);
+		pthread_cond_destroy(&s.sq[i].cond);
+	}
+	return rc;
+}

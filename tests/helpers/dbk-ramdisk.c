@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A test block driver for devbrokerd's block frontend (Block=): a disk on
+ * a file (in the guest's tmpfs, so that it outlives a SIGKILLed driver and
+ * the restarted one serves the same data), served through libdev's
+ * dbk_block_* on the sockets devbrokerd hands over.
+ *
+ * Usage: dbk-ramdisk DIR   (DIR/disk.img: the disk, its size the file's;
+ * DIR/mode, read at each start, one word):
+ *   normal   serve the disk
+ *   garbage  answer every read with 16 bytes of junk on the socket (the
+ *            kernel must fail the I/O, never hang)
+ *   silent   take the sockets and never answer the handshake
+ *   lie      answer the handshake with junk
+ * It says its mode on stderr (devbrokerd's log).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <devbroker/block.h>
+#include <devbroker/handover.h>
+
+
+struct disk {
+	int fd;			/* the backing file */
+	int socks[DBK_HANDOVER_BLOCK_MAX];
+	int garbage;
+};
+
+static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
+{
+	static const unsigned char junk[16] = { 0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef,
+						0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
+	struct disk *d = ctx;
+	uint64_t off = dbk_block_req_offset(req);
+	uint32_t len = dbk_block_req_length(req);
+	void *buf = dbk_block_req_buf(req);
+	ssize_t n = 0;
+	int err = 0;
+
+	switch (dbk_block_req_op(req)) {
+	case DBK_BLOCK_READ:
+		if (d->garbage) {
+			/* Not a reply: the kernel must drop the connection. */
+			if (write(d->socks[queue], junk, sizeof(junk)) < 0)
+				err = -errno;
+			dbk_block_complete(req, -EIO);
+			return;
+		}
+		n = pread(d->fd, buf, len, (off_t)off);
+		break;
+	case DBK_BLOCK_WRITE:
+		n = pwrite(d->fd, buf, len, (off_t)off);
+		break;
+	case DBK_BLOCK_FLUSH:
+		/* The file outlives this process: written is durable enough. */
+		break;
+	default:
+		err = -EOPNOTSUPP;
+		break;
+	}
+	if (n < 0)
+		err = -errno;
+	else if (!err && (uint32_t)n != len && dbk_block_req_op(req) != DBK_BLOCK_FLUSH)
+		err = -EIO;
+	dbk_block_complete(req, err);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct dbk_block_ops ops = { .submit = submit };
+	struct dbk_block_params p = { .block_size = 512, .flags = DBK_BLOCK_F_FLUSH };
+	struct disk d = { .fd = -1 };
+	struct dbk_handover *h;
+	struct dbk_block *b;
+	char path[4096], mode[32] = "normal";
+	struct stat st;
+	int n, r, i;
+	FILE *f;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: dbk-ramdisk DIR\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/mode", argv[1]);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%31s", mode) != 1)
+			strcpy(mode, "normal");
+		fclose(f);
+	}
+	fprintf(stderr, "dbk-ramdisk: mode %s\n", mode);
+	r = dbk_handover_get(&h);
+	if (r) {
+		fprintf(stderr, "dbk-ramdisk: hand-over: %s\n", strerror(-r));
+		return 1;
+	}
+	n = dbk_handover_take_block_fds(h, d.socks, DBK_HANDOVER_BLOCK_MAX);
+	dbk_handover_free(h);
+	if (n < 0) {
+		fprintf(stderr, "dbk-ramdisk: block fds: %s\n", strerror(-n));
+		return 1;
+	}
+	if (!strcmp(mode, "silent")) {
+		for (;;)
+			pause();
+	}
+	if (!strcmp(mode, "lie")) {
+		for (i = 0; i < n; i++)
+			if (write(d.socks[i], "NOTMAGIC, NOT NBD AT ALL", 24) < 0)
+				perror("dbk-ramdisk: write");
+		for (;;)
+			pause();
+	}
+	d.garbage = !strcmp(mode, "garbage");
+	snprintf(path, sizeof(path), "%s/disk.img", argv[1]);
+	d.fd = open(path, O_RDWR | O_CLOEXEC);
+	if (d.fd < 0 || fstat(d.fd, &st) < 0) {
+		fprintf(stderr, "dbk-ramdisk: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	p.size = (uint64_t)st.st_size;
+	r = dbk_block_new(d.socks, (unsigned int)n, &p, &ops, &d, &b);
+	if (r) {
+		fprintf(stderr, "dbk-ramdisk: dbk_block_new: %s\n", strerror(-r));
+		return 1;
+	}
+	r = dbk_block_run(b);
+	fprintf(stderr, "dbk-ramdisk: dbk_block_run: %s\n", r ? strerror(-r) : "done");
+	dbk_block_free(b);
+	close(d.fd);
+	return r ? 1 : 0;
+}

@@ -1,0 +1,188 @@
+#!/bin/bash
+# devbrokerd's block frontend (Block=, nbd over socket pairs): a test
+# driver (tests/helpers/dbk-ramdisk, a disk on a tmpfs file, served with
+# libdev's dbk_block_*) on an edu device; /dev/nbdN connected and linked
+# without udev; ext4 made, mounted, written; the driver SIGKILLed in the
+# middle of the writes is restarted and its new connection swapped in
+# (NBD_CMD_RECONFIGURE): the file system carries on; revoke disconnects;
+# a driver answering garbage gives its readers EIO and leaves nothing in D
+# state; a driver lying in or silent through the handshake is a crash,
+# logged, never a hang of the daemon; four queues; shutdown.  TAP output.
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+n=0
+ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
+FAILED=0
+D=/tmp/dbk-blk
+LINK=/dev/devbroker/block/ramdisk0
+BYID=/dev/disk/by-id/devbroker-ramdisk0
+MNT=/tmp/dbk-blk-mnt
+
+ramdisk_manifest() {	# ramdisk_manifest QUEUES
+	cat > "$BRK/sys/ramdisk.conf.new" <<EOT
+[Driver]
+Name=ramdisk
+Exec=$DBK_HELPERS/dbk-ramdisk $D
+User=nobody
+Restart=on-failure
+RestartBurst=2
+[Match]
+PCI=pci:v00001234d000011E8*
+[Frontend]
+Block=ramdisk%i
+BlockQueues=$1
+BlockTimeoutSec=10
+BlockDeadConnSec=20
+EOT
+	mv "$BRK/sys/ramdisk.conf.new" "$BRK/sys/ramdisk.conf"
+}
+state() { dev_field "$bdf" state; }
+dump_driver() {	# where the driver's threads are, for a failure's log
+	local p t
+	p=$(dev_field "$bdf" pid)
+	[ "$p" != None ] || return 0
+	for t in /proc/"$p"/task/*; do
+		echo "# $t: $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan" 2>/dev/null)"
+		sed 's/^/#   /' "$t/stack" 2>/dev/null
+	done
+	dmesg | tail -n 30 | sed 's/^/# /'
+}
+export -f state
+
+# Tasks in D state, every 2 s, for a failure's log.
+( while :; do
+	for p in $(ps -eo pid=,stat= | awk '$2 ~ /^D/ {print $1}'); do
+		echo "== $(date +%s) $p $(cat /proc/$p/comm 2>/dev/null)"; cat /proc/$p/stack 2>/dev/null
+	done
+	sleep 2
+  done ) > /tmp/dbk-blk-dstate.log 2>&1 &
+sampler=$!
+broker_setup
+rm -rf "$D" "$MNT"; mkdir -p "$D" "$MNT"; chmod 0755 "$D"
+truncate -s 64M "$D/disk.img"; chmod 0666 "$D/disk.img"
+echo normal > "$D/mode"; chmod 0644 "$D/mode"
+ramdisk_manifest 1
+broker_start
+bdf=$(edu_bdfs | head -n1)
+export bdf LINK BYID D
+
+DESC="the driver's disk is connected: $LINK and $BYID link to the same /dev/nbdN, 64 MiB"
+ok wait_for 40 bash -c '[ -b "$LINK" ] && [ "$(readlink "$LINK")" = "$(readlink "$BYID")" ] && [ "$(blockdev --getsize64 "$LINK")" = 67108864 ]'
+nbd=$(basename "$(readlink "$LINK")")
+echo "# $LINK -> $nbd"
+DESC="devbrokerctl list and status show /dev/$nbd"
+ok bash -c "ctl list | grep -q '/dev/$nbd' && ctl status $bdf | grep -q 'Block.*/dev/$nbd: $LINK, 67108864 bytes, block size 512, 1 queue'"
+# PR_SET_IO_FLUSHER: PF_MEMALLOC_NOIO (0x80000) and PF_LOCAL_THROTTLE (0x100000)
+# in the flags of /proc/PID/stat (PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE).
+pid=$(dev_field "$bdf" pid)
+flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
+DESC="the driver runs with PR_SET_IO_FLUSHER (flags $flags), as nobody"
+ok bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status"
+DESC="mkfs.ext4 and mount through the link"
+ok bash -c "mkfs.ext4 -q -F '$LINK' && mount '$LINK' '$MNT'"
+DESC="files written, synced, read back after dropping the caches"
+ok bash -c "for i in 1 2 3; do head -c 1M /dev/urandom > '$MNT/a\$i'; done; sync; sha1sum '$MNT'/a* > '$D/a.sums'; echo 3 > /proc/sys/vm/drop_caches; sha1sum -c --quiet '$D/a.sums'"
+
+# SIGKILL in the middle of a stream of synced writes.
+pid=$(dev_field "$bdf" pid)
+( for i in $(seq 24); do
+	dd if=/dev/urandom of="$MNT/b$i" bs=64k count=4 conv=fsync status=none || exit 1
+  done ) > "$D/writer.out" 2>&1 &
+writer=$!
+sleep 1
+kill -KILL "$pid"
+DESC="SIGKILL mid-I/O: the driver is restarted and its connection swapped into /dev/$nbd (RECONFIGURE)"
+ok wait_for 40 bash -c "p=\$(dev_field $bdf pid); [ \"\$p\" != None ] && [ \"\$p\" != $pid ] && grep -q 'block ramdisk0 (/dev/$nbd) reconnected to the restarted driver' '$BROKER_LOG'"
+wait_for 120 bash -c "! kill -0 $writer 2>/dev/null"
+wait "$writer"
+r=$?
+DESC="the writer finished without an error ($r)"
+ok [ "$r" = 0 ]
+[ "$r" = 0 ] || { sed 's/^/# /' "$D/writer.out"; dump_driver; }
+DESC="the file system carries on: every file reads back after dropping the caches, a new one too"
+ok bash -c "sha1sum '$MNT'/b* > '$D/b.sums' && echo 3 > /proc/sys/vm/drop_caches && sha1sum -c --quiet '$D/a.sums' '$D/b.sums' && echo after > '$MNT/c' && sync && [ \"\$(cat '$MNT/c')\" = after ]"
+DESC="umount, and e2fsck finds the file system clean"
+ok bash -c "umount '$MNT' && e2fsck -fn '$LINK' > '$D/fsck.out' 2>&1 || { cat '$D/fsck.out'; false; }"
+
+ctl revoke "$bdf" > /dev/null
+DESC="revoke: /dev/$nbd disconnected (size 0), the links removed"
+ok wait_for 30 bash -c "[ ! -e '$LINK' ] && [ ! -e '$BYID' ] && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ]"
+[ ! -e "$LINK" ] && [ "$(cat /sys/block/$nbd/size)" = 0 ] || { echo "# size $(cat /sys/block/$nbd/size)"; dump_driver; }
+
+# Four queues (the manifest edited under the daemon), the same disk.
+ramdisk_manifest 4
+sleep 2		# the inotify reload
+ctl bind "$bdf" > /dev/null
+# nbd makes a hardware queue per connection, at most one per CPU.
+hwq=$(( $(nproc) < 4 ? $(nproc) : 4 ))
+DESC="BlockQueues=4: four connections, $hwq hardware queues"
+ok wait_for 40 bash -c "[ -b '$LINK' ] && n=\$(basename \$(readlink '$LINK')) && [ \$(ls /sys/block/\$n/mq | wc -l) = $hwq ] && ctl status $bdf | grep -q 'block size 512, 4 queues'"
+DESC="... the file system's data still there, written and read on every queue"
+ok bash -c "mount '$LINK' '$MNT' && sha1sum -c --quiet '$D/a.sums' '$D/b.sums' && for i in 1 2 3 4 5 6 7 8; do head -c 256K /dev/urandom > '$MNT/q\$i' & done; wait; sync && sha1sum '$MNT'/q* > '$D/q.sums' && echo 3 > /proc/sys/vm/drop_caches && sha1sum -c --quiet '$D/q.sums' && umount '$MNT'"
+pid=$(dev_field "$bdf" pid)
+n4=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+kill -KILL "$pid"
+DESC="... SIGKILLed with four queues: RECONFIGURE with four new connections, the files read back"
+ok wait_for 40 bash -c "[ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $n4 ] && mount '$LINK' '$MNT' && echo 3 > /proc/sys/vm/drop_caches && sha1sum -c --quiet '$D/q.sums' '$D/a.sums' && umount '$MNT'"
+ctl revoke "$bdf" > /dev/null
+wait_for 10 bash -c '[ ! -e "$LINK" ]'
+ramdisk_manifest 1
+sleep 2
+
+# Garbage in place of replies.
+echo garbage > "$D/mode"
+ctl bind "$bdf" > /dev/null
+wait_for 40 bash -c '[ -b "$LINK" ]'
+nbd=$(basename "$(readlink "$LINK")")
+t0=$SECONDS
+timeout 100 dd if="$LINK" of=/dev/null bs=4k count=1 iflag=direct > "$D/dd.out" 2>&1
+r=$?
+DESC="a driver answering garbage: the reader gets EIO ($r after $((SECONDS - t0)) s), no hang"
+ok bash -c "[ $r != 124 ] && [ $r != 0 ] && grep -q 'Input/output error' '$D/dd.out' || { cat '$D/dd.out'; false; }"
+DESC="... the driver was restarted, then quarantined, the disk disconnected and unlinked"
+ok wait_for 30 bash -c "[ \"\$(state)\" = quarantined ] && [ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ]"
+DESC="... and no process is left in D state"
+ok wait_for 30 bash -c '! ps -eo stat=,pid=,comm= | grep -q "^D"'
+ps -eo stat=,pid=,comm= | grep "^D" | sed 's/^/# D: /'
+
+# A driver that lies in the handshake.
+echo lie > "$D/mode"
+ctl release "$bdf" > /dev/null
+DESC="a driver answering the handshake with junk: a clear log line, a crash, quarantined again, no disk"
+ok wait_for 40 bash -c "[ \"\$(state)\" = quarantined ] && grep -q 'block ramdisk0: the NBD handshake with driver ramdisk failed: queue 0:' '$BROKER_LOG' && [ ! -e '$LINK' ]"
+
+# A driver that never answers: the daemon does not wait for it.
+echo silent > "$D/mode"
+ctl release "$bdf" > /dev/null
+t0=$SECONDS
+DESC="a driver silent in the handshake: the daemon answers meanwhile"
+ok bash -c "sleep 3; timeout 2 $CTL list > /dev/null && [ \"\$(state)\" = running ]"
+DESC="... and after 15 s says the driver did not answer, kills it, quarantines it in the end"
+ok wait_for 60 bash -c "[ \"\$(state)\" = quarantined ] && grep -q 'the driver did not answer in time' '$BROKER_LOG'"
+echo "# silent driver quarantined after $((SECONDS - t0)) s"
+
+# devbrokerd killed with a disk connected: the next one disconnects it and
+# connects its own driver's anew.
+echo normal > "$D/mode"
+ctl release "$bdf" > /dev/null
+wait_for 40 bash -c '[ -b "$LINK" ]'
+old=$(basename "$(readlink "$LINK")")
+oldpid=$(dev_field "$bdf" pid)
+kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+broker_start
+DESC="devbrokerd SIGKILLed and started again: the old driver stopped, /dev/$old disconnected, the link to a new connection"
+ok wait_for 40 bash -c "grep -q 'disconnecting /dev/$old of the previous devbrokerd' '$BROKER_LOG' && ! kill -0 $oldpid 2>/dev/null && [ -b '$LINK' ] && n=\$(basename \$(readlink '$LINK')) && [ \"\$(blockdev --getsize64 '$LINK')\" = 67108864 ] && { [ \$n != $old ] || [ \"\$(dev_field $bdf state)\" = running ]; }"
+
+# Shutdown with a disk connected.
+nbd=$(basename "$(readlink "$LINK")")
+broker_stop
+DESC="devbrokerd's shutdown disconnects /dev/$nbd and removes the links"
+ok bash -c "[ ! -e '$LINK' ] && [ ! -e '$BYID' ] && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ]"
+DESC="no process left in D state"
+ok bash -c '! ps -eo stat=,pid=,comm= | grep "^D"'
+
+kill "$sampler"
+echo "1..$n"
+[ "$FAILED" = 0 ] || { echo "# devbrokerd log:"; sed 's/^/# /' "$BROKER_LOG" | tail -n 80;
+		       echo "# D state:"; sed 's/^/# /' /tmp/dbk-blk-dstate.log | tail -n 60; }
+exit "$FAILED"

@@ -1,0 +1,226 @@
+#!/bin/bash
+# drivers/nvme serving its namespace as a disk (block frontend: NBD over
+# socket pairs) under devbrokerd with the installed manifest, on QEMU's
+# NVMe controller (vm-run --nvme-img: the host's image, which
+# tests/vm/nvme-block-run checks after the VM).
+#
+# The kernel's nvme driver has the controller first; `devbrokerctl bind`
+# (AutoBind=no) gives it to the driver; /dev/devbroker/block/dbknvme0 links
+# to a /dev/nbdN of the namespace's size; fio writes and verifies the raw
+# disk (beside the kernel's nvme's numbers), then again with the driver
+# SIGKILLed twice in the middle (4 crashes in all here: RestartBurst=5
+# would quarantine the fifth); ext4 is made, the host's tree copied in, unmounted, mounted again
+# and verified; the driver is SIGKILLed under a writer: restarted, its
+# connections swapped in (RECONFIGURE), the writer finishes or fails with
+# EIO, nothing stays in D state; SIGTERM shuts the controller down (CC.SHN);
+# `devbrokerctl unbind` gives the controller back to the kernel's nvme,
+# which mounts the file system and finds the tree.
+# usage: tests/vm/nvme-block.sh TREE   (TREE: files to copy, and TREE.sums)
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+TREE=${1:?usage: nvme-block.sh TREE}
+VEN=0x1b36 DEV=0x0010
+LINK=/dev/devbroker/block/dbknvme0
+MNT=/tmp/dbk-nvme-mnt
+FAILS=0
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
+diag() { sed 's/^/# /'; }
+drv_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
+# Tasks in uninterruptible sleep (state D in /proc/PID/stat).
+dstate() {
+	local f s
+	for f in /proc/[0-9]*/stat; do
+		s=$(sed 's/.*) //' "$f" 2>/dev/null | cut -d' ' -f1)
+		[ "$s" = D ] && echo "${f%/stat} $(cat "${f%/stat}/comm" 2>/dev/null)"
+	done
+	return 0
+}
+no_dstate() { [ -z "$(dstate)" ]; }
+kdisk() {	# the kernel's namespace block device, once it appears
+	local b
+	for b in /sys/bus/pci/devices/$BDF/nvme/nvme*/nvme*n1; do
+		[ -e "$b" ] && [ -b "/dev/${b##*/}" ] && { echo "/dev/${b##*/}"; return 0; }
+	done
+	return 1
+}
+ms_now() { echo "$(( ${EPOCHREALTIME/./} / 1000 ))"; }	# ms, for timings
+export -f dstate no_dstate kdisk drv_of
+export LINK MNT
+
+BDF=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = $VEN ] && [ "$(cat "$d/device")" = $DEV ] && BDF=$(basename "$d")
+done
+[ -n "$BDF" ] || fail "no NVMe controller $VEN:$DEV (vm-run --nvme)"
+export BDF
+check "the installed manifest asks for a disk: Block=dbknvme%i, BlockQueues=2" \
+	grep -qx 'Block=dbknvme%i' "$DBK_MANIFESTS/nvme.conf"
+
+# The kernel's nvme first: the namespace's size as it sees it.
+modprobe nvme || fail "modprobe nvme"
+[ -e "/sys/bus/pci/devices/$BDF/driver" ] || echo "$BDF" > /sys/bus/pci/drivers_probe
+wait_for 20 kdisk > /dev/null
+KDISK=$(kdisk)
+SIZE=$(blockdev --getsize64 "$KDISK" 2>/dev/null)
+check "the kernel's nvme binds $BDF: ${KDISK:-no disk}, ${SIZE:-?} bytes" [ -n "$SIZE" ]
+
+# The same fio job on the kernel's nvme first, for comparison (numbers only).
+fio_verify() {	# fio_verify DISK [FIO-OPTIONS...]
+	local disk=$1; shift
+	fio --name=nvme-verify --filename="$disk" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bsrange=4k-128k --iodepth=16 --size=64M --verify=crc32c --do_verify=1 \
+		--output-format=json "$@" > /tmp/fio.json 2> /tmp/fio.err
+}
+fio_numbers() {
+	python3 -c '
+import json; j = json.load(open("/tmp/fio.json"))["jobs"][0]
+w, r = j["write"], j["read"]
+print("fio write %.0f IOPS %.1f MiB/s (clat mean %.0f us), verify read %.0f IOPS %.1f MiB/s, errors %d" % (
+    w["iops"], w["bw"] / 1024, w["clat_ns"]["mean"] / 1000, r["iops"], r["bw"] / 1024, j["error"]))' 2>/dev/null
+}
+if command -v fio > /dev/null && [ -n "$KDISK" ]; then
+	fio_verify "$KDISK"
+	echo "# the kernel's nvme: $(fio_numbers)"
+fi
+
+# devbrokerd with the installed manifest (MaxDMA 16M; unsafe DMA allowed,
+# which changes nothing behind an IOMMU: the grant's domain confines it).
+echo "# IOMMU: $([ -n "$(ls /sys/kernel/iommu_groups 2>/dev/null)" ] && echo on || echo off)"
+broker_setup
+cp "$DBK_MANIFESTS/nvme.conf" "$BRK/sys/"
+broker_start
+sleep 1
+check "devbrokerd leaves the controller to the kernel's nvme (AutoBind=no)" [ "$(drv_of "$BDF")" = nvme ]
+t0=$(ms_now)
+ctl bind "$BDF" > /dev/null 2>&1
+check "devbrokerctl bind: $LINK appears, a /dev/nbdN of $SIZE bytes" \
+	wait_for 60 bash -c '[ -b "$LINK" ] && [ "$(blockdev --getsize64 "$LINK")" = '"$SIZE"' ]'
+echo "# bind to disk: $(( $(ms_now) - t0 )) ms"
+NBD=$(basename "$(readlink "$LINK")")
+grep -E 'nvme|dbknvme' "$BROKER_LOG" | grep -E 'serving|queue pair|block' | tail -n 4 | diag
+check "the driver serves the namespace on 2 connections, 2 I/O queue pairs, with FUA, trim, write zeroes" \
+	grep -q "serving namespace 1: $SIZE bytes in blocks of 512, 2 connection(s) on 2 I/O queue pair(s), .*FUA, trim, write zeroes" "$BROKER_LOG"
+check "/dev/$NBD: two hardware queues, max_sectors_kb 128 (the driver's max transfer)" \
+	bash -c "[ \$(ls /sys/block/$NBD/mq | wc -l) = 2 ] && [ \$(cat /sys/block/$NBD/queue/max_sectors_kb) = 128 ]"
+pid=$(dev_field "$BDF" pid)
+# devbrokerd's PR_SET_IO_FLUSHER: PF_MEMALLOC_NOIO (0x80000) and
+# PF_LOCAL_THROTTLE (0x100000) in /proc/PID/stat's flags, inherited by
+# every thread (the completion threads allocate nothing, submit() does).
+flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
+check "the driver runs as nobody with PR_SET_IO_FLUSHER (flags $flags)" \
+	bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status"
+
+# fio on the raw disk: random writes of 4k..128k, every block verified (crc32c).
+if command -v fio > /dev/null; then
+	t0=$(ms_now)
+	fio_verify "$LINK"
+	frc=$?
+	fio_errs=$(python3 -c 'import json; j=json.load(open("/tmp/fio.json"))["jobs"][0]; print(j["error"], j.get("total_err", 0))' 2>/dev/null)
+	check "fio randwrite 4k-128k, iodepth 16, 64M, verify=crc32c: exit $frc, errors ${fio_errs:-?}" \
+		[ "$frc" = 0 -a "${fio_errs:-x}" = "0 0" ]
+	echo "# ours: $(fio_numbers)"
+	echo "# fio took $(( $(ms_now) - t0 )) ms"
+	[ "$frc" = 0 ] || diag < /tmp/fio.err
+	# Twice SIGKILLed while the same job runs 4 times over: the kernel's
+	# nbd holds and resends what was in flight (BlockDeadConnSec=,
+	# BlockTimeoutSec=), so every block must still verify.
+	t0=$(ms_now)
+	fio_verify "$LINK" --loops=4 &
+	fpid=$!
+	kills=0
+	for k in 1 2; do
+		sleep 2
+		kill -0 $fpid 2>/dev/null || break
+		p=$(dev_field "$BDF" pid); nrec=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+		kill -KILL "$p" && kills=$((kills + 1))
+		wait_for 60 bash -c "[ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $nrec ]" || break
+	done
+	wait_for 300 bash -c "! kill -0 $fpid 2>/dev/null"
+	wait $fpid; frc=$?
+	fio_errs=$(python3 -c 'import json; j=json.load(open("/tmp/fio.json"))["jobs"][0]; print(j["error"], j.get("total_err", 0))' 2>/dev/null)
+	check "fio verify x4 with $kills SIGKILL(s) of the driver in the middle: exit $frc, errors ${fio_errs:-?}" \
+		[ "$kills" -ge 1 -a "$frc" = 0 -a "${fio_errs:-x}" = "0 0" ]
+	echo "# under kills: $(fio_numbers); $(( $(ms_now) - t0 )) ms"
+	[ "$frc" = 0 ] || { diag < /tmp/fio.err; tail -n 20 "$BROKER_LOG" | diag; }
+	check "... nothing in D state within 60 s" wait_for 60 no_dstate
+	pid=$(dev_field "$BDF" pid)
+else
+	ok "# SKIP fio is not installed"
+fi
+
+# ext4, the host's tree, umount, mount, verify.
+mkdir -p "$MNT"
+t0=$(ms_now)
+check "mkfs.ext4 on $LINK" mkfs.ext4 -q -F -L dbknvme "$LINK"
+echo "# mkfs.ext4: $(( $(ms_now) - t0 )) ms"
+check "mount $LINK" mount "$LINK" "$MNT"
+t0=$(ms_now)
+check "the tree ($(du -sh "$TREE" | cut -f1), $(find "$TREE" -type f | wc -l) files) copied in and synced" \
+	bash -c "cp -a '$TREE' '$MNT/tree' && sync"
+echo "# copy + sync: $(( $(ms_now) - t0 )) ms"
+check "umount, mount again, every file's sha256 as on the host" \
+	bash -c "umount '$MNT' && mount '$LINK' '$MNT' && cd '$MNT/tree' && sha256sum -c --quiet '$TREE.sums'"
+
+# SIGKILL under a writer of synced files.
+mkdir -p "$MNT/w"
+( for i in $(seq 40); do
+	dd if=/dev/urandom of="$MNT/w/f$i" bs=64k count=4 conv=fsync status=none || exit 1
+  done ) > /tmp/writer.out 2>&1 &
+writer=$!
+sleep 2
+nrec=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+kill -KILL "$pid"
+t0=$(ms_now)
+check "SIGKILL of the driver mid-I/O: restarted, /dev/$NBD reconfigured with its new connections" \
+	wait_for 60 bash -c "p=\$(dev_field $BDF pid); [ \"\$p\" != None ] && [ \"\$p\" != $pid ] && [ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $nrec ]"
+echo "# restart to reconnected: $(( $(ms_now) - t0 )) ms"
+grep -E 'dbknvme0|nvme \(pid' "$BROKER_LOG" | tail -n 6 | diag
+wait_for 120 bash -c "! kill -0 $writer 2>/dev/null"
+wait "$writer"; wrc=$?
+if [ "$wrc" = 0 ]; then
+	ok "the writer carried on through the restart"
+elif grep -q 'Input/output error' /tmp/writer.out; then
+	ok "the writer failed cleanly with EIO: $(head -n1 /tmp/writer.out)"
+else
+	notok "the writer finished or failed with EIO (status $wrc)"; diag < /tmp/writer.out
+fi
+check "nothing in D state within 60 s" wait_for 60 no_dstate
+dstate | diag
+check "after the restart the tree reads back (caches dropped), and a new file too" \
+	bash -c "echo 3 > /proc/sys/vm/drop_caches && cd '$MNT/tree' && sha256sum -c --quiet '$TREE.sums' && echo after > '$MNT/after' && sync && [ \"\$(cat '$MNT/after')\" = after ]"
+[ "$wrc" = 0 ] && (cd "$MNT/w" && sha256sum f* > /tmp/w.sums)
+check "umount; e2fsck -fn finds the file system clean" \
+	bash -c "umount '$MNT' && e2fsck -fn '$LINK' > /tmp/fsck.out 2>&1 || { cat /tmp/fsck.out; false; }"
+
+# SIGTERM: the driver stops serving, shuts the controller down (CC.SHN)
+# and exits 0; its disk still connected, devbrokerd counts that as a crash
+# and restarts it, and the new one brings the shut-down controller up again.
+pid=$(dev_field "$BDF" pid)
+nrec=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+kill -TERM "$pid"
+check "SIGTERM: the driver shuts the controller down (CC.SHN) and exits 0" \
+	wait_for 30 bash -c "grep -q 'controller shut down (CC.SHN)' '$BROKER_LOG' && grep -q 'driver nvme (pid $pid): exit 0' '$BROKER_LOG'"
+check "... restarted, it serves /dev/$NBD again: the ext4 superblock reads back" \
+	wait_for 60 bash -c "[ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $nrec ] && dumpe2fs -h '$LINK' 2>/dev/null | grep -q 'volume name:.*dbknvme'"
+
+# Back to the kernel: devbrokerd revokes the grant and kills the driver (its
+# requests would fail with EIO), disconnects the disk, reprobes the kernel's nvme.
+t0=$(ms_now)
+pid=$(dev_field "$BDF" pid)
+ctl unbind "$BDF" > /dev/null 2>&1
+check "devbrokerctl unbind: the driver gone, the link gone, /dev/$NBD disconnected" \
+	wait_for 60 bash -c "! kill -0 $pid 2>/dev/null && [ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]"
+check "the kernel's nvme has the controller again" wait_for 30 bash -c '[ "$(drv_of "$BDF")" = nvme ] && kdisk > /dev/null'
+echo "# unbind to the kernel's disk: $(( $(ms_now) - t0 )) ms"
+KDISK=$(kdisk)
+check "the kernel's nvme mounts the file system and finds the tree, the writer's files and the new file" \
+	bash -c "mount -o ro '$KDISK' '$MNT' && (cd '$MNT/tree' && sha256sum -c --quiet '$TREE.sums') && { [ ! -s /tmp/w.sums ] || (cd '$MNT/w' && sha256sum -c --quiet /tmp/w.sums); } && [ \"\$(cat '$MNT/after')\" = after ]; r=\$?; umount '$MNT'; exit \$r"
+broker_stop
+check "no BUG/WARNING/Oops/Call Trace in the guest's kernel log" \
+	bash -c "! dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace'"
+check "nothing in D state at the end" no_dstate
+[ "$FAILS" = 0 ] || { echo "# devbrokerd log:"; tail -n 60 "$BROKER_LOG" | diag; dmesg | tail -n 30 | diag; }
+echo "# $FAILS failure(s)"
+[ "$FAILS" = 0 ]
