@@ -199,8 +199,8 @@ struct dbk_range {
  * Return: a grant fd, or -EINVAL (bad argsz, flags, masks or ranges),
  * -E2BIG, -EFAULT, -EBUSY (a live grant exists), -EPERM (DMA as above
  * without consent; or another device of the IOMMU group is bound to a
- * kernel driver), -EIO (the DMA mask cannot be set), -EINTR (a signal
- * while settling), -EAGAIN (revoked again meanwhile), -ENODEV, -ENOMEM.
+ * kernel driver), -EIO (DMA mask refused; bus mastering stuck on), -EINTR
+ * (a signal while settling), -EAGAIN (revoked again), -ENODEV, -ENOMEM.
  */
 struct dbk_grant_spec {
 	__u32 argsz;
