@@ -146,7 +146,8 @@ static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
 		if (!s->dma_quota || s->dma_quota > DBK_MAX_DMA_QUOTA ||
 		    (s->dma_bits && (s->dma_bits < 24 || s->dma_bits > 64)))
 			return -EINVAL;
-	} else if (s->dma_quota || s->dma_bits || (s->flags & DBK_GRANT_F_UNSAFE_DMA)) {
+	} else if (s->dma_quota || s->dma_bits ||
+		   (s->flags & (DBK_GRANT_F_UNSAFE_DMA | DBK_GRANT_F_DMA_GUARDED))) {
 		return -EINVAL;
 	}
 	if (s->nr_mediated > DBK_MAX_MEDIATED)

@@ -270,6 +270,10 @@ static void group_grant(void)
 	BAD_SPEC(EINVAL, "mediated range reserved field: EINVAL", s.nr_mediated = 1; s.mediated = (uintptr_t)r);
 	BAD_SPEC(EPERM, "DMA without IOMMU or unsafe flag: EPERM", s.flags |= DBK_GRANT_F_DMA; s.dma_quota = 4096);
 	BAD_SPEC(EINVAL, "unsafe flag without DMA: EINVAL", s.flags |= DBK_GRANT_F_UNSAFE_DMA);
+	BAD_SPEC(EINVAL, "DMA_GUARDED flag without DMA: EINVAL", s.flags |= DBK_GRANT_F_DMA_GUARDED);
+	BAD_SPEC(EPERM, "DMA_GUARDED flag, no policy guarding: EPERM",
+		 s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED; s.dma_quota = 4096);
+	BAD_SPEC(EINVAL, "unknown grant flag 1 << 7: EINVAL", s.flags |= 1U << 7);
 	BAD_SPEC(EINVAL, "DMA quota 0: EINVAL", s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA);
 	BAD_SPEC(EINVAL, "DMA quota huge: EINVAL", s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA;
 		 s.dma_quota = UINT64_MAX);
