@@ -73,6 +73,7 @@ struct dbk_rights {
 	uint64_t dma;			/* DMA quota in bytes, 0: no DMA */
 	uint32_t dma_bits;		/* 0: 32 */
 	bool unsafe_dma;		/* DMA without an IOMMU */
+	char dma_guard[DBK_NAME_MAX];	/* DMAGuard=: the policy (Policy=) trusted to guard DMA, "" none */
 	bool config_write;
 	/* USB: control requests the driver may issue (the usb_requests policy) */
 	uint32_t usb_types;		/* DBK_USB_* */
@@ -138,6 +139,9 @@ struct dbk_limits {
 	bool auto_bind;				/* bind matching devices without being asked */
 	char deny_drivers[DBK_MAX_MATCH][DBK_NAME_MAX];
 	unsigned int nr_deny;
+	/* AllowDMAGuards=: policies a manifest's DMAGuard= may name (edu_dma_guard) */
+	char dma_guards[DBK_MAX_MATCH][DBK_NAME_MAX];
+	unsigned int nr_dma_guards;
 };
 
 /*

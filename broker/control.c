@@ -137,6 +137,8 @@ static struct json_object *dbk_rights_json(const struct dbk_rights *r)
 	json_object_object_add(o, "dma", json_object_new_int64(r->dma));
 	json_object_object_add(o, "dma_bits", json_object_new_int(r->dma_bits));
 	json_object_object_add(o, "unsafe_dma", json_object_new_boolean(r->unsafe_dma));
+	json_object_object_add(o, "dma_guard", r->dma_guard[0] ? json_object_new_string(r->dma_guard) :
+				NULL);
 	json_object_object_add(o, "config_write", json_object_new_boolean(r->config_write));
 	return o;
 }

@@ -31,6 +31,8 @@ static void limits_default(struct dbk_limits *l)
 	l->max.usb_types = DBK_USB_ALL_TYPES;
 	l->cuse_mode_mask = 0666;
 	l->auto_bind = true;
+	strcpy(l->dma_guards[0], "edu_dma_guard");	/* shipped, and it checks every address */
+	l->nr_dma_guards = 1;
 }
 
 static int p_bars(struct dbk_ini *ini, const char *v)
@@ -111,6 +113,28 @@ static int p_deny(struct dbk_ini *ini, const char *v)
 	return 0;
 }
 
+/* AllowDMAGuards=NAME...: replaces the default list; empty: none. */
+static int p_guards(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_limits *l = L(ini);
+	char copy[256], *save = NULL, *t;
+	unsigned int n = 0;
+
+	if (strlen(v) >= sizeof(copy))
+		return dbk_ini_fail(ini, "AllowDMAGuards= line is too long");
+	strcpy(copy, v);
+	for (t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+		if (!dbk_valid_name(t))
+			return dbk_ini_fail(ini, "AllowDMAGuards=: '%s' is not a policy name; use 1 to 63 of a-z 0-9 _ -",
+					    t);
+		if (n == DBK_MAX_MATCH)
+			return dbk_ini_fail(ini, "AllowDMAGuards= names more than %d policies", DBK_MAX_MATCH);
+		strcpy(l->dma_guards[n++], t);
+	}
+	l->nr_dma_guards = n;
+	return 0;
+}
+
 static int p_usb_types(struct dbk_ini *ini, const char *v)
 {
 	return dbk_ini_usb_types(ini, v, &L(ini)->max.usb_types);
@@ -132,6 +156,7 @@ static const struct dbk_ini_key limits_keys[] = {
 	{ "Limits", "MaxDMA", p_dma, 0, "MaxDMA=16M" },
 	{ "Limits", "MaxDMABits", p_u32, 0, "MaxDMABits=64" },
 	{ "Limits", "AllowUnsafeDMA", p_bool, 0, "AllowUnsafeDMA=no" },
+	{ "Limits", "AllowDMAGuards", p_guards, DBK_KEY_EMPTY_OK, "AllowDMAGuards=edu_dma_guard" },
 	{ "Limits", "AllowConfigWrite", p_bool, 0, "AllowConfigWrite=no" },
 	{ "Limits", "CUSEModeMask", p_mode, 0, "CUSEModeMask=0666" },
 	{ "Limits", "USBRequests", p_usb_types, DBK_KEY_EMPTY_OK, "USBRequests=standard class" },
@@ -331,6 +356,13 @@ int dbk_rights_intersect(const struct dbk_rights *want, const struct dbk_limits 
 	out->unsafe_dma = want->unsafe_dma && max->unsafe_dma && out->dma;
 	if (out->unsafe_dma != want->unsafe_dma)
 		cut(cuts, cutslen, &n, "unsafe_dma yes -> no");
+	/* A policy's DMA guard is heeded only for a policy the administrator trusts with it. */
+	out->dma_guard[0] = '\0';
+	for (i = 0; want->dma_guard[0] && out->dma && i < l->nr_dma_guards; i++)
+		if (!strcmp(want->dma_guard, l->dma_guards[i]))
+			strcpy(out->dma_guard, want->dma_guard);
+	if (want->dma_guard[0] && !out->dma_guard[0])
+		cut(cuts, cutslen, &n, "dma_guard %s -> none", want->dma_guard);
 	out->config_write = want->config_write && max->config_write;
 	if (out->config_write != want->config_write)
 		cut(cuts, cutslen, &n, "config_write yes -> no");

@@ -181,6 +181,11 @@ static int p_policy(struct dbk_ini *ini, const char *v)
 	return dbk_ini_name(ini, v, M(ini)->policy, sizeof(M(ini)->policy));
 }
 
+static int p_dma_guard(struct dbk_ini *ini, const char *v)
+{
+	return dbk_ini_name(ini, v, M(ini)->rights.dma_guard, sizeof(M(ini)->rights.dma_guard));
+}
+
 static int add_match(struct dbk_ini *ini, const char *glob, enum dbk_bus bus)
 {
 	struct dbk_manifest *m = M(ini);
@@ -569,6 +574,7 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Rights", "DMA", p_dma, 0, "DMA=64K" },
 	{ "Rights", "DMABits", p_dma_bits, 0, "DMABits=32" },
 	{ "Rights", "UnsafeDMA", p_bool, 0, "UnsafeDMA=no" },
+	{ "Rights", "DMAGuard", p_dma_guard, 0, "DMAGuard=edu_dma_guard" },
 	{ "Rights", "ConfigWrite", p_bool, 0, "ConfigWrite=no" },
 	{ "Rights", "USBRequests", p_usb_types, DBK_KEY_EMPTY_OK, "USBRequests=standard class" },
 	{ "Rights", "USBDenyRequests", p_usb_deny, DBK_KEY_MULTI, "USBDenyRequests=dfu-dnload 0x40:*" },
@@ -616,11 +622,11 @@ static void check_manifest(struct dbk_ini *ini, const char *stem)
 	/* Each bus has its own rights: a key of the other bus is a mistake, not a no-op. */
 	{
 		static const char *const pci_rights[] = { "BARs", "MapBARs", "Mediated", "Interrupts",
-			"Vectors", "IRQRate", "DMA", "DMABits", "UnsafeDMA", "ConfigWrite" };
+			"Vectors", "IRQRate", "DMA", "DMABits", "UnsafeDMA", "DMAGuard", "ConfigWrite" };
 		static const char *const usb_rights[] = { "USBRequests", "USBDenyRequests" };
 		bool usb = m->bus == DBK_BUS_USB;
 		const char *const *other = usb ? pci_rights : usb_rights;
-		unsigned int nother = usb ? 10 : 2;
+		unsigned int nother = usb ? 11 : 2;
 
 		for (i = 0; m->nr_match && i < nother; i++)
 			if ((line = dbk_ini_line(ini, other[i])))
@@ -653,7 +659,16 @@ static void check_manifest(struct dbk_ini *ini, const char *stem)
 		if (r->unsafe_dma)
 			dbk_ini_error(ini, dbk_ini_line(ini, "UnsafeDMA"),
 				      "UnsafeDMA=yes without DMA=; add DMA=SIZE or write UnsafeDMA=no");
+		if (r->dma_guard[0])
+			dbk_ini_error(ini, dbk_ini_line(ini, "DMAGuard"),
+				      "DMAGuard=%s without DMA=; add DMA=SIZE or remove DMAGuard=",
+				      r->dma_guard);
 	}
+	/* The guard trusted is the driver's own policy, which devbrokerd loads before the grant. */
+	if (r->dma_guard[0] && strcmp(r->dma_guard, m->policy))
+		dbk_ini_error(ini, dbk_ini_line(ini, "DMAGuard"),
+			      "DMAGuard=%s is not this manifest's Policy=%s; a DMA guard must be the policy it names: write Policy=%s",
+			      r->dma_guard, m->policy[0] ? m->policy : "(none)", r->dma_guard);
 	if (!m->frontend.cuse[0]) {
 		static const char *const cuse_keys[] = { "CUSEMode", "CUSEOwner", "CUSEGroup" };
 

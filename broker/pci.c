@@ -185,7 +185,9 @@ static int dbk_pci_create_grant(struct dbk_entry *d)
 		     ((r->irqs & DBK_IRQ_MSIX) ? DBK_GRANT_F_MSIX : 0) |
 		     (r->config_write ? DBK_GRANT_F_CONFIG_WRITE : 0) |
 		     (r->dma ? DBK_GRANT_F_DMA : 0) |
-		     (r->dma && r->unsafe_dma ? DBK_GRANT_F_UNSAFE_DMA : 0);
+		     (r->dma && r->unsafe_dma ? DBK_GRANT_F_UNSAFE_DMA : 0) |
+		     /* The module heeds a policy's DMA guard only with this flag. */
+		     (r->dma && r->dma_guard[0] ? DBK_GRANT_F_DMA_GUARDED : 0);
 	spec.bar_mask = r->bars;
 	spec.mmap_mask = r->map_bars & r->bars;
 	spec.max_vectors = (r->irqs & (DBK_IRQ_MSI | DBK_IRQ_MSIX)) ? r->vectors : 0;

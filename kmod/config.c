@@ -61,10 +61,10 @@ int dbk_config_read(struct dbk_grant *g, unsigned int off, unsigned int size, u3
 	return 0;
 }
 
-/* Standard capabilities of known size (MSI: its largest); others run to the next. */
+/* Standard capabilities of known size (MSI: its largest; PCIe: all of v2, 0x3c). */
 static const u8 dbk_cap_len[] = {
 	[PCI_CAP_ID_PM] = PCI_PM_SIZEOF, [PCI_CAP_ID_MSI] = 24, [PCI_CAP_ID_AF] = PCI_CAP_AF_SIZEOF,
-	[PCI_CAP_ID_EXP] = PCI_CAP_EXP_ENDPOINT_SIZEOF_V2, [PCI_CAP_ID_MSIX] = PCI_CAP_MSIX_SIZEOF,
+	[PCI_CAP_ID_EXP] = PCI_EXP_SLTSTA2 + 2, [PCI_CAP_ID_MSIX] = PCI_CAP_MSIX_SIZEOF,
 };
 
 /*
@@ -134,6 +134,8 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 	if ((cmd & PCI_COMMAND_MASTER) && !(cur & PCI_COMMAND_MASTER) &&
 	    !dbk_grant_dma_allowed(g))
 		return -EPERM;
+	if (!dbk_grant_master_allowed(g))
+		cmd &= ~PCI_COMMAND_MASTER;	/* whatever the register reads as now */
 	/* The kernel masks MSI-X vectors through the table, in a memory BAR. */
 	if (!(cmd & PCI_COMMAND_MEMORY) && g->irq_index == DBK_IRQ_INDEX_MSIX)
 		return -EBUSY;

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * devbroker's policy hooks: writable raw tracepoints whose first argument
- * is a ctx struct from the UAPI header ("Policy hooks"), for eBPF
- * programs in SEC("raw_tp.w/<name>"); and dbk_policy_denied, read only.
+ * devbroker's policy hooks: writable raw tracepoints for SEC("raw_tp.w/<name>") eBPF
+ * programs, taking a UAPI ctx struct ("Policy hooks"); dbk_policy_denied is read only.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM devbroker
@@ -14,9 +13,8 @@
 #include <linux/devbroker.h>
 
 /*
- * The BPF pass of define_trace.h defines DECLARE_TRACE_WRITABLE, which
- * records how many bytes of the ctx a program may write; every other pass
- * sees a plain tracepoint.
+ * define_trace.h's BPF pass defines DECLARE_TRACE_WRITABLE (how many ctx bytes a
+ * program may write); every other pass sees a plain tracepoint.
  */
 #undef DBK_POLICY_HOOK
 #ifdef DECLARE_TRACE_WRITABLE

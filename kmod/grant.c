@@ -103,8 +103,8 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 		/* Undo whatever the driver wrote to config space (INTx and mastering off). */
 		if (dev->saved && !pci_load_saved_state(pdev, dev->saved))
 			pci_restore_state(pdev);
-		pci_clear_master(pdev);
 	}
+	pci_clear_master(pdev);		/* also absent: one that comes back must not master */
 	/* Not reset, it may hold transfers told through any BAR: they end, mastering off. */
 	if (ret)
 		dbk_grant_unsettle(dev);
@@ -146,7 +146,8 @@ static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
 		if (!s->dma_quota || s->dma_quota > DBK_MAX_DMA_QUOTA ||
 		    (s->dma_bits && (s->dma_bits < 24 || s->dma_bits > 64)))
 			return -EINVAL;
-	} else if (s->dma_quota || s->dma_bits || (s->flags & DBK_GRANT_F_UNSAFE_DMA)) {
+	} else if (s->dma_quota || s->dma_bits ||
+		   (s->flags & (DBK_GRANT_F_UNSAFE_DMA | DBK_GRANT_F_DMA_GUARDED))) {
 		return -EINVAL;
 	}
 	if (s->nr_mediated > DBK_MAX_MEDIATED)
@@ -296,6 +297,7 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 	struct dbk_grant *g;
 	struct file *file;
 	int ret, fd;
+	u16 cmd;
 
 	ret = dbk_copy_arg(&spec, offsetofend(typeof(spec), mediated), sizeof(spec), uarg);
 	if (ret)
@@ -336,6 +338,12 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 	if (!ret)
 		ret = dev->dead ? -ENODEV : dev->grant ? -EBUSY :
 		      dbk_grant_settling(dev, g) ? -EAGAIN : 0;
+	/* No IOMMU, no DMA right: it begins not mastering, read back, not assumed. */
+	if (!ret && !dev->iommu && !(g->flags & DBK_GRANT_F_DMA)) {
+		pci_clear_master(dev->pdev);
+		pci_read_config_word(dev->pdev, PCI_COMMAND, &cmd);
+		ret = cmd & PCI_COMMAND_MASTER ? -EIO : 0;
+	}
 	/* Policies see only grants that would otherwise be made. */
 	if (!ret)
 		ret = dbk_policy_grant(g);

@@ -235,6 +235,8 @@ static int dbk_irq_request(struct dbk_grant *g, u32 index, u32 n, struct eventfd
 		pci_set_master(pdev);
 		ret = pci_alloc_irq_vectors(pdev, n, n, index == DBK_IRQ_INDEX_MSI ?
 					    PCI_IRQ_MSI : PCI_IRQ_MSIX);
+		if (ret < 0 && !dbk_grant_dma_allowed(g))
+			pci_clear_master(pdev);		/* it was for the MSI only */
 		if (ret < 0)
 			goto err_free;
 		for (i = 0; i < n; i++)

@@ -74,7 +74,7 @@ int dbk_policy_grant(struct dbk_grant *g)
 					 EINVAL);
 	memcpy(g->mediated, ctx.mediated, sizeof(g->mediated));
 	g->nr_mediated = ctx.nr_mediated;
-	g->dma_guard = ctx.dma_guard == 1;
+	g->dma_guard = ctx.dma_guard == 1 && (g->flags & DBK_GRANT_F_DMA_GUARDED);
 	return 0;
 }
 
@@ -180,15 +180,17 @@ int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size)
 		dbk_policy_denied(g, DBK_DENIED_DMA, iova, size, ctx.error) : 0;
 }
 
-/* Bus mastering about to be turned on (by a command write or for MSI). */
+/* Bus mastering about to be turned on (command write, MSI); a guard must approve. */
 int dbk_policy_master(struct dbk_grant *g)
 {
 	struct dbk_policy_master_ctx ctx = { .version = DBK_POLICY_VERSION };
 
 	if (!trace_dbk_policy_master_enabled())
-		return 0;
+		return g->dma_guard ? dbk_policy_denied(g, DBK_DENIED_MASTER, 0, 0, EPERM) : 0;
 	dbk_policy_dev(g, &ctx.dev);
 	trace_dbk_policy_master(&ctx);
+	if (g->dma_guard && !(ctx.verdict & DBK_POLICY_APPROVE))
+		ctx.verdict |= DBK_POLICY_DENY;
 	return ctx.verdict & DBK_POLICY_DENY ?
 		dbk_policy_denied(g, DBK_DENIED_MASTER, 0, 0, ctx.error) : 0;
 }

@@ -51,6 +51,12 @@
  * no state: loaded after the grant).  The module needs the approval on a
  * guarded grant, and asks with the grant locked against guarded writes.
  *
+ * Master hook, edu grants with DMA only: approved.  The module turns bus
+ * mastering on for a guarded grant (command write, MSI) only with a guard's
+ * approval: a policy that merely claims dma_guard cannot master.  The grant
+ * is guarded only when its creator gave DBK_GRANT_F_DMA_GUARDED (devbrokerd:
+ * the manifest's DMAGuard=edu_dma_guard, allowed by limits.conf).
+ *
  * Maps: dma_state (per device, dbk_dev_key()), config[0] { busy_ns,
  * dma_mask } (0: 500 ms, 2^28 - 1).
  */
@@ -273,6 +279,13 @@ DBK_HOOK(dma, edu_dma_guard_dma)
 	} else {
 		dbk_approve(ctx);
 	}
+}
+
+/* The registers are this guard's to check: mastering is, for a grant it guards. */
+DBK_HOOK(master, edu_dma_guard_master)
+{
+	if (dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) && dbk_grant_has(ctx, DBK_GRANT_F_DMA))
+		dbk_approve(ctx);
 }
 
 DBK_POLICY_LICENSE("GPL");

@@ -24,7 +24,7 @@ shift
 exec "\$@"
 EOT
 chmod 755 "$DBK_VM_DIR/faulty-exec"
-EDU_POLICY=edu_dma_guard EDU_DMA=64K \
+EDU_POLICY=edu_dma_guard EDU_DMA_GUARD=edu_dma_guard EDU_DMA=64K \
 EDU_EXEC="$DBK_VM_DIR/faulty-exec %d $(manifest_exec edu)" \
 	edu_manifest "$BRK/sys/edu.conf"
 sed -i 's/^UnsafeDMA=yes$/UnsafeDMA=no/; s/^Restart=on-failure$/Restart=on-failure\nRestartBurst=16\nRestartWindowSec=2/' \

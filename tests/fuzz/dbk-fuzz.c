@@ -842,21 +842,22 @@ static int make_grant(int dev, int iommu, unsigned int *seed)
 
 	s.mmap_mask = r & 1;
 	s.flags = DBK_GRANT_F_INTX | ((r & 2) ? DBK_GRANT_F_MSI : 0) |
-		  ((r & 4) ? DBK_GRANT_F_CONFIG_WRITE : 0) | DBK_GRANT_F_DMA;
+		  ((r & 4) ? DBK_GRANT_F_CONFIG_WRITE : 0) | DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED;
 	s.max_vectors = (r & 2) ? 1 : 0;
 	s.irq_rate = (r & 8) ? 50 : 0;
 	s.dma_quota = 1 << 20;
 	s.dma_bits = 28;
 	/*
-	 * edu's DMA registers stay mediated, and the campaign loads edu_dma_guard:
-	 * QEMU aborts on a transfer whose device range it does not like.
+	 * edu's DMA registers stay mediated, and the campaign loads edu_dma_guard
+	 * (heeded: DBK_GRANT_F_DMA_GUARDED): QEMU aborts on a transfer whose
+	 * device range it does not like.
 	 */
 	s.nr_mediated = 1;
 	s.mediated = (uintptr_t)&med;
 	(void)iommu;
 	g = ioctl(dev, DBK_DEVICE_CREATE_GRANT, &s);
 	if (g < 0 && errno == EPERM) {	/* no guard, no IOMMU: no DMA */
-		s.flags &= ~(DBK_GRANT_F_DMA | DBK_GRANT_F_MSI);
+		s.flags &= ~(DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED | DBK_GRANT_F_MSI);
 		s.max_vectors = 0;
 		s.dma_quota = 0;
 		s.dma_bits = 0;

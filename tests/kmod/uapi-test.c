@@ -270,6 +270,10 @@ static void group_grant(void)
 	BAD_SPEC(EINVAL, "mediated range reserved field: EINVAL", s.nr_mediated = 1; s.mediated = (uintptr_t)r);
 	BAD_SPEC(EPERM, "DMA without IOMMU or unsafe flag: EPERM", s.flags |= DBK_GRANT_F_DMA; s.dma_quota = 4096);
 	BAD_SPEC(EINVAL, "unsafe flag without DMA: EINVAL", s.flags |= DBK_GRANT_F_UNSAFE_DMA);
+	BAD_SPEC(EINVAL, "DMA_GUARDED flag without DMA: EINVAL", s.flags |= DBK_GRANT_F_DMA_GUARDED);
+	BAD_SPEC(EPERM, "DMA_GUARDED flag, no policy guarding: EPERM",
+		 s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED; s.dma_quota = 4096);
+	BAD_SPEC(EINVAL, "unknown grant flag 1 << 7: EINVAL", s.flags |= 1U << 7);
 	BAD_SPEC(EINVAL, "DMA quota 0: EINVAL", s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA);
 	BAD_SPEC(EINVAL, "DMA quota huge: EINVAL", s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA;
 		 s.dma_quota = UINT64_MAX);
@@ -388,6 +392,8 @@ static void group_mmio(void)
 	EXPECT_ERR(EPERM, cfg_write(g, 0x30, 4, 0xffffffff), "config write to the ROM BAR: EPERM");
 	EXPECT_ERR(EPERM, cfg_write(g, 0x3c, 1, 5), "config write to the interrupt line: EPERM");
 	EXPECT_ERR(EPERM, cfg_write(g, PCI_COMMAND_OFF, 2, 0x7), "config: bus master without a DMA right: EPERM");
+	EXPECT_ERR(EPERM, cfg_write(g, PCI_COMMAND_OFF, 1, 0x4), "config: bus master by a 1-byte write: EPERM");
+	CHECK(!(cfg_read(g, PCI_COMMAND_OFF, 2) & 0x4), "config: bus mastering still off after those writes");
 	CHECK(cfg_write(g, PCI_COMMAND_OFF, 2, 0x2) == 0 && (cfg_read(g, PCI_COMMAND_OFF, 2) & 0x2),
 	      "config: memory-enable write allowed");
 	CHECK(cfg_write(g, PCI_COMMAND_OFF, 2, 0x402) == 0, "config: command write of other bits is masked, not failed");
@@ -945,6 +951,8 @@ static void group_cfgdeny(void)
 		} else if (id == 0x10) {	/* PCIe: Device Control (FLR, MPS, MRRS) */
 			seen_exp = 1;
 			EXPECT_ERR(EPERM, cfg_write(g, pos + 8, 2, 0x8000), "config write to PCIe Device Control: EPERM");
+			/* v2 runs to 0x3c, not PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 (0x32). */
+			EXPECT_ERR(EPERM, cfg_write(g, pos + 0x38, 2, 0), "config write to PCIe Slot Control 2 (0x38): EPERM");
 		}
 	}
 	CHECK(seen_pm && seen_exp, "the device has PM and PCIe capabilities to try");

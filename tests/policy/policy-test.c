@@ -24,7 +24,8 @@
  *   unmap-race BDF		DMA_UNMAP against a guarded start, held open 20 ms by mischief
  *   unmap-loop BDF N		the same race N times without help; freed pages never written
  *   unmap-failopen BDF	the guard's dma program detached: no DMA_UNMAP on a guarded grant
- *   widen BDF			grant programs cannot widen rights; errnos are sane
+ *   widen BDF			grant programs cannot widen rights (a claimed guard needs DBK_GRANT_F_DMA_GUARDED
+ *				and cannot master unless it approves); errnos are sane
  *   guarded BDF before|after	a guarded write the guard did not see exactly is refused
  *   rmw BDF			the command register against the INTx handler's masking
  */
@@ -56,6 +57,8 @@
 #include "mischief.h"
 
 #define GUARD_BUSY_MS	300	/* the guard's busy_ns as this test loads it */
+#define CMD_REG		4	/* PCI_COMMAND */
+#define CMD_MASTER	0x4	/* PCI_COMMAND_MASTER */
 
 static const char *build;
 
@@ -87,6 +90,9 @@ static struct dbk_grant_spec spec(__u32 flags)
 	if (flags & DBK_GRANT_F_DMA) {
 		s.dma_quota = 16384;
 		s.dma_bits = 28;	/* edu's default DMA mask */
+		/* The administrator accepts a guard (devbrokerd: DMAGuard=, AllowDMAGuards=). */
+		if (!(flags & DBK_GRANT_F_UNSAFE_DMA))
+			s.flags |= DBK_GRANT_F_DMA_GUARDED;
 	}
 	return s;
 }
@@ -609,6 +615,9 @@ static void fc_driver(void *p)
 	EXPECT(wr(a->g, 8, 0x98, 1), EPERM, "guard unloaded: start");
 	EXPECT(region_rw(a->g, 0, 0, 8, 0x98, NULL), 0, "guard unloaded: reading the DMA command");
 	EXPECT(wr(a->g, 4, 0x04, 1), 0, "guard unloaded: a register outside the mediated range");
+	EXPECT(cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) & ~CMD_MASTER), 0, "guard unloaded: bus mastering off");
+	EXPECT(cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | CMD_MASTER), EPERM,
+	       "guard unloaded: bus mastering back on (the guard's approval, fail closed)");
 }
 
 static void group_failclosed(const char *bdf)
@@ -1155,10 +1164,20 @@ static void group_unmap_failopen(const char *bdf)
 	unload("edu_dma_guard");
 }
 
+/* A grant a policy merely claims to guard: no bus mastering, by command write or MSI. */
+static void widen_master(void *p)
+{
+	int g = *(int *)p, e = cfg_wr(g, 2, CMD_REG, 0x0006);
+
+	EXPECT(e, EPERM, "widen: a command write of 0x0006 (memory, master)");
+	tap(!(cfg_rd(g, 2, CMD_REG) & CMD_MASTER), "widen: bus mastering stays off");
+}
+
 /* Finding 5: a policy may narrow a grant, never widen it. */
 static void group_widen(const char *bdf)
 {
 	struct dbk_range med = { .bar = 0, .offset = 0x80, .size = 0x20 };
+	struct dbk_range bare = { .bar = 0, .offset = 0, .size = 0x1000 };
 	struct dbk_grant_spec s = spec(0);
 	void *m;
 	int g, i;
@@ -1181,6 +1200,32 @@ static void group_widen(const char *bdf)
 	s.policy_cookie = MISCHIEF_BAREGUARD;
 	g = mkgrant(bdf, &s);
 	EXPECT(g < 0 ? -g : 0, EINVAL, "widen: a DMA guard claimed with nothing mediated (no IOMMU, no unsafe flag)");
+	if (g >= 0)
+		close(g);
+	/* (c) a guard claimed over a range, not asked for: not heeded, no DMA right (review 3, F2) */
+	s.nr_mediated = 1;
+	s.mediated = (uintptr_t)&bare;
+	s.flags &= ~DBK_GRANT_F_DMA_GUARDED;
+	g = mkgrant(bdf, &s);
+	EXPECT(g < 0 ? -g : 0, EPERM, "widen: a DMA guard claimed over BAR0 [0, 0x1000) without DBK_GRANT_F_DMA_GUARDED");
+	if (g >= 0) {
+		as_driver(widen_master, &g);
+		close(g);
+	}
+	/* (c') asked for, but the claimer approves nothing: the grant is made, mastering stays off */
+	s.flags |= DBK_GRANT_F_DMA_GUARDED;
+	g = mkgrant(bdf, &s);
+	EXPECT(g < 0 ? -g : 0, 0, "widen: the same claim with DBK_GRANT_F_DMA_GUARDED: a (guarded) grant");
+	if (g >= 0) {
+		as_driver(widen_master, &g);
+		tap(!(sysfs_cfg_rd(bdf, 2, CMD_REG) & CMD_MASTER),
+		    "widen: bus mastering is off on the device (sysfs)");
+		close(g);
+	}
+	/* (c'') a grant with the flag that no policy claims: EPERM, as without it */
+	s.policy_cookie = 0;
+	g = mkgrant(bdf, &s);
+	EXPECT(g < 0 ? -g : 0, EPERM, "widen: DBK_GRANT_F_DMA_GUARDED with no policy guarding the grant");
 	if (g >= 0)
 		close(g);
 	/* (d) errnos a program may return */

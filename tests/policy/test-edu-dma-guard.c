@@ -290,6 +290,24 @@ static void test_windows(void)
 	      0x10218, "dbk_dev_key: domain << 16 | bus << 8 | devfn");
 }
 
+/* The module turns mastering on for a guarded grant only with the guard's approval. */
+static void test_master(void)
+{
+	struct dbk_policy_master_ctx m = { .version = DBK_POLICY_VERSION, .dev = edu };
+
+	RUN(edu_dma_guard_master, &m);
+	CHECK(m.verdict == DBK_POLICY_APPROVE, "master: an edu grant with DMA: approved");
+	m = (struct dbk_policy_master_ctx){ .version = DBK_POLICY_VERSION, .dev = edu };
+	m.dev.grant_flags = DBK_GRANT_F_MSI;
+	RUN(edu_dma_guard_master, &m);
+	CHECK(!m.verdict, "master: an edu grant without DMA (MSI): no verdict");
+	m = (struct dbk_policy_master_ctx){ .version = DBK_POLICY_VERSION,
+					    .dev = shim_dev(0x8086, 0x10d3, 0x20) };
+	m.dev.grant_flags = DBK_GRANT_F_DMA;
+	RUN(edu_dma_guard_master, &m);
+	CHECK(!m.verdict, "master: another device: no verdict");
+}
+
 int main(void)
 {
 	shim_init();
@@ -304,5 +322,6 @@ int main(void)
 	test_no_grant_seen();
 	test_unmap();
 	test_windows();
+	test_master();
 	return tap_done();
 }

@@ -4,6 +4,7 @@
  * and dbk_rights_intersect() field by field with the text of each cut.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +34,8 @@ static void check_defaults(const struct dbk_limits *l)
 	assert_int_equal(l->nr_deny, 0);
 	assert_int_equal(l->max.usb_types, DBK_USB_STANDARD | DBK_USB_CLASS | DBK_USB_VENDOR);
 	assert_int_equal(l->max.nr_usb_deny, 0);
+	assert_int_equal(l->nr_dma_guards, 1);
+	assert_string_equal(l->dma_guards[0], "edu_dma_guard");
 }
 
 static void test_defaults(void **state)
@@ -106,6 +109,51 @@ static void test_errors(void **state)
 	check_bad("[Limits]\nMaxDMABits=16\n", 2, "MaxDMABits=16 is out of range");
 	check_bad("[Limits]\nUSBRequests=standard all\n", 2, "USBRequests=: unknown request type 'all'");
 	check_bad("[Limits]\nUSBDenyRequests=dfu\n", 2, "USBDenyRequests=: 'dfu' is not a request");
+	check_bad("[Limits]\nAllowDMAGuards=edu_dma_guard Bad/Guard\n", 2,
+		  "AllowDMAGuards=: 'Bad/Guard' is not a policy name");
+}
+
+/* A manifest's DMAGuard= is kept only for a policy AllowDMAGuards= lists, and with DMA. */
+static void test_dma_guards(void **state)
+{
+	char path[] = "/tmp/dbk-limits-XXXXXX", cuts[256], err[256];
+	const char *content = "[Limits]\nAllowDMAGuards=acme_guard, edu_dma_guard\n";
+	struct dbk_rights w = { .dma = 4096, .dma_guard = "edu_dma_guard" }, out;
+	struct dbk_limits l;
+	int fd;
+
+	dbk_limits_load(NULL, &l, NULL, 0);
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 0);
+	assert_string_equal(out.dma_guard, "edu_dma_guard");
+	strcpy(w.dma_guard, "acme_guard");
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 1);
+	assert_string_equal(cuts, "dma_guard acme_guard -> none\n");
+	assert_string_equal(out.dma_guard, "");
+	l.max.dma = 0;	/* no DMA left: no guard either */
+	strcpy(w.dma_guard, "edu_dma_guard");
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 2);
+	assert_string_equal(out.dma_guard, "");
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	close(fd);
+	assert_int_equal(dbk_limits_load(path, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.nr_dma_guards, 2);
+	strcpy(w.dma_guard, "acme_guard");
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 0);
+	assert_string_equal(out.dma_guard, "acme_guard");
+	/* Empty: the administrator trusts no policy as a guard. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "[Limits]\nAllowDMAGuards=\n", 26), 26);
+	close(fd);
+	assert_int_equal(dbk_limits_load(path, &l, err, sizeof(err)), 0);
+	unlink(path);
+	assert_int_equal(l.nr_dma_guards, 0);
+	strcpy(w.dma_guard, "edu_dma_guard");
+	assert_int_equal(dbk_rights_intersect(&w, &l, &out, cuts, sizeof(cuts)), 1);
+	assert_string_equal(cuts, "dma_guard edu_dma_guard -> none\n");
 }
 
 /* The administrator bounds USB request types and adds refused requests. */
@@ -389,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_dma_guards),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_within),
 		cmocka_unit_test(test_cuts),

@@ -131,6 +131,7 @@ static void test_edu(void **state)
 	assert_int_equal(m.rights.dma_bits, 28);
 	assert_false(m.rights.unsafe_dma);	/* confined: the IOMMU or the guard */
 	assert_string_equal(m.policy, "edu_dma_guard");
+	assert_string_equal(m.rights.dma_guard, "edu_dma_guard");	/* and trusted as such */
 	assert_false(m.rights.config_write);
 	assert_string_equal(m.frontend.cuse, "edu%i");
 	assert_int_equal(m.frontend.cuse_mode, 0666);
@@ -176,6 +177,7 @@ static void test_defaults(void **state)
 	assert_int_equal(m.rights.vectors, 1);	/* MSI without Vectors= */
 	assert_int_equal(m.rights.dma, 0);
 	assert_false(m.rights.unsafe_dma);
+	assert_string_equal(m.rights.dma_guard, "");
 	assert_string_equal(m.frontend.cuse, "");
 	assert_string_equal(m.frontend.fuse_mount, "");
 	assert_false(m.frontend.uinput);
@@ -425,6 +427,14 @@ static const struct err_case err_cases[] = {
 	  "DMABits=16 is out of range; write a number from 24 to 64" },
 	{ "UnsafeDMA without DMA", "unsafe.conf", HEAD("unsafe") "[Rights]\nUnsafeDMA=yes\n", 8,
 	  "UnsafeDMA=yes without DMA=" },
+	{ "DMAGuard without DMA", "guard1.conf", HEAD("guard1") "[Driver]\nPolicy=g\n[Rights]\nDMAGuard=g\n", 10,
+	  "DMAGuard=g without DMA=" },
+	{ "DMAGuard without Policy", "guard2.conf", HEAD("guard2") "[Rights]\nDMA=4K\nDMAGuard=edu_dma_guard\n", 9,
+	  "DMAGuard=edu_dma_guard is not this manifest's Policy=(none); a DMA guard must be the policy it names: write Policy=edu_dma_guard" },
+	{ "DMAGuard another policy", "guard3.conf", HEAD("guard3") "[Driver]\nPolicy=mine\n[Rights]\nDMA=4K\nDMAGuard=edu_dma_guard\n", 11,
+	  "DMAGuard=edu_dma_guard is not this manifest's Policy=mine" },
+	{ "DMAGuard not a name", "guard4.conf", HEAD("guard4") "[Rights]\nDMA=4K\nDMAGuard=a/b\n", 9,
+	  "DMAGuard=" },
 	{ "lower case modalias hex", "lower.conf",
 	  "[Driver]\nName=lower\nExec=/x\nUser=nobody\n[Match]\nPCI=pci:v00001234d000011e8*\n", 6,
 	  "modalias hex digits are upper case" },

@@ -11,7 +11,9 @@ ctl() { "$CTL" "$@"; }
 # jq-like: ctl --json ARGS | json EXPR  (EXPR in Python over the parsed reply `r`)
 json() { python3 -c "import json,sys; r=json.load(sys.stdin); print($1)"; }
 
-edu_manifest() {	# edu_manifest FILE [extra [Rights] lines...]
+# edu_manifest FILE [extra [Rights] lines...]; EDU_POLICY names its Policy=,
+# EDU_DMA_GUARD its DMAGuard= (the same policy, trusted as edu's DMA guard).
+edu_manifest() {
 	local f=$1; shift
 	cat > "$f" <<EOT
 [Driver]
@@ -30,6 +32,7 @@ Vectors=1
 DMA=${EDU_DMA:-64K}
 DMABits=28
 UnsafeDMA=yes
+${EDU_DMA_GUARD:+DMAGuard=$EDU_DMA_GUARD}
 [Frontend]
 CUSE=edu%i
 CUSEMode=0666

@@ -181,9 +181,11 @@ static __always_inline void dbk_rewrite(struct dbk_policy_access_ctx *ctx, __u64
  * guarded (dma_guard set at grant time) the module refuses, unless a
  * program approved it: a write to a mediated range (access hook, and the
  * value written must be the one the programs were shown), a DMA_UNMAP
- * (dma hook) and a config write past the command register (config hook).
- * So the guard fails closed even when other programs stay attached.
- * Works on the access, dma and config ctx.
+ * (dma hook), a config write past the command register (config hook) and
+ * bus mastering turned on (master hook, MSI included).  So the guard fails
+ * closed even when other programs stay attached.  A grant is guarded only
+ * when its creator gave DBK_GRANT_F_DMA_GUARDED.  Works on the access, dma,
+ * config and master ctx.
  */
 #define dbk_approve(ctx)	((ctx)->verdict |= DBK_POLICY_APPROVE)
 

@@ -174,10 +174,10 @@ struct dbk_range {
  *  - DBK_GRANT_F_CONFIG_WRITE: config writes beyond the command register.
  *  - DBK_GRANT_F_DMA and dma_quota: DMA allowed, up to dma_quota bytes
  *    allocated or pinned at once.  dma_bits is the device's DMA address
- *    width (0 = 32).  Without an IOMMU, DMA also needs either a policy that
- *    guards the device's DMA registers (it sets dma_guard in the grant
- *    hook, see "Policy hooks") or DBK_GRANT_F_UNSAFE_DMA: the administrator
- *    accepts that the driver can program any bus address into the device.
+ *    width (0 = 32).  Without an IOMMU, DMA needs DBK_GRANT_F_UNSAFE_DMA (the
+ *    driver may program any bus address into the device) or _DMA_GUARDED:
+ *    DMA without an IOMMU is allowed only when this flag is given AND a
+ *    policy guards the grant (dma_guard, "Policy hooks"), else none counts.
  *  - policy_cookie: an opaque value for eBPF policies (e.g. which driver);
  *    argsz may end before it (0).
  *
@@ -199,8 +199,8 @@ struct dbk_range {
  * Return: a grant fd, or -EINVAL (bad argsz, flags, masks or ranges),
  * -E2BIG, -EFAULT, -EBUSY (a live grant exists), -EPERM (DMA as above
  * without consent; or another device of the IOMMU group is bound to a
- * kernel driver), -EIO (the DMA mask cannot be set), -EINTR (a signal
- * while settling), -EAGAIN (revoked again meanwhile), -ENODEV, -ENOMEM.
+ * kernel driver), -EIO (DMA mask refused; bus mastering stuck on), -EINTR
+ * (a signal while settling), -EAGAIN (revoked again), -ENODEV, -ENOMEM.
  */
 struct dbk_grant_spec {
 	__u32 argsz;
@@ -211,7 +211,8 @@ struct dbk_grant_spec {
 #define DBK_GRANT_F_CONFIG_WRITE	(1U << 3)
 #define DBK_GRANT_F_DMA			(1U << 4)
 #define DBK_GRANT_F_UNSAFE_DMA		(1U << 5)
-#define DBK_GRANT_F_ALL			0x3fU
+#define DBK_GRANT_F_DMA_GUARDED		(1U << 6)
+#define DBK_GRANT_F_ALL			0x7fU
 	__u32 bar_mask;
 	__u32 mmap_mask;
 	__u32 max_vectors;
@@ -342,7 +343,7 @@ struct dbk_irq_info {
  * MSI and MSI-X are memory writes by the device, so enabling them turns on
  * bus mastering.  Behind an IOMMU the device then reaches only the grant's
  * own domain; without one, that is a DMA right: the grant needs
- * DBK_GRANT_F_DMA (and DBK_GRANT_F_UNSAFE_DMA), else -EPERM.
+ * DBK_GRANT_F_DMA (and UNSAFE_DMA, or a guard), else -EPERM.
  *
  * DBK_IRQ_SET_UNMASK: unmask INTx (@index DBK_IRQ_INDEX_INTX, @count 0).
  *
@@ -465,11 +466,12 @@ struct dbk_dma_unmap {
  * DMA guard: a policy that checks every value written to a device's DMA
  * address registers against the grant's DMA windows (in the access ctx)
  * sets dma_guard in the grant ctx and lists those registers as mediated.
- * The grant may then use bus mastering without an IOMMU, and without
- * DBK_GRANT_F_UNSAFE_DMA.  It needs a mediated range and programs on the
- * access and dma hooks (else -EINVAL).  On such a grant these need
- * DBK_POLICY_APPROVE, which belongs to the guard, and fail closed when no
- * program approves (the guard went away):
+ * A grant with DBK_GRANT_F_DMA_GUARDED (else dma_guard is ignored) may then
+ * master the bus without an IOMMU or DBK_GRANT_F_UNSAFE_DMA.  It needs a
+ * mediated range and programs on the access and dma hooks (else -EINVAL).
+ * On such a grant these need DBK_POLICY_APPROVE, which belongs to the
+ * guard, and fail closed when no program approves (the guard went away):
+ *  - turning bus mastering on (master hook), for MSI too;
  *  - a write to a mediated range, whose value must not be changed by any
  *    program (REWRITE included); such writes are serialized per grant;
  *  - DMA_UNMAP (dma hook, DBK_POLICY_DMA_UNMAP), run with the grant locked
@@ -481,7 +483,7 @@ struct dbk_dma_unmap {
 #define DBK_POLICY_ALLOW	0
 #define DBK_POLICY_DENY		1
 #define DBK_POLICY_REWRITE	2	/* access hook, writes only: write @value instead */
-#define DBK_POLICY_APPROVE	4	/* access, dma, config hooks: a DMA guard vouches */
+#define DBK_POLICY_APPROVE	4	/* access, dma, config, master: a DMA guard vouches */
 #define DBK_POLICY_MAX_WINDOWS	16
 
 /* Which device and grant a hook is about. */
