@@ -80,8 +80,9 @@ struct dbk_entry {
 	/* One start's handshake, until the kernel has the connections. */
 	int nbd_socks[DBK_BLOCK_QUEUES_MAX];	/* our ends of the socket pairs */
 	unsigned int nr_nbd_socks;
-	pid_t nbd_helper;		/* the child making the handshake, 0: none */
+	pid_t nbd_helper;		/* the child making the handshake, 0: none or reaped */
 	int nbd_pipe;			/* its result, in the loop; -1: none */
+	uint64_t nbd_deadline;		/* monotonic ms: the helper is killed then; 0: none */
 	bool nbd_failed;		/* the handshake or connect failed: the driver was killed */
 };
 
@@ -263,6 +264,10 @@ bool dbk_nbd_event(struct dbk_daemon *dd, int fd);
 void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
 /* At start: the disks a previous devbrokerd left connected, disconnected; its links removed. */
 void dbk_nbd_recover(void);
+/* From the timer: a handshake helper past its deadline is killed, the start failed. */
+void dbk_nbd_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now);
+/* A child was reaped: true if it was a handshake helper (forgotten: its pid is free). */
+bool dbk_nbd_reaped(struct dbk_daemon *dd, pid_t pid);
 
 /* pci.c, besides its ops: the module's forced revocation of a device's live grant. */
 void dbk_pci_revoke_fd(int devfd);
