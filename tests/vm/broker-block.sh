@@ -94,6 +94,8 @@ sleep 1
 kill -KILL "$pid"
 DESC="SIGKILL mid-I/O: the driver is restarted and its connection swapped into /dev/$nbd (RECONFIGURE)"
 ok wait_for 40 bash -c "p=\$(dev_field $bdf pid); [ \"\$p\" != None ] && [ \"\$p\" != $pid ] && grep -q 'block ramdisk0 (/dev/$nbd) reconnected to the restarted driver' '$BROKER_LOG'"
+DESC="... the restarted driver's mount namespace has / but not $MNT (on its own disk)"
+ok bash -c "p=\$(dev_field $bdf pid); grep -q '^[0-9]* [0-9]* [0-9]*:[0-9]* / / ' /proc/\$p/mountinfo && ! grep -q ' $MNT ' /proc/\$p/mountinfo"
 wait_for 120 bash -c "! kill -0 $writer 2>/dev/null"
 wait "$writer"
 r=$?
