@@ -519,7 +519,7 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 	ret = dbk_nbd_connect(d->nbd_socks, d->nr_nbd_socks, &s, &index);
 	if (ret) {
 		dbk_log("%s: connecting the block frontend: %s", d->info.id,
-			ret == -ENOENT ? "the kernel has no nbd (modprobe nbd failed: CONFIG_BLK_DEV_NBD?)" :
+			ret == -ENOENT ? "nbd is not loaded (modules-load.d/devbroker-nbd.conf loads it at boot, `modprobe nbd` now; devbrokerd.service cannot load modules; CONFIG_BLK_DEV_NBD?)" :
 			ret == -EPERM ? "devbrokerd lacks CAP_SYS_ADMIN" : strerror(-ret));
 		return ret;
 	}
