@@ -73,6 +73,7 @@ struct dbk_entry {
 	 */
 	int nbd_index;			/* the /dev/nbdN connected for the driver, -1: none */
 	char block_name[DBK_NAME_MAX];	/* Block= expanded: /dev/devbroker/block/NAME */
+	bool nbd_reserved;		/* a start holds block_name (until the frontend's close) */
 	uint64_t nbd_size;		/* what it was connected with */
 	uint32_t nbd_block;
 	uint16_t nbd_flags;

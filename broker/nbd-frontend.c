@@ -84,13 +84,17 @@ static void dbk_nbd_close_socks(struct dbk_entry *d)
 	d->nr_nbd_socks = 0;
 }
 
-/* Is @name another entry's disk? */
+/*
+ * Is @name another entry's disk: connected, or reserved by a start in
+ * progress (from dbk_nbd_add to dbk_nbd_close)?  Two entries starting at
+ * once must not both get it: the second's links would replace the first's.
+ */
 static bool dbk_nbd_name_taken(struct dbk_daemon *dd, const struct dbk_entry *d, const char *name)
 {
 	int i;
 
 	for (i = 0; i < dd->nr_devs; i++)
-		if (&dd->devs[i] != d && dd->devs[i].nbd_index >= 0 &&
+		if (&dd->devs[i] != d && (dd->devs[i].nbd_index >= 0 || dd->devs[i].nbd_reserved) &&
 		    !strcmp(dd->devs[i].block_name, name))
 			return true;
 	return false;
@@ -110,10 +114,13 @@ static int dbk_nbd_add(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_la
 		dbk_log("%s: Block=%s: %s", d->info.id, f->block, strerror(-ret));
 		return ret;
 	}
-	/* The manifest's characters, and a serial's (sanitized): never a path. */
-	if (!strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/')) {
-		dbk_log("%s: Block=%s expands to '%s', which is not a file name", d->info.id,
-			f->block, name);
+	/*
+	 * The manifest's characters, and a serial's (sanitized): never a path,
+	 * nor a hidden name (".", "..", and ".NAME.new" is a link being made).
+	 */
+	if (!name[0] || name[0] == '.' || strchr(name, '/')) {
+		dbk_log("%s: Block=%s expands to '%s', which is not a file name (or starts with '.')",
+			d->info.id, f->block, name);
 		return -EINVAL;
 	}
 	if (dbk_nbd_name_taken(dd, d, name)) {
@@ -125,6 +132,7 @@ static int dbk_nbd_add(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_la
 	if (d->nbd_index >= 0 && strcmp(name, d->block_name))
 		dbk_nbd_settle(dd, d, true);
 	snprintf(d->block_name, sizeof(d->block_name), "%s", name);
+	d->nbd_reserved = true;		/* until dbk_nbd_close */
 	if (l->nfds + f->block_queues > DBK_LAUNCH_FDS) {
 		dbk_log("%s: more fds than a driver is handed (%d)", d->info.id, DBK_LAUNCH_FDS);
 		return -E2BIG;
@@ -295,6 +303,7 @@ static void dbk_nbd_close(struct dbk_daemon *dd, struct dbk_entry *d)
 {
 	dbk_nbd_helper_end(dd, d);
 	dbk_nbd_close_socks(d);
+	d->nbd_reserved = false;	/* a connected disk keeps its name (nbd_index) */
 }
 
 /* /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME: their directory and name. */
@@ -634,6 +643,9 @@ static void dbk_nbd_done(struct dbk_daemon *dd, struct dbk_entry *d, const struc
 	} else if (!m) {
 		snprintf(why, sizeof(why), "its manifest is gone");
 		ret = -ENOENT;
+	} else if (dbk_nbd_name_taken(dd, d, d->block_name)) {
+		snprintf(why, sizeof(why), "the disk name %s is another device's", d->block_name);
+		ret = -EEXIST;
 	} else {
 		ret = dbk_nbd_check(&r->ex, d->nr_nbd_socks, why, sizeof(why));
 	}
