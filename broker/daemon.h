@@ -89,6 +89,18 @@ struct dbk_entry {
 
 #define DBK_MAX_EVENT_CLIENTS	64
 
+/*
+ * What an fd in the epoll set is.  Its event carries the kind, a serial
+ * and the fd (dbk_epoll_add), and is served only while the daemon's table
+ * still holds that same tag for the fd: an event left over for an fd that
+ * was closed, and whose number now is another fd's (a driver's socket
+ * pair end), is dropped, never read as a control request.
+ */
+enum dbk_ep_kind {
+	DBK_EP_SIGNAL = 1, DBK_EP_TIMER, DBK_EP_UEVENT, DBK_EP_WATCH, DBK_EP_LISTEN,
+	DBK_EP_DENIALS, DBK_EP_NBD, DBK_EP_CLIENT,
+};
+
 struct dbk_daemon {
 	/* Configuration: the command line's, else the FHS defaults. */
 	const char *socket_path;
@@ -103,6 +115,9 @@ struct dbk_daemon {
 	int nr_devs;
 	/* The event loop. */
 	int epfd, timerfd;
+	uint64_t *ep_tags;		/* by fd: its tag in the epoll set, 0: none */
+	int nr_ep_tags;
+	uint32_t ep_serial;
 	/* The manifests changed: reload at reload_at (ms; 0: no), settled from reload_first. */
 	uint64_t reload_at, reload_first;
 	int watchfd;			/* watch.c's inotify fd, -1 if none */
@@ -231,6 +246,10 @@ int dbk_entry_release_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 
 /* devbrokerd.c: reread the manifests and limits, then dbk_entry_rematch(). */
 void dbk_reload(struct dbk_daemon *dd);
+/* @fd into the epoll set (EPOLLIN) as a @kind: 0 or a negative errno. */
+int dbk_epoll_add(struct dbk_daemon *dd, int fd, enum dbk_ep_kind kind);
+/* @fd out of the epoll set: before every close() of an fd added. */
+void dbk_epoll_del(struct dbk_daemon *dd, int fd);
 
 /*
  * watch.c: the manifest directories, through inotify: an fd, or a negative

@@ -244,7 +244,6 @@ out:
 static void dbk_nbd_started(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_launch *l,
 			    pid_t driver)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	pid_t pid, self = getpid();
 	int p[2];
 
@@ -267,8 +266,7 @@ static void dbk_nbd_started(struct dbk_daemon *dd, struct dbk_entry *d, const st
 	d->nbd_pipe = p[0];
 	d->nbd_deadline = dbk_now_ms() + DBK_NBD_HELPER_MS;
 	dbk_timer_arm(dd);
-	ev.data.fd = p[0];
-	if (epoll_ctl(dd->epfd, EPOLL_CTL_ADD, p[0], &ev) < 0)
+	if (dbk_epoll_add(dd, p[0], DBK_EP_NBD) < 0)
 		dbk_log("%s: epoll: %s", d->info.id, strerror(errno));	/* the loop's own fd: never */
 	return;
 fail:
@@ -292,7 +290,7 @@ static void dbk_nbd_helper_end(struct dbk_daemon *dd, struct dbk_entry *d)
 	d->nbd_helper = 0;
 	d->nbd_deadline = 0;
 	if (d->nbd_pipe >= 0) {
-		epoll_ctl(dd->epfd, EPOLL_CTL_DEL, d->nbd_pipe, NULL);
+		dbk_epoll_del(dd, d->nbd_pipe);
 		close(d->nbd_pipe);
 	}
 	d->nbd_pipe = -1;
