@@ -77,7 +77,7 @@ static void dbk_close_client(struct dbk_daemon *dd, int fd)
 {
 	int i;
 
-	epoll_ctl(dd->epfd, EPOLL_CTL_DEL, fd, NULL);
+	dbk_epoll_del(dd, fd);
 	for (i = 0; i < dd->nr_events; i++)
 		if (dd->events[i] == fd)
 			dd->events[i] = dd->events[--dd->nr_events];
@@ -96,13 +96,12 @@ static struct json_object *dbk_error(const char *msg, int err)
 
 void dbk_control_accept(struct dbk_daemon *dd, int lfd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;
-	ev.data.fd = fd;
-	epoll_ctl(dd->epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (dbk_epoll_add(dd, fd, DBK_EP_CLIENT) < 0)
+		close(fd);
 }
 
 /* A USB driver's rights: the control requests it may issue. */

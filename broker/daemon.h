@@ -73,6 +73,7 @@ struct dbk_entry {
 	 */
 	int nbd_index;			/* the /dev/nbdN connected for the driver, -1: none */
 	char block_name[DBK_NAME_MAX];	/* Block= expanded: /dev/devbroker/block/NAME */
+	bool nbd_reserved;		/* a start holds block_name (until the frontend's close) */
 	uint64_t nbd_size;		/* what it was connected with */
 	uint32_t nbd_block;
 	uint16_t nbd_flags;
@@ -80,12 +81,25 @@ struct dbk_entry {
 	/* One start's handshake, until the kernel has the connections. */
 	int nbd_socks[DBK_BLOCK_QUEUES_MAX];	/* our ends of the socket pairs */
 	unsigned int nr_nbd_socks;
-	pid_t nbd_helper;		/* the child making the handshake, 0: none */
+	pid_t nbd_helper;		/* the child making the handshake, 0: none or reaped */
 	int nbd_pipe;			/* its result, in the loop; -1: none */
+	uint64_t nbd_deadline;		/* monotonic ms: the helper is killed then; 0: none */
 	bool nbd_failed;		/* the handshake or connect failed: the driver was killed */
 };
 
 #define DBK_MAX_EVENT_CLIENTS	64
+
+/*
+ * What an fd in the epoll set is.  Its event carries the kind, a serial
+ * and the fd (dbk_epoll_add), and is served only while the daemon's table
+ * still holds that same tag for the fd: an event left over for an fd that
+ * was closed, and whose number now is another fd's (a driver's socket
+ * pair end), is dropped, never read as a control request.
+ */
+enum dbk_ep_kind {
+	DBK_EP_SIGNAL = 1, DBK_EP_TIMER, DBK_EP_UEVENT, DBK_EP_WATCH, DBK_EP_LISTEN,
+	DBK_EP_DENIALS, DBK_EP_NBD, DBK_EP_CLIENT,
+};
 
 struct dbk_daemon {
 	/* Configuration: the command line's, else the FHS defaults. */
@@ -101,6 +115,9 @@ struct dbk_daemon {
 	int nr_devs;
 	/* The event loop. */
 	int epfd, timerfd;
+	uint64_t *ep_tags;		/* by fd: its tag in the epoll set, 0: none */
+	int nr_ep_tags;
+	uint32_t ep_serial;
 	/* The manifests changed: reload at reload_at (ms; 0: no), settled from reload_first. */
 	uint64_t reload_at, reload_first;
 	int watchfd;			/* watch.c's inotify fd, -1 if none */
@@ -229,6 +246,10 @@ int dbk_entry_release_cmd(struct dbk_daemon *dd, struct dbk_entry *d);
 
 /* devbrokerd.c: reread the manifests and limits, then dbk_entry_rematch(). */
 void dbk_reload(struct dbk_daemon *dd);
+/* @fd into the epoll set (EPOLLIN) as a @kind: 0 or a negative errno. */
+int dbk_epoll_add(struct dbk_daemon *dd, int fd, enum dbk_ep_kind kind);
+/* @fd out of the epoll set: before every close() of an fd added. */
+void dbk_epoll_del(struct dbk_daemon *dd, int fd);
 
 /*
  * watch.c: the manifest directories, through inotify: an fd, or a negative
@@ -263,6 +284,10 @@ bool dbk_nbd_event(struct dbk_daemon *dd, int fd);
 void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
 /* At start: the disks a previous devbrokerd left connected, disconnected; its links removed. */
 void dbk_nbd_recover(void);
+/* From the timer: a handshake helper past its deadline is killed, the start failed. */
+void dbk_nbd_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now);
+/* A child was reaped: true if it was a handshake helper (forgotten: its pid is free). */
+bool dbk_nbd_reaped(struct dbk_daemon *dd, pid_t pid);
 
 /* pci.c, besides its ops: the module's forced revocation of a device's live grant. */
 void dbk_pci_revoke_fd(int devfd);

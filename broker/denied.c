@@ -19,13 +19,12 @@
 /* Once the denials' ring buffers exist, their one fd joins the epoll set. */
 static void dbk_denied_watch(struct dbk_daemon *dd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	int fd = dbk_denials_fd(dd->denials);
 
-	ev.data.fd = dbk_denials_fd(dd->denials);
-	if (ev.data.fd < 0 || ev.data.fd == dd->denials_watched)
+	if (fd < 0 || fd == dd->denials_watched)
 		return;
-	if (epoll_ctl(dd->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0)
-		dd->denials_watched = ev.data.fd;
+	if (dbk_epoll_add(dd, fd, DBK_EP_DENIALS) == 0)
+		dd->denials_watched = fd;
 }
 
 static struct dbk_entry *dbk_denied_entry(struct dbk_daemon *dd, const struct dbk_denial *dn)

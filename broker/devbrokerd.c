@@ -125,6 +125,50 @@ static int dbk_options(struct dbk_daemon *dd, int argc, char **argv)
 	return 0;
 }
 
+int dbk_epoll_add(struct dbk_daemon *dd, int fd, enum dbk_ep_kind kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t *t;
+	int n;
+
+	if (fd < 0)
+		return -EBADF;
+	if (fd >= dd->nr_ep_tags) {
+		n = fd + 64;
+		t = realloc(dd->ep_tags, (size_t)n * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		memset(t + dd->nr_ep_tags, 0, (size_t)(n - dd->nr_ep_tags) * sizeof(*t));
+		dd->ep_tags = t;
+		dd->nr_ep_tags = n;
+	}
+	dd->ep_serial = (dd->ep_serial + 1) & 0xffffff;
+	if (!dd->ep_serial)
+		dd->ep_serial = 1;
+	ev.data.u64 = (uint64_t)kind << 56 | (uint64_t)dd->ep_serial << 32 | (uint32_t)fd;
+	if (epoll_ctl(dd->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	dd->ep_tags[fd] = ev.data.u64;
+	return 0;
+}
+
+void dbk_epoll_del(struct dbk_daemon *dd, int fd)
+{
+	if (fd < 0)
+		return;
+	epoll_ctl(dd->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (fd < dd->nr_ep_tags)
+		dd->ep_tags[fd] = 0;
+}
+
+/* An event's fd if its tag is still that fd's in the table, else -1 (stale: dropped). */
+static int dbk_epoll_fd(const struct dbk_daemon *dd, uint64_t tag)
+{
+	int fd = (int)(uint32_t)tag;
+
+	return fd >= 0 && fd < dd->nr_ep_tags && dd->ep_tags[fd] == tag ? fd : -1;
+}
+
 /* Signals: SIGTERM and SIGINT end the loop (false), SIGHUP reloads, SIGCHLD reaps. */
 static bool dbk_signals(struct dbk_daemon *dd, int sfd)
 {
@@ -196,7 +240,7 @@ int main(int argc, char **argv)
 		.autobind_cli = true,
 		.watchfd = -1,
 	};
-	struct epoll_event ev, evs[16];
+	struct epoll_event evs[16];
 	int sfd, lfd, ufd, wfd, i, n;
 	bool running = true;
 	sigset_t mask;
@@ -234,11 +278,14 @@ int main(int argc, char **argv)
 			strerror(-wfd));
 	for (i = 0; i < 5; i++) {
 		int fd = (int[]){ sfd, dd.timerfd, ufd, lfd, wfd }[i];
+		enum dbk_ep_kind kind = (enum dbk_ep_kind[]){ DBK_EP_SIGNAL, DBK_EP_TIMER,
+			DBK_EP_UEVENT, DBK_EP_LISTEN, DBK_EP_WATCH }[i];
 
-		if (fd < 0)
-			continue;
-		ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = fd };
-		epoll_ctl(dd.epfd, EPOLL_CTL_ADD, fd, &ev);
+		n = fd < 0 ? 0 : dbk_epoll_add(&dd, fd, kind);
+		if (n < 0) {
+			dbk_log("startup failed: epoll: %s", strerror(-n));
+			return 1;
+		}
 	}
 	if (dbk_denied_open(&dd))
 		dbk_log("policy denials will not be reported: out of memory");
@@ -252,24 +299,20 @@ int main(int argc, char **argv)
 	while (running) {
 		n = epoll_wait(dd.epfd, evs, 16, 200);
 		for (i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
+			int fd = dbk_epoll_fd(&dd, evs[i].data.u64);
 
-			if (fd == sfd)
-				running = dbk_signals(&dd, sfd) && running;
-			else if (fd == dd.timerfd)
-				dbk_timer_fired(&dd);
-			else if (fd == ufd)
-				dbk_uevent(&dd, ufd);
-			else if (fd == wfd)
-				dbk_watch_event(&dd);
-			else if (fd == lfd)
-				dbk_control_accept(&dd, lfd);
-			else if (fd == dd.denials_watched)
-				dbk_denials_drain(dd.denials);
-			else if (dbk_nbd_event(&dd, fd))
-				;
-			else
-				dbk_control_client(&dd, fd);
+			if (fd < 0)	/* closed by an earlier event of this batch */
+				continue;
+			switch ((enum dbk_ep_kind)(evs[i].data.u64 >> 56)) {
+			case DBK_EP_SIGNAL: running = dbk_signals(&dd, fd) && running; break;
+			case DBK_EP_TIMER: dbk_timer_fired(&dd); break;
+			case DBK_EP_UEVENT: dbk_uevent(&dd, fd); break;
+			case DBK_EP_WATCH: dbk_watch_event(&dd); break;
+			case DBK_EP_LISTEN: dbk_control_accept(&dd, fd); break;
+			case DBK_EP_DENIALS: dbk_denials_drain(dd.denials); break;
+			case DBK_EP_NBD: dbk_nbd_event(&dd, fd); break;
+			case DBK_EP_CLIENT: dbk_control_client(&dd, fd); break;
+			}
 		}
 		dbk_frontend_poll(&dd);
 		dbk_denied_follow_pci(&dd);

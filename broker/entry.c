@@ -68,7 +68,7 @@ static struct dbk_entry *dbk_entry_by_pid(struct dbk_daemon *dd, pid_t pid)
 	return NULL;
 }
 
-/* The timer fires at the next restart, unplug or manifest-reload deadline, if any. */
+/* The timer fires at the next restart, unplug, handshake or manifest-reload deadline, if any. */
 void dbk_timer_arm(struct dbk_daemon *dd)
 {
 	struct itimerspec its = { 0 };
@@ -80,6 +80,8 @@ void dbk_timer_arm(struct dbk_daemon *dd)
 			next = dd->devs[i].restart_at;
 		if (dd->devs[i].kill_at && dd->devs[i].pid > 0 && (!next || dd->devs[i].kill_at < next))
 			next = dd->devs[i].kill_at;
+		if (dd->devs[i].nbd_deadline && (!next || dd->devs[i].nbd_deadline < next))
+			next = dd->devs[i].nbd_deadline;
 	}
 	if (next) {
 		next = next > now ? next - now : 1;
@@ -401,10 +403,13 @@ static void dbk_entry_crashed(struct dbk_daemon *dd, struct dbk_entry *d, bool c
 
 void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 {
-	struct dbk_entry *d = dbk_entry_by_pid(dd, pid);
+	struct dbk_entry *d;
 	const struct dbk_bus_ops *bus;
 	bool crash;
 
+	if (dbk_nbd_reaped(dd, pid))
+		return;
+	d = dbk_entry_by_pid(dd, pid);
 	if (!d)
 		return;
 	bus = dbk_bus_of(&d->info);
@@ -484,6 +489,7 @@ void dbk_timer_fired(struct dbk_daemon *dd)
 			d->kill_at = 0;
 			dbk_entry_stop(dd, d, false);
 		}
+		dbk_nbd_timer(dd, d, now);
 	}
 	dbk_timer_arm(dd);
 }

@@ -12,7 +12,10 @@
  *     nothing), loading nbd first if need be, then as the driver's user:
  *     the daemon's loop is single-threaded and never waits on a driver.
  *     The helper writes one struct dbk_nbd_result to a pipe the loop
- *     watches, or dies (its alarm) and the pipe says EOF.
+ *     watches, or dies and the pipe says EOF.  The daemon's timer ends
+ *     a helper that has not reported by DBK_NBD_HELPER_MS (the driver,
+ *     the helper's uid, can SIGSTOP it: a stopped process does not die
+ *     of its own alarm).
  *  3. The loop (dbk_nbd_event) checks what the driver announced and gives
  *     our ends to the kernel: NBD_CMD_CONNECT the first time, then the
  *     links /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME
@@ -51,6 +54,8 @@ _Static_assert(DBK_BLOCK_QUEUES_MAX == DBK_HANDOVER_BLOCK_MAX,
 
 /* The whole handshake, every queue: a driver that takes longer has failed. */
 #define DBK_NBD_HANDSHAKE_MS	15000
+/* The helper's whole life, modprobe included: then the daemon's timer SIGKILLs it. */
+#define DBK_NBD_HELPER_MS	(DBK_NBD_HANDSHAKE_MS + 10000)
 
 /* /sys/block/nbdN/backend of our disks: this, then the device's id. */
 #define DBK_NBD_BACKEND		"devbroker:"
@@ -79,13 +84,17 @@ static void dbk_nbd_close_socks(struct dbk_entry *d)
 	d->nr_nbd_socks = 0;
 }
 
-/* Is @name another entry's disk? */
+/*
+ * Is @name another entry's disk: connected, or reserved by a start in
+ * progress (from dbk_nbd_add to dbk_nbd_close)?  Two entries starting at
+ * once must not both get it: the second's links would replace the first's.
+ */
 static bool dbk_nbd_name_taken(struct dbk_daemon *dd, const struct dbk_entry *d, const char *name)
 {
 	int i;
 
 	for (i = 0; i < dd->nr_devs; i++)
-		if (&dd->devs[i] != d && dd->devs[i].nbd_index >= 0 &&
+		if (&dd->devs[i] != d && (dd->devs[i].nbd_index >= 0 || dd->devs[i].nbd_reserved) &&
 		    !strcmp(dd->devs[i].block_name, name))
 			return true;
 	return false;
@@ -105,10 +114,13 @@ static int dbk_nbd_add(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_la
 		dbk_log("%s: Block=%s: %s", d->info.id, f->block, strerror(-ret));
 		return ret;
 	}
-	/* The manifest's characters, and a serial's (sanitized): never a path. */
-	if (!strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/')) {
-		dbk_log("%s: Block=%s expands to '%s', which is not a file name", d->info.id,
-			f->block, name);
+	/*
+	 * The manifest's characters, and a serial's (sanitized): never a path,
+	 * nor a hidden name (".", "..", and ".NAME.new" is a link being made).
+	 */
+	if (!name[0] || name[0] == '.' || strchr(name, '/')) {
+		dbk_log("%s: Block=%s expands to '%s', which is not a file name (or starts with '.')",
+			d->info.id, f->block, name);
 		return -EINVAL;
 	}
 	if (dbk_nbd_name_taken(dd, d, name)) {
@@ -120,6 +132,7 @@ static int dbk_nbd_add(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_la
 	if (d->nbd_index >= 0 && strcmp(name, d->block_name))
 		dbk_nbd_settle(dd, d, true);
 	snprintf(d->block_name, sizeof(d->block_name), "%s", name);
+	d->nbd_reserved = true;		/* until dbk_nbd_close */
 	if (l->nfds + f->block_queues > DBK_LAUNCH_FDS) {
 		dbk_log("%s: more fds than a driver is handed (%d)", d->info.id, DBK_LAUNCH_FDS);
 		return -E2BIG;
@@ -171,9 +184,12 @@ static void dbk_nbd_close_others(int *keep, unsigned int n)
 /*
  * Step 2, in the helper child: load nbd (as root), then the handshake on
  * every queue as the driver's user, within DBK_NBD_HANDSHAKE_MS; the
- * alarm ends a helper stuck anywhere else.
+ * alarm ends a helper stuck anywhere else, unless it is stopped: the
+ * driver has the helper's uid and may SIGSTOP it, and the daemon's timer
+ * (dbk_nbd_timer) is the deadline that holds.
  */
-static void dbk_nbd_helper(int wfd, const int *socks, unsigned int n, uid_t uid, gid_t gid)
+static void dbk_nbd_helper(int wfd, const int *socks, unsigned int n, uid_t uid, gid_t gid,
+			   pid_t daemon)
 {
 	struct dbk_nbd_result r = { 0 };
 	int keep[DBK_BLOCK_QUEUES_MAX + 1];
@@ -190,7 +206,6 @@ static void dbk_nbd_helper(int wfd, const int *socks, unsigned int n, uid_t uid,
 	memcpy(keep, socks, n * sizeof(*socks));
 	keep[n] = wfd;
 	dbk_nbd_close_others(keep, n + 1);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (dbk_nbd_modprobe() < 0)
 		fprintf(stderr, "devbrokerd: modprobe nbd failed\n");
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 ||
@@ -198,6 +213,12 @@ static void dbk_nbd_helper(int wfd, const int *socks, unsigned int n, uid_t uid,
 		r.err = -errno;
 		goto out;
 	}
+	/*
+	 * After the uid change, which clears it; and the daemon may have died
+	 * before it was set.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != daemon)
+		_exit(1);
 	deadline = dbk_nbd_now_ms() + DBK_NBD_HANDSHAKE_MS;
 	for (i = 0; i < n; i++) {
 		left = (long)(deadline - dbk_nbd_now_ms());
@@ -223,11 +244,9 @@ out:
 static void dbk_nbd_started(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_launch *l,
 			    pid_t driver)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	pid_t pid, self = getpid();
 	int p[2];
-	pid_t pid;
 
-	(void)driver;
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		goto fail;
 	pid = fork();
@@ -240,13 +259,14 @@ static void dbk_nbd_started(struct dbk_daemon *dd, struct dbk_entry *d, const st
 		close(p[0]);
 		/* Blocking writes: the result is one small record. */
 		fcntl(p[1], F_SETFL, 0);
-		dbk_nbd_helper(p[1], d->nbd_socks, d->nr_nbd_socks, l->uid, l->gid);
+		dbk_nbd_helper(p[1], d->nbd_socks, d->nr_nbd_socks, l->uid, l->gid, self);
 	}
 	close(p[1]);
 	d->nbd_helper = pid;
 	d->nbd_pipe = p[0];
-	ev.data.fd = p[0];
-	if (epoll_ctl(dd->epfd, EPOLL_CTL_ADD, p[0], &ev) < 0)
+	d->nbd_deadline = dbk_now_ms() + DBK_NBD_HELPER_MS;
+	dbk_timer_arm(dd);
+	if (dbk_epoll_add(dd, p[0], DBK_EP_NBD) < 0)
 		dbk_log("%s: epoll: %s", d->info.id, strerror(errno));	/* the loop's own fd: never */
 	return;
 fail:
@@ -261,11 +281,16 @@ fail:
 /* The helper is done, or gone: its pipe out of the loop. */
 static void dbk_nbd_helper_end(struct dbk_daemon *dd, struct dbk_entry *d)
 {
+	/*
+	 * Not reaped yet (dbk_nbd_reaped clears it), so the pid is still our
+	 * child's, never another process's.
+	 */
 	if (d->nbd_helper > 0)
-		kill(d->nbd_helper, SIGKILL);	/* reaped with the drivers (waitpid(-1)) */
+		kill(d->nbd_helper, SIGKILL);
 	d->nbd_helper = 0;
+	d->nbd_deadline = 0;
 	if (d->nbd_pipe >= 0) {
-		epoll_ctl(dd->epfd, EPOLL_CTL_DEL, d->nbd_pipe, NULL);
+		dbk_epoll_del(dd, d->nbd_pipe);
 		close(d->nbd_pipe);
 	}
 	d->nbd_pipe = -1;
@@ -276,6 +301,7 @@ static void dbk_nbd_close(struct dbk_daemon *dd, struct dbk_entry *d)
 {
 	dbk_nbd_helper_end(dd, d);
 	dbk_nbd_close_socks(d);
+	d->nbd_reserved = false;	/* a connected disk keeps its name (nbd_index) */
 }
 
 /* /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME: their directory and name. */
@@ -500,7 +526,7 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 	ret = dbk_nbd_connect(d->nbd_socks, d->nr_nbd_socks, &s, &index);
 	if (ret) {
 		dbk_log("%s: connecting the block frontend: %s", d->info.id,
-			ret == -ENOENT ? "the kernel has no nbd (modprobe nbd failed: CONFIG_BLK_DEV_NBD?)" :
+			ret == -ENOENT ? "nbd is not loaded (modules-load.d/devbroker-nbd.conf loads it at boot, `modprobe nbd` now; devbrokerd.service cannot load modules; CONFIG_BLK_DEV_NBD?)" :
 			ret == -EPERM ? "devbrokerd lacks CAP_SYS_ADMIN" : strerror(-ret));
 		return ret;
 	}
@@ -592,40 +618,40 @@ static struct dbk_entry *dbk_nbd_entry_of(struct dbk_daemon *dd, int fd)
 	return NULL;
 }
 
-bool dbk_nbd_event(struct dbk_daemon *dd, int fd)
+/*
+ * Step 3: the helper's result @r (NULL: it reported nothing, @why says
+ * what became of it), checked and given to the kernel; a failure is the
+ * driver's crash.
+ */
+static void dbk_nbd_done(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_nbd_result *r,
+			 const char *gone)
 {
-	struct dbk_entry *d = dbk_nbd_entry_of(dd, fd);
 	const struct dbk_manifest *m;
-	struct dbk_nbd_result r;
 	char why[200];
-	ssize_t n;
 	int ret;
 
-	if (!d)
-		return false;
-	n = read(fd, &r, sizeof(r));
-	if (n < 0 && errno == EAGAIN)
-		return true;
 	dbk_nbd_helper_end(dd, d);
 	m = dbk_manifest_by_name(dd, d->driver);
-	if (n != (ssize_t)sizeof(r)) {
-		snprintf(why, sizeof(why), "its helper died (after %d s at most, the handshake's time limit)",
-			 DBK_NBD_HANDSHAKE_MS / 1000);
+	if (!r) {
+		snprintf(why, sizeof(why), "%s", gone);
 		ret = -ETIMEDOUT;
-	} else if (r.err) {
-		snprintf(why, sizeof(why), "queue %u: %s", r.queue, dbk_nbd_why(r.err));
-		ret = r.err;
+	} else if (r->err) {
+		snprintf(why, sizeof(why), "queue %u: %s", r->queue, dbk_nbd_why(r->err));
+		ret = r->err;
 	} else if (!m) {
 		snprintf(why, sizeof(why), "its manifest is gone");
 		ret = -ENOENT;
+	} else if (dbk_nbd_name_taken(dd, d, d->block_name)) {
+		snprintf(why, sizeof(why), "the disk name %s is another device's", d->block_name);
+		ret = -EEXIST;
 	} else {
-		ret = dbk_nbd_check(&r.ex, d->nr_nbd_socks, why, sizeof(why));
+		ret = dbk_nbd_check(&r->ex, d->nr_nbd_socks, why, sizeof(why));
 	}
 	if (ret) {
 		dbk_event(dd, "frontend", d, "block %s: the NBD handshake with driver %s failed: %s",
 			  d->block_name, d->driver, why);
 	} else {
-		ret = dbk_nbd_attach(dd, d, m, &r.ex);
+		ret = dbk_nbd_attach(dd, d, m, &r->ex);
 	}
 	/* The kernel holds its references now, or the driver is done for. */
 	dbk_nbd_close_socks(d);
@@ -635,7 +661,50 @@ bool dbk_nbd_event(struct dbk_daemon *dd, int fd)
 		kill(-d->pid, SIGKILL);
 		kill(d->pid, SIGKILL);
 	}
+}
+
+bool dbk_nbd_event(struct dbk_daemon *dd, int fd)
+{
+	struct dbk_entry *d = dbk_nbd_entry_of(dd, fd);
+	struct dbk_nbd_result r;
+	char why[200];
+	ssize_t n;
+
+	if (!d)
+		return false;
+	n = read(fd, &r, sizeof(r));
+	if (n < 0 && errno == EAGAIN)
+		return true;
+	snprintf(why, sizeof(why), "its helper died (after %d s at most, the handshake's time limit)",
+		 DBK_NBD_HANDSHAKE_MS / 1000);
+	dbk_nbd_done(dd, d, n == (ssize_t)sizeof(r) ? &r : NULL, why);
 	return true;
+}
+
+void dbk_nbd_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now)
+{
+	char why[200];
+
+	if (d->nbd_pipe < 0 || !d->nbd_deadline || d->nbd_deadline > now)
+		return;
+	/* Its result may be in the pipe already: then it is taken. */
+	if (dbk_nbd_event(dd, d->nbd_pipe) && d->nbd_pipe < 0)
+		return;
+	snprintf(why, sizeof(why), "its helper (pid %d) did not report within %d s (stopped?): killed",
+		 (int)d->nbd_helper, DBK_NBD_HELPER_MS / 1000);
+	dbk_nbd_done(dd, d, NULL, why);
+}
+
+bool dbk_nbd_reaped(struct dbk_daemon *dd, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++)
+		if (dd->devs[i].nbd_helper == pid) {
+			dd->devs[i].nbd_helper = 0;	/* the pid may be anyone's from now on */
+			return true;
+		}
+	return false;
 }
 
 const struct dbk_frontend_ops dbk_frontend_nbd = {

@@ -231,9 +231,12 @@ int dbk_nbd_available(void)
 }
 
 /*
- * modprobe nbd: the one module devbrokerd loads itself, since nbd has no
- * generic netlink alias the kernel could load it by.  Called in a child
- * (the handshake helper), never in the daemon's loop.
+ * modprobe nbd, since nbd has no generic netlink alias the kernel could
+ * load it by.  Under devbrokerd.service this cannot work (the unit drops
+ * CAP_SYS_MODULE and filters the @module system calls): there
+ * modules-load.d/devbroker-nbd.conf has loaded nbd at boot, and this only
+ * serves a devbrokerd run by hand.  Called in a child (the handshake
+ * helper), never in the daemon's loop.
  */
 int dbk_nbd_modprobe(void)
 {

@@ -2,7 +2,8 @@
 /*
  * The driver's sandbox, built in the forked child before exec:
  *  - its own mount, IPC and network namespaces where the kernel allows,
- *    without the file systems on nbd disks (they would stay alive in it);
+ *    without the file systems on devbrokerd's nbd disks (they would stay
+ *    alive in it);
  *  - /dev replaced by a tmpfs holding only null, zero, full, random and
  *    urandom, and /run/devbroker hidden, so no other device node and not
  *    the control socket can be opened (seccomp cannot see paths);
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -28,27 +30,85 @@
 #include <linux/usbdevice_fs.h>
 #include <seccomp.h>
 
+#include "mountinfo.h"
 #include "sandbox.h"
 
 static const char *const dbk_entry_keep[] = { "null", "zero", "full", "random", "urandom" };
 
 #define DBK_NBD_MAJOR	43	/* <linux/major.h> NBD_MAJOR */
 
-/* A mountinfo path, its \ooo escapes (space, tab, newline, backslash) undone, in place. */
-static void dbk_unescape(char *s)
-{
-	char *o = s;
+/* /sys/block/nbdN/backend of devbrokerd's disks starts with this (nbd-frontend.c). */
+#define DBK_NBD_BACKEND	"devbroker:"
 
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
+/*
+ * Is 43:@minor one of devbrokerd's disks, or a partition of one?  Its
+ * backend identifier says so; another program's nbd disk (an nbd root
+ * file system) is not ours to take from the driver's view.
+ */
+static bool dbk_sandbox_nbd_ours(unsigned int minor)
+{
+	static const char *const rel[] = { "backend", "../backend" };	/* a disk, a partition */
+	char path[64], buf[64];
+	unsigned int i;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", DBK_NBD_MAJOR, minor, rel[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return false;
+		buf[n] = 0;
+		return !strncmp(buf, DBK_NBD_BACKEND, strlen(DBK_NBD_BACKEND));
 	}
-	*o = 0;
+	return false;
+}
+
+/*
+ * Detach the mount @mi names, if its mount point still leads to exactly
+ * that mount: the mount point is a path anyone may have made (a user's
+ * FUSE mount below one of ours, a symlink), so it is opened without
+ * following a last symlink, the fd checked to be the mount's root
+ * (statx's mount ID; st_dev before Linux 5.8), and the unmount made
+ * through the fd (/proc/self/fd/N): no path is looked up twice.  The
+ * namespace is this process's alone by now: nothing can be mounted on top
+ * in between.
+ */
+static void dbk_sandbox_detach(const struct dbk_mountinfo *mi)
+{
+	struct statx stx;
+	char fdpath[32];
+	bool same;
+	int fd = open(mi->mount_point, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;		/* gone with a parent detached before it */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID,
+		  &stx) < 0) {
+		fprintf(stderr, "devbrokerd: sandbox: statx %s: %s\n", mi->mount_point,
+			strerror(errno));
+		close(fd);
+		return;
+	}
+	if (stx.stx_mask & STATX_MNT_ID)
+		same = stx.stx_mnt_id == mi->id;
+	else
+		same = stx.stx_dev_major == mi->major && stx.stx_dev_minor == mi->minor;
+	if (!same || S_ISLNK(stx.stx_mode)) {
+		fprintf(stderr, "devbrokerd: sandbox: %s is not the mount of %u:%u (mount %llu) any more: left\n",
+			mi->mount_point, mi->major, mi->minor, (unsigned long long)mi->id);
+		close(fd);
+		return;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	if (umount2(fdpath, MNT_DETACH) < 0)
+		fprintf(stderr, "devbrokerd: sandbox: umount %s: %s\n", mi->mount_point,
+			strerror(errno));
+	close(fd);
 }
 
 /*
@@ -57,26 +117,24 @@ static void dbk_unescape(char *s)
  * (Block=) would stay alive in the driver's copy after the administrator
  * unmounted it, and be written back only when the driver exits, through
  * that driver itself (dying: the exit hangs in D state until the disk's
- * dead-connection timeout).  Those mounts are detached from the copy.
+ * dead-connection timeout).  Those mounts, on devbrokerd's disks only,
+ * are detached from the copy.
  */
 static void dbk_sandbox_drop_nbd_mounts(void)
 {
-	char line[4096], path[4096];
-	unsigned int major, minor;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct dbk_mountinfo_reader r = { .f = fopen("/proc/self/mountinfo", "re") };
+	struct dbk_mountinfo mi;
 
-	if (!f)
+	if (!r.f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ... */
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor, path) != 3 ||
-		    major != DBK_NBD_MAJOR)
-			continue;
-		dbk_unescape(path);
-		if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-			fprintf(stderr, "devbrokerd: sandbox: umount %s: %s\n", path, strerror(errno));
-	}
-	fclose(f);
+	while (dbk_mountinfo_next(&r, &mi) > 0)
+		if (mi.major == DBK_NBD_MAJOR && dbk_sandbox_nbd_ours(mi.minor))
+			dbk_sandbox_detach(&mi);
+	if (r.skipped)
+		fprintf(stderr, "devbrokerd: sandbox: %lu malformed lines in /proc/self/mountinfo, ignored\n",
+			r.skipped);
+	dbk_mountinfo_done(&r);
+	fclose(r.f);
 }
 
 /* Best effort: a kernel without namespaces still gets the rest of the sandbox. */

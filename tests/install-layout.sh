@@ -43,6 +43,8 @@ want "the CUSE client header" "$prefix/include/devbroker/cuse-client.h"
 want "the denial record header" "$prefix/include/devbroker/denial.h"
 want "man pages" "$prefix/share/man/man5/devbroker-manifest.5"
 want "the systemd unit" "$prefix/lib/systemd/system/devbrokerd.service"
+want "nbd loaded at boot, for Block=" "$prefix/lib/modules-load.d/devbroker-nbd.conf"
+want "the udev rule for devbrokerd's disks" "$prefix/lib/udev/rules.d/60-devbroker-nbd.rules"
 want "the default limits, where devbrokerd reads them" "$sysconfdir/devbroker/limits.conf"
 n=$((n + 1))
 if grep -q "^Exec=$prefix/libexec/devbroker/drivers/edu-driver " "$dest$prefix/share/devbroker/drivers.d/edu.conf"; then

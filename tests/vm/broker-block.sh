@@ -7,7 +7,8 @@
 # (NBD_CMD_RECONFIGURE): the file system carries on; revoke disconnects;
 # a driver answering garbage gives its readers EIO and leaves nothing in D
 # state; a driver lying in or silent through the handshake is a crash,
-# logged, never a hang of the daemon; four queues; shutdown.  TAP output.
+# logged, never a hang of the daemon, nor is a handshake helper the
+# driver's user stopped; four queues; shutdown.  TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
 n=0
@@ -93,6 +94,8 @@ sleep 1
 kill -KILL "$pid"
 DESC="SIGKILL mid-I/O: the driver is restarted and its connection swapped into /dev/$nbd (RECONFIGURE)"
 ok wait_for 40 bash -c "p=\$(dev_field $bdf pid); [ \"\$p\" != None ] && [ \"\$p\" != $pid ] && grep -q 'block ramdisk0 (/dev/$nbd) reconnected to the restarted driver' '$BROKER_LOG'"
+DESC="... the restarted driver's mount namespace has / but not $MNT (on its own disk)"
+ok bash -c "p=\$(dev_field $bdf pid); grep -q '^[0-9]* [0-9]* [0-9]*:[0-9]* / / ' /proc/\$p/mountinfo && ! grep -q ' $MNT ' /proc/\$p/mountinfo"
 wait_for 120 bash -c "! kill -0 $writer 2>/dev/null"
 wait "$writer"
 r=$?
@@ -160,6 +163,24 @@ ok bash -c "sleep 3; timeout 2 $CTL list > /dev/null && [ \"\$(state)\" = runnin
 DESC="... and after 15 s says the driver did not answer, kills it, quarantines it in the end"
 ok wait_for 60 bash -c "[ \"\$(state)\" = quarantined ] && grep -q 'the driver did not answer in time' '$BROKER_LOG'"
 echo "# silent driver quarantined after $((SECONDS - t0)) s"
+
+# The handshake helper runs as the driver's user, who may SIGSTOP it: a
+# stopped process does not die of its own alarm, the daemon's timer ends it.
+ctl release "$bdf" > /dev/null
+helper_of() {	# devbrokerd's child as nobody that is not the driver
+	ps -o pid=,user= --ppid "$BROKER_PID" | awk -v drv="$(dev_field "$bdf" pid)" '$2 == "nobody" && $1 != drv {print $1}'
+}
+helper=
+wait_for 10 bash -c "[ \"\$(state)\" = running ]"
+for i in $(seq 50); do helper=$(helper_of); [ -n "$helper" ] && break; sleep 0.1; done
+echo "# handshake helper: ${helper:-none}"
+[ -n "$helper" ] && setpriv --reuid=nobody --regid=nogroup --clear-groups kill -STOP "$helper"
+t0=$SECONDS
+DESC="a handshake helper SIGSTOPped by the driver's user: the daemon kills it (25 s), the driver's start failed"
+ok wait_for 60 bash -c "[ -n '$helper' ] && grep -q 'its helper (pid $helper) did not report within 25 s' '$BROKER_LOG' && ! kill -0 $helper 2>/dev/null && [ \"\$(dev_field $bdf last_exit)\" = 'block handshake failed' ]"
+echo "# helper killed after $((SECONDS - t0)) s"
+DESC="... and quarantined in the end"
+ok wait_for 60 bash -c "[ \"\$(state)\" = quarantined ] && grep -q 'its helper (pid $helper) did not report' '$BROKER_LOG'"
 
 # devbrokerd killed with a disk connected: the next one disconnects it and
 # connects its own driver's anew.
