@@ -196,8 +196,14 @@ int dbk_template_expand(const char *tmpl, unsigned int instance,
 void dbk_sanitize_name(const char *in, char *out, size_t len);
 
 /* limits.c */
-/** Defaults (permissive but safe: no unsafe DMA, no config writes) then the file, if any. */
+/**
+ * Defaults (permissive but safe: no unsafe DMA, no config writes) then the
+ * file, if any.  On an error (<0, err set): the defaults with AllowDMAGuards=
+ * empty and AllowUnsafeDMA=no, never a consent the file may have withdrawn.
+ */
 int dbk_limits_load(const char *path, struct dbk_limits *l, char *err, size_t errlen);
+/** dbk_limits_load() into *l; on an error a reload keeps *l unchanged. */
+int dbk_limits_update(const char *path, struct dbk_limits *l, bool reload, char *err, size_t errlen);
 /**
  * @out = @want bounded by @l.  Each cut is described in @cuts (one line each,
  * "dma 1048576 -> 65536"), for the log.  Returns the number of cuts.

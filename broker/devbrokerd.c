@@ -42,9 +42,12 @@
 /*
  * Manifests and limits: read at start, and again by dbk_reload().  false
  * if the manifest directories could not be read: the previous manifests
- * stay (an empty set would stop every driver).
+ * stay (an empty set would stop every driver).  A broken limits.conf is
+ * never replaced by the defaults, which consent to edu_dma_guard: a reload
+ * keeps the limits it had, and the start takes the defaults without their
+ * consent keys (AllowDMAGuards= empty, AllowUnsafeDMA=no).
  */
-static bool dbk_load_config(struct dbk_daemon *dd)
+static bool dbk_load_config(struct dbk_daemon *dd, bool startup)
 {
 	struct dbk_manifest *ms = NULL;
 	char err[256] = "";
@@ -64,8 +67,12 @@ static bool dbk_load_config(struct dbk_daemon *dd)
 			if (!dd->manifests[i].valid)
 				dbk_log("manifest skipped: %s", dd->manifests[i].error);
 	}
-	if (dbk_limits_load(dd->limits_path, &dd->limits, err, sizeof(err)) < 0)
-		dbk_log("%s (using the defaults)", err);
+	if (dbk_limits_update(dd->limits_path, &dd->limits, !startup, err, sizeof(err)) < 0 && !startup)
+		dbk_log("limits.conf is broken: %s; keeping the limits loaded before: fix the file and reload",
+			err);
+	else if (err[0])
+		dbk_log("limits.conf is broken: %s; starting with the default limits but AllowDMAGuards= empty "
+			"and AllowUnsafeDMA=no (no DMA guard, no unsafe DMA): fix the file and reload", err);
 	dbk_log("%d manifests, limits from %s", dd->nr_manifests, dd->limits_path);
 	return n >= 0;
 }
@@ -74,7 +81,7 @@ static bool dbk_load_config(struct dbk_daemon *dd)
 void dbk_reload(struct dbk_daemon *dd)
 {
 	dbk_watch_refresh(dd);
-	if (dbk_load_config(dd))
+	if (dbk_load_config(dd, false))
 		dbk_entry_rematch(dd);
 }
 
@@ -259,7 +266,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	wfd = dbk_watch_open(&dd);	/* before the first load: no change is missed */
-	dbk_load_config(&dd);
+	dbk_load_config(&dd, true);
 	dbk_state_recover(&dd);
 	dbk_nbd_recover();
 	dd.epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -35,6 +35,17 @@ static void limits_default(struct dbk_limits *l)
 	l->nr_dma_guards = 1;
 }
 
+/*
+ * A broken limits.conf: its consent keys fall back to refusal, since the
+ * file may have withdrawn the default consent (AllowDMAGuards= empty).
+ */
+static void limits_fail_safe(struct dbk_limits *l)
+{
+	l->max.unsafe_dma = false;
+	memset(l->dma_guards, 0, sizeof(l->dma_guards));
+	l->nr_dma_guards = 0;
+}
+
 static int p_bars(struct dbk_ini *ini, const char *v)
 {
 	return dbk_ini_bars(ini, v, !strcmp(ini->key->name, "BARs") ? &L(ini)->max.bars :
@@ -185,11 +196,32 @@ int dbk_limits_load(const char *path, struct dbk_limits *l, char *err, size_t er
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		/* Never half a file: the defaults, and the caller decides. */
+		/*
+		 * Never half a file, and never a consent the file may have
+		 * withdrawn: the defaults without their permissive consent
+		 * keys (no DMA guard, no unsafe DMA).  A reload keeps the
+		 * limits it had instead (dbk_load_config()).
+		 */
 		limits_default(l);
+		limits_fail_safe(l);
 		if (err && errlen)
 			snprintf(err, errlen, "%s", ini.err);
 	}
+	return r;
+}
+
+/*
+ * limits.conf read again (SIGHUP) or for the first time: on an error a
+ * reload keeps *l as it was, and a start takes dbk_limits_load()'s
+ * fallback (the defaults, consent keys refused).  *l changes only whole.
+ */
+int dbk_limits_update(const char *path, struct dbk_limits *l, bool reload, char *err, size_t errlen)
+{
+	struct dbk_limits next;
+	int r = dbk_limits_load(path, &next, err, errlen);
+
+	if (r >= 0 || !reload)
+		memcpy(l, &next, sizeof(next));
 	return r;
 }
 

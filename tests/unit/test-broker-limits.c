@@ -38,6 +38,19 @@ static void check_defaults(const struct dbk_limits *l)
 	assert_string_equal(l->dma_guards[0], "edu_dma_guard");
 }
 
+/* A broken file: the defaults, but no consent the file may have withdrawn. */
+static void check_fallback(const struct dbk_limits *l)
+{
+	struct dbk_limits d;
+
+	dbk_limits_load(NULL, &d, NULL, 0);
+	d.nr_dma_guards = 0;
+	memset(d.dma_guards, 0, sizeof(d.dma_guards));
+	assert_false(l->max.unsafe_dma);
+	assert_int_equal(l->nr_dma_guards, 0);
+	assert_memory_equal(l, &d, sizeof(d));
+}
+
 static void test_defaults(void **state)
 {
 	struct dbk_limits l;
@@ -91,7 +104,7 @@ static void check_bad(const char *content, unsigned int line, const char *msg)
 	snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
 	if (strncmp(err, prefix, strlen(prefix)) || !strstr(err, msg))
 		fail_msg("got \"%s\", want \"%s...%s...\"", err, prefix, msg);
-	check_defaults(&l);	/* never half a file */
+	check_fallback(&l);	/* never half a file, never the default consent */
 }
 
 static void test_errors(void **state)
@@ -111,6 +124,68 @@ static void test_errors(void **state)
 	check_bad("[Limits]\nUSBDenyRequests=dfu\n", 2, "USBDenyRequests=: 'dfu' is not a request");
 	check_bad("[Limits]\nAllowDMAGuards=edu_dma_guard Bad/Guard\n", 2,
 		  "AllowDMAGuards=: 'Bad/Guard' is not a policy name");
+	/* R4-5: an error after AllowDMAGuards= (empty) never restores edu_dma_guard. */
+	check_bad("[Limits]\nAllowDMAGuards=\nMaxDMA=bogus\n", 3, "MaxDMA=bogus is not a size");
+	check_bad("[Limits]\nAllowUnsafeDMA=yes\nMaxDMA=bogus\n", 3, "MaxDMA=bogus is not a size");
+	/* A duplicated AllowDMAGuards= is an error, not the last (or first) one winning. */
+	check_bad("[Limits]\nAllowDMAGuards=\nAllowDMAGuards=edu_dma_guard\n", 3,
+		  "duplicate AllowDMAGuards= (already set on line 2)");
+	check_bad("[Limits]\nAllowDMAGuards=acme_guard\nAllowDMAGuards=\n", 3,
+		  "duplicate AllowDMAGuards= (already set on line 2)");
+}
+
+static void write_conf(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(content, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* dbk_limits_update(): a reload keeps what it had on an error; a start takes the fallback. */
+static void test_update(void **state)
+{
+	char path[] = "/tmp/dbk-limits-XXXXXX", err[256];
+	struct dbk_limits l, before;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	write_conf(path, "[Limits]\nAllowDMAGuards=\nMaxDMA=1M\nAllowUnsafeDMA=yes\n");
+	memset(&l, 0xa5, sizeof(l));
+	assert_int_equal(dbk_limits_update(path, &l, false, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(l.nr_dma_guards, 0);
+	assert_int_equal(l.max.dma, 1 << 20);
+	assert_true(l.max.unsafe_dma);
+	memcpy(&before, &l, sizeof(l));
+
+	/* SIGHUP on a broken file: nothing changes, not even the good keys before the error. */
+	write_conf(path, "[Limits]\nAllowDMAGuards=\nMaxDMA=2M\nMaxDMA=bogus\n");
+	assert_int_equal(dbk_limits_update(path, &l, true, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "duplicate MaxDMA="));
+	assert_memory_equal(&l, &before, sizeof(l));
+	write_conf(path, "[Limits]\nAllowDMAGuards=\nAllowDMAGuards=edu_dma_guard\n");
+	assert_int_equal(dbk_limits_update(path, &l, true, err, sizeof(err)), -EINVAL);
+	assert_memory_equal(&l, &before, sizeof(l));
+
+	/* The same broken file at the start: the defaults, consent keys refused. */
+	assert_int_equal(dbk_limits_update(path, &l, false, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "duplicate AllowDMAGuards="));
+	check_fallback(&l);
+
+	/* A good file on the next reload is taken whole. */
+	write_conf(path, "[Limits]\nMaxDMA=4M\n");
+	assert_int_equal(dbk_limits_update(path, &l, true, err, sizeof(err)), 0);
+	assert_int_equal(l.max.dma, 4 << 20);
+	assert_int_equal(l.nr_dma_guards, 1);
+	assert_string_equal(l.dma_guards[0], "edu_dma_guard");
+
+	/* A file gone on a reload: the documented defaults, as at the start. */
+	unlink(path);
+	assert_int_equal(dbk_limits_update(path, &l, true, err, sizeof(err)), 0);
+	check_defaults(&l);
 }
 
 /* A manifest's DMAGuard= is kept only for a policy AllowDMAGuards= lists, and with DMA. */
@@ -235,7 +310,7 @@ static void test_unreadable(void **state)
 
 	assert_int_equal(dbk_limits_load("/", &l, err, sizeof(err)), -EISDIR);
 	assert_string_equal(err, "/:0: cannot read the file: Is a directory");
-	check_defaults(&l);
+	check_fallback(&l);
 }
 
 /* -------- intersection -------- */
@@ -437,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_update),
 		cmocka_unit_test(test_dma_guards),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_within),
