@@ -55,7 +55,13 @@
  * mastering on for a guarded grant (command write, MSI) only with a guard's
  * approval: a policy that merely claims dma_guard cannot master.  The grant
  * is guarded only when its creator gave DBK_GRANT_F_DMA_GUARDED (devbrokerd:
- * the manifest's DMAGuard=edu_dma_guard, allowed by limits.conf).
+ * the manifest's DMAGuard=edu_dma_guard, allowed by limits.conf).  But the
+ * module ORs dma_guard and APPROVE over every attached program and cannot
+ * tell which set them: on a guarded grant ANY loaded policy's claim and
+ * approvals count, not only this guard's.  AllowDMAGuards= consents to the
+ * name edu_dma_guard, so it trusts every policy loaded on the machine as
+ * much as this one; until guards are bound per grant, load only trusted
+ * policies.
  *
  * Maps: dma_state (per device, dbk_dev_key()), config[0] { busy_ns,
  * dma_mask } (0: 500 ms, 2^28 - 1).

@@ -176,8 +176,8 @@ struct dbk_range {
  *    allocated or pinned at once.  dma_bits is the device's DMA address
  *    width (0 = 32).  Without an IOMMU, DMA needs DBK_GRANT_F_UNSAFE_DMA (the
  *    driver may program any bus address into the device) or _DMA_GUARDED:
- *    DMA without an IOMMU is allowed only when this flag is given AND a
- *    policy guards the grant (dma_guard, "Policy hooks"), else none counts.
+ *    DMA without an IOMMU is allowed only when this flag is given AND an
+ *    attached program, any one, claims dma_guard ("Policy hooks").
  *  - policy_cookie: an opaque value for eBPF policies (e.g. which driver);
  *    argsz may end before it (0).
  *
@@ -340,10 +340,10 @@ struct dbk_irq_info {
  * enabled but unsignalled.  For INTx, @count is 1 and the line is masked
  * each time it fires, until DBK_IRQ_SET_UNMASK.
  *
- * MSI and MSI-X are memory writes by the device, so enabling them turns on
- * bus mastering.  Behind an IOMMU the device then reaches only the grant's
- * own domain; without one, that is a DMA right: the grant needs
- * DBK_GRANT_F_DMA (and UNSAFE_DMA, or a guard), else -EPERM.
+ * MSI and MSI-X are device memory writes, so enabling them turns on bus
+ * mastering: an IOMMU with interrupt remapping keeps it in the grant's own
+ * domain; without one (or without remapping) the grant needs DBK_GRANT_F_DMA
+ * and UNSAFE_DMA or a guard (any program's claim, "Policy hooks"), or -EPERM.
  *
  * DBK_IRQ_SET_UNMASK: unmask INTx (@index DBK_IRQ_INDEX_INTX, @count 0).
  *
@@ -463,14 +463,14 @@ struct dbk_dma_unmap {
  * A policy only narrows: a grant program may add mediated ranges, never
  * change the administrator's (else the grant fails with -EINVAL).
  *
- * DMA guard: a policy that checks every value written to a device's DMA
- * address registers against the grant's DMA windows (in the access ctx)
- * sets dma_guard in the grant ctx and lists those registers as mediated.
- * A grant with DBK_GRANT_F_DMA_GUARDED (else dma_guard is ignored) may then
- * master the bus without an IOMMU or DBK_GRANT_F_UNSAFE_DMA.  It needs a
- * mediated range and programs on the access and dma hooks (else -EINVAL).
- * On such a grant these need DBK_POLICY_APPROVE, which belongs to the
- * guard, and fail closed when no program approves (the guard went away):
+ * DMA guard: a policy checking each value written to a device's DMA address
+ * registers against the grant's DMA windows sets dma_guard in the grant ctx
+ * and marks them mediated.  A DBK_GRANT_F_DMA_GUARDED grant (else dma_guard
+ * is ignored) may then master the bus without an IOMMU or UNSAFE_DMA; it
+ * needs a mediated range and access and dma programs (else -EINVAL).  ANY
+ * attached program's dma_guard and APPROVE count (the module cannot tell
+ * which set them): every loaded policy is as trusted as the guard.  IOMMU or
+ * not, such a grant needs APPROVE here, failing closed without (guard gone):
  *  - turning bus mastering on (master hook), for MSI too;
  *  - a write to a mediated range, whose value must not be changed by any
  *    program (REWRITE included); such writes are serialized per grant;
@@ -483,7 +483,7 @@ struct dbk_dma_unmap {
 #define DBK_POLICY_ALLOW	0
 #define DBK_POLICY_DENY		1
 #define DBK_POLICY_REWRITE	2	/* access hook, writes only: write @value instead */
-#define DBK_POLICY_APPROVE	4	/* access, dma, config, master: a DMA guard vouches */
+#define DBK_POLICY_APPROVE	4	/* access, dma, config, master: any program vouches */
 #define DBK_POLICY_MAX_WINDOWS	16
 
 /* Which device and grant a hook is about. */
