@@ -61,8 +61,8 @@ static int xfer(bool to_ram, uint64_t iova, const char **where)
 		}
 	}
 	do {
-		r = dbk_irq_wait(dev, 0, 5000);
-		if (!r)
+		r = dbk_irq_wait(dev, 0, 5000);	/* the events counted, or -errno */
+		if (r >= 0)
 			r = dbk_read32(dev, EDU_BAR, EDU_IRQ_STATUS, &st);
 		if (r < 0) {
 			*where = "completion";
@@ -86,6 +86,7 @@ int main(void)
 	bool iommu, landed, ok = true;
 	int r, i;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* each finding as it happens, through a pipe too */
 	if ((r = dbk_dev_adopt(3, &dev)) < 0 || (r = dbk_dev_get_grant_info(dev, &gi)) < 0 ||
 	    (r = dbk_dev_set_bus_master(dev, 1)) < 0 ||
 	    (r = dbk_irq_enable(dev, DBK_IRQ_INDEX_MSI, 1)) < 0 ||
