@@ -31,7 +31,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +47,7 @@
 #include "daemon.h"
 #include "nbd-proto.h"
 #include "nbd.h"
+#include "sandbox.h"
 
 _Static_assert(DBK_BLOCK_QUEUES_MAX == DBK_HANDOVER_BLOCK_MAX,
 	       "BlockQueues= and the hand-over's block fds must agree");
@@ -208,11 +208,9 @@ static void dbk_nbd_helper(int wfd, const int *socks, unsigned int n, uid_t uid,
 	dbk_nbd_close_others(keep, n + 1);
 	if (dbk_nbd_modprobe() < 0)
 		fprintf(stderr, "devbrokerd: modprobe nbd failed\n");
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		r.err = -errno;
+	r.err = dbk_sandbox_drop_privileges(uid, gid);
+	if (r.err)
 		goto out;
-	}
 	/*
 	 * After the uid change, which clears it; and the daemon may have died
 	 * before it was set.

@@ -238,16 +238,24 @@ static int dbk_sandbox_seccomp(void)
 	return ret;
 }
 
-int dbk_sandbox_enter(uid_t uid, gid_t gid)
+int dbk_sandbox_drop_privileges(uid_t uid, gid_t gid)
 {
 	int cap;
 
-	dbk_sandbox_mounts();
 	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
 		prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
-	return dbk_sandbox_seccomp();
+	return 0;
+}
+
+int dbk_sandbox_enter(uid_t uid, gid_t gid)
+{
+	int ret;
+
+	dbk_sandbox_mounts();
+	ret = dbk_sandbox_drop_privileges(uid, gid);
+	return ret ? ret : dbk_sandbox_seccomp();
 }

@@ -4,4 +4,10 @@
 #include <sys/types.h>
 /** In a forked child: namespaces, mounts, credentials, no_new_privs, seccomp. */
 int dbk_sandbox_enter(uid_t uid, gid_t gid);
+/**
+ * The credentials part alone: no capabilities (bounding set emptied), @uid
+ * and @gid, no supplementary groups, no_new_privs.  0 or a negative errno.
+ * Also for the NBD handshake helper, which talks to the driver as its uid.
+ */
+int dbk_sandbox_drop_privileges(uid_t uid, gid_t gid);
 #endif
