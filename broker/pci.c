@@ -17,6 +17,7 @@
 #include <pci/pci.h>
 
 #include "daemon.h"
+#include "policyload.h"
 
 #define SYSPCI "/sys/bus/pci"
 /* The module's device node of a PCI address (<linux/devbroker.h>: the DEVICE fd). */
@@ -197,13 +198,26 @@ static int dbk_pci_create_grant(struct dbk_entry *d)
 	spec.nr_mediated = r->nr_mediated;
 	spec.mediated = (uintptr_t)ranges;
 	spec.policy_cookie = dbk_policy_cookie(d->driver);
+	/* The module runs this program, and no other, as the grant's guard. */
+	spec.guard_fd = -1;
+	if (spec.flags & DBK_GRANT_F_DMA_GUARDED) {
+		spec.guard_fd = dbk_policy_guard_open(r->dma_guard);
+		if (spec.guard_fd < 0) {
+			dbk_log("%s: DMAGuard=%s: the policy has no DMA guard loaded: %s", d->info.id,
+				r->dma_guard, strerror(-spec.guard_fd));
+			return spec.guard_fd;
+		}
+	}
 	fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
 	if (fd < 0 && errno == EBUSY) {
 		/* A previous driver's straggler still holds the old grant: take it back. */
 		dbk_pci_revoke_fd(d->devfd);
 		fd = ioctl(d->devfd, DBK_DEVICE_CREATE_GRANT, &spec);
 	}
-	return fd < 0 ? -errno : fd;
+	fd = fd < 0 ? -errno : fd;
+	if (spec.guard_fd >= 0)
+		close(spec.guard_fd);
+	return fd;
 }
 
 /*

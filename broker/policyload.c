@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <devbroker/bpffs.h>
 
 #include "policyload.h"
@@ -17,6 +18,16 @@ bool dbk_policy_loaded(const char *name)
 
 	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s", name);
 	return access(pin, F_OK) == 0;
+}
+
+int dbk_policy_guard_open(const char *name)
+{
+	char pin[PATH_MAX];
+	int fd;
+
+	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s/" DBK_POLICY_GUARD, name);
+	fd = bpf_obj_get(pin);
+	return fd < 0 ? -errno : fd;
 }
 
 int dbk_policy_load(const char *loader, const char *policy_dir, const char *name,

@@ -15,6 +15,12 @@
 bool dbk_policy_loaded(const char *name);
 
 /*
+ * The loaded policy @name's DMA guard program (its pin in bpffs), for a
+ * grant's guard_fd: an fd, or -ENOENT when it is not loaded or has none.
+ */
+int dbk_policy_guard_open(const char *name);
+
+/*
  * `LOADER load NAME POLICY_DIR/NAME.bpf.o`, waited for.  0, or -ENOENT
  * (no such object), -ENOEXEC (the loader failed: it said why on stderr),
  * -errno (fork, waitpid); @msg then says what failed, in one line.

@@ -100,7 +100,8 @@ struct dbk_grant {
 
 	/* Rights, fixed at creation. */
 	u64 cookie;			/* for policies */
-	bool dma_guard;			/* a policy checks the DMA registers */
+	struct bpf_prog *guard;		/* DMA_GUARDED: the program named at creation */
+	bool dma_guard;			/* ... which checks the DMA registers */
 	struct mutex guard_lock;	/* orders guarded writes as the guard saw them */
 	u32 flags;
 	u32 bar_mask;
@@ -170,6 +171,7 @@ bool dbk_grant_master_allowed(struct dbk_grant *g);
 bool dbk_grant_range_valid(struct dbk_grant *g, const struct dbk_range *r);
 
 /* policy.c: the eBPF hooks (UAPI "Policy hooks"), each 0 or -errno */
+int dbk_policy_guard_get(struct dbk_grant *g, int fd);
 int dbk_policy_grant(struct dbk_grant *g);
 int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width, u64 *val,
 		      bool write);

@@ -3,6 +3,7 @@
  * Grants: the capability a driver holds.  Creation fixes its rights;
  * revocation takes every resource back without the driver's cooperation.
  */
+#include <linux/bpf.h>
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -23,6 +24,8 @@ static void dbk_grant_free(struct kref *kref)
 	struct dbk_grant *g = container_of(kref, struct dbk_grant, kref);
 
 	dbk_device_put(g->dev);
+	if (g->guard)
+		bpf_prog_put(g->guard);
 	kfree(g);
 }
 
@@ -150,6 +153,9 @@ static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
 		   (s->flags & (DBK_GRANT_F_UNSAFE_DMA | DBK_GRANT_F_DMA_GUARDED))) {
 		return -EINVAL;
 	}
+	if ((s->flags & DBK_GRANT_F_DMA_GUARDED) &&
+	    (s->argsz < offsetofend(typeof(*s), reserved) || s->reserved))
+		return -EINVAL;
 	if (s->nr_mediated > DBK_MAX_MEDIATED)
 		return -EINVAL;
 	if (s->nr_mediated && copy_from_user(g->mediated, u64_to_user_ptr(s->mediated),
@@ -319,6 +325,11 @@ int dbk_grant_create(struct dbk_device *dev, const void __user *uarg)
 	dbk_irq_init(g);
 	kref_get(&dev->kref);
 	g->dev = dev;
+	ret = spec.flags & DBK_GRANT_F_DMA_GUARDED ? dbk_policy_guard_get(g, spec.guard_fd) : 0;
+	if (ret) {
+		dbk_grant_put(g);
+		return ret;
+	}
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

@@ -1,18 +1,63 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Policy hooks: each fills its ctx only when a program is attached, runs
- * the tracepoint, and turns the verdict into an errno.  Programs OR their
- * verdict in, so any deny wins.  A policy can only narrow what the module
- * already allows: every hook runs after the module's own checks, and what
- * a program writes is checked against what the administrator granted.  On
- * a guarded grant what the guard vouches for needs DBK_POLICY_APPROVE.
+ * Policy hooks: each fills its ctx only when a program is attached (or a
+ * guard runs), runs the tracepoint, and turns the verdict into an errno.
+ * Programs OR their verdict in, so any deny wins.  A policy can only
+ * narrow what the module already allows: every hook runs after the
+ * module's own checks, and what a program writes is checked against what
+ * the administrator granted.  On a guarded grant what the guard vouches
+ * for needs its own approval: attached programs cannot give it.
  */
+#include <linux/bpf.h>
+#include <linux/filter.h>
 #include <linux/pci.h>
 
 #include "dbk.h"
 
 #define CREATE_TRACE_POINTS
 #include "dbk_trace.h"
+
+/* The guard reads its ctx through args[0] and the hook in args[1], no further. */
+#define DBK_GUARD_ARGS 2
+
+/*
+ * DBK_GRANT_F_DMA_GUARDED's program, which the grant holds to its end: no
+ * policy loaded or unloaded later changes who guards it.
+ */
+int dbk_policy_guard_get(struct dbk_grant *g, int fd)
+{
+	struct bpf_prog *prog = bpf_prog_get_type(fd, BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE);
+
+	if (IS_ERR(prog))
+		return PTR_ERR(prog);
+	/* The checks bpf_probe_register() makes at attach time, for our buffer. */
+	if (prog->aux->max_tp_access > sizeof(union dbk_policy_guard_ctx) ||
+	    prog->aux->max_ctx_offset > DBK_GUARD_ARGS * sizeof(u64)) {
+		bpf_prog_put(prog);
+		return -EINVAL;
+	}
+	g->guard = prog;
+	return 0;
+}
+
+/*
+ * Run the guard on @u, as a tracepoint would run it (RCU, no preemption),
+ * on its own verdict: does it approve without denying?  Every ctx begins
+ * with version, verdict and error.
+ */
+static bool dbk_policy_guard_run(struct dbk_grant *g, u32 hook, union dbk_policy_guard_ctx *u)
+{
+	u64 args[DBK_GUARD_ARGS] = { (unsigned long)u, hook };
+
+	u->master.verdict = 0;
+	u->master.error = 0;
+	rcu_read_lock();
+	preempt_disable();
+	bpf_prog_run(g->guard, args);
+	preempt_enable();
+	rcu_read_unlock();
+	return (u->master.verdict & (DBK_POLICY_APPROVE | DBK_POLICY_DENY)) == DBK_POLICY_APPROVE;
+}
 
 static void dbk_policy_dev(struct dbk_grant *g, struct dbk_policy_dev *d)
 {
@@ -39,42 +84,46 @@ static int dbk_policy_denied(struct dbk_grant *g, u32 op, u64 what, u64 value, s
 	return -ctx.error;
 }
 
-/* At grant creation, before the grant is live.  May add mediated ranges and set dma_guard. */
+/* At grant creation, before the grant is live.  May add mediated ranges; the guard claims. */
 int dbk_policy_grant(struct dbk_grant *g)
 {
-	struct dbk_policy_grant_ctx ctx = { .version = DBK_POLICY_VERSION };
+	union dbk_policy_guard_ctx u = { .grant.version = DBK_POLICY_VERSION };
+	struct dbk_policy_grant_ctx *ctx = &u.grant;
 	u32 i;
 
-	if (!trace_dbk_policy_grant_enabled())
+	if (!trace_dbk_policy_grant_enabled() && !g->guard)
 		return 0;
-	dbk_policy_dev(g, &ctx.dev);
-	ctx.bar_mask = g->bar_mask;
-	ctx.mmap_mask = g->mmap_mask;
-	ctx.max_vectors = g->max_vectors;
-	ctx.irq_rate = g->irq_rate;
-	ctx.dma_quota = g->dma_quota;
-	ctx.has_iommu = g->dev->iommu;
-	ctx.nr_mediated = g->nr_mediated;
-	memcpy(ctx.mediated, g->mediated, sizeof(ctx.mediated));
-	trace_dbk_policy_grant(&ctx);
-	if (ctx.verdict & DBK_POLICY_DENY)
-		return dbk_policy_denied(g, DBK_DENIED_GRANT, g->flags, g->bar_mask, ctx.error);
+	dbk_policy_dev(g, &ctx->dev);
+	ctx->bar_mask = g->bar_mask;
+	ctx->mmap_mask = g->mmap_mask;
+	ctx->max_vectors = g->max_vectors;
+	ctx->irq_rate = g->irq_rate;
+	ctx->dma_quota = g->dma_quota;
+	ctx->has_iommu = g->dev->iommu;
+	ctx->nr_mediated = g->nr_mediated;
+	memcpy(ctx->mediated, g->mediated, sizeof(ctx->mediated));
+	trace_dbk_policy_grant(ctx);
+	if (ctx->verdict & DBK_POLICY_DENY)
+		return dbk_policy_denied(g, DBK_DENIED_GRANT, g->flags, g->bar_mask, ctx->error);
+	/* Only the guard's claim counts, and it mediates the registers it guards. */
+	ctx->dma_guard = 0;
+	if (g->guard) {
+		dbk_policy_guard_run(g, DBK_GUARD_GRANT, &u);
+		if ((ctx->verdict & DBK_POLICY_DENY) || ctx->dma_guard != 1 || !ctx->nr_mediated)
+			return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx->dma_guard,
+						 ctx->nr_mediated, ctx->error);
+	}
 	/* Ranges may be added, never removed or changed; the added ones must be valid. */
-	if (ctx.nr_mediated < g->nr_mediated || ctx.nr_mediated > DBK_MAX_MEDIATED ||
-	    memcmp(ctx.mediated, g->mediated, g->nr_mediated * sizeof(g->mediated[0])))
-		return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx.nr_mediated, 0, EINVAL);
-	for (i = g->nr_mediated; i < ctx.nr_mediated; i++)
-		if (!dbk_grant_range_valid(g, &ctx.mediated[i]))
-			return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx.mediated[i].offset, i,
+	if (ctx->nr_mediated < g->nr_mediated || ctx->nr_mediated > DBK_MAX_MEDIATED ||
+	    memcmp(ctx->mediated, g->mediated, g->nr_mediated * sizeof(g->mediated[0])))
+		return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx->nr_mediated, 0, EINVAL);
+	for (i = g->nr_mediated; i < ctx->nr_mediated; i++)
+		if (!dbk_grant_range_valid(g, &ctx->mediated[i]))
+			return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx->mediated[i].offset, i,
 						 EINVAL);
-	/* A guard guards registers, and is there to approve writes and unmaps. */
-	if (ctx.dma_guard == 1 && (!ctx.nr_mediated || !trace_dbk_policy_access_enabled() ||
-				   !trace_dbk_policy_dma_enabled()))
-		return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx.dma_guard, ctx.nr_mediated,
-					 EINVAL);
-	memcpy(g->mediated, ctx.mediated, sizeof(g->mediated));
-	g->nr_mediated = ctx.nr_mediated;
-	g->dma_guard = ctx.dma_guard == 1 && (g->flags & DBK_GRANT_F_DMA_GUARDED);
+	memcpy(g->mediated, ctx->mediated, sizeof(g->mediated));
+	g->nr_mediated = ctx->nr_mediated;
+	g->dma_guard = !!g->guard;
 	return 0;
 }
 
@@ -82,60 +131,63 @@ int dbk_policy_grant(struct dbk_grant *g)
 int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width, u64 *val,
 		      bool write)
 {
-	struct dbk_policy_access_ctx ctx = { .version = DBK_POLICY_VERSION };
+	union dbk_policy_guard_ctx u = { .access.version = DBK_POLICY_VERSION };
+	struct dbk_policy_access_ctx *ctx = &u.access;
 	bool guarded = g->dma_guard && write && dbk_mmio_mediated(g, bar, off, width);
 	struct dbk_dma_slot *buf;
 
 	lockdep_assert_held(&g->lock);
-	if (!trace_dbk_policy_access_enabled()) {
-		/* The guard went away: its registers stay shut (fail closed). */
-		return guarded ? dbk_policy_denied(g, DBK_DENIED_ACCESS, off, *val, EPERM) : 0;
-	}
-	dbk_policy_dev(g, &ctx.dev);
-	ctx.flags = write ? DBK_POLICY_F_WRITE : 0;
-	ctx.bar = bar;
-	ctx.width = width;
-	ctx.offset = off;
-	ctx.value = write ? *val : 0;
-	ctx.mediated = dbk_mmio_mediated(g, bar, off, width);
+	if (!trace_dbk_policy_access_enabled() && !guarded)
+		return 0;
+	dbk_policy_dev(g, &ctx->dev);
+	ctx->flags = write ? DBK_POLICY_F_WRITE : 0;
+	ctx->bar = bar;
+	ctx->width = width;
+	ctx->offset = off;
+	ctx->value = write ? *val : 0;
+	ctx->mediated = dbk_mmio_mediated(g, bar, off, width);
 	list_for_each_entry(buf, &g->dma_bufs, node) {
-		if (ctx.nr_windows == DBK_POLICY_MAX_WINDOWS)
+		if (ctx->nr_windows == DBK_POLICY_MAX_WINDOWS)
 			break;
-		ctx.windows[ctx.nr_windows].iova = buf->iova;
-		ctx.windows[ctx.nr_windows++].size = buf->size;
+		ctx->windows[ctx->nr_windows].iova = buf->iova;
+		ctx->windows[ctx->nr_windows++].size = buf->size;
 	}
-	trace_dbk_policy_access(&ctx);
+	trace_dbk_policy_access(ctx);
 	/*
-	 * On a guarded grant only the guard's approval opens a mediated
-	 * register, for the value it saw: none may be shown or written another.
+	 * A guarded write goes through only with the guard's approval, for
+	 * the value it saw: none may be shown or written another.
 	 */
-	if (guarded && (!(ctx.verdict & DBK_POLICY_APPROVE) || ctx.value != *val))
-		ctx.verdict |= DBK_POLICY_DENY;
-	if (ctx.verdict & DBK_POLICY_DENY)
+	if (guarded && !(ctx->verdict & DBK_POLICY_DENY) &&
+	    (ctx->value != *val || !dbk_policy_guard_run(g, DBK_GUARD_ACCESS, &u) ||
+	     ctx->value != *val))
+		ctx->verdict |= DBK_POLICY_DENY;
+	if (ctx->verdict & DBK_POLICY_DENY)
 		return dbk_policy_denied(g, write ? DBK_DENIED_WRITE : DBK_DENIED_READ,
-					 off, write ? *val : 0, ctx.error);
-	if (write && (ctx.verdict & DBK_POLICY_REWRITE))
-		*val = ctx.value;
+					 off, write ? *val : 0, ctx->error);
+	if (write && (ctx->verdict & DBK_POLICY_REWRITE))
+		*val = ctx->value;
 	return 0;
 }
 
 /* On a guarded grant config space may hold windows into the BARs (virtio's pci_cfg). */
 int dbk_policy_config(struct dbk_grant *g, unsigned int off, unsigned int width, u32 val)
 {
-	struct dbk_policy_config_ctx ctx = { .version = DBK_POLICY_VERSION };
+	union dbk_policy_guard_ctx u = { .config.version = DBK_POLICY_VERSION };
+	struct dbk_policy_config_ctx *ctx = &u.config;
 	bool guarded = g->dma_guard && off != PCI_COMMAND;
 
-	if (!trace_dbk_policy_config_enabled())
-		return guarded ? dbk_policy_denied(g, DBK_DENIED_CONFIG, off, val, EPERM) : 0;
-	dbk_policy_dev(g, &ctx.dev);
-	ctx.offset = off;
-	ctx.width = width;
-	ctx.value = val;
-	trace_dbk_policy_config(&ctx);
-	if (guarded && !(ctx.verdict & DBK_POLICY_APPROVE))
-		ctx.verdict |= DBK_POLICY_DENY;
-	return ctx.verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, DBK_DENIED_CONFIG, off, val, ctx.error) : 0;
+	if (!trace_dbk_policy_config_enabled() && !guarded)
+		return 0;
+	dbk_policy_dev(g, &ctx->dev);
+	ctx->offset = off;
+	ctx->width = width;
+	ctx->value = val;
+	trace_dbk_policy_config(ctx);
+	if (guarded && !(ctx->verdict & DBK_POLICY_DENY) &&
+	    !dbk_policy_guard_run(g, DBK_GUARD_CONFIG, &u))
+		ctx->verdict |= DBK_POLICY_DENY;
+	return ctx->verdict & DBK_POLICY_DENY ?
+		dbk_policy_denied(g, DBK_DENIED_CONFIG, off, val, ctx->error) : 0;
 }
 
 /* Enabling @count vectors of @index; a policy may lower the rate cap. */
@@ -160,37 +212,41 @@ int dbk_policy_irq(struct dbk_grant *g, u32 index, u32 count)
 /* DMA_ALLOC and DMA_MAP before any work; DMA_UNMAP with g->lock held for writing. */
 int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size)
 {
-	struct dbk_policy_dma_ctx ctx = { .version = DBK_POLICY_VERSION };
+	union dbk_policy_guard_ctx u = { .dma.version = DBK_POLICY_VERSION };
+	struct dbk_policy_dma_ctx *ctx = &u.dma;
 	bool guarded = g->dma_guard && op == DBK_POLICY_DMA_UNMAP;
 
 	if (guarded)
 		lockdep_assert_held_write(&g->lock);
-	if (!trace_dbk_policy_dma_enabled())
-		return guarded ? dbk_policy_denied(g, DBK_DENIED_DMA, iova, size, EPERM) : 0;
-	dbk_policy_dev(g, &ctx.dev);
-	ctx.op = op;
-	ctx.iova = iova;
-	ctx.size = size;
-	ctx.dma_used = READ_ONCE(g->dma_used);
-	ctx.dma_quota = g->dma_quota;
-	trace_dbk_policy_dma(&ctx);
-	if (guarded && !(ctx.verdict & DBK_POLICY_APPROVE))
-		ctx.verdict |= DBK_POLICY_DENY;
-	return ctx.verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, DBK_DENIED_DMA, iova, size, ctx.error) : 0;
+	if (!trace_dbk_policy_dma_enabled() && !guarded)
+		return 0;
+	dbk_policy_dev(g, &ctx->dev);
+	ctx->op = op;
+	ctx->iova = iova;
+	ctx->size = size;
+	ctx->dma_used = READ_ONCE(g->dma_used);
+	ctx->dma_quota = g->dma_quota;
+	trace_dbk_policy_dma(ctx);
+	if (guarded && !(ctx->verdict & DBK_POLICY_DENY) &&
+	    !dbk_policy_guard_run(g, DBK_GUARD_DMA, &u))
+		ctx->verdict |= DBK_POLICY_DENY;
+	return ctx->verdict & DBK_POLICY_DENY ?
+		dbk_policy_denied(g, DBK_DENIED_DMA, iova, size, ctx->error) : 0;
 }
 
 /* Bus mastering about to be turned on (command write, MSI); a guard must approve. */
 int dbk_policy_master(struct dbk_grant *g)
 {
-	struct dbk_policy_master_ctx ctx = { .version = DBK_POLICY_VERSION };
+	union dbk_policy_guard_ctx u = { .master.version = DBK_POLICY_VERSION };
+	struct dbk_policy_master_ctx *ctx = &u.master;
 
-	if (!trace_dbk_policy_master_enabled())
-		return g->dma_guard ? dbk_policy_denied(g, DBK_DENIED_MASTER, 0, 0, EPERM) : 0;
-	dbk_policy_dev(g, &ctx.dev);
-	trace_dbk_policy_master(&ctx);
-	if (g->dma_guard && !(ctx.verdict & DBK_POLICY_APPROVE))
-		ctx.verdict |= DBK_POLICY_DENY;
-	return ctx.verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, DBK_DENIED_MASTER, 0, 0, ctx.error) : 0;
+	if (!trace_dbk_policy_master_enabled() && !g->dma_guard)
+		return 0;
+	dbk_policy_dev(g, &ctx->dev);
+	trace_dbk_policy_master(ctx);
+	if (g->dma_guard && !(ctx->verdict & DBK_POLICY_DENY) &&
+	    !dbk_policy_guard_run(g, DBK_GUARD_MASTER, &u))
+		ctx->verdict |= DBK_POLICY_DENY;
+	return ctx->verdict & DBK_POLICY_DENY ?
+		dbk_policy_denied(g, DBK_DENIED_MASTER, 0, 0, ctx->error) : 0;
 }

@@ -11,8 +11,9 @@
  * A loaded policy lives in bpffs as <devbroker/bpffs.h> lays it out: its
  * links (one per program: the attachment) and its maps, so it outlives
  * the loader.  Loading is all or nothing: the object is loaded
- * (verified), its maps filled, every program attached (grant hooks last),
- * everything pinned in the staging directory as NAME-PID, which is then
+ * (verified), its maps filled, every program attached (grant hooks last)
+ * but the DMA guard, which is pinned unattached (the module runs it for
+ * the grants that name it), everything pinned in the staging directory as NAME-PID, which is then
  * renamed into place.  On any failure nothing stays attached or pinned.  Unloading
  * removes the pins (grant hooks first), which detaches the programs.
  *
@@ -357,6 +358,12 @@ struct attached {
 	bool grant;
 };
 
+/* DBK_GUARD(): the one program of a policy that is run, never attached. */
+static bool is_guard(const char *sec)
+{
+	return !strcmp(sec, "raw_tp.w") || !strcmp(sec, "raw_tracepoint.w");
+}
+
 static bool is_grant_hook(const char *sec)
 {
 	const char *slash = strchr(sec, '/');
@@ -364,13 +371,15 @@ static bool is_grant_hook(const char *sec)
 	return slash && !strcmp(slash + 1, "dbk_policy_grant");
 }
 
-/* Remove a pinned tree we created: the pins in DIR/links and DIR/maps, and DIR. */
+/* Remove a pinned tree we created: the pins in DIR/links and DIR/maps, DIR/guard, and DIR. */
 static void remove_tree(const char *dir)
 {
 	static const char *const subs[] = { DBK_POLICY_LINKS, DBK_POLICY_MAPS };
 	char path[PATH_MAX];
 	unsigned int i;
 
+	if (!pathf(path, "%s/" DBK_POLICY_GUARD, dir))
+		unlink(path);
 	for (i = 0; i < 2; i++) {
 		struct dirent *de;
 		DIR *d;
@@ -434,7 +443,7 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 {
 	struct attached att[MAX_LINKS];
 	char final[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX], fbuf[PATH_MAX];
-	struct bpf_program *prog;
+	struct bpf_program *prog, *guard = NULL;
 	struct bpf_object *obj;
 	struct bpf_map *map;
 	int i, n = 0, pass, ret = 1, nmap = 0;
@@ -497,12 +506,22 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 			goto out;
 	}
 
-	/* Attach: every other hook first, the grant hook last. */
+	/* Attach: every other hook first, the grant hook last; never the guard. */
+	bpf_object__for_each_program(prog, obj) {
+		if (!is_guard(bpf_program__section_name(prog)))
+			continue;
+		if (guard) {
+			err("%s: more than one DMA guard ('%s' and '%s'): a policy has at most one",
+			    file, bpf_program__name(guard), bpf_program__name(prog));
+			goto out;
+		}
+		guard = prog;
+	}
 	for (pass = 0; pass < 2; pass++) {
 		bpf_object__for_each_program(prog, obj) {
 			const char *sec = bpf_program__section_name(prog);
 
-			if (is_grant_hook(sec) != (pass == 1))
+			if (is_guard(sec) || is_grant_hook(sec) != (pass == 1))
 				continue;
 			if (n == MAX_LINKS) {
 				err("%s: more than %d programs", file, MAX_LINKS);
@@ -538,6 +557,11 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 			goto unpin;
 		}
 	}
+	pathf(path, "%s/" DBK_POLICY_GUARD, tmp);
+	if (guard && bpf_program__pin(guard, path)) {
+		err("pin %s: %s", path, strerror(errno));
+		goto unpin;
+	}
 	pathf(path, "%s/" DBK_POLICY_MAPS, tmp);
 	if (mkdir(path, 0700)) {
 		err("%s: %s", path, strerror(errno));
@@ -563,10 +587,13 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 		    "loaded meanwhile by someone else" : strerror(errno));
 		goto unpin;
 	}
-	printf("loaded %s from %s: %d program%s, %d map%s\n", name, file, n, n == 1 ? "" : "s",
-	       nmap, nmap == 1 ? "" : "s");
+	printf("loaded %s from %s: %d program%s, %d map%s\n", name, file, n + !!guard,
+	       n + !!guard == 1 ? "" : "s", nmap, nmap == 1 ? "" : "s");
 	for (i = 0; i < n; i++)
 		printf("  %s on %s\n", att[i].prog, att[i].hook);
+	if (guard)
+		printf("  %s: DMA guard (for grants whose manifest says DMAGuard=%s)\n",
+		       bpf_program__name(guard), name);
 	ret = 0;
 	goto detach;	/* the pins hold the links: drop our references */
 
@@ -683,6 +710,21 @@ static int cmd_unload(const char *name)
 	return 0;
 }
 
+/* A pinned guard program: its name and id. */
+static void list_guard(const char *path)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		printf("  program %s: DMA guard (id %u)\n", info.name, info.id);
+	close(fd);
+}
+
 static int cmd_list(void)
 {
 	struct dirent **names;
@@ -724,6 +766,8 @@ static int cmd_list(void)
 		}
 		if (d)
 			closedir(d);
+		pathf(path, "%s/%s/" DBK_POLICY_GUARD, root, name);
+		list_guard(path);
 		pathf(path, "%s/%s/" DBK_POLICY_MAPS, root, name);
 		d = opendir(path);
 		while (d && (de = readdir(d)))

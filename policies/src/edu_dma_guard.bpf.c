@@ -14,12 +14,17 @@
  * runs (100 ms of virtual time after the start) it ignores writes to all
  * four registers; the transfer uses the registers as they were at the start.
  *
- * Grant hook, edu grants with DMA only: dma_guard = 1, and BAR0 [0x80, 0xa0)
- * is made a mediated range (never mmap()ed: every write reaches the access
- * hook).
+ * It is a guard (DBK_GUARD()): devbrokerd hands this program to the module
+ * when it creates a grant whose manifest says DMAGuard=edu_dma_guard (and
+ * limits.conf allows it), and the module runs it itself on that grant
+ * alone, after the attached policies allowed the call.  Only its approval
+ * opens what it guards; nothing another policy does can.
  *
- * Access hook, edu only, BAR0 [0x80, 0xa0):
- *  - reads pass;
+ * Grant, edu grants with DMA only: dma_guard = 1, and BAR0 [0x80, 0xa0)
+ * is made a mediated range (never mmap()ed: every write reaches the access
+ * hook).  Any other grant is refused: this guard guards edu alone.
+ *
+ * Access, edu only, BAR0 [0x80, 0xa0) writes (the mediated range):
  *  - writes must be 4 or 8 bytes at 0x80, 0x88, 0x90 or 0x98 (EPERM);
  *  - 0x80/0x88: the address must lie in one of the grant's DMA windows
  *    (below edu's 28-bit DMA mask) or in the device buffer (EPERM);
@@ -35,10 +40,9 @@
  *    the device), which hands them over.  Others get EPERM.  (The module
  *    runs BAR accesses under a shared lock, so two threads' writes could
  *    reach the device in another order than this policy saw them.)
- *  - The record assumes that an allowed write reaches the device: a
- *    program attached after this one that denies such a write would
- *    desynchronize it (one attached before is seen, and nothing is
- *    recorded).  edu_firewall allows every write this guard allows.
+ *  - The module runs the guard last, once every attached policy allowed
+ *    the write, so an approved write reaches the device and the record
+ *    stays the device's.
  *  - For busy_ns after an allowed start (and after the grant is created),
  *    writes to 0x80..0x98 fail with EBUSY: the device would ignore them
  *    while the transfer runs, and the recorded values would no longer be
@@ -46,22 +50,14 @@
  *    Soundness assumption: a transfer completes within busy_ns of its
  *    start (edu: 100 ms of virtual time plus timer latency).
  *
- * Dma hook, edu only: DMA_UNMAP is approved outside the busy window, and
+ * Dma, edu only: DMA_UNMAP is approved outside the busy window, and
  * refused with EBUSY within it (and for a busy window when the guard knows
- * no state: loaded after the grant).  The module needs the approval on a
- * guarded grant, and asks with the grant locked against guarded writes.
+ * no state).  The module asks with the grant locked against guarded writes.
  *
- * Master hook, edu grants with DMA only: approved.  The module turns bus
- * mastering on for a guarded grant (command write, MSI) only with a guard's
- * approval: a policy that merely claims dma_guard cannot master.  The grant
- * is guarded only when its creator gave DBK_GRANT_F_DMA_GUARDED (devbrokerd:
- * the manifest's DMAGuard=edu_dma_guard, allowed by limits.conf).  But the
- * module ORs dma_guard and APPROVE over every attached program and cannot
- * tell which set them: on a guarded grant ANY loaded policy's claim and
- * approvals count, not only this guard's.  AllowDMAGuards= consents to the
- * name edu_dma_guard, so it trusts every policy loaded on the machine as
- * much as this one; until guards are bound per grant, load only trusted
- * policies.
+ * Master, edu grants with DMA only: approved.  The module turns bus
+ * mastering on for a guarded grant (command write, MSI) only with this
+ * guard's approval.  Config writes past the command register: never
+ * approved (edu has no use for them).
  *
  * Maps: dma_state (per device, dbk_dev_key()), config[0] { busy_ns,
  * dma_mask } (0: 500 ms, 2^28 - 1).
@@ -133,15 +129,13 @@ static __always_inline void state_reset(__u64 key)
 	bpf_map_update_elem(&dma_state, &key, &s, BPF_ANY);
 }
 
-DBK_HOOK(grant, edu_dma_guard_grant)
+static __always_inline void edu_dma_guard_grant(struct dbk_policy_grant_ctx *ctx)
 {
-	/*
-	 * Only a grant with DMA: one without never masters the bus, and a
-	 * guarded grant's mediated registers open only with this guard's
-	 * approval, which would shut another driver's own firewall range.
-	 */
-	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) || !dbk_grant_has(ctx, DBK_GRANT_F_DMA))
+	/* Only edu with DMA: a grant without never masters the bus. */
+	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) || !dbk_grant_has(ctx, DBK_GRANT_F_DMA)) {
+		dbk_deny(ctx, EPERM);	/* not a device this guard knows */
 		return;
+	}
 	if (dbk_grant_mediate(ctx, 0, EDU_DMA_REGS, EDU_DMA_REGS_SIZE)) {
 		dbk_deny(ctx, ENOSPC);	/* no room to mediate the DMA registers */
 		return;
@@ -164,7 +158,7 @@ static __always_inline int in_ram(const struct dbk_policy_access_ctx *ctx, __u64
 	return dbk_in_windows(ctx, a, n) && a <= mask && n - 1 <= mask - a;
 }
 
-DBK_HOOK(access, edu_dma_guard_access)
+static __always_inline void edu_dma_guard_access(struct dbk_policy_access_ctx *ctx)
 {
 	struct edu_dma_state *s;
 	__u64 key, off = ctx->offset, v, now, cnt, ram, dev;
@@ -172,9 +166,6 @@ DBK_HOOK(access, edu_dma_guard_access)
 
 	if (!dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) || ctx->bar != 0 ||
 	    off < EDU_DMA_REGS || off >= EDU_DMA_REGS + EDU_DMA_REGS_SIZE || !dbk_is_write(ctx))
-		return;
-	/* Denied by a program before this one: the write will not happen. */
-	if (dbk_denied(ctx))
 		return;
 	if ((off != EDU_DMA_SRC && off != EDU_DMA_DST && off != EDU_DMA_CNT &&
 	     off != EDU_DMA_CMD) || (ctx->width != 4 && ctx->width != 8)) {
@@ -198,7 +189,7 @@ DBK_HOOK(access, edu_dma_guard_access)
 
 	s = bpf_map_lookup_elem(&dma_state, &key);
 	if (!s) {
-		/* Loaded after the grant was made: start from nothing known. */
+		/* No record (the map was full at the grant): start from nothing known. */
 		state_reset(key);
 		s = bpf_map_lookup_elem(&dma_state, &key);
 		if (!s) {
@@ -264,11 +255,10 @@ DBK_HOOK(access, edu_dma_guard_access)
 /*
  * No buffer is freed while a transfer into or out of it may still run
  * (the module asks with the grant's lock held, so no start can come in
- * between): the unmap is approved only outside the busy window.  Loaded
- * after the grant was made, the guard knows of no transfer: it waits one
- * busy window out.
+ * between): the unmap is approved only outside the busy window.  Without
+ * a record, the guard knows of no transfer: it waits one busy window out.
  */
-DBK_HOOK(dma, edu_dma_guard_dma)
+static __always_inline void edu_dma_guard_dma(struct dbk_policy_dma_ctx *ctx)
 {
 	struct edu_dma_state *s;
 	__u64 key;
@@ -288,10 +278,28 @@ DBK_HOOK(dma, edu_dma_guard_dma)
 }
 
 /* The registers are this guard's to check: mastering is, for a grant it guards. */
-DBK_HOOK(master, edu_dma_guard_master)
+static __always_inline void edu_dma_guard_master(struct dbk_policy_master_ctx *ctx)
 {
 	if (dbk_dev_is(ctx, EDU_VENDOR, EDU_DEVICE) && dbk_grant_has(ctx, DBK_GRANT_F_DMA))
 		dbk_approve(ctx);
+}
+
+DBK_GUARD(edu_dma_guard)
+{
+	switch (hook) {
+	case DBK_GUARD_GRANT:
+		edu_dma_guard_grant(&ctx->grant);
+		break;
+	case DBK_GUARD_ACCESS:
+		edu_dma_guard_access(&ctx->access);
+		break;
+	case DBK_GUARD_DMA:
+		edu_dma_guard_dma(&ctx->dma);
+		break;
+	case DBK_GUARD_MASTER:
+		edu_dma_guard_master(&ctx->master);
+		break;
+	}
 }
 
 DBK_POLICY_LICENSE("GPL");

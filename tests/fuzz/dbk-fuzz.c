@@ -48,6 +48,7 @@
 
 #include <linux/devbroker.h>
 
+
 enum { FZ_NUM, FZ_ARGSZ, FZ_FLAGS, FZ_UPTR };
 
 struct fz_field {
@@ -70,6 +71,7 @@ struct fz_call {
 };
 
 #include "calls.h"
+#include "../helpers/dbk-guard.h"
 
 #define FZ_FD		100	/* the grant, in every worker thread */
 #define FZ_MAX_FIELDS	16
@@ -855,8 +857,13 @@ static int make_grant(int dev, int iommu, unsigned int *seed)
 	s.nr_mediated = 1;
 	s.mediated = (uintptr_t)&med;
 	(void)iommu;
+	/* The guard the grant names (kmod-fuzz.sh's): the module runs it, and no other program. */
+	s.guard_fd = guard_open();
 	g = ioctl(dev, DBK_DEVICE_CREATE_GRANT, &s);
-	if (g < 0 && errno == EPERM) {	/* no guard, no IOMMU: no DMA */
+	if (s.guard_fd >= 0)
+		close(s.guard_fd);
+	/* No guard loaded (EBADF), or no IOMMU: no DMA. */
+	if (g < 0 && (errno == EPERM || errno == EBADF)) {
 		s.flags &= ~(DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED | DBK_GRANT_F_MSI);
 		s.max_vectors = 0;
 		s.dma_quota = 0;

@@ -223,7 +223,7 @@ static void group_grant(void)
 {
 	struct dbk_range r[DBK_MAX_MEDIATED + 1];
 	struct dbk_grant_spec s;
-	int dev = open_dev(), g, g2;
+	int dev = open_dev(), g, g2, devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	memset(r, 0, sizeof(r));
 #define BAD_SPEC(err, what, ...) do { s = spec_basic(); __VA_ARGS__; \
@@ -271,8 +271,16 @@ static void group_grant(void)
 	BAD_SPEC(EPERM, "DMA without IOMMU or unsafe flag: EPERM", s.flags |= DBK_GRANT_F_DMA; s.dma_quota = 4096);
 	BAD_SPEC(EINVAL, "unsafe flag without DMA: EINVAL", s.flags |= DBK_GRANT_F_UNSAFE_DMA);
 	BAD_SPEC(EINVAL, "DMA_GUARDED flag without DMA: EINVAL", s.flags |= DBK_GRANT_F_DMA_GUARDED);
-	BAD_SPEC(EPERM, "DMA_GUARDED flag, no policy guarding: EPERM",
-		 s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED; s.dma_quota = 4096);
+	BAD_SPEC(EBADF, "DMA_GUARDED flag, guard_fd -1: EBADF",
+		 s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED; s.dma_quota = 4096; s.guard_fd = -1);
+	BAD_SPEC(EINVAL, "DMA_GUARDED flag, guard_fd not a BPF program (/dev/null): EINVAL",
+		 s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED; s.dma_quota = 4096;
+		 s.guard_fd = devnull);
+	BAD_SPEC(EINVAL, "DMA_GUARDED flag, argsz ending before guard_fd: EINVAL",
+		 s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED; s.dma_quota = 4096;
+		 s.argsz = offsetof(struct dbk_grant_spec, guard_fd));
+	BAD_SPEC(EINVAL, "DMA_GUARDED flag, reserved 1: EINVAL",
+		 s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_DMA_GUARDED; s.dma_quota = 4096; s.reserved = 1);
 	BAD_SPEC(EINVAL, "unknown grant flag 1 << 7: EINVAL", s.flags |= 1U << 7);
 	BAD_SPEC(EINVAL, "DMA quota 0: EINVAL", s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA);
 	BAD_SPEC(EINVAL, "DMA quota huge: EINVAL", s.flags |= DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA;
@@ -327,6 +335,7 @@ static void group_grant(void)
 		      "bus master EPERM (mask %d)", WEXITSTATUS(st));
 	}
 	close(g2);
+	close(devnull);
 	close(dev);
 }
 

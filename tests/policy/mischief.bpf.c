@@ -13,6 +13,8 @@
  *  ERRNO      access: deny reads of register 0 with errno[0] (any number)
  *  SPIN       dma: spin 20 ms on DMA_UNMAP before any verdict;
  *             config: spin 20 ms on a command register write
+ *  APPROVE    grant: claim a guard; access, config, dma, master: approve
+ *             (only the grant's own guard may: R4-1)
  */
 #include <devbroker/policy.h>
 
@@ -43,7 +45,7 @@ DBK_HOOK(grant, mischief_grant)
 {
 	if (ctx->dev.cookie == MISCHIEF_UNMEDIATE && ctx->nr_mediated)
 		ctx->mediated[0].size = 0;
-	if (ctx->dev.cookie == MISCHIEF_BAREGUARD)
+	if (ctx->dev.cookie == MISCHIEF_BAREGUARD || ctx->dev.cookie == MISCHIEF_APPROVE)
 		ctx->dma_guard = 1;
 }
 
@@ -52,6 +54,8 @@ DBK_HOOK(access, mischief_access)
 	__u32 zero = 0;
 	__s32 *e;
 
+	if (ctx->dev.cookie == MISCHIEF_APPROVE)
+		dbk_approve(ctx);
 	if (ctx->dev.cookie == MISCHIEF_REWRITE && dbk_is_write(ctx) && ctx->offset == 0x88)
 		dbk_rewrite(ctx, 0x1000);
 	if (ctx->dev.cookie == MISCHIEF_EDIT && dbk_is_write(ctx) && ctx->offset == 0x88 &&
@@ -68,12 +72,22 @@ DBK_HOOK(dma, mischief_dma)
 {
 	if (ctx->dev.cookie == MISCHIEF_SPIN && ctx->op == DBK_POLICY_DMA_UNMAP)
 		spin();
+	if (ctx->dev.cookie == MISCHIEF_APPROVE)
+		dbk_approve(ctx);
 }
 
 DBK_HOOK(config, mischief_config)
 {
 	if (ctx->dev.cookie == MISCHIEF_SPIN && ctx->offset == 4)
 		spin();
+	if (ctx->dev.cookie == MISCHIEF_APPROVE)
+		dbk_approve(ctx);
+}
+
+DBK_HOOK(master, mischief_master)
+{
+	if (ctx->dev.cookie == MISCHIEF_APPROVE)
+		dbk_approve(ctx);
 }
 
 DBK_POLICY_LICENSE("GPL");

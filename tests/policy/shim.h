@@ -171,6 +171,22 @@ static void shim_init(void)
 	prog((struct bpf_raw_tracepoint_args *)args_);			\
 } while (0)
 
+/*
+ * Run the guard @prog for hook @hook (DBK_GUARD_*) on @ctx as the module
+ * would: in a union dbk_policy_guard_ctx, its verdict and error cleared.
+ */
+#define RUN_GUARD(prog, hook, ctx) do {					\
+	union dbk_policy_guard_ctx u_;					\
+	__u64 args_[2] = { (__u64)(uintptr_t)&u_, (hook) };		\
+									\
+	memset(&u_, 0, sizeof(u_));					\
+	memcpy(&u_, (ctx), sizeof(*(ctx)));				\
+	u_.master.verdict = 0;						\
+	u_.master.error = 0;						\
+	prog((struct bpf_raw_tracepoint_args *)args_);			\
+	memcpy((ctx), &u_, sizeof(*(ctx)));				\
+} while (0)
+
 static struct dbk_policy_dev shim_dev(__u16 vendor, __u16 device, __u8 devfn)
 {
 	struct dbk_policy_dev d = { .vendor = vendor, .device = device, .devfn = devfn };

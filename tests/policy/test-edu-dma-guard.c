@@ -14,7 +14,7 @@ static void grant(void)
 {
 	struct dbk_policy_grant_ctx g = { .version = DBK_POLICY_VERSION, .dev = edu };
 
-	RUN(edu_dma_guard_grant, &g);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
 	shim_now += DEFAULT_BUSY_NS;
 }
 
@@ -28,10 +28,13 @@ static int acc(int write, unsigned int width, __u64 off, __u64 value)
 		.windows = { { WIN, 4096 }, { WIN2, 8192 } },
 	};
 
-	RUN(edu_dma_guard_access, &a);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_ACCESS, &a);
 	if (a.verdict & DBK_POLICY_REWRITE)
 		return -1;	/* the guard never rewrites */
-	return a.verdict & DBK_POLICY_DENY ? a.error : 0;
+	if (a.verdict & DBK_POLICY_DENY)
+		return a.error;
+	/* The module runs the guard on mediated writes alone, and needs its approval. */
+	return !write || a.mediated ? (write && !(a.verdict & DBK_POLICY_APPROVE) ? -2 : 0) : -3;
 }
 
 #define W(off, v)	acc(1, 8, off, v)
@@ -55,7 +58,7 @@ static void test_grant(void)
 					  .mediated = { { .bar = 0, .offset = 0x1000, .size = 0x100 } } };
 	int i;
 
-	RUN(edu_dma_guard_grant, &g);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
 	CHECK(!g.verdict && g.dma_guard == 1 && g.nr_mediated == 2 && g.mediated[1].bar == 0 &&
 	      g.mediated[1].offset == 0x80 && g.mediated[1].size == 0x20,
 	      "grant: dma_guard set, BAR0 0x80+0x20 added after the driver's range");
@@ -65,7 +68,7 @@ static void test_grant(void)
 	g.dev = edu;
 	g.nr_mediated = 1;
 	g.mediated[0].size = 0x1000;
-	RUN(edu_dma_guard_grant, &g);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
 	CHECK(!g.verdict && g.dma_guard == 1 && g.nr_mediated == 1,
 	      "grant: a range covering 0x80..0x9f already there: nothing added");
 
@@ -77,15 +80,16 @@ static void test_grant(void)
 		g.mediated[i].offset = 0x1000 * (i + 1);
 		g.mediated[i].size = 4;
 	}
-	RUN(edu_dma_guard_grant, &g);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
 	CHECK((g.verdict & DBK_POLICY_DENY) && g.error == ENOSPC && !g.dma_guard,
 	      "grant: no room for the range: denied with ENOSPC");
 
 	memset(&g, 0, sizeof(g));
 	g.version = DBK_POLICY_VERSION;
 	g.dev = shim_dev(0x8086, 0x10d3, 0x18);
-	RUN(edu_dma_guard_grant, &g);
-	CHECK(!g.verdict && !g.dma_guard && !g.nr_mediated, "grant: another device is left alone");
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
+	CHECK((g.verdict & DBK_POLICY_DENY) && g.error == EPERM && !g.dma_guard && !g.nr_mediated,
+	      "grant: another device is refused (this guard guards edu alone)");
 
 	memset(&g, 0, sizeof(g));
 	g.version = DBK_POLICY_VERSION;
@@ -93,14 +97,14 @@ static void test_grant(void)
 	g.dev.grant_flags &= ~DBK_GRANT_F_DMA;
 	g.nr_mediated = 1;
 	g.mediated[0].size = 0x100;
-	RUN(edu_dma_guard_grant, &g);
-	CHECK(!g.verdict && !g.dma_guard && g.nr_mediated == 1,
-	      "grant: an edu grant without DMA is left alone (its own firewall's range stays its own)");
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
+	CHECK((g.verdict & DBK_POLICY_DENY) && !g.dma_guard && g.nr_mediated == 1,
+	      "grant: an edu grant without DMA is refused, its ranges untouched");
 
 	memset(&g, 0, sizeof(g));
 	g.version = DBK_POLICY_VERSION + 1;
 	g.dev = edu;
-	RUN(edu_dma_guard_grant, &g);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
 	CHECK((g.verdict & DBK_POLICY_DENY) && g.error == EPROTO && !g.dma_guard,
 	      "grant: a ctx of another version: EPROTO, fail closed");
 }
@@ -128,9 +132,6 @@ static void test_registers(void)
 	CHECK(acc(1, 1, 0x98, 1) == EPERM, "1-byte write to the DMA command: EPERM");
 	CHECK(acc(1, 4, 0x84, 0) == EPERM, "write to 0x84 (upper half of the source): EPERM");
 	CHECK(acc(1, 4, 0x9c, 0) == EPERM, "write to 0x9c: EPERM");
-	CHECK(acc(0, 4, 0x84, 0) == 0 && acc(0, 8, 0x98, 0) == 0, "reads of the DMA registers pass");
-	CHECK(acc(1, 4, 0x04, 0x1234) == 0 && acc(1, 4, 0x60, 1) == 0,
-	      "registers outside 0x80..0x9f are not this policy's business");
 	CHECK(W(0x90, 0xffffffffffffULL) == 0, "any count may be written (the start checks it)");
 }
 
@@ -187,8 +188,6 @@ static void test_threads_and_order(void)
 	CHECK(W(0x80, WIN) == 0, "thread 100 writes first: it programs this grant's DMA");
 	shim_tid = 101;
 	CHECK(W(0x80, WIN) == EPERM, "thread 101 writing a DMA register: EPERM");
-	CHECK(acc(0, 8, 0x98, 0) == 0, "thread 101 may read the command register");
-	CHECK(acc(1, 4, 0x04, 1) == 0, "thread 101 may write other registers");
 	CHECK(acc(1, 8, 0x98, 0) == 0 && W(0x80, WIN) == EPERM,
 	      "thread 101 writing a command without start: passes, but hands nothing over");
 	shim_tid = 100;
@@ -200,26 +199,25 @@ static void test_threads_and_order(void)
 	grant();
 	CHECK(W(0x80, WIN) == 0, "a new grant: the first thread to write owns it again");
 
+	/* The module clears the verdict: what policies decided is not the guard's. */
 	grant();
-	shim_tid = 101;
-	RUN(edu_dma_guard_access, &a);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_ACCESS, &a);
 	key = dbk_dev_key(&edu);
 	s = shim_lookup(&dma_state, &key);
-	CHECK(a.error == EACCES && s && !s->valid && !s->owner,
-	      "a write another program denied first is not recorded, and keeps its errno");
-	shim_tid = 100;
+	CHECK(a.verdict == DBK_POLICY_APPROVE && s && s->valid == V_SRC,
+	      "the guard decides on its own verdict, cleared before it runs");
 
 	/* Version and device checks. */
 	a.verdict = 0;
 	a.error = 0;
 	a.version = 7;
-	RUN(edu_dma_guard_access, &a);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_ACCESS, &a);
 	CHECK((a.verdict & DBK_POLICY_DENY) && a.error == EPROTO, "access ctx of another version: EPROTO");
 	a.version = DBK_POLICY_VERSION;
 	a.verdict = 0;
 	a.dev = shim_dev(0x1234, 0x11e9, 0x20);
 	a.value = OTHER;
-	RUN(edu_dma_guard_access, &a);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_ACCESS, &a);
 	CHECK(!a.verdict, "another device id: not guarded");
 }
 
@@ -239,7 +237,7 @@ static int unmap(void)
 	struct dbk_policy_dma_ctx d = { .version = DBK_POLICY_VERSION, .dev = edu,
 					.op = DBK_POLICY_DMA_UNMAP, .iova = WIN, .size = 4096 };
 
-	RUN(edu_dma_guard_dma, &d);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_DMA, &d);
 	if (d.verdict & DBK_POLICY_DENY)
 		return d.error;
 	return d.verdict & DBK_POLICY_APPROVE ? 0 : -1;
@@ -262,7 +260,7 @@ static void test_unmap(void)
 	CHECK(unmap() == EBUSY, "unmap: and a busy window from then on");
 	shim_now += DEFAULT_BUSY_NS;
 	CHECK(unmap() == 0, "unmap: approved after it");
-	RUN(edu_dma_guard_dma, &d);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_DMA, &d);
 	CHECK(!d.verdict, "alloc: no verdict (nothing to approve)");
 }
 
@@ -295,16 +293,16 @@ static void test_master(void)
 {
 	struct dbk_policy_master_ctx m = { .version = DBK_POLICY_VERSION, .dev = edu };
 
-	RUN(edu_dma_guard_master, &m);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_MASTER, &m);
 	CHECK(m.verdict == DBK_POLICY_APPROVE, "master: an edu grant with DMA: approved");
 	m = (struct dbk_policy_master_ctx){ .version = DBK_POLICY_VERSION, .dev = edu };
 	m.dev.grant_flags = DBK_GRANT_F_MSI;
-	RUN(edu_dma_guard_master, &m);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_MASTER, &m);
 	CHECK(!m.verdict, "master: an edu grant without DMA (MSI): no verdict");
 	m = (struct dbk_policy_master_ctx){ .version = DBK_POLICY_VERSION,
 					    .dev = shim_dev(0x8086, 0x10d3, 0x20) };
 	m.dev.grant_flags = DBK_GRANT_F_DMA;
-	RUN(edu_dma_guard_master, &m);
+	RUN_GUARD(edu_dma_guard, DBK_GUARD_MASTER, &m);
 	CHECK(!m.verdict, "master: another device: no verdict");
 }
 

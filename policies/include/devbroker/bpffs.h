@@ -10,7 +10,10 @@
  *  - links/PROGRAM: one BPF link per program, its attachment (removing
  *    the pin detaches the program);
  *  - maps/MAP: the object's maps, so that they can be read and updated
- *    (`dbk-policy set` and `show`, the daemon's marks and ring buffers).
+ *    (`dbk-policy set` and `show`, the daemon's marks and ring buffers);
+ *  - guard: the policy's DMA guard program (DBK_GUARD()), if it has one,
+ *    attached nowhere: devbrokerd hands it to the module with each grant
+ *    whose manifest names the policy in DMAGuard=.
  *
  * A load or unload in progress lives in DBK_POLICY_STAGING/NAME-PID (and
  * NAME-unload-PID) and is renamed into place, so that a policy is either
@@ -31,6 +34,7 @@
 /** In a policy's directory: its links and its maps. */
 #define DBK_POLICY_LINKS	"links"
 #define DBK_POLICY_MAPS		"maps"
+#define DBK_POLICY_GUARD	"guard"
 
 #define DBK_POLICY_PIN_ROOT	DBK_BPFFS "/" DBK_BPFFS_POLICIES
 #define DBK_POLICY_STAGING	DBK_BPFFS "/" DBK_BPFFS_STAGING

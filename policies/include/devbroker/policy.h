@@ -140,6 +140,42 @@ int name(struct bpf_raw_tracepoint_args *raw)				\
 static __always_inline void						\
 ____##name(struct dbk_policy_##hook##_ctx *ctx)
 
+/**
+ * Define the DMA guard @p name: one program, never attached, that the
+ * module runs itself on each grant created with DBK_GRANT_F_DMA_GUARDED
+ * and this program's fd (devbrokerd: the manifest's DMAGuard=), after the
+ * attached programs allowed the call.  Its approval (dbk_approve()) alone
+ * vouches for what it guards; see "Policy hooks" in <linux/devbroker.h>.
+ * The body is a function of `ctx` (union dbk_policy_guard_ctx *) and
+ * `hook` (DBK_GUARD_*): pass &ctx->grant, &ctx->access, ... on to
+ * per-hook functions.  `dbk-policy load` pins it as the policy's guard.
+ *
+ * @code
+ * DBK_GUARD(my_guard)
+ * {
+ *	if (hook == DBK_GUARD_MASTER)
+ *		dbk_approve(&ctx->master);
+ * }
+ * @endcode
+ */
+#define DBK_GUARD(name)							\
+static __always_inline void						\
+____##name(union dbk_policy_guard_ctx *ctx, __u64 hook);		\
+SEC("raw_tp.w")								\
+int name(struct bpf_raw_tracepoint_args *raw)				\
+{									\
+	union dbk_policy_guard_ctx *ctx =				\
+		(union dbk_policy_guard_ctx *)(unsigned long)raw->args[0]; \
+									\
+	if (!dbk_version_ok(&ctx->master))				\
+		dbk_deny(&ctx->master, EPROTO);				\
+	else								\
+		____##name(ctx, raw->args[1]);				\
+	return 0;							\
+}									\
+static __always_inline void						\
+____##name(union dbk_policy_guard_ctx *ctx, __u64 hook)
+
 /**@}*/
 
 /** @name Verdicts */
@@ -177,15 +213,13 @@ static __always_inline void dbk_rewrite(struct dbk_policy_access_ctx *ctx, __u64
 }
 
 /**
- * A DMA guard vouches for this call.  On a grant whose DMA registers are
- * guarded (dma_guard set at grant time) the module refuses, unless a
- * program approved it: a write to a mediated range (access hook, and the
- * value written must be the one the programs were shown), a DMA_UNMAP
- * (dma hook), a config write past the command register (config hook) and
- * bus mastering turned on (master hook, MSI included).  So the guard fails
- * closed even when other programs stay attached.  A grant is guarded only
- * when its creator gave DBK_GRANT_F_DMA_GUARDED.  Works on the access, dma,
- * config and master ctx.
+ * A DMA guard (DBK_GUARD()) vouches for this call.  On a grant it guards
+ * the module refuses, unless the guard approved without denying: a write
+ * to a mediated range (access; the value must be the one the programs
+ * were shown), a DMA_UNMAP (dma), a config write past the command
+ * register (config) and bus mastering turned on (master, MSI included).
+ * An attached program's approval means nothing.  Works on the access,
+ * dma, config and master ctx.
  */
 #define dbk_approve(ctx)	((ctx)->verdict |= DBK_POLICY_APPROVE)
 

@@ -175,11 +175,15 @@ struct dbk_range {
  *  - DBK_GRANT_F_DMA and dma_quota: DMA allowed, up to dma_quota bytes
  *    allocated or pinned at once.  dma_bits is the device's DMA address
  *    width (0 = 32).  Without an IOMMU, DMA needs DBK_GRANT_F_UNSAFE_DMA (the
- *    driver may program any bus address into the device) or _DMA_GUARDED:
- *    DMA without an IOMMU is allowed only when this flag is given AND an
- *    attached program, any one, claims dma_guard ("Policy hooks").
+ *    driver may program any bus address into the device) or _DMA_GUARDED
+ *    with guard_fd: the grant's DMA guard, a BPF program that the module
+ *    runs itself and that alone vouches for its DMA ("Policy hooks").
  *  - policy_cookie: an opaque value for eBPF policies (e.g. which driver);
  *    argsz may end before it (0).
+ *  - guard_fd, with DBK_GRANT_F_DMA_GUARDED only (argsz must cover it, and
+ *    reserved be 0): a BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE program, never
+ *    attached; the grant holds it until its end (-EINVAL: another type, or
+ *    one reading past union dbk_policy_guard_ctx or args[1]; -EBADF).
  *
  * Behind an IOMMU every grant owns an IOMMU domain (empty without
  * DBK_GRANT_F_DMA), so the device's IOMMU group must not be in use by a
@@ -223,6 +227,8 @@ struct dbk_grant_spec {
 	__u64 dma_quota;
 	__u64 mediated;			/* user pointer: struct dbk_range[nr_mediated] */
 	__u64 policy_cookie;		/* handed to policies in every hook's ctx */
+	__s32 guard_fd;			/* DMA_GUARDED: the guard program */
+	__u32 reserved;			/* must be 0 */
 };
 
 #define DBK_DEVICE_CREATE_GRANT	_IO(DBK_TYPE, DBK_BASE + 1)
@@ -343,7 +349,7 @@ struct dbk_irq_info {
  * MSI and MSI-X are device memory writes, so enabling them turns on bus
  * mastering: an IOMMU with interrupt remapping keeps it in the grant's own
  * domain; without one (or without remapping) the grant needs DBK_GRANT_F_DMA
- * and UNSAFE_DMA or a guard (any program's claim, "Policy hooks"), or -EPERM.
+ * and UNSAFE_DMA or its guard ("Policy hooks"), or -EPERM.
  *
  * DBK_IRQ_SET_UNMASK: unmask INTx (@index DBK_IRQ_INDEX_INTX, @count 0).
  *
@@ -463,14 +469,16 @@ struct dbk_dma_unmap {
  * A policy only narrows: a grant program may add mediated ranges, never
  * change the administrator's (else the grant fails with -EINVAL).
  *
- * DMA guard: a policy checking each value written to a device's DMA address
- * registers against the grant's DMA windows sets dma_guard in the grant ctx
- * and marks them mediated.  A DBK_GRANT_F_DMA_GUARDED grant (else dma_guard
- * is ignored) may then master the bus without an IOMMU or UNSAFE_DMA; it
- * needs a mediated range and access and dma programs (else -EINVAL).  ANY
- * attached program's dma_guard and APPROVE count (the module cannot tell
- * which set them): every loaded policy is as trusted as the guard.  IOMMU or
- * not, such a grant needs APPROVE here, failing closed without (guard gone):
+ * DMA guard: one program, given by fd at grant creation (guard_fd), that
+ * checks each value written to a device's DMA address registers against
+ * the grant's DMA windows.  The module runs it itself (as cls_bpf runs a
+ * classifier), after the attached programs allowed, on the hook's ctx in a
+ * union dbk_policy_guard_ctx (args[0]) with the hook, DBK_GUARD_* (args[1]),
+ * its verdict and error cleared: only its own verdict vouches, so loading
+ * another policy never widens a guarded grant.  At grant creation it must
+ * set dma_guard to 1 and leave a mediated range (else -EPERM); a guarded
+ * grant may then master the bus without an IOMMU or UNSAFE_DMA.  IOMMU or
+ * not, it then needs the guard's APPROVE, without DENY, for:
  *  - turning bus mastering on (master hook), for MSI too;
  *  - a write to a mediated range, whose value must not be changed by any
  *    program (REWRITE included); such writes are serialized per grant;
@@ -478,12 +486,13 @@ struct dbk_dma_unmap {
  *    against those writes: a guard refuses while a transfer may run;
  *  - a config write past the command register (config hook): config
  *    space may hold windows into the BARs.
+ * Attached programs' dma_guard and APPROVE mean nothing.
  */
 #define DBK_POLICY_VERSION	1
 #define DBK_POLICY_ALLOW	0
 #define DBK_POLICY_DENY		1
 #define DBK_POLICY_REWRITE	2	/* access hook, writes only: write @value instead */
-#define DBK_POLICY_APPROVE	4	/* access, dma, config, master: any program vouches */
+#define DBK_POLICY_APPROVE	4	/* a guard's, on access, dma, config, master */
 #define DBK_POLICY_MAX_WINDOWS	16
 
 /* Which device and grant a hook is about. */
@@ -507,7 +516,7 @@ struct dbk_policy_grant_ctx {
 	__u32 version;
 	__u32 verdict;			/* out: OR in DENY */
 	__s32 error;			/* out */
-	__u32 dma_guard;		/* out: 1 = a policy guards this grant's DMA registers */
+	__u32 dma_guard;		/* out, the guard's: 1 = it guards the DMA registers */
 	struct dbk_policy_dev dev;
 	__u32 bar_mask;
 	__u32 mmap_mask;
@@ -581,11 +590,27 @@ struct dbk_policy_master_ctx {
 	struct dbk_policy_dev dev;
 };
 
+/* A guard's second argument: the hook it runs for. */
+#define DBK_GUARD_GRANT		0
+#define DBK_GUARD_ACCESS	1
+#define DBK_GUARD_CONFIG	2
+#define DBK_GUARD_DMA		3
+#define DBK_GUARD_MASTER	4
+
+/* What a guard's first argument points to: large enough for any hook's ctx. */
+union dbk_policy_guard_ctx {
+	struct dbk_policy_grant_ctx grant;
+	struct dbk_policy_access_ctx access;
+	struct dbk_policy_config_ctx config;
+	struct dbk_policy_dma_ctx dma;
+	struct dbk_policy_master_ctx master;
+};
+
 /* What a denial refused (@what, @value). */
 #define DBK_DENIED_GRANT	1	/* flags (or a bad range's offset), bar_mask */
 #define DBK_DENIED_READ		2	/* BAR offset */
 #define DBK_DENIED_WRITE	3	/* BAR offset, value */
-#define DBK_DENIED_ACCESS	4	/* guarded write no guard approved: offset, value */
+#define DBK_DENIED_ACCESS	4	/* guarded write the guard did not approve: offset, value */
 #define DBK_DENIED_CONFIG	5	/* config offset, value */
 #define DBK_DENIED_IRQ		6	/* index, count */
 #define DBK_DENIED_DMA		7	/* IOVA, size */
