@@ -723,6 +723,8 @@ static void group_cfg_allow(void)
 	tap(extn >= 1 && body_ok && hdr_ok,
 	    "every extended capability (AER, serial number, ...) is read-only (%d)", extn);
 	EXPECT(cfg_wr(g, 4, 0x40, cfg_rd(g, 4, 0x40)), 0, "a write between capabilities is allowed");
+	tap(cfg_rd(g, 4, 0x30) == 0, "the ROM BAR reads as 0, no bus address (the device's: 0x%08x)",
+	    sysfs_cfg_rd(bdf, 4, 0x30));
 	close(g);
 }
 
