@@ -28,15 +28,13 @@ static u32 dbk_config_virt(struct pci_dev *pdev, unsigned int off4, u32 raw)
 	unsigned int data;
 	u16 flags;
 
-	if (off4 == PCI_ROM_ADDRESS)
-		return 0;
 	if (pdev->msi_cap && off4 > pdev->msi_cap && off4 < pdev->msi_cap + 16) {
 		pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
 		data = pdev->msi_cap + PCI_MSI_DATA_32 + ((flags & PCI_MSI_FLAGS_64BIT) ? 4 : 0);
 		return off4 < data ? 0 : off4 == data ? raw & 0xffff0000 : raw;
 	}
 	if (off4 < PCI_BASE_ADDRESS_0 || off4 > PCI_BASE_ADDRESS_5)
-		return raw;
+		return off4 == PCI_ROM_ADDRESS ? 0 : raw;
 	if (bar > 0 && (pci_resource_flags(pdev, bar - 1) & IORESOURCE_MEM_64))
 		return 0;	/* the upper half of a 64-bit BAR */
 	if (raw & PCI_BASE_ADDRESS_SPACE_IO)
@@ -159,6 +157,8 @@ static int dbk_config_write_cmd(struct dbk_grant *g, unsigned int off, unsigned 
 	pci_read_config_word(pdev, PCI_COMMAND, &cur);
 	pci_write_config_word(pdev, PCI_COMMAND,
 			      (cur & ~DBK_CMD_DRIVER_BITS) | (cmd & DBK_CMD_DRIVER_BITS));
+	/* The PCI core's record, which resume follows (pci_pm_reenable_device()). */
+	pdev->is_busmaster = !!(cmd & PCI_COMMAND_MASTER);
 	spin_unlock_irq(&g->rate_lock);
 	return 0;
 }

@@ -19,6 +19,8 @@
  *   msi-storm       a storm on MSI without per-vector masking is stopped at the device
  *   msix-decode     e1000e: no MSI-X table access with memory decoding off (2)
  *   cfg-allow       e1000e: config writes by allow list (7)
+ *   pm-master       bus mastering as the driver last wrote it survives a system
+ *                   suspend/resume (pm_test; loads tests/kmod/dbk-pmtest.ko) (R4-3)
  *   bigbar          no right to a BAR the region encoding cannot address (8)
  *   lockdown        under kernel lockdown, no unconfined DMA
  *   storm           (campaign) MSI, INTx and paced INTx storms: the cap holds, the machine
@@ -33,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "../helpers/dbk-test.h"
 
@@ -720,7 +723,95 @@ static void group_cfg_allow(void)
 	tap(extn >= 1 && body_ok && hdr_ok,
 	    "every extended capability (AER, serial number, ...) is read-only (%d)", extn);
 	EXPECT(cfg_wr(g, 4, 0x40, cfg_rd(g, 4, 0x40)), 0, "a write between capabilities is allowed");
+	tap(cfg_rd(g, 4, 0x30) == 0, "the ROM BAR reads as 0, no bus address (the device's: 0x%08x)",
+	    sysfs_cfg_rd(bdf, 4, 0x30));
 	close(g);
+}
+
+/* ------------------------------------------------------------ R4-3: pm-master */
+
+/*
+ * One system suspend and resume, "freeze" at pm_test level "devices": every
+ * device's suspend and resume callbacks run, the PCI core's for ours (the
+ * module has no dev_pm_ops: pci_pm_suspend() disables the device,
+ * pci_pm_resume() re-enables it and, if pdev->is_busmaster, masters it).
+ * dbk-pmtest.ko keeps the VM's own virtio 9p out of the cycle.  0 or the errno.
+ */
+static int pm_cycle(void)
+{
+	const char *build = getenv("DBK_BUILD");
+	char ko[4096];
+	int fd, r = 0;
+
+	snprintf(ko, sizeof(ko), "%s/tests/kmod/dbk-pmtest.ko", build ? build : "build");
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)) {
+		diag("load %s: %s", ko, strerror(errno));
+		return ENOENT;
+	}
+	close(fd);
+	write_file("/sys/module/suspend/parameters/pm_test_delay", "0");
+	write_file("/sys/power/pm_test", "devices");
+	fd = open("/sys/power/state", O_WRONLY);
+	if (fd < 0 || write(fd, "freeze", 6) != 6)
+		r = errno;
+	if (fd >= 0)
+		close(fd);
+	write_file("/sys/power/pm_test", "none");
+	return r;
+}
+
+static void master_off_driver(void *p)
+{
+	int g = *(int *)p;
+	int32_t efd = eventfd(0, EFD_NONBLOCK);
+	uint32_t cmd;
+
+	EXPECT(irq_set(g, DBK_IRQ_INDEX_MSI, 1, &efd), 0, "MSI enabled (the kernel turns bus mastering on)");
+	cmd = cfg_rd(g, 2, CFG_COMMAND);
+	tap(cmd & CMD_MASTER, "bus mastering is on (command 0x%04x)", cmd);
+	EXPECT(cfg_wr(g, 2, CFG_COMMAND, cmd & ~CMD_MASTER), 0, "the driver turns bus mastering off");
+	tap(!(cfg_rd(g, 2, CFG_COMMAND) & CMD_MASTER), "bus mastering is off");
+}
+
+static void master_on_driver(void *p)
+{
+	int g = *(int *)p;
+	uint32_t cmd = cfg_rd(g, 2, CFG_COMMAND);
+
+	EXPECT(cfg_wr(g, 2, CFG_COMMAND, cmd | CMD_MASTER), 0, "the driver turns bus mastering on (DMA right)");
+	tap(cfg_rd(g, 2, CFG_COMMAND) & CMD_MASTER, "bus mastering is on");
+}
+
+/*
+ * R4-3: a raw command-register write left pdev->is_busmaster as MSI's
+ * pci_set_master() had set it, and resume turned bus mastering back on
+ * behind the driver (and a DMA guard).  The other way round, a driver's
+ * own bus mastering was off after resume, its DMA stopped.
+ */
+static void group_pm_master(void)
+{
+	struct dbk_grant_spec s = spec(DBK_GRANT_F_MSI | dma_flags());
+	uint16_t cmd;
+	int g = mkgrant(bdf, &s);
+
+	tap(g >= 0, "MSI grant with a DMA right");
+	as_driver(master_off_driver, &g);
+	EXPECT(pm_cycle(), 0, "system suspend and resume (pm_test devices)");
+	cmd = sysfs_cfg_rd(bdf, 2, CFG_COMMAND);
+	tap(!(cmd & CMD_MASTER), "after resume, bus mastering is still off (command 0x%04x)", cmd);
+	close(g);
+	s = spec(dma_flags());
+	g = mkgrant(bdf, &s);
+	tap(g >= 0, "grant with a DMA right, no interrupts");
+	as_driver(master_on_driver, &g);
+	EXPECT(pm_cycle(), 0, "system suspend and resume (pm_test devices)");
+	cmd = sysfs_cfg_rd(bdf, 2, CFG_COMMAND);
+	tap(cmd & CMD_MASTER, "after resume, bus mastering is still on (command 0x%04x)", cmd);
+	diag("DisINTx after resume, no interrupt enabled: %s", cmd & CMD_INTX_DISABLE ? "set" : "clear");
+	close(g);
+	if (syscall(SYS_delete_module, "dbk_pmtest", O_NONBLOCK))
+		diag("rmmod dbk_pmtest: %s", strerror(errno));
 }
 
 /* ------------------------------------------------------------ 8: bigbar */
@@ -941,6 +1032,7 @@ int main(int argc, char **argv)
 		{ "msix-decode", group_msix_decode }, { "cfg-allow", group_cfg_allow },
 		{ "bigbar", group_bigbar }, { "lockdown", group_lockdown },
 		{ "storm", group_storm }, { "alloc-efault", group_alloc_efault },
+		{ "pm-master", group_pm_master },
 	};
 	size_t i;
 
