@@ -114,6 +114,13 @@ static void dbk_pci_remove(struct pci_dev *pdev)
 	dbk_device_destroy(pdev);
 }
 
+/*
+ * Present but empty, as vfio-pci's: resume then restores config space as
+ * the driver left it, instead of pci_pm_reenable_device() turning INTx,
+ * decoding and (after MSI) bus mastering back on behind it.
+ */
+static const struct dev_pm_ops dbk_pm_ops;
+
 static struct pci_driver dbk_pci_driver = {
 	.name = DBK_DRIVER_NAME,
 	.id_table = NULL,
@@ -121,6 +128,7 @@ static struct pci_driver dbk_pci_driver = {
 	.remove = dbk_pci_remove,
 	/* We claim the IOMMU group ourselves when a grant gets DMA. */
 	.driver_managed_dma = true,
+	.driver.pm = &dbk_pm_ops,
 };
 
 static int __init dbk_init(void)
