@@ -203,8 +203,9 @@ static int dbk_pci_create_grant(struct dbk_entry *d)
 	if (spec.flags & DBK_GRANT_F_DMA_GUARDED) {
 		spec.guard_fd = dbk_policy_guard_open(r->dma_guard);
 		if (spec.guard_fd < 0) {
-			dbk_log("%s: DMAGuard=%s: the policy has no DMA guard loaded: %s", d->info.id,
-				r->dma_guard, strerror(-spec.guard_fd));
+			dbk_log("%s: DMAGuard=%s: no guard program pinned for the policy (%s); one an"
+				" older release loaded has none: dbk-policy unload %s", d->info.id,
+				r->dma_guard, strerror(-spec.guard_fd), r->dma_guard);
 			return spec.guard_fd;
 		}
 	}
