@@ -3,20 +3,23 @@
  * usb-storage: an unprivileged userspace driver for USB mass-storage
  * devices that speak SCSI over Bulk-Only Transport (interface class 08,
  * subclass 06, protocol 50), built on libdev and libusb.  It serves the
- * disk as one regular file, "disk", in the FUSE mount devbrokerd made for
- * it: losetup(8) and mount(8) work on that file.
+ * disk as a block device (the block frontend, [Frontend] Block=: NBD
+ * connections to the kernel's nbd) or as one regular file, "disk", in the
+ * FUSE mount devbrokerd made for it (FUSEMount=: losetup(8) and mount(8)
+ * work on that file), whichever the manifest asks for.
  *
  *   bot.c   Bulk-Only Transport 1.0: CBW, data, CSW, reset recovery
  *   scsi.c  SPC-4/SBC-3: INQUIRY, TEST UNIT READY, REQUEST SENSE, READ
  *           CAPACITY(10)/(16), READ/WRITE(10), SYNCHRONIZE CACHE(10)
  *   disk.c  byte ranges on blocks (read-modify-write of partial blocks)
  *   selftest.c  --selftest: provoke transport errors, check the recovery
- *   main.c  adoption, the FUSE file, the lifecycle (this file)
+ *   main.c  adoption, the disk or the FUSE file, the lifecycle (this file)
  *
  * The broker hands us (<devbroker/handover.h>; devbroker-manifest(5),
- * [Frontend] FUSEMount=) a usbfs fd whose granted interfaces are detached
- * from the kernel's usb-storage and claimed for us, and a /dev/fuse fd
- * already mounted.  --usb-fd, --interfaces and --fuse-fd override them.
+ * [Frontend] Block= or FUSEMount=) a usbfs fd whose granted interfaces are
+ * detached from the kernel's usb-storage and claimed for us, and the NBD
+ * sockets or a /dev/fuse fd already mounted.  --usb-fd, --interfaces and
+ * --fuse-fd override them.
  *
  * Exit status: 0 when stopped (SIGTERM, unmount) or when the device went
  * away (unplugged, revoked: the FUSE file answers EIO meanwhile); 1 on any
@@ -26,6 +29,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <devbroker/block.h>
 #include <devbroker/handover.h>
 #include <devbroker/frontend.h>
 #include <devbroker/usb.h>
@@ -60,6 +65,8 @@ struct usbs {
 	struct scsi_disk scsi;
 	struct disk disk;
 	struct dbk_fuse_file *file;
+	struct dbk_block *blk;
+	pthread_mutex_t lock;	/* one command at a time: BOT has no queue */
 	bool gone;		/* the device went away: stop quietly */
 	bool wedged;		/* it stopped answering reset recovery */
 	bool dirty;		/* written since the last cache flush */
@@ -67,12 +74,24 @@ struct usbs {
 };
 
 static struct dbk_fuse_file *stop_target;
+static struct dbk_block *stop_block;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	if (stop_target)
 		dbk_fuse_file_stop(stop_target);
+	if (stop_block)
+		dbk_block_stop(stop_block);
+}
+
+/* Whichever frontend serves: stop it (from its own loop's thread too). */
+static void frontend_stop(struct usbs *s)
+{
+	if (s->file)
+		dbk_fuse_file_stop(s->file);
+	if (s->blk)
+		dbk_block_stop(s->blk);
 }
 
 /* ---- the file ---- */
@@ -92,7 +111,7 @@ static int file_errno(struct usbs *s, int r)
 		 * us. */
 		usbs_log("the device does not take reset recovery any more; stopping");
 		s->wedged = true;
-		dbk_fuse_file_stop(s->file);
+		frontend_stop(s);
 	}
 	if (r == -ENOSPC || r == -EROFS || r == -ENOMEDIUM)
 		return r;
@@ -129,6 +148,87 @@ static int file_flush(void *data)
 		return file_errno(s, r);
 	s->dirty = false;
 	return 0;
+}
+
+/* ---- the disk (block frontend) ---- */
+
+static void close_frontends(int fuse_fd, const int *block_fds, int nr_block)
+{
+	int i;
+
+	if (fuse_fd >= 0)
+		close(fuse_fd);
+	for (i = 0; i < nr_block; i++)
+		close(block_fds[i]);
+}
+
+
+/*
+ * Each request whole, in the thread of its queue: the library has checked
+ * that it is in range and aligned to the block size, so disk.c splits it
+ * into READ(10)/WRITE(10) of at most max_blocks with no read-modify-write.
+ */
+static void blk_submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
+{
+	struct usbs *s = ctx;
+	uint64_t off = dbk_block_req_offset(req);
+	uint32_t len = dbk_block_req_length(req);
+	ssize_t n = 0;
+	int r;
+
+	(void)queue;
+	pthread_mutex_lock(&s->lock);
+	if (s->gone || s->wedged) {
+		n = -EIO;
+	} else if (dbk_block_req_op(req) == DBK_BLOCK_READ) {
+		n = disk_pread(&s->disk, dbk_block_req_buf(req), len, off);
+	} else if (dbk_block_req_op(req) == DBK_BLOCK_WRITE) {
+		s->dirty = true;
+		n = disk_pwrite(&s->disk, dbk_block_req_buf(req), len, off);
+		/* Forced Unit Access: the device's cache, flushed (SBC-3 5.24). */
+		if (n >= 0 && dbk_block_req_fua(req) && (r = scsi_disk_sync(&s->scsi)) < 0)
+			n = r;
+	} else if (dbk_block_req_op(req) == DBK_BLOCK_FLUSH && s->dirty) {
+		n = scsi_disk_sync(&s->scsi);
+		if (n == 0)
+			s->dirty = false;
+	}
+	r = n < 0 ? file_errno(s, (int)n) : 0;
+	pthread_mutex_unlock(&s->lock);
+	dbk_block_complete(req, r == -ENODEV ? -EIO : r);
+	if (r == -ENODEV)
+		dbk_block_stop(s->blk);
+}
+
+static int blk_serve(struct usbs *s, const int *fds, unsigned int nr)
+{
+	/* Whole KiB of whole blocks, as devbrokerd's max_sectors_kb wants. */
+	uint32_t max = s->scsi.max_blocks * s->scsi.block_size / 1024 * 1024;
+	const struct dbk_block_params p = {
+		.size = disk_size(&s->disk),
+		.block_size = s->scsi.block_size,
+		.max_transfer = max < 4096 ? 4096 : max,
+		.flags = DBK_BLOCK_F_FLUSH | DBK_BLOCK_F_FUA,
+	};
+	const struct dbk_block_ops ops = { .submit = blk_submit };
+	int r;
+
+	r = dbk_block_new(fds, nr, &p, &ops, s, &s->blk);
+	if (r < 0) {
+		usbs_log("serving the disk: %s", strerror(-r));
+		close_frontends(-1, fds, (int)nr);	/* still ours on failure */
+		return r;
+	}
+	stop_block = s->blk;
+	if (s->verbose)
+		usbs_log("serving the disk on %u NBD connection%s", nr, nr == 1 ? "" : "s");
+	r = dbk_block_run(s->blk);
+	stop_block = NULL;
+	if (r < 0 && !s->gone && !s->wedged)
+		usbs_log("block frontend: %s", strerror(-r));
+	dbk_block_free(s->blk);
+	s->blk = NULL;
+	return r;
 }
 
 static int blocks_read(void *ctx, uint64_t lba, uint32_t n, void *buf)
@@ -272,9 +372,10 @@ static void usage(FILE *f)
 	fputs("usage: usb-storage [--usb-fd N [--interfaces MASK]] [--fuse-fd N]\n"
 	      "                   [--name NAME] [--mode OCTAL] [--max-kib N]\n"
 	      "                   [--selftest] [--verbose]\n"
-	      "Serves a USB mass-storage device (SCSI over Bulk-Only Transport) as the\n"
-	      "file NAME (default \"disk\") in the FUSE mount of the fd given.  Without\n"
-	      "options the fds are the ones devbrokerd handed over.\n"
+	      "Serves a USB mass-storage device (SCSI over Bulk-Only Transport) as a\n"
+	      "disk on the NBD sockets devbrokerd handed over (Block=), or as the file\n"
+	      "NAME (default \"disk\") in the FUSE mount of the fd given (FUSEMount=).\n"
+	      "Without options the fds are the ones devbrokerd handed over.\n"
 	      "--max-kib: data per READ/WRITE command (default 120,\n"
 	      "1024 for SuperSpeed devices, as Linux's usb-storage).\n", f);
 }
@@ -300,7 +401,8 @@ int main(int argc, char **argv)
 	};
 	unsigned long usb_fd = ~0ul, fuse_fd = ~0ul, mask = ~0ul, mode = 0600,
 		      max_kib = 0;
-	struct usbs s = { 0 };
+	int block_fds[DBK_HANDOVER_BLOCK_MAX], nr_block = 0;
+	struct usbs s = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	const char *name = "disk";
 	struct dbk_handover *ho;
 	char mount[4096] = "";
@@ -345,23 +447,30 @@ int main(int argc, char **argv)
 			usb_fd = (unsigned long)r;
 		if (mask == ~0ul)
 			mask = dbk_handover_usb_interfaces(ho);
+		nr_block = dbk_handover_take_block_fds(ho, block_fds, DBK_HANDOVER_BLOCK_MAX);
+		if (nr_block < 0)
+			nr_block = 0;
 		dbk_handover_free(ho);
 	}
-	if (fuse_fd == ~0ul) {
-		usbs_log("no FUSE fd: give --fuse-fd, or run under devbrokerd with "
-			 "FUSEMount= in the manifest");
+	if ((fuse_fd == ~0ul) == !nr_block) {
+		usbs_log(nr_block ? "both a disk and a FUSE file to serve: the manifest names one, "
+			 "Block= or FUSEMount=" : "no FUSE fd and no disk: give --fuse-fd, or run under "
+			 "devbrokerd with Block= or FUSEMount= in the manifest");
+		close_frontends((int)fuse_fd, block_fds, nr_block);
+		if (usb_fd != ~0ul)
+			close((int)usb_fd);
 		return 2;
 	}
 	if (usb_fd == ~0ul) {
 		usbs_log("no USB fd: give --usb-fd, or run under devbrokerd");
-		close((int)fuse_fd);
+		close_frontends((int)fuse_fd, block_fds, nr_block);
 		return 2;
 	}
 	/* The interfaces it was granted for (given by hand, or else the first). */
 	r = dbk_usb_adopt((int)usb_fd, mask == ~0ul ? 0x1 : (uint32_t)mask, &s.usb);
 	if (r < 0) {
 		usbs_log("adopting the USB fd: %s", strerror(-r));
-		close((int)fuse_fd);
+		close_frontends((int)fuse_fd, block_fds, nr_block);
 		return r == -ENODEV ? 0 : 1;
 	}
 
@@ -376,8 +485,23 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		if (r == -ENODEV)
 			usbs_log("the device went away during setup");
-		close((int)fuse_fd);
+		close_frontends((int)fuse_fd, block_fds, nr_block);
 		rc = r == -ENODEV ? 0 : 1;
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (nr_block) {
+		r = blk_serve(&s, block_fds, (unsigned int)nr_block);
+		/* Unplugged or revoked: a clean stop; a wedged device or a broken link: restart. */
+		rc = s.gone ? 0 : s.wedged || r < 0 ? 1 : 0;
+		if (!s.gone && !s.wedged && s.dirty && scsi_disk_sync(&s.scsi) < 0)
+			usbs_log("flushing the cache on the way out failed");
 		goto out;
 	}
 
@@ -389,12 +513,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	stop_target = s.file;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	if (s.verbose)
 		usbs_log("serving %s/%s", mount[0] ? mount : "<the FUSE mount>", name);
 

@@ -642,6 +642,15 @@ DBK_EXPORT int dbk_block_run(struct dbk_block *b)
 	if (b->ran)
 		return -EALREADY;
 	b->ran = true;
+	/*
+	 * One queue is served in the caller's thread: a driver may have to
+	 * stay single-threaded (a USB driver under devbroker's request policy,
+	 * which refuses usbfs requests from a process with several threads).
+	 */
+	if (b->nr == 1) {
+		conn_main(&b->conn[0]);
+		return b->conn[0].err;
+	}
 	/* Signals stay with the driver's own threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

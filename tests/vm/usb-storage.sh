@@ -112,6 +112,32 @@ ok "$DATA" check "${SD:-/nonexistent}"
 DESC="the FUSE mount went with the driver"
 ok bash -c "! grep -q ' $MNT ' /proc/mounts"
 
+# The block frontend ([Frontend] Block= instead of FUSEMount=): the stick
+# as a disk, /dev/devbroker/block/usb-DBK0STICK on the kernel's nbd.
+BLK=/dev/devbroker/block/usb-DBK0STICK
+FUSE_LINE=$(grep '^FUSEMount=' "$BRK/sys/usb-storage.conf")
+sed -i -e "s|^FUSEMount=.*|Block=usb-%s|" "$BRK/sys/usb-storage.conf"
+sed -i -e "s| --selftest||" "$BRK/sys/usb-storage.conf"
+broker_start
+DESC="Block=usb-%s: the stick is served as a disk, $BLK, of 16 MiB, and has no FUSE mount"
+ok wait_for 60 bash -c "[ \"\$(blockdev --getsize64 $BLK 2>/dev/null)\" = 16777216 ] && ! grep -q ' $MNT ' /proc/mounts"
+DESC="through the disk the pattern written through the FUSE file reads back"
+ok "$DATA" check "$BLK"
+LOOP=$(losetup -o $FS_OFF --sizelimit $FS_SIZE -f --show "$BLK")
+DESC="the FAT file system mounts from the disk ($LOOP), KNOWN.BIN and NEW.BIN read back byte-exact"
+ok bash -c "mount -t vfat $LOOP /mnt/stick && cmp /mnt/stick/KNOWN.BIN <('$DATA' known $KNOWN_SIZE known) && cmp /mnt/stick/NEW.BIN <('$DATA' known $NEW_SIZE new)"
+"$DATA" known $NEW_SIZE blk > /mnt/stick/BLK.BIN
+DESC="BLK.BIN written through vfat and the disk; unmounted cleanly"
+ok bash -c "sync && umount /mnt/stick && losetup -d $LOOP"
+DESC="a direct 1 MiB write and read at 8 MiB through the disk (O_DIRECT, several commands) match"
+ok bash -c "head -c 1048576 /dev/urandom > $DBK_VM_DIR/blk.rnd && dd if=$DBK_VM_DIR/blk.rnd of=$BLK bs=256K seek=32 oflag=direct conv=fsync status=none && cmp <(dd if=$BLK bs=256K skip=32 count=4 iflag=direct status=none) $DBK_VM_DIR/blk.rnd"
+broker_stop
+wait_for 20 bash -c '[ "$(if_driver)" = usb-storage ] && stick_disk >/dev/null'
+SD=$(stick_disk)
+DESC="the disk gone with the driver ($BLK), the kernel's usb-storage finds BLK.BIN's bytes and the 1 MiB at 8 MiB on the stick"
+ok bash -c "[ ! -e $BLK ] && cmp <(dd if=${SD:-/nonexistent} bs=256K skip=32 count=4 iflag=direct status=none) $DBK_VM_DIR/blk.rnd && mount -t vfat -o ro,offset=$FS_OFF ${SD:-/nonexistent} /mnt/stick && { cmp /mnt/stick/BLK.BIN <('$DATA' known $NEW_SIZE blk); r=\$?; umount /mnt/stick; exit \$r; }"
+sed -i -e "s|^Block=usb-%s|$FUSE_LINE|" "$BRK/sys/usb-storage.conf"
+
 # Again under the broker, then the stick is pulled in the middle of a read.
 # This time with 64 KiB commands: FUSE requests split into several.
 sed -i "s|^Exec=.*|& --max-kib 64|" "$BRK/sys/usb-storage.conf"

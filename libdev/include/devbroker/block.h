@@ -14,8 +14,9 @@
  * Completion is asynchronous: submit() may complete the request at once
  * (a simple driver) or later, from any thread (a driver with hardware
  * queues), and many requests may be in flight on each queue.  Each queue
- * is served by its own thread, started by dbk_block_run(): submit() runs
- * in the thread of its queue, so it may run for several queues at once.
+ * is served by its own thread, started by dbk_block_run() (one queue: the
+ * caller's own): submit() runs in the thread of its queue, so it may run
+ * for several queues at once.
  *
  * @code
  * static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
@@ -189,7 +190,11 @@ int dbk_block_new(const int *fds, unsigned int nr, const struct dbk_block_params
 /**
  * Serve every queue, one thread each, until all connections have ended
  * (the kernel disconnected, or dbk_block_stop()).  A connection's thread
- * waits for its requests in flight before it ends.  Call once.
+ * waits for its requests in flight before it ends.  Call once.  A disk of
+ * one queue is served in the calling thread, which starts no other: a
+ * driver that must stay single-threaded (a USB driver, whose usbfs
+ * requests devbroker's policy refuses from a process with several
+ * threads) completes each request inside submit().
  *
  * @param b the disk
  * @return 0 (every connection ended cleanly: stopped, NBD_CMD_DISC or
