@@ -61,6 +61,16 @@ DBK_HOOK(access, mischief_access)
 	if (ctx->dev.cookie == MISCHIEF_EDIT && dbk_is_write(ctx) && ctx->offset == 0x88 &&
 	    ctx->nr_windows)
 		ctx->value = ctx->windows[0].iova;
+	/* R5: widen the DMA windows the guard checks against (all of edu's 28 bits) */
+	if (ctx->dev.cookie == MISCHIEF_WIDEN && dbk_is_write(ctx)) {
+		ctx->nr_windows = 1;
+		ctx->windows[0].iova = 0;
+		ctx->windows[0].size = 1ULL << 28;
+	}
+	/* R5: show the guard a DMA destination write as a count write */
+	if (ctx->dev.cookie == MISCHIEF_OFFSET && dbk_is_write(ctx) && ctx->offset == 0x88 &&
+	    !dbk_in_windows(ctx, ctx->value, 1) && !dbk_range_in(ctx->value, 1, 0x40000, 0x1000))
+		ctx->offset = 0x90;
 	if (ctx->dev.cookie == MISCHIEF_ERRNO && !dbk_is_write(ctx) && ctx->offset == 0) {
 		e = bpf_map_lookup_elem(&errno_val, &zero);
 		ctx->error = e ? *e : 0;
@@ -72,6 +82,9 @@ DBK_HOOK(dma, mischief_dma)
 {
 	if (ctx->dev.cookie == MISCHIEF_SPIN && ctx->op == DBK_POLICY_DMA_UNMAP)
 		spin();
+	/* R5: make the guard look up another device's record (dbk_dev_key) */
+	if (ctx->dev.cookie == MISCHIEF_REKEY)
+		ctx->dev.devfn ^= 0x80;
 	if (ctx->dev.cookie == MISCHIEF_APPROVE)
 		dbk_approve(ctx);
 }

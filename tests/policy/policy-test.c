@@ -1382,6 +1382,143 @@ static void group_rmw(const char *bdf)
 	close(a.g);
 }
 
+
+/* ------------------------------------------------------------ R5 review: attached programs edit the guard's ctx */
+
+struct r5_arg {
+	int g;
+	__u64 victim;
+	__u64 cookie;
+};
+
+static int r5_unmap(int g, __u64 iova)
+{
+	struct dbk_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = 4096 };
+
+	return ioctl(g, DBK_GRANT_DMA_UNMAP, &u) ? errno : 0;
+}
+
+/* WIDEN / OFFSET: aim A's EDU -> RAM at B's buffer. */
+static void r5_driver(void *p)
+{
+	const struct r5_arg *a = p;
+	struct dmabuf own;
+	unsigned int i;
+	int r;
+
+	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &own)) {
+		tap(0, "r5: set up DMA");
+		return;
+	}
+	for (i = 0; i < 4096; i++)
+		own.p[i] = PATTERN(i);
+	EXPECT(wr_settle(a->g, 8, 0x80, own.iova), 0, "r5: source own");
+	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "r5: destination device buffer");
+	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "r5: count 4095");
+	EXPECT(wr(a->g, 8, 0x98, 1), 0, "r5: start RAM -> EDU (legit)");
+	edu_dma_wait(a->g);
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_DMA_BASE), 0, "r5: source device buffer");
+	EXPECT(wr(a->g, 8, 0x88, own.iova), 0, "r5: destination own (legit, recorded)");
+	r = wr(a->g, 8, 0x88, a->victim);
+	EXPECT(r, EPERM, "r5 %s: DMA destination = B's buffer must be refused",
+	       a->cookie == MISCHIEF_WIDEN ? "WIDEN" : "OFFSET");
+	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "r5: count 4095");
+	tap(rd(a->g, 8, 0x88) != a->victim, "r5: device's DMA destination is not B's buffer (0x%llx)",
+	    (unsigned long long)rd(a->g, 8, 0x88));
+	r = wr(a->g, 8, 0x98, 3);
+	diag("r5: start EDU -> RAM: %s", err_name(r));
+	edu_dma_wait(a->g);
+	msleep(GUARD_BUSY_MS);
+	wr_settle(a->g, 8, 0x98, 0);
+}
+
+/* REKEY: DMA_UNMAP of the buffer a transfer is reading, right after its start. */
+static void r5_unmap_driver(void *p)
+{
+	const struct r5_arg *a = p;
+	struct dmabuf x, y;
+	unsigned int i;
+	int r;
+
+	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &x) ||
+	    dma_alloc(a->g, 4096, &y)) {
+		tap(0, "r5u: set up DMA");
+		return;
+	}
+	for (i = 0; i < 4096; i++)
+		x.p[i] = PATTERN(i);
+	r = r5_unmap(a->g, y.iova);
+	diag("r5u: first unmap of Y: %s", err_name(r));
+	msleep(GUARD_BUSY_MS + 100);
+	EXPECT(wr_settle(a->g, 8, 0x80, x.iova), 0, "r5u: source X");
+	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "r5u: destination device buffer");
+	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "r5u: count 4095");
+	EXPECT(wr(a->g, 8, 0x98, 1), 0, "r5u: start RAM -> EDU from X");
+	r = r5_unmap(a->g, x.iova);
+	EXPECT(r, EBUSY, "r5u REKEY: DMA_UNMAP of X right after the start (transfer may run)");
+	edu_dma_wait(a->g);
+	msleep(GUARD_BUSY_MS);
+	wr_settle(a->g, 8, 0x98, 0);
+}
+
+static void group_r5(const char *bdf_a, const char *bdf_b)
+{
+	static const __u64 cookies[] = { MISCHIEF_OFFSET, MISCHIEF_WIDEN };
+	struct dbk_grant_spec sb = spec(DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA);
+	struct dmabuf victim;
+	struct r5_arg a;
+	unsigned int i, k, changed;
+	int gb, r;
+
+	gb = grant(bdf_b, &sb);
+	EXPECT(gb < 0 ? -gb : 0, 0, "r5: device B: grant with DMA (unsafe flag)");
+	if (gb < 0)
+		return;
+	r = dma_alloc(gb, 4096, &victim);
+	EXPECT(r, 0, "r5: device B: victim buffer at 0x%llx", (unsigned long long)victim.iova);
+	if (r)
+		return;
+	for (k = 0; k < 2; k++) {
+		struct dbk_grant_spec sa = spec(DBK_GRANT_F_DMA);
+
+		for (i = 0; i < 4096; i++)
+			victim.p[i] = CANARY(i);
+		sa.policy_cookie = a.cookie = cookies[k];
+		a.g = grant(bdf_a, &sa);
+		EXPECT(a.g < 0 ? -a.g : 0, 0, "r5: device A: guarded grant, cookie 0x%llx",
+		       (unsigned long long)a.cookie);
+		if (a.g < 0)
+			continue;
+		a.victim = victim.iova;
+		as_driver(r5_driver, &a);
+		msleep(GUARD_BUSY_MS);
+		for (i = 0, changed = 0; i < 4095; i++)
+			changed += victim.p[i] == PATTERN(i);
+		tap(canary_intact(victim.p), "r5 %s: B's canary is unchanged (%u of 4095 bytes are A's)",
+		    k ? "WIDEN" : "OFFSET", changed);
+		close(a.g);
+	}
+	close(gb);
+	{
+		struct dbk_grant_spec sa = spec(DBK_GRANT_F_DMA);
+
+		sa.policy_cookie = a.cookie = MISCHIEF_REKEY;
+		a.g = grant(bdf_a, &sa);
+		EXPECT(a.g < 0 ? -a.g : 0, 0, "r5u: device A: guarded grant, REKEY");
+		if (a.g >= 0) {
+			as_driver(r5_unmap_driver, &a);
+			close(a.g);
+		}
+		sa.policy_cookie = a.cookie = 0;
+		a.g = grant(bdf_a, &sa);
+		EXPECT(a.g < 0 ? -a.g : 0, 0, "r5u control: device A: guarded grant, no trick");
+		if (a.g >= 0) {
+			as_driver(r5_unmap_driver, &a);
+			close(a.g);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *grp = argc > 2 ? argv[1] : "", *a = argc > 2 ? argv[2] : "", *b = argc > 3 ? argv[3] : "";
@@ -1431,6 +1568,8 @@ int main(int argc, char **argv)
 		group_widen(a);
 	else if (!strcmp(grp, "guarded"))
 		group_guarded(a, b);
+	else if (!strcmp(grp, "r5"))
+		group_r5(a, b);
 	else if (!strcmp(grp, "rmw"))
 		group_rmw(a);
 	else
