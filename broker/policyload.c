@@ -25,6 +25,10 @@ int dbk_policy_guard_open(const char *name)
 	char pin[PATH_MAX];
 	int fd;
 
+	/* Only from a pin root nobody else could have swapped a pin in. */
+	fd = dbk_bpffs_dir_private(DBK_POLICY_PIN_ROOT);
+	if (fd)
+		return fd == -ENOENT ? fd : -EPERM;
 	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s/" DBK_POLICY_GUARD, name);
 	fd = bpf_obj_get(pin);
 	return fd < 0 ? -errno : fd;

@@ -170,10 +170,20 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
+/* Make @path (0700), or take the existing one only if it is ours and private. */
 static int mkdir_p(const char *path, mode_t mode)
 {
+	int r;
+
 	if (mkdir(path, mode) && errno != EEXIST)
 		return -1;
+	r = dbk_bpffs_dir_private(path);
+	if (r) {
+		err("%s is not a private directory of uid %d (%s): remove it, and mount bpffs "
+		    "mode=0700 as systemd does", path, (int)geteuid(), strerror(-r));
+		errno = 0;
+		return -1;
+	}
 	return 0;
 }
 
@@ -476,6 +486,28 @@ static int cmd_load(const char *name, const char *file, char **maps, int nmaps)
 		err("%s: no programs", file);
 		goto out;
 	}
+	/*
+	 * The kernel bounds what a program reads and writes of its hook's
+	 * buffer when it attaches, and never a tail call's target: no program
+	 * arrays (nor maps of maps that could hold one), and no map shared by
+	 * a pin with another object.
+	 */
+	bpf_object__for_each_map(map, obj) {
+		enum bpf_map_type t = bpf_map__type(map);
+
+		if (t == BPF_MAP_TYPE_PROG_ARRAY || t == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+		    t == BPF_MAP_TYPE_HASH_OF_MAPS) {
+			err("%s: map '%s' is a %s: devbroker policies may not tail-call (the kernel does "
+			    "not bound a tail call's target by the hook's ctx)", file, bpf_map__name(map),
+			    t == BPF_MAP_TYPE_PROG_ARRAY ? "program array" : "map of maps");
+			goto out;
+		}
+		if (bpf_map__pin_path(map)) {
+			err("%s: map '%s' asks to be pinned (%s): a policy's maps are its own",
+			    file, bpf_map__name(map), bpf_map__pin_path(map));
+			goto out;
+		}
+	}
 	if (bpf_object__load(obj)) {
 		int e = errno;
 
@@ -665,6 +697,8 @@ static int cmd_unload(const char *name)
 		return 2;
 	}
 	pathf(dir, "%s/%s", root, name);
+	if (is_bpffs(bpffs) && access(dir, F_OK) == 0 && mkdir_p(root, 0700))
+		return 1;
 	if (!is_bpffs(bpffs) || access(dir, F_OK)) {
 		err("no policy named '%s' is loaded", name);
 		return 1;

@@ -20,7 +20,7 @@
  * alone, after the attached policies allowed the call.  Only its approval
  * opens what it guards; nothing another policy does can.
  *
- * Grant, edu grants with DMA only: dma_guard = 1, and BAR0 [0x80, 0xa0)
+ * Grant, edu grants with DMA only: dma_guard = 1, approved, and BAR0 [0x80, 0xa0)
  * is made a mediated range (never mmap()ed: every write reaches the access
  * hook).  Any other grant is refused: this guard guards edu alone.
  *
@@ -141,6 +141,7 @@ static __always_inline void edu_dma_guard_grant(struct dbk_policy_grant_ctx *ctx
 		return;
 	}
 	ctx->dma_guard = 1;
+	dbk_approve(ctx);
 	state_reset(dbk_key(ctx));
 }
 

@@ -29,6 +29,8 @@
  *   guarded BDF before|after	a guarded write the guard did not see exactly is refused, and an
  *				attached program's approvals open nothing (R4-1)
  *   rmw BDF			the command register against the INTx handler's masking
+ *   guard-ctx BDF_A BDF_B	mischief writes its ctx (windows, offset, device): the guard sees the module's
+ *   guard-pin BDF PIN WHAT	the program pinned at PIN, named as a guard: EINVAL
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1383,7 +1385,7 @@ static void group_rmw(const char *bdf)
 }
 
 
-/* ------------------------------------------------------------ R5 review: attached programs edit the guard's ctx */
+/* ------------------------------------------------------------ R5 review: attached programs edit their ctx, not the guard's */
 
 struct r5_arg {
 	int g;
@@ -1407,26 +1409,26 @@ static void r5_driver(void *p)
 	int r;
 
 	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &own)) {
-		tap(0, "r5: set up DMA");
+		tap(0, "guard-ctx: set up DMA");
 		return;
 	}
 	for (i = 0; i < 4096; i++)
 		own.p[i] = PATTERN(i);
-	EXPECT(wr_settle(a->g, 8, 0x80, own.iova), 0, "r5: source own");
-	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "r5: destination device buffer");
-	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "r5: count 4095");
-	EXPECT(wr(a->g, 8, 0x98, 1), 0, "r5: start RAM -> EDU (legit)");
+	EXPECT(wr_settle(a->g, 8, 0x80, own.iova), 0, "guard-ctx: source own");
+	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "guard-ctx: destination device buffer");
+	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "guard-ctx: count 4095");
+	EXPECT(wr(a->g, 8, 0x98, 1), 0, "guard-ctx: start RAM -> EDU (legit)");
 	edu_dma_wait(a->g);
-	EXPECT(wr_settle(a->g, 8, 0x80, EDU_DMA_BASE), 0, "r5: source device buffer");
-	EXPECT(wr(a->g, 8, 0x88, own.iova), 0, "r5: destination own (legit, recorded)");
+	EXPECT(wr_settle(a->g, 8, 0x80, EDU_DMA_BASE), 0, "guard-ctx: source device buffer");
+	EXPECT(wr(a->g, 8, 0x88, own.iova), 0, "guard-ctx: destination own (legit, recorded)");
 	r = wr(a->g, 8, 0x88, a->victim);
-	EXPECT(r, EPERM, "r5 %s: DMA destination = B's buffer must be refused",
+	EXPECT(r, EPERM, "guard-ctx %s: DMA destination = B's buffer must be refused",
 	       a->cookie == MISCHIEF_WIDEN ? "WIDEN" : "OFFSET");
-	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "r5: count 4095");
-	tap(rd(a->g, 8, 0x88) != a->victim, "r5: device's DMA destination is not B's buffer (0x%llx)",
+	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "guard-ctx: count 4095");
+	tap(rd(a->g, 8, 0x88) != a->victim, "guard-ctx: device's DMA destination is not B's buffer (0x%llx)",
 	    (unsigned long long)rd(a->g, 8, 0x88));
 	r = wr(a->g, 8, 0x98, 3);
-	diag("r5: start EDU -> RAM: %s", err_name(r));
+	diag("guard-ctx: start EDU -> RAM: %s", err_name(r));
 	edu_dma_wait(a->g);
 	msleep(GUARD_BUSY_MS);
 	wr_settle(a->g, 8, 0x98, 0);
@@ -1442,26 +1444,26 @@ static void r5_unmap_driver(void *p)
 
 	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &x) ||
 	    dma_alloc(a->g, 4096, &y)) {
-		tap(0, "r5u: set up DMA");
+		tap(0, "guard-ctx unmap: set up DMA");
 		return;
 	}
 	for (i = 0; i < 4096; i++)
 		x.p[i] = PATTERN(i);
 	r = r5_unmap(a->g, y.iova);
-	diag("r5u: first unmap of Y: %s", err_name(r));
+	diag("guard-ctx unmap: first unmap of Y: %s", err_name(r));
 	msleep(GUARD_BUSY_MS + 100);
-	EXPECT(wr_settle(a->g, 8, 0x80, x.iova), 0, "r5u: source X");
-	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "r5u: destination device buffer");
-	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "r5u: count 4095");
-	EXPECT(wr(a->g, 8, 0x98, 1), 0, "r5u: start RAM -> EDU from X");
+	EXPECT(wr_settle(a->g, 8, 0x80, x.iova), 0, "guard-ctx unmap: source X");
+	EXPECT(wr(a->g, 8, 0x88, EDU_DMA_BASE), 0, "guard-ctx unmap: destination device buffer");
+	EXPECT(wr(a->g, 8, 0x90, 4095), 0, "guard-ctx unmap: count 4095");
+	EXPECT(wr(a->g, 8, 0x98, 1), 0, "guard-ctx unmap: start RAM -> EDU from X");
 	r = r5_unmap(a->g, x.iova);
-	EXPECT(r, EBUSY, "r5u REKEY: DMA_UNMAP of X right after the start (transfer may run)");
+	EXPECT(r, EBUSY, "guard-ctx REKEY: DMA_UNMAP of X right after the start (transfer may run)");
 	edu_dma_wait(a->g);
 	msleep(GUARD_BUSY_MS);
 	wr_settle(a->g, 8, 0x98, 0);
 }
 
-static void group_r5(const char *bdf_a, const char *bdf_b)
+static void group_guard_ctx(const char *bdf_a, const char *bdf_b)
 {
 	static const __u64 cookies[] = { MISCHIEF_OFFSET, MISCHIEF_WIDEN };
 	struct dbk_grant_spec sb = spec(DBK_GRANT_F_DMA | DBK_GRANT_F_UNSAFE_DMA);
@@ -1471,11 +1473,11 @@ static void group_r5(const char *bdf_a, const char *bdf_b)
 	int gb, r;
 
 	gb = grant(bdf_b, &sb);
-	EXPECT(gb < 0 ? -gb : 0, 0, "r5: device B: grant with DMA (unsafe flag)");
+	EXPECT(gb < 0 ? -gb : 0, 0, "guard-ctx: device B: grant with DMA (unsafe flag)");
 	if (gb < 0)
 		return;
 	r = dma_alloc(gb, 4096, &victim);
-	EXPECT(r, 0, "r5: device B: victim buffer at 0x%llx", (unsigned long long)victim.iova);
+	EXPECT(r, 0, "guard-ctx: device B: victim buffer at 0x%llx", (unsigned long long)victim.iova);
 	if (r)
 		return;
 	for (k = 0; k < 2; k++) {
@@ -1485,7 +1487,7 @@ static void group_r5(const char *bdf_a, const char *bdf_b)
 			victim.p[i] = CANARY(i);
 		sa.policy_cookie = a.cookie = cookies[k];
 		a.g = grant(bdf_a, &sa);
-		EXPECT(a.g < 0 ? -a.g : 0, 0, "r5: device A: guarded grant, cookie 0x%llx",
+		EXPECT(a.g < 0 ? -a.g : 0, 0, "guard-ctx: device A: guarded grant, cookie 0x%llx",
 		       (unsigned long long)a.cookie);
 		if (a.g < 0)
 			continue;
@@ -1494,7 +1496,7 @@ static void group_r5(const char *bdf_a, const char *bdf_b)
 		msleep(GUARD_BUSY_MS);
 		for (i = 0, changed = 0; i < 4095; i++)
 			changed += victim.p[i] == PATTERN(i);
-		tap(canary_intact(victim.p), "r5 %s: B's canary is unchanged (%u of 4095 bytes are A's)",
+		tap(canary_intact(victim.p), "guard-ctx %s: B's canary is unchanged (%u of 4095 bytes are A's)",
 		    k ? "WIDEN" : "OFFSET", changed);
 		close(a.g);
 	}
@@ -1504,19 +1506,36 @@ static void group_r5(const char *bdf_a, const char *bdf_b)
 
 		sa.policy_cookie = a.cookie = MISCHIEF_REKEY;
 		a.g = grant(bdf_a, &sa);
-		EXPECT(a.g < 0 ? -a.g : 0, 0, "r5u: device A: guarded grant, REKEY");
+		EXPECT(a.g < 0 ? -a.g : 0, 0, "guard-ctx unmap: device A: guarded grant, REKEY");
 		if (a.g >= 0) {
 			as_driver(r5_unmap_driver, &a);
 			close(a.g);
 		}
 		sa.policy_cookie = a.cookie = 0;
 		a.g = grant(bdf_a, &sa);
-		EXPECT(a.g < 0 ? -a.g : 0, 0, "r5u control: device A: guarded grant, no trick");
+		EXPECT(a.g < 0 ? -a.g : 0, 0, "guard-ctx unmap control: device A: guarded grant, no trick");
 		if (a.g >= 0) {
 			as_driver(r5_unmap_driver, &a);
 			close(a.g);
 		}
 	}
+}
+
+/* A guarded grant naming the program pinned at @pin: refused (EINVAL). */
+static void group_guard_pin(const char *bdf, const char *pin, const char *what)
+{
+	struct dbk_grant_spec s = spec(DBK_GRANT_F_DMA);
+	int g;
+
+	s.guard_fd = bpf_obj_get(pin);
+	tap(s.guard_fd >= 0, "%s is loaded (%s)", what, pin);
+	if (s.guard_fd < 0)
+		return;
+	g = grant(bdf, &s);
+	EXPECT(g < 0 ? -g : 0, EINVAL, "the module refuses %s as a grant's guard", what);
+	if (g >= 0)
+		close(g);
+	close(s.guard_fd);
 }
 
 int main(int argc, char **argv)
@@ -1568,8 +1587,10 @@ int main(int argc, char **argv)
 		group_widen(a);
 	else if (!strcmp(grp, "guarded"))
 		group_guarded(a, b);
-	else if (!strcmp(grp, "r5"))
-		group_r5(a, b);
+	else if (!strcmp(grp, "guard-ctx"))
+		group_guard_ctx(a, b);
+	else if (!strcmp(grp, "guard-pin"))
+		group_guard_pin(a, b, argc > 4 ? argv[4] : b);
 	else if (!strcmp(grp, "rmw"))
 		group_rmw(a);
 	else

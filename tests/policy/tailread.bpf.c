@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Review PoC: an attached access program whose max_tp_access is small
+ * Test object (review R5-2), never shipped: an attached access program whose max_tp_access is small
  * (it attaches) tail-calls a RAW_TRACEPOINT_WRITABLE program that reads
  * past the hook's buffer (union dbk_policy_guard_ctx on the kernel stack).
  * Neither bpf_probe_register() nor dbk_policy_guard_get() looks at
- * tail-call targets.  Never shipped.
+ * tail-call targets.
  */
 #include <devbroker/policy.h>
 

@@ -59,7 +59,7 @@ static void test_grant(void)
 	int i;
 
 	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
-	CHECK(!g.verdict && g.dma_guard == 1 && g.nr_mediated == 2 && g.mediated[1].bar == 0 &&
+	CHECK(g.verdict == DBK_POLICY_APPROVE && g.dma_guard == 1 && g.nr_mediated == 2 && g.mediated[1].bar == 0 &&
 	      g.mediated[1].offset == 0x80 && g.mediated[1].size == 0x20,
 	      "grant: dma_guard set, BAR0 0x80+0x20 added after the driver's range");
 
@@ -69,7 +69,7 @@ static void test_grant(void)
 	g.nr_mediated = 1;
 	g.mediated[0].size = 0x1000;
 	RUN_GUARD(edu_dma_guard, DBK_GUARD_GRANT, &g);
-	CHECK(!g.verdict && g.dma_guard == 1 && g.nr_mediated == 1,
+	CHECK(g.verdict == DBK_POLICY_APPROVE && g.dma_guard == 1 && g.nr_mediated == 1,
 	      "grant: a range covering 0x80..0x9f already there: nothing added");
 
 	memset(&g, 0, sizeof(g));

@@ -44,4 +44,27 @@
 /** Map @p map of the policy @p name, both string literals. */
 #define DBK_POLICY_MAP_PIN(name, map)	DBK_POLICY_PIN_DIR(name) "/" DBK_POLICY_MAPS "/" map
 
+#ifndef __bpf__	/* for the loaders, not for BPF programs that include this */
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/**
+ * Is @p dir fit to hold policies: a directory itself (not a symbolic
+ * link), owned by the caller's effective uid, and private (mode 0700 or
+ * narrower)?  bpffs may be mounted world-writable (the kernel's default
+ * mode is 1777, systemd mounts it 0700): whoever made the directory could
+ * swap pins or plant symbolic links in it.  Returns 0, -errno of lstat(),
+ * or -EPERM.
+ */
+static inline int dbk_bpffs_dir_private(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st))
+		return -errno;
+	return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077) ? 0 : -EPERM;
+}
+#endif
+
 #endif /* DEVBROKER_BPFFS_H */

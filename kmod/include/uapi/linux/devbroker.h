@@ -472,13 +472,16 @@ struct dbk_dma_unmap {
  * DMA guard: one program, given by fd at grant creation (guard_fd), that
  * checks each value written to a device's DMA address registers against
  * the grant's DMA windows.  The module runs it itself (as cls_bpf runs a
- * classifier), after the attached programs allowed, on the hook's ctx in a
- * union dbk_policy_guard_ctx (args[0]) with the hook, DBK_GUARD_* (args[1]),
- * its verdict and error cleared: only its own verdict vouches, so loading
- * another policy never widens a guarded grant.  At grant creation it must
- * set dma_guard to 1 and leave a mediated range (else -EPERM); a guarded
- * grant may then master the bus without an IOMMU or UNSAFE_DMA.  IOMMU or
- * not, it then needs the guard's APPROVE, without DENY, for:
+ * classifier), after the attached programs allowed, on the module's own
+ * ctx of the hook (what the attached programs wrote in theirs is not
+ * shown) in a union dbk_policy_guard_ctx (args[0]) with the hook,
+ * DBK_GUARD_* (args[1]), its verdict and error cleared: only its own
+ * verdict vouches, so loading another policy never widens a guarded grant.
+ * No tail calls (no program array or map of maps: -EINVAL).  At grant
+ * creation it must APPROVE, set dma_guard to 1 and leave a mediated range
+ * (else -EPERM); a guarded grant may then master the bus without an IOMMU
+ * or UNSAFE_DMA.  IOMMU or not, it then needs the guard's APPROVE, without
+ * DENY, for:
  *  - turning bus mastering on (master hook), for MSI too;
  *  - a write to a mediated range, whose value must not be changed by any
  *    program (REWRITE included); such writes are serialized per grant;
