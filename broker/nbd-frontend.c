@@ -448,37 +448,56 @@ static int dbk_nbd_check(const struct dbk_nbd_export *ex, unsigned int queues, c
 	return -EPROTO;
 }
 
-/*
- * The kernel's nbd has no attribute for the server's maximum request
- * (NBD_INFO_BLOCK_SIZE's maximum), and sends up to max_sectors_kb (128
- * KiB, raisable to 32 MiB): a larger write ends the connection.  Lower
- * max_sectors_kb to what the driver takes (the administrator may raise it
- * again, at the disk's peril).
- */
-static void dbk_nbd_limit_transfer(const struct dbk_entry *d, uint32_t max_block)
+/* A number from a sysfs file of nbd @index's queue, or 0. */
+static unsigned long dbk_nbd_queue_get(const struct dbk_entry *d, const char *attr)
 {
 	char path[96], buf[32];
-	unsigned long cur = 0;
 	ssize_t n;
 	int fd;
 
-	if (max_block < 4096)	/* the kernel's floor is a page */
+	snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/%s", d->nbd_index, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strtoul(buf, NULL, 10);
+}
+
+/*
+ * The kernel's nbd has no attribute for the server's maximum request
+ * (NBD_INFO_BLOCK_SIZE's maximum), and sends up to max_sectors_kb (128
+ * KiB, raisable to max_hw_sectors_kb, 32 MiB): set it to what the driver
+ * takes.  Lower, so that no larger write ends the connection (the
+ * administrator may raise it again, at the disk's peril); higher, so that
+ * a driver that takes 1 MiB gets 1 MiB, in fewer device commands (a USB
+ * stick's READ(10)s: 1 MiB ones ran at 10 times the speed of 128 KiB
+ * ones under TCG).
+ */
+static void dbk_nbd_limit_transfer(const struct dbk_entry *d, uint32_t max_block)
+{
+	unsigned long cur = dbk_nbd_queue_get(d, "max_sectors_kb"), want = max_block / 1024,
+		      hw = dbk_nbd_queue_get(d, "max_hw_sectors_kb");
+	char path[96], buf[32];
+	ssize_t n;
+	int fd;
+
+	if (max_block < 4096 || max_block == UINT32_MAX)	/* the kernel's floor is a page */
+		return;
+	if (hw && want > hw)
+		want = hw;
+	if (!cur || cur == want)
 		return;
 	snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/max_sectors_kb", d->nbd_index);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = 0;
-		cur = strtoul(buf, NULL, 10);
-	}
-	if (cur > max_block / 1024) {
-		n = snprintf(buf, sizeof(buf), "%u\n", max_block / 1024);
-		if (pwrite(fd, buf, (size_t)n, 0) != n)
-			dbk_log("%s: %s: %s", d->info.id, path, strerror(errno));
-	}
-	close(fd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	n = snprintf(buf, sizeof(buf), "%lu\n", want);
+	if (fd < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		dbk_log("%s: %s: %s", d->info.id, path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 /*

@@ -16,8 +16,13 @@ bool dbk_policy_loaded(const char *name)
 {
 	char pin[PATH_MAX];
 
-	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s", name);
-	return access(pin, F_OK) == 0;
+	/*
+	 * Only a directory dbk-policy made counts: under a bpffs mounted 1777
+	 * anybody could make one of the name, and the policy would be skipped.
+	 * (Anything else: dbk-policy load refuses it and says why.)
+	 */
+	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s/" DBK_POLICY_LINKS, name);
+	return !dbk_bpffs_dir_private(DBK_POLICY_PIN_ROOT) && !dbk_bpffs_dir_private(pin);
 }
 
 int dbk_policy_guard_open(const char *name)

@@ -176,14 +176,17 @@ int dbk_config_write(struct dbk_grant *g, unsigned int off, unsigned int size, u
 	if (!(g->flags & DBK_GRANT_F_CONFIG_WRITE) ||
 	    find_next_zero_bit(dev->cfg_writable, off + size, off) < off + size)
 		return -EPERM;
+	/* Guarded, they reach the device in the order the guard saw them (as BAR writes). */
+	if (g->dma_guard)
+		mutex_lock(&g->guard_lock);
 	ret = dbk_policy_config(g, off, size, val);
-	if (ret)
-		return ret;
-	if (size == 1)
-		ret = pci_user_write_config_byte(dev->pdev, off, val);
-	else if (size == 2)
-		ret = pci_user_write_config_word(dev->pdev, off, val);
-	else
-		ret = pci_user_write_config_dword(dev->pdev, off, val);
-	return ret ? pcibios_err_to_errno(ret) : 0;
+	if (!ret && size == 1)
+		ret = pcibios_err_to_errno(pci_user_write_config_byte(dev->pdev, off, val));
+	else if (!ret && size == 2)
+		ret = pcibios_err_to_errno(pci_user_write_config_word(dev->pdev, off, val));
+	else if (!ret)
+		ret = pcibios_err_to_errno(pci_user_write_config_dword(dev->pdev, off, val));
+	if (g->dma_guard)
+		mutex_unlock(&g->guard_lock);
+	return ret;
 }

@@ -156,6 +156,7 @@ int dbk_config_write(struct dbk_grant *g, unsigned int off, unsigned int size, u
 /* device.c */
 int dbk_device_create(struct pci_dev *pdev);
 void dbk_device_destroy(struct pci_dev *pdev);
+void dbk_device_suspend(struct pci_dev *pdev);
 void dbk_device_put(struct dbk_device *dev);
 int dbk_device_info(struct dbk_device *dev, struct dbk_grant *g, void __user *uarg);
 bool dbk_device_msix_overlap(struct dbk_device *dev, int bar, u64 off, u64 len);

@@ -224,6 +224,17 @@ err_put:
 	return ret;
 }
 
+/* System sleep: the live grant ends, as at an unplug (the device may lose its state). */
+void dbk_device_suspend(struct pci_dev *pdev)
+{
+	struct dbk_device *dev = pci_get_drvdata(pdev);
+
+	mutex_lock(&dev->lock);
+	if (dev->grant)
+		dbk_grant_revoke(dev->grant, true);
+	mutex_unlock(&dev->lock);
+}
+
 /* Phase one: unbind, hot-unplug or rmmod.  Never waits for a driver. */
 void dbk_device_destroy(struct pci_dev *pdev)
 {

@@ -115,11 +115,24 @@ static void dbk_pci_remove(struct pci_dev *pdev)
 }
 
 /*
- * Present but empty, as vfio-pci's: resume then restores config space as
- * the driver left it, instead of pci_pm_reenable_device() turning INTx,
- * decoding and (after MSI) bus mastering back on behind it.
+ * System sleep ends the live grant, as an unplug would: the device may
+ * come back reset (D3hot, power loss) with bus mastering restored, its
+ * registers no longer what its driver or its DMA guard last saw.  devbrokerd
+ * restarts the driver after resume.  No resume callback: config space
+ * comes back as saved, not as pci_pm_reenable_device() would make it
+ * (INTx, decoding and mastering on).
  */
-static const struct dev_pm_ops dbk_pm_ops;
+static int dbk_pci_suspend(struct device *d)
+{
+	dbk_device_suspend(to_pci_dev(d));
+	return 0;
+}
+
+static const struct dev_pm_ops dbk_pm_ops = {
+	.suspend = dbk_pci_suspend,
+	.freeze = dbk_pci_suspend,
+	.poweroff = dbk_pci_suspend,
+};
 
 static struct pci_driver dbk_pci_driver = {
 	.name = DBK_DRIVER_NAME,

@@ -502,6 +502,9 @@ int main(int argc, char **argv)
 		rc = s.gone ? 0 : s.wedged || r < 0 ? 1 : 0;
 		if (!s.gone && !s.wedged && s.dirty && scsi_disk_sync(&s.scsi) < 0)
 			usbs_log("flushing the cache on the way out failed");
+		if (s.verbose)
+			usbs_log("%lu commands, %lu reset recoveries, %lu halts cleared",
+				 s.bot.stats.commands, s.bot.stats.resets, s.bot.stats.stalls);
 		goto out;
 	}
 

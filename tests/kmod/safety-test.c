@@ -761,6 +761,14 @@ static int pm_cycle(void)
 	return r;
 }
 
+/* A config read through the grant: 0 or the errno. */
+static int cfg_rd_err(int g)
+{
+	uint16_t v;
+
+	return pread(g, &v, 2, DBK_REGION_OFFSET(DBK_REGION_CONFIG) + CFG_COMMAND) == 2 ? 0 : errno;
+}
+
 static void master_off_driver(void *p)
 {
 	int g = *(int *)p;
@@ -784,10 +792,13 @@ static void master_on_driver(void *p)
 }
 
 /*
- * R4-3: a raw command-register write left pdev->is_busmaster as MSI's
- * pci_set_master() had set it, and resume turned bus mastering back on
- * behind the driver (and a DMA guard).  The other way round, a driver's
- * own bus mastering was off after resume, its DMA stopped.
+ * R4-3 and the second review: system sleep.  A raw command-register write
+ * left pdev->is_busmaster as MSI's pci_set_master() had set it, and resume
+ * turned bus mastering back on behind the driver (and a DMA guard).  Now
+ * the module's suspend callback ends the live grant, as an unplug would
+ * (the device may come back reset, bus mastering restored, its registers
+ * no longer what its driver or guard saw), and resume restores config
+ * space as saved: bus mastering and INTx stay off.
  */
 static void group_pm_master(void)
 {
@@ -806,11 +817,17 @@ static void group_pm_master(void)
 	tap(g >= 0, "grant with a DMA right, no interrupts");
 	as_driver(master_on_driver, &g);
 	EXPECT(pm_cycle(), 0, "system suspend and resume (pm_test devices)");
+	EXPECT(cfg_rd_err(g), ENODEV, "system sleep ended the grant (its config reads: ENODEV)");
 	cmd = sysfs_cfg_rd(bdf, 2, CFG_COMMAND);
-	tap(cmd & CMD_MASTER, "after resume, bus mastering is still on (command 0x%04x)", cmd);
+	tap(!(cmd & CMD_MASTER), "after resume, bus mastering is off, the grant gone (command 0x%04x)",
+	    cmd);
 	tap(cmd & CMD_INTX_DISABLE, "after resume, INTx stays disabled with no interrupt enabled (command 0x%04x)",
 	    cmd);
 	close(g);
+	g = mkgrant(bdf, &s);
+	tap(g >= 0, "after resume, the device takes a new grant");
+	if (g >= 0)
+		close(g);
 	if (syscall(SYS_delete_module, "dbk_pmtest", O_NONBLOCK))
 		diag("rmmod dbk_pmtest: %s", strerror(errno));
 }
