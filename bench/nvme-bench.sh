@@ -29,7 +29,7 @@
 #   bench/nvme-bench-run BUILD   (meson test -C BUILD --benchmark vm-bench-nvme -v)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
-ROUNDS=${1:-5} RUNTIME=${2:-8} CAL=${3:-1}
+ROUNDS=${1:-4} RUNTIME=${2:-8} CAL=${3:-1}
 RAMP=2
 VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
@@ -116,6 +116,11 @@ sample() {	# sample DISK SNAPSHOT: sets S_BUSY S_ALL S_IOS S_T (ms)
 	S_BUSY=$((u + n + s + irq + sirq)) S_ALL=$((u + n + s + idle + iow + irq + sirq + st))
 	S_IOS=$((r + w)) S_T=$((S_T / 1000))
 }
+sleep_until() {	# sleep_until USEC: until EPOCHREALTIME (in microseconds) reaches it
+	local now=${EPOCHREALTIME/./}
+	[ "$1" -gt "$now" ] && sleep "$(printf '%d.%06d' $((($1 - now) / 1000000)) $((($1 - now) % 1000000)))"
+	return 0
+}
 disk_ios() { local r w; read -r r _ _ _ w _ < "/sys/block/$1/stat"; echo $((r + w)); }
 
 DRV_PID=
@@ -134,9 +139,11 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	end=$((SECONDS + 30))
 	while [ "$(disk_ios "$disk")" = "$io0" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
 	t1=${EPOCHREALTIME/./}
-	sleep 1
+	# fio ends about RAMP + RUNTIME after its first I/O: the window closes
+	# 1.5 s before that, however long the sampling and the sleeps took.
+	sleep_until $((t1 + 1000000))
 	sample "$disk" "$OUT/snap0"; b0=$S_BUSY a0=$S_ALL i0=$S_IOS w0=$S_T
-	sleep $((RUNTIME - 2))
+	sleep_until $((t1 + (RAMP + RUNTIME) * 1000000 - 1500000))
 	sample "$disk" "$OUT/snap1"
 	kill -0 "$fpid" 2>/dev/null && alive=1 || alive=0
 	wait "$fpid"; rc=$?
@@ -233,6 +240,69 @@ done | diag
 
 # --- the rounds: ours against the kernel's, interleaved ----------------------
 for r in $(seq "$ROUNDS"); do round main "$r" ours "$LINK" kernel "$DB"; done
+# --- where the CPU goes: one more run per 4k case and side, profiled --------
+# Not in the table (perf perturbs it): the driver's threads' ticks per I/O,
+# the interrupts per I/O by source, and perf's system-wide profile (cpu-clock:
+# TCG has no PMU), top symbols by task.
+PROFILE=$OUT/profile.txt
+: > "$PROFILE"
+profile() {	# profile CASE SIDE DEVICE
+	local case=$1 side=$2 dev=$3 disk io0 fpid t1 n0 n1
+	disk=$(basename "$(readlink -f "$dev")")
+	progress "profile: $case on $side ($disk)"
+	io0=$(disk_ios "$disk")
+	# shellcheck disable=SC2046
+	fio --name="$case" --filename="$dev" --ioengine=libaio --direct=1 $(fio_args "$case") \
+		--runtime="$RUNTIME" --ramp_time="$RAMP" --time_based --output-format=json \
+		> "$OUT/fio.json" 2> "$OUT/fio.err" &
+	fpid=$!
+	end=$((SECONDS + 30))
+	while [ "$(disk_ios "$disk")" = "$io0" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
+	t1=${EPOCHREALTIME/./}
+	sleep_until $((t1 + 1000000))
+	n0=$(disk_ios "$disk")
+	cat /proc/interrupts > "$OUT/irq0"; cat /proc/"$DRV_PID"/task/*/stat > "$OUT/thr0" 2>/dev/null
+	timeout 60 perf record -q -a -e cpu-clock -F 499 -o "$OUT/perf.data" -- sleep 3 > /dev/null 2>&1
+	cat /proc/interrupts > "$OUT/irq1"; cat /proc/"$DRV_PID"/task/*/stat > "$OUT/thr1" 2>/dev/null
+	n1=$(disk_ios "$disk")
+	wait "$fpid"
+	{
+		echo "== $case on $side ($disk): $((n1 - n0)) I/Os in the window"
+		python3 - "$OUT" $((n1 - n0)) "$HZ" <<-'EOF'
+		import sys
+		out, ios, hz = sys.argv[1], max(int(sys.argv[2]), 1), int(sys.argv[3])
+		def thr(p):
+		    d = {}
+		    for l in open(p, errors="replace"):
+		        f = l[l.rfind(") ") + 2:].split()
+		        d[int(l.split()[0])] = int(f[11]) + int(f[12])
+		    return d
+		t0, t1 = thr(out + "/thr0"), thr(out + "/thr1")
+		print("driver threads, us of CPU per I/O: " + ", ".join(
+		    "tid %d %.0f" % (t, (t1[t] - t0.get(t, 0)) * 1e6 / hz / ios) for t in sorted(t1)))
+		def irq(p):
+		    d = {}
+		    lines = open(p).read().splitlines()
+		    ncpu = len(lines[0].split())
+		    for l in lines[1:]:
+		        f = l.split()
+		        n = sum(int(x) for x in f[1:1 + ncpu] if x.isdigit())
+		        d[f[0].rstrip(":")] = (n, " ".join(f[1 + ncpu:])[-40:])
+		    return d
+		i0, i1 = irq(out + "/irq0"), irq(out + "/irq1")
+		rows = sorted(((i1[k][0] - i0.get(k, (0, ""))[0], k, i1[k][1]) for k in i1), reverse=True)
+		print("interrupts per I/O: " + "; ".join("%s %s %.2f" % (k, name, n / ios) for n, k, name in rows[:6] if n > 0))
+		EOF
+		timeout 120 perf report -i "$OUT/perf.data" --stdio --no-children --sort comm,dso,sym \
+			2>/dev/null | grep -v '^#' | grep . | head -n 25
+	} >> "$PROFILE" 2>&1
+}
+if [ "${BENCH_PROFILE:-1}" = 1 ] && command -v perf > /dev/null; then
+	for c in randread-4k-qd1 randread-4k-qd32; do
+		profile "$c" ours "$LINK"; profile "$c" kernel "$DB"
+	done
+fi
+
 ALIVE=$(kill -0 "$DRV_PID" 2>/dev/null && [ "$(dev_field "$A" pid)" = "$DRV_PID" ] && echo yes || echo no)
 ctl unbind "$A" > /dev/null 2>&1
 broker_stop
@@ -243,5 +313,6 @@ errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (l
 tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$RAW") fio runs, $errs with an error or a window past fio's end"
 python3 "$DBK_SRC/bench/nvme-bench-report.py" "$RAW" | diag
 sed 's/^/raw /' "$RAW" | diag
+[ -s "$PROFILE" ] && { echo "profiles (perf record -a -e cpu-clock, 3 s inside a run; not in the table):"; cat "$PROFILE"; } | diag
 echo "# raw runs (JSON lines): $RAW (the host keeps it beside the console log)"
 tap ok "nvme benchmark ran"
