@@ -36,6 +36,10 @@ def fix(r):
     r["cpu_tick_us_per_io"] = r["busy_ticks"] * 1e6 / hz / ios
     r["cpu_us_per_io"] = busy_us / ios
     r["busy_pct"] = 100.0 * busy_us / wall_us if wall_us else 0.0
+    # The tasks' own measured CPU (utime+stime of the 8 busiest, fio and the
+    # driver among them): what is left of busy is interrupts and softirqs
+    # that came while a CPU idled, and what the guest lost to the host.
+    r["task_us_per_io"] = sum(t for _, t in r.get("top", [])) * 1e6 / hz / ios
 
 
 def by(runs, phase, case, side):
@@ -52,7 +56,8 @@ def spread(xs):
     return "%5.2f %5.2f %5.2f" % (min(xs), statistics.median(xs), max(xs))
 
 
-CPU_KEYS = ("cpu_us_per_io", "cpu_tick_us_per_io", "drv_us_per_io", "fio_us_per_io", "busy_pct")
+CPU_KEYS = ("cpu_us_per_io", "cpu_tick_us_per_io", "drv_us_per_io", "fio_us_per_io", "busy_pct",
+            "task_us_per_io")
 
 
 def ratios(num, den, key):
@@ -66,35 +71,33 @@ def table(runs, phase, a, b):
     print("%s: %s against %s, %d round(s); medians over the rounds" % (phase, a, b, rounds))
     print("  %-17s %-7s %8s %7s %7s %8s | %6s %6s %6s %6s | %5s" % (
         "case", "side", "IOPS", "MB/s", "p50 us", "p99 us",
-        "CPU/IO", "driver", "fio", "rest", "busy"))
+        "CPU/IO", "tasks", "driver", "fio", "busy"))
     for case in CASES:
         for side in (a, b):
             rs = list(by(runs, phase, case, side).values())
             if not rs:
                 continue
             m = lambda k: med([r[k] for r in rs if r["cpu_valid"] or k not in CPU_KEYS])
-            rest = med([r["cpu_us_per_io"] - r["drv_us_per_io"] - r["fio_us_per_io"] for r in rs if r["cpu_valid"]])
             print("  %-17s %-7s %8.0f %7.1f %7.0f %8.0f | %6.0f %6.0f %6.0f %6.0f | %4.0f%%" % (
                 case, side, m("iops"), m("mbps"), m("p50_us"), m("p99_us"),
-                m("cpu_us_per_io"), m("drv_us_per_io"), m("fio_us_per_io"), rest, m("busy_pct")))
+                m("cpu_us_per_io"), m("task_us_per_io"), m("drv_us_per_io"), m("fio_us_per_io"), m("busy_pct")))
     print("  (CPU/IO: guest CPU microseconds per I/O, all CPUs: the window's wall time x CPUs - idle - iowait"
-          " (/proc/stat); driver: the nvme process, fio: fio's (utime+stime); rest: the kernel, interrupts"
-          " and everything else; busy: of all CPUs)")
+          " (/proc/stat); tasks: the 8 busiest tasks' utime+stime (measured), of which driver: the nvme"
+          " process, fio: fio's; busy: of all CPUs; medians of the rounds)")
     print("  ratios %s/%s per round (min median max):" % (a, b))
-    print("  %-17s %17s %17s %17s %17s %17s %17s" % ("case", "IOPS", "CPU/IO", "p50", "p99", "CPU/IO w/o driver",
-                                                "CPU/IO by ticks"))
+    print("  %-17s %17s %17s %17s %17s %17s %17s" % ("case", "IOPS", "CPU/IO", "CPU/IO tasks", "CPU/IO ticks",
+                                                "p50", "p99"))
     out = {}
     for case in CASES:
         x, y = by(runs, phase, case, a), by(runs, phase, case, b)
         if not x or not y:
             continue
-        nodrv = [(x[k]["cpu_us_per_io"] - x[k]["drv_us_per_io"]) / y[k]["cpu_us_per_io"]
-                 for k in sorted(x) if k in y and y[k]["cpu_us_per_io"] and x[k]["cpu_valid"] and y[k]["cpu_valid"]]
-        r = {k: ratios(x, y, k) for k in ("iops", "cpu_us_per_io", "p50_us", "p99_us", "cpu_tick_us_per_io")}
+        r = {k: ratios(x, y, k) for k in ("iops", "cpu_us_per_io", "task_us_per_io", "cpu_tick_us_per_io",
+                                           "p50_us", "p99_us")}
         out[case] = r
         print("  %-17s %17s %17s %17s %17s %17s %17s" % (
-            case, spread(r["iops"]), spread(r["cpu_us_per_io"]), spread(r["p50_us"]),
-            spread(r["p99_us"]), spread(nodrv), spread(r["cpu_tick_us_per_io"])))
+            case, spread(r["iops"]), spread(r["cpu_us_per_io"]), spread(r["task_us_per_io"]),
+            spread(r["cpu_tick_us_per_io"]), spread(r["p50_us"]), spread(r["p99_us"])))
     print("  where the CPU goes, %s and %s (microseconds per I/O over all rounds' windows, by task):" % (a, b))
     for case in CASES:
         for side in (a, b):
