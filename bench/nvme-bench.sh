@@ -16,7 +16,7 @@
 # the side going first alternating from round to round.  Per run: IOPS,
 # MB/s, completion latency p50/p99 (fio's JSON), and the guest's CPU time
 # per I/O over a window inside the steady state (it opens 1 s after the
-# disk's first I/O and closes 1.5 s before fio's end): the window's wall
+# disk's first I/O and closes 3 s before fio's end): the window's wall
 # time x CPUs - idle - iowait (/proc/stat; its tick-sampled user+system+irq
 # fall short under TCG on a busy host, and are kept as cpu_tick_us_per_io)
 # over the I/Os that /sys/block/DEV/stat counts in the same window; split into the nvme driver process (/proc/PID/stat,
@@ -128,7 +128,7 @@ disk_ios() { local r w; read -r r _ _ _ w _ < "/sys/block/$1/stat"; echo $((r + 
 
 DRV_PID=
 run() {	# run PHASE ROUND CASE SIDE DEVICE
-	local phase=$1 round=$2 case=$3 side=$4 dev=$5 disk fpid io0 t0 t1 b0 a0 i0 w0 l0 alive rc end w
+	local phase=$1 round=$2 case=$3 side=$4 dev=$5 disk fpid io0 t0 t1 b0 a0 i0 w0 l0 alive rc end r w
 	disk=$(basename "$(readlink -f "$dev")")
 	progress "$phase round $round/$([ "$phase" = cal ] && echo "$CAL" || echo "$ROUNDS"): $case on $side ($disk)"
 	io0=$(disk_ios "$disk")
@@ -140,13 +140,16 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	fpid=$!
 	# The window opens 1 s after the disk's first I/O (fio set up, queues full).
 	end=$((SECONDS + 30))
-	while [ "$(disk_ios "$disk")" = "$io0" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
+	while read -r r _ _ _ w _ < "/sys/block/$disk/stat" && [ $((r + w)) = "$io0" ] &&
+		[ $SECONDS -lt $end ]; do sleep 0.05; done
 	t1=${EPOCHREALTIME/./}
-	# fio ends about RAMP + RUNTIME after its first I/O: the window closes
-	# 1.5 s before that, however long the sampling and the sleeps took.
+	# fio ends about RAMP + RUNTIME after its first I/O (seen late on a
+	# busy host): the window closes 3 s before that, however long the
+	# sampling and the sleeps took; a window that outlived fio's job
+	# (its process gone from the last snapshot) is marked and left out.
 	sleep_until $((t1 + 1000000))
 	sample "$disk" "$OUT/snap0"; b0=$S_BUSY a0=$S_ALL i0=$S_IOS w0=$S_T l0=$S_IDLE
-	sleep_until $((t1 + (RAMP + RUNTIME) * 1000000 - 1500000))
+	sleep_until $((t1 + (RAMP + RUNTIME - 3) * 1000000))
 	sample "$disk" "$OUT/snap1"
 	kill -0 "$fpid" 2>/dev/null && alive=1 || alive=0
 	wait "$fpid"; rc=$?
@@ -170,6 +173,8 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	        out[int(line[:i])] = (line[i + 2:j], int(f[11]) + int(f[12]))
 	    return out
 	s0, s1 = snap(a[14]), snap(a[15])
+	# Every fio process of the window's start still there at its end.
+	rec["window_ok"] = rec["window_ok"] and all(p in s1 for p, (c, _) in s0.items() if c == "fio")
 	drv = int(a[16])
 	by = {}
 	rec["drv_ticks"] = rec["fio_ticks"] = 0
