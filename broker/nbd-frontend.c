@@ -477,7 +477,7 @@ static unsigned long dbk_nbd_queue_get(const struct dbk_entry *d, const char *at
  * stick's READ(10)s: 1 MiB ones ran at 10 times the speed of 128 KiB
  * ones under TCG).
  */
-static void dbk_nbd_limit_transfer(const struct dbk_entry *d, uint32_t max_block)
+static void dbk_nbd_tune_queue(const struct dbk_entry *d, uint32_t max_block)
 {
 	unsigned long cur = dbk_nbd_queue_get(d, "max_sectors_kb"), want = max_block / 1024,
 		      hw = dbk_nbd_queue_get(d, "max_hw_sectors_kb");
@@ -485,16 +485,26 @@ static void dbk_nbd_limit_transfer(const struct dbk_entry *d, uint32_t max_block
 	ssize_t n;
 	int fd;
 
-	if (max_block < 4096 || max_block == UINT32_MAX)	/* the kernel's floor is a page */
-		return;
 	if (hw && want > hw)
 		want = hw;
-	if (!cur || cur == want)
-		return;
-	snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/max_sectors_kb", d->nbd_index);
+	/* The kernel's floor is a page; UINT32_MAX: no limit. */
+	if (max_block >= 4096 && max_block != UINT32_MAX && cur && cur != want) {
+		snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/max_sectors_kb", d->nbd_index);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		n = snprintf(buf, sizeof(buf), "%lu\n", want);
+		if (fd < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+			dbk_log("%s: %s: %s", d->info.id, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	/*
+	 * No I/O scheduler, as the kernel gives NVMe: the driver has its own
+	 * queues, and mq-deadline's work (kblockd) was CPU spent per request
+	 * on our side only (bench/nvme-bench.sh).
+	 */
+	snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/scheduler", d->nbd_index);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	n = snprintf(buf, sizeof(buf), "%lu\n", want);
-	if (fd < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+	if (fd < 0 || write(fd, "none\n", 5) != 5)
 		dbk_log("%s: %s: %s", d->info.id, path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -525,7 +535,7 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 		    ex->flags == d->nbd_flags && d->nr_nbd_socks == d->nbd_queues) {
 			ret = dbk_nbd_reconfigure(d->nbd_index, d->nbd_socks, d->nr_nbd_socks, &s);
 			if (!ret) {
-				dbk_nbd_limit_transfer(d, ex->max_block);
+				dbk_nbd_tune_queue(d, ex->max_block);
 				dbk_event(dd, "frontend", d, "block %s (/dev/nbd%d) reconnected to the restarted driver",
 					  d->block_name, d->nbd_index);
 				return 0;
@@ -552,7 +562,7 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 	d->nbd_block = ex->min_block;
 	d->nbd_flags = ex->flags;
 	d->nbd_queues = d->nr_nbd_socks;
-	dbk_nbd_limit_transfer(d, ex->max_block);
+	dbk_nbd_tune_queue(d, ex->max_block);
 	dbk_nbd_links(d);	/* logged; the disk works without them */
 	dbk_event(dd, "frontend", d, "block %s ready: /dev/nbd%d, %llu bytes, block size %u, %u queue%s%s",
 		  d->block_name, index, (unsigned long long)ex->size, ex->min_block, d->nbd_queues,
