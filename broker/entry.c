@@ -76,7 +76,9 @@ void dbk_timer_arm(struct dbk_daemon *dd)
 	int i;
 
 	for (i = 0; i < dd->nr_devs; i++) {
-		if (dd->devs[i].state == DBK_ST_BACKOFF && (!next || dd->devs[i].restart_at < next))
+		/* No restart while devbrokerd stops (dbk_entry_start refuses): no timer for it. */
+		if (dd->devs[i].state == DBK_ST_BACKOFF && !dd->quitting &&
+		    (!next || dd->devs[i].restart_at < next))
 			next = dd->devs[i].restart_at;
 		if (dd->devs[i].kill_at && dd->devs[i].pid > 0 && (!next || dd->devs[i].kill_at < next))
 			next = dd->devs[i].kill_at;
@@ -545,7 +547,7 @@ void dbk_timer_fired(struct dbk_daemon *dd)
 	for (i = 0; i < dd->nr_devs; i++) {
 		struct dbk_entry *d = &dd->devs[i];
 
-		if (d->state == DBK_ST_BACKOFF && d->restart_at <= now)
+		if (d->state == DBK_ST_BACKOFF && d->restart_at <= now && !dd->quitting)
 			dbk_entry_start(dd, d);
 		if (d->kill_at && d->kill_at <= now && d->pid > 0 && d->stop_grace) {
 			dbk_log("%s: driver %s (pid %d) did not exit within StopTimeoutSec=%u: "
