@@ -60,11 +60,16 @@ no_splat() { [ -z "$(splat)" ]; }
 # O_DIRECT) for 60 s, random writes ("write") or reads ("read"), stopped by
 # the first error.  Its pid in $MIDIO, its output in /tmp/midio.out.
 midio_start() {
-	local rw=randwrite
+	local rw=randwrite n0
 	[ "$1" = read ] && rw="randread --readonly"
+	n0=$(awk '{print $1 + $5}' "/sys/block/$NBD/stat")
 	fio --name=midio --filename="$LINK" --ioengine=libaio --direct=1 --rw=$rw --bs=64k \
 		--iodepth=16 --size=64M --time_based --runtime=60 > /tmp/midio.out 2>&1 &
 	MIDIO=$!
+	# The fault must meet I/O in flight: wait for fio's first 64 requests
+	# to complete on /dev/$NBD (a loaded host starts it late), then 1 s.
+	wait_for 60 bash -c "[ \$(awk '{print \$1 + \$5}' /sys/block/$NBD/stat) -ge $((n0 + 64)) ]"
+	sleep 1
 }
 # It ended (within 90 s) having either completed or failed with EIO.
 midio_ended() {
@@ -191,7 +196,6 @@ if command -v fio > /dev/null; then
 	pid=$(dev_field "$BDF" pid)
 	nshut=$(grep -c 'CSTS.SHST=2' "$BROKER_LOG")
 	midio_start write
-	sleep 3
 	t0=$(ms_now)
 	ctl unbind "$BDF" > /dev/null 2>&1
 	check "orderly stop (unbind) mid-I/O: the driver (pid $pid) gets SIGTERM, StopTimeoutSec=15" \
@@ -212,7 +216,6 @@ if command -v fio > /dev/null; then
 	# devbrokerctl revoke mid-I/O: at once, no SIGTERM, no grace.
 	pid=$(dev_field "$BDF" pid)
 	midio_start write
-	sleep 3
 	t0=$(ms_now)
 	ctl revoke "$BDF" > /dev/null 2>&1
 	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
@@ -315,7 +318,6 @@ else
 	NBD=$(basename "$(readlink "$LINK")")
 	pid=$(dev_field "$BDF" pid)
 	midio_start read
-	sleep 3
 	t0=$(ms_now)
 	qmp device_del '{"id": "nvme0"}' > /dev/null
 	check "hot-unplug mid-I/O (QMP device_del nvme0): $BDF leaves the bus and devbrokerctl list" \
