@@ -161,9 +161,9 @@ int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke)
  * Stop the driver in order, as systemd does with TimeoutStopSec=: SIGTERM
  * to its process group, then StopTimeoutSec= (its manifest's, from its
  * start) for it to finish what it has in flight and leave the device in a
- * clean state (a block driver completes what it took and shuts its controller down: NVMe
- * CC.SHN) and exit by itself.  The loop never waits: kill_at is in the
- * timer, which then revokes and SIGKILLs (dbk_timer_fired).  The driver
+ * clean state (a block driver completes what it took and shuts its
+ * controller down: NVMe CC.SHN) and exit by itself.  The loop never waits:
+ * kill_at is in the timer, which then revokes and SIGKILLs (dbk_timer_fired).  The driver
  * keeps its grant meanwhile.  StopTimeoutSec=0, a second SIGTERM to
  * devbrokerd, or no driver at all: dbk_entry_stop(revoke) at once.
  */
