@@ -121,6 +121,12 @@ struct dbk_manifest {
 	enum dbk_restart restart;
 	unsigned int restart_burst;		/* crashes within the window before quarantine (5) */
 	unsigned int restart_window;		/* seconds (600) */
+	/*
+	 * StopTimeoutSec=: on an orderly stop (unbind, manifest removed,
+	 * devbrokerd stopping) the driver gets SIGTERM and this long to exit
+	 * by itself before SIGKILL and revocation; 0: at once (5).
+	 */
+	unsigned int stop_timeout;
 	char policy[DBK_NAME_MAX];		/* Policy= (issue 5) */
 	bool auto_bind;				/* AutoBind= (yes): start on sight, with the limits' */
 	enum dbk_bus bus;

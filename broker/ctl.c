@@ -135,7 +135,7 @@ static void help(void)
 	       "  drivers          List the driver manifests, valid or not\n"
 	       "  status DEVICE    Show one device in detail\n"
 	       "  bind DEVICE      Bind DEVICE to devbroker and start its driver\n"
-	       "  unbind DEVICE    Stop the driver and give DEVICE back to the kernel\n"
+	       "  unbind DEVICE    Stop the driver (SIGTERM, StopTimeoutSec=) and give DEVICE back to the kernel\n"
 	       "  revoke DEVICE    Revoke the driver's grant now; no restart until 'bind'\n"
 	       "  release DEVICE   Take DEVICE out of quarantine and start its driver again\n"
 	       "  events           Print events as they happen, until interrupted\n"

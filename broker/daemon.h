@@ -54,7 +54,15 @@ struct dbk_entry {
 	char cuts[512];			/* what the limits cut, one per line */
 	struct dbk_backoff backoff;
 	uint64_t restart_at;		/* monotonic ms, in DBK_ST_BACKOFF */
-	uint64_t kill_at;		/* monotonic ms: an unplugged driver's time to exit */
+	/*
+	 * monotonic ms: the driver's time to exit by itself, then SIGKILL:
+	 * an unplugged driver's, or (@stop_grace) one sent SIGTERM by an
+	 * orderly stop, which is revoked as well then.
+	 */
+	uint64_t kill_at;
+	bool stop_grace;		/* SIGTERM sent, kill_at is its StopTimeoutSec= */
+	bool unbind_after;		/* `devbrokerctl unbind`: the device goes back once the driver is gone */
+	unsigned int stop_timeout;	/* the running driver's StopTimeoutSec=, from its start */
 	uint64_t denied_window;		/* monotonic ms: start of the second denials are counted in */
 	unsigned int denied_shown, denied_hidden;	/* in that second */
 	char last_exit[32];
@@ -121,7 +129,8 @@ struct dbk_daemon {
 	/* The manifests changed: reload at reload_at (ms; 0: no), settled from reload_first. */
 	uint64_t reload_at, reload_first;
 	int watchfd;			/* watch.c's inotify fd, -1 if none */
-	bool quitting;			/* dbk_shutdown: no driver starts any more */
+	bool quitting;			/* shutting down: no driver starts any more, they are stopped */
+	bool force_quit;		/* a second SIGTERM: revoke and kill what still runs, at once */
 	int events[DBK_MAX_EVENT_CLIENTS];	/* control clients subscribed to events */
 	int nr_events;
 	/* Policy denials (denied.c). */
@@ -229,7 +238,15 @@ const struct dbk_manifest *dbk_manifest_by_name(struct dbk_daemon *dd, const cha
 /* Scan every bus: new devices are added (and started), vanished ones dropped. */
 void dbk_rescan(struct dbk_daemon *dd);
 int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d);
+/* Forced: SIGKILL now, with the bus's revocation if @revoke.  Ends a stop grace. */
 int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke);
+/*
+ * Orderly: SIGTERM, and the driver's StopTimeoutSec= to exit before
+ * dbk_entry_stop(revoke) from the timer; at once when that is 0.
+ */
+void dbk_entry_term(struct dbk_daemon *dd, struct dbk_entry *d);
+/* Is any driver still running (shutdown waits for them)? */
+bool dbk_entry_any_running(const struct dbk_daemon *dd);
 /* A driver process was reaped. */
 void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status);
 void dbk_timer_fired(struct dbk_daemon *dd);

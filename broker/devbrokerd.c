@@ -176,7 +176,11 @@ static int dbk_epoll_fd(const struct dbk_daemon *dd, uint64_t tag)
 	return fd >= 0 && fd < dd->nr_ep_tags && dd->ep_tags[fd] == tag ? fd : -1;
 }
 
-/* Signals: SIGTERM and SIGINT end the loop (false), SIGHUP reloads, SIGCHLD reaps. */
+/*
+ * Signals: SIGTERM and SIGINT stop the drivers and then the loop (false);
+ * a second one while they are stopping forces it.  SIGHUP reloads,
+ * SIGCHLD reaps.
+ */
 static bool dbk_signals(struct dbk_daemon *dd, int sfd)
 {
 	struct signalfd_siginfo si;
@@ -185,9 +189,14 @@ static bool dbk_signals(struct dbk_daemon *dd, int sfd)
 	pid_t pid;
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			running = false;
-		else if (si.ssi_signo == SIGHUP)
+			if (dd->quitting && !dd->force_quit) {
+				dbk_log("signal %d again: revoking and killing the drivers still stopping",
+					(int)si.ssi_signo);
+				dd->force_quit = true;
+			}
+		} else if (si.ssi_signo == SIGHUP)
 			dbk_reload(dd);
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
@@ -215,13 +224,32 @@ static void dbk_uevent(struct dbk_daemon *dd, int fd)
 	}
 }
 
+/*
+ * SIGTERM: no driver starts any more, and each running one is stopped in
+ * order (dbk_entry_term: SIGTERM, its StopTimeoutSec=, then revocation and
+ * SIGKILL from the timer).  The loop goes on, serving the control socket,
+ * until every driver is reaped; dbk_shutdown() then ends the rest.
+ */
+static void dbk_shutdown_begin(struct dbk_daemon *dd)
+{
+	int i;
+
+	dbk_log("stopping %d devices", dd->nr_devs);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+	dd->quitting = true;
+	for (i = 0; i < dd->nr_devs; i++)
+		if (dd->devs[i].pid > 0)
+			dbk_entry_term(dd, &dd->devs[i]);
+}
+
 /* Every driver stopped and reaped as usual: USB interfaces go back to the kernel, mounts go. */
 static void dbk_shutdown(struct dbk_daemon *dd)
 {
 	int status, i;
 	pid_t pid;
 
-	dbk_log("stopping %d devices", dd->nr_devs);
 	dd->quitting = true;
 	for (i = 0; i < dd->nr_devs; i++)
 		dbk_entry_stop(dd, &dd->devs[i], true);
@@ -303,7 +331,8 @@ int main(int argc, char **argv)
 #endif
 	dbk_log("ready: %d devices, control socket %s", dd.nr_devs, dd.socket_path);
 
-	while (running) {
+	/* After SIGTERM, until the drivers stopped in order are reaped (or a second SIGTERM). */
+	while (!dd.quitting || (!dd.force_quit && dbk_entry_any_running(&dd))) {
 		n = epoll_wait(dd.epfd, evs, 16, 200);
 		for (i = 0; i < n; i++) {
 			int fd = dbk_epoll_fd(&dd, evs[i].data.u64);
@@ -323,6 +352,8 @@ int main(int argc, char **argv)
 		}
 		dbk_frontend_poll(&dd);
 		dbk_denied_follow_pci(&dd);
+		if (!running && !dd.quitting)
+			dbk_shutdown_begin(&dd);
 	}
 	dbk_shutdown(&dd);
 	return 0;

@@ -68,7 +68,7 @@ static struct dbk_entry *dbk_entry_by_pid(struct dbk_daemon *dd, pid_t pid)
 	return NULL;
 }
 
-/* The timer fires at the next restart, unplug, handshake or manifest-reload deadline, if any. */
+/* The timer fires at the next restart, unplug or stop grace, handshake or manifest-reload deadline, if any. */
 void dbk_timer_arm(struct dbk_daemon *dd)
 {
 	struct itimerspec its = { 0 };
@@ -76,7 +76,9 @@ void dbk_timer_arm(struct dbk_daemon *dd)
 	int i;
 
 	for (i = 0; i < dd->nr_devs; i++) {
-		if (dd->devs[i].state == DBK_ST_BACKOFF && (!next || dd->devs[i].restart_at < next))
+		/* No restart while devbrokerd stops (dbk_entry_start refuses): no timer for it. */
+		if (dd->devs[i].state == DBK_ST_BACKOFF && !dd->quitting &&
+		    (!next || dd->devs[i].restart_at < next))
 			next = dd->devs[i].restart_at;
 		if (dd->devs[i].kill_at && dd->devs[i].pid > 0 && (!next || dd->devs[i].kill_at < next))
 			next = dd->devs[i].kill_at;
@@ -100,6 +102,8 @@ int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d)
 		return -ENOENT;
 	if (d->pid > 0)		/* the previous driver is not reaped yet */
 		return -EBUSY;
+	if (dd->quitting)	/* devbrokerd is stopping its drivers */
+		return -ESHUTDOWN;
 	pid = dbk_launch(dd, d, m);
 	if (pid < 0) {
 		/* Starting failed: count it like a crash, so a broken setup ends in quarantine. */
@@ -120,20 +124,26 @@ int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d)
 	}
 	d->pid = pid;
 	d->stopping = false;
+	d->stop_grace = false;
+	d->kill_at = 0;
+	d->stop_timeout = m->stop_timeout;	/* its manifest may be gone when it is stopped */
 	d->state = DBK_ST_RUNNING;
 	dbk_state_save(dd);
 	return 0;
 }
 
 /*
- * Stop the driver: with @revoke, the bus's forced revocation, so that it
- * loses the device whatever it is doing; and SIGKILL to its process
- * group.  Its exit is reaped by the SIGCHLD handler.
+ * Stop the driver at once: with @revoke, the bus's forced revocation, so
+ * that it loses the device whatever it is doing; and SIGKILL to its
+ * process group.  Its exit is reaped by the SIGCHLD handler.  A stop
+ * grace running (dbk_entry_term) ends here: revocation wins at any moment.
  */
 int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke)
 {
 	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
 
+	d->stop_grace = false;
+	d->kill_at = 0;
 	if (revoke && !bus->revoke_after_kill)
 		bus->revoke(dd, d);
 	if (d->pid > 0) {
@@ -145,6 +155,56 @@ int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke)
 			bus->revoke(dd, d);
 	}
 	return 0;
+}
+
+/*
+ * Stop the driver in order, as systemd does with TimeoutStopSec=: SIGTERM
+ * to its process group, then StopTimeoutSec= (its manifest's, from its
+ * start) for it to finish what it has in flight and leave the device in a
+ * clean state (a block driver completes what it took and shuts its
+ * controller down: NVMe CC.SHN) and exit by itself.  The loop never waits:
+ * kill_at is in the timer, which then revokes and SIGKILLs (dbk_timer_fired).  The driver
+ * keeps its grant meanwhile.  StopTimeoutSec=0, a second SIGTERM to
+ * devbrokerd, or no driver at all: dbk_entry_stop(revoke) at once.
+ */
+void dbk_entry_term(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	if (d->pid > 0 && d->stop_grace)
+		return;		/* already stopping: its deadline stays */
+	if (d->pid <= 0 || !d->stop_timeout || dd->force_quit) {
+		dbk_entry_stop(dd, d, true);
+		return;
+	}
+	d->stopping = true;
+	d->stop_grace = true;
+	d->kill_at = dbk_now_ms() + (uint64_t)d->stop_timeout * 1000;
+	/* Its process group (launch.c's setsid), or the child not there yet. */
+	if (kill(-d->pid, SIGTERM) < 0)
+		kill(d->pid, SIGTERM);
+	dbk_event(dd, "stopping", d, "driver %s (pid %d): SIGTERM, %u s to exit (StopTimeoutSec=)",
+		  d->driver[0] ? d->driver : "(its manifest removed)", (int)d->pid, d->stop_timeout);
+	dbk_timer_arm(dd);
+}
+
+bool dbk_entry_any_running(const struct dbk_daemon *dd)
+{
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++)
+		if (dd->devs[i].pid > 0)
+			return true;
+	return false;
+}
+
+/* `devbrokerctl unbind`'s second half: the device back to the kernel. */
+static void dbk_entry_unbind_now(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	d->unbind_after = false;
+	if (d->devfd >= 0)
+		close(d->devfd);
+	d->devfd = -1;
+	dbk_bus_of(&d->info)->unbind(dd, d);
+	dbk_event(dd, "unbound", d, "given back to the kernel");
 }
 
 /*
@@ -166,8 +226,10 @@ static void dbk_entry_gone(struct dbk_daemon *dd, struct dbk_entry *d)
 	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
 
 	dbk_event(dd, "removed", d, "unplugged");
+	d->unbind_after = false;	/* no device to give back */
 	/* A USB driver sees the unplug itself and exits cleanly: give it that long. */
 	if (bus->unplug_grace_ms && d->pid > 0) {
+		d->stop_grace = false;
 		d->kill_at = dbk_now_ms() + bus->unplug_grace_ms;
 		dbk_timer_arm(dd);
 	} else {
@@ -423,18 +485,22 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 	/* Whatever the driver left behind (a forked child holding the grant): gone. */
 	kill(-pid, SIGKILL);
 	d->kill_at = 0;
+	d->stop_grace = false;
 	bus->release(dd, d);	/* whatever the reason, the device goes back */
 	dbk_frontends_close(dd, d);
 	dbk_event(dd, "exited", d, "driver %s (pid %d): %s",
 		  d->driver[0] ? d->driver : "(its manifest removed)", (int)pid, d->last_exit);
 	dbk_state_save(dd);
 	if (d->state == DBK_ST_GONE) {
+		d->unbind_after = false;
 		dbk_nbd_settle(dd, d, false);
 		dbk_entry_compact(dd);
 		return;
 	}
 	if (d->stopping) {	/* revoke, unbind or shutdown: not a crash */
 		d->stopping = false;
+		if (d->unbind_after)	/* it exited within its stop grace */
+			dbk_entry_unbind_now(dd, d);
 		dbk_nbd_settle(dd, d, false);
 		/* Stopped because its manifest went: another may match now. */
 		if (!d->driver[0] && !dd->quitting)
@@ -481,9 +547,17 @@ void dbk_timer_fired(struct dbk_daemon *dd)
 	for (i = 0; i < dd->nr_devs; i++) {
 		struct dbk_entry *d = &dd->devs[i];
 
-		if (d->state == DBK_ST_BACKOFF && d->restart_at <= now)
+		if (d->state == DBK_ST_BACKOFF && d->restart_at <= now && !dd->quitting)
 			dbk_entry_start(dd, d);
-		if (d->kill_at && d->kill_at <= now && d->pid > 0) {
+		if (d->kill_at && d->kill_at <= now && d->pid > 0 && d->stop_grace) {
+			dbk_log("%s: driver %s (pid %d) did not exit within StopTimeoutSec=%u: "
+				"revoking its access and killing it", d->info.id,
+				d->driver[0] ? d->driver : "(its manifest removed)", (int)d->pid,
+				d->stop_timeout);
+			dbk_entry_stop(dd, d, true);
+			if (d->unbind_after)
+				dbk_entry_unbind_now(dd, d);
+		} else if (d->kill_at && d->kill_at <= now && d->pid > 0) {
 			dbk_log("%s: driver %s (pid %d) did not exit after the unplug: killing it",
 				d->info.id, d->driver, (int)d->pid);
 			d->kill_at = 0;
@@ -504,22 +578,28 @@ int dbk_entry_bind_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
 	return dbk_entry_start(dd, d);
 }
 
+/*
+ * An orderly stop (dbk_entry_term): the device goes back to the kernel
+ * once the driver has exited, or at once if none runs or its
+ * StopTimeoutSec= is 0.  Also how a removed manifest's driver stops.
+ */
 int dbk_entry_unbind_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
 {
-	dbk_entry_stop(dd, d, true);
-	if (d->devfd >= 0)
-		close(d->devfd);
-	d->devfd = -1;
-	dbk_bus_of(&d->info)->unbind(dd, d);
+	d->unbind_after = true;
 	d->state = DBK_ST_REVOKED;
+	dbk_entry_term(dd, d);
+	if (!d->stop_grace)
+		dbk_entry_unbind_now(dd, d);
 	dbk_nbd_settle(dd, d, false);	/* now, or when the driver is reaped */
-	dbk_event(dd, "unbound", d, "given back to the kernel");
 	return 0;
 }
 
+/* Forced, whatever else is under way: a stop grace ends, a pending unbind happens now. */
 int dbk_entry_revoke_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
 {
 	dbk_entry_stop(dd, d, true);
+	if (d->unbind_after)
+		dbk_entry_unbind_now(dd, d);
 	d->state = DBK_ST_REVOKED;
 	dbk_nbd_settle(dd, d, false);	/* now, or when the driver is reaped */
 	dbk_event(dd, "revoked", d, "by the administrator");

@@ -176,6 +176,17 @@ static int p_window(struct dbk_ini *ini, const char *v)
 	return 0;
 }
 
+/* At most 60 s: devbrokerd's unit allows 90 s (systemd's default) to stop them all. */
+static int p_stop_timeout(struct dbk_ini *ini, const char *v)
+{
+	uint64_t x;
+
+	if (dbk_ini_uint(ini, v, 0, 60, &x) < 0)
+		return -1;
+	M(ini)->stop_timeout = (unsigned int)x;
+	return 0;
+}
+
 static int p_policy(struct dbk_ini *ini, const char *v)
 {
 	return dbk_ini_name(ini, v, M(ini)->policy, sizeof(M(ini)->policy));
@@ -558,6 +569,7 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Driver", "Restart", p_restart, 0, "Restart=on-failure" },
 	{ "Driver", "RestartBurst", p_burst, 0, "RestartBurst=5" },
 	{ "Driver", "RestartWindowSec", p_window, 0, "RestartWindowSec=600" },
+	{ "Driver", "StopTimeoutSec", p_stop_timeout, 0, "StopTimeoutSec=5" },
 	{ "Driver", "Policy", p_policy, 0, "Policy=NAME" },
 	{ "Driver", "AutoBind", p_bool, 0, "AutoBind=yes" },
 	{ "Match", "PCI", p_pci, DBK_KEY_MULTI, "PCI=pci:v00001234d000011E8*" },
@@ -706,6 +718,7 @@ int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
 	m->restart = DBK_RESTART_ON_FAILURE;
 	m->restart_burst = 5;
 	m->restart_window = 600;
+	m->stop_timeout = 5;
 	m->auto_bind = true;
 	m->bus = DBK_BUS_PCI;
 	m->frontend.cuse_mode = 0600;

@@ -367,7 +367,12 @@ out:
 		nvme_log("shutting the controller down failed");
 		rc = rc ? rc : 1;
 	} else {
-		nvme_log("controller shut down (CC.SHN)");
+		uint32_t csts = 0;
+
+		/* §3.1.6: CSTS.SHST 10b, "shutdown processing complete". */
+		(void)dbk_read32(c->dev, NVME_BAR, NVME_REG_CSTS, &csts);
+		nvme_log("controller shut down (CC.SHN): CSTS 0x%x, CSTS.SHST=%u (shutdown processing complete)",
+			 csts, (csts & NVME_CSTS_SHST_MASK) >> 2);
 	}
 	dbk_block_free(s.b);	/* closes the fds; on a failed dbk_block_new they are ours */
 	if (!s.b)

@@ -651,8 +651,19 @@ DBK_EXPORT int dbk_block_run(struct dbk_block *b)
 		conn_main(&b->conn[0]);
 		return b->conn[0].err;
 	}
-	/* Signals stay with the driver's own threads. */
+	/*
+	 * Signals stay with the driver's own threads, but for the faults the
+	 * connection threads cause themselves: a submit() that touches a
+	 * revoked BAR or DMA mapping raises SIGBUS, which the kernel forces
+	 * through a blocked mask with its default action (the driver dies of
+	 * SIGBUS) instead of running dbk_catch_revocation()'s handler (the
+	 * accessors say -ENODEV, the driver fails its requests with EIO).
+	 */
 	sigfillset(&all);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (started = 0; started < b->nr; started++) {
 		r = -pthread_create(&b->conn[started].thread, NULL, conn_main,

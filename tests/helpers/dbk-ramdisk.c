@@ -12,10 +12,14 @@
  *            kernel must fail the I/O, never hang)
  *   silent   take the sockets and never answer the handshake
  *   lie      answer the handshake with junk
- * It says its mode on stderr (devbrokerd's log).
+ *   noterm   serve the disk, ignoring SIGTERM (an orderly stop must
+ *            end in revocation and SIGKILL after StopTimeoutSec=)
+ * It says its mode on stderr (devbrokerd's log).  Serving, SIGTERM stops
+ * it in order: the requests in flight complete, then exit 0.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,15 @@ struct disk {
 	int socks[DBK_HANDOVER_BLOCK_MAX];
 	int garbage;
 };
+
+static struct dbk_block *volatile the_disk;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	if (the_disk)
+		dbk_block_stop(the_disk);	/* async-signal-safe: an eventfd write */
+}
 
 static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 {
@@ -130,7 +143,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dbk-ramdisk: dbk_block_new: %s\n", strerror(-r));
 		return 1;
 	}
+	if (!strcmp(mode, "noterm")) {
+		signal(SIGTERM, SIG_IGN);
+	} else {
+		struct sigaction sa = { .sa_handler = on_term };
+
+		sigemptyset(&sa.sa_mask);
+		the_disk = b;
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	r = dbk_block_run(b);
+	signal(SIGTERM, SIG_DFL);
+	the_disk = NULL;
 	fprintf(stderr, "dbk-ramdisk: dbk_block_run: %s\n", r ? strerror(-r) : "done");
 	dbk_block_free(b);
 	close(d.fd);

@@ -110,7 +110,17 @@ static void do_io(struct disk *d, struct dbk_block_req *req)
 static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 {
 	struct disk *d = ctx;
+	sigset_t cur;
 
+	/*
+	 * The connection threads leave signals to the driver's own threads,
+	 * but for the faults: a blocked SIGBUS on a revoked mapping kills the
+	 * process instead of reaching dbk_catch_revocation()'s handler.
+	 */
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	assert_false(sigismember(&cur, SIGBUS));
+	assert_false(sigismember(&cur, SIGSEGV));
+	assert_true(sigismember(&cur, SIGTERM));
 	pthread_mutex_lock(&d->lock);
 	d->submits++;
 	d->queues |= 1u << queue;

@@ -76,6 +76,7 @@ static void test_full(void **state)
 	assert_int_equal(m.restart, DBK_RESTART_ALWAYS);
 	assert_int_equal(m.restart_burst, 3);
 	assert_int_equal(m.restart_window, 60);
+	assert_int_equal(m.stop_timeout, 20);
 	assert_string_equal(m.policy, "full-firewall");
 	assert_int_equal(m.bus, DBK_BUS_PCI);
 	assert_int_equal(m.nr_match, 3);
@@ -171,6 +172,7 @@ static void test_defaults(void **state)
 	assert_int_equal(m.restart, DBK_RESTART_ON_FAILURE);
 	assert_int_equal(m.restart_burst, 5);
 	assert_int_equal(m.restart_window, 600);
+	assert_int_equal(m.stop_timeout, 5);
 	assert_string_equal(m.group, "");
 	assert_string_equal(m.policy, "");
 	assert_int_equal(m.rights.bars, 0);
@@ -533,6 +535,8 @@ static const struct err_case err_cases[] = {
 	  "Block" },
 	{ "RestartBurst out of range", "burst.conf", HEAD("burst") "[Driver]\nRestartBurst=17\n", 8,
 	  "RestartBurst=17 is out of range; write a number from 1 to 16" },
+	{ "StopTimeoutSec out of range", "stoptmo.conf", HEAD("stoptmo") "[Driver]\nStopTimeoutSec=61\n", 8,
+	  "StopTimeoutSec=61 is out of range; write a number from 0 to 60" },
 };
 
 static void check_error(void **state)

@@ -8,7 +8,10 @@
 # a driver answering garbage gives its readers EIO and leaves nothing in D
 # state; a driver lying in or silent through the handshake is a crash,
 # logged, never a hang of the daemon, nor is a handshake helper the
-# driver's user stopped; four queues; shutdown.  TAP output.
+# driver's user stopped; four queues; orderly stops (StopTimeoutSec=): a
+# driver ignoring SIGTERM is revoked and killed when its grace is up, the
+# daemon serving meanwhile, and a revoke ends a grace at once; shutdown
+# stops the driver in order.  TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
 n=0
@@ -27,6 +30,7 @@ Exec=$DBK_HELPERS/dbk-ramdisk $D
 User=nobody
 Restart=on-failure
 RestartBurst=2
+${STOP:+StopTimeoutSec=$STOP}
 [Match]
 PCI=pci:v00001234d000011E8*
 [Frontend]
@@ -132,6 +136,40 @@ wait_for 10 bash -c '[ ! -e "$LINK" ]'
 ramdisk_manifest 1
 sleep 2
 
+# Orderly stops: StopTimeoutSec=6, a driver that ignores SIGTERM (6 s:
+# the checks within the grace must fit in it on a loaded host).
+ms_now() { echo "$(( ${EPOCHREALTIME/./} / 1000 ))"; }
+echo noterm > "$D/mode"
+STOP=6 ramdisk_manifest 1
+sleep 2
+ctl bind "$bdf" > /dev/null
+wait_for 40 bash -c '[ -b "$LINK" ]'
+nbd=$(basename "$(readlink "$LINK")")
+pid=$(dev_field "$bdf" pid)
+t0=$(ms_now)
+ctl unbind "$bdf" > /dev/null
+st=$(timeout 5 "$CTL" --json status "$bdf" | json "r['device']['stopping']")
+DESC="unbind, the driver (pid $pid) ignoring SIGTERM: 'stopping' ($st) with its StopTimeoutSec=6, still serving, the daemon answering"
+ok bash -c "[ '$st' = True ] && kill -0 $pid && [ -b '$LINK' ] && [ \"\$(basename \$(readlink /sys/bus/pci/devices/$bdf/driver))\" = devbroker ] && grep -q '$bdf: stopping: driver ramdisk (pid $pid): SIGTERM, 6 s to exit' '$BROKER_LOG'"
+echo "# checked within the grace after $(( $(ms_now) - t0 )) ms"
+wait_for 20 bash -c "! kill -0 $pid 2>/dev/null && [ ! -e '$LINK' ]"
+dt=$(( $(ms_now) - t0 ))
+DESC="... after 6 s ($dt ms): revoked and SIGKILLed, /dev/$nbd disconnected, only then unbound"
+ok bash -c "[ $dt -ge 5900 ] && grep -q 'driver ramdisk (pid $pid) did not exit within StopTimeoutSec=6' '$BROKER_LOG' && grep -q 'driver ramdisk (pid $pid): signal 9' '$BROKER_LOG' && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ] && grep -A3 'pid $pid) did not exit within' '$BROKER_LOG' | grep -q '$bdf: unbound'"
+ctl bind "$bdf" > /dev/null
+wait_for 40 bash -c '[ -b "$LINK" ]'
+pid=$(dev_field "$bdf" pid)
+ctl unbind "$bdf" > /dev/null
+sleep 0.5
+t0=$(ms_now)
+ctl revoke "$bdf" > /dev/null
+wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+dt=$(( $(ms_now) - t0 ))
+DESC="revoke within an unbind's grace: the driver killed at once ($dt ms), the device unbound, revoked"
+ok bash -c "[ $dt -lt 2000 ] && grep -q 'driver ramdisk (pid $pid): signal 9' '$BROKER_LOG' && ! grep -q 'pid $pid) did not exit within' '$BROKER_LOG' && [ \"\$(state)\" = revoked ] && [ ! -e /sys/bus/pci/devices/$bdf/driver ]"
+ramdisk_manifest 1
+sleep 2
+
 # Garbage in place of replies.
 echo garbage > "$D/mode"
 ctl bind "$bdf" > /dev/null
@@ -194,11 +232,15 @@ broker_start
 DESC="devbrokerd SIGKILLed and started again: the old driver stopped, /dev/$old disconnected, the link to a new connection"
 ok wait_for 40 bash -c "grep -q 'disconnecting /dev/$old of the previous devbrokerd' '$BROKER_LOG' && ! kill -0 $oldpid 2>/dev/null && [ -b '$LINK' ] && n=\$(basename \$(readlink '$LINK')) && [ \"\$(blockdev --getsize64 '$LINK')\" = 67108864 ] && { [ \$n != $old ] || [ \"\$(dev_field $bdf state)\" = running ]; }"
 
-# Shutdown with a disk connected.
+# Shutdown with a disk connected: the driver is stopped in order.
 nbd=$(basename "$(readlink "$LINK")")
+pid=$(dev_field "$bdf" pid)
+ndone=$(grep -c 'dbk-ramdisk: dbk_block_run: done' "$BROKER_LOG")
 broker_stop
 DESC="devbrokerd's shutdown disconnects /dev/$nbd and removes the links"
 ok bash -c "[ ! -e '$LINK' ] && [ ! -e '$BYID' ] && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ]"
+DESC="... having sent the driver (pid $pid) SIGTERM: it stopped serving and exited 0 by itself"
+ok bash -c "grep -q '$bdf: stopping: driver ramdisk (pid $pid): SIGTERM' '$BROKER_LOG' && [ \$(grep -c 'dbk-ramdisk: dbk_block_run: done' '$BROKER_LOG') -gt $ndone ] && grep -q 'driver ramdisk (pid $pid): exit 0' '$BROKER_LOG'"
 DESC="no process left in D state"
 ok bash -c '! ps -eo stat=,pid=,comm= | grep "^D"'
 

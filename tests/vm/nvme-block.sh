@@ -15,6 +15,14 @@
 # EIO, nothing stays in D state; SIGTERM shuts the controller down (CC.SHN);
 # `devbrokerctl unbind` gives the controller back to the kernel's nvme,
 # which mounts the file system and finds the tree.
+# Faults mid-I/O (issue 14), each ending with the clients' I/O completed or
+# failed with EIO, nothing in D state, no kernel splat, and (but the last)
+# the controller reusable by a fresh `devbrokerctl bind`: an orderly stop
+# (unbind: SIGTERM, the driver drains and shuts the controller down within
+# its StopTimeoutSec=, CSTS.SHST=2, exit 0, only then back to the kernel),
+# `devbrokerctl revoke` (at once: no SIGTERM, SIGKILL), and at the very end
+# hot-unplug (QMP device_del, vm-nvme-block only: --iommu's q35 has no
+# hotplug slot for it) under a reader.
 # usage: tests/vm/nvme-block.sh TREE   (TREE: files to copy, and TREE.sums)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -46,7 +54,41 @@ kdisk() {	# the kernel's namespace block device, once it appears
 	return 1
 }
 ms_now() { echo "$(( ${EPOCHREALTIME/./} / 1000 ))"; }	# ms, for timings
-export -f dstate no_dstate kdisk drv_of
+splat() { dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection'; }
+no_splat() { [ -z "$(splat)" ]; }
+# A client of the disk for the faults, in the background: fio (64k, QD16,
+# O_DIRECT) for 60 s, random writes ("write") or reads ("read"), stopped by
+# the first error.  Its pid in $MIDIO, its output in /tmp/midio.out.
+midio_start() {
+	local rw=randwrite n0
+	[ "$1" = read ] && rw="randread --readonly"
+	n0=$(awk '{print $1 + $5}' "/sys/block/$NBD/stat")
+	fio --name=midio --filename="$LINK" --ioengine=libaio --direct=1 --rw=$rw --bs=64k \
+		--iodepth=16 --size=64M --time_based --runtime=60 > /tmp/midio.out 2>&1 &
+	MIDIO=$!
+	# The fault must meet I/O in flight: wait for fio's first 64 requests
+	# to complete on /dev/$NBD (a loaded host starts it late), then 1 s.
+	wait_for 60 bash -c "[ \$(awk '{print \$1 + \$5}' /sys/block/$NBD/stat) -ge $((n0 + 64)) ]"
+	sleep 1
+}
+# It ended (within 90 s) having either completed or failed with EIO.
+midio_ended() {
+	wait_for 90 bash -c "! kill -0 $MIDIO 2>/dev/null" || { kill -KILL $MIDIO; return 1; }
+	wait $MIDIO; MIDIO_RC=$?
+	[ "$MIDIO_RC" = 0 ] || grep -q 'Input/output error' /tmp/midio.out
+}
+# devbrokerctl bind again: a fresh driver serves the disk, fio verifies 16M on it.
+rebind_reuse() {	# rebind_reuse WHAT
+	local frc
+	ctl bind "$BDF" > /dev/null 2>&1
+	check "$1: devbrokerctl bind: a fresh driver, $LINK back with $SIZE bytes" \
+		wait_for 60 bash -c '[ -b "$LINK" ] && [ "$(blockdev --getsize64 "$LINK")" = '"$SIZE"' ]'
+	NBD=$(basename "$(readlink "$LINK")")
+	fio_verify "$LINK" --size=16M; frc=$?
+	check "$1: ... the disk is reusable: fio randwrite 16M verify=crc32c on /dev/$NBD, exit $frc" [ "$frc" = 0 ]
+	[ "$frc" = 0 ] || diag < /tmp/fio.err
+}
+export -f dstate no_dstate kdisk drv_of splat no_splat
 export LINK MNT
 
 BDF=
@@ -145,6 +187,51 @@ if command -v fio > /dev/null; then
 	echo "# under kills: $(fio_numbers); $(( $(ms_now) - t0 )) ms"
 	[ "$frc" = 0 ] || { diag < /tmp/fio.err; tail -n 20 "$BROKER_LOG" | diag; }
 	check "... nothing in D state within 60 s" wait_for 60 no_dstate
+
+	# An orderly stop mid-I/O: unbind under a writer.  The driver gets
+	# SIGTERM, completes what it took, deletes its queues and shuts the
+	# controller down (CSTS.SHST=2) and exits 0 within StopTimeoutSec=15;
+	# then its disk is disconnected (the writer's rest: EIO) and the
+	# controller goes back to the kernel's nvme.
+	pid=$(dev_field "$BDF" pid)
+	nshut=$(grep -c 'CSTS.SHST=2' "$BROKER_LOG")
+	midio_start write
+	t0=$(ms_now)
+	ctl unbind "$BDF" > /dev/null 2>&1
+	check "orderly stop (unbind) mid-I/O: the driver (pid $pid) gets SIGTERM, StopTimeoutSec=15" \
+		wait_for 10 grep -q "$BDF: stopping: driver nvme (pid $pid): SIGTERM, 15 s to exit" "$BROKER_LOG"
+	check "... it shuts the controller down (CSTS.SHST=2 logged) and exits 0 by itself" \
+		wait_for 30 bash -c "[ \$(grep -c 'CSTS.SHST=2' '$BROKER_LOG') -gt $nshut ] && grep -q 'driver nvme (pid $pid): exit 0' '$BROKER_LOG' && ! grep -q 'pid $pid) did not exit within' '$BROKER_LOG'"
+	echo "# unbind to the driver's exit: $(( $(ms_now) - t0 )) ms"
+	grep -E "shut down|$BDF: (stopping|exited|unbound)" "$BROKER_LOG" | tail -n 4 | diag
+	check "... /dev/$NBD disconnected, the link gone, then the controller is the kernel's nvme's" \
+		wait_for 60 bash -c "[ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ] && [ \"\$(drv_of $BDF)\" = nvme ]"
+	check "... the writer completed or failed with EIO" midio_ended
+	echo "# writer: status ${MIDIO_RC:-?}: $(grep -m1 -E 'error|err=' /tmp/midio.out)"
+	check "... nothing in D state within 60 s" wait_for 60 no_dstate
+	dstate | diag
+	check "... no kernel splat" no_splat
+	rebind_reuse "orderly stop"
+
+	# devbrokerctl revoke mid-I/O: at once, no SIGTERM, no grace.
+	pid=$(dev_field "$BDF" pid)
+	midio_start write
+	t0=$(ms_now)
+	ctl revoke "$BDF" > /dev/null 2>&1
+	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	dt=$(( $(ms_now) - t0 ))
+	# SIGKILL, or the driver's own exit 3 (revoked) if it saw the
+	# revocation first; never SIGBUS (libdev catches the revoked mappings).
+	check "revoke mid-I/O: immediate: the driver (pid $pid) gone in $dt ms, no SIGTERM first: $(grep -o "driver nvme (pid $pid): [a-z]* [0-9]*" "$BROKER_LOG" | tail -n1)" \
+		bash -c "[ $dt -lt 5000 ] && grep -qE 'driver nvme \(pid $pid\): (signal 9|exit 3)' '$BROKER_LOG' && ! grep -q 'stopping: driver nvme (pid $pid)' '$BROKER_LOG'"
+	check "... /dev/$NBD disconnected, the link gone; $BDF stays devbroker's, revoked" \
+		wait_for 60 bash -c "[ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ] && [ \"\$(drv_of $BDF)\" = devbroker ] && [ \"\$(dev_field $BDF state)\" = revoked ]"
+	check "... the writer completed or failed with EIO" midio_ended
+	echo "# writer: status ${MIDIO_RC:-?}: $(grep -m1 -E 'error|err=' /tmp/midio.out)"
+	check "... nothing in D state within 60 s" wait_for 60 no_dstate
+	dstate | diag
+	check "... no kernel splat" no_splat
+	rebind_reuse "revoke"
 	pid=$(dev_field "$BDF" pid)
 else
 	ok "# SKIP fio is not installed"
@@ -217,6 +304,41 @@ echo "# unbind to the kernel's disk: $(( $(ms_now) - t0 )) ms"
 KDISK=$(kdisk)
 check "the kernel's nvme mounts the file system and finds the tree, the writer's files and the new file" \
 	bash -c "mount -o ro '$KDISK' '$MNT' && (cd '$MNT/tree' && sha256sum -c --quiet '$TREE.sums') && { [ ! -s /tmp/w.sums ] || (cd '$MNT/w' && sha256sum -c --quiet /tmp/w.sums); } && [ \"\$(cat '$MNT/after')\" = after ]; r=\$?; umount '$MNT'; exit \$r"
+
+# Hot-unplug mid-I/O, last: the controller is gone after it.  A reader
+# only, so that the image keeps the file system nvme-block-run checks.
+if ! command -v fio > /dev/null; then
+	ok "# SKIP hot-unplug: fio is not installed"
+elif ! qmp query-status > /dev/null 2>&1; then
+	ok "# SKIP hot-unplug: no QMP agent (vm-nvme-block-iommu: q35 has no hotplug slot for nvme0)"
+else
+	ctl bind "$BDF" > /dev/null 2>&1
+	check "hot-unplug: devbrokerctl bind: the driver serves $LINK again" \
+		wait_for 60 bash -c '[ -b "$LINK" ] && [ "$(blockdev --getsize64 "$LINK")" = '"$SIZE"' ]'
+	NBD=$(basename "$(readlink "$LINK")")
+	pid=$(dev_field "$BDF" pid)
+	midio_start read
+	t0=$(ms_now)
+	qmp device_del '{"id": "nvme0"}' > /dev/null
+	check "hot-unplug mid-I/O (QMP device_del nvme0): $BDF leaves the bus and devbrokerctl list" \
+		wait_for 60 bash -c "[ ! -e /sys/bus/pci/devices/$BDF ] && ! ctl --json list | json \"[d['id'] for d in r['devices']]\" | grep -q '$BDF'"
+	echo "# device_del to the entry's end: $(( $(ms_now) - t0 )) ms"
+	# devbrokerd SIGKILLs it at once (the module revoked the grant in its
+	# remove()), or it exits 3 by itself having seen the revocation first;
+	# never SIGBUS or SIGSEGV.
+	check "... the driver (pid $pid) is gone and reaped (SIGKILL or exit 3), no zombie" \
+		wait_for 30 bash -c "! kill -0 $pid 2>/dev/null && grep -qE 'exited: driver nvme \(pid $pid\): (signal 9|exit 3)' '$BROKER_LOG' && ! ps -eo stat= | grep -q '^Z'"
+	echo "# the driver's end: $(grep -o "driver nvme (pid $pid): [a-z]* [0-9]*" "$BROKER_LOG" | tail -n1)"
+	grep -E "$BDF: (removed|exited)|revoked|nvme: " "$BROKER_LOG" | tail -n 5 | diag
+	check "... /dev/$NBD disconnected, the link gone" \
+		wait_for 60 bash -c "[ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]"
+	check "... the reader failed with EIO (or completed)" midio_ended
+	echo "# reader: status ${MIDIO_RC:-?}: $(grep -m1 -E 'error|err=' /tmp/midio.out)"
+	check "... nothing in D state within 60 s" wait_for 60 no_dstate
+	dstate | diag
+	check "... no kernel splat" no_splat
+	check "... devbrokerd still answers" bash -c "ctl --json list > /dev/null"
+fi
 broker_stop
 check "no BUG/WARNING/Oops/Call Trace in the guest's kernel log" \
 	bash -c "! dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace'"

@@ -134,7 +134,8 @@ ok "for comparison, the kernel's nvme under TCG, O_DIRECT at depth 1: 128 KiB re
 # until `devbrokerctl bind`; the driver brings the controller up with 2 I/O
 # queue pairs and serves the namespace as /dev/nbdN (Block=); SIGTERM makes
 # it shut the controller down (CC.SHN) and exit 0; `devbrokerctl unbind`
-# (revoke and SIGKILL) gives the controller back.  Without an
+# (SIGTERM again, the driver's StopTimeoutSec= to exit, only then revoke
+# and SIGKILL) gives the controller back.  Without an
 # IOMMU the limits must allow unsafe DMA, which this test's do.  The disk
 # itself (ext4, SIGKILL, the image) is tests/vm/nvme-block.sh's.
 BRK=/tmp/dbk-nvme-broker BLOG=$DBK_VM_DIR/devbrokerd.log CTL=$DBK_PREFIX/sbin/devbrokerctl
@@ -154,14 +155,14 @@ check "devbrokerctl bind: the driver comes up with the manifest's rights, 2 I/O 
 	grep -q "2 I/O queue pair(s) of 32 entries" "$BLOG"
 check "and serves the namespace: /dev/devbroker/block/dbknvme0 reads the self-test's signature" \
 	bash -c "dd if=/dev/devbroker/block/dbknvme0 bs=512 count=1 iflag=direct 2>/dev/null | grep -aq '^$SIG nsid 1 '"
-# SIGTERM (devbrokerd itself revokes and kills): CC.SHN, exit 0.
+# SIGTERM (as devbrokerd's orderly stops send it): CC.SHN, exit 0.
 pid=$("$CTL" --json status "$BDF" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['device']['pid'])")
 kill -TERM "$pid" 2>/dev/null
 for _ in $(seq 300); do grep -q "driver nvme (pid $pid): exit" "$BLOG" && break; sleep 0.1; done
 check "SIGTERM: the driver shuts the controller down (CC.SHN) and exits 0" \
 	bash -c "grep -q 'controller shut down (CC.SHN)' '$BLOG' && grep -q 'driver nvme (pid $pid): exit 0' '$BLOG'"
 "$CTL" unbind "$BDF" > /dev/null 2>&1
-for _ in $(seq 100); do [ "$(drv_of "$BDF")" = nvme ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(drv_of "$BDF")" = nvme ] && break; sleep 0.1; done
 check "and the kernel's nvme has the controller again" [ "$(drv_of "$BDF")" = nvme ]
 kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null
 grep -E "nvme|$BDF" "$BLOG" | tail -n 12 | diag
