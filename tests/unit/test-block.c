@@ -75,6 +75,7 @@ struct disk {
 	unsigned int queues;		/* bit q: a request came on queue q */
 	bool fua_seen, no_hole_seen, quit;
 	bool lazy;			/* reads complete without filling the buffer */
+	unsigned int nr_queues;
 	pthread_t worker;
 };
 
@@ -115,12 +116,14 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	/*
 	 * The connection threads leave signals to the driver's own threads,
 	 * but for the faults: a blocked SIGBUS on a revoked mapping kills the
-	 * process instead of reaching dbk_catch_revocation()'s handler.
+	 * process instead of reaching dbk_catch_revocation()'s handler.  (One
+	 * queue is served in dbk_block_run()'s caller, whose mask it keeps.)
 	 */
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	assert_false(sigismember(&cur, SIGBUS));
 	assert_false(sigismember(&cur, SIGSEGV));
-	assert_true(sigismember(&cur, SIGTERM));
+	if (d->nr_queues > 1)
+		assert_true(sigismember(&cur, SIGTERM));
 	pthread_mutex_lock(&d->lock);
 	d->submits++;
 	d->queues |= 1u << queue;
@@ -225,6 +228,7 @@ static void server_start(struct server *s, unsigned int nr, const struct dbk_blo
 	memset(s, 0, sizeof(*s));
 	s->nr = nr;
 	s->d = disk_new(batch);
+	s->d->nr_queues = nr;
 	for (i = 0; i < nr; i++) {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 		s->cfd[i] = sv[0];

@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L	/* lstat() */
 
 /**
  * Is @p dir fit to hold policies: a directory itself (not a symbolic
@@ -65,6 +66,7 @@ static inline int dbk_bpffs_dir_private(const char *dir)
 		return -errno;
 	return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077) ? 0 : -EPERM;
 }
+#endif
 #endif
 
 #endif /* DEVBROKER_BPFFS_H */
