@@ -1,0 +1,133 @@
+#!/bin/bash
+# drivers/e1000e under devbrokerd: two e1000e NICs on one QEMU hub
+# (nothing leaves the VM), the first driven by our driver (the TAP dbk0),
+# the second by the kernel's e1000e inside a network namespace.  ping both
+# ways, a TCP transfer each way with its SHA-256 compared at both ends,
+# the driver SIGKILLed and restarted with traffic flowing again, revoke.
+# TAP output.
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+n=0
+ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
+FAILED=0
+IF=dbk0
+NS=peer
+MB=${E1000E_MB:-16}
+PING="busybox ping"
+W=/tmp/dbk-e1000e
+rm -rf "$W"; mkdir -p "$W"; chmod 0777 "$W"
+
+nics=($(for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && basename "$d"
+done))
+[ ${#nics[@]} = 2 ] || fail "want two e1000e NICs, found ${#nics[@]}"
+ours=${nics[0]} theirs=${nics[1]}
+echo "# ours $ours, the kernel's $theirs"
+export IF NS ours
+
+# The kernel's e1000e must not take ours: devbroker's by driver_override.
+echo devbroker > "/sys/bus/pci/devices/$ours/driver_override"
+modprobe tun
+modprobe e1000e
+DESC="the kernel's e1000e drives $theirs only"
+ok wait_for 20 bash -c "[ -d /sys/bus/pci/devices/$theirs/net ] && [ ! -e /sys/bus/pci/devices/$ours/driver ] || [ \"\$(basename \$(readlink /sys/bus/pci/devices/$ours/driver))\" != e1000e ]"
+keth=$(ls "/sys/bus/pci/devices/$theirs/net" | head -n1)
+ip netns add $NS
+ip link set "$keth" netns $NS
+ip -n $NS link set lo up
+ip -n $NS addr add 10.88.0.2/24 dev "$keth"
+ip -n $NS link set "$keth" up
+
+broker_setup
+# The shipped manifest: AutoBind=no, so that the kernel's NIC stays the kernel's.
+cp "$DBK_MANIFESTS/e1000e.conf" "$BRK/sys/e1000e.conf"
+broker_start
+state() { dev_field "$ours" state; }
+export -f state
+ctl bind "$ours" > /dev/null
+
+DESC="devbrokerd starts e1000e on $ours: $IF appears"
+ok wait_for 60 bash -c 'ip link show $IF > /dev/null 2>&1'
+ip -d link show $IF | sed 's/^/# /'
+grep 'e1000e:' "$BROKER_LOG" | sed 's/^/# /'
+DESC="$IF has the NIC's own MAC (52:54:00:12:34:01, read from RAL0/RAH0)"
+ok wait_for 10 bash -c '[ "$(cat /sys/class/net/$IF/address)" = 52:54:00:12:34:01 ]'
+ip addr add 10.88.0.1/24 dev $IF
+ip link set $IF up
+DESC="carrier on $IF (the NIC's link, STATUS.LU)"
+ok wait_for 20 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ]'
+DESC="ping the kernel's NIC from ours"
+ok wait_for 30 $PING -c 1 -W 2 10.88.0.2
+pings() {	# pings NAME [ip netns exec NS] ...: busybox ping's summary, shown as a TAP comment
+	local name=$1; shift
+	"$@" > "$W/$name.ping" 2>&1
+	sed 's/^/# /' "$W/$name.ping" | tail -n 3
+	grep -q ' 0% packet loss' "$W/$name.ping"
+}
+DESC="... 50 pings, none lost"
+ok pings out $PING -q -c 50 -i 0.05 -W 5 10.88.0.2
+DESC="ping ours from the kernel's NIC (in the namespace), 20 pings, none lost"
+ok pings in ip netns exec $NS $PING -q -c 20 -i 0.05 -W 5 10.88.0.1
+
+# TCP: a receiver writes the SHA-256 of what it got; the sender of what it sent.
+cat > "$W/xfer.py" <<'EOT'
+import hashlib, socket, sys
+mode, host, port, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+h = hashlib.sha256()
+if mode == "recv":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port)); s.listen(1); s.settimeout(120)
+    c, _ = s.accept(); c.settimeout(120); n = 0
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        h.update(b); n += len(b)
+    print(n, h.hexdigest())
+else:
+    import os
+    c = socket.create_connection((host, port), timeout=120); n = 0
+    while n < size:
+        b = os.urandom(min(65536, size - n)); h.update(b); c.sendall(b); n += len(b)
+    c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
+    print(n, h.hexdigest())
+EOT
+xfer() {	# xfer NAME RECV_NS RECV_ADDR SEND_NS: MB MiB, both ends' counts and sums
+	local rx=() tx=() t0
+	[ -n "$2" ] && rx=(ip netns exec "$2")
+	[ -n "$4" ] && tx=(ip netns exec "$4")
+	"${rx[@]}" python3 "$W/xfer.py" recv "$3" 5001 0 > "$W/$1.recv" 2>&1 &
+	local rpid=$!
+	sleep 1
+	t0=$SECONDS
+	"${tx[@]}" timeout 300 python3 "$W/xfer.py" send "$3" 5001 $((MB << 20)) > "$W/$1.send" 2>&1
+	wait $rpid
+	echo "# $1: sent $(cat "$W/$1.send"), received $(cat "$W/$1.recv"), $((SECONDS - t0)) s"
+	[ -s "$W/$1.send" ] && [ "$(cat "$W/$1.send")" = "$(cat "$W/$1.recv")" ] &&
+		[ "$(cut -d' ' -f1 "$W/$1.send")" = $((MB << 20)) ]
+}
+DESC="TCP, $MB MiB from ours to the kernel's: the same SHA-256 at both ends"
+ok xfer out $NS 10.88.0.2 ""
+DESC="TCP, $MB MiB from the kernel's to ours: the same SHA-256 at both ends"
+ok xfer in "" 10.88.0.1 $NS
+grep 'e1000e:' "$BROKER_LOG" | tail -n 3 | sed 's/^/# /'
+
+pid=$(dev_field "$ours" pid)
+kill -KILL "$pid"
+DESC="the driver SIGKILLed: restarted, $IF back with the NIC's MAC"
+ok wait_for 60 bash -c 'p=$(dev_field $ours pid); [ "$p" != None ] && [ "$p" != '"$pid"' ] && ip link show $IF > /dev/null 2>&1 && [ "$(cat /sys/class/net/$IF/address)" = 52:54:00:12:34:01 ]'
+ip addr add 10.88.0.1/24 dev $IF
+ip link set $IF up
+DESC="... carrier and ping again through the restarted driver (the device reset and brought up anew)"
+ok wait_for 40 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null'
+DESC="... and a $MB MiB transfer again"
+ok xfer again $NS 10.88.0.2 ""
+
+ctl revoke "$ours" > /dev/null
+DESC="revoke: the driver stopped, $IF gone"
+ok wait_for 20 bash -c '[ "$(state)" = revoked ] && ! ip link show $IF > /dev/null 2>&1'
+broker_stop
+DESC="devbrokerd never touched the kernel's NIC: still e1000e's, still in the namespace"
+ok bash -c "[ \"\$(basename \$(readlink /sys/bus/pci/devices/$theirs/driver))\" = e1000e ] && ip -n $NS link show '$keth' > /dev/null"
+echo "1..$n"
+[ "$FAILED" = 0 ] || { echo "# devbrokerd log:"; sed 's/^/# /' "$BROKER_LOG" | tail -n 60; dmesg | tail -n 30 | sed 's/^/# /'; }
+exit "$FAILED"
