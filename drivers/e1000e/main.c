@@ -16,9 +16,10 @@
  *  - the TX vector reclaims sent descriptors; the "other" vector (link
  *    status change, §7.4) sets the TAP's carrier from STATUS.LU.
  * MSI-X: three vectors, RX queue 0, TX queue 0 and other, each to its
- * own eventfd through the grant (IVAR, §10.2), their causes cleared by
- * the device when the message is sent (EIAC).  Without MSI-X in the
- * grant the driver polls (every 10 ms).
+ * own eventfd through the grant (IVAR, §10.2), their causes cleared and
+ * masked by the device when the message is sent (EIAC), unmasked (IMS)
+ * once handled.  Without MSI-X in the grant the driver polls (every
+ * 10 ms).
  *
  * Checks on what the system hands over: a frame shorter than an Ethernet
  * header or longer than a transmit buffer (a raised MTU) is dropped and
@@ -57,6 +58,7 @@
 #define TX_HANG_MS	5000		/* descriptors pending, TDH not moving, link up: a hang */
 
 enum { VEC_RX, VEC_TX, VEC_OTHER, NR_VEC };
+#define IMS_CAUSES	(E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER | E1000_ICR_LSC)
 
 struct nic {
 	struct dbk_dev *dev;
@@ -67,6 +69,7 @@ struct nic {
 	uint8_t *rx_mem, *tx_mem;
 	uint64_t rx_iova, tx_iova;
 	unsigned int rx_next;		/* the next descriptor the device fills */
+	bool rx_partial;		/* inside a frame spanning descriptors: dropping it */
 	unsigned int tx_tail, tx_clean;	/* next to fill; oldest not yet reclaimed */
 	unsigned int tx_used;
 	bool msix, link, verbose;
@@ -225,6 +228,7 @@ static void setup_rx(struct nic *n)
 		n->rx[i].addr = n->rx_iova + (uint64_t)i * BUF_SIZE;
 	}
 	n->rx_next = 0;
+	n->rx_partial = false;
 	wr(n, E1000_RDBAL, (uint32_t)ring);
 	wr(n, E1000_RDBAH, (uint32_t)(ring >> 32));
 	wr(n, E1000_RDLEN, NR_RX * sizeof(struct e1000_rx_desc));
@@ -268,9 +272,9 @@ static void setup_irqs(struct nic *n)
 	if (n->msix) {
 		wr(n, E1000_IVAR, E1000_IVAR_RXQ0(VEC_RX) | E1000_IVAR_TXQ0(VEC_TX) |
 				  E1000_IVAR_OTHER(VEC_OTHER) | E1000_IVAR_TX_EVERY_WB);
-		/* The device clears a cause once its message is sent: it may fire again. */
+		/* The device clears (and masks) a cause once its message is sent. */
 		wr(n, E1000_EIAC, E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER);
-		wr(n, E1000_IMS, E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER | E1000_ICR_LSC);
+		wr(n, E1000_IMS, IMS_CAUSES);
 	}
 }
 
@@ -339,12 +343,24 @@ static void rx_clean(struct nic *n)
 			break;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the frame after its DD */
 		len = d->length;
-		if (!(st & E1000_RXD_STAT_EOP) || (d->errors & E1000_RXD_ERR_FRAME) ||
-		    len < DBK_NET_FRAME_MIN || len > BUF_SIZE ||
-		    dbk_net_write(n->net, n->rx_mem + (size_t)n->rx_next * BUF_SIZE, len) < 0)
+		/*
+		 * A frame spanning descriptors (no EOP: longer than our
+		 * buffers) is dropped whole, its last piece included, which
+		 * alone would look like a frame.
+		 */
+		if (!(st & E1000_RXD_STAT_EOP)) {
+			if (!n->rx_partial)
+				n->rx_dropped++;
+			n->rx_partial = true;
+		} else if (n->rx_partial) {
+			n->rx_partial = false;
+		} else if ((d->errors & E1000_RXD_ERR_FRAME) || len < DBK_NET_FRAME_MIN ||
+			   len > BUF_SIZE ||
+			   dbk_net_write(n->net, n->rx_mem + (size_t)n->rx_next * BUF_SIZE, len) < 0) {
 			n->rx_dropped++;
-		else
+		} else {
 			n->rx_frames++;
+		}
 		d->status = 0;
 		d->addr = n->rx_iova + (uint64_t)n->rx_next * BUF_SIZE;
 		last = n->rx_next;
@@ -453,6 +469,14 @@ static int run(struct nic *n)
 		rx_clean(n);
 		tx_clean(n);
 		update_link(n);
+		/*
+		 * EIAC also masks a cause as its message goes (IMS, unless
+		 * CTRL_EXT.IAME; QEMU's e1000e_msix_notify_one() does the
+		 * same): unmask them once handled.  A cause that came meanwhile
+		 * fires again at once.
+		 */
+		if (n->msix)
+			wr(n, E1000_IMS, IMS_CAUSES);
 		if (p[0].revents & POLLIN) {
 			r = tx_fill(n);
 			if (r < 0) {

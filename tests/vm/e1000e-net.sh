@@ -3,7 +3,8 @@
 # (nothing leaves the VM), the first driven by our driver (the TAP dbk0),
 # the second by the kernel's e1000e inside a network namespace.  ping both
 # ways, a TCP transfer each way with its SHA-256 compared at both ends,
-# the driver SIGKILLed and restarted with traffic flowing again, revoke.
+# QMP set_link off and on seen as dbk0's carrier, the driver SIGKILLed and
+# restarted with traffic flowing again, revoke.
 # TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -110,6 +111,14 @@ ok xfer out $NS 10.88.0.2 ""
 DESC="TCP, $MB MiB from the kernel's to ours: the same SHA-256 at both ends"
 ok xfer in "" 10.88.0.1 $NS
 grep 'e1000e:' "$BROKER_LOG" | tail -n 3 | sed 's/^/# /'
+
+# The link, through QMP (tests/vm/qmp-agent on the host): LSC, the other vector, the carrier.
+qmp set_link '{"name": "nic0", "up": false}' | sed 's/^/# set_link down: /'
+DESC="QMP set_link nic0 off: $IF loses its carrier"
+ok wait_for 20 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 0 ]'
+qmp set_link '{"name": "nic0", "up": true}' | sed 's/^/# set_link up: /'
+DESC="... and on: the carrier back, ping again"
+ok wait_for 30 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null'
 
 pid=$(dev_field "$ours" pid)
 kill -KILL "$pid"
