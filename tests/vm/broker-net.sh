@@ -62,8 +62,8 @@ DESC="ping $PEER through $IF: ARP and ICMP answered by the driver"
 ok $PING -c 3 -W 5 $PEER
 DESC="... 200 pings of 1400 bytes, none lost"
 ok bash -c "$PING -q -c 200 -i 0.01 -s 1400 -W 5 $PEER | tee /dev/stderr | grep -q ' 0% packet loss'" 2>&1
-DESC="devbrokerctl events/log say the interface was made for the driver"
-ok grep -q "network interface $IF (TAP) for driver netecho" "$BROKER_LOG"
+DESC="devbrokerd's log says the interface was made for the driver; devbrokerctl list and status show it"
+ok bash -c "grep -q 'network interface $IF (TAP) for driver netecho' '$BROKER_LOG' && ctl list | grep -q ' $IF' && ctl status $bdf | grep -q 'Network: *$IF'"
 
 pid=$(dev_field "$bdf" pid)
 kill -KILL "$pid"
