@@ -77,6 +77,7 @@ struct nic {
 	uint64_t tx_progress_ms;	/* when TX last moved */
 	/* Counted, reported at exit. */
 	unsigned long rx_frames, tx_frames, rx_dropped, tx_dropped, resets;
+	unsigned long tx_oversized;	/* of tx_dropped: refused by dbk_net_read() */
 };
 
 static volatile sig_atomic_t stop;
@@ -401,6 +402,10 @@ static int tx_fill(struct nic *n)
 		if (len == -EAGAIN)
 			break;
 		if (len == -EMSGSIZE) {		/* runt or above our buffer: never to the wire */
+			if (n->tx_oversized++ % 1000 == 0)
+				logf_("%s: dropped a frame shorter than %d or longer than %d bytes (%lu so far): is the MTU above 1500?",
+				      dbk_net_name(n->net), DBK_NET_FRAME_MIN, BUF_SIZE,
+				      n->tx_oversized);
 			n->tx_dropped++;
 			continue;
 		}
