@@ -104,6 +104,11 @@ struct dbk_frontend {
 	unsigned int block_queues;	/* BlockQueues=: connections, 1..DBK_BLOCK_QUEUES_MAX (1) */
 	unsigned int block_timeout;	/* BlockTimeoutSec=: the kernel's I/O timeout (30) */
 	unsigned int block_dead_conn;	/* BlockDeadConnSec=: how long I/O waits for a restart (60) */
+	/*
+	 * Network= (a TAP, net-frontend.c): the interface's name template,
+	 * "" if none; expanded, at most IFNAMSIZ - 1 characters.
+	 */
+	char network[DBK_NAME_MAX];
 };
 
 /*

@@ -169,9 +169,12 @@ static struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail
 	json_object_object_add(o, "frontend", d->pid > 0 && d->frontend[0] ?
 			       json_object_new_string(d->frontend) :
 			       d->pid > 0 && d->fuse_mount[0] ? json_object_new_string(d->fuse_mount) :
-			       d->nbd_index >= 0 ? json_object_new_string(nbd) : NULL);
+			       d->nbd_index >= 0 ? json_object_new_string(nbd) :
+			       d->net_open ? json_object_new_string(d->net_name) : NULL);
 	if (!detail)
 		return o;
+	if (d->net_open)
+		json_object_object_add(o, "network", json_object_new_string(d->net_name));
 	if (d->nbd_index >= 0) {
 		char desc[DBK_PATH_MAX];
 

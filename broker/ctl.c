@@ -698,7 +698,7 @@ static int show_status(json_object *reply)
 {
 	static const char *const known[] = { "id", "bus", "vendor", "device", "class",
 		"modalias", "driver", "state", "pid", "restarts", "instance", "frontend",
-		"block", "last_exit", "rights", "cuts", NULL };
+		"block", "network", "last_exit", "rights", "cuts", NULL };
 	json_object *d = get(reply, "device"), *m;
 	char *v, *dv;
 
@@ -728,6 +728,8 @@ static int show_status(json_object *reply)
 	kv_key(d, "Frontend", "frontend");
 	if (get(d, "block"))
 		kv_key(d, "Block", "block");
+	if (get(d, "network"))
+		kv_key(d, "Network", "network");
 	kv_key(d, "Last exit", "last_exit");
 	show_rights(get(d, "rights"));
 	kv_multi("Cuts", get(d, "cuts"));

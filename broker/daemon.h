@@ -93,6 +93,10 @@ struct dbk_entry {
 	int nbd_pipe;			/* its result, in the loop; -1: none */
 	uint64_t nbd_deadline;		/* monotonic ms: the helper is killed then; 0: none */
 	bool nbd_failed;		/* the handshake or connect failed: the driver was killed */
+	/* The network frontend (net-frontend.c): the TAP, while a driver runs. */
+	bool net_open;			/* net_keeper and net_name are set */
+	int net_keeper;			/* devbrokerd's own queue, detached: keeps the TAP alive */
+	char net_name[16];		/* the interface (IFNAMSIZ) */
 };
 
 #define DBK_MAX_EVENT_CLIENTS	64
@@ -140,10 +144,10 @@ struct dbk_daemon {
 };
 
 /*
- * At most one fd of each kind (grant or usbfs, CUSE, uinput, FUSE), and
- * the block frontend's, one per queue.
+ * At most one fd of each kind (grant or usbfs, CUSE, uinput, FUSE, TAP),
+ * and the block frontend's, one per queue.
  */
-#define DBK_LAUNCH_FDS	(4 + DBK_BLOCK_QUEUES_MAX)
+#define DBK_LAUNCH_FDS	(5 + DBK_BLOCK_QUEUES_MAX)
 
 /* One driver start, as launch.c carries it through its bus and frontends. */
 struct dbk_launch {
@@ -222,7 +226,7 @@ struct dbk_frontend_ops {
 	void (*close)(struct dbk_daemon *dd, struct dbk_entry *d);
 };
 extern const struct dbk_frontend_ops *const dbk_frontends[];	/* NULL-terminated */
-extern const struct dbk_frontend_ops dbk_frontend_nbd;
+extern const struct dbk_frontend_ops dbk_frontend_nbd, dbk_frontend_net;
 
 /* event.c */
 void dbk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

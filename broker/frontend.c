@@ -2,7 +2,8 @@
 /*
  * The frontends the broker opens for a driver, which may open none itself:
  * a CUSE character device (/dev/cuse), an input device (/dev/uinput), a
- * FUSE file system the broker mounts, and a block device (nbd-frontend.c).
+ * FUSE file system the broker mounts, a block device (nbd-frontend.c) and
+ * a network interface (net-frontend.c).
  * Each is one entry of
  * dbk_frontends[]; launch.c hands over what the manifest asks for.
  */
@@ -183,7 +184,8 @@ static const struct dbk_frontend_ops dbk_frontend_fuse = {
 };
 
 const struct dbk_frontend_ops *const dbk_frontends[] = {
-	&dbk_frontend_cuse, &dbk_frontend_uinput, &dbk_frontend_fuse, &dbk_frontend_nbd, NULL,
+	&dbk_frontend_cuse, &dbk_frontend_uinput, &dbk_frontend_fuse, &dbk_frontend_nbd,
+	&dbk_frontend_net, NULL,
 };
 
 void dbk_frontends_close(struct dbk_daemon *dd, struct dbk_entry *d)

@@ -538,6 +538,38 @@ static int p_block(struct dbk_ini *ini, const char *v)
 	return 0;
 }
 
+/*
+ * An interface name: the kernel's dev_valid_name() allows no '/', ':' or
+ * space, and IFNAMSIZ - 1 (15) characters.  Only %i: a device id has
+ * ':', and a serial number is the device's to choose.
+ */
+static int p_network(struct dbk_ini *ini, const char *v)
+{
+	struct dbk_manifest *m = M(ini);
+	size_t len = strlen(v), shown = 0;
+	const char *p;
+
+	if (!len || len >= sizeof(m->frontend.network) || v[0] == '.' || v[0] == '-' ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%-") != len)
+		return dbk_ini_fail(ini, "Network=%s is not an interface name; write a name of letters, digits, '_', '.' or '-', e.g. Network=dbk%%i (it becomes dbk0)",
+				    v);
+	for (p = v; *p; p++, shown++) {
+		if (*p != '%')
+			continue;
+		/* A '%' left in the name would be the kernel's own %d pattern. */
+		if (p[1] != 'i')
+			return dbk_ini_fail(ini, "Network=%s: only %%i (the instance) may be used in an interface name",
+					    v);
+		p++;
+	}
+	/* The instance as one digit: at start, a longer expansion is refused. */
+	if (shown > 15)
+		return dbk_ini_fail(ini, "Network=%s is too long for an interface name (15 characters, %%i counting as one)",
+				    v);
+	strcpy(m->frontend.network, v);
+	return 0;
+}
+
 static int p_block_uint(struct dbk_ini *ini, const char *v)
 {
 	struct dbk_frontend *f = &M(ini)->frontend;
@@ -600,6 +632,7 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Frontend", "BlockQueues", p_block_uint, 0, "BlockQueues=1" },
 	{ "Frontend", "BlockTimeoutSec", p_block_uint, 0, "BlockTimeoutSec=30" },
 	{ "Frontend", "BlockDeadConnSec", p_block_uint, 0, "BlockDeadConnSec=60" },
+	{ "Frontend", "Network", p_network, 0, "Network=NAME%i" },
 };
 
 static void bar_list(uint32_t mask, char *buf, size_t len)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/if_tun.h>
 #include <linux/usbdevice_fs.h>
 #include <seccomp.h>
 
@@ -232,6 +233,17 @@ static int dbk_sandbox_seccomp(void)
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, USBDEVFS_RESET));
+	/*
+	 * The network frontend's tun fd (net-frontend.c) carries the carrier
+	 * and the MAC address, but not the interface's life, owner or type:
+	 * a persistent TAP owned by the driver's user would outlive it, and
+	 * any process of that user could attach to it.
+	 */
+	static const unsigned long tun_denied[] = { TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP,
+						    TUNSETLINK };
+	for (i = 0; i < sizeof(tun_denied) / sizeof(tun_denied[0]) && !ret; i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, tun_denied[i]));
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);

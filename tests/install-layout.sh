@@ -36,6 +36,9 @@ want "the usb-storage driver" "$prefix/libexec/devbroker/drivers/usb-storage"
 want "the usb-storage manifest" "$prefix/share/devbroker/drivers.d/usb-storage.conf"
 want "the nvme driver" "$prefix/libexec/devbroker/drivers/nvme"
 want "the nvme manifest" "$prefix/share/devbroker/drivers.d/nvme.conf"
+want "the e1000e driver" "$prefix/libexec/devbroker/drivers/e1000e"
+want "the e1000e manifest" "$prefix/share/devbroker/drivers.d/e1000e.conf"
+want "the network frontend header" "$prefix/include/devbroker/net.h"
 want "the USB request policy" "$prefix/share/devbroker/policies/usb_requests.bpf.o"
 want "the USB policy header" "$prefix/include/devbroker/usb-policy.h"
 want "the bpffs layout header" "$prefix/include/devbroker/bpffs.h"
@@ -52,7 +55,7 @@ if grep -q "^Exec=$prefix/libexec/devbroker/drivers/edu-driver " "$dest$prefix/s
 else
 	echo "not ok $n - the installed manifest names another path"
 fi
-for drv in usb-hid usb-storage nvme; do
+for drv in usb-hid usb-storage nvme e1000e; do
 	n=$((n + 1))
 	if grep -qE "^Exec=$prefix/libexec/devbroker/drivers/$drv( |\$)" "$dest$prefix/share/devbroker/drivers.d/$drv.conf"; then
 		echo "ok $n - the installed $drv manifest names the installed driver"

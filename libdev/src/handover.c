@@ -27,6 +27,7 @@ static const char *const fd_names[DBK_HANDOVER_NR_FDS] = {
 	[DBK_HANDOVER_CUSE] = "DBK_CUSE_FD",
 	[DBK_HANDOVER_UINPUT] = "DBK_UINPUT_FD",
 	[DBK_HANDOVER_FUSE] = "DBK_FUSE_FD",
+	[DBK_HANDOVER_NET] = "DBK_NET_FD",
 };
 
 struct dbk_handover {

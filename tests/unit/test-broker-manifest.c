@@ -187,6 +187,25 @@ static void test_defaults(void **state)
 	assert_int_equal(m.frontend.block_queues, 1);
 	assert_int_equal(m.frontend.block_timeout, 30);
 	assert_int_equal(m.frontend.block_dead_conn, 60);
+	assert_string_equal(m.frontend.network, "");
+	dbk_manifest_free(&m);
+}
+
+/* The network frontend's key: a name with %i, the longest there may be. */
+static void test_network(void **state)
+{
+	struct dbk_manifest m;
+	const char *p = write_file("net.conf", HEAD("net") "[Frontend]\nNetwork=dbk%i\n");
+
+	(void)state;
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_string_equal(m.error, "");
+	assert_string_equal(m.frontend.network, "dbk%i");
+	dbk_manifest_free(&m);
+	p = write_file("net2.conf", HEAD("net2") "[Frontend]\nNetwork=e1000e_lan-0.%i\n");
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_string_equal(m.error, "");
+	assert_string_equal(m.frontend.network, "e1000e_lan-0.%i");
 	dbk_manifest_free(&m);
 }
 
@@ -533,6 +552,21 @@ static const struct err_case err_cases[] = {
 	  "BlockDeadConnSec= without Block=" },
 	{ "Block key in another section", "blksec.conf", HEAD("blksec") "[Rights]\nBlock=d\n", 8,
 	  "Block" },
+	{ "Network= with a colon", "netc.conf", HEAD("netc") "[Frontend]\nNetwork=dbk:0\n", 8,
+	  "Network=dbk:0 is not an interface name" },
+	{ "Network= with a slash", "nets.conf", HEAD("nets") "[Frontend]\nNetwork=dbk/0\n", 8,
+	  "Network=dbk/0 is not an interface name" },
+	{ "Network= dot dot", "netd.conf", HEAD("netd") "[Frontend]\nNetwork=..\n", 8,
+	  "Network=.. is not an interface name" },
+	{ "Network= empty", "nete.conf", HEAD("nete") "[Frontend]\nNetwork=\n", 8, "Network=" },
+	{ "Network= with the device id", "netdd.conf", HEAD("netdd") "[Frontend]\nNetwork=dbk%d\n", 8,
+	  "Network=dbk%d: only %i (the instance) may be used in an interface name" },
+	{ "Network= with the serial", "netss.conf", HEAD("netss") "[Frontend]\nNetwork=dbk%s\n", 8,
+	  "only %i" },
+	{ "Network= with a %", "netpp.conf", HEAD("netpp") "[Frontend]\nNetwork=dbk%%\n", 8,
+	  "only %i" },
+	{ "Network= too long", "netl.conf", HEAD("netl") "[Frontend]\nNetwork=abcdefghijklmno%i\n", 8,
+	  "Network=abcdefghijklmno%i is too long for an interface name (15 characters" },
 	{ "RestartBurst out of range", "burst.conf", HEAD("burst") "[Driver]\nRestartBurst=17\n", 8,
 	  "RestartBurst=17 is out of range; write a number from 1 to 16" },
 	{ "StopTimeoutSec out of range", "stoptmo.conf", HEAD("stoptmo") "[Driver]\nStopTimeoutSec=61\n", 8,
@@ -727,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_nvme),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_block),
+		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_invalid_keeps_name),

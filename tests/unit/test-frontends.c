@@ -35,6 +35,7 @@
 #include "libdev-private.h"
 #include "frontend-private.h"
 #include "handover-writer.h"
+#include <devbroker/net.h>
 
 static bool fd_open(int fd)
 {
@@ -296,6 +297,56 @@ static void test_handover_roundtrip(void **state)
 	for (i = 0; i < n; i++)
 		unsetenv(strtok(env[i], "="));
 	close(fd);
+}
+
+/*
+ * DBK_NET_FD: the TAP's fd, taken once; dbk_net_new() takes only a tun fd
+ * attached to a TAP (a VM test, broker-net, has the real one) and closes
+ * what it refuses.
+ */
+static void test_handover_net(void **state)
+{
+	struct dbk_handover_spec s;
+	char buf[DBK_HANDOVER_ENV_LEN], *env[DBK_HANDOVER_ENV_MAX];
+	uint8_t mac[DBK_NET_ALEN] = { 0 }, frame[DBK_NET_FRAME_MIN] = { 0 };
+	struct dbk_handover *h;
+	struct dbk_net *net = NULL;
+	int fd, i, n;
+
+	(void)state;
+	dbk_handover_spec_init(&s);
+	assert_int_equal(s.fd[DBK_HANDOVER_NET], -1);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 3);
+	s.fd[DBK_HANDOVER_NET] = fd;
+	n = dbk_handover_env(&s, buf, sizeof(buf), env, DBK_HANDOVER_ENV_MAX);
+	assert_true(n > 0 && n <= DBK_HANDOVER_ENV_MAX);
+	for (i = 0; i < n; i++)
+		assert_int_equal(putenv(env[i]), 0);
+	assert_int_equal(dbk_handover_get(&h), 0);
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_GRANT), -ENOENT);
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_NET), fd);
+	assert_int_equal(dbk_handover_take_fd(h, DBK_HANDOVER_NET), -ENOENT);	/* once */
+	/* A missing fd passes through; /dev/null is no tun fd, and is closed. */
+	assert_int_equal(dbk_net_new(dbk_handover_take_fd(h, DBK_HANDOVER_NET), &net), -ENOENT);
+	assert_int_equal(dbk_net_new(fd, &net), -EBADF);
+	assert_null(net);
+	assert_false(fd_open(fd));
+	dbk_handover_free(h);
+	for (i = 0; i < n; i++)
+		unsetenv(strtok(env[i], "="));
+	/* NULL everywhere: -EINVAL, "", never a crash. */
+	assert_int_equal(dbk_net_fd(NULL), -EINVAL);
+	assert_string_equal(dbk_net_name(NULL), "");
+	assert_int_equal(dbk_net_read(NULL, frame, sizeof(frame)), -EINVAL);
+	assert_int_equal(dbk_net_write(NULL, frame, sizeof(frame)), -EINVAL);
+	assert_int_equal(dbk_net_set_carrier(NULL, true), -EINVAL);
+	assert_int_equal(dbk_net_set_mac(NULL, mac), -EINVAL);
+	assert_int_equal(dbk_net_get_mac(NULL, mac), -EINVAL);
+	dbk_net_free(NULL);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_int_equal(dbk_net_new(fd, NULL), -EINVAL);
+	assert_false(fd_open(fd));
 }
 
 /* DBK_BLOCK_FDS: written, read back in queue order, taken once; bad lists refused. */
@@ -840,6 +891,7 @@ int main(void)
 		cmocka_unit_test(test_usb_interface_claimed),
 		cmocka_unit_test(test_handover_roundtrip),
 		cmocka_unit_test(test_handover_block),
+		cmocka_unit_test(test_handover_net),
 		cmocka_unit_test(test_input_args),
 		cmocka_unit_test(test_fuse_span),
 		cmocka_unit_test(test_fuse_access),

@@ -21,6 +21,12 @@
  *  - for a block device, one connected socket per queue, each the server
  *    end of an NBD connection that devbrokerd handshakes and gives to the
  *    kernel's nbd (dbk_handover_take_block_fds(), for dbk_block_new());
+ *  - for a network interface, a /dev/net/tun fd attached to the TAP
+ *    interface devbrokerd made for it (DBK_HANDOVER_NET, for dbk_net_new()
+ *    of <devbroker/net.h>): Ethernet frames, no packet information header.
+ *    devbrokerd keeps a queue of its own on that interface (another open
+ *    file, never enabled), so the interface lives as long as devbrokerd
+ *    lets it, and ends once the driver is gone;
  *  - its device's name (a PCI address or a USB device id), its instance
  *    number (the %i of the manifest) and, for USB, the serial number.
  *
@@ -31,8 +37,9 @@
  *
  * The hand-over travels in the environment, which only the SDK writes and
  * reads: DBK_HANDOVER=1 (the protocol), DBK_GRANT_FD, DBK_USB_FD,
- * DBK_CUSE_FD, DBK_UINPUT_FD, DBK_FUSE_FD (fd numbers; -1 or absent: none),
- * DBK_BLOCK_FDS (a comma list of fd numbers, "5,6,7"; empty or absent: none),
+ * DBK_CUSE_FD, DBK_UINPUT_FD, DBK_FUSE_FD, DBK_NET_FD (fd numbers; -1 or
+ * absent: none), DBK_BLOCK_FDS (a comma list of fd numbers, "5,6,7";
+ * empty or absent: none),
  * DBK_DEVICE, DBK_INSTANCE, DBK_USB_INTERFACES, DBK_USB_SERIAL and
  * DBK_FUSE_MOUNT.  Set by hand, they start a driver outside devbrokerd.
  *
@@ -62,7 +69,8 @@ enum dbk_handover_fd {
 	DBK_HANDOVER_CUSE = 2,		/**< /dev/cuse, opened */
 	DBK_HANDOVER_UINPUT = 3,	/**< /dev/uinput, opened */
 	DBK_HANDOVER_FUSE = 4,		/**< /dev/fuse, mounted */
-	DBK_HANDOVER_NR_FDS = 5		/**< how many kinds (grows at the end) */
+	DBK_HANDOVER_NET = 5,		/**< /dev/net/tun, attached to a TAP (SDK 1.2) */
+	DBK_HANDOVER_NR_FDS = 6		/**< how many kinds (grows at the end) */
 };
 
 /** The most block fds (NBD connections, one per queue) a driver is handed. */

@@ -13,6 +13,9 @@
  *  - <devbroker/usb.h>: a USB device on a brokered usbfs fd (libusb);
  *  - <devbroker/frontend.h>: the frontends ordinary programs use (CUSE
  *    character devices, uinput input devices, FUSE files);
+ *  - <devbroker/block.h>: a disk served through the block frontend (nbd);
+ *  - <devbroker/net.h>: a network interface served through the network
+ *    frontend (a TAP);
  *  - <devbroker/fdpass.h>: fds over AF_UNIX sockets;
  *  - <devbroker/cuse-client.h>: for programs that *use* a CUSE device
  *    (no library needed).
@@ -50,7 +53,7 @@ extern "C" {
 /** The SDK's major version: the library's SONAME is libdevbroker.so.MAJOR. */
 #define DBK_SDK_VERSION_MAJOR	1
 /** The SDK's minor version: grows with each release that adds to the API. */
-#define DBK_SDK_VERSION_MINOR	1
+#define DBK_SDK_VERSION_MINOR	2
 
 /**
  * Return the version of the library in use, such as "1.0.0" (which may be

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * e1000e: an unprivileged userspace driver for the Intel 82574L GbE
+ * controller (8086:10d3; QEMU's -device e1000e), built on libdev only,
+ * serving an ordinary network interface through the network frontend
+ * (<devbroker/net.h>: devbrokerd made the TAP, dbk0, and handed its fd).
+ * Registers and descriptors: e1000e-regs.h, which cites the 82574
+ * datasheet; the DPDK em PMD and QEMU's hw/net/e1000e_core.c were the
+ * references for the ring set-up.
+ *
+ * One thread, one loop:
+ *  - frames the system sends out (the TAP fd readable) are copied into
+ *    the transmit ring's buffers and the tail is moved (§7.2);
+ *  - frames the device received (the RX vector, or the loop's timeout)
+ *    are handed to the system and their descriptors given back (§7.1);
+ *  - the TX vector reclaims sent descriptors; the "other" vector (link
+ *    status change, §7.4) sets the TAP's carrier from STATUS.LU.
+ * MSI-X: three vectors, RX queue 0, TX queue 0 and other, each to its
+ * own eventfd through the grant (IVAR, §10.2), their causes cleared and
+ * masked by the device when the message is sent (EIAC), unmasked (IMS)
+ * once handled.  Without MSI-X in the grant the driver polls (every
+ * 10 ms).
+ *
+ * Checks on what the system hands over: a frame shorter than an Ethernet
+ * header or longer than a transmit buffer (a raised MTU) is dropped and
+ * counted (dbk_net_read()), never put on the wire.  What the device
+ * hands back: a received length above the buffer, a frame spanning
+ * descriptors (no EOP: the buffers are 2048 bytes, the MTU 1500) or one
+ * with errors is dropped and counted.
+ *
+ * usage: e1000e [--grant-fd N --net-fd N] [--verbose]
+ * Exit: 0 on SIGTERM, 3 if the grant was revoked, 1 on a device error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <devbroker/device.h>
+#include <devbroker/handover.h>
+#include <devbroker/net.h>
+
+#include "e1000e-regs.h"
+
+#define NR_RX		128		/* descriptors: a ring of 2 KiB, a multiple of 128 bytes */
+#define NR_TX		128
+#define BUF_SIZE	2048		/* RCTL.BSIZE 2048; a transmit buffer the same */
+#define POLL_MS		10		/* without MSI-X */
+#define IDLE_MS		1000		/* with MSI-X: a look at the rings and the link anyway */
+#define TX_HANG_MS	5000		/* descriptors pending, TDH not moving, link up: a hang */
+
+enum { VEC_RX, VEC_TX, VEC_OTHER, NR_VEC };
+#define IMS_CAUSES	(E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER | E1000_ICR_LSC)
+
+struct nic {
+	struct dbk_dev *dev;
+	struct dbk_net *net;
+	struct dbk_dma_buf *rx_ring_buf, *tx_ring_buf, *rx_bufs, *tx_bufs;
+	volatile struct e1000_rx_desc *rx;
+	volatile struct e1000_tx_desc *tx;
+	uint8_t *rx_mem, *tx_mem;
+	uint64_t rx_iova, tx_iova;
+	unsigned int rx_next;		/* the next descriptor the device fills */
+	bool rx_partial;		/* inside a frame spanning descriptors: dropping it */
+	unsigned int tx_tail, tx_clean;	/* next to fill; oldest not yet reclaimed */
+	unsigned int tx_used;
+	bool msix, link, verbose;
+	uint8_t mac[6];
+	uint64_t tx_progress_ms;	/* when TX last moved */
+	/* Counted, reported at exit. */
+	unsigned long rx_frames, tx_frames, rx_dropped, tx_dropped, resets;
+	unsigned long tx_oversized;	/* of tx_dropped: refused by dbk_net_read() */
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("e1000e: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t rd(struct nic *n, uint32_t reg)
+{
+	uint32_t v = 0xffffffff;
+
+	(void)dbk_read32(n->dev, E1000E_BAR, reg, &v);
+	return v;
+}
+
+static void wr(struct nic *n, uint32_t reg, uint32_t v)
+{
+	(void)dbk_write32(n->dev, E1000E_BAR, reg, v);
+}
+
+/* §10.2 EERD: one 16-bit word of the EEPROM, or -1. */
+static int eeprom_word(struct nic *n, unsigned int addr)
+{
+	uint32_t v;
+	int i;
+
+	wr(n, E1000_EERD, (addr << E1000_EERD_ADDR_SHIFT) | E1000_EERD_START);
+	for (i = 0; i < 1000; i++) {
+		v = rd(n, E1000_EERD);
+		if (v & E1000_EERD_DONE)
+			return (int)(v >> E1000_EERD_DATA_SHIFT);
+		usleep(10);
+	}
+	return -1;
+}
+
+/* The MAC address: RAL0/RAH0, which the device loads from its EEPROM at reset; else the EEPROM's words 0-2. */
+static int read_mac(struct nic *n)
+{
+	uint32_t lo = rd(n, E1000_RAL0), hi = rd(n, E1000_RAH0);
+	int i, w;
+
+	if ((hi & E1000_RAH_AV) && (lo || (hi & 0xffff))) {
+		for (i = 0; i < 4; i++)
+			n->mac[i] = (uint8_t)(lo >> (8 * i));
+		n->mac[4] = (uint8_t)hi;
+		n->mac[5] = (uint8_t)(hi >> 8);
+		return 0;
+	}
+	for (i = 0; i < 3; i++) {
+		w = eeprom_word(n, (unsigned int)i);
+		if (w < 0)
+			return -EIO;
+		n->mac[2 * i] = (uint8_t)w;
+		n->mac[2 * i + 1] = (uint8_t)(w >> 8);
+	}
+	return 0;
+}
+
+/* §4.6 (initialization), CTRL.RST: everything but PCI configuration back to defaults. */
+static int reset(struct nic *n)
+{
+	int i;
+
+	wr(n, E1000_IMC, 0xffffffff);
+	wr(n, E1000_RCTL, 0);
+	wr(n, E1000_TCTL, 0);
+	wr(n, E1000_CTRL, rd(n, E1000_CTRL) | E1000_CTRL_RST);
+	usleep(1000);		/* no register access for 1 ms after the reset starts */
+	for (i = 0; i < 100; i++) {
+		if (!(rd(n, E1000_CTRL) & E1000_CTRL_RST))
+			break;
+		usleep(1000);
+	}
+	if (i == 100)
+		return -ETIMEDOUT;
+	wr(n, E1000_IMC, 0xffffffff);
+	(void)rd(n, E1000_ICR);
+	wr(n, E1000_ICR, 0xffffffff);
+	return 0;
+}
+
+static int dma_alloc(struct nic *n, size_t size, struct dbk_dma_buf **b, void **va, uint64_t *iova)
+{
+	int r = dbk_dma_buf_alloc(n->dev, size, b);
+
+	if (r < 0)
+		return r;
+	*va = dbk_dma_buf_get_vaddr(*b);
+	if (iova)
+		*iova = dbk_dma_buf_get_iova(*b);
+	return 0;
+}
+
+/* The rings and their buffers: the device only ever gets these addresses. */
+static int alloc_rings(struct nic *n)
+{
+	void *rx, *tx, *rxm, *txm;
+	uint64_t rx_ring, tx_ring;
+	int r;
+
+	r = dma_alloc(n, NR_RX * sizeof(struct e1000_rx_desc), &n->rx_ring_buf, &rx, &rx_ring);
+	if (!r)
+		r = dma_alloc(n, NR_TX * sizeof(struct e1000_tx_desc), &n->tx_ring_buf, &tx, &tx_ring);
+	if (!r)
+		r = dma_alloc(n, (size_t)NR_RX * BUF_SIZE, &n->rx_bufs, &rxm, &n->rx_iova);
+	if (!r)
+		r = dma_alloc(n, (size_t)NR_TX * BUF_SIZE, &n->tx_bufs, &txm, &n->tx_iova);
+	if (r)
+		return r;
+	n->rx = rx;
+	n->tx = tx;
+	n->rx_mem = rxm;
+	n->tx_mem = txm;
+	return 0;
+}
+
+/* §7.1: every descriptor owned by the device, legacy format, 2048-byte buffers. */
+static void setup_rx(struct nic *n)
+{
+	uint64_t ring = dbk_dma_buf_get_iova(n->rx_ring_buf);
+	unsigned int i;
+
+	for (i = 0; i < NR_RX; i++) {
+		memset((void *)&n->rx[i], 0, sizeof(n->rx[i]));
+		n->rx[i].addr = n->rx_iova + (uint64_t)i * BUF_SIZE;
+	}
+	n->rx_next = 0;
+	n->rx_partial = false;
+	wr(n, E1000_RDBAL, (uint32_t)ring);
+	wr(n, E1000_RDBAH, (uint32_t)(ring >> 32));
+	wr(n, E1000_RDLEN, NR_RX * sizeof(struct e1000_rx_desc));
+	wr(n, E1000_RDH, 0);
+	wr(n, E1000_RDT, NR_RX - 1);	/* one stays empty: head == tail means empty */
+	wr(n, E1000_RDTR, 0);
+	wr(n, E1000_RADV, 0);
+	for (i = 0; i < 128; i++)
+		wr(n, E1000_MTA(i), 0);
+	/*
+	 * Our address (RAL0/RAH0, kept from the EEPROM), broadcasts, and
+	 * every multicast (IPv6 neighbour discovery and whatever the system
+	 * joins: the system filters them again).
+	 */
+	wr(n, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_MPE | E1000_RCTL_BSIZE_2048 |
+			  E1000_RCTL_SECRC);
+}
+
+/* §7.2: an empty ring, padding of short frames, the datasheet's IPG. */
+static void setup_tx(struct nic *n)
+{
+	uint64_t ring = dbk_dma_buf_get_iova(n->tx_ring_buf);
+
+	memset((void *)n->tx, 0, NR_TX * sizeof(*n->tx));
+	n->tx_tail = n->tx_clean = n->tx_used = 0;
+	wr(n, E1000_TDBAL, (uint32_t)ring);
+	wr(n, E1000_TDBAH, (uint32_t)(ring >> 32));
+	wr(n, E1000_TDLEN, NR_TX * sizeof(struct e1000_tx_desc));
+	wr(n, E1000_TDH, 0);
+	wr(n, E1000_TDT, 0);
+	wr(n, E1000_TIDV, 0);
+	wr(n, E1000_TADV, 0);
+	wr(n, E1000_TIPG, E1000_TIPG_82574);
+	wr(n, E1000_TCTL, E1000_TCTL_EN | E1000_TCTL_PSP | E1000_TCTL_CT(0x0f) |
+			  E1000_TCTL_COLD(0x3f));
+}
+
+/* §7.4, §10.2 IVAR: RX queue 0, TX queue 0 and other causes, each to its vector. */
+static void setup_irqs(struct nic *n)
+{
+	if (n->msix) {
+		wr(n, E1000_IVAR, E1000_IVAR_RXQ0(VEC_RX) | E1000_IVAR_TXQ0(VEC_TX) |
+				  E1000_IVAR_OTHER(VEC_OTHER) | E1000_IVAR_TX_EVERY_WB);
+		/* The device clears (and masks) a cause once its message is sent. */
+		wr(n, E1000_EIAC, E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER);
+		wr(n, E1000_IMS, IMS_CAUSES);
+	}
+}
+
+static void update_link(struct nic *n)
+{
+	uint32_t st = rd(n, E1000_STATUS);
+	bool up = st & E1000_STATUS_LU;
+	static const unsigned int mbps[4] = { 10, 100, 1000, 1000 };
+
+	if (up == n->link)
+		return;
+	n->link = up;
+	(void)dbk_net_set_carrier(n->net, up);
+	if (up)
+		logf_("%s: link up, %u Mb/s %s duplex", dbk_net_name(n->net),
+		      mbps[E1000_STATUS_SPEED(st)], (st & E1000_STATUS_FD) ? "full" : "half");
+	else
+		logf_("%s: link down", dbk_net_name(n->net));
+}
+
+/* Bring-up: reset, MAC, rings, bus mastering, interrupts, link. */
+static int bring_up(struct nic *n)
+{
+	int r;
+
+	r = reset(n);
+	if (r) {
+		logf_("the reset did not complete: %s", strerror(-r));
+		return r;
+	}
+	if (!n->mac[0] && !n->mac[1] && !n->mac[2] && !n->mac[3] && !n->mac[4] && !n->mac[5]) {
+		r = read_mac(n);
+		if (r) {
+			logf_("reading the MAC address: %s", strerror(-r));
+			return r;
+		}
+	}
+	setup_tx(n);
+	/* The device receives (and sends MSI-X) only with bus mastering on. */
+	r = dbk_dev_set_bus_master(n->dev, 1);
+	if (r) {
+		logf_("enabling bus mastering: %s", strerror(-r));
+		return r;
+	}
+	setup_rx(n);
+	setup_irqs(n);
+	wr(n, E1000_CTRL, rd(n, E1000_CTRL) | E1000_CTRL_SLU);
+	n->link = false;
+	(void)dbk_net_set_carrier(n->net, false);
+	update_link(n);
+	n->tx_progress_ms = now_ms();
+	return 0;
+}
+
+/* §7.1: frames the device wrote back, to the system; their descriptors back to the device. */
+static void rx_clean(struct nic *n)
+{
+	unsigned int last = NR_RX, budget = NR_RX;
+
+	while (budget--) {
+		volatile struct e1000_rx_desc *d = &n->rx[n->rx_next];
+		uint8_t st = d->status;
+		uint16_t len;
+
+		if (!(st & E1000_RXD_STAT_DD))
+			break;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the frame after its DD */
+		len = d->length;
+		/*
+		 * A frame spanning descriptors (no EOP: longer than our
+		 * buffers) is dropped whole, its last piece included, which
+		 * alone would look like a frame.
+		 */
+		if (!(st & E1000_RXD_STAT_EOP)) {
+			if (!n->rx_partial)
+				n->rx_dropped++;
+			n->rx_partial = true;
+		} else if (n->rx_partial) {
+			n->rx_partial = false;
+		} else if ((d->errors & E1000_RXD_ERR_FRAME) || len < DBK_NET_FRAME_MIN ||
+			   len > BUF_SIZE ||
+			   dbk_net_write(n->net, n->rx_mem + (size_t)n->rx_next * BUF_SIZE, len) < 0) {
+			n->rx_dropped++;
+		} else {
+			n->rx_frames++;
+		}
+		d->status = 0;
+		d->addr = n->rx_iova + (uint64_t)n->rx_next * BUF_SIZE;
+		last = n->rx_next;
+		n->rx_next = (n->rx_next + 1) % NR_RX;
+	}
+	if (last != NR_RX) {
+		__atomic_thread_fence(__ATOMIC_RELEASE);	/* descriptors before the tail */
+		wr(n, E1000_RDT, last);
+	}
+}
+
+/* §7.2: descriptors the device is done with (DD, asked for with RS). */
+static void tx_clean(struct nic *n)
+{
+	bool moved = false;
+
+	while (n->tx_used && (n->tx[n->tx_clean].status & E1000_TXD_STAT_DD)) {
+		n->tx[n->tx_clean].status = 0;
+		n->tx_clean = (n->tx_clean + 1) % NR_TX;
+		n->tx_used--;
+		moved = true;
+	}
+	if (moved || !n->tx_used)
+		n->tx_progress_ms = now_ms();
+}
+
+/* Frames from the system, while the ring has room. */
+static int tx_fill(struct nic *n)
+{
+	bool queued = false;
+	int len;
+
+	while (n->tx_used < NR_TX - 1) {
+		uint8_t *buf = n->tx_mem + (size_t)n->tx_tail * BUF_SIZE;
+		volatile struct e1000_tx_desc *d = &n->tx[n->tx_tail];
+
+		len = dbk_net_read(n->net, buf, BUF_SIZE);
+		if (len == -EAGAIN)
+			break;
+		if (len == -EMSGSIZE) {		/* runt or above our buffer: never to the wire */
+			if (n->tx_oversized++ % 1000 == 0)
+				logf_("%s: dropped a frame shorter than %d or longer than %d bytes (%lu so far): is the MTU above 1500?",
+				      dbk_net_name(n->net), DBK_NET_FRAME_MIN, BUF_SIZE,
+				      n->tx_oversized);
+			n->tx_dropped++;
+			continue;
+		}
+		if (len < 0)
+			return len;
+		if (!n->link) {			/* no carrier: the system should not send; drop */
+			n->tx_dropped++;
+			continue;
+		}
+		d->addr = n->tx_iova + (uint64_t)n->tx_tail * BUF_SIZE;
+		d->length = (uint16_t)len;
+		d->cso = d->css = 0;
+		d->special = 0;
+		d->status = 0;
+		d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
+		n->tx_tail = (n->tx_tail + 1) % NR_TX;
+		n->tx_used++;
+		n->tx_frames++;
+		queued = true;
+	}
+	if (queued) {
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		wr(n, E1000_TDT, n->tx_tail);
+	}
+	return 0;
+}
+
+static void drain_eventfd(int fd)
+{
+	uint64_t v;
+
+	if (fd >= 0)
+		(void)read(fd, &v, sizeof(v));
+}
+
+static int run(struct nic *n)
+{
+	struct pollfd p[1 + NR_VEC];
+	unsigned int i, np;
+	int r, timeout;
+
+	while (!stop) {
+		if (dbk_dev_is_revoked(n->dev) == 1)
+			return 3;
+		np = 0;
+		p[np].fd = dbk_net_fd(n->net);
+		/* A full ring: leave the frames in the TAP's queue (back-pressure). */
+		p[np++].events = n->tx_used < NR_TX - 1 ? POLLIN : 0;
+		if (n->msix)
+			for (i = 0; i < NR_VEC; i++) {
+				p[np].fd = dbk_irq_get_fd(n->dev, i);
+				p[np++].events = POLLIN;
+			}
+		timeout = n->msix ? (n->tx_used ? POLL_MS : IDLE_MS) : POLL_MS;
+		r = poll(p, np, timeout);
+		if (r < 0 && errno != EINTR)
+			return 1;
+		if (n->msix) {
+			for (i = 0; i < NR_VEC; i++)
+				if (p[1 + i].revents & POLLIN)
+					drain_eventfd(p[1 + i].fd);
+			if (p[1 + VEC_OTHER].revents & POLLIN)
+				wr(n, E1000_ICR, E1000_ICR_LSC | E1000_ICR_OTHER);
+		}
+		/* Cheap enough to do each time: a look at DD bits and STATUS. */
+		rx_clean(n);
+		tx_clean(n);
+		update_link(n);
+		/*
+		 * EIAC also masks a cause as its message goes (IMS, unless
+		 * CTRL_EXT.IAME; QEMU's e1000e_msix_notify_one() does the
+		 * same): unmask them once handled.  A cause that came meanwhile
+		 * fires again at once.
+		 */
+		if (n->msix)
+			wr(n, E1000_IMS, IMS_CAUSES);
+		if (p[0].revents & POLLIN) {
+			r = tx_fill(n);
+			if (r < 0) {
+				logf_("reading the TAP: %s", strerror(-r));
+				return 1;
+			}
+		}
+		/* A TX hang: the device holds descriptors and does not move (§7.2). */
+		if (n->tx_used && n->link && now_ms() - n->tx_progress_ms > TX_HANG_MS) {
+			logf_("transmit hang (TDH %u, TDT %u, %u pending): resetting the device",
+			      rd(n, E1000_TDH), rd(n, E1000_TDT), n->tx_used);
+			n->resets++;
+			n->tx_dropped += n->tx_used;
+			r = bring_up(n);
+			if (r)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "grant-fd", required_argument, NULL, 'g' },
+		{ "net-fd", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct nic n;
+	int grant_fd = -1, net_fd = -1, ch, r, rc;
+	struct dbk_irq_info ii = { .argsz = sizeof(ii), .index = DBK_IRQ_INDEX_MSIX };
+
+	memset(&n, 0, sizeof(n));
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	while ((ch = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'g': grant_fd = atoi(optarg); break;
+		case 'n': net_fd = atoi(optarg); break;
+		case 'v': n.verbose = true; break;
+		case 'h':
+			puts("usage: e1000e [--grant-fd N --net-fd N] [--verbose]");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (grant_fd < 0 || net_fd < 0) {
+		struct dbk_handover *h;
+
+		r = dbk_handover_get(&h);
+		if (r < 0) {
+			logf_("nothing handed over (%s): run under devbrokerd, or give --grant-fd and --net-fd",
+			      strerror(-r));
+			return 2;
+		}
+		if (grant_fd < 0)
+			grant_fd = dbk_handover_take_fd(h, DBK_HANDOVER_GRANT);
+		if (net_fd < 0)
+			net_fd = dbk_handover_take_fd(h, DBK_HANDOVER_NET);
+		dbk_handover_free(h);
+	}
+	if (grant_fd < 0 || net_fd < 0) {
+		logf_("no %s handed over (the manifest needs [Frontend] Network=)",
+		      grant_fd < 0 ? "grant" : "network interface");
+		return 2;
+	}
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	r = dbk_catch_revocation();
+	if (r < 0)
+		logf_("cannot catch revocation: %s", strerror(-r));
+	r = dbk_net_new(net_fd, &n.net);
+	if (r < 0) {
+		logf_("the network interface: %s", strerror(-r));
+		return 1;
+	}
+	r = dbk_dev_adopt(grant_fd, &n.dev);
+	if (r < 0) {
+		logf_("adopting grant fd %d: %s", grant_fd, strerror(-r));
+		return 1;
+	}
+	r = alloc_rings(&n);
+	if (r < 0) {
+		logf_("DMA memory for the rings: %s (the manifest asks DMA=2M)", strerror(-r));
+		rc = 1;
+		goto out;
+	}
+	/* Three vectors, or polling. */
+	if (dbk_dev_get_irq_info(n.dev, DBK_IRQ_INDEX_MSIX, &ii) == 0 && ii.count >= NR_VEC &&
+	    dbk_irq_enable(n.dev, DBK_IRQ_INDEX_MSIX, NR_VEC) == 0)
+		n.msix = true;
+	else
+		logf_("no %u MSI-X vectors in the grant: polling every %d ms", NR_VEC, POLL_MS);
+	r = bring_up(&n);
+	if (r) {
+		rc = 1;
+		goto out;
+	}
+	r = dbk_net_set_mac(n.net, n.mac);
+	if (r)
+		logf_("setting %s's MAC address: %s", dbk_net_name(n.net), strerror(-r));
+	logf_("%s: 82574L up, MAC %02x:%02x:%02x:%02x:%02x:%02x, %s", dbk_net_name(n.net),
+	      n.mac[0], n.mac[1], n.mac[2], n.mac[3], n.mac[4], n.mac[5],
+	      n.msix ? "MSI-X" : "polling");
+	rc = run(&n);
+	if (dbk_dev_is_revoked(n.dev) == 1)
+		rc = 3;
+out:
+	logf_("%lu frames received, %lu sent; dropped %lu received, %lu to send; %lu resets",
+	      n.rx_frames, n.tx_frames, n.rx_dropped, n.tx_dropped, n.resets);
+	if (rc != 3) {
+		/* Quiet the device before its memory goes: no DMA after this. */
+		wr(&n, E1000_IMC, 0xffffffff);
+		wr(&n, E1000_RCTL, 0);
+		wr(&n, E1000_TCTL, 0);
+		(void)dbk_irq_disable(n.dev);
+		(void)dbk_dev_set_bus_master(n.dev, 0);
+	}
+	(void)dbk_net_set_carrier(n.net, false);
+	dbk_dma_buf_free(n.rx_bufs);
+	dbk_dma_buf_free(n.tx_bufs);
+	dbk_dma_buf_free(n.rx_ring_buf);
+	dbk_dma_buf_free(n.tx_ring_buf);
+	dbk_dev_free(n.dev);
+	dbk_net_free(n.net);
+	return rc;
+}

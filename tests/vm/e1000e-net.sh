@@ -1,0 +1,201 @@
+#!/bin/bash
+# drivers/e1000e under devbrokerd: two e1000e NICs on one QEMU hub
+# (nothing leaves the VM), the first driven by our driver (the TAP dbk0),
+# the second by the kernel's e1000e inside a network namespace.  ping both
+# ways, a TCP transfer each way with its SHA-256 compared at both ends,
+# QMP set_link off and on seen as dbk0's carrier, the driver SIGKILLed and
+# restarted with traffic flowing again, revoke.
+# TAP output.
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+n=0
+ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
+FAILED=0
+IF=dbk0
+NS=peer
+MB=${E1000E_MB:-64}
+PING="busybox ping"
+W=/tmp/dbk-e1000e
+rm -rf "$W"; mkdir -p "$W"; chmod 0777 "$W"
+
+nics=($(for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && basename "$d"
+done))
+[ ${#nics[@]} = 2 ] || fail "want two e1000e NICs, found ${#nics[@]}"
+ours=${nics[0]} theirs=${nics[1]}
+echo "# ours $ours, the kernel's $theirs"
+export IF NS ours
+
+# The kernel's e1000e must not take ours: devbroker's by driver_override.
+echo devbroker > "/sys/bus/pci/devices/$ours/driver_override"
+modprobe tun
+modprobe e1000e
+DESC="the kernel's e1000e drives $theirs only"
+ok wait_for 20 bash -c "[ -d /sys/bus/pci/devices/$theirs/net ] && [ ! -e /sys/bus/pci/devices/$ours/driver ] || [ \"\$(basename \$(readlink /sys/bus/pci/devices/$ours/driver))\" != e1000e ]"
+keth=$(ls "/sys/bus/pci/devices/$theirs/net" | head -n1)
+ip netns add $NS
+ip link set "$keth" netns $NS
+ip -n $NS link set lo up
+ip -n $NS addr add 10.88.0.2/24 dev "$keth"
+ip -n $NS link set "$keth" up
+
+broker_setup
+# The shipped manifest: AutoBind=no, so that the kernel's NIC stays the kernel's.
+cp "$DBK_MANIFESTS/e1000e.conf" "$BRK/sys/e1000e.conf"
+broker_start
+state() { dev_field "$ours" state; }
+export -f state
+ctl bind "$ours" > /dev/null
+
+DESC="devbrokerd starts e1000e on $ours: $IF appears"
+ok wait_for 60 bash -c 'ip link show $IF > /dev/null 2>&1'
+ip -d link show $IF | sed 's/^/# /'
+grep 'e1000e:' "$BROKER_LOG" | sed 's/^/# /'
+DESC="$IF has the NIC's own MAC (52:54:00:12:34:01, read from RAL0/RAH0)"
+ok wait_for 10 bash -c '[ "$(cat /sys/class/net/$IF/address)" = 52:54:00:12:34:01 ]'
+ip addr add 10.88.0.1/24 dev $IF
+ip link set $IF up
+DESC="carrier on $IF (the NIC's link, STATUS.LU)"
+ok wait_for 20 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ]'
+DESC="ping the kernel's NIC from ours"
+ok wait_for 30 $PING -c 1 -W 2 10.88.0.2
+pings() {	# pings NAME [ip netns exec NS] ...: busybox ping's summary, shown as a TAP comment
+	local name=$1; shift
+	"$@" > "$W/$name.ping" 2>&1
+	sed 's/^/# /' "$W/$name.ping" | tail -n 3
+	grep -q ' 0% packet loss' "$W/$name.ping"
+}
+DESC="... 50 pings, none lost"
+ok pings out $PING -q -c 50 -i 0.05 -W 5 10.88.0.2
+DESC="ping ours from the kernel's NIC (in the namespace), 20 pings, none lost"
+ok pings in ip netns exec $NS $PING -q -c 20 -i 0.05 -W 5 10.88.0.1
+
+# TCP: a receiver writes the SHA-256 of what it got; the sender of what it sent.
+cat > "$W/xfer.py" <<'EOT'
+import hashlib, socket, sys
+mode, host, port, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+h = hashlib.sha256()
+if mode == "recv":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port)); s.listen(1); s.settimeout(60)
+    c, _ = s.accept(); c.settimeout(120); n = 0
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        h.update(b); n += len(b)
+    print(n, h.hexdigest())
+else:
+    import os, time
+    for i in range(60):	# the receiver may still be starting (python under TCG)
+        try:
+            c = socket.create_connection((host, port), timeout=120); break
+        except ConnectionRefusedError:
+            time.sleep(0.5)
+    n = 0
+    while n < size:
+        b = os.urandom(min(65536, size - n)); h.update(b); c.sendall(b); n += len(b)
+    c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
+    print(n, h.hexdigest())
+EOT
+xfer() {	# xfer NAME RECV_NS RECV_ADDR SEND_NS: MB MiB, both ends' counts and sums
+	local rx=() tx=() t0
+	[ -n "$2" ] && rx=(ip netns exec "$2")
+	[ -n "$4" ] && tx=(ip netns exec "$4")
+	"${rx[@]}" python3 "$W/xfer.py" recv "$3" 5001 0 > "$W/$1.recv" 2>&1 &
+	local rpid=$!
+	sleep 1
+	t0=$SECONDS
+	"${tx[@]}" timeout 300 python3 "$W/xfer.py" send "$3" 5001 $((MB << 20)) > "$W/$1.send" 2>&1
+	wait $rpid
+	echo "# $1: sent $(tail -n 1 "$W/$1.send"), received $(tail -n 1 "$W/$1.recv"), $((SECONDS - t0)) s"
+	grep -q Traceback "$W/$1.send" "$W/$1.recv" && sed 's/^/#   /' "$W/$1.send" "$W/$1.recv"
+	[ -s "$W/$1.send" ] && [ "$(cat "$W/$1.send")" = "$(cat "$W/$1.recv")" ] &&
+		[ "$(cut -d' ' -f1 "$W/$1.send")" = $((MB << 20)) ]
+}
+DESC="TCP, $MB MiB from ours to the kernel's: the same SHA-256 at both ends"
+ok xfer out $NS 10.88.0.2 ""
+DESC="TCP, $MB MiB from the kernel's to ours: the same SHA-256 at both ends"
+ok xfer in "" 10.88.0.1 $NS
+grep 'e1000e:' "$BROKER_LOG" | tail -n 3 | sed 's/^/# /'
+
+# Oversized frames from the system: the MTU raised above the driver's
+# 2 KiB buffers.  Dropped and counted by the driver, never on the wire.
+ip link set $IF mtu 3000
+DESC="MTU 3000: a 2500-byte ping is dropped by the driver (logged), none reaches the other NIC"
+ok bash -c "! busybox ping -c 2 -W 2 -s 2500 10.88.0.2 > /dev/null && grep -q 'dbk0: dropped a frame shorter than 14 or longer than 2048 bytes' '$BROKER_LOG'"
+ip link set $IF mtu 1500
+DESC="... MTU 1500 again: ping flows"
+ok wait_for 10 busybox ping -c 1 -W 2 10.88.0.2
+
+# Many small UDP datagrams each way, counted at both ends (loss reported, not failed under 5%).
+cat > "$W/udp.py" <<'EOT'
+import socket, sys, time
+mode, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if mode == "recv":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((host, port)); s.settimeout(5); n = 0
+    try:
+        while True:
+            b = s.recv(2048)
+            if b == b"end": break
+            n += 1
+    except socket.timeout:
+        pass
+    print(n)
+else:
+    payload = b"x" * 18
+    for i in range(count):
+        s.sendto(payload, (host, port))
+        if i % 64 == 63: time.sleep(0.001)
+    time.sleep(0.5)
+    for i in range(5): s.sendto(b"end", (host, port))
+EOT
+udp() {	# udp NAME RECV_NS RECV_ADDR SEND_NS COUNT
+	local rx=() tx=() got
+	[ -n "$2" ] && rx=(ip netns exec "$2")
+	[ -n "$4" ] && tx=(ip netns exec "$4")
+	"${rx[@]}" python3 "$W/udp.py" recv "$3" 5002 0 > "$W/$1.udp" 2>&1 &
+	local rpid=$!
+	sleep 1
+	"${tx[@]}" python3 "$W/udp.py" send "$3" 5002 "$5"
+	wait $rpid
+	got=$(cat "$W/$1.udp")
+	echo "# $1: $5 UDP datagrams of 18 bytes sent, $got received ($(( ($5 - got) * 100 / $5 ))% lost)"
+	[ "$got" -le "$5" ] && [ $(( ($5 - got) * 100 / $5 )) -lt 5 ]
+}
+DESC="5000 small UDP datagrams from ours to the kernel's: counted at both ends, under 5% lost"
+ok udp uout $NS 10.88.0.2 "" 5000
+DESC="5000 small UDP datagrams from the kernel's to ours: counted at both ends, under 5% lost"
+ok udp uin "" 10.88.0.1 $NS 5000
+
+# The link, through QMP (tests/vm/qmp-agent on the host): LSC, the other vector, the carrier.
+qmp set_link '{"name": "nic0", "up": false}' | sed 's/^/# set_link down: /'
+DESC="QMP set_link nic0 off: $IF loses its carrier"
+ok wait_for 20 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 0 ]'
+qmp set_link '{"name": "nic0", "up": true}' | sed 's/^/# set_link up: /'
+DESC="... and on: the carrier back, ping again"
+ok wait_for 30 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null'
+
+pid=$(dev_field "$ours" pid)
+kill -KILL "$pid"
+DESC="the driver SIGKILLed: restarted, $IF back with the NIC's MAC"
+ok wait_for 60 bash -c 'p=$(dev_field $ours pid); [ "$p" != None ] && [ "$p" != '"$pid"' ] && ip link show $IF > /dev/null 2>&1 && [ "$(cat /sys/class/net/$IF/address)" = 52:54:00:12:34:01 ]'
+ip addr add 10.88.0.1/24 dev $IF
+ip link set $IF up
+DESC="... carrier and ping again through the restarted driver (the device reset and brought up anew)"
+ok wait_for 40 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null'
+DESC="... and a $((MB / 4)) MiB transfer again"
+MB=$((MB / 4)) ok xfer again $NS 10.88.0.2 ""
+
+DESC="no DMA fault in the kernel log (behind an IOMMU: the NIC kept to the driver's buffers)"
+ok bash -c '! dmesg | grep -E "DMAR: \[DMA (Read|Write)\]|DMAR:.*fault"'
+ctl revoke "$ours" > /dev/null
+DESC="revoke: the driver stopped, $IF gone"
+ok wait_for 20 bash -c '[ "$(state)" = revoked ] && ! ip link show $IF > /dev/null 2>&1'
+broker_stop
+DESC="devbrokerd never touched the kernel's NIC: still e1000e's, still in the namespace"
+ok bash -c "[ \"\$(basename \$(readlink /sys/bus/pci/devices/$theirs/driver))\" = e1000e ] && ip -n $NS link show '$keth' > /dev/null"
+echo "1..$n"
+[ "$FAILED" = 0 ] || { echo "# devbrokerd log:"; sed 's/^/# /' "$BROKER_LOG" | tail -n 60; dmesg | tail -n 30 | sed 's/^/# /'; }
+exit "$FAILED"
