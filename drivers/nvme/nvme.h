@@ -104,6 +104,7 @@ struct nvme_queue {
 	/* statistics */
 	uint64_t nr_submitted, nr_completed, nr_doorbells, nr_irqs;
 	uint64_t nr_quiet_slices;	/* waits that slept a whole slice with commands outstanding */
+	uint64_t next_timeout_check;	/* nvme_now_ns() of check_timeouts()' next walk, under lock */
 };
 
 struct nvme_ns {

@@ -103,11 +103,17 @@ DBK_EXPORT int dbk_irq_get_fd(const struct dbk_dev *dev, uint32_t vector)
 	return dev->irq_fds[vector];
 }
 
+/*
+ * The coarse clock, read from memory: CLOCK_MONOTONIC reads the
+ * clocksource, under TCG the HPET (a trap to QEMU).  It decides only how
+ * long to wait again after an early wakeup (a signal, or another thread
+ * took the count), where a tick's lag makes the wait a tick longer.
+ */
 static int64_t now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -115,6 +121,7 @@ DBK_EXPORT int dbk_irq_wait(struct dbk_dev *dev, uint32_t vector, int timeout_ms
 {
 	int64_t deadline = 0;
 	struct pollfd pfd;
+	int left = timeout_ms;
 	uint64_t cnt;
 	int fd, r;
 
@@ -125,7 +132,6 @@ DBK_EXPORT int dbk_irq_wait(struct dbk_dev *dev, uint32_t vector, int timeout_ms
 		deadline = now_ms() + timeout_ms;
 	for (;;) {
 		ssize_t n;
-		int left = timeout_ms;
 
 		if (dbk__revoked(dev))
 			return -ENODEV;
@@ -134,11 +140,6 @@ DBK_EXPORT int dbk_irq_wait(struct dbk_dev *dev, uint32_t vector, int timeout_ms
 			return cnt > INT_MAX ? INT_MAX : (int)cnt;
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
-		if (timeout_ms > 0) {
-			int64_t rest = deadline - now_ms();
-
-			left = rest < 0 ? 0 : (int)rest;
-		}
 		if (timeout_ms == 0 || (timeout_ms > 0 && left == 0))
 			break;
 		pfd.fd = fd;
@@ -147,8 +148,12 @@ DBK_EXPORT int dbk_irq_wait(struct dbk_dev *dev, uint32_t vector, int timeout_ms
 		r = poll(&pfd, 1, left);
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (r == 0 && timeout_ms > 0)
-			continue;	/* one more read, then time out */
+		if (timeout_ms > 0) {
+			int64_t rest = deadline - now_ms();
+
+			/* poll() timed out: one more read, then time out. */
+			left = r == 0 || rest <= 0 ? 0 : rest < left ? (int)rest : left;
+		}
 	}
 	/* Timed out: a revoked grant never interrupts again, so say so. */
 	{
