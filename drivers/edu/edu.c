@@ -24,9 +24,13 @@
  *
  * usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]
  *                   [--timeout-ms MS] [--verbose]
+ *        edu-driver --name NAME --vfio BDF --cuse-fd M [...]
  * It needs no privileges: the launcher opens the devbroker grant and
  * /dev/cuse for it, and hands them over (<devbroker/handover.h>); the fd
- * options are for a launcher of another kind.  The grant must allow BAR0,
+ * options are for a launcher of another kind.  With --vfio the same driver
+ * runs on the device at BDF bound to vfio-pci instead (libdev's VFIO
+ * backend, dbk_dev_open_vfio()): it needs access to /dev/vfio/vfio and the
+ * device's group node, and an open /dev/cuse (--cuse-fd).  The grant must allow BAR0,
  * MSI or INTx, and DMA with dma_bits=28 (edu.txt: "the device supports
  * only 28 bits").
  */
@@ -359,7 +363,9 @@ static void usage(FILE *f)
 {
 	fputs("usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]\n"
 	      "                  [--timeout-ms MS] [--verbose]\n"
-	      "Without the fd options: the grant and /dev/cuse devbrokerd handed over.\n", f);
+	      "       edu-driver --name NAME --vfio BDF --cuse-fd M [--intx] [...]\n"
+	      "Without the fd options: the grant and /dev/cuse devbrokerd handed over.\n"
+	      "--vfio BDF: the edu device at BDF, bound to vfio-pci, instead of a grant.\n", f);
 }
 
 int main(int argc, char **argv)
@@ -371,6 +377,7 @@ int main(int argc, char **argv)
 		{ "intx", no_argument, NULL, 'i' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "vfio", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -380,7 +387,7 @@ int main(int argc, char **argv)
 	};
 	struct edu e = { .timeout_ms = 10000 };
 	int grant_fd = -1, cuse_fd = -1, c, r;
-	const char *name = NULL;
+	const char *name = NULL, *vfio = NULL;
 	struct sigaction sa;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -391,15 +398,17 @@ int main(int argc, char **argv)
 		case 'i': e.intx = true; break;
 		case 't': e.timeout_ms = atoi(optarg); break;
 		case 'v': e.verbose = true; break;
+		case 'V': vfio = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if ((grant_fd < 0) != (cuse_fd < 0) || !name || optind != argc) {
+	if ((vfio ? grant_fd >= 0 || cuse_fd < 0 : (grant_fd < 0) != (cuse_fd < 0)) ||
+	    !name || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (grant_fd < 0) {
+	if (grant_fd < 0 && !vfio) {
 		struct dbk_handover *h;
 
 		r = dbk_handover_get(&h);
@@ -424,9 +433,15 @@ int main(int argc, char **argv)
 	r = dbk_catch_revocation();
 	if (r < 0)
 		logmsg("cannot catch revocation: %s", strerror(-r));
-	r = dbk_dev_adopt(grant_fd, &e.dev);
+	if (vfio)
+		r = dbk_dev_open_vfio(vfio, &e.dev);
+	else
+		r = dbk_dev_adopt(grant_fd, &e.dev);
 	if (r < 0) {
-		logmsg("adopting grant fd %d: %s", grant_fd, strerror(-r));
+		if (vfio)
+			logmsg("opening %s through VFIO: %s", vfio, strerror(-r));
+		else
+			logmsg("adopting grant fd %d: %s", grant_fd, strerror(-r));
 		close(cuse_fd);		/* never keep /dev/cuse without serving it */
 		return 1;
 	}
@@ -450,7 +465,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (e.verbose)
-		logmsg("serving /dev/%s (%s)", name, e.intx ? "INTx" : "MSI");
+		logmsg("serving /dev/%s (%s%s)", name, e.intx ? "INTx" : "MSI",
+		       vfio ? ", through VFIO" : "");
 
 	r = dbk_cuse_run(e.cuse);
 	if (r < 0)
