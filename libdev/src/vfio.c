@@ -437,27 +437,68 @@ static const struct dbk_backend vfio_backend = {
 
 /* ---- opening ---- */
 
-/* "DDDD:BB:DD.F" or "BB:DD.F" (hex) in the kernel's spelling. */
+/* Hex digits only (no sign, space or 0x, which scanf would take), at most @max. */
+static const char *hex_field(const char *s, unsigned int max_digits, unsigned int *val)
+{
+	unsigned int v = 0, n = 0;
+
+	for (; n < max_digits; n++, s++) {
+		int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			break;
+		v = v * 16 + (unsigned int)d;
+	}
+	if (n == 0)
+		return NULL;
+	*val = v;
+	return s;
+}
+
+/* "DDDD:BB:DD.F" or "BB:DD.F" (hex), put in the kernel's spelling. */
 static int parse_bdf(const char *s, char *out, uint32_t *domain, uint8_t *bus,
 		     uint8_t *devfn)
 {
-	unsigned int d = 0, b, dv, f;
-	int n = 0;
+	unsigned int f[4], n = 0;
+	const char *p = s;
 
-	if (strlen(s) >= VFIO_BDF_MAX)
-		return -EINVAL;
-	if (sscanf(s, "%x:%x:%x.%x%n", &d, &b, &dv, &f, &n) != 4 || s[n]) {
-		d = 0;
-		n = 0;
-		if (sscanf(s, "%x:%x.%x%n", &b, &dv, &f, &n) != 3 || s[n])
+	/* Up to three ':'-separated fields, then '.' and the function. */
+	for (;;) {
+		p = hex_field(p, 4, &f[n]);
+		if (!p || n == 3)
 			return -EINVAL;
+		n++;
+		if (*p == ':') {
+			p++;
+			continue;
+		}
+		if (*p != '.')
+			return -EINVAL;
+		p = hex_field(p + 1, 1, &f[n]);
+		if (!p || *p)
+			return -EINVAL;
+		break;
 	}
-	if (d > 0xffff || b > 0xff || dv > 0x1f || f > 7)
+	if (n == 2) {		/* BB:DD */
+		f[3] = f[2];
+		f[2] = f[1];
+		f[1] = f[0];
+		f[0] = 0;
+	} else if (n != 3) {
 		return -EINVAL;
-	snprintf(out, VFIO_BDF_MAX, "%04x:%02x:%02x.%x", d, b, dv, f);
-	*domain = d;
-	*bus = (uint8_t)b;
-	*devfn = (uint8_t)(dv << 3 | f);
+	}
+	if (f[1] > 0xff || f[2] > 0x1f || f[3] > 7)
+		return -EINVAL;
+	snprintf(out, VFIO_BDF_MAX, "%04x:%02x:%02x.%x", f[0], f[1], f[2], f[3]);
+	*domain = f[0];
+	*bus = (uint8_t)f[1];
+	*devfn = (uint8_t)(f[2] << 3 | f[3]);
 	return 0;
 }
 
