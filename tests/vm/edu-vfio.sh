@@ -19,7 +19,7 @@ modprobe cuse 2>/dev/null || true
 BDF=$(edu_bdfs | head -n1)
 [ -n "$BDF" ] || fail "no edu device"
 D=/sys/bus/pci/devices/$BDF
-GROUP=$(basename "$(readlink "$D/iommu_group")")
+GROUP=$(iommu_group "$BDF")
 echo "# edu at $BDF, IOMMU group $GROUP: $(ls "$D/iommu_group/devices" | tr '\n' ' ')"
 
 # Run the driver as DRV_UID: another uid, no groups, no capabilities, no
@@ -44,11 +44,7 @@ check "not bound to vfio-pci: edu-driver --vfio fails (status $rc)" [ "$rc" != 0
 diag < "$LOG"
 
 # Bind to vfio-pci as a VFIO user's administrator does.
-if [ -e "$D/driver" ]; then echo "$BDF" > "$D/driver/unbind"; fi
-echo vfio-pci > "$D/driver_override"
-echo "$BDF" > /sys/bus/pci/drivers_probe
-check "$BDF is bound to vfio-pci" \
-	bash -c "[ \"\$(basename \"\$(readlink $D/driver)\")\" = vfio-pci ]"
+check "$BDF is bound to vfio-pci" vfio_bind "$BDF"
 check "/dev/vfio/$GROUP exists" [ -c "/dev/vfio/$GROUP" ]
 
 # Without access to the group node the user cannot open it.
@@ -135,8 +131,7 @@ for mode in "${modes[@]}"; do
 done
 
 # Hand the device back: the group node reopens for the next user.
-echo "$BDF" > /sys/bus/pci/drivers/vfio-pci/unbind
-echo > "$D/driver_override"
+vfio_unbind "$BDF"
 check "$BDF unbound from vfio-pci" [ ! -e "$D/driver" ]
 dmesg | grep -iE 'dmar|vfio' | tail -n 20 | diag
 check "no DMAR fault was logged" bash -c "! dmesg | grep -q 'DMAR:.*fault'"
