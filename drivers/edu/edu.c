@@ -24,15 +24,18 @@
  *
  * usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]
  *                   [--timeout-ms MS] [--verbose]
- *        edu-driver --name NAME --vfio BDF --cuse-fd M [...]
+ *        edu-driver --name NAME --vfio BDF [--vfio-group-fd G] --cuse-fd M [...]
  * It needs no privileges: the launcher opens the devbroker grant and
  * /dev/cuse for it, and hands them over (<devbroker/handover.h>); the fd
- * options are for a launcher of another kind.  With --vfio the same driver
- * runs on the device at BDF bound to vfio-pci instead (libdev's VFIO
- * backend, dbk_dev_open_vfio()): it needs access to /dev/vfio/vfio and the
- * device's group node, and an open /dev/cuse (--cuse-fd).  The grant must allow BAR0,
+ * options are for a launcher of another kind.  The grant must allow BAR0,
  * MSI or INTx, and DMA with dma_bits=28 (edu.txt: "the device supports
  * only 28 bits").
+ *
+ * With --vfio the same driver runs on the device at BDF bound to vfio-pci
+ * instead (libdev's VFIO backend): it opens the device's IOMMU group
+ * itself (dbk_dev_open_vfio(): it needs access to /dev/vfio/N), or adopts
+ * the group a launcher opened for it (--vfio-group-fd,
+ * dbk_dev_adopt_vfio()); /dev/cuse comes open as --cuse-fd.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -363,9 +366,10 @@ static void usage(FILE *f)
 {
 	fputs("usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]\n"
 	      "                  [--timeout-ms MS] [--verbose]\n"
-	      "       edu-driver --name NAME --vfio BDF --cuse-fd M [--intx] [...]\n"
+	      "       edu-driver --name NAME --vfio BDF [--vfio-group-fd G] --cuse-fd M [--intx] [...]\n"
 	      "Without the fd options: the grant and /dev/cuse devbrokerd handed over.\n"
-	      "--vfio BDF: the edu device at BDF, bound to vfio-pci, instead of a grant.\n", f);
+	      "--vfio BDF: the edu device at BDF, bound to vfio-pci, instead of a grant\n"
+	      "(its IOMMU group opened here, or given as fd G).\n", f);
 }
 
 int main(int argc, char **argv)
@@ -378,6 +382,7 @@ int main(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "vfio", required_argument, NULL, 'V' },
+		{ "vfio-group-fd", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -386,7 +391,7 @@ int main(int argc, char **argv)
 		.write = cdev_write,
 	};
 	struct edu e = { .timeout_ms = 10000 };
-	int grant_fd = -1, cuse_fd = -1, c, r;
+	int grant_fd = -1, cuse_fd = -1, group_fd = -1, c, r;
 	const char *name = NULL, *vfio = NULL;
 	struct sigaction sa;
 
@@ -399,11 +404,12 @@ int main(int argc, char **argv)
 		case 't': e.timeout_ms = atoi(optarg); break;
 		case 'v': e.verbose = true; break;
 		case 'V': vfio = optarg; break;
+		case 'G': group_fd = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if ((vfio ? grant_fd >= 0 || cuse_fd < 0 : (grant_fd < 0) != (cuse_fd < 0)) ||
+	if ((vfio ? grant_fd >= 0 || cuse_fd < 0 : (grant_fd < 0) != (cuse_fd < 0) || group_fd >= 0) ||
 	    !name || optind != argc) {
 		usage(stderr);
 		return 2;
@@ -433,7 +439,9 @@ int main(int argc, char **argv)
 	r = dbk_catch_revocation();
 	if (r < 0)
 		logmsg("cannot catch revocation: %s", strerror(-r));
-	if (vfio)
+	if (vfio && group_fd >= 0)
+		r = dbk_dev_adopt_vfio(group_fd, vfio, &e.dev);
+	else if (vfio)
 		r = dbk_dev_open_vfio(vfio, &e.dev);
 	else
 		r = dbk_dev_adopt(grant_fd, &e.dev);

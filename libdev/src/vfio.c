@@ -795,30 +795,32 @@ static int iova_ranges(struct vfio_data *v)
 	return 0;
 }
 
-DBK_EXPORT int dbk_dev_open_vfio(const char *bdf, struct dbk_dev **devp)
+/*
+ * Attach @group_fd (the group of the device @name) to a new container with
+ * type1 v2, open the device and describe it.  On failure the group is
+ * detached again and left open.
+ */
+static int vfio_attach(int group_fd, const char *name, uint32_t domain, uint8_t bus,
+		       uint8_t devfn, struct dbk_dev **devp)
 {
 	struct vfio_group_status gs = { .argsz = sizeof(gs) };
-	char name[VFIO_BDF_MAX], path[64];
-	struct vfio_data *v = NULL;
 	struct dbk_dev *dev = NULL;
-	uint32_t domain;
-	uint8_t bus, devfn;
-	int group, fd, r;
+	struct vfio_data *v;
+	bool attached = false;
+	int fd, r;
 
-	if (!bdf || !devp)
-		return -EINVAL;
-	r = parse_bdf(bdf, name, &domain, &bus, &devfn);
+	r = xioctl(group_fd, VFIO_GROUP_GET_STATUS, &gs);
 	if (r < 0)
-		return r;
-	r = iommu_group_of(name, &group);
-	if (r < 0)
-		return r;
+		return r == -ENOTTY ? -EINVAL : r;	/* not a VFIO group fd */
+	if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EBUSY;	/* another device of the group has a host driver */
+	if (gs.flags & VFIO_GROUP_FLAGS_CONTAINER_SET)
+		return -EBUSY;	/* someone else's container */
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	v->container = v->group = -1;
+	v->group = group_fd;
 	snprintf(v->bdf, sizeof(v->bdf), "%s", name);
-
 	v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (v->container < 0) {
 		r = -errno;
@@ -836,32 +838,19 @@ DBK_EXPORT int dbk_dev_open_vfio(const char *bdf, struct dbk_dev **devp)
 		r = r < 0 ? r : -EOPNOTSUPP;
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	v->group = open(path, O_RDWR | O_CLOEXEC);
-	if (v->group < 0) {
-		/* No node: the device is not bound to vfio-pci. */
-		r = errno == ENOENT ? -ENODEV : -errno;
-		goto fail;
-	}
-	r = xioctl(v->group, VFIO_GROUP_GET_STATUS, &gs);
+	r = xioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &v->container);
 	if (r < 0)
 		goto fail;
-	if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		r = -EBUSY;	/* another device of the group is not bound to vfio */
-		goto fail;
-	}
-	r = xioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container);
-	if (r < 0)
-		goto fail;
+	attached = true;
 	r = xioctl(v->container, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
 	if (r < 0)
 		goto fail;
 	r = iova_ranges(v);
 	if (r < 0)
 		goto fail;
-	fd = xioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, name);
+	fd = xioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, (void *)name);
 	if (fd < 0) {
-		r = fd;
+		r = fd;		/* -ENODEV: not in this group */
 		goto fail;
 	}
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -881,10 +870,50 @@ DBK_EXPORT int dbk_dev_open_vfio(const char *bdf, struct dbk_dev **devp)
 	*devp = dev;
 	return 0;
 fail:
-	if (v->group >= 0)
-		close(v->group);
+	if (attached)
+		(void)xioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER, NULL);
 	if (v->container >= 0)
 		close(v->container);
 	free(v);
 	return r;
+}
+
+DBK_EXPORT int dbk_dev_open_vfio(const char *bdf, struct dbk_dev **devp)
+{
+	char name[VFIO_BDF_MAX], path[64];
+	uint32_t domain;
+	uint8_t bus, devfn;
+	int group, group_fd, r;
+
+	if (!bdf || !devp)
+		return -EINVAL;
+	r = parse_bdf(bdf, name, &domain, &bus, &devfn);
+	if (r < 0)
+		return r;
+	r = iommu_group_of(name, &group);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	group_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (group_fd < 0)
+		return errno == ENOENT ? -ENODEV : -errno;	/* no node: not bound to vfio-pci */
+	r = vfio_attach(group_fd, name, domain, bus, devfn, devp);
+	if (r < 0)
+		close(group_fd);
+	return r;
+}
+
+DBK_EXPORT int dbk_dev_adopt_vfio(int group_fd, const char *bdf, struct dbk_dev **devp)
+{
+	char name[VFIO_BDF_MAX];
+	uint32_t domain;
+	uint8_t bus, devfn;
+	int r;
+
+	if (group_fd < 0 || !bdf || !devp)
+		return -EINVAL;
+	r = parse_bdf(bdf, name, &domain, &bus, &devfn);
+	if (r < 0)
+		return r;
+	return vfio_attach(group_fd, name, domain, bus, devfn, devp);
 }

@@ -149,6 +149,22 @@ static void test_open_vfio_args(void **state)
 	assert_int_equal(dbk_dev_open_vfio("ff:1f.7", &dev), -ENODEV);
 	assert_ptr_equal(dev, (struct dbk_dev *)0x1);		/* untouched */
 	assert_int_equal(count_fds(), fds);
+
+	/* dbk_dev_adopt_vfio(): a group fd it cannot use is left open. */
+	{
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(dbk_dev_adopt_vfio(-1, "00:04.0", &dev), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, NULL, &dev), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, "00:04.0", NULL), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, "00:04", &dev), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, "00:04.0", &dev), -EINVAL);	/* not a group */
+		assert_int_equal(fcntl(fd, F_GETFD), FD_CLOEXEC);			/* still open */
+		close(fd);
+		assert_ptr_equal(dev, (struct dbk_dev *)0x1);
+		assert_int_equal(count_fds(), fds);
+	}
 }
 
 static void test_adopt_not_devbroker(void **state)

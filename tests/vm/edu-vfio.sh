@@ -53,6 +53,39 @@ wait $CPID; rc=$?
 check "the group node still root's: edu-driver --vfio fails (status $rc)" [ "$rc" != 0 ]
 check "... saying permission denied" grep -q 'Permission denied' "$LOG"
 diag < "$LOG"
+
+# As a launcher hands it over: the group opened by root (fd 4, the node
+# stays root's 0600), adopted unprivileged with dbk_dev_adopt_vfio().
+OUT=/tmp/vfio-handed.out LOG=/tmp/vfio-handed.err
+setpriv --reuid=$DRV_UID --regid=$DRV_UID --clear-groups --inh-caps=-all \
+	--bounding-set=-all --no-new-privs -- \
+	"$EDU_DRIVER" --cuse-fd 3 --verbose --name eduv0 --vfio "$BDF" --vfio-group-fd 4 \
+	3<>/dev/cuse 4<>"/dev/vfio/$GROUP" > "$OUT" 2> "$LOG" &
+CPID=$!
+up=0
+for _ in $(seq 300); do
+	[ -c /dev/eduv0 ] && { up=1; break; }
+	kill -0 $CPID 2>/dev/null || break
+	sleep 0.1
+done
+check "handed-over group fd: edu-driver --vfio-group-fd runs unprivileged, /dev/eduv0 appears" [ $up = 1 ]
+if [ $up = 1 ]; then
+	chmod 0666 /dev/eduv0
+	got=$(as_user "$H/edu-client" fact /dev/eduv0 12 2>&1)
+	check "handed-over group fd: edu-client fact 12 = 479001600 (got $got)" [ "$got" = 479001600 ]
+	head -c 2000 /dev/urandom > /tmp/vdma-in.h; chmod 0644 /tmp/vdma-in.h; rm -f /tmp/vdma-out.h
+	as_user "$H/edu-client" dma /dev/eduv0 /tmp/vdma-in.h /tmp/vdma-out.h 2>&1 | diag
+	check "handed-over group fd: a DMA round trip of 2000 bytes is byte-exact" \
+		cmp /tmp/vdma-in.h /tmp/vdma-out.h
+	check "handed-over group fd: the node is still root's ($(stat -c '%U %a' /dev/vfio/$GROUP))" \
+		[ "$(stat -c '%u %a' /dev/vfio/$GROUP)" = "0 600" ]
+	kill -TERM $CPID
+fi
+wait $CPID; rc=$?
+check "handed-over group fd: the driver exits cleanly (status $rc)" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || diag < "$LOG"
+wait_gone /dev/eduv0 10
+
 chown $DRV_UID:$DRV_UID "/dev/vfio/$GROUP"
 
 # The SDK calls themselves, unprivileged: tests/helpers/libdev-vfiotest.c.

@@ -117,6 +117,30 @@ int dbk_dev_adopt(int grant_fd, struct dbk_dev **devp);
 int dbk_dev_open_vfio(const char *bdf, struct dbk_dev **devp);
 
 /**
+ * As dbk_dev_open_vfio(), on a VFIO group fd someone else opened: the way
+ * a privileged launcher hands a vfio-pci device over, as it hands over a
+ * grant fd for dbk_dev_adopt() (the device's address then comes with it,
+ * as dbk_handover_device() gives it).  The driver needs no access to the
+ * group's node, only to /dev/vfio/vfio (mode 0666 by default), where it
+ * opens its own container.
+ *
+ * On success the device takes ownership of @p group_fd: dbk_dev_free()
+ * closes it.  On failure @p group_fd is left open, and no longer attached
+ * to a container of ours.
+ *
+ * @param group_fd an open /dev/vfio/N of the device's IOMMU group, not
+ *        attached to a container
+ * @param bdf the device's PCI address, as for dbk_dev_open_vfio()
+ * @param[out] devp the new device; set only on success
+ * @return 0, -EINVAL (negative fd, NULL argument, malformed address, or
+ *         not a VFIO group fd), -EBUSY (the group is not viable, or already
+ *         has a container), -ENODEV (the device is not in that group), or
+ *         the errors of dbk_dev_open_vfio()
+ * @since SDK 1.3 (DEVBROKER_1.3)
+ */
+int dbk_dev_adopt_vfio(int group_fd, const char *bdf, struct dbk_dev **devp);
+
+/**
  * Release a device: disable its interrupts, unmap and free its DMA buffers,
  * unmap its BARs and close the grant fd.
  *
