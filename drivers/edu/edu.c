@@ -24,11 +24,18 @@
  *
  * usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]
  *                   [--timeout-ms MS] [--verbose]
+ *        edu-driver --name NAME --vfio BDF [--vfio-group-fd G] --cuse-fd M [...]
  * It needs no privileges: the launcher opens the devbroker grant and
  * /dev/cuse for it, and hands them over (<devbroker/handover.h>); the fd
  * options are for a launcher of another kind.  The grant must allow BAR0,
  * MSI or INTx, and DMA with dma_bits=28 (edu.txt: "the device supports
  * only 28 bits").
+ *
+ * With --vfio the same driver runs on the device at BDF bound to vfio-pci
+ * instead (libdev's VFIO backend): it opens the device's IOMMU group
+ * itself (dbk_dev_open_vfio(): it needs access to /dev/vfio/N), or adopts
+ * the group a launcher opened for it (--vfio-group-fd,
+ * dbk_dev_adopt_vfio()); /dev/cuse comes open as --cuse-fd.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -359,7 +366,10 @@ static void usage(FILE *f)
 {
 	fputs("usage: edu-driver --name NAME [--grant-fd N --cuse-fd M] [--intx]\n"
 	      "                  [--timeout-ms MS] [--verbose]\n"
-	      "Without the fd options: the grant and /dev/cuse devbrokerd handed over.\n", f);
+	      "       edu-driver --name NAME --vfio BDF [--vfio-group-fd G] --cuse-fd M [--intx] [...]\n"
+	      "Without the fd options: the grant and /dev/cuse devbrokerd handed over.\n"
+	      "--vfio BDF: the edu device at BDF, bound to vfio-pci, instead of a grant\n"
+	      "(its IOMMU group opened here, or given as fd G).\n", f);
 }
 
 int main(int argc, char **argv)
@@ -371,6 +381,8 @@ int main(int argc, char **argv)
 		{ "intx", no_argument, NULL, 'i' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "vfio", required_argument, NULL, 'V' },
+		{ "vfio-group-fd", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -379,8 +391,8 @@ int main(int argc, char **argv)
 		.write = cdev_write,
 	};
 	struct edu e = { .timeout_ms = 10000 };
-	int grant_fd = -1, cuse_fd = -1, c, r;
-	const char *name = NULL;
+	int grant_fd = -1, cuse_fd = -1, group_fd = -1, c, r;
+	const char *name = NULL, *vfio = NULL;
 	struct sigaction sa;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -391,15 +403,18 @@ int main(int argc, char **argv)
 		case 'i': e.intx = true; break;
 		case 't': e.timeout_ms = atoi(optarg); break;
 		case 'v': e.verbose = true; break;
+		case 'V': vfio = optarg; break;
+		case 'G': group_fd = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if ((grant_fd < 0) != (cuse_fd < 0) || !name || optind != argc) {
+	if ((vfio ? grant_fd >= 0 || cuse_fd < 0 : (grant_fd < 0) != (cuse_fd < 0) || group_fd >= 0) ||
+	    !name || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (grant_fd < 0) {
+	if (grant_fd < 0 && !vfio) {
 		struct dbk_handover *h;
 
 		r = dbk_handover_get(&h);
@@ -424,9 +439,17 @@ int main(int argc, char **argv)
 	r = dbk_catch_revocation();
 	if (r < 0)
 		logmsg("cannot catch revocation: %s", strerror(-r));
-	r = dbk_dev_adopt(grant_fd, &e.dev);
+	if (vfio && group_fd >= 0)
+		r = dbk_dev_adopt_vfio(group_fd, vfio, &e.dev);
+	else if (vfio)
+		r = dbk_dev_open_vfio(vfio, &e.dev);
+	else
+		r = dbk_dev_adopt(grant_fd, &e.dev);
 	if (r < 0) {
-		logmsg("adopting grant fd %d: %s", grant_fd, strerror(-r));
+		if (vfio)
+			logmsg("opening %s through VFIO: %s", vfio, strerror(-r));
+		else
+			logmsg("adopting grant fd %d: %s", grant_fd, strerror(-r));
 		close(cuse_fd);		/* never keep /dev/cuse without serving it */
 		return 1;
 	}
@@ -450,7 +473,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (e.verbose)
-		logmsg("serving /dev/%s (%s)", name, e.intx ? "INTx" : "MSI");
+		logmsg("serving /dev/%s (%s%s)", name, e.intx ? "INTx" : "MSI",
+		       vfio ? ", through VFIO" : "");
 
 	r = dbk_cuse_run(e.cuse);
 	if (r < 0)

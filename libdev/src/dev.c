@@ -41,6 +41,8 @@ int dbk__ioctl_sz(struct dbk_dev *dev, unsigned long req, void *arg, size_t size
 
 	if (dbk__revoked(dev))
 		return -ENODEV;
+	if (dev->backend)
+		return -EOPNOTSUPP;	/* not a grant fd: no devbroker ioctls */
 	/* Every devbroker ioctl struct starts with argsz: our sizeof. */
 	*(uint32_t *)arg = (uint32_t)size;
 	do
@@ -206,6 +208,12 @@ static void free_dev(struct dbk_dev *dev)
 	free(dev);
 }
 
+void dbk__dev_free_raw(struct dbk_dev *dev)
+{
+	if (dev)
+		free_dev(dev);
+}
+
 DBK_EXPORT int dbk_dev_adopt(int grant_fd, struct dbk_dev **devp)
 {
 	return dbk__dev_adopt_sys(grant_fd, &dbk__libc_sys, devp);
@@ -297,12 +305,17 @@ DBK_EXPORT void dbk_dev_free(struct dbk_dev *dev)
 	for (b = dev->bufs; b; b = next) {
 		next = b->next;
 		dbk__sigbus_unregister(b->vaddr);
-		munmap(b->vaddr, b->size);
+		if (dev->backend)
+			(void)dev->backend->dma_free(dev, b);
+		else
+			munmap(b->vaddr, b->size);
 		free(b);	/* closing the grant fd releases the memory */
 	}
 	dev->bufs = NULL;
 	unmap_all(dev);
 	close(dev->fd);
+	if (dev->backend)
+		dev->backend->release(dev);
 	free_dev(dev);
 }
 
@@ -342,7 +355,15 @@ static int dbk_dev_info_prepare(void *info, size_t minsz, size_t size)
 
 static int dbk_dev_info_ioctl(struct dbk_dev *dev, unsigned long req, void *info)
 {
-	int r = dbk__ioctl_sz(dev, req, info, *(uint32_t *)info);
+	int r;
+
+	if (dev->backend) {
+		if (dbk__revoked(dev))
+			return -ENODEV;
+		r = dev->backend->info(dev, req, info);
+		return r < 0 ? r : 0;
+	}
+	r = dbk__ioctl_sz(dev, req, info, *(uint32_t *)info);
 
 	return r < 0 ? r : 0;
 }

@@ -11,6 +11,8 @@ static int dma_unmap(struct dbk_dev *dev, uint64_t iova, uint64_t size)
 {
 	struct dbk_dma_unmap um;
 
+	if (dev->backend)
+		return dbk__revoked(dev) ? -ENODEV : dev->backend->dma_unmap(dev, iova, size);
 	memset(&um, 0, sizeof(um));
 	um.iova = iova;
 	um.size = size;
@@ -33,6 +35,17 @@ DBK_EXPORT int dbk_dma_buf_alloc(struct dbk_dev *dev, size_t size,
 	buf = calloc(1, sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
+	if (dev->backend) {
+		buf->dev = dev;
+		buf->size = rounded;
+		r = dbk__revoked(dev) ? -ENODEV : dev->backend->dma_alloc(dev, buf);
+		if (r < 0) {
+			free(buf);
+			return r;
+		}
+		p = buf->vaddr;
+		goto done;
+	}
 	memset(&req, 0, sizeof(req));
 	req.size = rounded;
 	r = dbk__ioctl(dev, DBK_GRANT_DMA_ALLOC, &req);
@@ -53,6 +66,7 @@ DBK_EXPORT int dbk_dma_buf_alloc(struct dbk_dev *dev, size_t size,
 	buf->iova = req.iova;
 	buf->offset = req.offset;
 	buf->size = rounded;
+done:
 	(void)dbk__sigbus_register(p, rounded, dev);
 	buf->next = dev->bufs;
 	dev->bufs = buf;
@@ -76,6 +90,11 @@ DBK_EXPORT int dbk_dma_buf_free(struct dbk_dma_buf *buf)
 		}
 	}
 	dbk__sigbus_unregister(buf->vaddr);
+	if (dev->backend) {
+		r = dev->backend->dma_free(dev, buf);
+		free(buf);
+		return r < 0 ? r : 0;
+	}
 	munmap(buf->vaddr, buf->size);
 	r = dma_unmap(dev, buf->iova, buf->size);
 	free(buf);
@@ -113,6 +132,12 @@ DBK_EXPORT int dbk_dma_map_mem(struct dbk_dev *dev, void *vaddr, uint64_t iova,
 		return -EINVAL;
 	if (flags & ~(uint32_t)(DBK_DMA_MAP_F_READ | DBK_DMA_MAP_F_WRITE))
 		return -EINVAL;
+	if (dev->backend) {
+		if (dbk__revoked(dev))
+			return -ENODEV;
+		r = dev->backend->dma_map(dev, vaddr, iova, size, flags);
+		return r < 0 ? r : 0;
+	}
 	memset(&map, 0, sizeof(map));
 	map.flags = flags;
 	map.vaddr = (uintptr_t)vaddr;

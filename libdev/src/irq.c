@@ -25,6 +25,9 @@ static int set_irqs(struct dbk_dev *dev, uint32_t flags, uint32_t index,
 {
 	struct dbk_irq_set set;
 
+	if (dev->backend)
+		return dbk__revoked(dev) ? -ENODEV :
+		       dev->backend->set_irqs(dev, flags, index, count, fds);
 	memset(&set, 0, sizeof(set));
 	set.flags = flags;
 	set.index = index;
@@ -156,7 +159,7 @@ DBK_EXPORT int dbk_irq_wait(struct dbk_dev *dev, uint32_t vector, int timeout_ms
 		}
 	}
 	/* Timed out: a revoked grant never interrupts again, so say so. */
-	{
+	if (!dev->backend) {
 		struct dbk_irq_info info;
 
 		memset(&info, 0, sizeof(info));

@@ -63,8 +63,10 @@ struct dbk_dma_buf {
 	size_t size;
 };
 
+struct dbk_backend;
+
 struct dbk_dev {
-	int fd;
+	int fd;				/* the grant fd, or VFIO's device fd */
 	int revoked;			/* __atomic; also set by the SIGBUS handler */
 	size_t page_size;
 	const struct dbk_sys *sys;
@@ -78,6 +80,43 @@ struct dbk_dev {
 	int *irq_fds;
 	/* DMA buffers */
 	struct dbk_dma_buf *bufs;
+	/*
+	 * NULL: a devbroker grant fd, reached directly (ioctls, pread/pwrite
+	 * at DBK_REGION_OFFSET()).  Otherwise another kernel interface (VFIO):
+	 * the calls that are not mapped MMIO go through it.  Mapped BAR pages
+	 * (dev->bars[].maps) are reached directly in either case.
+	 */
+	const struct dbk_backend *backend;
+	void *backend_data;
+};
+
+/*
+ * A second way to reach a device (vfio.c): everything but mapped MMIO.
+ * Each returns 0 (or a count) or a negative errno.
+ */
+struct dbk_backend {
+	const char *name;
+	/* One access of @width bytes at @off in region @index (a BAR or
+	 * DBK_REGION_CONFIG); @buf holds the bytes, little-endian. */
+	int (*rw)(struct dbk_dev *dev, uint32_t index, uint64_t off, void *buf,
+		  unsigned int width, bool write);
+	/* Answer DBK_DEVICE_GET_INFO, DBK_GRANT_GET_INFO,
+	 * DBK_GRANT_GET_REGION_INFO or DBK_GRANT_GET_IRQ_INFO into @info,
+	 * whose argsz (at most DBK_ARGSZ_MAX) says how much may be written. */
+	int (*info)(struct dbk_dev *dev, unsigned long req, void *info);
+	/* DBK_GRANT_SET_IRQS's DBK_IRQ_SET_TRIGGER (@count eventfds at @fds,
+	 * or 0 to disable) and DBK_IRQ_SET_UNMASK. */
+	int (*set_irqs)(struct dbk_dev *dev, uint32_t flags, uint32_t index,
+			uint32_t count, const int *fds);
+	/* Allocate, map and make reachable buf->size bytes: set vaddr, iova. */
+	int (*dma_alloc)(struct dbk_dev *dev, struct dbk_dma_buf *buf);
+	/* Undo dma_alloc (also unmaps buf->vaddr). */
+	int (*dma_free)(struct dbk_dev *dev, struct dbk_dma_buf *buf);
+	int (*dma_map)(struct dbk_dev *dev, void *vaddr, uint64_t iova,
+		       uint64_t size, uint32_t flags);
+	int (*dma_unmap)(struct dbk_dev *dev, uint64_t iova, uint64_t size);
+	/* Last: release backend_data (dev->fd is already closed). */
+	void (*release)(struct dbk_dev *dev);
 };
 
 /* ---- dev.c ---- */
@@ -106,6 +145,10 @@ static inline void dbk__mark_revoked(struct dbk_dev *dev)
 int dbk__ioctl_sz(struct dbk_dev *dev, unsigned long req, void *arg, size_t size);
 /* The ioctl numbers are _IO(): argsz, set to sizeof(*arg) here, says the size. */
 #define dbk__ioctl(dev, req, arg) dbk__ioctl_sz(dev, req, arg, sizeof(*(arg)))
+
+/* Free a device half built (no DMA buffers, no interrupts): its BAR
+ * mappings and the struct; the fd stays open. */
+void dbk__dev_free_raw(struct dbk_dev *dev);
 
 /* ---- regs.c: region arithmetic ---- */
 /* Is a @width access at @off of a region of @size valid?  0 or -EINVAL. */

@@ -104,10 +104,19 @@ static int mediated(struct dbk_dev *dev, uint32_t index, uint64_t off,
 	uint64_t foff;
 	ssize_t n;
 
-	if (dbk__file_offset(index, off, &foff) < 0)
-		return -EINVAL;
 	if (write)
 		cpu_to_le(buf, *val, width);
+	if (dev->backend) {
+		int r = dev->backend->rw(dev, index, off, buf, width, write);
+
+		if (r < 0)
+			return r;
+		if (!write)
+			*val = le_to_cpu(buf, width);
+		return 0;
+	}
+	if (dbk__file_offset(index, off, &foff) < 0)
+		return -EINVAL;
 	do {
 		if (write)
 			n = dev->sys->pwrite(dev->fd, buf, width, (off_t)foff);

@@ -123,6 +123,50 @@ static void test_null_and_bad_args(void **state)
 	assert_int_equal(dbk_cuse_new(fd, "edu0", &ops, NULL, &cuse), -EINVAL);	/* closed fd */
 }
 
+/* dbk_dev_open_vfio(): what it refuses before VFIO is reached. */
+static void test_open_vfio_args(void **state)
+{
+	static const char *const bad[] = {
+		"", "0000:00:04", "00:04", "0000:00:04.8", "0000:00:20.0",
+		"10000:00:04.0", "0000:100:04.0", "0000:00:04.0x", "zz:00.0",
+		"0000:00:04.0 ", "0000:00:04.0/../../x",
+	};
+	struct dbk_dev *dev = (struct dbk_dev *)0x1;
+	int fds = count_fds();
+	size_t i;
+
+	(void)state;
+	assert_int_equal(dbk_dev_open_vfio(NULL, &dev), -EINVAL);
+	assert_int_equal(dbk_dev_open_vfio("0000:00:04.0", NULL), -EINVAL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = dbk_dev_open_vfio(bad[i], &dev);
+
+		if (r != -EINVAL)
+			fail_msg("\"%s\": %d, want -EINVAL", bad[i], r);
+	}
+	/* Well formed, in both spellings, but no such device here. */
+	assert_int_equal(dbk_dev_open_vfio("ffff:ff:1f.7", &dev), -ENODEV);
+	assert_int_equal(dbk_dev_open_vfio("ff:1f.7", &dev), -ENODEV);
+	assert_ptr_equal(dev, (struct dbk_dev *)0x1);		/* untouched */
+	assert_int_equal(count_fds(), fds);
+
+	/* dbk_dev_adopt_vfio(): a group fd it cannot use is left open. */
+	{
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(dbk_dev_adopt_vfio(-1, "00:04.0", &dev), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, NULL, &dev), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, "00:04.0", NULL), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, "00:04", &dev), -EINVAL);
+		assert_int_equal(dbk_dev_adopt_vfio(fd, "00:04.0", &dev), -EINVAL);	/* not a group */
+		assert_int_equal(fcntl(fd, F_GETFD), FD_CLOEXEC);			/* still open */
+		close(fd);
+		assert_ptr_equal(dev, (struct dbk_dev *)0x1);
+		assert_int_equal(count_fds(), fds);
+	}
+}
+
 static void test_adopt_not_devbroker(void **state)
 {
 	struct dbk_dev *dev = (struct dbk_dev *)0x1;
@@ -389,6 +433,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_null_and_bad_args),
+		cmocka_unit_test(test_open_vfio_args),
 		cmocka_unit_test(test_adopt_not_devbroker),
 		cmocka_unit_test(test_adopt_device_fd_refused),
 		cmocka_unit_test(test_adopt_revoked),

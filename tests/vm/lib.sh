@@ -42,6 +42,23 @@ dbk_unbind() {
 	echo > "$d/driver_override"
 }
 
+# The same with vfio-pci, for libdev's VFIO backend (needs an IOMMU).
+vfio_bind() {
+	local bdf=$1 d=/sys/bus/pci/devices/$1
+	modprobe vfio-pci || return 1
+	if [ -e "$d/driver" ]; then echo "$bdf" > "$d/driver/unbind" || return 1; fi
+	echo vfio-pci > "$d/driver_override" || return 1
+	echo "$bdf" > /sys/bus/pci/drivers_probe || return 1
+	[ "$(basename "$(readlink "$d/driver")")" = vfio-pci ]
+}
+vfio_unbind() {
+	local d=/sys/bus/pci/devices/$1
+	echo "$1" > /sys/bus/pci/drivers/vfio-pci/unbind || return 1
+	echo > "$d/driver_override"
+}
+# The IOMMU group number of a device (its node is /dev/vfio/N).
+iommu_group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+
 # qmp COMMAND [JSON-ARGUMENTS]: run a QMP command through the host's
 # tests/vm/qmp-agent (vm-run --qmp SOCK --host tests/vm/qmp-agent); prints
 # the JSON reply ({"return": ...} or {"error": ...}); fails on an error or

@@ -17,6 +17,9 @@
  *  - revocation: every call returns -ENODEV once the grant is revoked;
  *    dbk_catch_revocation() turns the SIGBUS of a revoked mapping into that.
  *
+ * The same calls also drive a device bound to vfio-pci, opened with
+ * dbk_dev_open_vfio() instead of adopted from a grant.
+ *
  * Thread safety: one struct dbk_dev may be used from several threads for
  * register and config accesses and for waiting on distinct vectors;
  * everything else (enable/disable interrupts, allocate/free DMA, free the
@@ -65,6 +68,77 @@ struct dbk_dma_buf;
  *         from the kernel.
  */
 int dbk_dev_adopt(int grant_fd, struct dbk_dev **devp);
+
+/**
+ * Open a PCI device bound to vfio-pci instead of devbroker, and describe
+ * it as dbk_dev_adopt() does a grant: the same driver then runs on either.
+ *
+ * Uses the VFIO container/group API with the type1 (v2) IOMMU driver, so
+ * the device must be behind an IOMMU, and every device of its IOMMU group
+ * bound to vfio-pci (or to no driver).  The caller needs read-write access
+ * to /dev/vfio/vfio and to the group's node /dev/vfio/N (an administrator
+ * chowns the latter to the driver's user), and an RLIMIT_MEMLOCK large
+ * enough for its DMA: type1 counts pinned pages against it.
+ *
+ * The operations map onto VFIO as follows:
+ *  - BARs: every area VFIO_DEVICE_GET_REGION_INFO reports as mmap()able
+ *    (the whole BAR, or the areas of its sparse-mmap capability) is mapped
+ *    and reached directly; other accesses are one pread()/pwrite() of the
+ *    region at its VFIO offset;
+ *  - config space: the config region, virtualized by vfio-pci;
+ *  - interrupts: VFIO_DEVICE_SET_IRQS with eventfds (INTx is masked each
+ *    time it fires, until dbk_irq_unmask(), as with devbroker);
+ *  - DMA: dbk_dma_buf_alloc() maps anonymous shared memory with
+ *    VFIO_IOMMU_MAP_DMA at the lowest free IOVA from 1 MiB up (as
+ *    devbroker.ko chooses), within the IOMMU's usable ranges;
+ *    dbk_dma_map_mem() maps the caller's memory at the caller's IOVA.
+ *
+ * The information calls answer from what VFIO reports: the device info has
+ * DBK_DEVICE_INFO_F_GRANT and DBK_DEVICE_INFO_F_IOMMU set and api_version
+ * 0; the grant info lists the interrupt types the device has,
+ * DBK_GRANT_F_CONFIG_WRITE, DBK_GRANT_F_DMA and DBK_GRANT_INFO_F_IOMMU,
+ * with dma_quota the RLIMIT_MEMLOCK at open (UINT64_MAX if unlimited); the
+ * region info's offset is the region's offset in the VFIO device fd
+ * (dbk_dev_get_fd()).  There is no policy, no rate cap and no revocation:
+ * vfio-pci has none of them (a device removed under it makes calls fail
+ * with -ENODEV).  dbk_dev_free() closes the device, group and container
+ * fds, which releases the IOMMU mappings.
+ *
+ * @param bdf the device's PCI address, "DDDD:BB:DD.F" or "BB:DD.F" (hex)
+ * @param[out] devp the new device; set only on success
+ * @return 0, -EINVAL (NULL argument or malformed address), -ENODEV (no such
+ *         device, or not bound to vfio-pci), -EOPNOTSUPP (no IOMMU group, or
+ *         no type1 v2 IOMMU), -EBUSY (the group is not viable: another of
+ *         its devices has a host driver; or the group is already open),
+ *         -EACCES (no access to /dev/vfio/...), -ENOMEM, or another
+ *         negative errno from VFIO.
+ * @since SDK 1.3 (DEVBROKER_1.3)
+ */
+int dbk_dev_open_vfio(const char *bdf, struct dbk_dev **devp);
+
+/**
+ * As dbk_dev_open_vfio(), on a VFIO group fd someone else opened: the way
+ * a privileged launcher hands a vfio-pci device over, as it hands over a
+ * grant fd for dbk_dev_adopt() (the device's address then comes with it,
+ * as dbk_handover_device() gives it).  The driver needs no access to the
+ * group's node, only to /dev/vfio/vfio (mode 0666 by default), where it
+ * opens its own container.
+ *
+ * On success the device takes ownership of @p group_fd: dbk_dev_free()
+ * closes it.  On failure @p group_fd is left open, and no longer attached
+ * to a container of ours.
+ *
+ * @param group_fd an open /dev/vfio/N of the device's IOMMU group, not
+ *        attached to a container
+ * @param bdf the device's PCI address, as for dbk_dev_open_vfio()
+ * @param[out] devp the new device; set only on success
+ * @return 0, -EINVAL (negative fd, NULL argument, malformed address, or
+ *         not a VFIO group fd), -EBUSY (the group is not viable, or already
+ *         has a container), -ENODEV (the device is not in that group), or
+ *         the errors of dbk_dev_open_vfio()
+ * @since SDK 1.3 (DEVBROKER_1.3)
+ */
+int dbk_dev_adopt_vfio(int group_fd, const char *bdf, struct dbk_dev **devp);
 
 /**
  * Release a device: disable its interrupts, unmap and free its DMA buffers,
