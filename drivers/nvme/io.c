@@ -21,6 +21,7 @@
  * list chaining is needed (max_transfer is capped to make it so).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,18 @@
 
 #define BOUNCE_CHUNK	(1u << 20)	/* bytes per bounce DMA buffer, at least */
 #define WAIT_SLICE_MS	100		/* how long a wait sleeps before checking timeouts */
+/*
+ * Adaptive polling, as ixy switches on its packet rate: an interrupt
+ * that finds POLL_ENTER or more completions means the queue is busy
+ * enough that the next one is due before a sleep and a wakeup would
+ * pay off, so the waiter polls the CQ (yielding the CPU between empty
+ * polls) until POLL_IDLE empty polls in a row, then sleeps on the vector
+ * again.  Interrupts stay enabled meanwhile (the CQ's IEN is fixed when
+ * it is created, §5.3, and INTMS/INTMC are not for MSI-X, §3.1.3): their
+ * counts pile up in the eventfd, read at the next sleep.
+ */
+#define POLL_ENTER	4
+#define POLL_IDLE	1000
 
 /* A slot whose waiter gave up (admin timeout): its late completion is dropped. */
 static struct nvme_req orphan;
@@ -171,7 +184,7 @@ unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req 
 		q->slots[i].req = NULL;
 		if (req == &orphan)
 			continue;
-		req->err = now > q->slots[i].deadline ? -ETIMEDOUT : err;
+		req->err = now >= q->slots[i].deadline ? -ETIMEDOUT : err;
 		req->status = 0;
 		req->completed = true;
 		n++;
@@ -465,7 +478,13 @@ int nvme_io_wait(struct nvme_queue *q, int timeout_ms)
 	uint64_t end = nvme_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
 	int n, r;
 
+	if (c->use_irq && c->poll_mode == NVME_POLL_ALWAYS && !q->polling) {
+		q->polling = true;
+		q->nr_poll_switches++;
+	}
 	for (;;) {
+		bool was_polling = q->polling;
+
 		/*
 		 * Timeouts first, at every call (check_timeouts() walks the
 		 * slots every WAIT_SLICE_MS at most): under steady load every
@@ -477,9 +496,26 @@ int nvme_io_wait(struct nvme_queue *q, int timeout_ms)
 		if (r < 0)
 			return r;
 		n = nvme_queue_poll(q);
+		if (n > 0 && c->use_irq) {
+			if (was_polling) {
+				q->nr_polled += (uint64_t)n;
+				q->idle_polls = 0;
+			} else if (c->poll_mode == NVME_POLL_ALWAYS ||
+				   (c->poll_mode == NVME_POLL_ADAPTIVE && n >= POLL_ENTER)) {
+				q->polling = true;
+				q->idle_polls = 0;
+				q->nr_poll_switches++;
+			}
+		}
 		if (n != 0 || (timeout_ms >= 0 && nvme_now_ns() >= end))
 			return n;
-		if (c->use_irq) {
+		if (c->use_irq && q->polling &&
+		    (c->poll_mode == NVME_POLL_ALWAYS || ++q->idle_polls < POLL_IDLE)) {
+			sched_yield();
+			if (dbk_dev_is_revoked(c->dev) == 1)
+				return -ENODEV;
+		} else if (c->use_irq) {
+			q->polling = false;
 			r = dbk_irq_wait(c->dev, q->vector, WAIT_SLICE_MS);
 			if (r > 0)
 				q->nr_irqs += (uint64_t)r;

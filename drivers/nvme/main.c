@@ -46,7 +46,8 @@
 static void usage(FILE *f)
 {
 	fputs("usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]\n"
-	      "            [--timeout-ms MS] [--nsid N] [--selftest | --identify] [--verbose]\n"
+	      "            [--timeout-ms MS] [--poll adaptive|irq|always] [--nsid N]\n"
+	      "            [--selftest | --identify] [--verbose]\n"
 	      "Without --grant-fd: the grant devbrokerd handed over.\n", f);
 }
 
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 		{ "depth", required_argument, NULL, 'd' },
 		{ "max-transfer", required_argument, NULL, 'm' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "poll", required_argument, NULL, 'p' },
 		{ "selftest", no_argument, NULL, 's' },
 		{ "identify", no_argument, NULL, 'i' },
 		{ "nsid", required_argument, NULL, 'n' },
@@ -93,6 +95,18 @@ int main(int argc, char **argv)
 		case 'd': depth = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'm': max_transfer = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': c.cmd_timeout_ms = atoi(optarg); break;
+		case 'p':
+			if (!strcmp(optarg, "adaptive")) {
+				c.poll_mode = NVME_POLL_ADAPTIVE;
+			} else if (!strcmp(optarg, "irq")) {
+				c.poll_mode = NVME_POLL_IRQ;
+			} else if (!strcmp(optarg, "always")) {
+				c.poll_mode = NVME_POLL_ALWAYS;
+			} else {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 's': selftest = true; break;
 		case 'i': identify = true; break;
 		case 'n': nsid = (uint32_t)strtoul(optarg, NULL, 0); break;

@@ -105,7 +105,19 @@ struct nvme_queue {
 	uint64_t nr_submitted, nr_completed, nr_doorbells, nr_irqs;
 	uint64_t nr_quiet_slices;	/* waits that slept a whole slice with commands outstanding */
 	uint64_t next_timeout_check;	/* nvme_now_ns() of check_timeouts()' next walk, under lock */
+	/* Adaptive polling (nvme_io_wait(): one waiter per queue) */
+	bool polling;			/* reaping by polling the CQ, not sleeping on the vector */
+	unsigned int idle_polls;	/* empty polls in a row while polling */
+	uint64_t nr_polled;		/* completions reaped while polling */
+	uint64_t nr_poll_switches;	/* times the queue went from its interrupt to polling */
 };
+
+/*
+ * How nvme_io_wait() waits for completions with MSI-X: on the queue's
+ * vector, polling the CQ only while busy (the default), always on the
+ * vector, or always polling (a core spent per queue, as SPDK does).
+ */
+enum nvme_poll_mode { NVME_POLL_ADAPTIVE, NVME_POLL_IRQ, NVME_POLL_ALWAYS };
 
 struct nvme_ns {
 	uint32_t nsid;
@@ -124,6 +136,7 @@ struct nvme_ctrl {
 	int cmd_timeout_ms;	/* an I/O or admin command's */
 	bool verbose;
 	bool use_irq;		/* MSI-X enabled (else: polling only) */
+	enum nvme_poll_mode poll_mode;
 	uint32_t nr_vectors;
 
 	/* Identify Controller */

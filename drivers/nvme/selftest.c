@@ -637,13 +637,31 @@ int nvme_selftest(struct nvme_ctrl *c)
 	/* 13. numbers: deep queues, then depth 1 (how dd measures the kernel's driver in tests/vm/nvme.sh) */
 	{
 		uint32_t len = c->max_transfer < 131072 ? c->max_transfer : 131072;
-		uint64_t n4, n128, quiet, irqs;
-		double iops = measure(&t, q0, 4096, 16, &n4);
-		double big = measure(&t, q0, c->max_transfer, 8, &n128);
+		uint64_t n4, n128, quiet, irqs, polled = q0->nr_polled, sw = q0->nr_poll_switches;
+		double iops, big;
 
+		irqs = q0->nr_irqs;
+		iops = measure(&t, q0, 4096, 16, &n4);
+		big = measure(&t, q0, c->max_transfer, 8, &n128);
 		check(&t, iops > 0 && big > 0, "throughput under TCG, one queue: 4 KiB reads at depth 16: "
 		      "%.0f IOPS; %u KiB reads at depth 8: %.1f MiB/s", iops, c->max_transfer >> 10,
 		      big * c->max_transfer / 1048576.0);
+		/*
+		 * The waits' mode (--poll): at depth 16 an interrupt finds
+		 * several completions, which switches adaptive polling on.
+		 */
+		polled = q0->nr_polled - polled;
+		sw = q0->nr_poll_switches - sw;
+		irqs = q0->nr_irqs - irqs;
+		if (c->use_irq)
+			check(&t, c->poll_mode == NVME_POLL_IRQ ? polled == 0 && sw == 0 && irqs > 0 :
+			      c->poll_mode == NVME_POLL_ALWAYS ? polled > 0 && irqs == 0 :
+			      polled > 0 && sw > 0 && irqs > 0,
+			      "waits %s: %" PRIu64 " completions of %" PRIu64 " reaped by polling, %" PRIu64
+			      " switches to polling, %" PRIu64 " interrupts waited for",
+			      c->poll_mode == NVME_POLL_IRQ ? "on the interrupt only" :
+			      c->poll_mode == NVME_POLL_ALWAYS ? "always polling" :
+			      "adaptive (polling while busy)", polled, n4 + n128, sw, irqs);
 		quiet = q0->nr_quiet_slices;
 		irqs = q0->nr_irqs;
 		iops = measure(&t, q0, 4096, 1, &n4);

@@ -361,6 +361,13 @@ out:
 		if (s.sq[i].started)
 			pthread_join(s.sq[i].thread, NULL);
 	the_disk = NULL;
+	for (i = 0; i < s.nr_sq; i++) {
+		struct nvme_queue *q = s.sq[i].q;
+
+		nvme_log("queue %u: %" PRIu64 " commands, %" PRIu64 " interrupts, %" PRIu64
+			 " completions reaped by polling (%" PRIu64 " switches to polling)", q->qid,
+			 q->nr_completed, q->nr_irqs, q->nr_polled, q->nr_poll_switches);
+	}
 	if (__atomic_load_n(&s.dead, __ATOMIC_ACQUIRE)) {
 		rc = 3;
 	} else if (nvme_ctrl_shutdown(c) < 0) {

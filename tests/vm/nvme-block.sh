@@ -203,6 +203,11 @@ if command -v fio > /dev/null; then
 	check "... it shuts the controller down (CSTS.SHST=2 logged) and exits 0 by itself" \
 		wait_for 30 bash -c "[ \$(grep -c 'CSTS.SHST=2' '$BROKER_LOG') -gt $nshut ] && grep -q 'driver nvme (pid $pid): exit 0' '$BROKER_LOG' && ! grep -q 'pid $pid) did not exit within' '$BROKER_LOG'"
 	echo "# unbind to the driver's exit: $(( $(ms_now) - t0 )) ms"
+	# Its queues' counts, logged at the end: under fio's load the waits
+	# polled (--poll adaptive, the default), besides sleeping on interrupts.
+	grep 'switches to polling' "$BROKER_LOG" | tail -n 2 | diag
+	check "... its waits switched to polling under the load (adaptive), and slept on interrupts too" \
+		bash -c "grep 'switches to polling' '$BROKER_LOG' | tail -n 2 | grep -v ' 0 interrupts' | grep -qv ' 0 completions reaped by polling'"
 	grep -E "shut down|$BDF: (stopping|exited|unbound)" "$BROKER_LOG" | tail -n 4 | diag
 	check "... /dev/$NBD disconnected, the link gone, then the controller is the kernel's nvme's" \
 		wait_for 60 bash -c "[ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ] && [ \"\$(drv_of $BDF)\" = nvme ]"
