@@ -5,7 +5,8 @@
 # ways, a TCP transfer each way with its SHA-256 compared at both ends,
 # QMP set_link off and on seen as dbk0's carrier, the driver SIGKILLed
 # mid-transfer and restarted on the same interface (ifindex, address kept)
-# with the transfer completing, revoke.
+# with the transfer completing, revoke; the register firewall
+# (Policy=e1000e_firewall) it all ran under, and what it refuses.
 # TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -203,6 +204,21 @@ ok bash -c '! dmesg | grep -E "DMAR: \[DMA (Read|Write)\]|DMAR:.*fault"'
 ctl revoke "$ours" > /dev/null
 DESC="revoke: the driver stopped, $IF gone"
 ok wait_for 20 bash -c '[ "$(state)" = revoked ] && ! ip link show $IF > /dev/null 2>&1'
+# The register firewall the shipped manifest names (Policy=e1000e_firewall):
+# everything above ran under it, with no access refused; a program on a
+# grant of the NIC finds the driver's registers open and the others shut.
+DESC="the driver ran under its register firewall (e1000e_firewall loaded), nothing of its refused"
+ok bash -c "'$CTL' policy list | grep -q 'e1000e_firewall on dbk_policy_access' && ! grep -q 'denied on $ours' '$BROKER_LOG'"
+"$DBK_HELPERS/dbk-launch" --wait --device "$ours" --bars 1 --mmap 1 -- "$DBK_HELPERS/e1000e-fwtest" \
+	> "$W/fw.out" 2> "$W/fw.err"
+rc=$?
+grep -E '^(not )?ok' "$W/fw.out" | sed 's/^/# e1000e-fwtest: /'
+sed 's/^/# e1000e-fwtest stderr: /' "$W/fw.err"
+DESC="... a program on a grant of the NIC (BAR0 mapped): the queue pages mapped, the rest mediated; the driver's registers answer, EEC, CTRL_EXT, MDIC, WUC, a RAL0 write and a statistic refused (EPERM)"
+ok bash -c "[ $rc = 0 ] && grep -q '^ok' '$W/fw.out' && ! grep -q '^not ok' '$W/fw.out'"
+DESC="... each refusal reported by devbrokerd (a denied event: EEC, 0x10)"
+ok wait_for 10 bash -c "grep 'denied on $ours' '$BROKER_LOG' | grep -q 'what 0x10 '"
+grep "denied on $ours" "$BROKER_LOG" | head -n 2 | sed 's/^/# /'
 broker_stop
 DESC="devbrokerd never touched the kernel's NIC: still e1000e's, still in the namespace"
 ok bash -c "[ \"\$(basename \$(readlink /sys/bus/pci/devices/$theirs/driver))\" = e1000e ] && ip -n $NS link show '$keth' > /dev/null"
