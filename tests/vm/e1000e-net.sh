@@ -137,6 +137,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 if mode == "recv":
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind((host, port)); s.settimeout(5); n = 0
+    open(sys.argv[5], "w").close()	# bound: the sender may start
     try:
         while True:
             b = s.recv(2048)
@@ -157,9 +158,12 @@ udp() {	# udp NAME RECV_NS RECV_ADDR SEND_NS COUNT
 	local rx=() tx=() got
 	[ -n "$2" ] && rx=(ip netns exec "$2")
 	[ -n "$4" ] && tx=(ip netns exec "$4")
-	"${rx[@]}" python3 "$W/udp.py" recv "$3" 5002 0 > "$W/$1.udp" 2>&1 &
+	rm -f "$W/$1.bound"
+	"${rx[@]}" python3 "$W/udp.py" recv "$3" 5002 0 "$W/$1.bound" > "$W/$1.udp" 2>&1 &
 	local rpid=$!
-	sleep 1
+	# Not a fixed sleep: python may take seconds to start under TCG, and
+	# datagrams sent before the bind are lost, all of them.
+	wait_for 60 test -e "$W/$1.bound"
 	"${tx[@]}" python3 "$W/udp.py" send "$3" 5002 "$5"
 	wait $rpid
 	got=$(cat "$W/$1.udp")
