@@ -93,10 +93,14 @@ struct dbk_entry {
 	int nbd_pipe;			/* its result, in the loop; -1: none */
 	uint64_t nbd_deadline;		/* monotonic ms: the helper is killed then; 0: none */
 	bool nbd_failed;		/* the handshake or connect failed: the driver was killed */
-	/* The network frontend (net-frontend.c): the TAP, while a driver runs. */
-	bool net_open;			/* net_keeper and net_name are set */
+	/*
+	 * The network frontend (net-frontend.c): the TAP, while a driver runs
+	 * or a restart is coming (it outlives the driver's queue).
+	 */
+	bool net_open;			/* net_keeper, net_name and net_ifindex are set */
 	int net_keeper;			/* devbrokerd's own queue, detached: keeps the TAP alive */
-	char net_name[16];		/* the interface (IFNAMSIZ) */
+	char net_name[16];		/* Network= expanded, the name it was made with (IFNAMSIZ) */
+	unsigned int net_ifindex;	/* which interface it is, whatever its name now */
 };
 
 #define DBK_MAX_EVENT_CLIENTS	64
@@ -292,6 +296,15 @@ void dbk_frontend_appeared(struct dbk_daemon *dd, const char *devname);
 void dbk_frontend_poll(struct dbk_daemon *dd);
 /* The driver is gone or did not start: every frontend's close. */
 void dbk_frontends_close(struct dbk_daemon *dd, struct dbk_entry *d);
+/*
+ * What outlives a driver for its restart (the disk, the network
+ * interface) goes, unless a driver runs or a restart is pending (@force:
+ * whatever the state).  Called wherever an entry's state may have ended
+ * that wait.
+ */
+void dbk_frontends_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
+/* net-frontend.c: the network interface's part of it. */
+void dbk_net_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
 /* mkdir -p, root-owned 0755 components: 0 or a negative errno. */
 int dbk_mkdirs(const char *path);
 

@@ -255,9 +255,9 @@ static void dbk_shutdown(struct dbk_daemon *dd)
 		dbk_entry_stop(dd, &dd->devs[i], true);
 	while ((pid = waitpid(-1, &status, 0)) > 0)
 		dbk_entry_exited(dd, pid, status);
-	/* Block devices waiting for a restart that will not come. */
+	/* Disks and interfaces waiting for a restart that will not come. */
 	for (i = 0; i < dd->nr_devs; i++)
-		dbk_nbd_settle(dd, &dd->devs[i], true);
+		dbk_frontends_settle(dd, &dd->devs[i], true);
 	unlink(dd->state_path);
 	unlink(dd->socket_path);
 }

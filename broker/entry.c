@@ -118,7 +118,7 @@ int dbk_entry_start(struct dbk_daemon *dd, struct dbk_entry *d)
 			d->state = DBK_ST_BACKOFF;
 			d->restart_at = dbk_now_ms() + delay;
 		}
-		dbk_nbd_settle(dd, d, false);
+		dbk_frontends_settle(dd, d, false);
 		dbk_timer_arm(dd);
 		return (int)pid;
 	}
@@ -239,7 +239,7 @@ static void dbk_entry_gone(struct dbk_daemon *dd, struct dbk_entry *d)
 		close(d->devfd);
 	d->devfd = -1;
 	d->state = DBK_ST_GONE;
-	dbk_nbd_settle(dd, d, false);	/* at once when no driver runs, else once it is reaped */
+	dbk_frontends_settle(dd, d, false);	/* at once when no driver runs, else once it is reaped */
 }
 
 static struct dbk_entry *dbk_entry_add(struct dbk_daemon *dd, const struct dbk_devinfo *info)
@@ -493,7 +493,7 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 	dbk_state_save(dd);
 	if (d->state == DBK_ST_GONE) {
 		d->unbind_after = false;
-		dbk_nbd_settle(dd, d, false);
+		dbk_frontends_settle(dd, d, false);
 		dbk_entry_compact(dd);
 		return;
 	}
@@ -501,7 +501,7 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		d->stopping = false;
 		if (d->unbind_after)	/* it exited within its stop grace */
 			dbk_entry_unbind_now(dd, d);
-		dbk_nbd_settle(dd, d, false);
+		dbk_frontends_settle(dd, d, false);
 		/* Stopped because its manifest went: another may match now. */
 		if (!d->driver[0] && !dd->quitting)
 			dbk_entry_rematch(dd);
@@ -529,7 +529,7 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		crash = true;
 	}
 	dbk_entry_crashed(dd, d, crash);
-	dbk_nbd_settle(dd, d, false);	/* no restart coming: the disk goes */
+	dbk_frontends_settle(dd, d, false);	/* no restart coming: the disk and interface go */
 }
 
 void dbk_timer_fired(struct dbk_daemon *dd)
@@ -590,7 +590,7 @@ int dbk_entry_unbind_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
 	dbk_entry_term(dd, d);
 	if (!d->stop_grace)
 		dbk_entry_unbind_now(dd, d);
-	dbk_nbd_settle(dd, d, false);	/* now, or when the driver is reaped */
+	dbk_frontends_settle(dd, d, false);	/* now, or when the driver is reaped */
 	return 0;
 }
 
@@ -601,7 +601,7 @@ int dbk_entry_revoke_cmd(struct dbk_daemon *dd, struct dbk_entry *d)
 	if (d->unbind_after)
 		dbk_entry_unbind_now(dd, d);
 	d->state = DBK_ST_REVOKED;
-	dbk_nbd_settle(dd, d, false);	/* now, or when the driver is reaped */
+	dbk_frontends_settle(dd, d, false);	/* now, or when the driver is reaped */
 	dbk_event(dd, "revoked", d, "by the administrator");
 	return 0;
 }

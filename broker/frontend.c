@@ -197,6 +197,12 @@ void dbk_frontends_close(struct dbk_daemon *dd, struct dbk_entry *d)
 			(*f)->close(dd, d);
 }
 
+void dbk_frontends_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force)
+{
+	dbk_nbd_settle(dd, d, force);
+	dbk_net_settle(dd, d, force);
+}
+
 void dbk_frontend_appeared(struct dbk_daemon *dd, const char *devname)
 {
 	const struct dbk_manifest *m;

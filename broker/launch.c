@@ -149,6 +149,8 @@ static int dbk_launch_frontends(struct dbk_daemon *dd, struct dbk_entry *d, stru
 	/* A disk a previous run connected, which this manifest no longer asks for: gone. */
 	if (!dbk_frontend_nbd.wanted(l->m))
 		dbk_nbd_settle(dd, d, true);
+	if (!dbk_frontend_net.wanted(l->m))	/* the same for an interface */
+		dbk_net_settle(dd, d, true);
 	/* d->frontend is "" here: the last run's close (frontend.c) cleared it. */
 	for (f = dbk_frontends; *f; f++) {
 		if (!(*f)->wanted(l->m))

@@ -489,7 +489,13 @@ static int run(struct nic *n)
 				return 1;
 			}
 		}
-		/* A TX hang: the device holds descriptors and does not move (§7.2). */
+		/*
+		 * A TX hang: descriptors pending and none written back (DD,
+		 * §7.2) for TX_HANG_MS with the link up.  Write-back, not TDH:
+		 * a device whose DMA is lost (bus mastering gone) may still
+		 * move its head (QEMU's does, reading zeros) and never finish.
+		 * The answer is the bring-up again: reset, rings anew.
+		 */
 		if (n->tx_used && n->link && now_ms() - n->tx_progress_ms > TX_HANG_MS) {
 			logf_("transmit hang (TDH %u, TDT %u, %u pending): resetting the device",
 			      rd(n, E1000_TDH), rd(n, E1000_TDT), n->tx_used);
