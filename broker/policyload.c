@@ -39,6 +39,25 @@ int dbk_policy_guard_open(const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+int dbk_policy_map_open(const char *name, const char *map)
+{
+	char dir[PATH_MAX], maps[PATH_MAX], pin[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), DBK_POLICY_PIN_ROOT "/%s", name);
+	snprintf(maps, sizeof(maps), DBK_POLICY_PIN_ROOT "/%s/" DBK_POLICY_MAPS, name);
+	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s/" DBK_POLICY_MAPS "/%s", name, map);
+	fd = dbk_bpffs_dir_private(DBK_POLICY_PIN_ROOT);
+	if (!fd)
+		fd = dbk_bpffs_dir_private(dir);
+	if (!fd)
+		fd = dbk_bpffs_dir_private(maps);
+	if (fd)
+		return fd == -ENOENT ? fd : -EPERM;
+	fd = bpf_obj_get(pin);
+	return fd < 0 ? -errno : fd;
+}
+
 int dbk_policy_load(const char *loader, const char *policy_dir, const char *name,
 		    char *msg, size_t msglen)
 {

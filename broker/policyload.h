@@ -21,6 +21,13 @@ bool dbk_policy_loaded(const char *name);
 int dbk_policy_guard_open(const char *name);
 
 /*
+ * The loaded policy @name's pinned map @map, from directories only root
+ * can change (as the guard is): an fd, -ENOENT when it is not there, or
+ * -EPERM when a directory on the way is not private.
+ */
+int dbk_policy_map_open(const char *name, const char *map);
+
+/*
  * `LOADER load NAME POLICY_DIR/NAME.bpf.o`, waited for.  0, or -ENOENT
  * (no such object), -ENOEXEC (the loader failed: it said why on stderr),
  * -errno (fork, waitpid); @msg then says what failed, in one line.
