@@ -51,10 +51,9 @@ int dbk_policy_guard_get(struct dbk_grant *g, int fd)
 }
 
 /*
- * A hook's call as the module holds it.  Its ctx is filled from this for
- * the attached programs and, once they have returned, afresh for the
- * guard: they may have written every byte of theirs, and past it through
- * a tail call, and none of that is shown to the guard.
+ * A hook's call as the module holds it, whence its ctx is filled for the attached
+ * programs and, once they returned, afresh for the guard: what they wrote in theirs
+ * (or past it, through a tail call) is never shown to the guard.
  */
 struct dbk_policy_call {
 	u32 hook;			/* DBK_GUARD_* */
@@ -134,11 +133,7 @@ static void dbk_policy_fill(struct dbk_grant *g, const struct dbk_policy_call *c
 	}
 }
 
-/*
- * The guard on @u, filled afresh (its verdict and error clear), run as a
- * tracepoint would run it (RCU, no preemption): does it approve without
- * denying?
- */
+/* The guard on @u, filled afresh, run as a tracepoint would (RCU, no preemption). */
 static bool dbk_policy_guard_run(struct dbk_grant *g, u32 hook, union dbk_policy_guard_ctx *u)
 {
 	u64 args[DBK_GUARD_ARGS] = { (unsigned long)u, hook };
@@ -209,10 +204,9 @@ int dbk_policy_grant(struct dbk_grant *g)
 }
 
 /*
- * The hooks' slow path, out of line so that an unwatched call costs no
- * ctx: the attached programs' verdict on @c, then, if they allowed and
- * the call is @guarded, the guard's.  @val: an access's, which REWRITE
- * may change.
+ * Out of line, so that an unwatched call costs no ctx: the attached programs' verdict
+ * on @c, then, if they allowed and @guarded, the guard's approval (without a deny).
+ * @val: an access's, which REWRITE may change.
  */
 static noinline int dbk_policy_run(struct dbk_grant *g, const struct dbk_policy_call *c,
 				   bool guarded, u64 *val)
