@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The one launcher of the policy loader: see policyload.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,31 +13,67 @@
 
 #include "policyload.h"
 
+/*
+ * @dir (under the pin root) opened only through a private pin root, as
+ * an fd: under a bpffs mounted 1777 a directory checked by its path could
+ * be swapped for another before its pins are read, not one held open.
+ * An fd, -ENOENT, or -EPERM (not private, not a directory).
+ */
+static int pin_dir_open(const char *dir)
+{
+	int root = dbk_bpffs_dir_open(AT_FDCWD, DBK_POLICY_PIN_ROOT), fd;
+
+	if (root < 0)
+		return root == -ENOENT ? root : -EPERM;
+	fd = dbk_bpffs_dir_open(root, dir);
+	close(root);
+	return fd < 0 && fd != -ENOENT ? -EPERM : fd;
+}
+
+/* Pin @pin in @dir, through the fd: bpf_obj_get() takes only a path. */
+static int pin_get(const char *dir, const char *pin)
+{
+	char path[PATH_MAX];
+	int d = pin_dir_open(dir), fd;
+
+	if (d < 0)
+		return d;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", d, pin);
+	fd = bpf_obj_get(path);
+	fd = fd < 0 ? -errno : fd;
+	close(d);
+	return fd;
+}
+
 bool dbk_policy_loaded(const char *name)
 {
-	char pin[PATH_MAX];
+	char links[PATH_MAX];
+	int fd;
 
 	/*
 	 * Only a directory dbk-policy made counts: under a bpffs mounted 1777
 	 * anybody could make one of the name, and the policy would be skipped.
 	 * (Anything else: dbk-policy load refuses it and says why.)
 	 */
-	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s/" DBK_POLICY_LINKS, name);
-	return !dbk_bpffs_dir_private(DBK_POLICY_PIN_ROOT) && !dbk_bpffs_dir_private(pin);
+	snprintf(links, sizeof(links), "%s/" DBK_POLICY_LINKS, name);
+	fd = pin_dir_open(links);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 int dbk_policy_guard_open(const char *name)
 {
-	char pin[PATH_MAX];
-	int fd;
+	return pin_get(name, DBK_POLICY_GUARD);
+}
 
-	/* Only from a pin root nobody else could have swapped a pin in. */
-	fd = dbk_bpffs_dir_private(DBK_POLICY_PIN_ROOT);
-	if (fd)
-		return fd == -ENOENT ? fd : -EPERM;
-	snprintf(pin, sizeof(pin), DBK_POLICY_PIN_ROOT "/%s/" DBK_POLICY_GUARD, name);
-	fd = bpf_obj_get(pin);
-	return fd < 0 ? -errno : fd;
+int dbk_policy_map_open(const char *name, const char *map)
+{
+	char maps[PATH_MAX];
+
+	snprintf(maps, sizeof(maps), "%s/" DBK_POLICY_MAPS, name);
+	return pin_get(maps, map);
 }
 
 int dbk_policy_load(const char *loader, const char *policy_dir, const char *name,

@@ -16,9 +16,19 @@ bool dbk_policy_loaded(const char *name);
 
 /*
  * The loaded policy @name's DMA guard program (its pin in bpffs), for a
- * grant's guard_fd: an fd, or -ENOENT when it is not loaded or has none.
+ * grant's guard_fd: an fd, -ENOENT when it is not loaded or has none, or
+ * -EPERM when the pin root or the policy's directory is not private.
+ * This and dbk_policy_map_open() read the pin through the directory's fd
+ * (/proc/self/fd): what was checked is what is read.
  */
 int dbk_policy_guard_open(const char *name);
+
+/*
+ * The loaded policy @name's pinned map @map, from directories only root
+ * can change (as the guard is): an fd, -ENOENT when it is not there, or
+ * -EPERM when a directory on the way is not private.
+ */
+int dbk_policy_map_open(const char *name, const char *map);
 
 /*
  * `LOADER load NAME POLICY_DIR/NAME.bpf.o`, waited for.  0, or -ENOENT

@@ -88,6 +88,12 @@ int dbk_usb_lsm_active(char *msg, size_t msglen)
 	return 0;
 }
 
+/* DBK_USB_TASKS_PIN, only from private directories (as the policies' pins). */
+static int tasks_map(void)
+{
+	return dbk_policy_map_open(DBK_USB_POLICY_NAME, "dbk_usb_tasks");
+}
+
 int dbk_usb_policy_ensure(const char *loader, const char *policy_dir, char *msg, size_t msglen)
 {
 	int ret, fd;
@@ -96,7 +102,7 @@ int dbk_usb_policy_ensure(const char *loader, const char *policy_dir, char *msg,
 	if (ret <= 0)
 		return ret ? ret : -EOPNOTSUPP;
 	/* Loaded already (by us, an earlier broker or the administrator)? */
-	fd = bpf_obj_get(DBK_USB_TASKS_PIN);
+	fd = tasks_map();
 	if (fd >= 0) {
 		close(fd);
 		return 0;
@@ -107,9 +113,9 @@ int dbk_usb_policy_ensure(const char *loader, const char *policy_dir, char *msg,
 		    "cannot be restricted", policy_dir, DBK_USB_POLICY_NAME, strerror(-ret));
 	if (ret)
 		return ret;
-	fd = bpf_obj_get(DBK_USB_TASKS_PIN);
+	fd = tasks_map();
 	if (fd < 0) {
-		ret = -errno;
+		ret = fd;
 		say(msg, msglen, "the USB request policy loaded, but %s is missing: %s",
 		    DBK_USB_TASKS_PIN, strerror(-ret));
 		return ret;
@@ -135,9 +141,9 @@ int dbk_usb_policy_mark_self(const struct dbk_usb_rules *r)
 	v.version = DBK_USB_RULES_VERSION;
 	/* Who shares this mm now is unknown: trusted from the next exec on. */
 	v.flags |= DBK_USB_F_MM_SHARED;
-	map = bpf_obj_get(DBK_USB_TASKS_PIN);
+	map = tasks_map();
 	if (map < 0)
-		return -errno;
+		return map;
 	pidfd = pidfd_of(getpid());
 	if (pidfd < 0) {
 		close(map);
@@ -154,9 +160,9 @@ int dbk_usb_policy_get(pid_t pid, struct dbk_usb_rules *r)
 {
 	int map, pidfd, ret = 0;
 
-	map = bpf_obj_get(DBK_USB_TASKS_PIN);
+	map = tasks_map();
 	if (map < 0)
-		return -errno;
+		return map;
 	pidfd = pidfd_of(pid);
 	if (pidfd < 0) {
 		close(map);

@@ -51,32 +51,20 @@ int dbk_policy_guard_get(struct dbk_grant *g, int fd)
 }
 
 /*
- * The guard's say on a call the attached programs allowed in @u.  They
- * may have written every byte of it: the guard runs on @gu, the module's
- * own ctx (a copy made before they ran, or filled afresh), its verdict
- * cleared, as a tracepoint would run it (RCU, no preemption).  Unless it
- * approves without denying, @u is denied with its errno.  Every ctx
- * begins with version, verdict and error.
+ * A hook's call as the module holds it, whence its ctx is filled for the attached
+ * programs and, once they returned, afresh for the guard: what they wrote in theirs
+ * (or past it, through a tail call) is never shown to the guard.
  */
-static void dbk_policy_guard_run(struct dbk_grant *g, u32 hook, union dbk_policy_guard_ctx *u,
-				 union dbk_policy_guard_ctx *gu)
-{
-	u64 args[DBK_GUARD_ARGS] = { (unsigned long)gu, hook };
-
-	if (u->master.verdict & DBK_POLICY_DENY)
-		return;
-	gu->master.verdict = 0;
-	gu->master.error = 0;
-	rcu_read_lock();
-	preempt_disable();
-	bpf_prog_run(g->guard, args);
-	preempt_enable();
-	rcu_read_unlock();
-	if ((gu->master.verdict & (DBK_POLICY_APPROVE | DBK_POLICY_DENY)) != DBK_POLICY_APPROVE) {
-		u->master.error = gu->master.error;
-		u->master.verdict |= DBK_POLICY_DENY;
-	}
-}
+struct dbk_policy_call {
+	u32 hook;			/* DBK_GUARD_* */
+	u32 denied;			/* DBK_DENIED_* */
+	u64 off;			/* access, config; dma: the IOVA */
+	u64 val;			/* a write's value; dma: the size */
+	u32 flags;			/* access: DBK_POLICY_F_WRITE */
+	u32 bar;			/* access */
+	u32 width;			/* access, config */
+	u32 op;				/* dma: DBK_POLICY_DMA_* */
+};
 
 static void dbk_policy_dev(struct dbk_grant *g, struct dbk_policy_dev *d)
 {
@@ -91,6 +79,73 @@ static void dbk_policy_dev(struct dbk_grant *g, struct dbk_policy_dev *d)
 	d->grant_flags = g->flags;
 }
 
+/*
+ * @c's ctx, from the module's own state: what a guarded call reads of
+ * the grant cannot change under it (DMA buffers and dma_used change with
+ * g->lock held for writing; the ranges and quota are fixed once the grant
+ * is live).  Every ctx begins as master's: version, verdict, error, a word, dev.
+ */
+static void dbk_policy_fill(struct dbk_grant *g, const struct dbk_policy_call *c,
+			    union dbk_policy_guard_ctx *u)
+{
+	struct dbk_dma_slot *buf;
+
+	memset(u, 0, sizeof(*u));
+	u->master.version = DBK_POLICY_VERSION;
+	dbk_policy_dev(g, &u->master.dev);
+	switch (c->hook) {
+	case DBK_GUARD_GRANT:
+		u->grant.bar_mask = g->bar_mask;
+		u->grant.mmap_mask = g->mmap_mask;
+		u->grant.max_vectors = g->max_vectors;
+		u->grant.irq_rate = g->irq_rate;
+		u->grant.dma_quota = g->dma_quota;
+		u->grant.has_iommu = g->dev->iommu;
+		u->grant.nr_mediated = g->nr_mediated;
+		memcpy(u->grant.mediated, g->mediated, sizeof(u->grant.mediated));
+		break;
+	case DBK_GUARD_ACCESS:
+		u->access.flags = c->flags;
+		u->access.bar = c->bar;
+		u->access.width = c->width;
+		u->access.offset = c->off;
+		u->access.value = c->val;
+		u->access.mediated = dbk_mmio_mediated(g, c->bar, c->off, c->width);
+		list_for_each_entry(buf, &g->dma_bufs, node) {
+			if (u->access.nr_windows == DBK_POLICY_MAX_WINDOWS)
+				break;
+			u->access.windows[u->access.nr_windows].iova = buf->iova;
+			u->access.windows[u->access.nr_windows++].size = buf->size;
+		}
+		break;
+	case DBK_GUARD_CONFIG:
+		u->config.offset = c->off;
+		u->config.width = c->width;
+		u->config.value = c->val;
+		break;
+	case DBK_GUARD_DMA:
+		u->dma.op = c->op;
+		u->dma.iova = c->off;
+		u->dma.size = c->val;
+		u->dma.dma_used = READ_ONCE(g->dma_used);
+		u->dma.dma_quota = g->dma_quota;
+		break;
+	}
+}
+
+/* The guard on @u, filled afresh, run as a tracepoint would (RCU, no preemption). */
+static bool dbk_policy_guard_run(struct dbk_grant *g, u32 hook, union dbk_policy_guard_ctx *u)
+{
+	u64 args[DBK_GUARD_ARGS] = { (unsigned long)u, hook };
+
+	rcu_read_lock();
+	preempt_disable();
+	bpf_prog_run(g->guard, args);
+	preempt_enable();
+	rcu_read_unlock();
+	return (u->master.verdict & (DBK_POLICY_APPROVE | DBK_POLICY_DENY)) == DBK_POLICY_APPROVE;
+}
+
 /* A denial: reported, and the program's errno if it is a real one (not ERESTART*, say). */
 static int dbk_policy_denied(struct dbk_grant *g, u32 op, u64 what, u64 value, s32 err)
 {
@@ -101,21 +156,6 @@ static int dbk_policy_denied(struct dbk_grant *g, u32 op, u64 what, u64 value, s
 	dbk_policy_dev(g, &ctx.dev);
 	trace_dbk_policy_denied(&ctx);
 	return -ctx.error;
-}
-
-static void dbk_policy_grant_fill(struct dbk_grant *g, struct dbk_policy_grant_ctx *ctx)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->version = DBK_POLICY_VERSION;
-	dbk_policy_dev(g, &ctx->dev);
-	ctx->bar_mask = g->bar_mask;
-	ctx->mmap_mask = g->mmap_mask;
-	ctx->max_vectors = g->max_vectors;
-	ctx->irq_rate = g->irq_rate;
-	ctx->dma_quota = g->dma_quota;
-	ctx->has_iommu = g->dev->iommu;
-	ctx->nr_mediated = g->nr_mediated;
-	memcpy(ctx->mediated, g->mediated, sizeof(ctx->mediated));
 }
 
 /* Ranges may be added, never removed or changed; the added ones must be valid.  Kept. */
@@ -138,13 +178,14 @@ static int dbk_policy_grant_ranges(struct dbk_grant *g, const struct dbk_policy_
 /* At grant creation, before the grant is live: ranges added, then the guard's claim. */
 int dbk_policy_grant(struct dbk_grant *g)
 {
+	struct dbk_policy_call c = { .hook = DBK_GUARD_GRANT };
 	union dbk_policy_guard_ctx u;
 	struct dbk_policy_grant_ctx *ctx = &u.grant;
 	int ret;
 
 	if (!trace_dbk_policy_grant_enabled() && !g->guard)
 		return 0;
-	dbk_policy_grant_fill(g, ctx);
+	dbk_policy_fill(g, &c, &u);
 	trace_dbk_policy_grant(ctx);
 	if (ctx->verdict & DBK_POLICY_DENY)
 		return dbk_policy_denied(g, DBK_DENIED_GRANT, g->flags, g->bar_mask, ctx->error);
@@ -152,9 +193,9 @@ int dbk_policy_grant(struct dbk_grant *g)
 	if (ret || !g->guard)
 		return ret;
 	/* The guard sees the grant as the module holds it, and mediates what it guards. */
-	dbk_policy_grant_fill(g, ctx);
-	dbk_policy_guard_run(g, DBK_GUARD_GRANT, &u, &u);
-	if ((ctx->verdict & DBK_POLICY_DENY) || ctx->dma_guard != 1 || !ctx->nr_mediated)
+	dbk_policy_fill(g, &c, &u);
+	if (!dbk_policy_guard_run(g, DBK_GUARD_GRANT, &u) || ctx->dma_guard != 1 ||
+	    !ctx->nr_mediated)
 		return dbk_policy_denied(g, DBK_DENIED_GRANT, ctx->dma_guard, ctx->nr_mediated,
 					 ctx->error);
 	ret = dbk_policy_grant_ranges(g, ctx);
@@ -162,69 +203,72 @@ int dbk_policy_grant(struct dbk_grant *g)
 	return ret;
 }
 
+/*
+ * Out of line, so that an unwatched call costs no ctx: the attached programs' verdict
+ * on @c, then, if they allowed and @guarded, the guard's approval (without a deny).
+ * @val: an access's, which REWRITE may change.
+ */
+static noinline int dbk_policy_run(struct dbk_grant *g, const struct dbk_policy_call *c,
+				   bool guarded, u64 *val)
+{
+	union dbk_policy_guard_ctx u;
+	u64 value;
+	u32 verdict;
+	s32 error;
+
+	dbk_policy_fill(g, c, &u);
+	if (c->hook == DBK_GUARD_ACCESS)
+		trace_dbk_policy_access(&u.access);
+	else if (c->hook == DBK_GUARD_CONFIG)
+		trace_dbk_policy_config(&u.config);
+	else if (c->hook == DBK_GUARD_DMA)
+		trace_dbk_policy_dma(&u.dma);
+	else
+		trace_dbk_policy_master(&u.master);
+	verdict = u.master.verdict;
+	error = u.master.error;
+	value = u.access.value;
+	/* A guarded write goes through only with the guard's approval of the value written. */
+	if (guarded && c->hook == DBK_GUARD_ACCESS && value != c->val)
+		verdict |= DBK_POLICY_DENY;
+	if (guarded && !(verdict & DBK_POLICY_DENY)) {
+		dbk_policy_fill(g, c, &u);
+		if (!dbk_policy_guard_run(g, c->hook, &u)) {
+			verdict |= DBK_POLICY_DENY;
+			error = u.master.error;
+		}
+	}
+	if (verdict & DBK_POLICY_DENY)
+		return dbk_policy_denied(g, c->denied, c->off, c->val, error);
+	if ((c->flags & DBK_POLICY_F_WRITE) && (verdict & DBK_POLICY_REWRITE))
+		*val = value;
+	return 0;
+}
+
 /* Each BAR pread/pwrite, g->lock held.  @val may be rewritten. */
 int dbk_policy_access(struct dbk_grant *g, int bar, u64 off, unsigned int width, u64 *val,
 		      bool write)
 {
-	union dbk_policy_guard_ctx u = { .access.version = DBK_POLICY_VERSION }, gu;
-	struct dbk_policy_access_ctx *ctx = &u.access;
+	struct dbk_policy_call c = { .hook = DBK_GUARD_ACCESS, .off = off, .bar = bar,
+				     .width = width, .val = write ? *val : 0,
+				     .flags = write ? DBK_POLICY_F_WRITE : 0,
+				     .denied = write ? DBK_DENIED_WRITE : DBK_DENIED_READ };
 	bool guarded = g->dma_guard && write && dbk_mmio_mediated(g, bar, off, width);
-	struct dbk_dma_slot *buf;
 
 	lockdep_assert_held(&g->lock);
-	if (!trace_dbk_policy_access_enabled() && !guarded)
-		return 0;
-	dbk_policy_dev(g, &ctx->dev);
-	ctx->flags = write ? DBK_POLICY_F_WRITE : 0;
-	ctx->bar = bar;
-	ctx->width = width;
-	ctx->offset = off;
-	ctx->value = write ? *val : 0;
-	ctx->mediated = dbk_mmio_mediated(g, bar, off, width);
-	list_for_each_entry(buf, &g->dma_bufs, node) {
-		if (ctx->nr_windows == DBK_POLICY_MAX_WINDOWS)
-			break;
-		ctx->windows[ctx->nr_windows].iova = buf->iova;
-		ctx->windows[ctx->nr_windows++].size = buf->size;
-	}
-	if (guarded)
-		gu = u;
-	trace_dbk_policy_access(ctx);
-	/*
-	 * A guarded write goes through only with the guard's approval, of
-	 * the value written: none may be shown or written another.
-	 */
-	if (guarded && ctx->value != *val)
-		ctx->verdict |= DBK_POLICY_DENY;
-	if (guarded)
-		dbk_policy_guard_run(g, DBK_GUARD_ACCESS, &u, &gu);
-	if (ctx->verdict & DBK_POLICY_DENY)
-		return dbk_policy_denied(g, write ? DBK_DENIED_WRITE : DBK_DENIED_READ,
-					 off, write ? *val : 0, ctx->error);
-	if (write && (ctx->verdict & DBK_POLICY_REWRITE))
-		*val = ctx->value;
-	return 0;
+	return trace_dbk_policy_access_enabled() || guarded ?
+		dbk_policy_run(g, &c, guarded, val) : 0;
 }
 
 /* On a guarded grant config space may hold windows into the BARs (virtio's pci_cfg). */
 int dbk_policy_config(struct dbk_grant *g, unsigned int off, unsigned int width, u32 val)
 {
-	union dbk_policy_guard_ctx u = { .config.version = DBK_POLICY_VERSION }, gu;
-	struct dbk_policy_config_ctx *ctx = &u.config;
+	struct dbk_policy_call c = { .hook = DBK_GUARD_CONFIG, .denied = DBK_DENIED_CONFIG,
+				     .off = off, .val = val, .width = width };
 	bool guarded = g->dma_guard && off != PCI_COMMAND;
 
-	if (!trace_dbk_policy_config_enabled() && !guarded)
-		return 0;
-	dbk_policy_dev(g, &ctx->dev);
-	ctx->offset = off;
-	ctx->width = width;
-	ctx->value = val;
-	gu = u;
-	trace_dbk_policy_config(ctx);
-	if (guarded)
-		dbk_policy_guard_run(g, DBK_GUARD_CONFIG, &u, &gu);
-	return ctx->verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, DBK_DENIED_CONFIG, off, val, ctx->error) : 0;
+	return trace_dbk_policy_config_enabled() || guarded ?
+		dbk_policy_run(g, &c, guarded, NULL) : 0;
 }
 
 /* Enabling @count vectors of @index; a policy may lower the rate cap. */
@@ -249,41 +293,20 @@ int dbk_policy_irq(struct dbk_grant *g, u32 index, u32 count)
 /* DMA_ALLOC and DMA_MAP before any work; DMA_UNMAP with g->lock held for writing. */
 int dbk_policy_dma(struct dbk_grant *g, u32 op, u64 iova, u64 size)
 {
-	union dbk_policy_guard_ctx u = { .dma.version = DBK_POLICY_VERSION }, gu;
-	struct dbk_policy_dma_ctx *ctx = &u.dma;
+	struct dbk_policy_call c = { .hook = DBK_GUARD_DMA, .denied = DBK_DENIED_DMA,
+				     .off = iova, .val = size, .op = op };
 	bool guarded = g->dma_guard && op == DBK_POLICY_DMA_UNMAP;
 
 	if (guarded)
 		lockdep_assert_held_write(&g->lock);
-	if (!trace_dbk_policy_dma_enabled() && !guarded)
-		return 0;
-	dbk_policy_dev(g, &ctx->dev);
-	ctx->op = op;
-	ctx->iova = iova;
-	ctx->size = size;
-	ctx->dma_used = READ_ONCE(g->dma_used);
-	ctx->dma_quota = g->dma_quota;
-	gu = u;
-	trace_dbk_policy_dma(ctx);
-	if (guarded)
-		dbk_policy_guard_run(g, DBK_GUARD_DMA, &u, &gu);
-	return ctx->verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, DBK_DENIED_DMA, iova, size, ctx->error) : 0;
+	return trace_dbk_policy_dma_enabled() || guarded ? dbk_policy_run(g, &c, guarded, NULL) : 0;
 }
 
 /* Bus mastering about to be turned on (command write, MSI); a guard must approve. */
 int dbk_policy_master(struct dbk_grant *g)
 {
-	union dbk_policy_guard_ctx u = { .master.version = DBK_POLICY_VERSION }, gu;
-	struct dbk_policy_master_ctx *ctx = &u.master;
+	struct dbk_policy_call c = { .hook = DBK_GUARD_MASTER, .denied = DBK_DENIED_MASTER };
 
-	if (!trace_dbk_policy_master_enabled() && !g->dma_guard)
-		return 0;
-	dbk_policy_dev(g, &ctx->dev);
-	gu = u;
-	trace_dbk_policy_master(ctx);
-	if (g->dma_guard)
-		dbk_policy_guard_run(g, DBK_GUARD_MASTER, &u, &gu);
-	return ctx->verdict & DBK_POLICY_DENY ?
-		dbk_policy_denied(g, DBK_DENIED_MASTER, 0, 0, ctx->error) : 0;
+	return trace_dbk_policy_master_enabled() || g->dma_guard ?
+		dbk_policy_run(g, &c, g->dma_guard, NULL) : 0;
 }

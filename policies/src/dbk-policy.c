@@ -170,11 +170,29 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
-/* Make @path (0700), or take the existing one only if it is ours and private. */
+/*
+ * Make @path (0700), or take the existing one only if it is ours and
+ * private.  It is checked by path and then used by path (libbpf's pins,
+ * rename() and unlink() take paths; no fd could stand in for the rename
+ * into place), which is sound only if nobody else can put another
+ * directory in its place afterwards: everything under it is ours alone
+ * (0700), and its parent, the bpffs directory, must be ours and, if others
+ * may write it, sticky (a bpffs root always is: the kernel sets S_ISVTX),
+ * so that only we can rename or remove our entries in it.
+ */
 static int mkdir_p(const char *path, mode_t mode)
 {
+	struct stat st;
 	int r;
 
+	errno = 0;
+	if (stat(bpffs, &st) || st.st_uid != geteuid() ||
+	    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
+		err("%s: %s", bpffs, errno ? strerror(errno) : "others could rename what it holds "
+		    "(not ours, or writable by others and not sticky)");
+		errno = 0;
+		return -1;
+	}
 	if (mkdir(path, mode) && errno != EEXIST)
 		return -1;
 	r = dbk_bpffs_dir_private(path);

@@ -67,6 +67,31 @@ static inline int dbk_bpffs_dir_private(const char *dir)
 	return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077) ? 0 : -EPERM;
 }
 #endif
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200809L	/* openat(), O_DIRECTORY */
+#include <fcntl.h>
+
+/**
+ * dbk_bpffs_dir_private() without the gap between check and use: opens
+ * @p dir (relative to the directory fd @p at, or AT_FDCWD) with
+ * O_DIRECTORY|O_NOFOLLOW and checks the directory it got.  Use the fd
+ * (openat(), or "/proc/self/fd/N/..." for the calls that take only a path,
+ * such as bpf_obj_get()): renaming another directory into @p dir's place
+ * afterwards changes nothing.  Returns the fd (O_CLOEXEC), -errno of
+ * openat(), or -EPERM (not a directory, a symbolic link, not private).
+ */
+static inline int dbk_bpffs_dir_open(int at, const char *dir)
+{
+	struct stat st;
+	int fd = openat(at, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ELOOP || errno == ENOTDIR ? -EPERM : -errno;
+	if (!fstat(fd, &st) && st.st_uid == geteuid() && !(st.st_mode & 077))
+		return fd;
+	close(fd);
+	return -EPERM;
+}
+#endif
 #endif
 
 #endif /* DEVBROKER_BPFFS_H */
