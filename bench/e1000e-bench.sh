@@ -1,0 +1,182 @@
+#!/bin/bash
+# drivers/e1000e against the kernel's e1000e, side by side in one VM boot
+# (TCG), on three identical QEMU e1000e NICs on one hub (nothing leaves
+# the VM; vm-bench-e1000e makes them):
+#   ours    NIC 1 under devbrokerd: drivers/e1000e behind the TAP dbk0
+#           (10.89.0.1), in the root namespace
+#   kernel  NIC 2 with the kernel's e1000e, in namespace "kern" (10.89.0.2)
+#   peer    NIC 3 with the kernel's e1000e, in namespace "peer" (10.89.0.3):
+#           the other end of every case, so that the two sides differ in
+#           the driver of one NIC only
+# Per case and side, in interleaved rounds (each case once on each side,
+# back to back, the side going first alternating from round to round):
+#   tcp-tx   iperf3 TCP from the side to the peer, RUNTIME s: Mbit/s
+#   tcp-rx   iperf3 TCP from the peer to the side (-R): Mbit/s
+#   udp-64   iperf3 UDP, 64-byte payloads at an offered 50 Mbit/s, to
+#            the peer: packets per second received, and the loss
+#   ping     PINGS pings of the peer, 10 ms apart: RTT p50 and p99
+# and the guest's CPU time per case (/proc/stat: the window's wall time x
+# CPUs - idle), split into the driver process and the rest.
+# Numbers only: it never fails on a ratio.  TAP; the table as diagnostics.
+# usage: bench/e1000e-bench.sh [ROUNDS [RUNTIME [PINGS]]]
+#   meson test -C BUILD --benchmark vm-bench-e1000e -v    (bench/run BUILD e1000e)
+. tests/vm/lib.sh
+. tests/vm/broker-lib.sh
+ROUNDS=${1:-3} RUNTIME=${2:-5} PINGS=${3:-200}
+IF=dbk0
+OUT=$DBK_VM_DIR/e1000e-bench
+mkdir -p "$OUT"
+: > "$OUT/runs.jsonl"
+N=0
+tap() { N=$((N + 1)); echo "$1 $N - $2"; }
+diag() { sed 's/^/# /'; }
+progress() {
+	local l="# e1000e-bench $(date +%T): $*"
+	{ echo "$l" > /dev/ttyS1; } 2>/dev/null
+	echo "$l" >> "$OUT/progress"
+}
+command -v iperf3 > /dev/null || fail "iperf3 is not installed (tools/install-deps)"
+
+nics=($(for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && basename "$d"
+done))
+[ ${#nics[@]} = 3 ] || fail "want three e1000e NICs (vm-bench-e1000e), found ${#nics[@]}"
+ours=${nics[0]}
+echo devbroker > "/sys/bus/pci/devices/$ours/driver_override"
+modprobe tun
+modprobe e1000e
+netns_nic() {	# netns_nic BDF NS ADDR: the kernel's interface of BDF moved into NS, up at ADDR
+	local i
+	wait_for 20 bash -c "[ -d /sys/bus/pci/devices/$1/net ]" || fail "the kernel's e1000e made no interface for $1"
+	i=$(ls "/sys/bus/pci/devices/$1/net" | head -n1)
+	ip netns add "$2"
+	ip link set "$i" netns "$2"
+	ip -n "$2" link set lo up
+	ip -n "$2" addr add "$3/24" dev "$i"
+	ip -n "$2" link set "$i" up
+}
+netns_nic "${nics[1]}" kern 10.89.0.2
+netns_nic "${nics[2]}" peer 10.89.0.3
+
+broker_setup
+cp "$DBK_MANIFESTS/e1000e.conf" "$BRK/sys/e1000e.conf"
+broker_start
+ctl bind "$ours" > /dev/null
+wait_for 60 bash -c "ip link show $IF > /dev/null 2>&1" || { tail -n 20 "$BROKER_LOG" | diag; fail "no $IF"; }
+ip addr add 10.89.0.1/24 dev $IF
+ip link set $IF up
+DRV_PID=$(dev_field "$ours" pid)
+for s in "" "ip netns exec kern"; do
+	wait_for 30 $s busybox ping -c 1 -W 2 10.89.0.3 > /dev/null || fail "no route to the peer from '${s:-ours}'"
+done
+tap ok "three NICs on one hub: ours $ours ($IF, driver pid $DRV_PID), the kernel's ${nics[1]} (kern), the peer ${nics[2]} (peer)"
+
+cpu() {	# cpu: "busy idle driver_ticks" now
+	local c u n s idle iow irq sirq _ d=0
+	read -r c u n s idle iow irq sirq _ < /proc/stat
+	[ -r "/proc/$DRV_PID/stat" ] && d=$(awk '{print $14 + $15}' "/proc/$DRV_PID/stat")
+	echo "$((u + n + s + irq + sirq)) $((idle + iow)) $d"
+}
+run() {	# run ROUND CASE SIDE
+	local round=$1 case=$2 side=$3 ns=() c0 c1 t0 t1 rc=0
+	[ "$side" = kernel ] && ns=(ip netns exec kern)
+	progress "round $round/$ROUNDS: $case on $side"
+	pkill -f 'iperf3 -s' 2>/dev/null; sleep 0.2
+	ip netns exec peer iperf3 -s -D > /dev/null 2>&1; sleep 0.5
+	c0=$(cpu); t0=${EPOCHREALTIME/./}
+	case "$case" in
+	tcp-tx) timeout $((RUNTIME + 30)) "${ns[@]}" iperf3 -c 10.89.0.3 -t "$RUNTIME" -J > "$OUT/run.json" 2>&1 || rc=$? ;;
+	tcp-rx) timeout $((RUNTIME + 30)) "${ns[@]}" iperf3 -c 10.89.0.3 -t "$RUNTIME" -R -J > "$OUT/run.json" 2>&1 || rc=$? ;;
+	udp-64) timeout $((RUNTIME + 30)) "${ns[@]}" iperf3 -c 10.89.0.3 -t "$RUNTIME" -u -l 64 -b 50M -J > "$OUT/run.json" 2>&1 || rc=$? ;;
+	ping) timeout $((PINGS / 50 + 60)) "${ns[@]}" busybox ping -c "$PINGS" -i 0.01 -W 2 10.89.0.3 > "$OUT/run.json" 2>&1 || rc=$? ;;
+	esac
+	t1=${EPOCHREALTIME/./}; c1=$(cpu)
+	python3 - "$OUT/run.json" "$round" "$case" "$side" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" "$(getconf CLK_TCK)" \
+		>> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'EOF'
+	import json, re, sys
+	f, rnd, case, side, rc, c0, c1, ms, ncpu, hz = sys.argv[1:]
+	b0, i0, d0 = map(int, c0.split()); b1, i1, d1 = map(int, c1.split())
+	rec = dict(round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms))
+	us = 1e6 / int(hz)
+	wall = int(ms) * 1000.0 * int(ncpu)
+	rec["cpu_ms"] = max(wall - (i1 - i0) * us, 0.0) / 1000.0
+	rec["drv_cpu_ms"] = (d1 - d0) * us / 1000.0 if side == "ours" else 0.0
+	text = open(f).read()
+	try:
+	    if case == "ping":
+	        rtt = sorted(float(x) for x in re.findall(r"time=([0-9.]+) ms", text))
+	        rec["n"] = len(rtt)
+	        rec["lost"] = None
+	        m = re.search(r"(\d+) packets transmitted, (\d+) packets received", text)
+	        if m:
+	            rec["lost"] = int(m.group(1)) - int(m.group(2))
+	        if rtt:
+	            rec["p50_ms"] = rtt[len(rtt) // 2]
+	            rec["p99_ms"] = rtt[min(len(rtt) - 1, int(len(rtt) * 0.99))]
+	            rec["value"] = rec["p50_ms"]
+	    else:
+	        j = json.loads(text)
+	        e = j["end"]
+	        if case == "udp-64":
+	            s = e["sum"]
+	            rec["pps"] = s["packets"] * (1 - s["lost_percent"] / 100.0) / s["seconds"]
+	            rec["lost_percent"] = s["lost_percent"]
+	            rec["value"] = rec["pps"]
+	            rec["cpu_us_per_pkt"] = rec["cpu_ms"] * 1000.0 / max(s["packets"], 1)
+	        else:
+	            s = e["sum_received"]
+	            rec["mbps"] = s["bits_per_second"] / 1e6
+	            rec["value"] = rec["mbps"]
+	            rec["cpu_us_per_mb"] = rec["cpu_ms"] * 1000.0 / max(s["bytes"] / 1e6, 1e-9)
+	except Exception as ex:
+	    rec["error"] = "%s: %s" % (type(ex).__name__, text[-300:])
+	print(json.dumps(rec))
+	print("%s %s: %s, CPU %.0f ms (driver %.0f)" % (case, side,
+	      rec.get("error") or ("%.2f" % rec.get("value", 0)), rec["cpu_ms"], rec["drv_cpu_ms"]), file=sys.stderr)
+	EOF
+	progress "  $(tail -n 1 "$OUT/summary")"
+}
+CASES=(tcp-tx tcp-rx udp-64 ping)
+progress "$ROUNDS rounds, ${RUNTIME}s per iperf3 run, $PINGS pings"
+for r in $(seq "$ROUNDS"); do
+	for c in "${CASES[@]}"; do
+		if [ $((r % 2)) = 1 ]; then run "$r" "$c" ours; run "$r" "$c" kernel
+		else run "$r" "$c" kernel; run "$r" "$c" ours; fi
+	done
+done
+pkill -f 'iperf3 -s' 2>/dev/null
+ALIVE=$(kill -0 "$DRV_PID" 2>/dev/null && [ "$(dev_field "$ours" pid)" = "$DRV_PID" ] && echo yes || echo no)
+tap "$([ "$ALIVE" = yes ] && echo ok || echo 'not ok')" "the driver ran through every round without a restart (pid $DRV_PID)"
+errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["rc"] or "error" in r or "value" not in r)(json.loads(l))))' "$OUT/runs.jsonl")
+tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$OUT/runs.jsonl") runs, $errs with an error"
+grep -E 'e1000e:.*(reset|hang|dropped)' "$BROKER_LOG" | tail -n 5 | diag
+ctl unbind "$ours" > /dev/null 2>&1
+broker_stop
+python3 - "$OUT/runs.jsonl" <<'EOF' | diag
+import json, statistics as st, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+def med(case, side, key):
+    v = [r[key] for r in runs if r["case"] == case and r["side"] == side and r.get(key) is not None]
+    return st.median(v) if v else float("nan")
+def ratio(case, key):	# the median of the rounds' own ratios: each round's pair ran back to back
+    v = []
+    for rnd in sorted({r["round"] for r in runs}):
+        a = [r.get(key) for r in runs if r["round"] == rnd and r["case"] == case and r["side"] == "ours"]
+        b = [r.get(key) for r in runs if r["round"] == rnd and r["case"] == case and r["side"] == "kernel"]
+        if a and b and a[0] is not None and b[0]:
+            v.append(a[0] / b[0])
+    return st.median(v) if v else float("nan")
+print("ours (drivers/e1000e, TAP) against the kernel's e1000e: medians over the rounds;")
+print("ratio = ours / kernel, the median of the rounds' ratios")
+print("  %-8s %-22s %12s %12s %7s" % ("case", "figure", "ours", "kernel", "ratio"))
+rows = [("tcp-tx", "Mbit/s", "mbps"), ("tcp-tx", "CPU us per MB", "cpu_us_per_mb"),
+        ("tcp-rx", "Mbit/s", "mbps"), ("tcp-rx", "CPU us per MB", "cpu_us_per_mb"),
+        ("udp-64", "packets/s received", "pps"), ("udp-64", "loss %", "lost_percent"),
+        ("udp-64", "CPU us per packet", "cpu_us_per_pkt"),
+        ("ping", "RTT p50 ms", "p50_ms"), ("ping", "RTT p99 ms", "p99_ms"), ("ping", "lost", "lost")]
+for case, name, key in rows:
+    a, b = med(case, "ours", key), med(case, "kernel", key)
+    print("  %-8s %-22s %12.3f %12.3f %7.2f" % (case, name, a, b, ratio(case, key)))
+EOF
+sed 's/^/raw /' "$OUT/runs.jsonl" | diag
+tap ok "e1000e benchmark ran"
