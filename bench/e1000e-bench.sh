@@ -22,6 +22,7 @@
 #   meson test -C BUILD --benchmark vm-bench-e1000e -v    (bench/run BUILD e1000e)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
+. tests/vm/e1000e-lib.sh
 ROUNDS=${1:-3} RUNTIME=${2:-5} PINGS=${3:-200}
 IF=dbk0
 OUT=$DBK_VM_DIR/e1000e-bench
@@ -37,24 +38,10 @@ progress() {
 }
 command -v iperf3 > /dev/null || fail "iperf3 is not installed (tools/install-deps)"
 
-nics=($(for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && basename "$d"
-done))
+nics=($(e1000e_nics))
 [ ${#nics[@]} = 3 ] || fail "want three e1000e NICs (vm-bench-e1000e), found ${#nics[@]}"
 ours=${nics[0]}
-echo devbroker > "/sys/bus/pci/devices/$ours/driver_override"
-modprobe tun
-modprobe e1000e
-netns_nic() {	# netns_nic BDF NS ADDR: the kernel's interface of BDF moved into NS, up at ADDR
-	local i
-	wait_for 20 bash -c "[ -d /sys/bus/pci/devices/$1/net ]" || fail "the kernel's e1000e made no interface for $1"
-	i=$(ls "/sys/bus/pci/devices/$1/net" | head -n1)
-	ip netns add "$2"
-	ip link set "$i" netns "$2"
-	ip -n "$2" link set lo up
-	ip -n "$2" addr add "$3/24" dev "$i"
-	ip -n "$2" link set "$i" up
-}
+e1000e_ours "$ours"
 netns_nic "${nics[1]}" kern 10.89.0.2
 netns_nic "${nics[2]}" peer 10.89.0.3
 

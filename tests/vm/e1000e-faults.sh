@@ -12,6 +12,7 @@
 # The harness fails the run on any kernel splat.  TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
+. tests/vm/e1000e-lib.sh
 n=0
 ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
 FAILED=0
@@ -20,27 +21,15 @@ NS=peer
 W=/tmp/dbk-e1000e-faults
 rm -rf "$W"; mkdir -p "$W"; chmod 0777 "$W"
 
-e1000e_nics() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && basename "$d"
-	done
-}
 nics=($(e1000e_nics))
 [ ${#nics[@]} = 2 ] || fail "want two e1000e NICs, found ${#nics[@]}"
 ours=${nics[0]} theirs=${nics[1]}
 echo "# ours $ours, the kernel's $theirs"
 export IF NS ours
 
-echo devbroker > "/sys/bus/pci/devices/$ours/driver_override"
-modprobe tun
-modprobe e1000e
-wait_for 20 test -d "/sys/bus/pci/devices/$theirs/net" || fail "the kernel's e1000e did not take $theirs"
-keth=$(ls "/sys/bus/pci/devices/$theirs/net" | head -n1)
-ip netns add $NS
-ip link set "$keth" netns $NS
-ip -n $NS link set lo up
-ip -n $NS addr add 10.88.0.2/24 dev "$keth"
-ip -n $NS link set "$keth" up
+e1000e_ours "$ours"
+netns_nic "$theirs" $NS 10.88.0.2
+keth=$NETNS_IF
 
 broker_setup
 cp "$DBK_MANIFESTS/e1000e.conf" "$BRK/sys/e1000e.conf"

@@ -10,6 +10,7 @@
 # TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
+. tests/vm/e1000e-lib.sh
 n=0
 ok() { n=$((n + 1)); if "$@"; then echo "ok $n - $DESC"; else echo "not ok $n - $DESC"; FAILED=1; fi; }
 FAILED=0
@@ -20,26 +21,18 @@ PING="busybox ping"
 W=/tmp/dbk-e1000e
 rm -rf "$W"; mkdir -p "$W"; chmod 0777 "$W"
 
-nics=($(for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && basename "$d"
-done))
+nics=($(e1000e_nics))
 [ ${#nics[@]} = 2 ] || fail "want two e1000e NICs, found ${#nics[@]}"
 ours=${nics[0]} theirs=${nics[1]}
 echo "# ours $ours, the kernel's $theirs"
 export IF NS ours
 
 # The kernel's e1000e must not take ours: devbroker's by driver_override.
-echo devbroker > "/sys/bus/pci/devices/$ours/driver_override"
-modprobe tun
-modprobe e1000e
+e1000e_ours "$ours"
 DESC="the kernel's e1000e drives $theirs only"
 ok wait_for 20 bash -c "[ -d /sys/bus/pci/devices/$theirs/net ] && [ ! -e /sys/bus/pci/devices/$ours/driver ] || [ \"\$(basename \$(readlink /sys/bus/pci/devices/$ours/driver))\" != e1000e ]"
-keth=$(ls "/sys/bus/pci/devices/$theirs/net" | head -n1)
-ip netns add $NS
-ip link set "$keth" netns $NS
-ip -n $NS link set lo up
-ip -n $NS addr add 10.88.0.2/24 dev "$keth"
-ip -n $NS link set "$keth" up
+netns_nic "$theirs" $NS 10.88.0.2
+keth=$NETNS_IF
 
 broker_setup
 # The shipped manifest: AutoBind=no, so that the kernel's NIC stays the kernel's.
