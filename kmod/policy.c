@@ -40,8 +40,12 @@ int dbk_policy_guard_get(struct dbk_grant *g, int fd)
 			 prog->aux->used_maps[i]->map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
 			 prog->aux->used_maps[i]->map_type == BPF_MAP_TYPE_HASH_OF_MAPS;
 	mutex_unlock(&prog->aux->used_maps_mutex);
-	/* The checks bpf_probe_register() makes at attach time, for our buffer. */
-	if (calls || prog->aux->max_tp_access > sizeof(union dbk_policy_guard_ctx) ||
+	/*
+	 * The checks bpf_probe_register() makes at attach time, for our buffer; and no
+	 * freplace program in its place (its code is not checked against the buffer).
+	 */
+	if (calls || READ_ONCE(prog->aux->is_extended) ||
+	    prog->aux->max_tp_access > sizeof(union dbk_policy_guard_ctx) ||
 	    prog->aux->max_ctx_offset > DBK_GUARD_ARGS * sizeof(u64)) {
 		bpf_prog_put(prog);
 		return -EINVAL;
@@ -53,7 +57,7 @@ int dbk_policy_guard_get(struct dbk_grant *g, int fd)
 /*
  * A hook's call as the module holds it, whence its ctx is filled for the attached
  * programs and, once they returned, afresh for the guard: what they wrote in theirs
- * (or past it, through a tail call) is never shown to the guard.
+ * is never shown to the guard (past it, through a tail call, see dbk_policy_run()).
  */
 struct dbk_policy_call {
 	u32 hook;			/* DBK_GUARD_* */
@@ -143,6 +147,13 @@ static bool dbk_policy_guard_run(struct dbk_grant *g, u32 hook, union dbk_policy
 	bpf_prog_run(g->guard, args);
 	preempt_enable();
 	rcu_read_unlock();
+	/*
+	 * Extended since the grant took it: an extension replaces the guard's code
+	 * unchecked.  6.1 sets is_extended before it patches the code, so a run that
+	 * was already the extension's sees it set afterwards.
+	 */
+	if (READ_ONCE(g->guard->aux->is_extended))
+		return false;
 	return (u->master.verdict & (DBK_POLICY_APPROVE | DBK_POLICY_DENY)) == DBK_POLICY_APPROVE;
 }
 
@@ -228,8 +239,14 @@ static noinline int dbk_policy_run(struct dbk_grant *g, const struct dbk_policy_
 	verdict = u.master.verdict;
 	error = u.master.error;
 	value = u.access.value;
-	/* A guarded write goes through only with the guard's approval of the value written. */
-	if (guarded && c->hook == DBK_GUARD_ACCESS && value != c->val)
+	/*
+	 * A guarded write goes through only with the guard's approval of the value written:
+	 * the one it is shown (c->val) must be the ctx's and the caller's, which a tail-call
+	 * target writing past the buffer could have changed.  (Such a target can write the
+	 * whole stack above it: a kernel gap, that of any root BPF program, which no check
+	 * here closes; dbk-policy refuses program arrays.)
+	 */
+	if (guarded && c->hook == DBK_GUARD_ACCESS && (value != c->val || *val != c->val))
 		verdict |= DBK_POLICY_DENY;
 	if (guarded && !(verdict & DBK_POLICY_DENY)) {
 		dbk_policy_fill(g, c, &u);

@@ -1521,6 +1521,86 @@ static void group_guard_ctx(const char *bdf_a, const char *bdf_b)
 	}
 }
 
+/*
+ * A guarded write of edu's DMA destination while tailsmash.bpf.c's tail-call
+ * target overwrites the copies of its value above the hook's buffer: refused,
+ * or the device holds exactly what the guard approved, never the smashed value.
+ */
+#define SMASHED 0x41414000ULL
+
+static void smash_driver(void *p)
+{
+	const struct r5_arg *a = p;
+	struct dmabuf own;
+	__u64 got;
+	int r;
+
+	if (cfg_wr(a->g, 2, 4, cfg_rd(a->g, 2, 4) | 0x6) || dma_alloc(a->g, 4096, &own)) {
+		tap(0, "smash: set up DMA");
+		return;
+	}
+	EXPECT(wr_settle(a->g, 8, 0x80, own.iova), 0, "smash: source in its own buffer");
+	r = wr(a->g, 8, 0x88, own.iova);
+	got = rd(a->g, 8, 0x88);
+	tap(got != SMASHED && (r == EPERM || (r == 0 && got == own.iova)),
+	    "smash: a guarded write whose value a tail call changed past the ctx: %s, the device "
+	    "holds 0x%llx (approved 0x%llx, never 0x%llx)", err_name(r), (unsigned long long)got,
+	    (unsigned long long)own.iova, SMASHED);
+	EXPECT(wr(a->g, 8, 0x88, SMASHED), EPERM, "smash: 0x%llx written directly is refused",
+	       SMASHED);
+}
+
+static void group_smash(const char *bdf)
+{
+	struct dbk_grant_spec sa = spec(DBK_GRANT_F_DMA);
+	struct r5_arg a = { 0 };
+
+	a.g = grant(bdf, &sa);
+	EXPECT(a.g < 0 ? -a.g : 0, 0, "smash: a guarded grant");
+	if (a.g < 0)
+		return;
+	as_driver(smash_driver, &a);
+	close(a.g);
+}
+
+/* An unapproved DMA destination: refused, before the guard is extended and after. */
+static void ext_driver(void *p)
+{
+	const struct r5_arg *a = p;
+	int r = wr(a->g, 8, 0x88, SMASHED);
+
+	/* EBUSY: edu_dma_guard's own refusal while its device may be busy. */
+	tap((r == EPERM || r == EBUSY) && rd(a->g, 8, 0x88) != SMASHED,
+	    "ext: %s the guard is extended (freplace): an unapproved DMA destination "
+	    "is refused (%s, the device holds 0x%llx)", a->cookie ? "after" : "before", err_name(r),
+	    (unsigned long long)rd(a->g, 8, 0x88));
+}
+
+/* $DBK_EXT_CMD extends the guard of a live grant. */
+static void group_ext(const char *bdf)
+{
+	struct dbk_grant_spec sa = spec(DBK_GRANT_F_DMA);
+	struct r5_arg a = { 0 };
+	const char *cmd = getenv("DBK_EXT_CMD");
+
+	a.g = grant(bdf, &sa);
+	EXPECT(a.g < 0 ? -a.g : 0, 0, "ext: a guarded grant");
+	if (a.g < 0)
+		return;
+	EXPECT(cfg_wr(a.g, 2, 4, cfg_rd(a.g, 2, 4) | 0x6), 0, "ext: bus mastering on");
+	as_driver(ext_driver, &a);
+	tap(cmd && system(cmd) == 0, "ext: root extends the live grant's guard: %s", cmd ? cmd : "?");
+	a.cookie = 1;
+	as_driver(ext_driver, &a);
+	close(a.g);
+	sa = spec(DBK_GRANT_F_DMA);
+	a.g = grant(bdf, &sa);
+	tap(a.g == -EINVAL, "ext: a new grant naming the extended guard is refused (%s)",
+	    a.g < 0 ? err_name(-a.g) : "granted");
+	if (a.g >= 0)
+		close(a.g);
+}
+
 /* A guarded grant naming the program pinned at @pin: refused (EINVAL). */
 static void group_guard_pin(const char *bdf, const char *pin, const char *what)
 {
@@ -1589,6 +1669,10 @@ int main(int argc, char **argv)
 		group_guarded(a, b);
 	else if (!strcmp(grp, "guard-ctx"))
 		group_guard_ctx(a, b);
+	else if (!strcmp(grp, "smash"))
+		group_smash(a);
+	else if (!strcmp(grp, "ext"))
+		group_ext(a);
 	else if (!strcmp(grp, "guard-pin"))
 		group_guard_pin(a, b, argc > 4 ? argv[4] : b);
 	else if (!strcmp(grp, "rmw"))

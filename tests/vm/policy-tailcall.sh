@@ -3,7 +3,11 @@
 # attached program reads of its tracepoint buffer, never what the program
 # it tail-calls reads (tests/policy/tailread.bpf.c read the kernel stack
 # past the ctx).  dbk-policy refuses objects with a program array, and the
-# module refuses a guard that uses one, or that reads past its ctx.
+# module refuses a guard that uses one, or that reads past its ctx.  Root
+# can still attach one by hand: its target can write the stack above the
+# buffer (a kernel gap no module closes), but not make the module write a
+# value its guard did not approve; nor can an extension (freplace) of the
+# guard approve for it.
 . tests/vm/lib.sh
 . tests/vm/policy-lib.sh
 TAIL=$DBK_BUILD/tests/policy/tailread.bpf.o
@@ -20,5 +24,20 @@ bpftool prog loadall "$TAIL" "$PIN" 2>&1 | sed 's/^/# /'
 pt guard-pin "$A" "$PIN/entry" "a guard that tail-calls (its program array)"
 pt guard-pin "$A" "$PIN/reach" "a guard that reads past its ctx"
 rm -rf "$PIN"
+
+# What root can attach by hand against a live guarded grant (bpf-attach):
+# a tail call whose target writes the stack above the hook's buffer (the
+# value the module writes must be the one the guard approved), and an
+# extension (freplace) of the guard itself (the module stops trusting it).
+ATTACH=$DBK_BUILD/tests/policy/bpf-attach
+pol load guard "$OBJ/edu_dma_guard.bpf.o" | sed 's/^/# /'
+PIN=/sys/fs/bpf/dbk-tailsmash
+"$ATTACH" "$DBK_BUILD/tests/policy/tailsmash.bpf.o" "$PIN" 2>&1 | sed 's/^/# /'
+pt smash "$A"
+echo "# tailsmash's map (copies overwritten, the first copy's word + 1, copies seen): $(bpftool map dump pinned "$PIN/seen" 2>&1 | tr -s ' \n' ' ')"
+rm -rf "$PIN"
+export DBK_EXT_CMD="$ATTACH --freplace $DBK_BUILD/tests/policy/extguard.bpf.o /sys/fs/bpf/devbroker/guard/guard edu_dma_guard /sys/fs/bpf/dbk-extguard"
+pt ext "$A"
+rm -f /sys/fs/bpf/dbk-extguard
 pol_clean
 exit $RC
