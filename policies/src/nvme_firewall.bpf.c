@@ -57,14 +57,13 @@
  *
  * The doorbells, 0x1000 onward (§3.1.24-25), stay mapped: every I/O is a
  * doorbell store (an SQ tail per batch, a CQ head per batch of
- * completions), and a system call each would cost more than the I/O
- * under TCG and on real hardware alike.  What that leaves open: the
+ * completions), and a system call for each would add to every I/O what
+ * mapping BAR0 (the manifest's MapBARs=0) is there to save.  What that
+ * leaves open: the
  * doorbells are the driver's whole, checked by nothing.  The admin SQ
  * tail doorbell (SQ0TDBL, 0x1000) shares its page with the I/O queues'
  * doorbells (one page holds 512 of them at CAP.DSTRD = 0), so it cannot
- * be mediated alone, and no rule says "only while enabled" of it; a
- * doorbell written while the controller is disabled is ignored by it
- * (§7.6.1) or makes it report an error in CSTS/asynchronous events.  What
+ * be mediated alone, and no rule says "only while enabled" of it.  What
  * the admin commands do (create queues, abort, identify, ...) is the
  * driver's too: they are in memory, where no register rule can read them.
  * Through pread/pwrite (a grant that does not map BAR0) doorbell writes
@@ -72,7 +71,8 @@
  *
  * State and its limits: one record per device (dbk_dev_key()), reset by
  * the grant hook (no CC write seen); a device has at most one grant at a
- * time and the hook runs only for a grant that is otherwise made.  The
+ * time, and the module runs the hook only while no other grant is live
+ * (a creation that fails after it leaves a reset record: harmless).  The
  * record is what the policy allowed, not what the device holds: it never
  * sees the values read back (CSTS.RDY), so "disabled" means "the host
  * wrote EN = 0", as the rules above say.  It records only writes no
@@ -81,7 +81,8 @@
  * policies denies NVMe register writes).  BAR accesses run under a shared
  * lock: two threads of the driver could reach the device in another
  * order than this policy saw them, a race only the driver itself can run
- * (drivers/nvme writes CC, AQA, ASQ and ACQ under its admin lock).  If the
+ * (drivers/nvme writes CC, AQA, ASQ and ACQ from one thread at a time: at
+ * bring-up, in a reset under its admin lock, at shutdown).  If the
  * record cannot be kept (the map full: 256 devices), grants are refused
  * (ENOSPC) and writes of the stateful registers too: never an open grant.
  */
