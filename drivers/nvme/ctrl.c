@@ -158,11 +158,14 @@ static int ctrl_disable(struct nvme_ctrl *c)
 
 	if (r < 0)
 		return r;
-	if (cc & NVME_CC_EN) {
-		r = dbk_write32(c->dev, NVME_BAR, NVME_REG_CC, cc & ~NVME_CC_EN);
-		if (r < 0)
-			return r;
-	}
+	/*
+	 * Written even when EN is 0 already (a no-op for the controller): the
+	 * register firewall (policies/src/nvme_firewall.bpf.c) lets AQA, ASQ
+	 * and ACQ be written only after this grant's CC write with EN = 0.
+	 */
+	r = dbk_write32(c->dev, NVME_BAR, NVME_REG_CC, cc & ~NVME_CC_EN);
+	if (r < 0)
+		return r;
 	return wait_csts(c, NVME_CSTS_RDY, 0, c->timeout_ms, "disabling the controller (CC.EN=0)");
 }
 

@@ -156,9 +156,10 @@ int main(int argc, char **argv)
 		nvme_log("adopting grant fd %d: %s", grant_fd, strerror(-r));
 		return 1;
 	}
-	if (c.verbose)
-		nvme_log("registers through %s", dbk_dev_access_is_mapped(dev, NVME_BAR, NVME_REG_CSTS, 4) == 1 ?
-			 "mmap()" : "pread/pwrite");
+	/* Under Policy=nvme_firewall: the registers page mediated, the doorbells mapped. */
+	nvme_log("registers through %s, doorbells through %s",
+		 dbk_dev_access_is_mapped(dev, NVME_BAR, NVME_REG_CSTS, 4) == 1 ? "mmap()" : "pread/pwrite",
+		 dbk_dev_access_is_mapped(dev, NVME_BAR, NVME_REG_DBS, 4) == 1 ? "mmap()" : "pread/pwrite");
 	r = nvme_ctrl_init(&c, dev, queues, depth, max_transfer);
 	if (r < 0) {
 		nvme_log("bringing the controller up: %s", strerror(-r));

@@ -91,6 +91,16 @@ static unsigned long long num(const char *s, const char *what)
 	return v;
 }
 
+/* devbrokerd's dbk_policy_cookie() (broker/launch.c): FNV-1a 64 of the driver's name. */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
 static void usage(FILE *f)
 {
 	fputs(
@@ -108,6 +118,8 @@ static void usage(FILE *f)
 "  --unsafe-dma         allow DMA without an IOMMU\n"
 "  --mediated B:OFF:LEN reach BAR B [OFF, OFF+LEN) only by pread/pwrite\n"
 "                       (repeatable)\n"
+"  --driver-name NAME   policy_cookie: devbrokerd's for driver NAME (FNV-1a\n"
+"                       of NAME, broker/launch.c), so its Policy= applies\n"
 "driver:\n"
 "  --cuse NAME          open /dev/cuse for the driver (fd 4); wait for\n"
 "                       /dev/NAME and chmod it\n"
@@ -230,7 +242,7 @@ int main(int argc, char **argv)
 {
 	enum { O_BARS = 256, O_MMAP, O_INTX, O_MSI, O_MSIX, O_VEC, O_RATE,
 	       O_CFGW, O_QUOTA, O_BITS, O_UNSAFE, O_MED, O_CUSE, O_MODE,
-	       O_DEVTMO, O_UID, O_GID, O_WAIT, O_DEVICE, O_PIDFILE };
+	       O_DEVTMO, O_UID, O_GID, O_WAIT, O_DEVICE, O_PIDFILE, O_DRVNAME };
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, O_DEVICE },
 		{ "bars", required_argument, NULL, O_BARS },
@@ -252,6 +264,7 @@ int main(int argc, char **argv)
 		{ "gid", required_argument, NULL, O_GID },
 		{ "wait", no_argument, NULL, O_WAIT },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "driver-name", required_argument, NULL, O_DRVNAME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -307,6 +320,7 @@ int main(int argc, char **argv)
 		case O_GID: gid = (gid_t)num(optarg, "--gid"); break;
 		case O_WAIT: wait_child = true; break;
 		case O_PIDFILE: pidfile = optarg; break;
+		case O_DRVNAME: spec.policy_cookie = fnv1a(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -158,6 +158,8 @@ static void test_nvme(void **state)
 	assert_int_equal(m.rights.dma, 12u << 20);
 	assert_int_equal(m.rights.dma_bits, 64);
 	assert_true(m.rights.unsafe_dma);	/* no guard can check PRPs: limits.conf decides */
+	assert_string_equal(m.policy, "nvme_firewall");	/* its register firewall, not a DMA guard */
+	assert_string_equal(m.rights.dma_guard, "");
 	assert_false(m.auto_bind);
 	dbk_manifest_free(&m);
 }

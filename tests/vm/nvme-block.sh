@@ -153,6 +153,11 @@ pid=$(dev_field "$BDF" pid)
 flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
 check "the driver runs as nobody with PR_SET_IO_FLUSHER (flags $flags)" \
 	bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status"
+# The manifest's register firewall (Policy=nvme_firewall) holds the grant:
+# the registers page mediated, the doorbells mapped; nothing of the
+# driver's refused is checked before the hot-unplug, after every fault.
+check "the driver runs under its register firewall: nvme_firewall loaded, registers through pread/pwrite, doorbells through mmap()" \
+	bash -c "ctl policy list | grep -q 'nvme_firewall on dbk_policy_access' && grep -q 'registers through pread/pwrite, doorbells through mmap()' '$BROKER_LOG'"
 
 # fio on the raw disk: random writes of 4k..128k, every block verified (crc32c).
 if command -v fio > /dev/null; then
@@ -309,6 +314,10 @@ echo "# unbind to the kernel's disk: $(( $(ms_now) - t0 )) ms"
 KDISK=$(kdisk)
 check "the kernel's nvme mounts the file system and finds the tree, the writer's files and the new file" \
 	bash -c "mount -o ro '$KDISK' '$MNT' && (cd '$MNT/tree' && sha256sum -c --quiet '$TREE.sums') && { [ ! -s /tmp/w.sums ] || (cd '$MNT/w' && sha256sum -c --quiet /tmp/w.sums); } && [ \"\$(cat '$MNT/after')\" = after ]; r=\$?; umount '$MNT'; exit \$r"
+
+check "nvme_firewall refused nothing of the driver's, through fio, crashes, restarts, shutdowns, revoke and rebinds (no denial on $BDF)" \
+	bash -c "! grep -q 'denied on $BDF' '$BROKER_LOG'"
+grep "denied on $BDF" "$BROKER_LOG" | head -n 5 | diag
 
 # Hot-unplug mid-I/O, last: the controller is gone after it.  A reader
 # only, so that the image keeps the file system nvme-block-run checks.

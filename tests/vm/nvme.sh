@@ -9,6 +9,10 @@
 # the controller back and reads both the marker and the self-test's
 # signature block through /dev/nvme0n1.  With two namespaces (vm-run
 # --nvme-ns 2) the self-test also writes the second and checks the first.
+# Under devbrokerd, the manifest's Policy=nvme_firewall holds the driver's
+# grant; then tests/helpers/nvme-fwtest tries what the driver never does
+# on a grant with the driver's cookie (refused, reported), and the
+# self-test runs again under the firewall.
 . tests/vm/lib.sh
 . tests/vm/edu-lib.sh
 NVME_DRIVER=$(manifest_driver nvme)
@@ -157,6 +161,16 @@ check "devbrokerctl bind: the driver comes up with the manifest's rights, 2 I/O 
 	grep -q "2 I/O queue pair(s) of 32 entries" "$BLOG"
 check "and serves the namespace: /dev/devbroker/block/dbknvme0 reads the self-test's signature" \
 	bash -c "dd if=/dev/devbroker/block/dbknvme0 bs=512 count=1 iflag=direct 2>/dev/null | grep -aq '^$SIG nsid 1 '"
+# The manifest's Policy=nvme_firewall, loaded by devbrokerd, holds this
+# driver's grant (cookie: FNV-1a of "nvme"): its registers page mediated,
+# its doorbells mapped.
+FWCOOKIE=74f268ba60acc467
+check "devbrokerd loaded the manifest's Policy=nvme_firewall" \
+	bash -c "'$CTL' policy list | grep -q 'nvme_firewall on dbk_policy_access'"
+check "the driver's grant carries the cookie nvme_firewall knows ($FWCOOKIE)" \
+	bash -c "'$CTL' --json status '$BDF' | grep -q '\"policy_cookie\": *\"$FWCOOKIE\"'"
+check "... and is firewalled: registers through pread/pwrite, doorbells through mmap()" \
+	grep -q "registers through pread/pwrite, doorbells through mmap()" "$BLOG"
 # SIGTERM (as devbrokerd's orderly stops send it): CC.SHN, exit 0.
 pid=$("$CTL" --json status "$BDF" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['device']['pid'])")
 kill -TERM "$pid" 2>/dev/null
@@ -166,6 +180,44 @@ check "SIGTERM: the driver shuts the controller down (CC.SHN) and exits 0" \
 "$CTL" unbind "$BDF" > /dev/null 2>&1
 for _ in $(seq 300); do [ "$(drv_of "$BDF")" = nvme ] && break; sleep 0.1; done
 check "and the kernel's nvme has the controller again" [ "$(drv_of "$BDF")" = nvme ]
+check "nvme_firewall refused nothing the driver did (no denial on $BDF)" \
+	bash -c "! grep -q 'denied on $BDF' '$BLOG'"
+
+# 5. What nvme_firewall refuses (devbrokerd still up: it reports denials),
+# on grants with the driver's cookie (dbk-launch --driver-name nvme): a
+# program that tries what the driver never does (tests/helpers/nvme-fwtest:
+# NSSR, INTMS/INTMC, the CMB, AQA/ASQ/CC writes in the wrong states), then
+# the self-test, resets and aborts included, under the firewall.
+dev_setup $VEN $DEV
+if launch fw --driver-name nvme --bars 1 --mmap 1 -- "$H/nvme-fwtest"; then
+	wait $LPID; LRC=$?
+	grep -E '^(not )?ok' "$OUT" | sed 's/^/# nvme-fwtest: /'
+	diag < "$LOG"
+	check "firewall: a program on a grant with the nvme cookie: the registers page mediated, the doorbells mapped; NSSR, INTMS, INTMC, CMBSZ, an 8-byte read, ASQ/AQA while enabled, CC changing IOSQES/IOCQES refused (EPERM); the driver's sequence allowed (status $LRC)" \
+		bash -c "[ $LRC = 0 ] && grep -q '^ok' '$OUT' && ! grep -q '^not ok' '$OUT'"
+else
+	notok "firewall: dbk-launch nvme-fwtest"
+fi
+for _ in $(seq 100); do grep "denied on $BDF" "$BLOG" | grep -q 'what 0x20 ' && break; sleep 0.1; done
+check "firewall: each refusal reported by devbrokerd (a denied event: NSSR, 0x20)" \
+	bash -c "grep 'denied on $BDF' '$BLOG' | grep -q 'what 0x20 '"
+grep "denied on $BDF" "$BLOG" | head -n 3 | diag
+ndenied=$(grep -c "denied on $BDF" "$BLOG")
+if launch fwself --driver-name nvme --bars 1 --mmap 1 --msix --max-vectors 5 "${dma[@]}" -- \
+	"$NVME_DRIVER" --selftest --queues 4; then
+	wait $LPID; LRC=$?
+	grep -E '^(not )?ok ' "$OUT" | sed 's/^/# fwself: /'
+	check "firewall: the self-test passes under nvme_firewall (status $LRC)" [ "$LRC" = 0 ]
+	[ "$LRC" = 0 ] || diag < "$LOG"
+	check "firewall: ... with its registers through pread/pwrite, doorbells through mmap()" \
+		grep -q "registers through pread/pwrite, doorbells through mmap()" "$LOG"
+	sleep 1
+	check "firewall: ... and nothing of it refused ($ndenied denials before, as after)" \
+		[ "$(grep -c "denied on $BDF" "$BLOG")" = "$ndenied" ]
+	cp "$OUT" "$LOG" "$DBK_VM_DIR/" 2>/dev/null || true
+else
+	notok "firewall: dbk-launch the self-test"
+fi
 kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null
 grep -E "nvme|$BDF" "$BLOG" | tail -n 12 | diag
 finish
