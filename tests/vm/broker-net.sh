@@ -9,7 +9,9 @@
 # restarted; it survives the driver's kill -9 (same ifindex, address and
 # route, carrier off until the restarted driver's); filters left on the
 # interface (by a driver, or anyone) do not reach the restarted driver,
-# and a driver's attempt to leave them is refused; the interface goes
+# and a driver's attempt to leave them is refused; moved to another
+# namespace and renamed there, it is let go and a new one made, never a
+# same-named interface here attached to; the interface goes
 # when the driver exits for good, is revoked, or devbrokerd stops; a name
 # another interface holds is refused.  TAP output.
 . tests/vm/lib.sh
@@ -230,6 +232,22 @@ wait_for 10 bash -c '[ "$(state)" = revoked ]'
 ctl bind "$bdf" > /dev/null
 DESC="the name free again: the driver runs, $IF back"
 ok wait_for 40 bash -c '[ "$(state)" = running ] && ip link show $IF > /dev/null 2>&1 && [ "$(cat /sys/class/net/$IF/address)" = 02:00:00:db:00:01 ]'
+
+# The kept interface moved to another namespace and renamed there to the
+# name of a user's TAP here: the restart must not attach to that one by
+# name, and makes a new interface of its own instead.
+ip tuntap add dev vm0 mode tap user 4242 multi_queue
+ip netns add dbkctr
+old=$(cat /sys/class/net/$IF/ifindex)
+ip link set $IF netns dbkctr && ip -n dbkctr link set $IF name vm0
+kill -KILL "$(dev_field "$bdf" pid)"
+DESC="$IF moved to another namespace and renamed vm0 there, the driver killed: devbrokerd lets it go and makes a new $IF"
+ok wait_for 40 bash -c "grep -q 'network interface $IF: a new queue for the restarted driver: it is no longer devbrokerd' '$BROKER_LOG' && [ \"\$(state)\" = running ] && i=\$(cat /sys/class/net/$IF/ifindex) && [ \"\$i\" != $old ]"
+ip -d link show vm0 | sed 's/^/# /'
+DESC="... this namespace's vm0 (a user's TAP) untouched: no queue attached, owner 4242"
+ok bash -c 'ip -d link show vm0 | grep -Eq "numqueues 0 .*numdisabled 0 .*user 4242"'
+ip netns del dbkctr
+ip link del vm0
 
 broker_stop
 DESC="devbrokerd's shutdown removes $IF"
