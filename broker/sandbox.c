@@ -237,10 +237,20 @@ static int dbk_sandbox_seccomp(void)
 	 * The network frontend's tun fd (net-frontend.c) carries the carrier
 	 * and the MAC address, but not the interface's life, owner or type:
 	 * a persistent TAP owned by the driver's user would outlive it, and
-	 * any process of that user could attach to it.
+	 * any process of that user could attach to it.  Nor the state the
+	 * kernel keeps on the interface and hands to the next queue attached
+	 * (a restarted driver's): socket and TX filters, offloads, the send
+	 * buffer, the vnet header, steering and filter eBPF.  A driver needs
+	 * TUNGETIFF, TUNGETFEATURES, TUNSETCARRIER and SIOC[GS]IFHWADDR
+	 * (libdev/src/net.c); devbrokerd resets that state before a restart
+	 * all the same (dbk_net_reattach).
 	 */
 	static const unsigned long tun_denied[] = { TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP,
-						    TUNSETLINK };
+						    TUNSETLINK, TUNATTACHFILTER, TUNDETACHFILTER,
+						    TUNSETTXFILTER, TUNSETOFFLOAD, TUNSETSNDBUF,
+						    TUNSETVNETHDRSZ, TUNSETVNETLE, TUNSETVNETBE,
+						    TUNSETSTEERINGEBPF, TUNSETFILTEREBPF,
+						    TUNSETIFINDEX };
 	for (i = 0; i < sizeof(tun_denied) / sizeof(tun_denied[0]) && !ret; i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, tun_denied[i]));

@@ -18,29 +18,52 @@
  *
  * The access hook sees pread/pwrite only, and the manifest maps BAR0
  * (MapBARs=0: a tail write is one store).  So the grant hook mediates all
- * of BAR0 but the two pages of queue 0's descriptor registers,
- * 0x2000-0x3fff (RDBAL..RADV at 0x2800, TDBAL..TADV at 0x3800, §10.2),
- * which the driver writes per frame: every other access is a pread or
- * pwrite, which this allow-list checks.  Those two pages stay the
- * driver's whole: ring addresses (confined by the IOMMU, or UnsafeDMA's
- * trust without one, as the descriptors themselves are), interrupt
- * delays, flow-control thresholds and the receive/transmit data FIFO
- * pointers, none of which outlives the device reset that ends every
+ * of BAR0 but the two pages 0x2000-0x3fff, which the driver writes per
+ * frame: every other access is a pread or pwrite, which this allow-list
+ * checks.  Those two pages belong to the driver entirely, whatever the
+ * table below says of them: they hold every queue register of both
+ * queues, queue 0's and queue 1's (RDBAL..RXDCTL at 0x2800 and 0x2900,
+ * TDBAL..TXDCTL and TARC at 0x3800 and 0x3900, §10.2), the receive and
+ * transmit data FIFO head/tail and diagnostic registers (RDFH, RDFT,
+ * RDFHS, RDFTS, RDFPC at 0x24xx; TDFH, TDFT, TDFHS, TDFTS, TDFPC at
+ * 0x34xx), and flow-control thresholds; a store there is not seen by any
+ * hook.  The rules of the table for 0x28xx and 0x38xx (and the EPERM the
+ * table gives to anything else in those pages) therefore never run when
+ * BAR0 is mapped: they apply only to a grant that maps nothing (no
+ * MapBARs=), where every access is a pread or pwrite.  What a driver can
+ * do there: ring addresses (confined by the IOMMU, or UnsafeDMA's trust
+ * without one, as the descriptors themselves are), interrupt delays, the
+ * FIFO pointers, none of which outlives the device reset that ends every
  * grant.
- */
+ *
+ * Only BAR0 may be in the grant (the manifest's BARs=0): a grant with
+ * any other BAR (BAR1's flash, BAR2's I/O window onto every register,
+ * BAR3's MSI-X table) is refused with EPERM rather than left unmediated.
+  */
 #include <devbroker/policy.h>
 
 #define E1000E_VENDOR	0x8086
 #define E1000E_DEVICE	0x10d3
 #define E1000E_BAR0_SIZE	0x20000		/* 128 KiB (§10.1) */
-#define E1000E_DIRECT	0x2000		/* queue 0's RX and TX pages: mapped */
+#define E1000E_DIRECT	0x2000		/* the RX and TX queue pages: mapped, the driver's */
 #define E1000E_DIRECT_END	0x4000
 
 static const struct dbk_reg_rule e1000e_regs[] = {
-	/* General (§10.2): reset and link-up (CTRL.RST, CTRL.SLU), link state. */
+	/*
+	 * General (§10.2).  CTRL whole: the driver needs reset and link-up
+	 * (CTRL.RST, CTRL.SLU), and a rule cannot allow some of its bits
+	 * only, so every bit of it is the driver's (PHY reset, forced speed
+	 * and duplex, flow control, software-definable pins, VLAN mode...);
+	 * all of it is reset with the device when the grant ends.
+	 */
 	DBK_REG(0, 0x00000, DBK_RDWR, DBK_SZ4),		/* CTRL */
 	DBK_REG(0, 0x00008, DBK_READ, DBK_SZ4),		/* STATUS */
-	DBK_REG(0, 0x00014, DBK_RDWR, DBK_SZ4),		/* EERD: EEPROM reads only (words 0-2, the MAC) */
+	/*
+	 * EERD reads the NVM, never writes it; but its address field is the
+	 * driver's, so any NVM word can be read (the driver reads words 0-2,
+	 * the MAC).
+	 */
+	DBK_REG(0, 0x00014, DBK_RDWR, DBK_SZ4),		/* EERD */
 	/* Interrupts (§10.2, §7.4): causes, masks, MSI-X mapping and auto-clear. */
 	DBK_REG(0, 0x000C0, DBK_RDWR, DBK_SZ4),		/* ICR (read, or write 1s to clear) */
 	DBK_REG(0, 0x000D0, DBK_WRITE, DBK_SZ4),	/* IMS */
@@ -51,7 +74,11 @@ static const struct dbk_reg_rule e1000e_regs[] = {
 	DBK_REG(0, 0x00100, DBK_WRITE, DBK_SZ4),	/* RCTL */
 	DBK_REG(0, 0x00400, DBK_WRITE, DBK_SZ4),	/* TCTL */
 	DBK_REG(0, 0x00410, DBK_WRITE, DBK_SZ4),	/* TIPG */
-	/* Queue 0 (§10.2): mapped, listed for a grant that maps nothing. */
+	/*
+	 * Queue 0 (§10.2): in the mapped pages, so these rules (and the
+	 * denial of the rest of 0x2000-0x3fff) apply only to a grant that
+	 * maps nothing; with BAR0 mapped the driver stores there directly.
+	 */
 	DBK_REG(0, 0x02800, DBK_WRITE, DBK_SZ4),	/* RDBAL */
 	DBK_REG(0, 0x02804, DBK_WRITE, DBK_SZ4),	/* RDBAH */
 	DBK_REG(0, 0x02808, DBK_WRITE, DBK_SZ4),	/* RDLEN */
@@ -82,6 +109,10 @@ DBK_HOOK(grant, e1000e_firewall_grant)
 {
 	if (!dbk_dev_is(ctx, E1000E_VENDOR, E1000E_DEVICE))
 		return;
+	if (ctx->bar_mask & ~1u) {
+		dbk_deny(ctx, EPERM);	/* BAR0 only: the others would go unmediated */
+		return;
+	}
 	if (dbk_grant_mediate(ctx, 0, 0, E1000E_DIRECT) ||
 	    dbk_grant_mediate(ctx, 0, E1000E_DIRECT_END, E1000E_BAR0_SIZE - E1000E_DIRECT_END))
 		dbk_deny(ctx, ENOSPC);	/* no room left to mediate: no grant rather than an open one */

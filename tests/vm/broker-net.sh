@@ -2,12 +2,18 @@
 # devbrokerd's network frontend (Network=, a TAP): a fake driver
 # (tests/helpers/dbk-netecho, which answers ARP and ICMP echo for one
 # address and never touches its device) on an edu device.  The interface
-# appears in `ip link` with the driver's MAC and carrier, is multi-queue
-# and not persistent; frames flow both ways (ping); the driver cannot make
-# it persistent or its own (seccomp); it survives the driver's kill -9
-# (same ifindex, address and route, carrier off until the restarted
-# driver's), and goes when the driver exits for good, is revoked, or
-# devbrokerd stops; a name another interface holds is refused.  TAP output.
+# appears in `ip link` with the driver's MAC and carrier, is multi-queue,
+# not persistent and owned by root; frames flow both ways (ping); the
+# driver cannot make it persistent or its own (seccomp); another local
+# user cannot attach a queue to it, while the driver runs or while it is
+# restarted; it survives the driver's kill -9 (same ifindex, address and
+# route, carrier off until the restarted driver's); filters left on the
+# interface (by a driver, or anyone) do not reach the restarted driver,
+# and a driver's attempt to leave them is refused; moved to another
+# namespace and renamed there, it is let go and a new one made, never a
+# same-named interface here attached to; the interface goes
+# when the driver exits for good, is revoked, or devbrokerd stops; a name
+# another interface holds is refused.  TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
 n=0
@@ -17,13 +23,77 @@ IF=dbk0
 PEER=10.77.0.2
 PING="busybox ping"
 
+# The driver: dbk-netecho, or once, when /tmp/dbk-net-evil is missing, a
+# compromised driver that tries to leave a drop-all socket filter and a
+# TX filter on the interface before it crashes (exit 1: restarted).
+cat > /tmp/dbk-net-evil.py <<'EOT'
+import ctypes, fcntl, os, struct, sys
+fd = int(os.environ["DBK_NET_FD"])
+insn = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))	# BPF_RET|BPF_K 0
+for name, cmd, arg in (("TUNATTACHFILTER", 0x401054d5, struct.pack("H6xQ", 1, ctypes.addressof(insn))),
+		       ("TUNSETTXFILTER", 0x400454d1, struct.pack("HH6s", 0, 1, b"\x02\0\0\0\0\x66"))):
+	try:
+		fcntl.ioctl(fd, cmd, arg)
+		print("dbk-net-evil: %s: allowed" % name, file=sys.stderr)
+	except OSError as e:
+		print("dbk-net-evil: %s: %s" % (name, os.strerror(e.errno)), file=sys.stderr)
+sys.exit(1)
+EOT
+cat > /tmp/dbk-net-driver <<EOT
+#!/bin/sh
+if [ ! -e /tmp/dbk-net-evil ]; then : > /tmp/dbk-net-evil; exec python3 /tmp/dbk-net-evil.py; fi
+exec $DBK_HELPERS/dbk-netecho \$1
+EOT
+chmod 644 /tmp/dbk-net-evil.py; chmod 755 /tmp/dbk-net-driver
+: > /tmp/dbk-net-evil; chmod 666 /tmp/dbk-net-evil
+# tunattach IFNAME [poison] [SECONDS]: attach a queue to TAP IFNAME as the
+# caller (TUNSETIFF IFF_TAP|IFF_NO_PI|IFF_MULTI_QUEUE), repeatedly for
+# SECONDS (counts: "attached N refused M errors"), or once, and with
+# poison leave a drop-all socket filter and a TX filter on it.
+cat > /tmp/dbk-tunattach.py <<'EOT'
+import ctypes, errno, fcntl, os, struct, sys, time
+def attach(name):
+	try:
+		fd = os.open("/dev/net/tun", os.O_RDWR)
+	except OSError as e:
+		return -e.errno
+	try:
+		fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH22x", name.encode(), 0x0002 | 0x1000 | 0x0100))
+	except OSError as e:
+		os.close(fd)
+		return -e.errno
+	return fd
+name, mode = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""
+if mode == "loop":
+	end, res = time.time() + float(sys.argv[3]), {"attached": 0, "refused": 0, "errors": 0}
+	while time.time() < end:
+		fd = attach(name)
+		res["attached" if fd >= 0 else "refused" if fd == -errno.EPERM else "errors"] += 1
+		if fd >= 0:
+			os.close(fd)
+		time.sleep(0.01)
+	print("attached %(attached)d refused %(refused)d errors %(errors)d" % res)
+	sys.exit(0)
+fd = attach(name)
+if fd < 0:
+	print(errno.errorcode[-fd]); sys.exit(0)
+print("attached")
+if mode == "poison":
+	insn = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))
+	fcntl.ioctl(fd, 0x401054d5, struct.pack("H6xQ", 1, ctypes.addressof(insn)))
+	fcntl.ioctl(fd, 0x400454d1, struct.pack("HH6s", 0, 1, b"\x02\0\0\0\0\x66"))
+	print("poisoned")
+EOT
+chmod 644 /tmp/dbk-tunattach.py
+AS_OTHER="setpriv --reuid 4242 --regid 4242 --clear-groups --inh-caps=-all --bounding-set=-all"
 netecho_manifest() {
 	cat > "$BRK/sys/netecho.conf.new" <<EOT
 [Driver]
 Name=netecho
-Exec=$DBK_HELPERS/dbk-netecho $PEER
+Exec=/bin/sh /tmp/dbk-net-driver $PEER
 User=nobody
 Restart=on-failure
+RestartBurst=10
 [Match]
 PCI=pci:v00001234d000011E8*
 [Frontend]
@@ -39,6 +109,9 @@ export IF
 export -f state
 
 modprobe tun
+# What systemd-udev's 50-udev-default.rules sets on every distribution:
+# any user may open it (and create or attach to what tun_not_capable() lets it).
+chmod 0666 /dev/net/tun
 broker_setup
 netecho_manifest
 broker_start
@@ -52,8 +125,11 @@ DESC="... a multi-queue TAP, not persistent (tun_flags $(cat /sys/class/net/$IF/
 ok bash -c 'f=$(cat /sys/class/net/$IF/tun_flags) && [ $((f & 0x1102)) = $((0x1102)) ] && [ $((f & 0x0800)) = 0 ]'
 DESC="... with the MAC the driver set (02:00:00:db:00:01)"
 ok wait_for 10 bash -c '[ "$(cat /sys/class/net/$IF/address)" = 02:00:00:db:00:01 ]'
-DESC="... owned by no user or group (owner -1, group -1)"
-ok bash -c '[ "$(cat /sys/class/net/$IF/owner)" = -1 ] && [ "$(cat /sys/class/net/$IF/group)" = -1 ]'
+DESC="... owned by root, no group (owner 0, group -1)"
+ok bash -c '[ "$(cat /sys/class/net/$IF/owner)" = 0 ] && [ "$(cat /sys/class/net/$IF/group)" = -1 ]'
+r=$($AS_OTHER python3 /tmp/dbk-tunattach.py $IF 2>&1 | tail -n 1)
+DESC="another user (uid 4242) cannot attach a queue to $IF while the driver runs ($r)"
+ok test "$r" = EPERM
 DESC="the driver could not make it persistent nor its own: the sandbox refused TUNSETPERSIST and TUNSETOWNER"
 ok bash -c "grep -q 'dbk-netecho: TUNSETPERSIST: Operation not permitted' '$BROKER_LOG' && grep -q 'dbk-netecho: TUNSETOWNER: Operation not permitted' '$BROKER_LOG'"
 up
@@ -83,6 +159,9 @@ sleep 0.5
 $PING -c 400 -i 0.05 -W 1 $PEER > /tmp/dbk-net.during 2>&1 &
 pinger=$!
 sleep 2
+$AS_OTHER python3 /tmp/dbk-tunattach.py $IF loop 8 > /tmp/dbk-net.other 2>&1 &
+other=$!
+sleep 0.5
 pid=$(dev_field "$bdf" pid)
 kill -KILL "$pid"
 before=$(grep -c 'bytes from' /tmp/dbk-net.during)
@@ -102,6 +181,30 @@ DESC="... the ping that ran across the restart got answers after it ($before bef
 ok test "$(grep -c 'bytes from' /tmp/dbk-net.during)" -gt $((before + 20))
 DESC="... and a new ping flows"
 ok wait_for 20 $PING -c 1 -W 2 $PEER
+wait $other
+DESC="... uid 4242, trying to attach a queue across the restart, was always refused ($(cat /tmp/dbk-net.other))"
+ok grep -q '^attached 0 refused [1-9][0-9]* errors 0$' /tmp/dbk-net.other
+DESC="... still owned by root, devbrokerd's and the driver's queues its only ones"
+ok bash -c '[ "$(cat /sys/class/net/$IF/owner)" = 0 ] && ip -d link show $IF | grep -Eq "numqueues 1 .*numdisabled 1"'
+
+# Filters left on the interface do not reach a restarted driver: root
+# leaves a drop-all socket filter and a TX filter on it (the kernel keeps
+# them on the device, and on the running driver's queue), the driver is
+# killed, the restarted one's queue is clean.
+r=$(python3 /tmp/dbk-tunattach.py $IF poison 2>&1 | tr '\n' ' ' | sed 's/ $//')
+DESC="a drop-all filter left on $IF ($r): the running driver gets nothing"
+ok bash -c "[ '$r' = 'attached poisoned' ] && ! $PING -c 3 -W 1 $PEER > /dev/null 2>&1"
+kill -KILL "$(dev_field "$bdf" pid)"
+DESC="... the driver killed and restarted: ping flows again (IFF_NOFILTER, filters reset)"
+ok wait_for 40 bash -c "[ \$(grep -c 'kept for the restarted driver' '$BROKER_LOG') -ge 2 ] && $PING -c 1 -W 2 $PEER > /dev/null"
+
+# A compromised driver tries to leave them itself before it crashes.
+rm -f /tmp/dbk-net-evil
+kill -KILL "$(dev_field "$bdf" pid)"
+DESC="a driver that sets a drop-all filter and a TX filter then exits 1: the sandbox refused both"
+ok wait_for 40 bash -c "grep -q 'dbk-net-evil: TUNATTACHFILTER: Operation not permitted' '$BROKER_LOG' && grep -q 'dbk-net-evil: TUNSETTXFILTER: Operation not permitted' '$BROKER_LOG'"
+DESC="... its restarted successor runs on $IF (kept, ifindex $ifindex), ping flows"
+ok wait_for 60 bash -c "[ \$(grep -c 'kept for the restarted driver' '$BROKER_LOG') -ge 4 ] && [ \$(cat /sys/class/net/$IF/ifindex) = $ifindex ] && $PING -c 1 -W 2 $PEER > /dev/null"
 
 # Stopped for good (SIGTERM: it exits 0, Restart=on-failure): no restart, the interface goes.
 kill -TERM "$(dev_field "$bdf" pid)"
@@ -129,6 +232,22 @@ wait_for 10 bash -c '[ "$(state)" = revoked ]'
 ctl bind "$bdf" > /dev/null
 DESC="the name free again: the driver runs, $IF back"
 ok wait_for 40 bash -c '[ "$(state)" = running ] && ip link show $IF > /dev/null 2>&1 && [ "$(cat /sys/class/net/$IF/address)" = 02:00:00:db:00:01 ]'
+
+# The kept interface moved to another namespace and renamed there to the
+# name of a user's TAP here: the restart must not attach to that one by
+# name, and makes a new interface of its own instead.
+ip tuntap add dev vm0 mode tap user 4242 multi_queue
+ip netns add dbkctr
+old=$(cat /sys/class/net/$IF/ifindex)
+ip link set $IF netns dbkctr && ip -n dbkctr link set $IF name vm0
+kill -KILL "$(dev_field "$bdf" pid)"
+DESC="$IF moved to another namespace and renamed vm0 there, the driver killed: devbrokerd lets it go and makes a new $IF"
+ok wait_for 40 bash -c "grep -q 'network interface $IF: a new queue for the restarted driver: it is no longer devbrokerd' '$BROKER_LOG' && [ \"\$(state)\" = running ] && i=\$(cat /sys/class/net/$IF/ifindex) && [ \"\$i\" != $old ]"
+ip -d link show vm0 | sed 's/^/# /'
+DESC="... this namespace's vm0 (a user's TAP) untouched: no queue attached, owner 4242"
+ok bash -c 'ip -d link show vm0 | grep -Eq "numqueues 0 .*numdisabled 0 .*user 4242"'
+ip netns del dbkctr
+ip link del vm0
 
 broker_stop
 DESC="devbrokerd's shutdown removes $IF"
