@@ -21,7 +21,7 @@
  *   twodev BDF_A BDF_B		firewall keyed to A and config_guard keyed to A: each holds for its device only
  *   verifier BDF		a policy the verifier rejects, or one that cannot attach: nothing stays
  * The security review's findings (tests/vm/policy-safety.sh loads the policies):
- *   unmap-race BDF		DMA_UNMAP against a guarded start, held open 20 ms by mischief
+ *   unmap-race BDF		DMA_UNMAP against a guarded start, held open 200 ms by mischief
  *   unmap-loop BDF N		the same race N times without help; freed pages never written
  *   unmap-failopen BDF	the guard unloaded mid-transfer: the grant's guard still refuses DMA_UNMAP
  *   widen BDF			grant programs cannot widen rights (an attached program's guard claim
@@ -1042,8 +1042,8 @@ struct race_arg {
  * Finding 1: DMA_UNMAP against a guarded start.  One thread unmaps the
  * destination W of a programmed EDU -> RAM transfer while this one starts
  * it: at most one may succeed.  With @spin, a test program holds the
- * unmap in the dma hook for 20 ms and the start comes 5 ms after the
- * unmap began (deterministic); else both come after random delays.  When
+ * unmap in the dma hook for 200 ms and the start comes 50 ms after the
+ * unmap's thread began (deterministic); else both come after random delays.  When
  * the unmap wins, a new buffer catches the freed page (same CPU) and must
  * never receive the transfer.
  */
@@ -1074,7 +1074,7 @@ static void race_driver(void *p)
 		}
 		t = (struct unmapper){ .g = a->g, .iova = w.iova, .delay_us = a->spin ? 0 : rand() % 1500 };
 		pthread_create(&th, NULL, unmapper_fn, &t);
-		usleep(a->spin ? 5000 : rand() % 1500);
+		usleep(a->spin ? 50000 : rand() % 1500);
 		rb = wr(a->g, 8, 0x98, 3);
 		pthread_join(th, NULL);
 		both += !t.r && !rb;
@@ -1354,9 +1354,9 @@ static void rmw_driver(void *p)
 		ioctl(a->g, DBK_GRANT_SET_IRQS, &um);
 		while (read(efd, &c, 8) == 8)
 			;
-		/* The command write holds its read for 20 ms (test program); the interrupt comes within. */
+		/* The command write holds its read for 200 ms (test program); the interrupt comes within. */
 		pthread_create(&th, NULL, rmw_toggle, (void *)&a->g);
-		msleep(5);
+		msleep(50);
 		wr(a->g, 4, 0x60, 1);
 		pthread_join(th, NULL);
 		msleep(50);

@@ -36,7 +36,10 @@ PIN=/sys/fs/bpf/dbk-tailsmash
 pt smash "$A"
 echo "# tailsmash's map (copies overwritten, the first copy's word + 1, copies seen): $(bpftool map dump pinned "$PIN/seen" 2>&1 | tr -s ' \n' ' ')"
 rm -rf "$PIN"
-export DBK_EXT_CMD="$ATTACH --freplace $DBK_BUILD/tests/policy/extguard.bpf.o /sys/fs/bpf/devbroker/guard/guard edu_dma_guard /sys/fs/bpf/dbk-extguard"
+# A shell command for policy-test's system(): quoted, the build may live under a path with spaces.
+printf -v DBK_EXT_CMD '%q ' "$ATTACH" --freplace "$DBK_BUILD/tests/policy/extguard.bpf.o" \
+	/sys/fs/bpf/devbroker/guard/guard edu_dma_guard /sys/fs/bpf/dbk-extguard
+export DBK_EXT_CMD
 pt ext "$A"
 rm -f /sys/fs/bpf/dbk-extguard
 pol_clean
