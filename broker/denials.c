@@ -70,13 +70,22 @@ static int dbk_denials_add_map(struct dbk_denials *dn, int map)
 
 int dbk_denials_add_pin(struct dbk_denials *dn, const char *pin)
 {
-	int map, ret;
+	int map;
 
 	if (dn->usb_map >= 0)
 		return -EALREADY;
 	map = bpf_obj_get(pin);
-	if (map < 0)
-		return -errno;
+	return map < 0 ? -errno : dbk_denials_add_usb_map(dn, map);
+}
+
+int dbk_denials_add_usb_map(struct dbk_denials *dn, int map)
+{
+	int ret;
+
+	if (dn->usb_map >= 0) {
+		close(map);
+		return -EALREADY;
+	}
 	ret = dbk_denials_add_map(dn, map);
 	if (ret) {
 		close(map);

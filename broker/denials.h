@@ -22,6 +22,8 @@ typedef void (*dbk_denial_fn)(const struct dbk_denial *d, void *data);
 int dbk_denials_new(dbk_denial_fn fn, void *data, struct dbk_denials **out);
 /* Also read the ring buffer pinned at @pin (once: -EALREADY after). */
 int dbk_denials_add_pin(struct dbk_denials *dn, const char *pin);
+/* The same with the ring buffer's fd @map, which it takes (closed on an error too). */
+int dbk_denials_add_usb_map(struct dbk_denials *dn, int map);
 /*
  * Also read PCI denials: load and attach the daemon's program on the
  * module's dbk_policy_denied (once: -EALREADY after).  It holds the module

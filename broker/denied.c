@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "denials.h"
+#include "policyload.h"
 
 #define DBK_DENIED_PER_SEC	10
 
@@ -111,7 +112,10 @@ void dbk_denied_follow_usb(struct dbk_daemon *dd)
 
 	if (!dd->denials)
 		return;
-	ret = dbk_denials_add_pin(dd->denials, DBK_USB_DENIALS_PIN);
+	/* From directories only root can change, as the policy's other pins. */
+	ret = dbk_policy_map_open(DBK_USB_POLICY_NAME, DBK_USB_DENIALS_MAP);
+	if (ret >= 0)
+		ret = dbk_denials_add_usb_map(dd->denials, ret);
 	if (ret == -EALREADY)
 		return;
 	if (ret) {

@@ -91,7 +91,7 @@ int dbk_usb_lsm_active(char *msg, size_t msglen)
 /* DBK_USB_TASKS_PIN, only from private directories (as the policies' pins). */
 static int tasks_map(void)
 {
-	return dbk_policy_map_open(DBK_USB_POLICY_NAME, "dbk_usb_tasks");
+	return dbk_policy_map_open(DBK_USB_POLICY_NAME, DBK_USB_TASKS_MAP);
 }
 
 int dbk_usb_policy_ensure(const char *loader, const char *policy_dir, char *msg, size_t msglen)

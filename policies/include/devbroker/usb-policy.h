@@ -35,8 +35,10 @@
 
 /** The policy's name for dbk-policy, and its pinned maps. */
 #define DBK_USB_POLICY_NAME	"usb_requests"
-#define DBK_USB_TASKS_PIN	DBK_POLICY_MAP_PIN(DBK_USB_POLICY_NAME, "dbk_usb_tasks")
-#define DBK_USB_DENIALS_PIN	DBK_POLICY_MAP_PIN(DBK_USB_POLICY_NAME, "dbk_usb_denials")
+#define DBK_USB_TASKS_MAP	"dbk_usb_tasks"
+#define DBK_USB_DENIALS_MAP	"dbk_usb_denials"
+#define DBK_USB_TASKS_PIN	DBK_POLICY_MAP_PIN(DBK_USB_POLICY_NAME, DBK_USB_TASKS_MAP)
+#define DBK_USB_DENIALS_PIN	DBK_POLICY_MAP_PIN(DBK_USB_POLICY_NAME, DBK_USB_DENIALS_MAP)
 
 /** Request types (bits 5-6 of bmRequestType) for dbk_usb_rules.allowed. */
 #define DBK_USB_REQ_STANDARD	(1U << 0)	/**< type 0 */
