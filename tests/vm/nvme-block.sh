@@ -170,6 +170,17 @@ if command -v fio > /dev/null; then
 	echo "# ours: $(fio_numbers)"
 	echo "# fio took $(( $(ms_now) - t0 )) ms"
 	[ "$frc" = 0 ] || diag < /tmp/fio.err
+	# The same verification at the other ends of the range: sequential
+	# writes at depth 1 (4 KiB and 128 KiB), random ones at depth 32.
+	for v in "write 4k 1" "write 128k 1" "randwrite 4k 32" "randwrite 128k 32"; do
+		set -- $v
+		fio_verify "$LINK" --rw="$1" --bsrange="$2-$2" --iodepth="$3" --size=8M
+		frc=$?
+		fio_errs=$(python3 -c 'import json; j=json.load(open("/tmp/fio.json"))["jobs"][0]; print(j["error"], j.get("total_err", 0))' 2>/dev/null)
+		check "fio $1 $2, iodepth $3, 8M, verify=crc32c: exit $frc, errors ${fio_errs:-?}" \
+			[ "$frc" = 0 -a "${fio_errs:-x}" = "0 0" ]
+		[ "$frc" = 0 ] || diag < /tmp/fio.err
+	done
 	# Twice SIGKILLed while the same job runs 4 times over: the kernel's
 	# nbd holds and resends what was in flight (BlockDeadConnSec=,
 	# BlockTimeoutSec=), so every block must still verify.
