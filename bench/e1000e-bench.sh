@@ -25,17 +25,8 @@
 . tests/vm/e1000e-lib.sh
 ROUNDS=${1:-3} RUNTIME=${2:-5} PINGS=${3:-200}
 IF=dbk0
-OUT=$DBK_VM_DIR/e1000e-bench
-mkdir -p "$OUT"
-: > "$OUT/runs.jsonl"
-N=0
-tap() { N=$((N + 1)); echo "$1 $N - $2"; }
-diag() { sed 's/^/# /'; }
-progress() {
-	local l="# e1000e-bench $(date +%T): $*"
-	{ echo "$l" > /dev/ttyS1; } 2>/dev/null
-	echo "$l" >> "$OUT/progress"
-}
+BENCH_NAME=e1000e-bench
+. bench/bench-lib.sh
 command -v iperf3 > /dev/null || fail "iperf3 is not installed (tools/install-deps)"
 
 nics=($(e1000e_nics))

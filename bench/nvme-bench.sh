@@ -34,22 +34,11 @@ ROUNDS=${1:-4} RUNTIME=${2:-8} CAL=${3:-1}
 RAMP=2
 VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
-OUT=$DBK_VM_DIR/nvme-bench
 RAW=$DBK_VM_DIR/nvme-bench.json
 HZ=$(getconf CLK_TCK)
 CASES=(randread-4k-qd1 randread-4k-qd32 read-128k-qd8 write-128k-qd8)
-mkdir -p "$OUT"
-: > "$OUT/runs.jsonl"
-N=0
-tap() { N=$((N + 1)); echo "$1 $N - $2"; }
-diag() { sed 's/^/# /'; }
-# Progress, live: straight to the serial line the VM's output goes to
-# (tools/vm-init), as TAP comments; guest-run shows our stdout only at the end.
-progress() {
-	local l="# nvme-bench $(date +%T): $*"
-	{ echo "$l" > /dev/ttyS1; } 2>/dev/null
-	echo "$l" >> "$OUT/progress"
-}
+BENCH_NAME=nvme-bench
+. bench/bench-lib.sh
 
 fio_args() {	# fio_args CASE: its fio options
 	case "$1" in
