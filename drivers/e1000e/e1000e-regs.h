@@ -32,12 +32,15 @@
 
 /* §10.2 Interrupt registers */
 #define E1000_ICR		0x000C0		/* §10.2 Interrupt Cause Read (write 1 to clear) */
+#define E1000_ITR		0x000C4		/* §10.2 Interrupt Throttling (INTx, MSI) */
 #define E1000_ICS		0x000C8		/* §10.2 Interrupt Cause Set */
 #define E1000_IMS		0x000D0		/* §10.2 Interrupt Mask Set */
 #define E1000_IMC		0x000D8		/* §10.2 Interrupt Mask Clear */
 #define E1000_EIAC		0x000DC		/* §10.2 Extended Interrupt Auto Clear */
 #define E1000_IVAR		0x000E4		/* §10.2 Interrupt Vector Allocation */
 #define E1000_EITR(v)		(0x000E8 + 4 * (v))	/* §10.2 Extended Interrupt Throttling */
+#define  E1000_NR_MSIX		5		/* §10.2 EITR0-4: the vectors the 82574 has */
+#define  E1000_XITR_NS		256		/* ITR/EITR interval unit, in ns (§10.2.4.2) */
 #define  E1000_ICR_LSC		(1u << 2)	/* link status change */
 #define  E1000_ICR_RXQ0		(1u << 20)	/* MSI-X causes (§7.4): receive queue 0 */
 #define  E1000_ICR_TXQ0		(1u << 22)	/* transmit queue 0 */

@@ -17,9 +17,25 @@
  *    status change, §7.4) sets the TAP's carrier from STATUS.LU.
  * MSI-X: three vectors, RX queue 0, TX queue 0 and other, each to its
  * own eventfd through the grant (IVAR, §10.2), their causes cleared and
- * masked by the device when the message is sent (EIAC), unmasked (IMS)
- * once handled.  Without MSI-X in the grant the driver polls (every
- * 10 ms).
+ * masked by the device when the message is sent (EIAC; §7.4), unmasked
+ * (IMS) once handled, as Linux's e1000e does after its NAPI poll.  IMS and
+ * IMC are mediated registers (a system call and the policy each), so the
+ * loop writes them only to re-arm a vector that fired, never "just in
+ * case":
+ *  - the TX vector is armed only while the transmit ring is full (the
+ *    loop reclaims sent descriptors whenever it runs; it needs waking
+ *    only to make room);
+ *  - the link is read (STATUS) when the other vector fires and at the
+ *    idle timeout, not on every pass.
+ * Interrupt moderation (§10.2 EITR): at most --itr interrupts a second
+ * per vector (default 20,000, the cap of Linux e1000e's default dynamic
+ * mode; QEMU caps EITR at 7,813).  Adaptive polling, after ixy: a pass
+ * that moves POLL_ENTER frames or more leaves the RX vector masked and
+ * the loop polls the rings and the TAP instead of sleeping, yielding the
+ * CPU between empty passes; POLL_IDLE empty passes in a row re-arm the
+ * vector and the loop sleeps again.  --poll irq never polls, --poll
+ * always never sleeps.  Without MSI-X in the grant the driver polls
+ * every 10 ms.
  *
  * Checks on what the system hands over: a frame shorter than an Ethernet
  * header or longer than a transmit buffer (a raised MTU) is dropped and
@@ -28,13 +44,14 @@
  * descriptors (no EOP: the buffers are 2048 bytes, the MTU 1500) or one
  * with errors is dropped and counted.
  *
- * usage: e1000e [--grant-fd N --net-fd N] [--verbose]
+ * usage: e1000e [--grant-fd N --net-fd N] [--poll adaptive|irq|always] [--itr N] [--verbose]
  * Exit: 0 on SIGTERM, 3 if the grant was revoked, 1 on a device error.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -56,9 +73,17 @@
 #define POLL_MS		10		/* without MSI-X */
 #define IDLE_MS		1000		/* with MSI-X: a look at the rings and the link anyway */
 #define TX_HANG_MS	5000		/* descriptors pending, TDH not moving, link up: a hang */
+#define ITR_DEFAULT	20000		/* interrupts a second per vector (EITR) */
+#define POLL_ENTER	4		/* frames moved in one pass: poll */
+#define POLL_IDLE	1000		/* empty passes in a row: back to sleeping on the vector */
+
+enum poll_mode { POLL_ADAPTIVE, POLL_IRQ, POLL_ALWAYS };
 
 enum { VEC_RX, VEC_TX, VEC_OTHER, NR_VEC };
-#define IMS_CAUSES	(E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER | E1000_ICR_LSC)
+/* The cause each vector's message auto-masks (EIAC), by vector. */
+static const uint32_t vec_cause[NR_VEC] = {
+	[VEC_RX] = E1000_ICR_RXQ0, [VEC_TX] = E1000_ICR_TXQ0, [VEC_OTHER] = E1000_ICR_OTHER,
+};
 
 struct nic {
 	struct dbk_dev *dev;
@@ -73,11 +98,16 @@ struct nic {
 	unsigned int tx_tail, tx_clean;	/* next to fill; oldest not yet reclaimed */
 	unsigned int tx_used;
 	bool msix, link, verbose;
+	enum poll_mode mode;
+	unsigned int itr;		/* interrupts a second per vector; 0: unthrottled */
+	bool polling;			/* the RX vector masked, the loop not sleeping */
+	uint32_t armed;			/* of vec_cause[]: unmasked in IMS, as far as we know */
 	uint8_t mac[6];
 	uint64_t tx_progress_ms;	/* when TX last moved */
 	/* Counted, reported at exit. */
 	unsigned long rx_frames, tx_frames, rx_dropped, tx_dropped, resets;
 	unsigned long tx_oversized;	/* of tx_dropped: refused by dbk_net_read() */
+	unsigned long rx_irq_frames, rx_polled_frames, rx_wakeups, poll_switches;
 };
 
 static volatile sig_atomic_t stop;
@@ -104,7 +134,8 @@ static uint64_t now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Coarse: under QEMU TCG a precise read is an HPET access, trapped. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -267,16 +298,38 @@ static void setup_tx(struct nic *n)
 			  E1000_TCTL_COLD(0x3f));
 }
 
-/* §7.4, §10.2 IVAR: RX queue 0, TX queue 0 and other causes, each to its vector. */
+/* Unmask (IMS) or mask (IMC) one vector's cause, if it is not so already. */
+static void irq_arm(struct nic *n, uint32_t cause, bool on)
+{
+	if (!n->msix || !!(n->armed & cause) == on)
+		return;
+	wr(n, on ? E1000_IMS : E1000_IMC, cause);
+	n->armed = on ? n->armed | cause : n->armed & ~cause;
+}
+
+/*
+ * §7.4, §10.2 IVAR: RX queue 0, TX queue 0 and other causes, each to its
+ * vector; EITR, the interval between two messages of a vector, in units
+ * of 256 ns (§10.2.4.2).
+ */
 static void setup_irqs(struct nic *n)
 {
-	if (n->msix) {
-		wr(n, E1000_IVAR, E1000_IVAR_RXQ0(VEC_RX) | E1000_IVAR_TXQ0(VEC_TX) |
-				  E1000_IVAR_OTHER(VEC_OTHER) | E1000_IVAR_TX_EVERY_WB);
-		/* The device clears (and masks) a cause once its message is sent. */
-		wr(n, E1000_EIAC, E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER);
-		wr(n, E1000_IMS, IMS_CAUSES);
-	}
+	uint32_t eitr = n->itr ? (uint32_t)(1000000000ull / ((uint64_t)E1000_XITR_NS * n->itr)) : 0;
+	unsigned int i;
+
+	if (!n->msix)
+		return;
+	wr(n, E1000_IVAR, E1000_IVAR_RXQ0(VEC_RX) | E1000_IVAR_TXQ0(VEC_TX) |
+			  E1000_IVAR_OTHER(VEC_OTHER) | E1000_IVAR_TX_EVERY_WB);
+	for (i = 0; i < NR_VEC; i++)
+		wr(n, E1000_EITR(i), eitr);
+	/* The device clears (and masks) a cause once its message is sent. */
+	wr(n, E1000_EIAC, E1000_ICR_RXQ0 | E1000_ICR_TXQ0 | E1000_ICR_OTHER);
+	/* LSC stays unmasked: it reaches us through the other vector's cause. */
+	n->armed = 0;
+	wr(n, E1000_IMS, E1000_ICR_LSC);
+	irq_arm(n, E1000_ICR_OTHER, true);
+	irq_arm(n, E1000_ICR_RXQ0, !n->polling);
 }
 
 static void update_link(struct nic *n)
@@ -330,10 +383,14 @@ static int bring_up(struct nic *n)
 	return 0;
 }
 
-/* §7.1: frames the device wrote back, to the system; their descriptors back to the device. */
-static void rx_clean(struct nic *n)
+/*
+ * §7.1: frames the device wrote back, to the system; their descriptors
+ * back to the device.  Returns the number of descriptors taken.
+ */
+static int rx_clean(struct nic *n)
 {
 	unsigned int last = NR_RX, budget = NR_RX;
+	int done = 0;
 
 	while (budget--) {
 		volatile struct e1000_rx_desc *d = &n->rx[n->rx_next];
@@ -366,33 +423,35 @@ static void rx_clean(struct nic *n)
 		d->addr = n->rx_iova + (uint64_t)n->rx_next * BUF_SIZE;
 		last = n->rx_next;
 		n->rx_next = (n->rx_next + 1) % NR_RX;
+		done++;
 	}
 	if (last != NR_RX) {
 		__atomic_thread_fence(__ATOMIC_RELEASE);	/* descriptors before the tail */
 		wr(n, E1000_RDT, last);
 	}
+	return done;
 }
 
-/* §7.2: descriptors the device is done with (DD, asked for with RS). */
-static void tx_clean(struct nic *n)
+/* §7.2: descriptors the device is done with (DD, asked for with RS); how many. */
+static int tx_clean(struct nic *n)
 {
-	bool moved = false;
+	int done = 0;
 
 	while (n->tx_used && (n->tx[n->tx_clean].status & E1000_TXD_STAT_DD)) {
 		n->tx[n->tx_clean].status = 0;
 		n->tx_clean = (n->tx_clean + 1) % NR_TX;
 		n->tx_used--;
-		moved = true;
+		done++;
 	}
-	if (moved || !n->tx_used)
+	if (done || !n->tx_used)
 		n->tx_progress_ms = now_ms();
+	return done;
 }
 
-/* Frames from the system, while the ring has room. */
+/* Frames from the system, while the ring has room: how many were queued, or -errno. */
 static int tx_fill(struct nic *n)
 {
-	bool queued = false;
-	int len;
+	int len, queued = 0;
 
 	while (n->tx_used < NR_TX - 1) {
 		uint8_t *buf = n->tx_mem + (size_t)n->tx_tail * BUF_SIZE;
@@ -424,13 +483,13 @@ static int tx_fill(struct nic *n)
 		n->tx_tail = (n->tx_tail + 1) % NR_TX;
 		n->tx_used++;
 		n->tx_frames++;
-		queued = true;
+		queued++;
 	}
 	if (queued) {
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		wr(n, E1000_TDT, n->tx_tail);
 	}
-	return 0;
+	return queued;
 }
 
 static void drain_eventfd(int fd)
@@ -441,11 +500,44 @@ static void drain_eventfd(int fd)
 		(void)read(fd, &v, sizeof(v));
 }
 
+/*
+ * After a pass that moved `moved` frames: sleep on the RX vector or poll
+ * (see the top of the file).  `idle` counts empty passes while polling.
+ */
+static void poll_or_sleep(struct nic *n, int rx, int moved, unsigned int *idle)
+{
+	if (!n->msix)
+		return;
+	if (n->polling) {
+		n->rx_polled_frames += (unsigned long)rx;
+		if (moved) {
+			*idle = 0;
+		} else if (n->mode == POLL_ADAPTIVE && ++*idle >= POLL_IDLE) {
+			/* A frame that came meanwhile left its cause set: the unmask sends it. */
+			n->polling = false;
+			irq_arm(n, E1000_ICR_RXQ0, true);
+		} else {
+			sched_yield();
+		}
+		return;
+	}
+	n->rx_irq_frames += (unsigned long)rx;
+	if (n->mode == POLL_ADAPTIVE && moved >= POLL_ENTER) {
+		n->polling = true;
+		n->poll_switches++;
+		*idle = 0;
+		irq_arm(n, E1000_ICR_RXQ0, false);	/* a write only if it was armed */
+	} else {
+		irq_arm(n, E1000_ICR_RXQ0, true);
+	}
+}
+
 static int run(struct nic *n)
 {
 	struct pollfd p[1 + NR_VEC];
-	unsigned int i, np;
-	int r, timeout;
+	bool fired[NR_VEC] = { false };
+	unsigned int i, np, idle = 0;
+	int r, rx, moved, timeout;
 
 	while (!stop) {
 		if (dbk_dev_is_revoked(n->dev) == 1)
@@ -459,36 +551,42 @@ static int run(struct nic *n)
 				p[np].fd = dbk_irq_get_fd(n->dev, i);
 				p[np++].events = POLLIN;
 			}
-		timeout = n->msix ? (n->tx_used ? POLL_MS : IDLE_MS) : POLL_MS;
+		timeout = n->polling ? 0 : n->msix ? IDLE_MS : POLL_MS;
 		r = poll(p, np, timeout);
-		if (r < 0 && errno != EINTR)
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
 			return 1;
-		if (n->msix) {
-			for (i = 0; i < NR_VEC; i++)
-				if (p[1 + i].revents & POLLIN)
-					drain_eventfd(p[1 + i].fd);
-			if (p[1 + VEC_OTHER].revents & POLLIN)
-				wr(n, E1000_ICR, E1000_ICR_LSC | E1000_ICR_OTHER);
 		}
-		/* Cheap enough to do each time: a look at DD bits and STATUS. */
-		rx_clean(n);
-		tx_clean(n);
-		update_link(n);
-		/*
-		 * EIAC also masks a cause as its message goes (IMS, unless
-		 * CTRL_EXT.IAME; QEMU's e1000e_msix_notify_one() does the
-		 * same): unmask them once handled.  A cause that came meanwhile
-		 * fires again at once.
-		 */
-		if (n->msix)
-			wr(n, E1000_IMS, IMS_CAUSES);
+		for (i = 0; i < NR_VEC; i++) {
+			fired[i] = n->msix && (p[1 + i].revents & POLLIN);
+			if (fired[i]) {
+				drain_eventfd(p[1 + i].fd);
+				n->armed &= ~vec_cause[i];	/* masked by the device as it went */
+			}
+		}
+		if (fired[VEC_RX])
+			n->rx_wakeups++;
+		if (fired[VEC_OTHER])
+			wr(n, E1000_ICR, E1000_ICR_LSC | E1000_ICR_OTHER);
+		/* The link: on its vector, and at the idle timeout (or every poll without MSI-X). */
+		if (fired[VEC_OTHER] || (r == 0 && !n->polling))
+			update_link(n);
+		irq_arm(n, E1000_ICR_OTHER, true);
+		/* A look at DD bits in our memory: no register access unless there is work. */
+		rx = rx_clean(n);
+		moved = rx + tx_clean(n);
 		if (p[0].revents & POLLIN) {
 			r = tx_fill(n);
 			if (r < 0) {
 				logf_("reading the TAP: %s", strerror(-r));
 				return 1;
 			}
+			moved += r;
 		}
+		/* Woken only to make room: the TX vector is armed while the ring is full. */
+		irq_arm(n, E1000_ICR_TXQ0, n->tx_used >= NR_TX - 1);
+		poll_or_sleep(n, rx, moved, &idle);
 		/*
 		 * A TX hang: descriptors pending and none written back (DD,
 		 * §7.2) for TX_HANG_MS with the link up.  Write-back, not TDH:
@@ -514,6 +612,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "grant-fd", required_argument, NULL, 'g' },
 		{ "net-fd", required_argument, NULL, 'n' },
+		{ "poll", required_argument, NULL, 'p' },
+		{ "itr", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -523,14 +623,39 @@ int main(int argc, char **argv)
 	struct dbk_irq_info ii = { .argsz = sizeof(ii), .index = DBK_IRQ_INDEX_MSIX };
 
 	memset(&n, 0, sizeof(n));
+	n.itr = ITR_DEFAULT;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	while ((ch = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'g': grant_fd = atoi(optarg); break;
 		case 'n': net_fd = atoi(optarg); break;
 		case 'v': n.verbose = true; break;
+		case 'p':
+			if (!strcmp(optarg, "adaptive"))
+				n.mode = POLL_ADAPTIVE;
+			else if (!strcmp(optarg, "irq"))
+				n.mode = POLL_IRQ;
+			else if (!strcmp(optarg, "always"))
+				n.mode = POLL_ALWAYS;
+			else {
+				logf_("--poll %s: want adaptive, irq or always", optarg);
+				return 2;
+			}
+			break;
+		case 'i': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			/* 0: unthrottled; else at least one per 65535 units of 256 ns (EITR's 16 bits) */
+			if (*end || end == optarg || (v && v < 60) || v > 1000000) {
+				logf_("--itr %s: want 0 (unthrottled) or 60 to 1000000 interrupts a second", optarg);
+				return 2;
+			}
+			n.itr = (unsigned int)v;
+			break;
+		}
 		case 'h':
-			puts("usage: e1000e [--grant-fd N --net-fd N] [--verbose]");
+			puts("usage: e1000e [--grant-fd N --net-fd N] [--poll adaptive|irq|always] [--itr N] [--verbose]");
 			return 0;
 		default:
 			return 2;
@@ -577,6 +702,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	n.polling = n.mode == POLL_ALWAYS;
 	/* Three vectors, or polling. */
 	if (dbk_dev_get_irq_info(n.dev, DBK_IRQ_INDEX_MSIX, &ii) == 0 && ii.count >= NR_VEC &&
 	    dbk_irq_enable(n.dev, DBK_IRQ_INDEX_MSIX, NR_VEC) == 0)
@@ -600,6 +726,10 @@ int main(int argc, char **argv)
 out:
 	logf_("%lu frames received, %lu sent; dropped %lu received, %lu to send; %lu resets",
 	      n.rx_frames, n.tx_frames, n.rx_dropped, n.tx_dropped, n.resets);
+	if (n.msix)
+		logf_("poll %s: %lu frames received by interrupt (%lu RX wakeups), %lu by polling; %lu switches to polling",
+		      n.mode == POLL_ADAPTIVE ? "adaptive" : n.mode == POLL_IRQ ? "irq" : "always",
+		      n.rx_irq_frames, n.rx_wakeups, n.rx_polled_frames, n.poll_switches);
 	if (rc != 3) {
 		/* Quiet the device before its memory goes: no DMA after this. */
 		wr(&n, E1000_IMC, 0xffffffff);

@@ -70,6 +70,12 @@ static const struct dbk_reg_rule e1000e_regs[] = {
 	DBK_REG(0, 0x000D8, DBK_WRITE, DBK_SZ4),	/* IMC */
 	DBK_REG(0, 0x000DC, DBK_WRITE, DBK_SZ4),	/* EIAC */
 	DBK_REG(0, 0x000E4, DBK_WRITE, DBK_SZ4),	/* IVAR */
+	/* Interrupt moderation (§10.2 EITR0-4): how often a vector may fire, no more. */
+	DBK_REG(0, 0x000E8, DBK_WRITE, DBK_SZ4),	/* EITR0 */
+	DBK_REG(0, 0x000EC, DBK_WRITE, DBK_SZ4),	/* EITR1 */
+	DBK_REG(0, 0x000F0, DBK_WRITE, DBK_SZ4),	/* EITR2 */
+	DBK_REG(0, 0x000F4, DBK_WRITE, DBK_SZ4),	/* EITR3 */
+	DBK_REG(0, 0x000F8, DBK_WRITE, DBK_SZ4),	/* EITR4 */
 	/* Receive and transmit control (§10.2, §7.1, §7.2). */
 	DBK_REG(0, 0x00100, DBK_WRITE, DBK_SZ4),	/* RCTL */
 	DBK_REG(0, 0x00400, DBK_WRITE, DBK_SZ4),	/* TCTL */

@@ -47,6 +47,8 @@ int main(void)
 	expect(0, dbk_read32(dev, 0, 0x05404, &v), "read RAH0");
 	expect(0, dbk_write32(dev, 0, 0x000D8, 0xffffffff), "write IMC");
 	expect(0, dbk_write32(dev, 0, 0x05200, 0), "write MTA[0]");
+	expect(0, dbk_write32(dev, 0, 0x000E8, 195), "write EITR0 (interrupt moderation)");
+	expect(-EPERM, dbk_write32(dev, 0, 0x000FC, 0), "write past EITR4");
 	expect(-EPERM, dbk_write32(dev, 0, 0x00010, 0), "write EEC (NVM bit-banging)");
 	expect(-EPERM, dbk_write32(dev, 0, 0x00018, 0), "write CTRL_EXT");
 	expect(-EPERM, dbk_write32(dev, 0, 0x00020, 0x08000000), "write MDIC (a PHY read)");

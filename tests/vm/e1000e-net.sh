@@ -200,12 +200,23 @@ MB=$((MB / 4)) ok xfer again $NS 10.88.0.2 ""
 
 DESC="no DMA fault in the kernel log (behind an IOMMU: the NIC kept to the driver's buffers)"
 ok bash -c '! dmesg | grep -E "DMAR: \[DMA (Read|Write)\]|DMAR:.*fault"'
+# An orderly stop (SIGTERM, exit 0: Restart=on-failure does not restart),
+# for the driver's last words: the adaptive polling's counts since its
+# restart (the 16 MiB transfers move frames by the dozen a pass: polling;
+# the pings, one at a time: interrupts).
+pid=$(dev_field "$ours" pid)
+kill -TERM "$pid"
+DESC="SIGTERM: the driver exits 0, $IF goes"
+ok wait_for 30 bash -c "grep -q 'exited: driver e1000e (pid $pid): exit 0' '$BROKER_LOG' && ! ip link show $IF > /dev/null 2>&1"
+grep -E 'e1000e: (poll|[0-9]+ frames)' "$BROKER_LOG" | tail -n 2 | sed 's/^/# /'
+DESC="... it received frames both by interrupt and by polling (--poll adaptive, the default), and switched"
+ok bash -c "grep 'e1000e: poll adaptive' '$BROKER_LOG' | tail -n 1 | grep -qE ': [1-9][0-9]* frames received by interrupt .* [1-9][0-9]* by polling; [1-9][0-9]* switches'"
+ctl bind "$ours" > /dev/null
+DESC="bound again: a new $IF, carrier, ping"
+ok bash -c 'wait_for 60 bash -c "ip link show $IF > /dev/null 2>&1" && ip addr add 10.88.0.1/24 dev $IF && ip link set $IF up && wait_for 40 bash -c "[ \"\$(cat /sys/class/net/$IF/carrier)\" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null"'
 ctl revoke "$ours" > /dev/null
 DESC="revoke: the driver stopped, $IF gone"
 ok wait_for 20 bash -c '[ "$(state)" = revoked ] && ! ip link show $IF > /dev/null 2>&1'
-# The register firewall the shipped manifest names (Policy=e1000e_firewall):
-# everything above ran under it, with no access refused; a program on a
-# grant of the NIC finds the driver's registers open and the others shut.
 DESC="the driver ran under its register firewall (e1000e_firewall loaded), nothing of its refused"
 ok bash -c "'$CTL' policy list | grep -q 'e1000e_firewall on dbk_policy_access' && ! grep -q 'denied on $ours' '$BROKER_LOG'"
 "$DBK_HELPERS/dbk-launch" --wait --device "$ours" --bars 1 --mmap 1 -- "$DBK_HELPERS/e1000e-fwtest" \
