@@ -19,6 +19,8 @@
 # CPUs - idle), split into the driver process and the rest.
 # Numbers only: it never fails on a ratio.  TAP; the table as diagnostics.
 # usage: bench/e1000e-bench.sh [ROUNDS [RUNTIME [PINGS]]]
+#   E1000E_BENCH_CASES="ping tcp-tx": only these cases (default: all four)
+#   E1000E_BENCH_ARGS="--poll always": appended to the driver's Exec=
 #   meson test -C BUILD --benchmark vm-bench-e1000e -v    (bench/run BUILD e1000e)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -37,7 +39,7 @@ netns_nic "${nics[1]}" kern 10.89.0.2
 netns_nic "${nics[2]}" peer 10.89.0.3
 
 broker_setup
-cp "$DBK_MANIFESTS/e1000e.conf" "$BRK/sys/e1000e.conf"
+sed -e "s|^Exec=.*|& ${E1000E_BENCH_ARGS:-}|" "$DBK_MANIFESTS/e1000e.conf" > "$BRK/sys/e1000e.conf"
 broker_start
 ctl bind "$ours" > /dev/null
 wait_for 60 bash -c "ip link show $IF > /dev/null 2>&1" || { tail -n 20 "$BROKER_LOG" | diag; fail "no $IF"; }
@@ -114,8 +116,8 @@ run() {	# run ROUND CASE SIDE
 	EOF
 	progress "  $(tail -n 1 "$OUT/summary")"
 }
-CASES=(tcp-tx tcp-rx udp-64 ping)
-progress "$ROUNDS rounds, ${RUNTIME}s per iperf3 run, $PINGS pings"
+read -r -a CASES <<< "${E1000E_BENCH_CASES:-tcp-tx tcp-rx udp-64 ping}"
+progress "$ROUNDS rounds, ${RUNTIME}s per iperf3 run, $PINGS pings; cases ${CASES[*]}; driver args '${E1000E_BENCH_ARGS:-}'"
 for r in $(seq "$ROUNDS"); do
 	for c in "${CASES[@]}"; do
 		if [ $((r % 2)) = 1 ]; then run "$r" "$c" ours; run "$r" "$c" kernel
