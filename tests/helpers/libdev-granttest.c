@@ -30,42 +30,16 @@
 
 #include <devbroker/device.h>
 
+#include "libdev-edu.h"
 #include "tap.h"
 
 static struct dbk_dev *dev;
-
-static const char *err(int r)
-{
-	return r < 0 ? strerror(-r) : "ok";
-}
 
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
-}
-
-static void raise_and_wait(bool intx)
-{
-	uint32_t st = 0;
-	int r, got;
-
-	/* edu.txt 0x60: "Raise an interrupt", value ORed into 0x24. */
-	r = dbk_write32(dev, 0, 0x60, 0x1000);
-	got = dbk_irq_wait(dev, 0, 5000);
-	if (r == 0)
-		r = dbk_read32(dev, 0, 0x24, &st);
-	check(r == 0 && got >= 1 && (st & 0x1000),
-	      "%s: the raise register interrupts the eventfd (wait %d, status 0x%x)",
-	      intx ? "INTx" : "MSI", got, st);
-	dbk_write32(dev, 0, 0x64, st);
-	if (intx) {
-		r = dbk_irq_unmask(dev);
-		check(r == 0, "INTx unmask: %s", err(r));
-	}
-	got = dbk_irq_wait(dev, 0, 300);
-	check(got == -ETIMEDOUT, "no interrupt after the acknowledge (%d)", got);
 }
 
 /*
@@ -157,15 +131,15 @@ int main(int argc, char **argv)
 	check(r == (want_mapped ? 1 : 0), "BAR0 registers are %s (%d)",
 	      want_mapped ? "mmap()ed" : "mediated", r);
 
-	r = dbk_read32(dev, 0, 0x00, &id);
+	r = dbk_read32(dev, EDU_BAR, EDU_ID, &id);
 	check(r == 0 && (id & 0xffff) == 0x00ed, "identification 0x%08x (%s)", id, err(r));
-	r = dbk_write32(dev, 0, 0x04, 0xdeadbeef);
+	r = dbk_write32(dev, EDU_BAR, EDU_LIVENESS, 0xdeadbeef);
 	if (!r)
-		r = dbk_read32(dev, 0, 0x04, &v);
+		r = dbk_read32(dev, EDU_BAR, EDU_LIVENESS, &v);
 	check(r == 0 && v == ~0xdeadbeefu, "liveness register inverts (0x%08x, %s)", v, err(r));
-	r = dbk_write64(dev, 0, 0x80, 0x0123456789abcdefULL);
+	r = dbk_write64(dev, EDU_BAR, EDU_DMA_SRC, 0x0123456789abcdefULL);
 	if (!r)
-		r = dbk_read64(dev, 0, 0x80, &v64);
+		r = dbk_read64(dev, EDU_BAR, EDU_DMA_SRC, &v64);
 	check(r == 0 && v64 == 0x0123456789abcdefULL,
 	      "64-bit DMA source register round trip (0x%" PRIx64 ", %s)", v64, err(r));
 	r = dbk_reg_read(dev, 0, 0x88, 8, &v64);
@@ -200,8 +174,8 @@ int main(int argc, char **argv)
 		check(dbk_irq_get_fd(dev, 0) >= 0 && dbk_irq_get_fd(dev, 1) == -EINVAL,
 		      "one eventfd");
 		if (r == 0) {
-			raise_and_wait(intx);
-			raise_and_wait(intx);
+			edu_raise_and_wait(dev, intx ? "INTx" : "MSI", intx);
+			edu_raise_and_wait(dev, intx ? "INTx" : "MSI", intx);
 		}
 	} else {
 		check(r == -EPERM, "enable MSI without a DMA right or IOMMU: %s (want EPERM;"
@@ -221,7 +195,7 @@ int main(int argc, char **argv)
 	if (fd >= 0)
 		close(fd);
 	for (c = 0; c < 3000; c++) {
-		r = dbk_read32(dev, 0, 0x00, &id);
+		r = dbk_read32(dev, EDU_BAR, EDU_ID, &id);
 		if (r < 0)
 			break;
 		if (buf)
@@ -236,7 +210,7 @@ int main(int argc, char **argv)
 		((volatile char *)dbk_dma_buf_get_vaddr(buf))[0] = 1;
 		check(true, "touching the revoked DMA buffer did not kill the process");
 	}
-	r = dbk_write32(dev, 0, 0x04, 1);
+	r = dbk_write32(dev, EDU_BAR, EDU_LIVENESS, 1);
 	check(r == -ENODEV, "write32 after revocation: %s", err(r));
 	r = dbk_cfg_read16(dev, 0, &vendor);
 	check(r == -ENODEV, "config read after revocation: %s", err(r));

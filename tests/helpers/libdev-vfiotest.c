@@ -26,57 +26,34 @@
 
 #include <devbroker/device.h>
 
+#include "libdev-edu.h"
 #include "tap.h"
 
 static struct dbk_dev *dev;
 
-static const char *err(int r)
-{
-	return r < 0 ? strerror(-r) : "ok";
-}
-
-static void raise_and_wait(const char *what, bool intx)
-{
-	uint32_t st = 0;
-	int r, got;
-
-	r = dbk_write32(dev, 0, 0x60, 0x1000);
-	got = dbk_irq_wait(dev, 0, 5000);
-	if (r == 0)
-		r = dbk_read32(dev, 0, 0x24, &st);
-	check(r == 0 && got >= 1 && (st & 0x1000),
-	      "%s: the raise register signals the eventfd (wait %d, status 0x%x)", what, got, st);
-	dbk_write32(dev, 0, 0x64, st);
-	if (intx) {
-		r = dbk_irq_unmask(dev);
-		check(r == 0, "%s: unmask: %s", what, err(r));
-	}
-	got = dbk_irq_wait(dev, 0, 300);
-	check(got == -ETIMEDOUT, "%s: no interrupt after the acknowledge (%d)", what, got);
-}
-
-/* One edu DMA of @len bytes between IOVA @ram and the device buffer (0x40000). */
+/* One edu DMA of @len bytes between IOVA @ram and the device buffer (EDU_DMA_BASE). */
 static int edu_dma(uint64_t ram, uint64_t len, bool to_ram)
 {
 	uint32_t st = 0;
 	int r, got;
 
-	r = dbk_write64(dev, 0, 0x80, to_ram ? 0x40000 : ram);
+	r = dbk_write64(dev, EDU_BAR, EDU_DMA_SRC, to_ram ? EDU_DMA_BASE : ram);
 	if (!r)
-		r = dbk_write64(dev, 0, 0x88, to_ram ? ram : 0x40000);
+		r = dbk_write64(dev, EDU_BAR, EDU_DMA_DST, to_ram ? ram : EDU_DMA_BASE);
 	if (!r)
-		r = dbk_write64(dev, 0, 0x90, len);
+		r = dbk_write64(dev, EDU_BAR, EDU_DMA_CNT, len);
 	if (!r)
-		r = dbk_write64(dev, 0, 0x98, 1 | 4 | (to_ram ? 2 : 0));
+		r = dbk_write64(dev, EDU_BAR, EDU_DMA_CMD,
+				EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0));
 	if (r)
 		return r;
 	got = dbk_irq_wait(dev, 0, 5000);
 	if (got < 0)
 		return got;
-	r = dbk_read32(dev, 0, 0x24, &st);
+	r = dbk_read32(dev, EDU_BAR, EDU_IRQ_STATUS, &st);
 	if (!r)
-		r = dbk_write32(dev, 0, 0x64, st);
-	return r ? r : ((st & 0x100) ? 0 : -EIO);
+		r = dbk_write32(dev, EDU_BAR, EDU_IRQ_ACK, st);
+	return r ? r : ((st & EDU_IRQ_DMA) ? 0 : -EIO);
 }
 
 /* @src's bytes go to the device and come back into @dst: byte-exact? */
@@ -183,15 +160,15 @@ int main(int argc, char **argv)
 	r = dbk_dev_get_irq_info(dev, DBK_IRQ_INDEX_MSI, &ii);
 	check(r == 0 && ii.count == 1, "irq info: %u MSI vector(s) (%s)", ii.count, err(r));
 
-	r = dbk_read32(dev, 0, 0x00, &v);
+	r = dbk_read32(dev, EDU_BAR, EDU_ID, &v);
 	check(r == 0 && (v & 0xffff) == 0x00ed, "identification 0x%08x (%s)", v, err(r));
-	r = dbk_write32(dev, 0, 0x04, 0xdeadbeef);
+	r = dbk_write32(dev, EDU_BAR, EDU_LIVENESS, 0xdeadbeef);
 	if (!r)
-		r = dbk_read32(dev, 0, 0x04, &v);
+		r = dbk_read32(dev, EDU_BAR, EDU_LIVENESS, &v);
 	check(r == 0 && v == ~0xdeadbeefu, "liveness register inverts (0x%08x)", v);
-	r = dbk_write64(dev, 0, 0x80, 0x0123456789abcdefULL);
+	r = dbk_write64(dev, EDU_BAR, EDU_DMA_SRC, 0x0123456789abcdefULL);
 	if (!r)
-		r = dbk_read64(dev, 0, 0x80, &v64);
+		r = dbk_read64(dev, EDU_BAR, EDU_DMA_SRC, &v64);
 	check(r == 0 && v64 == 0x0123456789abcdefULL, "64-bit register round trip");
 	check(dbk_read32(dev, 0, 1 << 20, &v) == -EINVAL, "read32 past BAR0: -EINVAL");
 	check(dbk_read32(dev, 1, 0, &v) == -EINVAL, "read32 of absent BAR1: -EINVAL");
@@ -214,8 +191,8 @@ int main(int argc, char **argv)
 	r = dbk_dev_get_irq_info(dev, DBK_IRQ_INDEX_MSI, &ii);
 	check(r == 0 && ii.enabled == 1 && (ii.flags & DBK_IRQ_INFO_F_ENABLED),
 	      "irq info says MSI is enabled");
-	raise_and_wait("MSI", false);
-	raise_and_wait("MSI", false);
+	edu_raise_and_wait(dev, "MSI", false);
+	edu_raise_and_wait(dev, "MSI", false);
 
 	/* DMA buffers: IOVAs first fit from 1 MiB, as devbroker.ko picks. */
 	r = dbk_dma_buf_alloc(dev, 4096, &a);
@@ -269,8 +246,8 @@ int main(int argc, char **argv)
 	r = dbk_dev_get_irq_info(dev, DBK_IRQ_INDEX_MSI, &ii);
 	check(r == 0 && ii.enabled == 0, "MSI is no longer enabled");
 	if (r == 0) {
-		raise_and_wait("INTx", true);
-		raise_and_wait("INTx", true);
+		edu_raise_and_wait(dev, "INTx", true);
+		edu_raise_and_wait(dev, "INTx", true);
 	}
 	r = dbk_irq_disable(dev);
 	check(r == 0 && dbk_irq_get_fd(dev, 0) == -EINVAL, "disable: %s", err(r));
