@@ -14,30 +14,19 @@
 #include "policyload.h"
 
 /*
- * @dir (under the pin root) opened only through a private pin root, as
- * an fd: under a bpffs mounted 1777 a directory checked by its path could
- * be swapped for another before its pins are read, not one held open.
- * An fd, -ENOENT, or -EPERM (not private, not a directory).
+ * Pin @pin in a loaded policy's directory (@sub of it, or its own),
+ * opened only through private directories, and read through the fd
+ * (bpf_obj_get() takes only a path): under a bpffs mounted 1777 a
+ * directory checked by its path could be swapped for another before its
+ * pins are read, not one held open.  An fd, -ENOENT, or -EPERM.
  */
-static int pin_dir_open(const char *dir)
-{
-	int root = dbk_bpffs_dir_open(AT_FDCWD, DBK_POLICY_PIN_ROOT), fd;
-
-	if (root < 0)
-		return root == -ENOENT ? root : -EPERM;
-	fd = dbk_bpffs_dir_open(root, dir);
-	close(root);
-	return fd < 0 && fd != -ENOENT ? -EPERM : fd;
-}
-
-/* Pin @pin in @dir, through the fd: bpf_obj_get() takes only a path. */
-static int pin_get(const char *dir, const char *pin)
+static int pin_get(const char *name, const char *sub, const char *pin)
 {
 	char path[PATH_MAX];
-	int d = pin_dir_open(dir), fd;
+	int d = dbk_bpffs_policy_dir_open(DBK_POLICY_PIN_ROOT, name, sub), fd;
 
 	if (d < 0)
-		return d;
+		return d == -ENOENT ? d : -EPERM;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", d, pin);
 	fd = bpf_obj_get(path);
 	fd = fd < 0 ? -errno : fd;
@@ -47,7 +36,6 @@ static int pin_get(const char *dir, const char *pin)
 
 bool dbk_policy_loaded(const char *name)
 {
-	char links[PATH_MAX];
 	int fd;
 
 	/*
@@ -55,8 +43,7 @@ bool dbk_policy_loaded(const char *name)
 	 * anybody could make one of the name, and the policy would be skipped.
 	 * (Anything else: dbk-policy load refuses it and says why.)
 	 */
-	snprintf(links, sizeof(links), "%s/" DBK_POLICY_LINKS, name);
-	fd = pin_dir_open(links);
+	fd = dbk_bpffs_policy_dir_open(DBK_POLICY_PIN_ROOT, name, DBK_POLICY_LINKS);
 	if (fd < 0)
 		return false;
 	close(fd);
@@ -65,15 +52,12 @@ bool dbk_policy_loaded(const char *name)
 
 int dbk_policy_guard_open(const char *name)
 {
-	return pin_get(name, DBK_POLICY_GUARD);
+	return pin_get(name, NULL, DBK_POLICY_GUARD);
 }
 
 int dbk_policy_map_open(const char *name, const char *map)
 {
-	char maps[PATH_MAX];
-
-	snprintf(maps, sizeof(maps), "%s/" DBK_POLICY_MAPS, name);
-	return pin_get(maps, map);
+	return pin_get(name, DBK_POLICY_MAPS, map);
 }
 
 int dbk_policy_load(const char *loader, const char *policy_dir, const char *name,

@@ -762,12 +762,48 @@ static int cmd_unload(const char *name)
 	return 0;
 }
 
+/*
+ * Pin @pin of the loaded policy @name (in its directory @sub, or its
+ * own), read through directory fds each checked private
+ * (dbk_bpffs_policy_dir_open()), as devbrokerd reads them: under a bpffs
+ * mounted 1777 a path checked and then used could meanwhile lead to
+ * another user's pins (a map of theirs for `set` to write).  An fd,
+ * -ENOENT, -EPERM or -errno.
+ */
+static int pin_open(const char *name, const char *sub, const char *pin)
+{
+	char path[PATH_MAX];
+	int d = dbk_bpffs_policy_dir_open(root, name, sub), fd;
+
+	if (d < 0)
+		return d;
+	pathf(path, "/proc/self/fd/%d/%s", d, pin);
+	fd = bpf_obj_get(path);
+	fd = fd < 0 ? -errno : fd;
+	close(d);
+	return fd;
+}
+
+/* The entries of a loaded policy's directory @sub, opened as pin_open() does; NULL if none. */
+static DIR *pin_dir(const char *name, const char *sub)
+{
+	int d = dbk_bpffs_policy_dir_open(root, name, sub);
+	DIR *dir;
+
+	if (d < 0)
+		return NULL;
+	dir = fdopendir(d);
+	if (!dir)
+		close(d);
+	return dir;
+}
+
 /* A pinned guard program: its name and id. */
-static void list_guard(const char *path)
+static void list_guard(const char *name)
 {
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path);
+	int fd = pin_open(name, NULL, DBK_POLICY_GUARD);
 
 	if (fd < 0)
 		return;
@@ -780,16 +816,25 @@ static void list_guard(const char *path)
 static int cmd_list(void)
 {
 	struct dirent **names;
-	int i, n, count = 0;
+	int i, n, r;
 
 	if (!is_bpffs(bpffs))
 		return 0;
+	/* Only what dbk-policy made: a private root (and each directory below, see pin_open()). */
+	r = dbk_bpffs_dir_open(AT_FDCWD, root);
+	if (r < 0) {
+		if (r == -ENOENT)
+			return 0;
+		err("%s: %s", root, r == -EPERM ? "not private (0700, ours): refusing to list it" :
+		    strerror(-r));
+		return 1;
+	}
+	close(r);
 	n = scandir(root, &names, NULL, alphasort);
 	if (n < 0)
 		return errno == ENOENT ? 0 : (err("%s: %s", root, strerror(errno)), 1);
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		char path[PATH_MAX];
 		struct dirent *de;
 		DIR *d;
 
@@ -797,19 +842,16 @@ static int cmd_list(void)
 			free(names[i]);
 			continue;
 		}
-		count++;
 		printf("%s\n", name);
-		pathf(path, "%s/%s/" DBK_POLICY_LINKS, root, name);
-		d = opendir(path);
+		d = pin_dir(name, DBK_POLICY_LINKS);
 		while (d && (de = readdir(d))) {
-			char p[PATH_MAX], hook[128] = "?";
+			char hook[128] = "?";
 			__u32 prog_id = 0;
 			int fd;
 
 			if (de->d_name[0] == '.')
 				continue;
-			pathf(p, "%s/%s", path, de->d_name);
-			fd = bpf_obj_get(p);
+			fd = pin_open(name, DBK_POLICY_LINKS, de->d_name);
 			if (fd >= 0) {
 				link_hook(fd, hook, sizeof(hook), &prog_id);
 				close(fd);
@@ -818,10 +860,8 @@ static int cmd_list(void)
 		}
 		if (d)
 			closedir(d);
-		pathf(path, "%s/%s/" DBK_POLICY_GUARD, root, name);
-		list_guard(path);
-		pathf(path, "%s/%s/" DBK_POLICY_MAPS, root, name);
-		d = opendir(path);
+		list_guard(name);
+		d = pin_dir(name, DBK_POLICY_MAPS);
 		while (d && (de = readdir(d)))
 			if (de->d_name[0] != '.')
 				printf("  map %s\n", de->d_name);
@@ -845,10 +885,13 @@ static int open_pinned_map(const char *name, const char *map, struct bpf_map_inf
 		err("'%s' is not a policy name", name);
 		return -1;
 	}
+	/* Through the directories' fds, checked private: see pin_open(). */
+	fd = pin_open(name, DBK_POLICY_MAPS, map);
 	pathf(path, "%s/%s/" DBK_POLICY_MAPS "/%s", root, name, map);
-	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		err("%s: %s", path, errno == ENOENT ? "no such policy or map" : strerror(errno));
+		err("%s: %s", path, fd == -ENOENT ? "no such policy or map" :
+		    fd == -EPERM ? "a directory on the way is not private (0700, ours): refusing it" :
+		    strerror(-fd));
 		return -1;
 	}
 	memset(info, 0, sizeof(*info));

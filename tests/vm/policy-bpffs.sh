@@ -4,13 +4,31 @@
 # plants a stale "load" whose links/ is a symbolic link to root's files.
 # dbk-policy must refuse a directory that is not root's own and private,
 # rather than walk it (it used to unlink, as root, every file the link
-# pointed at).  Runs last in its boot: it remounts bpffs.
+# pointed at).  Likewise a policies root the user made: list, show and
+# set refuse it.  Runs last in its boot: it remounts bpffs.
 . tests/vm/lib.sh
 . tests/vm/policy-lib.sh
 pol_clean
 umount /sys/fs/bpf 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf
 stat -c '# bpffs root mode %a owner %U' /sys/fs/bpf
+# The user makes the policies' root itself, with a policy's directories
+# in it: list, show and set must not read (or write) what
+# another user's directory leads to (review R6: they used plain paths).
+setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '
+	mkdir -m 0777 /sys/fs/bpf/devbroker &&
+	mkdir -p /sys/fs/bpf/devbroker/mischief/maps /sys/fs/bpf/devbroker/mischief/links &&
+	echo "# planted /sys/fs/bpf/devbroker as $(id -u)"'
+for cmd in "list" "show mischief counts" "set mischief counts[0]=1"; do
+	out=$("$POL" $cmd 2>&1); rc=$?
+	echo "$out" | sed "s/^/# dbk-policy $cmd: /"
+	if [ $rc = 1 ] && grep -q "not private" <<<"$out"; then
+		echo "ok - dbk-policy $cmd refuses a policies root another user made"
+	else
+		echo "not ok - dbk-policy $cmd refuses a policies root another user made (exit $rc)"; RC=1
+	fi
+done
+rm -rf /sys/fs/bpf/devbroker
 mkdir -p /root/victim && echo precious > /root/victim/file1 && echo precious > /root/victim/file2
 chmod 700 /root/victim
 setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '

@@ -91,6 +91,29 @@ static inline int dbk_bpffs_dir_open(int at, const char *dir)
 	close(fd);
 	return -EPERM;
 }
+
+/**
+ * A loaded policy's directory, @p root/@p name, or its subdirectory
+ * @p sub (DBK_POLICY_LINKS, DBK_POLICY_MAPS; NULL for the policy's own),
+ * each step opened with dbk_bpffs_dir_open() from the one before, so that
+ * a directory swapped in or a symbolic link on the way is refused, and
+ * what was checked is what is read.  Returns the fd, -ENOENT, -EPERM (a
+ * step not private, or not a directory) or -errno.
+ */
+static inline int dbk_bpffs_policy_dir_open(const char *root, const char *name, const char *sub)
+{
+	int r = dbk_bpffs_dir_open(AT_FDCWD, root), d;
+
+	if (r < 0)
+		return r;
+	d = dbk_bpffs_dir_open(r, name);
+	close(r);
+	if (d < 0 || !sub)
+		return d;
+	r = dbk_bpffs_dir_open(d, sub);
+	close(d);
+	return r;
+}
 #endif
 #endif
 
