@@ -70,9 +70,11 @@ def main():
         if r.get("fig") == "error":
             continue
         f = figs.setdefault(r["fig"], {})
-        b = f.setdefault(r["backend"], {"samples": [], "ops": 0, "cpu_ns": 0, "busy_ns": 0,
-                                        "rounds": {}, "extra": {}})
+        b = f.setdefault(r["backend"], {"samples": [], "cpu_samples": [], "ops": 0, "cpu_ns": 0,
+                                        "busy_ns": 0, "wall_ns": 0, "rounds": {}, "extra": {}})
         b["samples"] += r["samples"]
+        b["cpu_samples"] += r.get("cpu_samples", [])
+        b["wall_ns"] += r.get("wall_ns", 0)
         b["ops"] += r["ops"]
         b["cpu_ns"] += r["cpu_ns"]
         b["busy_ns"] += r["busy_ns"]
@@ -88,8 +90,14 @@ def main():
         for be, b in sorted(bs.items()):
             s = summary(b["samples"])
             ops = max(b["ops"], 1)
-            s["cpu_ns_per_op"] = round(b["cpu_ns"] / ops)
-            s["busy_ns_per_op"] = round(b["busy_ns"] / ops)
+            # CPU per operation: the median of the per-sample CPU times
+            # (robust to the host stealing a vCPU mid-sample), and the mean
+            # over the loops; all vCPUs' busy time only from loops long
+            # enough for /proc/stat's 10 ms units (a second in all).
+            cs = sorted(b["cpu_samples"])
+            s["cpu_ns_p50"] = pct(cs, 50) if cs else None
+            s["cpu_ns_per_op"] = round(b["cpu_ns"] / ops) if b["cpu_ns"] else None
+            s["busy_ns_per_op"] = round(b["busy_ns"] / ops) if b["wall_ns"] >= 1e9 else None
             s["round_p50"] = [b["rounds"][k] for k in sorted(b["rounds"])]
             s.update(b["extra"])
             of["backends"][be] = s
