@@ -62,20 +62,27 @@ class Results:
 
     def cpu(self, fig, be):
         s = self.get(fig, be)
-        return s.get("cpu_ns_p50") if s and s.get("n") else None
+        return (s.get("cpu_ns_p50") or None) if s and s.get("n") else None
 
 
 def ratio_s(r):
     return "**%.2f×**" % r if r is not None else "–"
 
 
-def goal_mark(r, goal):
-    """goal: (op, value) or None."""
+def meets(r, goal):
+    op, v = goal
+    return r <= v if op == "<=" else r < v
+
+
+def goal_mark(R, fig, be, r, goal):
+    """✓ the median ratio meets @goal ((op, value) or None); ≈ it misses,
+    but some rounds meet it (within the noise); ✗ every round misses."""
     if r is None or goal is None:
         return ""
-    op, v = goal
-    ok = r <= v if op == "<=" else r < v
-    return " ✓" if ok else " ✗"
+    if meets(r, goal):
+        return " ✓"
+    rr = [x for x in (R.get(fig, be) or {}).get("round_ratio_to_vfio", []) if x]
+    return " ≈" if any(meets(x, goal) for x in rr) else " ✗"
 
 
 def main_table(R):
@@ -112,7 +119,7 @@ def main_table(R):
         c1, c2 = R.cpu(fig, be), R.cpu(fig, "vfio")
         out.append("| %s | %s | %s | %s | %s%s | %s | %s | %s · %s |" % (
             label, fmt_ns(R.p50(fig, be)), fmt_ns(R.p50(fig, "vfio")),
-            fmt_ns(uio) if uio else "–", ratio_s(r), goal_mark(r, goal),
+            fmt_ns(uio) if uio else "–", ratio_s(r), goal_mark(R, fig, be, r, goal),
             R.round_range(fig, be), goal_s, fmt_ns(c1), fmt_ns(c2)))
     return out
 
@@ -165,6 +172,11 @@ def policy_rows(R):
     return out
 
 
+def gq(text):
+    """A gnuplot single-quoted string (a quote inside is doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def gnuplot(script, tmp):
     path = os.path.join(tmp, "plot.gp")
     with open(path, "w") as fh:
@@ -175,8 +187,8 @@ def gnuplot(script, tmp):
 def plot_cdf(R, out_svg, tmp):
     cdf = R.d.get("cdf", {}).get("figures", {})
     series = []
-    for fig, title in (("msi_wake", "wake"), ("msi_wake_cross", "wake, other vCPU"),
-                       ("msi_wake_above_isr", "above the handler")):
+    for fig, title in (("msi_wake", "wake, vector's vCPU"), ("msi_wake_cross", "wake, other vCPU"),
+                       ("msi_wake_above_isr", "above the handler, vector's vCPU")):
         for be, name in (("dbk", "devbroker"), ("vfio", "vfio-pci")):
             pts = cdf.get(fig, {}).get(be)
             if not pts:
@@ -188,9 +200,9 @@ def plot_cdf(R, out_svg, tmp):
             series.append((fn, "%s, %s" % (name, title)))
     if not series:
         return False
-    plots = ", ".join("'%s' using 1:2 with steps lw 2 title '%s'" % s for s in series)
-    gnuplot("""set terminal svg size 760,460 dynamic font 'sans,11'
-set output '%s'
+    plots = ", ".join("%s using 1:2 with steps lw 2 title %s" % (gq(f), gq(t)) for f, t in series)
+    gnuplot("""set terminal svg size 760,460 dynamic noenhanced font 'sans,11'
+set output %s
 set title 'edu MSI to the driver running (TCG guest): CDF of the samples'
 set xlabel 'latency (µs, log scale)'
 set ylabel 'fraction of samples'
@@ -198,7 +210,7 @@ set logscale x
 set key bottom right
 set grid
 plot %s
-""" % (out_svg, plots), tmp)
+""" % (gq(out_svg), plots), tmp)
     return True
 
 
@@ -215,20 +227,20 @@ def plot_dma(R, out_svg, tmp):
             with open(fn, "w") as fh:
                 for k, v in rows:
                     fh.write("%d %.3f\n" % (k, v / 1e3))
-            series.append((fn, name, "lines" if kind == "map" else "linespoints dt 2"))
+            series.append((fn, name, "lines" if kind == "map" else "lines dashtype 2"))
     if not series:
         return False
-    plots = ", ".join("'%s' using 1:2 with %s lw 2 title '%s'" % (s[0], s[2], s[1]) for s in series)
-    gnuplot("""set terminal svg size 760,460 dynamic font 'sans,11'
-set output '%s'
+    plots = ", ".join("%s using 1:2 with %s lw 2 title %s" % (gq(f), w, gq(t)) for f, t, w in series)
+    gnuplot("""set terminal svg size 760,460 dynamic noenhanced font 'sans,11'
+set output %s
 set title 'DMA map and unmap of the caller''s memory against its size (p50, TCG guest, intel-iommu)'
+set key top left box opaque
 set xlabel 'size (KiB, log scale)'
 set ylabel 'time per call (µs, log scale)'
 set logscale xy
-set key top left
 set grid
 plot %s
-""" % (out_svg, plots), tmp)
+""" % (gq(out_svg), plots), tmp)
     return True
 
 
@@ -281,7 +293,8 @@ def main():
           "(`CLOCK_PROCESS_CPUTIME_ID` around each sample; the guest kernel has no IRQ time "
           "accounting, so the handlers of its own vector count when they interrupt it on its "
           "vCPU; the result set also holds the mean, and all vCPUs' busy time for loops of a "
-          "second or more).  ✓/✗: against issue 16's goals.", ""]
+          "second or more).  Against issue 16's goals: ✓ the median ratio meets it; ≈ it "
+          "does not, but some rounds do (the rounds' spread covers the goal); ✗ no round does.", ""]
     L += main_table(R)
     s1, s2 = dma_slope(R, "dbk"), dma_slope(R, "vfio")
     if s1 and s2:

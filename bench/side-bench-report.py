@@ -18,7 +18,8 @@ import subprocess
 import time
 
 # Figures whose per-sample latencies are kept as a CDF (101 points).
-CDF_FIGS = ("msi_wake", "msi_raise", "msi_wake_above_isr", "intx")
+CDF_FIGS = ("msi_wake", "msi_wake_cross", "msi_raise", "msi_raise_cross", "msi_wake_above_isr",
+            "msi_wake_above_isr_cross", "intx")
 
 
 def pct(sorted_xs, p):
@@ -95,7 +96,7 @@ def main():
             # over the loops; all vCPUs' busy time only from loops long
             # enough for /proc/stat's 10 ms units (a second in all).
             cs = sorted(b["cpu_samples"])
-            s["cpu_ns_p50"] = pct(cs, 50) if cs else None
+            s["cpu_ns_p50"] = pct(cs, 50) if cs and cs[-1] else None
             s["cpu_ns_per_op"] = round(b["cpu_ns"] / ops) if b["cpu_ns"] else None
             s["busy_ns_per_op"] = round(b["busy_ns"] / ops) if b["wall_ns"] >= 1e9 else None
             s["round_p50"] = [b["rounds"][k] for k in sorted(b["rounds"])]
