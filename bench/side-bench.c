@@ -70,7 +70,6 @@
 #define IRQ_WAIT_MS	2000
 #define DMA_IOVA	(16ULL << 20)	/* under EDU_DMA_MASK_BITS, clear of libdev's 1 MiB first fit */
 #define DMA_MAX		(64ULL << 20)
-#define SETTLE_US	600000		/* past devbroker's settle_ms (500) of the last grant */
 
 static const char *backend, *label, *bdf;
 static int round_no, uio_no = -1, trace_on, unbind_limit = 2;
@@ -195,6 +194,26 @@ static void fig_print(const struct fig *f, const char *extra)
 		printf("%s%" PRIu64, i ? ", " : "", f->c[i]);
 	printf("]}\n");
 	fflush(stdout);
+}
+
+/*
+ * How long to wait, in microseconds, before a grant that may master: past
+ * devbroker's settle_ms (kmod/grant.c, a module parameter) after the last
+ * grant of a device without reset, so that a setup or revoke sample never
+ * includes it; 100 ms more for the jiffies it is counted in.  A second
+ * if the module does not say (not loaded: the vfio side alone).
+ */
+static unsigned int settle_us(void)
+{
+	FILE *f = fopen("/sys/module/devbroker/parameters/settle_ms", "re");
+	unsigned int ms = 1000;
+
+	if (f) {
+		if (fscanf(f, "%u", &ms) != 1)
+			ms = 1000;
+		fclose(f);
+	}
+	return (ms + 100) * 1000;
 }
 
 static int die(const char *what, int r)
@@ -812,7 +831,7 @@ static void case_dma(int n)
  * From nothing to the first MSI, as a driver starts: devbroker's grant
  * path (open the node, DBK_DEVICE_CREATE_GRANT, dbk_dev_adopt()) against
  * VFIO's (group, container, type1, device fd: dbk_dev_open_vfio()).  Each
- * sample starts SETTLE_US after the last one ended: devbroker makes a
+ * sample starts settle_us() after the last one ended: devbroker makes a
  * grant that may master wait settle_ms after the previous grant of a
  * device without reset (edu has none), a delay reported apart from this.
  */
@@ -828,7 +847,7 @@ static void case_setup(int n)
 		uint64_t t0, t1, c0, b0;
 		int devfd;
 
-		usleep(SETTLE_US);
+		usleep(settle_us());
 		b0 = busy_ns();
 		c0 = ts_ns(CLOCK_PROCESS_CPUTIME_ID);
 		t0 = now_ns();
@@ -982,7 +1001,7 @@ static void case_revoke(int n)
 		pid_t h, u;
 		uint64_t t0;
 
-		usleep(SETTLE_US);
+		usleep(settle_us());
 		if (!vfio) {
 			struct dbk_revoke rv = { .argsz = sizeof(rv) };
 
@@ -997,7 +1016,7 @@ static void case_revoke(int n)
 			waitpid(h, &st, 0);
 			close(devfd);
 			/* And unbinding under a live user. */
-			usleep(SETTLE_US);
+			usleep(settle_us());
 			g = dbk_grant(&devfd);
 			h = holder(g);
 			close(g);

@@ -2,7 +2,7 @@
 # Issue 16's side by side, in one boot (q35 + intel-iommu, three edu
 # devices): the first edu bound to devbroker, the second to vfio-pci, the
 # third to uio_pci_generic, so that every case runs through each backend
-# in interleaved rounds (round 1: A, B, C; round 2: A, B, C; ...) without
+# in interleaved rounds (round 1: A, B, C; round 2: B, C, A; ...) without
 # rebinding between them.  The three are the same QEMU device model on the
 # same bus; each backend keeps its own for the whole boot.
 # Each run of bench/side-bench has a time limit; progress (case, round)
@@ -81,35 +81,53 @@ run() {
 }
 policy() { "$P/dbk-policy" "$@" > /dev/null 2>> "$OUT/errors"; }
 
+# rot K CMD...: the commands (one word each: a function name) in turn,
+# rotated by K.  Each round starts the next backend first (round 1: A, B,
+# C; round 2: B, C, A; ...): still interleaved, and no backend always runs
+# first after another case (a fixed A, B order put all of one side's
+# samples in the same position).
+rot() {
+	local k=$1; shift
+	local a=("$@") i
+	for i in $(seq 0 $((${#a[@]} - 1))); do "${a[$(((i + k) % ${#a[@]}))]}"; done
+}
+# The case's runs, one function per backend (the variable c is the case).
+b_dbk() { run "$c" dbk dbk "$DBK" ${xopt[@]+"${xopt[@]}"}; }
+b_vfio() { run "$c" vfio vfio "$VF" ${xopt[@]+"${xopt[@]}"}; }
+b_uio() { run "$c" uio uio "$UIO" --uio "$UIO_NO"; }
+# The access hook on every mediated access: the default policy (a grant
+# hook only: no program on that path) and edu's firewall (one per access).
+b_dbk_default() {
+	policy load bdef "$P/default.bpf.o" && run "$c" dbk-default dbk "$DBK"
+	policy unload bdef
+}
+b_dbk_fw() {
+	policy load bfw "$P/edu_firewall.bpf.o" && run "$c" dbk-edu_firewall dbk "$DBK"
+	policy unload bfw
+}
+
 for r in $(seq "$ROUNDS"); do
 	for c in "${CASES[@]}"; do
+		xopt=()
 		case $c in
 		mmio_read|mmio_write|intx)
-			run "$c" dbk dbk "$DBK"
-			run "$c" vfio vfio "$VF"
-			run "$c" uio uio "$UIO" --uio "$UIO_NO" ;;
+			rot $((r - 1)) b_dbk b_vfio b_uio ;;
 		pread)
-			# No policy, the default policy, edu's firewall (the
-			# access hook on every mediated access), then VFIO's.
-			run "$c" dbk dbk "$DBK"
 			if [ $POLICIES = 1 ]; then
-				policy load bdef "$P/default.bpf.o" && run "$c" dbk-default dbk "$DBK"
-				policy unload bdef
-				policy load bfw "$P/edu_firewall.bpf.o" && run "$c" dbk-edu_firewall dbk "$DBK"
-				policy unload bfw
-			fi
-			run "$c" vfio vfio "$VF" ;;
+				rot $((r - 1)) b_dbk b_dbk_default b_dbk_fw b_vfio
+			else
+				rot $((r - 1)) b_dbk b_vfio
+			fi ;;
 		msi_raise|msi_wake)
 			# On the vector's CPU, then on the other one (an IPI
 			# wakes the driver): the figures of the second end
 			# in _cross.
-			run "$c" dbk dbk "$DBK" --trace $TRACE --pin same
-			run "$c" vfio vfio "$VF" --trace $TRACE --pin same
-			run "$c" dbk dbk "$DBK" --trace $TRACE --pin cross
-			run "$c" vfio vfio "$VF" --trace $TRACE --pin cross ;;
+			xopt=(--trace $TRACE --pin same)
+			rot $((r - 1)) b_dbk b_vfio
+			xopt=(--trace $TRACE --pin cross)
+			rot $((r - 1)) b_dbk b_vfio ;;
 		*)
-			run "$c" dbk dbk "$DBK"
-			run "$c" vfio vfio "$VF" ;;
+			rot $((r - 1)) b_dbk b_vfio ;;
 		esac
 	done
 done
