@@ -260,7 +260,8 @@ def main():
          "rerun `make bench` (or bench/side-bench-run BUILD with BENCH_RENDER=1). -->" % rel, "",
          "One boot of a q35 + intel-iommu guest under QEMU TCG with three identical edu "
          "devices, one bound to each backend for the whole boot, every case run through each "
-         "backend in interleaved rounds (A, B, C, A, B, C, …; bench/side-bench.sh).  The "
+         "backend in interleaved rounds, each starting with the next backend (A, B, C; B, C, A; …; "
+         "bench/side-bench.sh).  The "
          "same binary (bench/side-bench.c) and the same libdev calls drive devbroker and "
          "vfio-pci (libdev's VFIO backend); uio_pci_generic is driven through sysfs and "
          "/dev/uioN.  **Under TCG only the ratios of figures measured side by side mean "
