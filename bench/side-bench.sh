@@ -20,6 +20,7 @@ CASES=("$@")
 [ ${#CASES[@]} -gt 0 ] || CASES=(mmio_read mmio_write pread msi_raise msi_wake intx dma setup revoke)
 SB=$DBK_HELPERS/side-bench
 P=$DBK_BUILD/policies
+MISCHIEF=$DBK_BUILD/tests/policy/mischief.bpf.o
 
 [ -n "$(ls /sys/kernel/iommu_groups 2>/dev/null)" ] || skip "no IOMMU: vfio-pci's type1 needs one (vm-run --iommu)"
 mapfile -t BDFS < <(edu_bdfs)
@@ -101,6 +102,13 @@ b_dbk_default() {
 	policy load bdef "$P/default.bpf.o" && run "$c" dbk-default dbk "$DBK"
 	policy unload bdef
 }
+# The hook's own cost: a test policy (tests/policy/mischief.bpf.c) whose
+# access program only compares the grant's cookie with its tricks' and
+# returns (our grant's cookie is 0): one program run, next to no work.
+b_dbk_hook() {
+	policy load bhook "$MISCHIEF" && run "$c" dbk-hook dbk "$DBK"
+	policy unload bhook
+}
 b_dbk_fw() {
 	policy load bfw "$P/edu_firewall.bpf.o" && run "$c" dbk-edu_firewall dbk "$DBK"
 	policy unload bfw
@@ -113,7 +121,9 @@ for r in $(seq "$ROUNDS"); do
 		mmio_read|mmio_write|intx)
 			rot $((r - 1)) b_dbk b_vfio b_uio ;;
 		pread)
-			if [ $POLICIES = 1 ]; then
+			if [ $POLICIES = 1 ] && [ -f "$MISCHIEF" ]; then
+				rot $((r - 1)) b_dbk b_dbk_default b_dbk_hook b_dbk_fw b_vfio
+			elif [ $POLICIES = 1 ]; then
 				rot $((r - 1)) b_dbk b_dbk_default b_dbk_fw b_vfio
 			else
 				rot $((r - 1)) b_dbk b_vfio
