@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 export BUILD_DIR
 
-.PHONY: all demo check check-debug deps build clean debs
+.PHONY: all demo check check-debug deps build clean debs bench
 
 all: build
 
@@ -18,6 +18,14 @@ demo: build
 
 check:
 	tools/check
+
+# Issue 16's side by side (devbroker against vfio-pci and uio_pci_generic on
+# edu, one TCG boot, interleaved rounds): bench/results/<date>-<host>.json
+# and docs/performance.md.  Numbers, never a pass or a fail; not part of
+# make check.  BENCH_CONFIGS="side nvme e1000e" adds the driver benchmarks
+# (a boot each); BENCH_ROUNDS, BENCH_SCALE: bench/side-bench-run.
+bench: build
+	bench/run "$(BUILD_DIR)" all
 
 # The VM suite on the debug kernel (KASAN, lockdep, kmemleak, ...): built once
 # by tools/build-debug-kernel and cached; devbroker.ko is built against it in

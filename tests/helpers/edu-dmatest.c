@@ -13,7 +13,10 @@
  *    the interrupt still arrives (the device "completed": the IOMMU
  *    dropped the writes; the guest kernel logs a DMAR fault);
  *  - dbk_dma_map_mem(): the driver's own page mapped at a chosen IOVA
- *    receives a DMA; after dbk_dma_unmap_mem() it receives no more.
+ *    receives a DMA; after dbk_dma_unmap_mem() it receives no more;
+ *  - dbk_dma_map_mem() of MULTI pages at once: the device reads each page
+ *    at its own IOVA (the module maps physically contiguous runs in one
+ *    iommu_map(): a run's pages must not shift).
  *
  * Device reference: /usr/share/doc/qemu-system-data/specs/edu.txt.
  */
@@ -37,6 +40,7 @@
 /* QEMU 7.2's edu aborts on a transfer that includes its buffer's last
  * byte (see drivers/edu/edu.c, EDU_DMA_USABLE): move 4095 bytes. */
 #define XFER		4095
+#define MULTI		8	/* pages: within the grant's 64 KiB quota */
 
 static struct dbk_dev *dev;
 
@@ -205,6 +209,37 @@ int main(int argc, char **argv)
 		r = dbk_dma_map_mem(dev, own + 1, iova, PAGE, DBK_DMA_MAP_F_WRITE);
 		check(r == -EINVAL, "an unaligned vaddr gives -EINVAL");
 		munmap(own, PAGE);
+	}
+
+	/* Several pages in one mapping: each page where its IOVA says. */
+	{
+		unsigned char *many = mmap(NULL, MULTI * PAGE, PROT_READ | PROT_WRITE,
+					   MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		uint64_t iova = 0x0e000000;
+		int p, bad = 0;
+
+		if (many == MAP_FAILED)
+			die("mmap", -errno);
+		for (p = 0; p < MULTI; p++)
+			memset(many + p * PAGE, 0x10 + p, PAGE);
+		r = dbk_dma_map_mem(dev, many, iova, MULTI * PAGE, DBK_DMA_MAP_F_READ);
+		check(r == 0, "dbk_dma_map_mem of %d pages at IOVA 0x%" PRIx64 ": %s", MULTI, iova,
+		      r ? strerror(-r) : "ok");
+		for (p = 0; r == 0 && p < MULTI; p++) {
+			memset(dbk_dma_buf_get_vaddr(canary), 0xa5, PAGE);
+			if (dma(false, iova + (uint64_t)p * PAGE, XFER) < 0 ||
+			    dma(true, dbk_dma_buf_get_iova(canary), XFER) < 0 ||
+			    !all_bytes(dbk_dma_buf_get_vaddr(canary), 0x10 + p, XFER))
+				bad++;
+		}
+		if (r == 0) {
+			check(bad == 0, "the device read each of the %d pages at its own IOVA "
+			      "(%d wrong)", MULTI, bad);
+			r = dbk_dma_unmap_mem(dev, iova, MULTI * PAGE);
+			check(r == 0, "dbk_dma_unmap_mem of the %d pages: %s", MULTI,
+			      r ? strerror(-r) : "ok");
+		}
+		munmap(many, MULTI * PAGE);
 	}
 out:
 	dbk_dma_buf_free(src);
