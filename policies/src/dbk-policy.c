@@ -885,6 +885,11 @@ static int open_pinned_map(const char *name, const char *map, struct bpf_map_inf
 		err("'%s' is not a policy name", name);
 		return -1;
 	}
+	/* A pin's name, not a path: "../x" would climb out of the checked directory. */
+	if (!*map || strchr(map, '/') || !strcmp(map, ".") || !strcmp(map, "..")) {
+		err("'%s' is not a map name", map);
+		return -1;
+	}
 	/* Through the directories' fds, checked private: see pin_open(). */
 	fd = pin_open(name, DBK_POLICY_MAPS, map);
 	pathf(path, "%s/%s/" DBK_POLICY_MAPS "/%s", root, name, map);

@@ -29,6 +29,13 @@ for cmd in "list" "show mischief counts" "set mischief counts[0]=1"; do
 	fi
 done
 rm -rf /sys/fs/bpf/devbroker
+# A map name is a pin's name, not a path out of the policy's directory.
+out=$("$POL" show mischief ../../x 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q "not a map name" <<<"$out"; then
+	echo "ok - dbk-policy show refuses a map name with a slash"
+else
+	echo "not ok - dbk-policy show refuses a map name with a slash (exit $rc: $out)"; RC=1
+fi
 mkdir -p /root/victim && echo precious > /root/victim/file1 && echo precious > /root/victim/file2
 chmod 700 /root/victim
 setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '
