@@ -160,6 +160,8 @@ static struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail
 	json_object_object_add(o, "driver", d->driver[0] ? json_object_new_string(d->driver) : NULL);
 	json_object_object_add(o, "state", json_object_new_string(dbk_state_name(d->state)));
 	json_object_object_add(o, "pid", d->pid > 0 ? json_object_new_int(d->pid) : NULL);
+	/* The driver's uid (and gid): its own with DynamicUser=yes. */
+	json_object_object_add(o, "uid", d->pid > 0 ? json_object_new_int64(d->uid) : NULL);
 	/* Sent SIGTERM by an orderly stop, and within its StopTimeoutSec=. */
 	json_object_object_add(o, "stopping", json_object_new_boolean(d->pid > 0 && d->stop_grace));
 	json_object_object_add(o, "restarts", json_object_new_int(d->backoff.restarts));

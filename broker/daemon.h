@@ -67,6 +67,14 @@ struct dbk_entry {
 	unsigned int denied_shown, denied_hidden;	/* in that second */
 	char last_exit[32];
 	/*
+	 * DynamicUser= (dynuser.c): the uid (and gid) its driver runs as,
+	 * held from the first start until no driver runs and no restart is
+	 * pending.
+	 */
+	bool dyn_held;
+	uid_t dyn_uid;
+	uid_t uid;			/* the running driver's uid, dynamic or not; 0: none */
+	/*
 	 * The CUSE node, "/dev/edu0" ("" if none): stat()ed until it appears.
 	 * Never a path in a driver-served FUSE mount: a stat() there waits
 	 * on the driver, which could hold devbrokerd for as long as it likes.
@@ -145,7 +153,18 @@ struct dbk_daemon {
 	struct dbk_denials *denials;
 	int denials_watched;		/* its fd in the epoll set, -1 until then */
 	bool denials_pci_failed;
+	/* DynamicUser=: the next id to try, offset in the range (dynuser.c). */
+	uint32_t dyn_next;
+	bool dyn_seeded;
 };
+
+/*
+ * DynamicUser='s range: uids (and gids of the same numbers) devbrokerd
+ * gives drivers, 2108686336-2108751871, in the ids systemd's UIDS-GIDS.md
+ * leaves unused (dynuser.c says why these; devbroker-manifest(5)).
+ */
+#define DBK_DYNAMIC_UID_MIN	0x7db00000u
+#define DBK_DYNAMIC_UID_COUNT	0x10000u
 
 /*
  * At most one fd of each kind (grant or usbfs, CUSE, uinput, FUSE, TAP),
@@ -284,6 +303,15 @@ void dbk_epoll_del(struct dbk_daemon *dd, int fd);
 int dbk_watch_open(struct dbk_daemon *dd);
 void dbk_watch_refresh(struct dbk_daemon *dd);
 void dbk_watch_event(struct dbk_daemon *dd);
+
+/* dynuser.c */
+/* The uid (and gid) of @d's driver, allocated at its first start: 0 or a negative errno (logged). */
+int dbk_dynuser_get(struct dbk_daemon *dd, struct dbk_entry *d, uid_t *uid);
+/*
+ * Release @d's dynamic uid, every process still holding it killed,
+ * unless a driver runs or a restart is pending (@force: whatever the state).
+ */
+void dbk_dynuser_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
 
 /* launch.c */
 pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m);
