@@ -81,8 +81,8 @@ ok bash -c "ctl list | grep -q '/dev/$nbd' && ctl status $bdf | grep -q 'Block.*
 # in the flags of /proc/PID/stat (PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE).
 pid=$(dev_field "$bdf" pid)
 flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
-DESC="the driver runs with PR_SET_IO_FLUSHER (flags $flags), as nobody"
-ok bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status"
+DESC="the driver runs with PR_SET_IO_FLUSHER (flags $flags), as a dynamic user of its own"
+ok bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && dynamic_uid $pid"
 DESC="mkfs.ext4 and mount through the link"
 ok bash -c "mkfs.ext4 -q -F '$LINK' && mount '$LINK' '$MNT'"
 DESC="files written, synced, read back after dropping the caches"
@@ -205,14 +205,20 @@ echo "# silent driver quarantined after $((SECONDS - t0)) s"
 # The handshake helper runs as the driver's user, who may SIGSTOP it: a
 # stopped process does not die of its own alarm, the daemon's timer ends it.
 ctl release "$bdf" > /dev/null
-helper_of() {	# devbrokerd's child as nobody that is not the driver
-	ps -o pid=,user= --ppid "$BROKER_PID" | awk -v drv="$(dev_field "$bdf" pid)" '$2 == "nobody" && $1 != drv {print $1}'
+helper_of() {	# devbrokerd's child as the driver's uid that is not the driver
+	local drv
+	drv=$(dev_field "$bdf" pid)
+	[ "$drv" != None ] || return 0
+	ps -o pid=,uid= --ppid "$BROKER_PID" |
+		awk -v drv="$drv" -v u="$(awk '/^Uid:/ {print $2}' "/proc/$drv/status" 2>/dev/null)" '$2 == u && $1 != drv {print $1}'
 }
 helper=
 wait_for 10 bash -c "[ \"\$(state)\" = running ]"
 for i in $(seq 50); do helper=$(helper_of); [ -n "$helper" ] && break; sleep 0.1; done
 echo "# handshake helper: ${helper:-none}"
-[ -n "$helper" ] && setpriv --reuid=nobody --regid=nogroup --clear-groups kill -STOP "$helper"
+hu=$([ -n "$helper" ] && awk '/^Uid:/ {print $2}' "/proc/$helper/status")
+echo "# its uid: ${hu:-none}"
+[ -n "$hu" ] && setpriv --reuid="$hu" --regid="$hu" --clear-groups kill -STOP "$helper"
 t0=$SECONDS
 DESC="a handshake helper SIGSTOPped by the driver's user: the daemon kills it (25 s), the driver's start failed"
 ok wait_for 60 bash -c "[ -n '$helper' ] && grep -q 'its helper (pid $helper) did not report within 25 s' '$BROKER_LOG' && ! kill -0 $helper 2>/dev/null && [ \"\$(dev_field $bdf last_exit)\" = 'block handshake failed' ]"

@@ -36,7 +36,7 @@ DESC="the two drivers run as two distinct uids, neither nobody's nor root's"
 ok bash -c "[ -n '$uid0' ] && [ -n '$uid1' ] && [ '$uid0' != '$uid1' ] && [ '$uid0' != '$nobody' ] && [ '$uid1' != '$nobody' ] && [ '$uid0' != 0 ] && [ '$uid1' != 0 ]"
 DESC="their uids name no user and no group in the user database; gid = uid, no supplementary group"
 ok bash -c "! getent passwd $uid0 && ! getent passwd $uid1 && ! getent group $uid0 && ! getent group $uid1 &&
-	grep -q \"^Gid:.$uid0.$uid0.$uid0.$uid0\$\" /proc/$pid0/status && grep -q '^Groups:.\$' /proc/$pid0/status"
+	grep -q \"^Gid:.$uid0.$uid0.$uid0.$uid0\$\" /proc/$pid0/status && grep -qE '^Groups:[[:space:]]*\$' /proc/$pid0/status"
 DESC="devbrokerctl status shows each driver's uid"
 ok bash -c "[ \"\$(dev_field ${edus[0]} uid)\" = '$uid0' ] && [ \"\$(dev_field ${edus[1]} uid)\" = '$uid1' ]"
 DESC="driver 0 is not dumpable: its /proc/PID/mem belongs to root"
@@ -68,6 +68,7 @@ DESC="unbind: driver 0 is gone, its device given back"
 ok wait_for 20 bash -c "[ \"\$(dev_field ${edus[0]} pid)\" = None ] && [ \"\$(dev_field ${edus[0]} state)\" = revoked ]"
 DESC="uid $uid0 released: the process left with it was killed, none of that uid remains"
 ok wait_for 10 bash -c "[ ! -e /proc/$left ] || grep -q '^State:.Z' /proc/$left/status"
+kill -KILL "$left" 2>/dev/null	# still there without the sweep: not waited for forever
 wait "$left" 2>/dev/null
 DESC="no process of uid $uid0 remains"
 ok bash -c "! ps -eo uid= | grep -qx ' *$uid0'"
