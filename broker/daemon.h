@@ -149,6 +149,15 @@ struct dbk_daemon {
 	bool force_quit;		/* a second SIGTERM: revoke and kill what still runs, at once */
 	int events[DBK_MAX_EVENT_CLIENTS];	/* control clients subscribed to events */
 	int nr_events;
+	/*
+	 * `unbind` requests with "wait": the client's fd and the device, to
+	 * be answered when the device is given back (dbk_control_unbound).
+	 */
+	struct dbk_unbind_waiter {
+		int fd;
+		char id[sizeof(((struct dbk_devinfo *)0)->id)];
+	} unbind_waiters[DBK_MAX_EVENT_CLIENTS];
+	int nr_unbind_waiters;
 	/* Policy denials (denied.c). */
 	struct dbk_denials *denials;
 	int denials_watched;		/* its fd in the epoll set, -1 until then */
@@ -371,6 +380,12 @@ int dbk_control_open(const char *path);
 void dbk_control_accept(struct dbk_daemon *dd, int lfd);
 void dbk_control_client(struct dbk_daemon *dd, int fd);
 void dbk_control_broadcast(struct dbk_daemon *dd, struct json_object *ev);
+/*
+ * The device of @d was given back to the kernel (@err 0), or will not be
+ * (@err: a positive errno, ENODEV: unplugged): every `unbind` waiting for
+ * it gets its reply.
+ */
+void dbk_control_unbound(struct dbk_daemon *dd, const struct dbk_entry *d, int err);
 
 /* uevent.c */
 int dbk_uevent_open(void);

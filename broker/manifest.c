@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 
 #include "broker.h"
+#include "control-protocol.h"	/* StopTimeoutSec='s bound: what `unbind` waits for at most */
 #include "core-internal.h"
 
 /* -------- manifest keys -------- */
@@ -181,7 +182,7 @@ static int p_stop_timeout(struct dbk_ini *ini, const char *v)
 {
 	uint64_t x;
 
-	if (dbk_ini_uint(ini, v, 0, 60, &x) < 0)
+	if (dbk_ini_uint(ini, v, 0, DBK_STOP_TIMEOUT_MAX_SEC, &x) < 0)
 		return -1;
 	M(ini)->stop_timeout = (unsigned int)x;
 	return 0;
