@@ -147,7 +147,12 @@ wait_for 40 bash -c '[ -b "$LINK" ]'
 nbd=$(basename "$(readlink "$LINK")")
 pid=$(dev_field "$bdf" pid)
 t0=$(ms_now)
-ctl unbind "$bdf" > /dev/null
+# unbind waits until the device is back: in the background, what it saw when it returned.
+rm -f "$DBK_VM_DIR/unbind.done"
+( ctl unbind "$bdf" > /dev/null; rc=$?
+  echo "$rc $(( $(ms_now) - t0 )) $([ -e /sys/bus/pci/devices/$bdf/driver ] && echo bound || echo unbound)" > "$DBK_VM_DIR/unbind.done" ) &
+unbinder=$!
+wait_for 5 bash -c "[ \"\$(dev_field $bdf stopping)\" = True ]"
 st=$(timeout 5 "$CTL" --json status "$bdf" | json "r['device']['stopping']")
 DESC="unbind, the driver (pid $pid) ignoring SIGTERM: 'stopping' ($st) with its StopTimeoutSec=6, still serving, the daemon answering"
 ok bash -c "[ '$st' = True ] && kill -0 $pid && [ -b '$LINK' ] && [ \"\$(basename \$(readlink /sys/bus/pci/devices/$bdf/driver))\" = devbroker ] && grep -q '$bdf: stopping: driver ramdisk (pid $pid): SIGTERM, 6 s to exit' '$BROKER_LOG'"
@@ -156,10 +161,17 @@ wait_for 20 bash -c "! kill -0 $pid 2>/dev/null && [ ! -e '$LINK' ]"
 dt=$(( $(ms_now) - t0 ))
 DESC="... after 6 s ($dt ms): revoked and SIGKILLed, /dev/$nbd disconnected, only then unbound"
 ok bash -c "[ $dt -ge 5900 ] && grep -q 'driver ramdisk (pid $pid) did not exit within StopTimeoutSec=6' '$BROKER_LOG' && grep -q 'driver ramdisk (pid $pid): signal 9' '$BROKER_LOG' && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ] && grep -A3 'pid $pid) did not exit within' '$BROKER_LOG' | grep -q '$bdf: unbound'"
+wait "$unbinder"
+read -r urc udt ubound < "$DBK_VM_DIR/unbind.done" 2>/dev/null
+DESC="devbrokerctl unbind returned only then (exit ${urc:-?} after ${udt:-?} ms), the device already given back (${ubound:-?})"
+ok bash -c "[ '$urc' = 0 ] && [ '${udt:-0}' -ge 5900 ] && [ '$ubound' = unbound ]"
 ctl bind "$bdf" > /dev/null
 wait_for 40 bash -c '[ -b "$LINK" ]'
 pid=$(dev_field "$bdf" pid)
-ctl unbind "$bdf" > /dev/null
+# A waiting unbind, and a revoke within its grace: the revoke gives the device back, the unbind returns.
+ctl unbind "$bdf" > /dev/null &
+unbinder=$!
+wait_for 5 bash -c "[ \"\$(dev_field $bdf stopping)\" = True ]"
 sleep 0.5
 t0=$(ms_now)
 ctl revoke "$bdf" > /dev/null
@@ -167,6 +179,10 @@ wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
 dt=$(( $(ms_now) - t0 ))
 DESC="revoke within an unbind's grace: the driver killed at once ($dt ms), the device unbound, revoked"
 ok bash -c "[ $dt -lt 2000 ] && grep -q 'driver ramdisk (pid $pid): signal 9' '$BROKER_LOG' && ! grep -q 'pid $pid) did not exit within' '$BROKER_LOG' && [ \"\$(state)\" = revoked ] && [ ! -e /sys/bus/pci/devices/$bdf/driver ]"
+wait_for 3 bash -c "! kill -0 $unbinder 2>/dev/null"
+urc=$(kill -0 "$unbinder" 2>/dev/null && echo running || { wait "$unbinder"; echo $?; })
+DESC="... and the waiting devbrokerctl unbind returned with it, successfully ($urc)"
+ok test "$urc" = 0
 ramdisk_manifest 1
 sleep 2
 
