@@ -46,6 +46,9 @@ USBDevice=0627:0001
 [Rights]
 BARs=0
 EOT
+# The probes append to their files across runs; a new run (bind after a
+# revoke, a new devbrokerd) is a new dynamic user, not the files' owner.
+for f in kbd.out net.out; do : > "$DBK_VM_DIR/$f"; chmod 0666 "$DBK_VM_DIR/$f"; done
 broker_start
 
 # The USB entries as a set of (id, driver, state).
