@@ -121,7 +121,13 @@ struct dbk_manifest {
 	char path[DBK_PATH_MAX];		/* the file it came from */
 	char *argv[DBK_MAX_ARGS + 1];		/* Exec=, split; %i and %d expanded at start */
 	unsigned int argc;
-	char user[DBK_NAME_MAX];		/* User= (name or number) */
+	/*
+	 * DynamicUser= (yes): the driver runs as a uid and gid devbrokerd
+	 * allocates for its device (dynuser.c), shared with no other process;
+	 * User= and Group= are then unused.  No: it runs as User=.
+	 */
+	bool dynamic_user;
+	char user[DBK_NAME_MAX];		/* User= (name or number), DynamicUser=no only */
 	char group[DBK_NAME_MAX];		/* Group= ("" : the user's group) */
 	enum dbk_restart restart;
 	unsigned int restart_burst;		/* crashes within the window before quarantine (5) */

@@ -17,4 +17,17 @@
 /* The largest message, both ways. */
 #define DBK_CONTROL_MSG_MAX	65536
 
+/*
+ * `unbind` with "wait": true answers once the device is back with the
+ * kernel: when the driver exits, at the latest when its StopTimeoutSec=
+ * ends (devbrokerd then revokes, kills and gives the device back without
+ * waiting for the exit).  StopTimeoutSec= is at most this (the manifest
+ * parser's bound), so a client that waited this long plus a margin for
+ * the daemon's own loop faces a stuck daemon, not a slow driver.
+ */
+#define DBK_STOP_TIMEOUT_MAX_SEC	60
+/* The request's key, and the reply's: true once the device was given back. */
+#define DBK_CONTROL_KEY_WAIT		"wait"
+#define DBK_CONTROL_KEY_UNBOUND		"unbound"
+
 #endif /* DBK_CONTROL_PROTOCOL_H */

@@ -81,6 +81,10 @@ static void dbk_close_client(struct dbk_daemon *dd, int fd)
 	for (i = 0; i < dd->nr_events; i++)
 		if (dd->events[i] == fd)
 			dd->events[i] = dd->events[--dd->nr_events];
+	/* Its number may be another client's by the time its device is given back. */
+	for (i = 0; i < dd->nr_unbind_waiters; i++)
+		if (dd->unbind_waiters[i].fd == fd)
+			dd->unbind_waiters[i--] = dd->unbind_waiters[--dd->nr_unbind_waiters];
 	close(fd);
 }
 
@@ -160,6 +164,8 @@ static struct json_object *dbk_entry_json(const struct dbk_entry *d, bool detail
 	json_object_object_add(o, "driver", d->driver[0] ? json_object_new_string(d->driver) : NULL);
 	json_object_object_add(o, "state", json_object_new_string(dbk_state_name(d->state)));
 	json_object_object_add(o, "pid", d->pid > 0 ? json_object_new_int(d->pid) : NULL);
+	/* The driver's uid (and gid): its own with DynamicUser=yes. */
+	json_object_object_add(o, "uid", d->pid > 0 ? json_object_new_int64(d->uid) : NULL);
 	/* Sent SIGTERM by an orderly stop, and within its StopTimeoutSec=. */
 	json_object_object_add(o, "stopping", json_object_new_boolean(d->pid > 0 && d->stop_grace));
 	json_object_object_add(o, "restarts", json_object_new_int(d->backoff.restarts));
@@ -230,11 +236,59 @@ static struct json_object *dbk_drivers_json(struct dbk_daemon *dd)
 	return arr;
 }
 
+/*
+ * `unbind` with "wait": true whose device is not back yet (its driver has
+ * its StopTimeoutSec= to exit): the reply waits for dbk_control_unbound.
+ * True if it was queued; false if the table is full, when the caller
+ * answers at once ("unbound": false, as to a client that did not ask).
+ */
+static bool dbk_control_wait_unbound(struct dbk_daemon *dd, int fd, const struct dbk_entry *d)
+{
+	struct dbk_unbind_waiter *w;
+
+	if (dd->nr_unbind_waiters == DBK_MAX_EVENT_CLIENTS) {
+		dbk_log("control: %s: too many clients waiting for unbinds; this one is answered at once",
+			d->info.id);
+		return false;
+	}
+	w = &dd->unbind_waiters[dd->nr_unbind_waiters++];
+	w->fd = fd;
+	snprintf(w->id, sizeof(w->id), "%s", d->info.id);
+	return true;
+}
+
+void dbk_control_unbound(struct dbk_daemon *dd, const struct dbk_entry *d, int err)
+{
+	struct json_object *rep;
+	int i;
+
+	for (i = 0; i < dd->nr_unbind_waiters; i++) {
+		if (strcmp(dd->unbind_waiters[i].id, d->info.id))
+			continue;
+		if (err) {
+			rep = dbk_error("the device went away before it was given back to the kernel", err);
+		} else {
+			rep = json_object_new_object();
+			json_object_object_add(rep, "ok", json_object_new_boolean(1));
+			json_object_object_add(rep, DBK_CONTROL_KEY_UNBOUND, json_object_new_boolean(1));
+			json_object_object_add(rep, "device", dbk_entry_json(d, false));
+		}
+		dbk_send(dd->unbind_waiters[i].fd, rep);
+		json_object_put(rep);
+		dd->unbind_waiters[i--] = dd->unbind_waiters[--dd->nr_unbind_waiters];
+	}
+}
+
+/*
+ * One request: its reply, or NULL when the reply comes later (an unbind
+ * that waits for its device, dbk_control_unbound).
+ */
 static struct json_object *dbk_handle(struct dbk_daemon *dd, int fd, struct json_object *req)
 {
-	struct json_object *cmdo, *devo, *o, *arr;
+	struct json_object *cmdo, *devo, *o, *arr, *waito;
 	const char *cmd, *id = NULL;
 	struct dbk_entry *d = NULL;
+	bool wait = false;
 	int i, ret = 0;
 
 	if (!json_object_is_type(req, json_type_object) ||
@@ -243,6 +297,10 @@ static struct json_object *dbk_handle(struct dbk_daemon *dd, int fd, struct json
 	cmd = json_object_get_string(cmdo);
 	if (json_object_object_get_ex(req, "device", &devo) && json_object_is_type(devo, json_type_string))
 		id = json_object_get_string(devo);
+	/* Older clients do not send it: they get the reply at once, as they always did. */
+	if (json_object_object_get_ex(req, DBK_CONTROL_KEY_WAIT, &waito) &&
+	    json_object_is_type(waito, json_type_boolean))
+		wait = json_object_get_boolean(waito);
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	if (!strcmp(cmd, "list")) {
@@ -293,6 +351,14 @@ static struct json_object *dbk_handle(struct dbk_daemon *dd, int fd, struct json
 				 ret == -ENOENT ? "no driver matches this device: see `devbrokerctl drivers`" :
 				 strerror(-ret), -ret);
 	}
+	if (!strcmp(cmd, "unbind")) {
+		/* Still pending: its driver is within its StopTimeoutSec=. */
+		if (d->unbind_after && wait && dbk_control_wait_unbound(dd, fd, d)) {
+			json_object_put(o);
+			return NULL;
+		}
+		json_object_object_add(o, DBK_CONTROL_KEY_UNBOUND, json_object_new_boolean(!d->unbind_after));
+	}
 	json_object_object_add(o, "device", dbk_entry_json(d, false));
 	return o;
 }
@@ -329,8 +395,10 @@ void dbk_control_client(struct dbk_daemon *dd, int fd)
 		rep = req ? dbk_handle(dd, fd, req) : dbk_error("request is not JSON", EINVAL);
 		json_object_put(req);
 	}
-	dbk_send(fd, rep);
-	json_object_put(rep);
+	if (rep) {
+		dbk_send(fd, rep);
+		json_object_put(rep);
+	}
 	free(buf);
 }
 

@@ -45,10 +45,18 @@
 #define DEFAULT_SOCKET		DBK_CONTROL_SOCKET
 #define MSG_MAX			DBK_CONTROL_MSG_MAX
 #define REPLY_TIMEOUT_MS	90000		/* one-shot commands */
+/*
+ * unbind's default wait: devbrokerd answers by the driver's StopTimeoutSec=
+ * (at most DBK_STOP_TIMEOUT_MAX_SEC); the margin is for its loop.
+ */
+#define UNBIND_TIMEOUT_MS	((DBK_STOP_TIMEOUT_MAX_SEC + 30) * 1000)
 #define DEVICE_ID_MAX		31		/* struct dbk_devinfo.id[32] */
 
 static const char *prog = "devbrokerctl";
 static bool opt_json;
+static bool opt_no_block;		/* unbind: answer at once, do not wait for the device */
+static int opt_timeout = -1;		/* unbind: seconds to wait, -1: UNBIND_TIMEOUT_MS */
+static bool waiting_unbind;		/* this run's request is an unbind that waits */
 static const char *socket_path;
 static volatile sig_atomic_t got_signal;
 
@@ -135,13 +143,16 @@ static void help(void)
 	       "  drivers          List the driver manifests, valid or not\n"
 	       "  status DEVICE    Show one device in detail\n"
 	       "  bind DEVICE      Bind DEVICE to devbroker and start its driver\n"
-	       "  unbind DEVICE    Stop the driver (SIGTERM, StopTimeoutSec=) and give DEVICE back to the kernel\n"
+	       "  unbind DEVICE    Stop the driver (SIGTERM, StopTimeoutSec=) and give DEVICE back to\n"
+	       "                   the kernel; waits until it is back, unless --no-block\n"
 	       "  revoke DEVICE    Revoke the driver's grant now; no restart until 'bind'\n"
 	       "  release DEVICE   Take DEVICE out of quarantine and start its driver again\n"
 	       "  events           Print events as they happen, until interrupted\n"
 	       "\n"
 	       "Options:\n"
 	       "  -j, --json         Print devbrokerd's replies as JSON (events: one a line)\n"
+	       "      --no-block     unbind: do not wait until the device is back with the kernel\n"
+	       "      --timeout SEC  unbind: wait at most SEC seconds (default %d)\n"
 	       "  -s, --socket PATH  Control socket (default: $DEVBROKER_SOCKET, else\n"
 	       "                     %s)\n"
 	       "  -h, --help         Show this help and exit\n"
@@ -153,7 +164,7 @@ static void help(void)
 	       "\n"
 	       "Exit status: 0 success, 1 devbrokerd refused or failed, 2 usage error,\n"
 	       "3 devbrokerd unreachable, 4 no such device, 5 permission denied.\n"
-	       "See devbrokerctl(8).\n", prog, DEFAULT_SOCKET);
+	       "See devbrokerctl(8).\n", prog, UNBIND_TIMEOUT_MS / 1000, DEFAULT_SOCKET);
 }
 
 /* ---------------------------------------------------------------- devices */
@@ -932,6 +943,13 @@ static json_object *receive(int fd, char *buf, int timeout_ms, const sigset_t *s
 		*rc = EXIT_DAEMON;
 		return NULL;
 	}
+	if (n == -ETIMEDOUT && waiting_unbind) {
+		err("the device is not back with the kernel after %d seconds; devbrokerd goes on "
+		    "stopping its driver ('%s status' shows it; --timeout waits longer)",
+		    timeout_ms / 1000, prog);
+		*rc = EXIT_DAEMON;
+		return NULL;
+	}
 	if (n == -ETIMEDOUT) {
 		err("devbrokerd at %s did not reply within %d seconds", socket_path,
 		    timeout_ms / 1000);
@@ -1042,6 +1060,8 @@ static void parse_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-block", no_argument, NULL, 'N' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1058,6 +1078,20 @@ static void parse_options(int argc, char **argv)
 		case 's':
 			socket_path = optarg;
 			break;
+		case 'N':
+			opt_no_block = true;
+			break;
+		case 'T': {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 86400)
+				usage_error("--timeout %s: write a number of seconds from 1 to 86400", optarg);
+			opt_timeout = (int)v;
+			break;
+		}
 		case 'h':
 			help();
 			exit(0);
@@ -1103,6 +1137,11 @@ static const struct command *parse_command(int argc, char **argv, char *device, 
 	if (optind < argc)
 		usage_error("'%s' takes %s, but got '%s'", cmd->name,
 			    cmd->device ? "one DEVICE" : "no argument", argv[optind]);
+	if ((opt_no_block || opt_timeout >= 0) && strcmp(cmd->name, "unbind"))
+		usage_error("--no-block and --timeout are options of 'unbind', not of '%s'", cmd->name);
+	if (opt_no_block && opt_timeout >= 0)
+		usage_error("--no-block does not wait: --timeout has nothing to bound");
+	waiting_unbind = !strcmp(cmd->name, "unbind") && !opt_no_block;
 	return cmd;
 }
 
@@ -1150,6 +1189,8 @@ static int send_request(int fd, const struct command *cmd, const char *device)
 	json_object_object_add(req, "cmd", json_object_new_string(cmd->name));
 	if (cmd->device)
 		json_object_object_add(req, "device", json_object_new_string(device));
+	if (waiting_unbind)
+		json_object_object_add(req, DBK_CONTROL_KEY_WAIT, json_object_new_boolean(1));
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 					   JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0) {
@@ -1171,18 +1212,39 @@ static int send_request(int fd, const struct command *cmd, const char *device)
 	return 0;
 }
 
+/*
+ * An unbind that waited: the reply must say the device is back.  One that
+ * does not (a devbrokerd older than this devbrokerctl, or one with too
+ * many clients waiting already) answered at once: the device goes back
+ * later, and a script that goes on would race it.
+ */
+static int check_unbound(json_object *reply)
+{
+	json_object *u = get(reply, DBK_CONTROL_KEY_UNBOUND);
+
+	if (!waiting_unbind || (u && json_object_is_type(u, json_type_boolean) &&
+				json_object_get_boolean(u)))
+		return 0;
+	err("devbrokerd answered before the device was back with the kernel (is it older "
+	    "than devbrokerctl, or are too many clients waiting?); it goes back when the "
+	    "driver has exited ('%s events' shows 'unbound')", prog);
+	return EXIT_DAEMON;
+}
+
 /* One reply, shown as JSON or as the command's text; the exit status. */
 static int show_reply(int fd, const struct command *cmd, char *buf)
 {
 	json_object *reply;
 	int rc = 0;
 
-	reply = receive(fd, buf, REPLY_TIMEOUT_MS, NULL, true, &rc);
+	reply = receive(fd, buf, !waiting_unbind ? REPLY_TIMEOUT_MS :
+			opt_timeout >= 0 ? opt_timeout * 1000 : UNBIND_TIMEOUT_MS, NULL, true, &rc);
 	if (!reply)
 		return rc;
 	if (opt_json)
 		print_json(reply, true);
 	rc = reply_status(reply);
+	rc = rc ? rc : check_unbound(reply);
 	if (rc == 0 && !opt_json)
 		rc = cmd->show(reply);
 	json_object_put(reply);

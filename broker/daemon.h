@@ -67,6 +67,14 @@ struct dbk_entry {
 	unsigned int denied_shown, denied_hidden;	/* in that second */
 	char last_exit[32];
 	/*
+	 * DynamicUser= (dynuser.c): the uid (and gid) its driver runs as,
+	 * held from the first start until no driver runs and no restart is
+	 * pending.
+	 */
+	bool dyn_held;
+	uid_t dyn_uid;
+	uid_t uid;			/* the running driver's uid, dynamic or not; 0: none */
+	/*
 	 * The CUSE node, "/dev/edu0" ("" if none): stat()ed until it appears.
 	 * Never a path in a driver-served FUSE mount: a stat() there waits
 	 * on the driver, which could hold devbrokerd for as long as it likes.
@@ -141,11 +149,31 @@ struct dbk_daemon {
 	bool force_quit;		/* a second SIGTERM: revoke and kill what still runs, at once */
 	int events[DBK_MAX_EVENT_CLIENTS];	/* control clients subscribed to events */
 	int nr_events;
+	/*
+	 * `unbind` requests with "wait": the client's fd and the device, to
+	 * be answered when the device is given back (dbk_control_unbound).
+	 */
+	struct dbk_unbind_waiter {
+		int fd;
+		char id[sizeof(((struct dbk_devinfo *)0)->id)];
+	} unbind_waiters[DBK_MAX_EVENT_CLIENTS];
+	int nr_unbind_waiters;
 	/* Policy denials (denied.c). */
 	struct dbk_denials *denials;
 	int denials_watched;		/* its fd in the epoll set, -1 until then */
 	bool denials_pci_failed;
+	/* DynamicUser=: the next id to try, offset in the range (dynuser.c). */
+	uint32_t dyn_next;
+	bool dyn_seeded;
 };
+
+/*
+ * DynamicUser='s range: uids (and gids of the same numbers) devbrokerd
+ * gives drivers, 2108686336-2108751871, in the ids systemd's UIDS-GIDS.md
+ * leaves unused (dynuser.c says why these; devbroker-manifest(5)).
+ */
+#define DBK_DYNAMIC_UID_MIN	0x7db00000u
+#define DBK_DYNAMIC_UID_COUNT	0x10000u
 
 /*
  * At most one fd of each kind (grant or usbfs, CUSE, uinput, FUSE, TAP),
@@ -285,6 +313,15 @@ int dbk_watch_open(struct dbk_daemon *dd);
 void dbk_watch_refresh(struct dbk_daemon *dd);
 void dbk_watch_event(struct dbk_daemon *dd);
 
+/* dynuser.c */
+/* The uid (and gid) of @d's driver, allocated at its first start: 0 or a negative errno (logged). */
+int dbk_dynuser_get(struct dbk_daemon *dd, struct dbk_entry *d, uid_t *uid);
+/*
+ * Release @d's dynamic uid, every process still holding it killed,
+ * unless a driver runs or a restart is pending (@force: whatever the state).
+ */
+void dbk_dynuser_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
+
 /* launch.c */
 pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m);
 uint64_t dbk_policy_cookie(const char *driver);
@@ -343,6 +380,12 @@ int dbk_control_open(const char *path);
 void dbk_control_accept(struct dbk_daemon *dd, int lfd);
 void dbk_control_client(struct dbk_daemon *dd, int fd);
 void dbk_control_broadcast(struct dbk_daemon *dd, struct json_object *ev);
+/*
+ * The device of @d was given back to the kernel (@err 0), or will not be
+ * (@err: a positive errno, ENODEV: unplugged): every `unbind` waiting for
+ * it gets its reply.
+ */
+void dbk_control_unbound(struct dbk_daemon *dd, const struct dbk_entry *d, int err);
 
 /* uevent.c */
 int dbk_uevent_open(void);

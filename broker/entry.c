@@ -205,6 +205,7 @@ static void dbk_entry_unbind_now(struct dbk_daemon *dd, struct dbk_entry *d)
 	d->devfd = -1;
 	dbk_bus_of(&d->info)->unbind(dd, d);
 	dbk_event(dd, "unbound", d, "given back to the kernel");
+	dbk_control_unbound(dd, d, 0);
 }
 
 /*
@@ -226,7 +227,9 @@ static void dbk_entry_gone(struct dbk_daemon *dd, struct dbk_entry *d)
 	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
 
 	dbk_event(dd, "removed", d, "unplugged");
-	d->unbind_after = false;	/* no device to give back */
+	if (d->unbind_after)		/* no device to give back */
+		dbk_control_unbound(dd, d, ENODEV);
+	d->unbind_after = false;
 	/* A USB driver sees the unplug itself and exits cleanly: give it that long. */
 	if (bus->unplug_grace_ms && d->pid > 0) {
 		d->stop_grace = false;
@@ -492,6 +495,8 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		  d->driver[0] ? d->driver : "(its manifest removed)", (int)pid, d->last_exit);
 	dbk_state_save(dd);
 	if (d->state == DBK_ST_GONE) {
+		if (d->unbind_after)
+			dbk_control_unbound(dd, d, ENODEV);
 		d->unbind_after = false;
 		dbk_frontends_settle(dd, d, false);
 		dbk_entry_compact(dd);

@@ -201,6 +201,7 @@ void dbk_frontends_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force
 {
 	dbk_nbd_settle(dd, d, force);
 	dbk_net_settle(dd, d, force);
+	dbk_dynuser_settle(dd, d, force);	/* not a frontend, but it waits for the restart the same way */
 }
 
 void dbk_frontend_appeared(struct dbk_daemon *dd, const char *devname)

@@ -25,15 +25,24 @@
 #include "policyload.h"
 #include "sandbox.h"
 
-/* The manifest's User= and Group=: never root. */
-static int dbk_launch_user(struct dbk_entry *d, struct dbk_launch *l)
+/*
+ * Who the driver runs as: a dynamic user of its own (DynamicUser=yes,
+ * dynuser.c), else the manifest's User= and Group=; never root.
+ */
+static int dbk_launch_user(struct dbk_daemon *dd, struct dbk_entry *d, struct dbk_launch *l)
 {
 	const struct dbk_manifest *m = l->m;
-	struct passwd *pw = getpwnam(m->user);
+	struct passwd *pw;
 	struct group *gr;
 	char *end;
 	int ret = 0;
 
+	if (m->dynamic_user) {
+		ret = dbk_dynuser_get(dd, d, &l->uid);
+		l->gid = (gid_t)l->uid;
+		return ret;
+	}
+	pw = getpwnam(m->user);
 	if (pw) {
 		l->uid = pw->pw_uid;
 		l->gid = pw->pw_gid;
@@ -299,7 +308,7 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 
 	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
 		l.at[i] = -1;
-	ret = dbk_launch_user(d, &l);
+	ret = dbk_launch_user(dd, d, &l);
 	if (ret)
 		return ret;
 	dbk_launch_rights(dd, d, m);
@@ -328,6 +337,7 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	if (pid == 0)
 		dbk_child(argv, envp, &l);
 	ret = pid;
+	d->uid = l.uid;
 	d->nbd_failed = false;
 	for (f = dbk_frontends; *f; f++)
 		if ((*f)->started && (*f)->wanted(m))

@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 
 #include "broker.h"
+#include "control-protocol.h"	/* StopTimeoutSec='s bound: what `unbind` waits for at most */
 #include "core-internal.h"
 
 /* -------- manifest keys -------- */
@@ -181,7 +182,7 @@ static int p_stop_timeout(struct dbk_ini *ini, const char *v)
 {
 	uint64_t x;
 
-	if (dbk_ini_uint(ini, v, 0, 60, &x) < 0)
+	if (dbk_ini_uint(ini, v, 0, DBK_STOP_TIMEOUT_MAX_SEC, &x) < 0)
 		return -1;
 	M(ini)->stop_timeout = (unsigned int)x;
 	return 0;
@@ -457,6 +458,7 @@ static int p_bool(struct dbk_ini *ini, const char *v)
 	return dbk_ini_bool(ini, v, !strcmp(k, "UnsafeDMA") ? &m->rights.unsafe_dma :
 				    !strcmp(k, "ConfigWrite") ? &m->rights.config_write :
 				    !strcmp(k, "AutoBind") ? &m->auto_bind :
+				    !strcmp(k, "DynamicUser") ? &m->dynamic_user :
 				    &m->frontend.uinput);
 }
 
@@ -596,8 +598,9 @@ static int p_block_uint(struct dbk_ini *ini, const char *v)
 static const struct dbk_ini_key manifest_keys[] = {
 	{ "Driver", "Name", p_name, DBK_KEY_REQUIRED, "Name=NAME (the file name without .conf)" },
 	{ "Driver", "Exec", p_exec, DBK_KEY_REQUIRED, "Exec=/usr/libexec/devbroker/drivers/PROGRAM ARGS..." },
-	{ "Driver", "User", p_user, DBK_KEY_REQUIRED, "User=nobody" },
-	{ "Driver", "Group", p_user, 0, "Group=nogroup" },
+	{ "Driver", "DynamicUser", p_bool, 0, "DynamicUser=yes" },
+	{ "Driver", "User", p_user, 0, "User=ACCOUNT" },
+	{ "Driver", "Group", p_user, 0, "Group=GROUP" },
 	{ "Driver", "Restart", p_restart, 0, "Restart=on-failure" },
 	{ "Driver", "RestartBurst", p_burst, 0, "RestartBurst=5" },
 	{ "Driver", "RestartWindowSec", p_window, 0, "RestartWindowSec=600" },
@@ -647,6 +650,39 @@ static void bar_list(uint32_t mask, char *buf, size_t len)
 		snprintf(buf, len, "(none)");
 }
 
+/*
+ * Who the driver runs as.  DynamicUser=yes, the default, gives it a uid
+ * of its own (dynuser.c): User= and Group= are then not used.  Manifests
+ * written when User= was required say User=nobody (and Group=nogroup):
+ * they load, and get a dynamic user, which is what nobody meant: an
+ * account that owns nothing (Debian Policy 9.2.2).  Nobody shared by
+ * every driver is what DynamicUser= exists to end, so DynamicUser=no
+ * wants a dedicated account, never nobody; and an explicit DynamicUser=yes
+ * beside another User= is a contradiction, not a choice to guess.
+ */
+static void check_user(struct dbk_ini *ini, const struct dbk_manifest *m)
+{
+	unsigned int dyn = dbk_ini_line(ini, "DynamicUser"), user = dbk_ini_line(ini, "User");
+	struct passwd *nobody;
+	uid_t uid;
+
+	if (!m->dynamic_user && !user) {
+		dbk_ini_error(ini, dyn, "DynamicUser=no without User=; add User=ACCOUNT (a dedicated account) or write DynamicUser=yes");
+		return;
+	}
+	if (!m->dynamic_user) {
+		nobody = getpwnam("nobody");
+		if (!strcmp(m->user, "nobody") ||
+		    (nobody && lookup_uid(m->user, &uid) == 0 && uid == nobody->pw_uid))
+			dbk_ini_error(ini, user, "User=%s with DynamicUser=no: every nobody process could then take this driver's device; use DynamicUser=yes or a dedicated account",
+				      m->user);
+		return;
+	}
+	if (dyn && user && strcmp(m->user, "nobody"))
+		dbk_ini_error(ini, user, "User=%s beside DynamicUser=yes: the driver gets a user of its own; remove User= (and Group=), or write DynamicUser=no to run it as %s",
+			      m->user, m->user);
+}
+
 /* Checks across keys, once the whole file is read. */
 static void check_manifest(struct dbk_ini *ini, const char *stem)
 {
@@ -659,6 +695,7 @@ static void check_manifest(struct dbk_ini *ini, const char *stem)
 	if (line && strcmp(m->name, stem))
 		dbk_ini_error(ini, line, "Name=%s does not match the file name %s.conf; write Name=%s or rename the file to %s.conf",
 			      m->name, stem, stem, m->name);
+	check_user(ini, m);
 	if (!m->nr_match)
 		dbk_ini_error(ini, 0, "no [Match] line; add e.g. PCI=pci:v00001234d000011E8*, Class=0x010800/0xffff00 or USBInterface=03/01/01");
 	/* No vendor requests unless asked: they bypass usbfs's recipient checks. */
@@ -753,6 +790,7 @@ int dbk_manifest_parse(const char *path, struct dbk_manifest *m)
 	m->restart_window = 600;
 	m->stop_timeout = 5;
 	m->auto_bind = true;
+	m->dynamic_user = true;
 	m->bus = DBK_BUS_PCI;
 	m->frontend.cuse_mode = 0600;
 	m->frontend.block_queues = 1;

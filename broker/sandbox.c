@@ -178,7 +178,15 @@ static void dbk_sandbox_mounts(void)
 
 /* Syscalls a driver never needs; refused with EPERM. */
 static const int dbk_denied[] = {
+	/*
+	 * Reaching into another process: its memory, its fds (pidfd_getfd),
+	 * comparing its files with ours (kcmp), or a pidfd to do so with.
+	 * A driver has its own uid (DynamicUser=) and is not dumpable
+	 * (libdev), so another driver is out of reach already; these keep a
+	 * compromised driver from trying anything of the kind at all.
+	 */
 	SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+	SCMP_SYS(pidfd_getfd), SCMP_SYS(pidfd_open), SCMP_SYS(kcmp), SCMP_SYS(process_madvise),
 	SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(chroot),
 	SCMP_SYS(fsopen), SCMP_SYS(fsmount), SCMP_SYS(fspick), SCMP_SYS(move_mount),
 	SCMP_SYS(open_tree), SCMP_SYS(mount_setattr), SCMP_SYS(setns), SCMP_SYS(unshare),

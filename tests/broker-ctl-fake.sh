@@ -100,7 +100,11 @@ def answer(req):
         return msg({"ok": True, "device": DEV})
     if cmd == "revoke" and dev == "0000:00:05.0":
         return msg({"ok": True, "device": dict(DEV, id=dev, state="revoked", pid=None)})
-    if cmd in ("bind", "unbind", "revoke"):
+    if cmd == "unbind" and dev == "0000:00:0e.0":
+        return None                      # a driver that takes its time: no answer
+    if cmd == "unbind" and req.get("wait") is True and dev != "0000:00:06.0":
+        return msg({"ok": True, "unbound": True})
+    if cmd in ("bind", "unbind", "revoke"):  # 0000:00:06.0: an older devbrokerd's unbind
         return msg({"ok": True})
     return err("bad request", 22)
 
@@ -113,7 +117,11 @@ def serve(c):
         with open(log, "a") as f:
             f.write(json.dumps(req, sort_keys=True) + "\n")
         if req.get("cmd") != "events":
-            c.send(answer(req))
+            r = answer(req)
+            if r is None:
+                c.recv(1)               # until the client goes away
+                return
+            c.send(r)
             return
         c.send(msg({"ok": True}))
         c.send(msg(EVENTS[0]))
@@ -294,7 +302,7 @@ expect "a 70000-byte reply: MSG_TRUNC detected, exit 1" 1 "70000-byte message.*t
 [ ! -s "$T/out" ] && ok "nothing printed from a truncated reply" || not_ok "nothing printed from a truncated reply"
 
 # --- actions ---------------------------------------------------------------
-for c in bind unbind revoke; do
+for c in bind revoke; do
 	run -s "$S" "$c" 0000:00:04.0
 	if [ "$RC" -eq 0 ] && [ ! -s "$T/out" ] &&
 	   [ "$(last_request)" = "{\"cmd\": \"$c\", \"device\": \"0000:00:04.0\"}" ]; then
@@ -303,6 +311,24 @@ for c in bind unbind revoke; do
 		not_ok "$c: request sent, silent success"
 	fi
 done
+
+run -s "$S" unbind 0000:00:04.0
+[ "$RC" -eq 0 ] && [ ! -s "$T/out" ] &&
+	[ "$(last_request)" = '{"cmd": "unbind", "device": "0000:00:04.0", "wait": true}' ] &&
+	ok "unbind: asks devbrokerd to answer once the device is back, silent success" ||
+	not_ok "unbind: asks devbrokerd to answer once the device is back, silent success"
+run -s "$S" --no-block unbind 0000:00:04.0
+[ "$RC" -eq 0 ] && [ "$(last_request)" = '{"cmd": "unbind", "device": "0000:00:04.0"}' ] &&
+	ok "unbind --no-block: no wait asked" || not_ok "unbind --no-block: no wait asked"
+expect "unbind answered at once (an older devbrokerd): exit 1, the race said" 1 "answered before the device was back" \
+	-- -s "$S" unbind 0000:00:06.0
+SECONDS=0
+expect "unbind --timeout 1, the device not back: exit 1" 1 "not back with the kernel after 1 seconds" \
+	-- -s "$S" --timeout 1 unbind 0000:00:0e.0
+[ "$SECONDS" -le 3 ] && ok "... after about 1 s ($SECONDS s)" || not_ok "... after about 1 s ($SECONDS s)"
+expect "--no-block is unbind's alone" 2 "options of 'unbind'" -- -s "$S" --no-block bind 0000:00:04.0
+expect "--timeout 0: usage error" 2 "from 1 to 86400" -- -s "$S" --timeout 0 unbind 0000:00:04.0
+expect "--no-block with --timeout: usage error" 2 "nothing to bound" -- -s "$S" --no-block --timeout 5 unbind 0000:00:04.0
 
 run -s "$S" release 0000:00:04.0
 [ "$RC" -eq 0 ] && [ "$(cat "$T/out")" = "0000:00:04.0: running (edu, pid 4242)" ] &&

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "handover-writer.h"
@@ -40,6 +41,34 @@ struct dbk_handover {
 	char usb_serial[256];
 	char fuse_mount[PATH_MAX];
 };
+
+/*
+ * A driver is not dumpable: no process of its uid but itself may ptrace
+ * it, open its /proc/PID/mem or fd links, process_vm_readv it or take
+ * its fds with pidfd_getfd (ptrace_may_access: a process that is not
+ * dumpable needs CAP_SYS_PTRACE).  devbrokerd cannot set this for it:
+ * execve() makes a process dumpable again whenever its effective and
+ * real ids are equal, as a driver's are (fs/exec.c, begin_new_exec():
+ * SUID_DUMP_USER unless the binary is unreadable or euid != uid; the
+ * flag lives in the mm, which exec replaces).  So libdev sets it, as
+ * early as a library can: when it is loaded, before main(), in any
+ * program devbrokerd started (DBK_HANDOVER is set), and again in
+ * dbk_handover_get() for a driver that unset it.  What runs before (the
+ * dynamic loader) runs with the grant fd open but under a uid no other
+ * process has (DynamicUser=, devbroker-manifest(5)).  The price: no core
+ * dumps (fs.suid_dumpable decides), and /proc/self files of mode 0400 or
+ * 0600 (environ, mem) become root's.
+ */
+static void handover_nondumpable(void)
+{
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+__attribute__((constructor)) static void handover_loaded(void)
+{
+	if (getenv("DBK_HANDOVER"))
+		handover_nondumpable();
+}
 
 /* ---------------------------------------------------------------- writer */
 
@@ -207,6 +236,7 @@ DBK_EXPORT int dbk_handover_get(struct dbk_handover **out)
 		return -EINVAL;
 	if (!ver)
 		return -ENOENT;
+	handover_nondumpable();
 	if (strcmp(ver, HANDOVER_VERSION))
 		return -EINVAL;		/* a daemon of another protocol */
 	h = calloc(1, sizeof(*h));

@@ -20,6 +20,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -158,6 +159,18 @@ int main(int argc, char **argv)
 	check(open("/dev/null", O_RDWR) >= 0, "can open /dev/null");
 	errno = 0;
 	check(ptrace(PTRACE_ATTACH, getppid(), 0, 0) < 0 && errno == EPERM, "ptrace refused (EPERM)");
+	/* Another process's fds and memory (DynamicUser= keeps them out of reach as well). */
+	check(syscall(SYS_pidfd_open, getpid(), 0) < 0 && errno == EPERM, "pidfd_open refused (EPERM)");
+	check(syscall(SYS_pidfd_getfd, 0, 3, 0) < 0 && errno == EPERM, "pidfd_getfd refused (EPERM)");
+	check(syscall(SYS_kcmp, getpid(), getpid(), 0, 3, 3) < 0 && errno == EPERM, "kcmp refused (EPERM)");
+	{
+		char b;
+		struct iovec l = { &b, 1 }, r = { &b, 1 };
+
+		check(syscall(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0) < 0 && errno == EPERM,
+		      "process_vm_readv refused (EPERM)");
+	}
+	check(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, "not dumpable (libdev's hand-over)");
 	errno = 0;
 	check(mount("none", "/tmp", "tmpfs", 0, NULL) < 0 && errno == EPERM, "mount refused (EPERM)");
 	memset(&attr, 0, sizeof(attr));

@@ -73,6 +73,8 @@ static void test_full(void **state)
 	assert_null(m.argv[9]);
 	assert_string_equal(m.user, "nobody");
 	assert_string_equal(m.group, "nogroup");
+	/* User=nobody, from when User= was required: a dynamic user all the same. */
+	assert_true(m.dynamic_user);
 	assert_int_equal(m.restart, DBK_RESTART_ALWAYS);
 	assert_int_equal(m.restart_burst, 3);
 	assert_int_equal(m.restart_window, 60);
@@ -124,7 +126,7 @@ static void test_edu(void **state)
 	assert_string_equal(m.argv[0], EDU_DRIVER);	/* the configured libexecdir */
 	assert_int_equal(m.argc, 3);		/* no fd numbers: libdev's hand-over */
 	assert_string_equal(m.argv[2], "edu%i");
-	assert_string_equal(m.user, "nobody");
+	assert_true(m.dynamic_user);	/* the shipped manifest: a user of its own */
 	assert_int_equal(m.rights.bars, 1);
 	assert_int_equal(m.rights.irqs, DBK_IRQ_MSI);
 	assert_int_equal(m.rights.vectors, 1);
@@ -190,6 +192,7 @@ static void test_defaults(void **state)
 	assert_int_equal(m.frontend.block_timeout, 30);
 	assert_int_equal(m.frontend.block_dead_conn, 60);
 	assert_string_equal(m.frontend.network, "");
+	assert_true(m.dynamic_user);
 	dbk_manifest_free(&m);
 }
 
@@ -311,6 +314,33 @@ static void test_usb(void **state)
 	dbk_manifest_free(&m);
 }
 
+/* Who the driver runs as: a user of its own unless DynamicUser=no names an account. */
+static void test_dynamic_user(void **state)
+{
+	struct dbk_manifest m;
+	const char *p = write_file("anon.conf", "[Driver]\nName=anon\nExec=/x\n[Match]\nPCI=pci:*\n");
+
+	(void)state;
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_true(m.valid);
+	assert_true(m.dynamic_user);
+	assert_string_equal(m.user, "");
+	dbk_manifest_free(&m);
+	p = write_file("static.conf", "[Driver]\nName=static\nExec=/x\nDynamicUser=no\nUser=4242\n"
+		       "[Match]\nPCI=pci:*\n");
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_true(m.valid);
+	assert_false(m.dynamic_user);
+	assert_string_equal(m.user, "4242");
+	dbk_manifest_free(&m);
+	p = write_file("legacy.conf", "[Driver]\nName=legacy\nExec=/x\nUser=nobody\nDynamicUser=yes\n"
+		       "[Match]\nPCI=pci:*\n");
+	assert_int_equal(dbk_manifest_parse(p, &m), 0);
+	assert_true(m.valid);
+	assert_true(m.dynamic_user);
+	dbk_manifest_free(&m);
+}
+
 static void test_value_forms(void **state)
 {
 	struct dbk_manifest m;
@@ -373,13 +403,20 @@ static const struct err_case err_cases[] = {
 	  "[Driver]\nExec=/x\nUser=nobody\n[Match]\nPCI=pci:*\n", 0, "missing Name= in [Driver]; add Name=" },
 	{ "missing Exec", "noexec.conf",
 	  "[Driver]\nName=noexec\nUser=nobody\n[Match]\nPCI=pci:*\n", 0, "missing Exec= in [Driver]; add Exec=/" },
-	{ "missing User", "nouser.conf",
-	  "[Driver]\nName=nouser\nExec=/x\n[Match]\nPCI=pci:*\n", 0, "missing User= in [Driver]; add User=nobody" },
+	{ "DynamicUser=no without User", "nouser.conf",
+	  "[Driver]\nName=nouser\nExec=/x\nDynamicUser=no\n[Match]\nPCI=pci:*\n", 4,
+	  "DynamicUser=no without User=; add User=ACCOUNT (a dedicated account) or write DynamicUser=yes" },
+	{ "DynamicUser=no, User=nobody", "nodyn.conf",
+	  "[Driver]\nName=nodyn\nExec=/x\nDynamicUser=no\nUser=nobody\n[Match]\nPCI=pci:*\n", 5,
+	  "User=nobody with DynamicUser=no: every nobody process could then take this driver's device" },
+	{ "DynamicUser=yes beside User=", "dynuser.conf",
+	  "[Driver]\nName=dynuser\nExec=/x\nDynamicUser=yes\nUser=4242\n[Match]\nPCI=pci:*\n", 5,
+	  "User=4242 beside DynamicUser=yes: the driver gets a user of its own" },
 	{ "no Match line", "nomatch.conf",
 	  "[Driver]\nName=nomatch\nExec=/x\nUser=nobody\n[Match]\n", 0, "no [Match] line; add e.g. PCI=" },
 	{ "User=root", "root.conf",
 	  "[Driver]\nName=root\nExec=/x\nUser=root\n[Match]\nPCI=pci:*\n", 4,
-	  "User=root: drivers never run as root; write an unprivileged user, e.g. User=nobody" },
+	  "User=root: drivers never run as root; write an unprivileged user, e.g. User=ACCOUNT" },
 	{ "User=0", "uid0.conf",
 	  "[Driver]\nName=uid0\nExec=/x\nUser=0\n[Match]\nPCI=pci:*\n", 4, "never run as root" },
 	{ "User=000", "uid00.conf",
@@ -764,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_network),
+		cmocka_unit_test(test_dynamic_user),
 		cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_invalid_keeps_name),

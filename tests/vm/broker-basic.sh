@@ -20,8 +20,8 @@ ok bash -c "[ \"\$(ctl --json list | json \"sorted((d['id'], d['driver'], d['sta
 DESC="a user program (uid 1000) computes 10! on /dev/edu0 and 12! on /dev/edu1"
 ok bash -c '[ "$(fact /dev/edu0 10)" = 3628800 ] && [ "$(fact /dev/edu1 12)" = 479001600 ]'
 pid0=$(dev_field "${edus[0]}" pid)
-DESC="the driver runs as nobody with no capabilities, no_new_privs and seccomp"
-ok bash -c "grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid0/status && grep -q '^CapEff:.0000000000000000' /proc/$pid0/status && grep -q '^NoNewPrivs:.1' /proc/$pid0/status && grep -q '^Seccomp:.2' /proc/$pid0/status"
+DESC="the driver runs as a dynamic user of its own with no capabilities, no_new_privs and seccomp"
+ok bash -c "dynamic_uid $pid0 && grep -q '^CapEff:.0000000000000000' /proc/$pid0/status && grep -q '^NoNewPrivs:.1' /proc/$pid0/status && grep -q '^Seccomp:.2' /proc/$pid0/status"
 
 kill -KILL "$pid0"
 DESC="SIGKILL of the driver: restarted with a new pid, /dev/edu0 works again"

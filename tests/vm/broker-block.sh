@@ -81,8 +81,8 @@ ok bash -c "ctl list | grep -q '/dev/$nbd' && ctl status $bdf | grep -q 'Block.*
 # in the flags of /proc/PID/stat (PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE).
 pid=$(dev_field "$bdf" pid)
 flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
-DESC="the driver runs with PR_SET_IO_FLUSHER (flags $flags), as nobody"
-ok bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status"
+DESC="the driver runs with PR_SET_IO_FLUSHER (flags $flags), as a dynamic user of its own"
+ok bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && dynamic_uid $pid"
 DESC="mkfs.ext4 and mount through the link"
 ok bash -c "mkfs.ext4 -q -F '$LINK' && mount '$LINK' '$MNT'"
 DESC="files written, synced, read back after dropping the caches"
@@ -147,7 +147,12 @@ wait_for 40 bash -c '[ -b "$LINK" ]'
 nbd=$(basename "$(readlink "$LINK")")
 pid=$(dev_field "$bdf" pid)
 t0=$(ms_now)
-ctl unbind "$bdf" > /dev/null
+ctl --no-block unbind "$bdf" > /dev/null
+# A waiting unbind beside it: what it saw when it returned, in the background.
+rm -f "$DBK_VM_DIR/unbind.done"
+( ctl unbind "$bdf" > /dev/null; rc=$?
+  echo "$rc $(( $(ms_now) - t0 )) $([ -e /sys/bus/pci/devices/$bdf/driver ] && echo bound || echo unbound)" > "$DBK_VM_DIR/unbind.done" ) &
+unbinder=$!
 st=$(timeout 5 "$CTL" --json status "$bdf" | json "r['device']['stopping']")
 DESC="unbind, the driver (pid $pid) ignoring SIGTERM: 'stopping' ($st) with its StopTimeoutSec=6, still serving, the daemon answering"
 ok bash -c "[ '$st' = True ] && kill -0 $pid && [ -b '$LINK' ] && [ \"\$(basename \$(readlink /sys/bus/pci/devices/$bdf/driver))\" = devbroker ] && grep -q '$bdf: stopping: driver ramdisk (pid $pid): SIGTERM, 6 s to exit' '$BROKER_LOG'"
@@ -156,10 +161,17 @@ wait_for 20 bash -c "! kill -0 $pid 2>/dev/null && [ ! -e '$LINK' ]"
 dt=$(( $(ms_now) - t0 ))
 DESC="... after 6 s ($dt ms): revoked and SIGKILLed, /dev/$nbd disconnected, only then unbound"
 ok bash -c "[ $dt -ge 5900 ] && grep -q 'driver ramdisk (pid $pid) did not exit within StopTimeoutSec=6' '$BROKER_LOG' && grep -q 'driver ramdisk (pid $pid): signal 9' '$BROKER_LOG' && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ] && grep -A3 'pid $pid) did not exit within' '$BROKER_LOG' | grep -q '$bdf: unbound'"
+wait "$unbinder"
+read -r urc udt ubound < "$DBK_VM_DIR/unbind.done" 2>/dev/null
+DESC="devbrokerctl unbind returned only then (exit ${urc:-?} after ${udt:-?} ms), the device already given back (${ubound:-?})"
+ok bash -c "[ '$urc' = 0 ] && [ '${udt:-0}' -ge 5900 ] && [ '$ubound' = unbound ]"
 ctl bind "$bdf" > /dev/null
 wait_for 40 bash -c '[ -b "$LINK" ]'
 pid=$(dev_field "$bdf" pid)
-ctl unbind "$bdf" > /dev/null
+# A waiting unbind, and a revoke within its grace: the revoke gives the device back, the unbind returns.
+ctl --no-block unbind "$bdf" > /dev/null
+ctl unbind "$bdf" > /dev/null &
+unbinder=$!
 sleep 0.5
 t0=$(ms_now)
 ctl revoke "$bdf" > /dev/null
@@ -167,6 +179,10 @@ wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
 dt=$(( $(ms_now) - t0 ))
 DESC="revoke within an unbind's grace: the driver killed at once ($dt ms), the device unbound, revoked"
 ok bash -c "[ $dt -lt 2000 ] && grep -q 'driver ramdisk (pid $pid): signal 9' '$BROKER_LOG' && ! grep -q 'pid $pid) did not exit within' '$BROKER_LOG' && [ \"\$(state)\" = revoked ] && [ ! -e /sys/bus/pci/devices/$bdf/driver ]"
+wait_for 3 bash -c "! kill -0 $unbinder 2>/dev/null"
+urc=$(kill -0 "$unbinder" 2>/dev/null && echo running || { wait "$unbinder"; echo $?; })
+DESC="... and the waiting devbrokerctl unbind returned with it, successfully ($urc)"
+ok test "$urc" = 0
 ramdisk_manifest 1
 sleep 2
 
@@ -205,14 +221,20 @@ echo "# silent driver quarantined after $((SECONDS - t0)) s"
 # The handshake helper runs as the driver's user, who may SIGSTOP it: a
 # stopped process does not die of its own alarm, the daemon's timer ends it.
 ctl release "$bdf" > /dev/null
-helper_of() {	# devbrokerd's child as nobody that is not the driver
-	ps -o pid=,user= --ppid "$BROKER_PID" | awk -v drv="$(dev_field "$bdf" pid)" '$2 == "nobody" && $1 != drv {print $1}'
+helper_of() {	# devbrokerd's child as the driver's uid that is not the driver
+	local drv
+	drv=$(dev_field "$bdf" pid)
+	[ "$drv" != None ] || return 0
+	ps -o pid=,uid= --ppid "$BROKER_PID" |
+		awk -v drv="$drv" -v u="$(awk '/^Uid:/ {print $2}' "/proc/$drv/status" 2>/dev/null)" '$2 == u && $1 != drv {print $1}'
 }
 helper=
 wait_for 10 bash -c "[ \"\$(state)\" = running ]"
 for i in $(seq 50); do helper=$(helper_of); [ -n "$helper" ] && break; sleep 0.1; done
 echo "# handshake helper: ${helper:-none}"
-[ -n "$helper" ] && setpriv --reuid=nobody --regid=nogroup --clear-groups kill -STOP "$helper"
+hu=$([ -n "$helper" ] && awk '/^Uid:/ {print $2}' "/proc/$helper/status")
+echo "# its uid: ${hu:-none}"
+[ -n "$hu" ] && setpriv --reuid="$hu" --regid="$hu" --clear-groups kill -STOP "$helper"
 t0=$SECONDS
 DESC="a handshake helper SIGSTOPped by the driver's user: the daemon kills it (25 s), the driver's start failed"
 ok wait_for 60 bash -c "[ -n '$helper' ] && grep -q 'its helper (pid $helper) did not report within 25 s' '$BROKER_LOG' && ! kill -0 $helper 2>/dev/null && [ \"\$(dev_field $bdf last_exit)\" = 'block handshake failed' ]"

@@ -74,8 +74,17 @@ dev_field() {	# dev_field ID FIELD
 	ctl --json status "$1" 2>/dev/null | json "r['device']['$2']" 2>/dev/null
 }
 
+# dynamic_uid PID: the driver PID runs as a user of its own (DynamicUser=):
+# not root, not nobody, in no user database, its gid the same number.
+dynamic_uid() {
+	local u g
+	u=$(awk '/^Uid:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+	g=$(awk '/^Gid:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+	[ -n "$u" ] && [ "$u" != 0 ] && [ "$u" != "$(id -u nobody)" ] && [ "$u" = "$g" ] &&
+		! getent passwd "$u" > /dev/null
+}
 as_user() { setpriv --reuid 1000 --regid 1000 --clear-groups "$@"; }
 fact() { as_user "$DBK_HELPERS/edu-client" fact "$1" "$2"; }
 # The checks run in `bash -c`: give them the helpers.
 export BRK CTL BROKER_LOG DBK_BUILD DBK_HELPERS
-export -f ctl json dev_field as_user fact wait_for
+export -f ctl json dev_field as_user fact wait_for dynamic_uid

@@ -151,8 +151,8 @@ pid=$(dev_field "$BDF" pid)
 # PF_LOCAL_THROTTLE (0x100000) in /proc/PID/stat's flags, inherited by
 # every thread (the completion threads allocate nothing, submit() does).
 flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
-check "the driver runs as nobody with PR_SET_IO_FLUSHER (flags $flags)" \
-	bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/$pid/status"
+check "the driver runs as a dynamic user of its own with PR_SET_IO_FLUSHER (flags $flags)" \
+	bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && dynamic_uid $pid"
 # The manifest's register firewall (Policy=nvme_firewall) holds the grant:
 # the registers page mediated, the doorbells mapped; nothing of the
 # driver's refused is checked before the hot-unplug, after every fault.

@@ -47,8 +47,8 @@ modprobe cuse
 exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/devbrokerd.service)
 $exec_start >> "$BROKER_LOG" 2>&1 &
 BROKER_PID=$!
-DESC="devbrokerd from the unit ($exec_start) drives the edu device with the installed manifest, as nobody"
-ok wait_for 60 bash -c "[ \"\$(dev_field $bdf state)\" = running ] && [ -c /dev/edu0 ] && grep -q \"^Uid:.*\$(id -u nobody)\" /proc/\$(dev_field $bdf pid)/status"
+DESC="devbrokerd from the unit ($exec_start) drives the edu device with the installed manifest, as a dynamic user of its own"
+ok wait_for 60 bash -c "[ \"\$(dev_field $bdf state)\" = running ] && [ -c /dev/edu0 ] && dynamic_uid \$(dev_field $bdf pid)"
 DESC="its grant's DMA is confined: no unsafe DMA (the IOMMU; the manifest's guard policy is loaded too)"
 ok bash -c "dev_field $bdf rights | grep -q \"'unsafe_dma': False\" && /usr/libexec/devbroker/dbk-policy list 2>/dev/null | grep -q edu_dma_guard"
 install -m 0755 "$DBK_BUILD/tests/helpers/edu-client" /usr/local/bin/edu-client

@@ -81,8 +81,8 @@ EOT
 broker_start
 
 # ---- the driver takes the keyboard and the mouse ----
-DESC="devbrokerd runs usb-hid for the keyboard ($KBD) and the mouse ($MOUSE), as nobody, in one thread"
-ok wait_for 20 bash -c "[ \"\$(dev_field $KBD state)\" = running ] && [ \"\$(dev_field $MOUSE state)\" = running ] && grep -q \"^Uid:.*$(id -u nobody)\" /proc/\$(dev_field $KBD pid)/status && grep -q '^Threads:.1\$' /proc/\$(dev_field $KBD pid)/status"
+DESC="devbrokerd runs usb-hid for the keyboard ($KBD) and the mouse ($MOUSE), as dynamic users of their own, in one thread"
+ok wait_for 20 bash -c "[ \"\$(dev_field $KBD state)\" = running ] && [ \"\$(dev_field $MOUSE state)\" = running ] && dynamic_uid \$(dev_field $KBD pid) && dynamic_uid \$(dev_field $MOUSE pid) && [ \"\$(dev_field $KBD uid)\" != \"\$(dev_field $MOUSE uid)\" ] && grep -q '^Threads:.1\$' /proc/\$(dev_field $KBD pid)/status"
 wait_for 10 find_input "$OUR_KBD" >/dev/null
 wait_for 10 find_input "$OUR_MOUSE" >/dev/null
 KEV=$(find_input "$OUR_KBD"); MEV=$(find_input "$OUR_MOUSE")
