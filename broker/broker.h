@@ -116,6 +116,14 @@ struct dbk_frontend {
  * overridden by a file of the same name in /etc/devbroker/drivers.d/.
  * Format: devbroker-manifest(5).
  */
+/*
+ * DynamicUser='s range: uids (and gids of the same numbers) devbrokerd
+ * gives drivers, 2108686336-2108751871, in the ids systemd's UIDS-GIDS.md
+ * leaves unused (dynuser.c says why these; devbroker-manifest(5)).
+ */
+#define DBK_DYNAMIC_UID_MIN	0x7db00000u
+#define DBK_DYNAMIC_UID_COUNT	0x10000u
+
 struct dbk_manifest {
 	char name[DBK_NAME_MAX];
 	char path[DBK_PATH_MAX];		/* the file it came from */

@@ -168,14 +168,6 @@ struct dbk_daemon {
 };
 
 /*
- * DynamicUser='s range: uids (and gids of the same numbers) devbrokerd
- * gives drivers, 2108686336-2108751871, in the ids systemd's UIDS-GIDS.md
- * leaves unused (dynuser.c says why these; devbroker-manifest(5)).
- */
-#define DBK_DYNAMIC_UID_MIN	0x7db00000u
-#define DBK_DYNAMIC_UID_COUNT	0x10000u
-
-/*
  * At most one fd of each kind (grant or usbfs, CUSE, uinput, FUSE, TAP),
  * and the block frontend's, one per queue.
  */

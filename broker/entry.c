@@ -169,8 +169,9 @@ int dbk_entry_stop(struct dbk_daemon *dd, struct dbk_entry *d, bool revoke)
  */
 void dbk_entry_term(struct dbk_daemon *dd, struct dbk_entry *d)
 {
-	if (d->pid > 0 && d->stop_grace)
-		return;		/* already stopping: its deadline stays */
+	/* Already stopping: its deadline stays; or killed (SIGKILL sent), not yet reaped. */
+	if (d->pid > 0 && (d->stop_grace || d->stopping))
+		return;
 	if (d->pid <= 0 || !d->stop_timeout || dd->force_quit) {
 		dbk_entry_stop(dd, d, true);
 		return;

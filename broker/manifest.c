@@ -676,6 +676,12 @@ static void check_user(struct dbk_ini *ini, const struct dbk_manifest *m)
 		    (nobody && lookup_uid(m->user, &uid) == 0 && uid == nobody->pw_uid))
 			dbk_ini_error(ini, user, "User=%s with DynamicUser=no: every nobody process could then take this driver's device; use DynamicUser=yes or a dedicated account",
 				      m->user);
+		/* Such an id would also be handed to another driver while this one is stopped. */
+		else if (lookup_uid(m->user, &uid) == 0 && uid >= DBK_DYNAMIC_UID_MIN &&
+			 uid - DBK_DYNAMIC_UID_MIN < DBK_DYNAMIC_UID_COUNT)
+			dbk_ini_error(ini, user, "User=%s is uid %u, inside DynamicUser='s range (%u-%u); use another account",
+				      m->user, (unsigned int)uid, DBK_DYNAMIC_UID_MIN,
+				      DBK_DYNAMIC_UID_MIN + DBK_DYNAMIC_UID_COUNT - 1);
 		return;
 	}
 	if (dyn && user && strcmp(m->user, "nobody"))

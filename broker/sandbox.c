@@ -207,6 +207,39 @@ static const int dbk_denied[] = {
 	SCMP_SYS(io_setup), SCMP_SYS(io_submit),
 };
 
+/*
+ * No set-user-ID or set-group-ID file or directory made (systemd's
+ * RestrictSUIDSGID=), and no becoming dumpable again (libdev made the
+ * driver non-dumpable).  A driver's files in a world-writable directory
+ * (/tmp is the host's) outlive it: one set-user-ID to its uid would let
+ * any local user become that uid, take the fds of the driver, and of
+ * whichever driver gets the uid next (review R9).  openat2() passes its
+ * mode in a struct seccomp cannot read: ENOSYS, glibc falls back to
+ * openat().
+ */
+static int dbk_sandbox_no_suid(scmp_filter_ctx ctx)
+{
+	static const struct { int nr; unsigned int arg; } mode_arg[] = {
+		{ SCMP_SYS(chmod), 1 }, { SCMP_SYS(fchmod), 1 }, { SCMP_SYS(fchmodat), 2 },
+		{ SCMP_SYS(open), 2 }, { SCMP_SYS(openat), 3 }, { SCMP_SYS(creat), 1 },
+		{ SCMP_SYS(mkdir), 1 }, { SCMP_SYS(mkdirat), 2 },
+	};
+	static const scmp_datum_t bits[] = { S_ISUID, S_ISGID };
+	unsigned int i, j;
+	int ret = 0;
+
+	for (i = 0; i < sizeof(mode_arg) / sizeof(mode_arg[0]) && !ret; i++)
+		for (j = 0; j < 2 && !ret; j++)
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), mode_arg[i].nr, 1,
+					       SCMP_CMP(mode_arg[i].arg, SCMP_CMP_MASKED_EQ, bits[j], bits[j]));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 2,
+				       SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE), SCMP_A1(SCMP_CMP_NE, 0));
+	return ret;
+}
+
 static int dbk_sandbox_seccomp(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);	/* other ABIs: killed */
@@ -237,6 +270,8 @@ static int dbk_sandbox_seccomp(void)
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
 				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (!ret)
+		ret = dbk_sandbox_no_suid(ctx);
 	/* A raw USB reset would let the kernel driver take a granted interface back. */
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,

@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -171,6 +172,29 @@ int main(int argc, char **argv)
 		      "process_vm_readv refused (EPERM)");
 	}
 	check(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, "not dumpable (libdev's hand-over)");
+	check(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 && errno == EPERM &&
+	      prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, "dumpable again refused (EPERM)");
+	{
+		/* No set-user-ID (or -group-ID) file of its uid for others to run (review R9). */
+		char f[64];
+		int t;
+
+		snprintf(f, sizeof(f), "/tmp/dbk-probe-suid.%d", (int)getpid());
+		t = open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 0755);
+		check(t >= 0 && fchmod(t, 04755) < 0 && errno == EPERM && chmod(f, 02755) < 0 &&
+		      errno == EPERM && fchmodat(AT_FDCWD, f, 06755, 0) < 0 && errno == EPERM,
+		      "set-user-ID and set-group-ID bits refused by chmod, fchmod, fchmodat (EPERM)");
+		if (t >= 0)
+			close(t);
+		unlink(f);
+		t = open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 04755);
+		check(t < 0 && errno == EPERM, "... and at creation (open with mode 04755: EPERM)");
+		if (t >= 0)
+			close(t);
+		unlink(f);
+		check(syscall(SYS_openat2, AT_FDCWD, f, NULL, 0) < 0 && errno == ENOSYS,
+		      "openat2 refused (ENOSYS: its mode is out of seccomp's sight)");
+	}
 	errno = 0;
 	check(mount("none", "/tmp", "tmpfs", 0, NULL) < 0 && errno == EPERM, "mount refused (EPERM)");
 	memset(&attr, 0, sizeof(attr));
