@@ -1,9 +1,10 @@
 #!/bin/bash
 # Campaign kill, NVMe: SIGKILL of drivers/nvme under devbrokerd at random
-# moments (0..800 ms after each restart is seen running: during its
+# moments (0..1000 ms after each restart is seen running: during its
 # controller bring-up, its RECONFIGURE hand-over, or mid-I/O) while
 # tests/campaign/disk-churn.py writes, fsyncs and reads the nbd disk it
-# serves (/dev/devbroker/block/dbknvme0).  devbrokerd restarts it and
+# serves (/dev/devbroker/block/dbknvme0), fio keeping requests in flight
+# beside it (half the kills wait for some).  devbrokerd restarts it and
 # reconnects the disk each time; the kernel's nbd holds and resends what
 # was in flight.  At the end: nothing acknowledged lost, the disk serves,
 # and camp_end's checks.  Usage: kill-nvme.sh KILLS   (vm-run --nvme)
@@ -24,16 +25,22 @@ echo "# $CAMP_NAME: $BDF serves $LINK -> /dev/$NBD ($(blockdev --getsize64 "$LIN
 churn_start
 # The churn's first writes, before the first kill.
 wait_for 60 bash -c "[ \$(awk '{print \$1 + \$5}' /sys/block/$NBD/stat) -ge 64 ]"
-# Each kill: was I/O in flight on the disk at that moment?
+# Each kill: half of them wait (up to 2 s) for requests in flight on the
+# disk; the others fall where they fall.  Counted: the kills that met I/O
+# in flight (/sys/block/nbdN/inflight).
 midio=0
 inflight() {
 	local n r w
 	n=$(basename "$(readlink -f "$LINK" 2>/dev/null)" 2>/dev/null)
-	read -r r w < "/sys/block/${n:-none}/inflight" 2>/dev/null || return 0
+	[ -e "/sys/block/${n:-none}/inflight" ] || return 0
+	if [ $((RANDOM % 2)) = 0 ]; then
+		wait_for 2 bash -c "read -r r w < /sys/block/$n/inflight && [ \$((r + w)) -gt 0 ]"
+	fi
+	read -r r w < "/sys/block/$n/inflight" 2>/dev/null || return 0
 	[ $((r + w)) -gt 0 ] && midio=$((midio + 1))
 	return 0
 }
-camp_kill_loop "$BDF" nvme "$kills" 800 inflight; klrc=$?
+camp_kill_loop "$BDF" nvme "$kills" 1000 inflight; klrc=$?
 echo "# $CAMP_NAME: $KILLS_DONE kills, $midio with I/O in flight on the disk"
 # The last restart reconnected the disk, which serves again.
 check_served() {

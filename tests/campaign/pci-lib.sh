@@ -83,13 +83,30 @@ nvme_camp_bed() {
 	dbk_load
 }
 
-# churn_start [expect]: disk-churn.py on the disk, in CHURN (expect: some
-# operations must fail, as when the disk is pulled).
+# churn_start [expect]: the disk's load, until churn_end: disk-churn.py on
+# its zone (8..12 MiB), in CHURN (expect: some operations must fail, as
+# when the disk is pulled); and beside it, to keep requests in flight at
+# every moment, fio's O_DIRECT random reads and writes of 16 KiB at depth
+# 16 on the first 8 MiB (unchecked: the churn checks), in runs of 5 s
+# started again whenever one fails (FIO_LOAD; its runs and failed runs in
+# fio.out).
 churn_start() {
-	rm -f "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out"
+	rm -f "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out" "$DBK_VM_DIR/fio.out"
 	python3 tests/campaign/disk-churn.py "$LINK" "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out" \
 		${1:+--expect-failures} &
 	CHURN=$!
+	(
+		runs=0 fails=0
+		while [ ! -e "$DBK_VM_DIR/churn.stop" ]; do
+			if ! disk_up; then sleep 0.2; continue; fi
+			fio --name=camp --filename="$LINK" --ioengine=libaio --direct=1 --rw=randrw --bs=16k \
+				--iodepth=16 --offset=0 --size=8M --time_based --runtime=5 > "$DBK_VM_DIR/fio.last" 2>&1 ||
+				{ fails=$((fails + 1)); grep -m1 -E 'err=|error' "$DBK_VM_DIR/fio.last" > "$DBK_VM_DIR/fio.err"; }
+			runs=$((runs + 1))
+		done
+		echo "$runs $fails" > "$DBK_VM_DIR/fio.out"
+	) &
+	FIO_LOAD=$!
 }
 # churn_end: stopped, its verdict as a TAP point; CHURN_FAILED: the
 # operations that failed (the I/O errors the load saw).
@@ -102,9 +119,12 @@ churn_end() {
 	fi
 	touch "$DBK_VM_DIR/churn.stop"
 	wait "$CHURN"; crc=$?
+	wait "$FIO_LOAD"
+	read -r FIO_RUNS FIO_FAILS < "$DBK_VM_DIR/fio.out" || FIO_RUNS=? FIO_FAILS=?
+	echo "# $CAMP_NAME: fio beside it: $FIO_RUNS runs of 5 s, $FIO_FAILS failed$([ -s "$DBK_VM_DIR/fio.err" ] && echo ", the last with: $(cat "$DBK_VM_DIR/fio.err")")"
 	read -r verdict writes reads CHURN_FAILED checked uncertain bad < "$DBK_VM_DIR/churn.out" || verdict=none
 	echo "# $CAMP_NAME: disk churn: $(cat "$DBK_VM_DIR/churn.out" 2>/dev/null | tr '\n' ' ')"
-	CHURN_SUMMARY="$writes fsynced writes, $reads reads checked, $CHURN_FAILED failed"
+	CHURN_SUMMARY="$writes fsynced writes, $reads reads checked, $CHURN_FAILED failed; fio $FIO_RUNS runs, $FIO_FAILS failed"
 	if [ "$crc" = 0 ] && [ "$verdict" = ok ]; then
 		echo "ok - $CAMP_NAME: nothing acknowledged on the disk was lost: $CHURN_SUMMARY; $checked blocks checked, $uncertain torn held the old or the new data"
 	else
