@@ -89,18 +89,19 @@ nvme_camp_bed() {
 # every moment, fio's O_DIRECT random reads and writes of 16 KiB at depth
 # 16 on the first 8 MiB (unchecked: the churn checks), in runs of 5 s
 # started again whenever one fails (FIO_LOAD; its runs and failed runs in
-# fio.out).
+# fio.out).  fio must never create a file where the link was (it would, on
+# devtmpfs, in the moment the disk is gone): --allow_file_create=0.
 churn_start() {
 	rm -f "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out" "$DBK_VM_DIR/fio.out"
 	python3 tests/campaign/disk-churn.py "$LINK" "$DBK_VM_DIR/churn.stop" "$DBK_VM_DIR/churn.out" \
-		${1:+--expect-failures} &
+		--block ${1:+--expect-failures} &
 	CHURN=$!
 	(
 		runs=0 fails=0
 		while [ ! -e "$DBK_VM_DIR/churn.stop" ]; do
 			if ! disk_up; then sleep 0.2; continue; fi
 			fio --name=camp --filename="$LINK" --ioengine=libaio --direct=1 --rw=randrw --bs=16k \
-				--iodepth=16 --offset=0 --size=8M --time_based --runtime=5 > "$DBK_VM_DIR/fio.last" 2>&1 ||
+				--iodepth=16 --offset=0 --size=8M --allow_file_create=0 --time_based --runtime=5 > "$DBK_VM_DIR/fio.last" 2>&1 ||
 				{ fails=$((fails + 1)); grep -m1 -E 'err=|error' "$DBK_VM_DIR/fio.last" > "$DBK_VM_DIR/fio.err"; }
 			runs=$((runs + 1))
 		done

@@ -42,7 +42,7 @@ for c in $(seq "$cycles"); do
 	wait_for 60 bash -c "! listed $BDF && ! kill -0 $pid 2>/dev/null && grep -qE 'exited: driver nvme \(pid $pid\): (signal 9|exit 3)' '$BROKER_LOG'" ||
 		{ echo "not ok - $CAMP_NAME: cycle $c: the driver (pid $pid) did not end with its device (SIGKILL or exit 3), or devbrokerd still lists $BDF: $(grep "pid $pid" "$BROKER_LOG" | tail -n 2 | tr '\n' '|')"; break; }
 	wait_for 60 bash -c "[ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]" ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: /dev/$NBD was not disconnected, or $LINK stayed"; break; }
+		{ echo "not ok - $CAMP_NAME: cycle $c: /dev/$NBD was not disconnected (size $(cat /sys/block/$NBD/size)), or $LINK stayed: $(ls -l "$LINK" 2>&1)"; break; }
 	t0=$SECONDS
 	wait_for 60 no_dstate ||
 		{ echo "not ok - $CAMP_NAME: cycle $c: in D state 60 s after the unplug:"; dstate_list | sed 's/^/#   /'; break; }
