@@ -21,6 +21,8 @@ broker_start
 CAMP_BROKER_PID=$BROKER_PID
 ctl bind "$OURS" > /dev/null 2>&1
 net_up || fail "$IF never came up on $OURS: $(tail -n 5 "$BROKER_LOG")"
+# What the module's revocation can reset the NIC with (none: it settles only).
+echo "# $CAMP_NAME: $OURS reset_method: $(cat /sys/bus/pci/devices/$OURS/reset_method 2>/dev/null || echo none)"
 ifindex=$(cat /sys/class/net/$IF/ifindex) mac=$(cat /sys/class/net/$IF/address)
 echo "# $CAMP_NAME: ours $OURS ($IF, ifindex $ifindex, $mac), the kernel's $THEIRS in $NS"
 net_load_start

@@ -23,6 +23,8 @@ broker_start
 CAMP_BROKER_PID=$BROKER_PID
 ctl bind "$OURS" > /dev/null 2>&1
 net_up || fail "$IF never came up on $OURS: $(tail -n 5 "$BROKER_LOG")"
+# What the module's revocation can reset the NIC with (none: it settles only).
+echo "# $CAMP_NAME: $OURS reset_method: $(cat /sys/bus/pci/devices/$OURS/reset_method 2>/dev/null || echo none)"
 net_load_start
 wait_for 60 bash -c "[ \$(cat /sys/class/net/$IF/statistics/tx_bytes) -gt $((1 << 20)) ]"
 listed() { ctl --json list 2>/dev/null | json "[d['id'] for d in r['devices']]" | grep -q "'$1'"; }
