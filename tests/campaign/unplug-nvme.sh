@@ -55,7 +55,7 @@ for c in $(seq "$cycles"); do
 	for try in $(seq 60); do
 		out=$(qmp device_add "{\"driver\": \"nvme\", \"id\": \"nvme0\", \"serial\": \"dbk0001\", \"drive\": \"$drive\"}" 2>&1) &&
 			! grep -q '"error"' <<<"$out" && { added=1; break; }
-		if [[ $out == *"Permission conflict"* || $out == *"not found"* || $out == *"in use"* || $out == *"attached"* ]]; then
+		if [[ $out == *"Permission conflict"* || $out == *"not found"* || $out == *"find value"* || $out == *"in use"* || $out == *"attached"* ]]; then
 			drive=nvm-$c
 			qmp blockdev-add "{\"driver\": \"raw\", \"node-name\": \"$drive\", \"file\": {\"driver\": \"file\", \"filename\": \"$DBK_VM_DIR/nvme.img\", \"locking\": \"off\"}}" >/dev/null 2>&1
 		fi
