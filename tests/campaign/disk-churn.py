@@ -3,7 +3,7 @@
 the proof that nothing acknowledged is lost while its driver is killed or
 its stick pulled.
 
-usage: disk-churn.py FILE STOPFILE REPORT [--expect-failures]
+usage: disk-churn.py FILE STOPFILE REPORT [--expect-failures] [--block]
 
 Until STOPFILE exists it writes 4 KiB blocks (each stamped with its block
 number and a generation) to a 4 MiB zone of FILE, each followed by fsync,
@@ -24,9 +24,14 @@ holds what no acknowledged or attempted write put there (data lost or
 corrupted), and ("idle") when it proved nothing: no write or no read
 succeeded, or, with --expect-failures (the driver was killed or the stick
 pulled under it), no operation failed or none succeeded after a failure.
+With --block FILE must be a block device (the NVMe campaigns' nbd disk,
+through devbrokerd's link): anything else at its path counts as absent,
+so that a stray regular file there (a tool creating it while the link was
+gone) can never stand in for the disk.
 """
 import os
 import random
+import stat
 import struct
 import sys
 import time
@@ -60,6 +65,9 @@ def read_zone(path, fd, deadline):
         time.sleep(0.2)
 
 
+BLOCK_ONLY = "--block" in sys.argv[4:]
+
+
 def reopen(path, fd):
     if fd is not None:
         try:
@@ -67,9 +75,13 @@ def reopen(path, fd):
         except OSError:
             pass
     try:
-        return os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDWR)
     except OSError:
         return None
+    if BLOCK_ONLY and not stat.S_ISBLK(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
 
 
 def main():
