@@ -142,22 +142,6 @@ static int dbk_dynuser_sweep(uid_t uid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
 }
 
-/* Does any process still have @uid as any uid or gid (or can we not tell)? */
-static bool dbk_dynuser_alive(uid_t uid)
-{
-	uint8_t *busy = calloc(DBK_DYNAMIC_UID_COUNT / 8, 1);
-	unsigned long i = (unsigned long)uid - DBK_DYNAMIC_UID_MIN;
-	bool alive;
-
-	if (!busy || dbk_dynuser_scan(busy) < 0) {
-		free(busy);
-		return true;
-	}
-	alive = busy[i / 8] & (1u << (i % 8));
-	free(busy);
-	return alive;
-}
-
 static bool dbk_dynuser_held(const struct dbk_daemon *dd, uid_t uid)
 {
 	int i;
@@ -232,14 +216,14 @@ void dbk_dynuser_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force)
 	/* Its driver's restart gets it again: files it made stay its own. */
 	if (!force && (d->pid > 0 || d->state == DBK_ST_BACKOFF))
 		return;
-	ret = dbk_dynuser_sweep(d->dyn_uid);
 	/*
 	 * kill(-1) reaches only who has it as real or saved uid: a process
 	 * holding it as its effective or fs uid, or as a gid only, survives
-	 * the sweep (review R9: through a set-user-ID file the driver left).
+	 * (review R9: through a set-user-ID file, which the sandbox now
+	 * refuses), but keeps the id from being handed out again all the
+	 * same: dbk_dynuser_get() skips every id a process has in any field.
 	 */
-	if (!ret && dbk_dynuser_alive(d->dyn_uid))
-		ret = -EBUSY;
+	ret = dbk_dynuser_sweep(d->dyn_uid);
 	if (ret) {
 		/* Kept, never handed out again: a process of it may still live. */
 		dbk_log("%s: releasing uid %u: %s: the id stays reserved", d->info.id,
