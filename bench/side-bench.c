@@ -583,19 +583,25 @@ static int trace_times(int irq, uint64_t **out)
 }
 
 
-static int trace_write(const char *file, const char *val)
+/* Write @s to the file @path (a sysfs or tracefs knob): 0 or -errno. */
+static int write_file(const char *path, const char *s)
 {
-	char path[128];
-	int fd, r = 0;
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), r = 0;
 
-	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
+	if (write(fd, s, strlen(s)) < 0)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+static int trace_write(const char *file, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	return write_file(path, val);
 }
 
 /*
@@ -866,18 +872,6 @@ static void case_setup(int n)
 	f.ops = fo.ops = (uint64_t)n;
 	fig_print(&f, "");
 	fig_print(&fo, "");
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
 }
 
 /*

@@ -38,30 +38,6 @@
 static struct dbk_dev *dev;
 static struct dbk_dma_buf *fill, *canary;
 
-/* One edu DMA of a page's worth (EDU_DMA_USABLE bytes) to or from @iova. */
-static int edu_dma(uint64_t iova, bool to_ram)
-{
-	uint32_t st = 0;
-	int r;
-
-	r = dbk_write64(dev, EDU_BAR, EDU_DMA_SRC, to_ram ? EDU_DMA_BASE : iova);
-	if (!r)
-		r = dbk_write64(dev, EDU_BAR, EDU_DMA_DST, to_ram ? iova : EDU_DMA_BASE);
-	if (!r)
-		r = dbk_write64(dev, EDU_BAR, EDU_DMA_CNT, EDU_DMA_USABLE);
-	if (!r)
-		r = dbk_write64(dev, EDU_BAR, EDU_DMA_CMD,
-				EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0));
-	while (!r && !(st & EDU_IRQ_DMA)) {
-		r = dbk_irq_wait(dev, 0, 10000);
-		if (r >= 0)
-			r = dbk_read32(dev, EDU_BAR, EDU_IRQ_STATUS, &st);
-		if (r >= 0 && st)
-			r = dbk_write32(dev, EDU_BAR, EDU_IRQ_ACK, st);
-	}
-	return r < 0 ? r : 0;
-}
-
 /*
  * The first byte the device reads at @iova (0 where the IOMMU maps
  * nothing: QEMU's edu then gets zeroes), or -1.
@@ -72,8 +48,9 @@ static int device_reads(uint64_t iova)
 
 	memset(dbk_dma_buf_get_vaddr(fill), 'Z', PAGE);
 	memset(c, '?', PAGE);
-	if (edu_dma(dbk_dma_buf_get_iova(fill), false) || edu_dma(iova, false) ||
-	    edu_dma(dbk_dma_buf_get_iova(canary), true))
+	if (edu_dma(dev, dbk_dma_buf_get_iova(fill), EDU_DMA_USABLE, false) ||
+	    edu_dma(dev, iova, EDU_DMA_USABLE, false) ||
+	    edu_dma(dev, dbk_dma_buf_get_iova(canary), EDU_DMA_USABLE, true))
 		return -1;
 	return c[0];
 }
@@ -135,9 +112,9 @@ int main(int argc, char **argv)
 	got = device_reads(X + MIB - PAGE);
 	check(got == 'A', "page A, mapped before, still reads 'A' ('%c')", got);
 	memset(dbk_dma_buf_get_vaddr(fill), 'W', PAGE);
-	r = edu_dma(dbk_dma_buf_get_iova(fill), false);
+	r = edu_dma(dev, dbk_dma_buf_get_iova(fill), EDU_DMA_USABLE, false);
 	if (!r)
-		r = edu_dma(X + MIB + PAGE, true);
+		r = edu_dma(dev, X + MIB + PAGE, EDU_DMA_USABLE, true);
 	check(r == 0 && b[PAGE] == 'B', "a device write at X + 1 MiB + 4 KiB reaches none of B's pages ('%c')",
 	      b[PAGE]);
 	r = dbk_dma_map_mem(dev, c, X + MIB, PAGE, RW);

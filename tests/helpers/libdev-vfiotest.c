@@ -31,35 +31,10 @@
 
 static struct dbk_dev *dev;
 
-/* One edu DMA of @len bytes between IOVA @ram and the device buffer (EDU_DMA_BASE). */
-static int edu_dma(uint64_t ram, uint64_t len, bool to_ram)
-{
-	uint32_t st = 0;
-	int r, got;
-
-	r = dbk_write64(dev, EDU_BAR, EDU_DMA_SRC, to_ram ? EDU_DMA_BASE : ram);
-	if (!r)
-		r = dbk_write64(dev, EDU_BAR, EDU_DMA_DST, to_ram ? ram : EDU_DMA_BASE);
-	if (!r)
-		r = dbk_write64(dev, EDU_BAR, EDU_DMA_CNT, len);
-	if (!r)
-		r = dbk_write64(dev, EDU_BAR, EDU_DMA_CMD,
-				EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0));
-	if (r)
-		return r;
-	got = dbk_irq_wait(dev, 0, 5000);
-	if (got < 0)
-		return got;
-	r = dbk_read32(dev, EDU_BAR, EDU_IRQ_STATUS, &st);
-	if (!r)
-		r = dbk_write32(dev, EDU_BAR, EDU_IRQ_ACK, st);
-	return r ? r : ((st & EDU_IRQ_DMA) ? 0 : -EIO);
-}
-
 /* @src's bytes go to the device and come back into @dst: byte-exact? */
 static bool round_trip(uint64_t src, uint64_t dst, const void *in, void *out, size_t len)
 {
-	if (edu_dma(src, len, false) < 0 || edu_dma(dst, len, true) < 0)
+	if (edu_dma(dev, src, len, false) < 0 || edu_dma(dev, dst, len, true) < 0)
 		return false;
 	return memcmp(in, out, len) == 0;
 }
