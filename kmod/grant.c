@@ -86,10 +86,12 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 	WRITE_ONCE(g->revoked, true);
 	/* Every mapping of this grant, in every process: the next access faults to SIGBUS. */
 	unmap_mapping_range(g->inode->i_mapping, 0, 0, true);
-	dbk_irq_release(g);
 	/* The device can no longer reach memory (read back: flushed); only then is it freed. */
 	pci_clear_master(pdev);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	/* Messages it throttles drain before the vectors go (QEMU's e1000e asserts that). */
+	usleep_range(1000, 2000);
+	dbk_irq_release(g);
 	dbk_dma_detach(g, &dead);
 	g->dma_used = 0;
 	g->dma_nr = 0;

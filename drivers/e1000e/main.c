@@ -28,13 +28,13 @@
  *  - the link is read (STATUS) when the other vector fires and at the
  *    idle timeout, not on every pass.
  * Interrupt moderation (§10.2 EITR): --itr N caps each vector at N
- * interrupts a second (QEMU caps EITR at 7,813).  Off by default (EITR
- * left as the reset made it):
- * QEMU 7.2's e1000e aborts the whole VM (an assertion in
- * e1000e_intrmgr_on_msix_throttling_timer()) when MSI-X goes off, as a
- * revocation or a killed driver turns it off, while a throttling timer
- * is pending; the adaptive polling below bounds the rate under load
- * anyway.  Adaptive polling, after ixy: a pass
+ * interrupts a second.  By default EITR stays as the reset left it (QEMU
+ * 7.2 resets it to 500 units, 7,813 a second, and raises any value
+ * written to at least that); the adaptive polling below bounds the rate
+ * under load anyway.  (QEMU 7.2's e1000e aborts the VM when MSI-X goes
+ * off while a vector's throttling timer runs; devbroker.ko's revocation
+ * lets those timers run out first, tests/vm/kmod-revoke-storm.sh.)
+ * Adaptive polling, after ixy: a pass
  * that moves POLL_ENTER frames or more leaves the RX vector masked and
  * the loop polls the rings and the TAP instead of sleeping, yielding the
  * CPU between empty passes; POLL_IDLE empty passes in a row re-arm the
@@ -78,7 +78,7 @@
 #define POLL_MS		10		/* without MSI-X */
 #define IDLE_MS		1000		/* with MSI-X: a look at the rings and the link anyway */
 #define TX_HANG_MS	5000		/* descriptors pending, TDH not moving, link up: a hang */
-#define ITR_DEFAULT	0		/* interrupts a second per vector (EITR); 0: no cap (see above) */
+#define ITR_DEFAULT	0		/* interrupts a second per vector (EITR); 0: as reset (see above) */
 #define POLL_ENTER	4		/* frames moved in one pass: poll */
 #define POLL_IDLE	1000		/* empty passes in a row: back to sleeping on the vector */
 
@@ -104,7 +104,7 @@ struct nic {
 	unsigned int tx_used;
 	bool msix, link, verbose;
 	enum poll_mode mode;
-	unsigned int itr;		/* interrupts a second per vector; 0: unthrottled */
+	unsigned int itr;		/* interrupts a second per vector; 0: EITR not written */
 	bool polling;			/* the RX vector masked, the loop not sleeping */
 	uint32_t armed;			/* of vec_cause[]: unmasked in IMS, as far as we know */
 	uint8_t mac[6];
@@ -326,11 +326,7 @@ static void setup_irqs(struct nic *n)
 		return;
 	wr(n, E1000_IVAR, E1000_IVAR_RXQ0(VEC_RX) | E1000_IVAR_TXQ0(VEC_TX) |
 			  E1000_IVAR_OTHER(VEC_OTHER) | E1000_IVAR_TX_EVERY_WB);
-	/*
-	 * Not even a 0 unless asked: QEMU's e1000e_set_eitr() raises any
-	 * value written to at least 500 (7,813 a second), so only a register
-	 * never written (0 since the reset) leaves a vector unthrottled.
-	 */
+	/* Only if asked: see the top of the file. */
 	for (i = 0; n->itr && i < NR_VEC; i++)
 		wr(n, E1000_EITR(i), eitr);
 	/* The device clears (and masks) a cause once its message is sent. */
@@ -656,9 +652,9 @@ int main(int argc, char **argv)
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
-			/* 0: unthrottled; else at least one per 65535 units of 256 ns (EITR's 16 bits) */
+			/* 0: as reset; else at least one per 65535 units of 256 ns (EITR's 16 bits) */
 			if (*end || end == optarg || (v && v < 60) || v > 1000000) {
-				logf_("--itr %s: want 0 (unthrottled) or 60 to 1000000 interrupts a second", optarg);
+				logf_("--itr %s: want 0 (EITR as reset) or 60 to 1000000 interrupts a second", optarg);
 				return 2;
 			}
 			n.itr = (unsigned int)v;

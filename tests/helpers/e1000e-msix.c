@@ -6,7 +6,11 @@
  * and exits 1 if any failed.
  *
  *   e1000e-msix [--vfio BDF] [VECTORS]
+ *   e1000e-msix --storm EITR [VECTORS]
  *
+ * --storm raises every cause over and over, each vector throttled by
+ * EITR (units of 256 ns; QEMU raises it to at least 500), until the grant
+ * is revoked under it (the next register access is then a SIGBUS).
  *  - The MSI-X table and PBA (found through the MSI-X capability) are not
  *    in any mmap()able area, libdev mediates accesses there, and a raw
  *    mmap() of their pages fails with EINVAL or EACCES (on a grant only:
@@ -136,10 +140,16 @@ int main(int argc, char **argv)
 	struct dbk_irq_info ii = { .argsz = sizeof(ii) };
 	uint32_t toff = 0, poff = 0, ivar = 0;
 	const char *vfio = NULL;
+	long storm = -1;
 	int r;
 
 	if (argc > 2 && !strcmp(argv[1], "--vfio")) {
 		vfio = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc > 2 && !strcmp(argv[1], "--storm")) {
+		storm = strtol(argv[2], NULL, 0);
 		argc -= 2;
 		argv += 2;
 	}
@@ -203,7 +213,7 @@ int main(int argc, char **argv)
 	if (!r) r = dbk_write32(dev, 0, E1000_ICR, 0xffffffff);
 	for (i = 0; i < E1000_NR_CAUSES && !r; i++) {
 		ivar |= (IVAR_VALID | (i % want)) << (4 * i);
-		r = dbk_write32(dev, 0, E1000_EITR(i), 0);
+		r = dbk_write32(dev, 0, E1000_EITR(i), storm > 0 ? (uint32_t)storm : 0);
 	}
 	if (!r) r = dbk_write32(dev, 0, E1000_IVAR, ivar);
 	if (!r) r = dbk_write32(dev, 0, E1000_IMS, 0x01f00000);
@@ -211,6 +221,15 @@ int main(int argc, char **argv)
 		die("programming IVAR/IMS", r);
 	for (i = 0; i < want; i++)
 		(void)dbk_irq_wait(dev, i, 0);	/* drop anything stale */
+	if (storm >= 0) {
+		printf("# storm: every cause, EITR %ld, until revoked\n", storm);
+		fflush(stdout);
+		for (;;) {
+			if (dbk_write32(dev, 0, E1000_ICS, 0x01f00000) < 0 ||
+			    dbk_write32(dev, 0, E1000_ICR, 0x01f00000) < 0)
+				return 3;
+		}
+	}
 
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < want; i++) {
