@@ -196,7 +196,12 @@ static int read_mac(struct nic *n)
 	return 0;
 }
 
-/* §4.6 (initialization), CTRL.RST: everything but PCI configuration back to defaults. */
+/*
+ * §4.6 (initialization), CTRL.RST: everything but PCI configuration back to
+ * defaults.  Interrupts, receive and transmit are turned off by hand first:
+ * QEMU 7.2's CTRL.RST resets only the MAC address (hw/net/e1000e_core.c,
+ * e1000e_set_ctrl()), and a NIC a killed driver left still holds its rings.
+ */
 static int reset(struct nic *n)
 {
 	int i;
