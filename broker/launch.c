@@ -286,7 +286,7 @@ static void dbk_child(char **argv, char **envp, const struct dbk_launch *l)
 	}
 	if (l->nr_block)
 		dbk_child_io_flusher(argv[0]);
-	ret = dbk_sandbox_enter(l->uid, l->gid);
+	ret = dbk_sandbox_enter(l->uid, l->gid, l->m->dynamic_user);
 	if (ret) {
 		fprintf(stderr, "devbrokerd: sandbox for %s: %s\n", argv[0], strerror(-ret));
 		_exit(126);

@@ -4,6 +4,11 @@
  *  - its own mount, IPC and network namespaces where the kernel allows,
  *    without the file systems on devbrokerd's nbd disks (they would stay
  *    alive in it);
+ *  - for a dynamic user, every file system read-only: its uid goes to
+ *    another driver next, so it must leave no file behind (systemd's
+ *    DynamicUser= implies ProtectSystem=strict and PrivateTmp= for that);
+ *    only the fresh /dev below, and its /dev/shm, are writable, and they
+ *    go with the namespace;
  *  - /dev replaced by a tmpfs holding only null, zero, full, random and
  *    urandom, and /run/devbroker hidden, so no other device node and not
  *    the control socket can be opened (seccomp cannot see paths);
@@ -138,20 +143,26 @@ static void dbk_sandbox_drop_nbd_mounts(void)
 	fclose(r.f);
 }
 
-/* Best effort: a kernel without namespaces still gets the rest of the sandbox. */
-static void dbk_sandbox_mounts(void)
+/*
+ * Best effort: a kernel without namespaces still gets the rest of the
+ * sandbox.  @read_only: every file system read-only, or -errno.
+ */
+static int dbk_sandbox_mounts(bool read_only)
 {
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	int keep[5], i;
 	char path[64], src[64];
 
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET) < 0) {
 		fprintf(stderr, "devbrokerd: sandbox: unshare: %s (continuing without namespaces)\n",
 			strerror(errno));
-		return;
+		return read_only ? -errno : 0;
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return;
+		return read_only ? -errno : 0;
 	dbk_sandbox_drop_nbd_mounts();
+	if (read_only && mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		return -errno;
 	/* Reach the kept nodes through O_PATH fds once /dev is covered. */
 	for (i = 0; i < 5; i++) {
 		snprintf(path, sizeof(path), "/dev/%s", dbk_entry_keep[i]);
@@ -168,12 +179,15 @@ static void dbk_sandbox_mounts(void)
 		}
 		if (symlink("/proc/self/fd", "/dev/fd") < 0)
 			perror("devbrokerd: sandbox: /dev/fd");
-		mkdir("/dev/shm", 01777);
+		/* World-writable and sticky, as the system's (mkdir's mode goes through the umask). */
+		if (mkdir("/dev/shm", 0) == 0)
+			chmod("/dev/shm", 01777);
 	}
 	for (i = 0; i < 5; i++)
 		if (keep[i] >= 0)
 			close(keep[i]);
 	mount("tmpfs", "/run/devbroker", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k");
+	return 0;
 }
 
 /* Syscalls a driver never needs; refused with EPERM. */
@@ -316,11 +330,15 @@ int dbk_sandbox_drop_privileges(uid_t uid, gid_t gid)
 	return 0;
 }
 
-int dbk_sandbox_enter(uid_t uid, gid_t gid)
+int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only)
 {
-	int ret;
+	int ret = dbk_sandbox_mounts(read_only);
 
-	dbk_sandbox_mounts();
+	if (ret) {
+		fprintf(stderr, "devbrokerd: sandbox: no read-only file systems for a dynamic user: %s\n",
+			strerror(-ret));
+		return ret;
+	}
 	ret = dbk_sandbox_drop_privileges(uid, gid);
 	return ret ? ret : dbk_sandbox_seccomp();
 }

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifndef DBK_SANDBOX_H
 #define DBK_SANDBOX_H
+#include <stdbool.h>
 #include <sys/types.h>
-/** In a forked child: namespaces, mounts, credentials, no_new_privs, seccomp. */
-int dbk_sandbox_enter(uid_t uid, gid_t gid);
+/**
+ * In a forked child: namespaces, mounts, credentials, no_new_privs, seccomp.
+ * @read_only: every file system read-only but the driver's own /dev (a
+ * dynamic user's), else the start fails.  0 or a negative errno.
+ */
+int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only);
 /**
  * The credentials part alone: no capabilities (bounding set emptied), @uid
  * and @gid, no supplementary groups, no_new_privs.  0 or a negative errno.

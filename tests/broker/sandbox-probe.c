@@ -1,10 +1,12 @@
 /*
  * sandbox-probe: started by devbrokerd as if it were a driver, it tries what
  * a driver must never be able to do and writes one TAP line per attempt to
- * the file named by its first argument.  Then, if the broker gave it a FUSE
- * fd (DBK_FUSE_FD), it serves one file, "hello", on it; else it idles.
+ * the file named by its first argument ("-": standard output, which
+ * devbrokerd's log gets: a dynamic user cannot write a file).  Then, if
+ * the broker gave it a FUSE fd (DBK_FUSE_FD), it serves one file, "hello",
+ * on it; else it idles.
  *
- * usage: sandbox-probe OUTFILE SETUID_EUID_PROGRAM
+ * usage: sandbox-probe OUTFILE|- SETUID_EUID_PROGRAM
  */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
@@ -129,7 +131,7 @@ int main(int argc, char **argv)
 	int fd, s, pfd[2], nfds = 0, only_ours = 1;
 	DIR *d;
 
-	if (argc < 3 || !(out = fopen(argv[1], "we")))
+	if (argc < 3 || !(out = strcmp(argv[1], "-") ? fopen(argv[1], "we") : stdout))
 		return 2;
 	check(getuid() != 0 && geteuid() != 0, "not root");
 	check(status_field("CapEff:\t", val, sizeof(val)) == 0 && !strcmp(val, "0000000000000000"),
@@ -179,7 +181,8 @@ int main(int argc, char **argv)
 		char f[64];
 		int t;
 
-		snprintf(f, sizeof(f), "/tmp/dbk-probe-suid.%d", (int)getpid());
+		/* In its /dev/shm: the only place a dynamic user can write. */
+		snprintf(f, sizeof(f), "/dev/shm/dbk-probe-suid.%d", (int)getpid());
 		t = open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 0755);
 		check(t >= 0 && fchmod(t, 04755) < 0 && errno == EPERM && chmod(f, 02755) < 0 &&
 		      errno == EPERM && fchmodat(AT_FDCWD, f, 06755, 0) < 0 && errno == EPERM,
@@ -231,8 +234,25 @@ int main(int argc, char **argv)
 	fd = read(pfd[0], buf, sizeof(buf) - 1);
 	wait(NULL);
 	check(fd > 0 && atoi(buf) != 0, "a setuid-root binary does not run as root");
+	/* A dynamic user leaves no file behind: nothing but its own /dev is writable. */
+	errno = 0;
+	fd = open("/tmp/sandbox-probe.left", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	check(fd < 0 && errno == EROFS, "no file can be created in /tmp (EROFS)");
+	errno = 0;
+	fd = open("/var/tmp/sandbox-probe.left", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	check(fd < 0 && errno == EROFS, "nor in /var/tmp (EROFS)");
+	errno = 0;
+	fd = mkdir("/run/lock/sandbox-probe.left", 0700);
+	check(fd < 0 && (errno == EROFS || errno == ENOENT), "nor in /run/lock (EROFS)");
+	fd = open("/dev/shm/sandbox-probe", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	check(fd >= 0 && write(fd, "x", 1) == 1, "its own /dev/shm is writable");
+	if (fd >= 0)
+		close(fd);
 	fprintf(out, "# sandbox-probe: %s\n", failed ? "FAILED" : "done");
-	fclose(out);
+	if (out == stdout)
+		fflush(out);
+	else
+		fclose(out);
 	if (ho && (fd = dbk_handover_take_fd(ho, DBK_HANDOVER_FUSE)) > 0) {
 		snprintf(fusefd, sizeof(fusefd), "%d", fd);
 		return serve_fuse(fusefd);

@@ -43,6 +43,14 @@ DESC="driver 0 is not dumpable: its /proc/PID/mem belongs to root"
 ok bash -c "[ \"\$(stat -c %u /proc/$pid0/mem)\" = 0 ]"
 DESC="driver 0 holds its grant at fd 3 (what the thief is after)"
 ok bash -c "readlink /proc/$pid0/fd/3 | grep -q devbroker"
+# Its uid goes to another driver one day: in its mount namespace, as its
+# uid, no file can be made anywhere but in its own /dev (/dev/shm).
+as_drv0() { nsenter -t "$pid0" -m setpriv --reuid="$uid0" --regid="$uid0" --clear-groups "$@"; }
+DESC="driver 0's file systems are read-only to it: no file in /tmp or /var/tmp (EROFS), one in its /dev/shm"
+ok bash -c "$(declare -f as_drv0); pid0=$pid0 uid0=$uid0
+	! as_drv0 touch /tmp/dbk-left 2> /tmp/dbk-left.err && grep -q 'Read-only file system' /tmp/dbk-left.err &&
+	! as_drv0 touch /var/tmp/dbk-left 2> /dev/null && as_drv0 touch /dev/shm/dbk-left &&
+	[ ! -e /tmp/dbk-left ] && [ ! -e /var/tmp/dbk-left ] && [ ! -e /dev/shm/dbk-left ]"
 
 # thief UID PID: fd-thief as UID (its gid the same number, no groups).
 thief() {

@@ -86,12 +86,15 @@ if mode == "poison":
 EOT
 chmod 644 /tmp/dbk-tunattach.py
 AS_OTHER="setpriv --reuid 4242 --regid 4242 --clear-groups --inh-caps=-all --bounding-set=-all"
+# The driver script writes /tmp/dbk-net-evil: an account of its own (a
+# dynamic user's file systems are read-only).
 netecho_manifest() {
 	cat > "$BRK/sys/netecho.conf.new" <<EOT
 [Driver]
 Name=netecho
 Exec=/bin/sh /tmp/dbk-net-driver $PEER
-User=nobody
+DynamicUser=no
+User=4242
 Restart=on-failure
 RestartBurst=10
 [Match]

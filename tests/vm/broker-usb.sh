@@ -22,7 +22,8 @@ cat > "$BRK/sys/probe-kbd.conf" <<EOT
 [Driver]
 Name=probe-kbd
 Exec=$DBK_HELPERS/usb-probe $DBK_VM_DIR/kbd.out
-User=nobody
+DynamicUser=no
+User=4242
 [Match]
 USBInterface=03/01/01
 EOT
@@ -31,7 +32,8 @@ cat > "$BRK/sys/probe-net.conf" <<EOT
 [Driver]
 Name=probe-net
 Exec=$DBK_HELPERS/usb-probe $DBK_VM_DIR/net.out 0
-User=nobody
+DynamicUser=no
+User=4242
 Restart=no
 [Match]
 USBInterface=0a
@@ -46,8 +48,9 @@ USBDevice=0627:0001
 [Rights]
 BARs=0
 EOT
-# The probes append to their files across runs; a new run (bind after a
-# revoke, a new devbrokerd) is a new dynamic user, not the files' owner.
+# The probes append to their files across runs, so they run as an account
+# of their own (DynamicUser=no, User=4242): a dynamic user's file systems
+# are read-only.
 for f in kbd.out net.out; do : > "$DBK_VM_DIR/$f"; chmod 0666 "$DBK_VM_DIR/$f"; done
 broker_start
 
@@ -76,9 +79,9 @@ DESC="the restricted fd cannot claim the ungranted interface 0 (EACCES)"
 ok grep -q '^ok .*ungranted interface 0: claim refused with EACCES' "$DBK_VM_DIR/net.out"
 DESC="while the driver runs, usbhid does not hold the keyboard interface (usbfs does)"
 ok test "$(iface_driver "$KBD")" = usbfs
-DESC="the driver runs as a dynamic user of its own, sandboxed (no capabilities, no_new_privs, seccomp)"
+DESC="the driver runs as its account (4242), sandboxed (no capabilities, no_new_privs, seccomp)"
 pid=$(dev_field "$KBD" pid)
-ok bash -c "dynamic_uid $pid && grep -q '^CapEff:.0000000000000000' /proc/$pid/status && grep -q '^NoNewPrivs:.1' /proc/$pid/status && grep -q '^Seccomp:.2' /proc/$pid/status"
+ok bash -c "grep -q '^Uid:.4242.4242.4242.4242\$' /proc/$pid/status && grep -q '^CapEff:.0000000000000000' /proc/$pid/status && grep -q '^NoNewPrivs:.1' /proc/$pid/status && grep -q '^Seccomp:.2' /proc/$pid/status"
 
 # A crash: the kernel driver gets the interface back, then the restart takes it again.
 : > "$DBK_VM_DIR/kbd.out"
