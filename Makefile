@@ -23,7 +23,8 @@ check:
 # edu, one TCG boot, interleaved rounds): bench/results/<date>-<host>.json
 # and docs/performance.md.  Numbers, never a pass or a fail; not part of
 # make check.  BENCH_CONFIGS="side nvme e1000e" adds the driver benchmarks
-# (a boot each); BENCH_ROUNDS, BENCH_SCALE: bench/side-bench-run.
+# (a boot each: bench/results/<date>-<host>-nvme.json and -e1000e.json, the
+# report's Drivers table); BENCH_ROUNDS, BENCH_SCALE: bench/side-bench-run.
 bench: build
 	bench/run "$(BUILD_DIR)" all
 

@@ -3,6 +3,12 @@
 bench/side-bench-run (bench/results/<date>-<host>.json).
 
 usage: bench/render-performance.py RESULTS.json OUT_DIR [--no-plots]
+           [--nvme NVME.json] [--e1000e E1000E.json]
+
+The drivers' result sets (bench/nvme-bench-run's, bench/e1000e-bench-run's:
+drivers/nvme and drivers/e1000e against the kernel's nvme and e1000e) are
+RESULTS-nvme.json and RESULTS-e1000e.json beside RESULTS.json (the same
+date and host) unless named; their rows say "not measured" without one.
 
 OUT_DIR gets performance.md, performance-msi-cdf.svg and
 performance-dma-map.svg (gnuplot, Debian's gnuplot-nox; without it, or with
@@ -71,7 +77,7 @@ def ratio_s(r):
 
 def meets(r, goal):
     op, v = goal
-    return r <= v if op == "<=" else r < v
+    return {"<=": r <= v, "<": r < v, ">=": r >= v}[op]
 
 
 def goal_mark(R, fig, be, r, goal):
@@ -123,6 +129,222 @@ def main_table(R):
             fmt_ns(uio) if uio else "–", ratio_s(r), goal_mark(R, fig, be, r, goal),
             R.round_range(fig, be), goal_s, fmt_ns(c1), fmt_ns(c2)))
     return out
+
+
+# The drivers' rows: (label, benchmark, case, figure, unit, goal, goal text,
+# CPU figure, CPU unit); goal (op, ratio) on ours / kernel, or None.
+DRIVER_ROWS = [
+    ("NVMe fio 4 KiB random read, QD1", "nvme", "randread-4k-qd1", "iops", "IOPS", None, "–",
+     "cpu_us_per_io", "I/O"),
+    ("NVMe fio 4 KiB random read, QD32", "nvme", "randread-4k-qd32", "iops", "IOPS", (">=", 1.0),
+     "≥ 1.0×, CPU/IO ≤ 1.0×", "cpu_us_per_io", "I/O"),
+    ("NVMe fio 128 KiB sequential read, QD8", "nvme", "read-128k-qd8", "mbps", "MB/s", None, "–",
+     "cpu_us_per_io", "I/O"),
+    ("NVMe fio 128 KiB sequential write, QD8", "nvme", "write-128k-qd8", "mbps", "MB/s", None, "–",
+     "cpu_us_per_io", "I/O"),
+    ("e1000e iperf3 TCP transmit", "e1000e", "tcp-tx", "mbps", "Mbit/s", (">=", 0.9), "≥ 0.9×",
+     "cpu_us_per_mb", "MB"),
+    ("e1000e iperf3 TCP receive", "e1000e", "tcp-rx", "mbps", "Mbit/s", (">=", 0.9), "≥ 0.9×",
+     "cpu_us_per_mb", "MB"),
+    ("e1000e iperf3 UDP, 64-byte payloads, received", "e1000e", "udp-64", "pps", "packets/s",
+     (">=", 0.9), "≥ 0.9×", "cpu_us_per_pkt", "packet"),
+    ("e1000e ping RTT p50", "e1000e", "ping", "p50_ms", "ms", ("<=", 1.2), "≤ 1.2×",
+     "cpu_us_per_ping", "ping"),
+    ("e1000e ping RTT p99", "e1000e", "ping", "p99_ms", "ms", ("<=", 1.2), "≤ 1.2×", None, None),
+]
+DRIVER_NAMES = {"nvme": ("drivers/nvme (through nbd)", "the kernel's nvme", "bench/run BUILD nvme"),
+                "e1000e": ("drivers/e1000e (TAP)", "the kernel's e1000e", "bench/run BUILD e1000e")}
+# What each goal says was not met, for the generated misses.
+WHY = {
+    "nvme": "an I/O of ours goes through the guest's block layer to the nbd disk, over a "
+            "socket to the driver's process, and only then to the controller through the "
+            "driver's own queue pair; the kernel's nvme goes from the block layer to the "
+            "doorbell.  How the driver's own CPU time splits (polling, the nbd socket, the "
+            "copies) is not profiled here",
+    "e1000e": "each frame crosses the TAP device to the driver's process and back, a wake-up "
+              "of that process per interrupt (and per transmit) where the kernel's e1000e "
+              "handles it in its interrupt and NAPI poll; on a loaded host each wake-up can "
+              "wait for a host CPU, which shows most in the RTT.  Not profiled here",
+}
+
+
+def fmt_val(v, unit):
+    if v is None:
+        return "–"
+    if unit == "ms":
+        return "%.2f ms" % v
+    if unit == "MB/s":
+        return "%.1f MB/s" % v
+    return "%.0f %s" % (v, unit)
+
+
+def fmt_us(v):
+    if v is None:
+        return "–"
+    if v >= 10000:
+        return "%.1f ms" % (v / 1000)
+    if v >= 1000:
+        return "%.2f ms" % (v / 1000)
+    return "%.0f µs" % v if v >= 100 else "%.1f µs" % v
+
+
+def driver_fig(D, bench, case, key):
+    d = D.get(bench)
+    if not d:
+        return None
+    return d.get("phases", {}).get("main", {}).get("cases", {}).get(case, {}).get(key)
+
+
+def driver_mark(f, c, goal, with_cpu):
+    """✓ the ratio of the medians meets the goal (and, @with_cpu, CPU per
+    operation is no more than the kernel's); ≈ it does not, but some round
+    does; ✗ no round does."""
+    r = f.get("ratio")
+    if r is None or goal is None:
+        return ""
+    cr = (c or {}).get("ratio")
+    if meets(r, goal) and (not with_cpu or (cr is not None and cr <= 1.0)):
+        return " ✓"
+    rr, cc = f.get("round_ratios", []), (c or {}).get("round_ratios", [])
+    if with_cpu:
+        ok = any(meets(x, goal) and y <= 1.0 for x, y in zip(rr, cc))
+    else:
+        ok = any(meets(x, goal) for x in rr)
+    return " ≈" if ok else " ✗"
+
+
+def driver_rows(D):
+    out = ["| Case | ours | the kernel's | ours / kernel | per round | goal | guest CPU/op ours · kernel "
+           "| CPU ours / kernel |", "|---|---:|---:|---:|---:|---|---:|---:|"]
+    misses = []
+    for label, bench, case, key, unit, goal, goal_s, ckey, cunit in DRIVER_ROWS:
+        f = driver_fig(D, bench, case, key)
+        if not f or not f.get("ours", {}).get("n") or not f.get("kernel", {}).get("n"):
+            out.append("| %s (%s) | not measured | – | – | – | %s | – | – |" % (label, unit, goal_s))
+            continue
+        c = driver_fig(D, bench, case, ckey) if ckey else None
+        mark = driver_mark(f, c, goal, "CPU" in goal_s)
+        rr = f.get("round_ratios", [])
+        cpu, cpu_r = "–", "–"
+        if c:
+            cpu = "%s · %s per %s" % (fmt_us(c["ours"].get("p50")), fmt_us(c["kernel"].get("p50")), cunit)
+            cpu_r = "%.2f×" % c["ratio"] if c.get("ratio") is not None else "–"
+        vals = [fmt_val(f[side].get("p50"), unit) for side in ("ours", "kernel")]
+        loss = driver_fig(D, bench, case, "lost_percent")
+        if loss and loss["ours"].get("n") and loss["kernel"].get("n"):
+            # What the peer received of what iperf3 offered: the rest was lost.
+            vals = ["%s (%.0f%% lost)" % (v, loss[side]["p50"]) for v, side in zip(vals, ("ours", "kernel"))]
+        out.append("| %s (%s) | %s | %s | %s%s | %s | %s | %s | %s |" % (
+            label, unit, vals[0], vals[1],
+            ratio_s(f.get("ratio")), mark, "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–",
+            goal_s, cpu, cpu_r))
+        cpu_s = "CPU per %s %.2f×" % (cunit, c["ratio"]) if c and c.get("ratio") is not None else ""
+        if mark in (" ✗", " ≈"):
+            misses.append((bench, "%s: %.2f× the kernel's (per round %s; goal %s)%s%s" % (
+                label, f["ratio"], "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–", goal_s,
+                "; " + cpu_s if cpu_s else "", "" if mark == " ✗" else ": some rounds met it")))
+        elif goal is None:
+            misses.append((bench, None, "%s %.2f×%s" % (label, f["ratio"], " (%s)" % cpu_s if cpu_s else "")))
+    return out, misses
+
+
+def nvme_notes(d):
+    """Where ours' CPU per I/O went, and the calibration's noise floor."""
+    L = []
+    cases = d.get("phases", {}).get("main", {}).get("cases", {})
+    split = []
+    for label, _, case, *_ in DRIVER_ROWS:
+        c = cases.get(case, {})
+        tot, drv = c.get("cpu_us_per_io", {}).get("ours", {}), c.get("drv_us_per_io", {}).get("ours", {})
+        fio = c.get("fio_us_per_io", {}).get("ours", {})
+        if tot.get("n") and drv.get("n"):
+            split.append("%s %s of %s (fio %s)" % (label.replace("NVMe fio ", ""), fmt_us(drv["p50"]),
+                                                   fmt_us(tot["p50"]), fmt_us(fio.get("p50"))))
+    if split:
+        L.append("  - Ours' guest CPU per I/O, the driver's process (all its threads, measured) of "
+                 "the whole: %s; the rest is nbd's kernel threads, the block layer and interrupts."
+                 % "; ".join(split))
+    cal = [f["iops"]["ratio"] for f in d.get("phases", {}).get("cal", {}).get("cases", {}).values()
+           if f.get("iops") and f["iops"].get("ratio")]
+    if cal:
+        lo = min(min(cal), 1 / max(cal))
+        L.append("  - The calibration rounds (the kernel's nvme on both controllers) gave IOPS ratios "
+                 "of %.2f× to %.2f× between two identical controllers: on this host one run's ratio "
+                 "between %.2f× and %.2f× says nothing by itself; only ratios beyond that, or the "
+                 "same in every round, do." % (min(cal), max(cal), lo, 1 / lo))
+    return L
+
+
+def driver_facts(D, bench, path):
+    d = D.get(bench)
+    ours, ref, how = DRIVER_NAMES[bench]
+    if not d:
+        return ["- %s against %s: not measured (no result set; `%s`)." % (ours, ref, how)]
+    g, h, load = d.get("guest", {}), d.get("host", {}), d.get("load", {})
+    extra = ""
+    if bench == "nvme":
+        extra = ", %s calibration round(s) (the kernel's nvme on both controllers), %s s of fio per run" % (
+            g.get("cal_rounds", "?"), g.get("runtime_s", "?"))
+    elif bench == "e1000e":
+        extra = ", %s s per iperf3 run, %s pings; driver options '%s'" % (
+            g.get("runtime_s", "?"), g.get("pings", "?"), g.get("driver_args", ""))
+    L = ["- %s against %s: `%s` (%s), %s round(s)%s; guest kernel %s; %s; host kernel %s" % (
+        ours, ref, path, d.get("date", "?"), g.get("rounds", "?"), extra, g.get("guest_kernel"),
+        h.get("qemu"), h.get("kernel")),
+        "  - Host load average (1, 5, 15 min): %s before, %s after%s" % (
+            " ".join("%.2f" % x for x in load.get("before", [])) or "?",
+            " ".join("%.2f" % x for x in load.get("after", [])) or "?",
+            ". **The host was loaded during this run.**" if load.get("loaded") else "")]
+    if d.get("errors"):
+        L.append("  - **%d run(s) failed** and are left out of the figures." % d["errors"])
+    cal = d.get("phases", {}).get("cal", {}).get("cases", {})
+    if cal:
+        L.append("  - Calibration, kernelA / kernelB IOPS (the same driver on both controllers: "
+                 "the noise floor of a ratio): %s." % ", ".join(
+                     "%s %s" % (case, ratio_s(f["iops"].get("ratio")).strip("*"))
+                     for case, f in cal.items() if f.get("iops")))
+    return L
+
+
+def drivers_section(D, paths):
+    L = ["## Drivers", "",
+         "Our userspace drivers against the kernel's driver of the same device, side by side in "
+         "one boot each: NVMe, fio on two identical QEMU controllers, one under drivers/nvme "
+         "(served through the block frontend, an nbd disk) and one under the kernel's nvme "
+         "(bench/nvme-bench.sh); e1000e, iperf3 and ping on three identical NICs of one hub "
+         "(ours, the kernel's, and a peer under the kernel's driver: bench/e1000e-bench.sh).  "
+         "Each case runs once on each side per round, back to back, the side going first "
+         "alternating.  Medians over the rounds; *ours / kernel* is the ratio of those medians, "
+         "*per round* the range of the same ratio round by round.  Guest CPU per operation is "
+         "all guest CPUs' busy time over the run (wall time × CPUs − idle, from /proc/stat) "
+         "divided by the I/Os, megabytes, packets or pings: the driver's process, the kernel's "
+         "work for both and the load generator (fio, iperf3) all count, on either side.  "
+         "Marks as above: ✓ the median ratio meets the goal (at QD32 with no more CPU per "
+         "I/O), ≈ some rounds do, ✗ none does.", ""]
+    for bench in ("nvme", "e1000e"):
+        L += driver_facts(D, bench, paths.get(bench))
+    L += [""]
+    rows, misses = driver_rows(D)
+    L += rows
+    if misses:
+        L += ["", "What missed (generated from the result sets):", ""]
+    for bench in ("nvme", "e1000e"):
+        ms = [m[1] for m in misses if m[0] == bench and len(m) == 2]
+        if not ms:
+            continue
+        L += ["- %s." % m for m in ms]
+        other = [m[2] for m in misses if m[0] == bench and len(m) == 3]
+        if other:
+            L.append("  - Rows without a goal of their own: %s." % "; ".join(other))
+        if bench == "nvme":
+            L += nvme_notes(D["nvme"])
+        load = D[bench].get("load", {})
+        L.append("  - Likely cause: %s.%s" % (
+            WHY[bench], "  The host was loaded (load average up to %.1f on %s CPUs): "
+            "its stalls widen the per-round range." % (
+                max(load.get("before", []) + load.get("after", []) or [0]),
+                D[bench].get("host", {}).get("cpus", "?")) if load.get("loaded") else ""))
+    return L
 
 
 def dma_slope(R, be, kind="map"):
@@ -248,19 +470,34 @@ plot %s
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv, args, named = sys.argv[1:], [], {}
+    while argv:
+        a = argv.pop(0)
+        if a in ("--nvme", "--e1000e") and argv:
+            named[a[2:]] = argv.pop(0)
+        elif not a.startswith("--"):
+            args.append(a)
     no_plots = "--no-plots" in sys.argv[1:]
     if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     src, out_dir = args
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    D, paths = {}, {}
+    for bench in ("nvme", "e1000e"):
+        p = named.get(bench) or "%s-%s.json" % (os.path.splitext(src)[0], bench)
+        if os.path.exists(p):
+            D[bench] = json.load(open(p))
+            paths[bench] = os.path.relpath(p, top)
     R = Results(json.load(open(src)))
     d = R.d
     h, g, load = d.get("host", {}), d.get("guest", {}), d.get("load", {})
     rel = os.path.relpath(src, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    L = ["# Performance: devbroker side by side with vfio-pci and uio_pci_generic", "",
+    L = ["# Performance: devbroker side by side with vfio-pci and uio_pci_generic; "
+         "its drivers against the kernel's", "",
          "<!-- Generated by bench/render-performance.py from %s: do not edit; "
-         "rerun `make bench` (or bench/side-bench-run BUILD with BENCH_RENDER=1). -->" % rel, "",
+         "rerun `make bench` (or bench/side-bench-run BUILD with BENCH_RENDER=1). -->" % ", ".join(
+             [rel] + [paths[b] for b in ("nvme", "e1000e") if b in paths]), "",
          "One boot of a q35 + intel-iommu guest under QEMU TCG with three identical edu "
          "devices, one bound to each backend for the whole boot, every case run through each "
          "backend in interleaved rounds, each starting with the next backend (A, B, C; B, C, A; …; "
@@ -326,13 +563,16 @@ def main():
             L += ["![DMA map and unmap cost against size](performance-dma-map.svg)", ""]
     else:
         L += ["(Not made: gnuplot is not installed, or --no-plots.)", ""]
-    L += ["## Not in this result set", "",
-          "Rows of issue 16 that this harness does not measure yet; their own side-by-side "
+    L += drivers_section(D, paths) + [""]
+    L += ["## Not in this report", "",
+          "Rows of issue 16 that these result sets do not hold; their own side-by-side "
           "benchmarks exist and run as separate configurations.", "",
-          "| Row | devbroker | reference | how to run it |", "|---|---|---|---|",
-          "| NVMe fio (ours against the kernel's nvme; ours over vfio) | – | – | `bench/run BUILD nvme` |",
-          "| e1000e iperf3 and ping against the kernel's e1000e | – | – | `bench/run BUILD e1000e` |",
-          "| USB HID key latency against usbhid | – | – | `meson test -C BUILD --benchmark vm-bench-usb-hid` |",
+          "| Row | devbroker | reference | how to run it |", "|---|---|---|---|"]
+    for bench in ("nvme", "e1000e"):
+        if bench not in D:
+            ours, ref, how = DRIVER_NAMES[bench]
+            L.append("| %s against %s | – | – | `%s` |" % (ours, ref, how))
+    L += ["| USB HID key latency against usbhid | – | – | `meson test -C BUILD --benchmark vm-bench-usb-hid` |",
           "| USB storage throughput against usb-storage | – | – | `meson test -C BUILD --benchmark vm-bench-usb-storage` |",
           "| Frontends: CUSE round trip, uinput event, FUSE file, nbd request, TAP frame | – | – | `bench/run BUILD edu` (CUSE round trip only, no native reference) |",
           ""]
@@ -343,8 +583,12 @@ def main():
         L += [open(notes).read().rstrip(), ""]
     L += ["## Reproducing", "",
           "`make bench` (all of this: `bench/run BUILD all`), or `bench/side-bench-run BUILD "
-          "[CASE...]` with BENCH_ROUNDS, BENCH_SCALE and BENCH_RENDER=1; "
-          "`bench/render-performance.py RESULTS.json docs` renders a result set again.", ""]
+          "[CASE...]` with BENCH_ROUNDS, BENCH_SCALE and BENCH_RENDER=1; the drivers' rows: "
+          "`BENCH_CONFIGS=\"side nvme e1000e\" make bench`, or `bench/run BUILD nvme|e1000e` "
+          "(bench/nvme-bench-run, bench/e1000e-bench-run: a boot each, their result sets "
+          "RESULTS-nvme.json and RESULTS-e1000e.json); "
+          "`bench/render-performance.py RESULTS.json docs [--nvme F] [--e1000e F]` renders the "
+          "result sets again.", ""]
     with open(os.path.join(out_dir, "performance.md"), "w") as fh:
         fh.write("\n".join(L))
     return 0

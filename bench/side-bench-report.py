@@ -12,46 +12,13 @@ usage: bench/side-bench-report.py --runs RUNS.jsonl --meta META.json
 import argparse
 import json
 import os
-import platform
-import socket
-import subprocess
 import time
+
+from bench_report_lib import host_facts, load, pct, summary
 
 # Figures whose per-sample latencies are kept as a CDF (101 points).
 CDF_FIGS = ("msi_wake", "msi_wake_cross", "msi_raise", "msi_raise_cross", "msi_wake_above_isr",
             "msi_wake_above_isr_cross", "intx")
-
-
-def pct(sorted_xs, p):
-    """The p-th percentile, nearest rank (no interpolation: a sample seen)."""
-    if not sorted_xs:
-        return None
-    k = max(0, min(len(sorted_xs) - 1, int(round(p / 100.0 * len(sorted_xs) + 0.5)) - 1))
-    return sorted_xs[k]
-
-
-def summary(xs):
-    s = sorted(xs)
-    return {"n": len(s), "min": s[0], "p50": pct(s, 50), "p90": pct(s, 90),
-            "p99": pct(s, 99), "max": s[-1]} if s else {"n": 0}
-
-
-def host_facts():
-    cpu = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
-                              text=True, check=False).stdout.splitlines()[0]
-    except (OSError, IndexError):
-        qemu = "unknown"
-    return {"name": socket.gethostname().split(".")[0], "kernel": platform.release(),
-            "cpu": cpu, "cpus": os.cpu_count(), "qemu": qemu, "accel": "tcg"}
 
 
 def main():
@@ -115,20 +82,13 @@ def main():
                         round(b["rounds"][k] / v["rounds"][k], 3) if v["rounds"][k] else None
                         for k in common]
 
-    la = [float(x) for x in a.load_before.split()[:3]] if a.load_before else []
-    lb = [float(x) for x in a.load_after.split()[:3]] if a.load_after else []
     host = host_facts()
-    # Loaded: more runnable work than the host has CPUs, beyond the VM's own
-    # (one QEMU process, up to its vCPUs in threads).
-    busiest = max(la + lb) if la or lb else 0.0
-    loaded = busiest > max(host["cpus"] or 1, 1) * 0.75
     res = {
         "schema": 1,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": host,
         "guest": meta,
-        "load": {"before": la, "after": lb, "loaded": loaded,
-                 "note": "load averages (1, 5, 15 min) on the host before and after the boot"},
+        "load": load(a.load_before, a.load_after, host["cpus"]),
         "figures": out_figs,
         "cdf": {"points": "percentiles 0..100 of the samples, ns", "figures": cdf},
         "errors": errors,

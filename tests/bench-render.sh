@@ -1,13 +1,18 @@
 #!/bin/bash
-# bench/render-performance.py on the newest committed result set
-# (bench/results/*.json): it renders, the report has its table's rows, the
-# plots are made where gnuplot is installed, and the committed
-# docs/performance.md is that rendering (TAP).  Not a benchmark: nothing
-# here runs a VM or looks at a timing.
+# bench/render-performance.py on the newest committed side-by-side result
+# set (bench/results/*.json, the drivers' -nvme.json and -e1000e.json of the
+# same date and host with it): it renders, the report has its table's rows,
+# the plots are made where gnuplot is installed, and the committed
+# docs/performance.md is that rendering; and the drivers' rows from small raw
+# runs (tests/bench-render-fixtures: bench/driver-bench-report.py, then the
+# renderer, by name and beside the side-by-side set), "not measured" without
+# them (TAP).  Not a benchmark: nothing here runs a VM or looks at a timing.
 # usage: bench-render.sh SRC_ROOT
 src=$1 n=0 failed=0
 json=
-for f in "$src"/bench/results/*.json; do [ -e "$f" ] && json=$f; done
+for f in "$src"/bench/results/*.json; do
+	case $f in *-nvme.json|*-e1000e.json) ;; *) [ -e "$f" ] && json=$f ;; esac
+done
 t() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi; }
 if [ -z "$json" ]; then
 	echo "1..0 # SKIP no result set in bench/results"
@@ -31,5 +36,52 @@ if command -v gnuplot > /dev/null; then
 else
 	n=$((n + 1)); echo "ok $n - # SKIP no gnuplot: plots not checked"
 fi
+
+# The drivers' rows, from the fixtures' raw runs.
+fx=$src/tests/bench-render-fixtures
+mkdir "$tmp/d" "$tmp/s"
+for b in nvme e1000e; do
+	t "driver-bench-report.py makes the $b result set" python3 "$src/bench/driver-bench-report.py" --bench $b \
+		--runs "$fx/$b-runs.jsonl" --console "$fx/console.log" --load-before "9.50 8.00 7.00" \
+		--load-after "10.00 9.00 8.00" --param rounds=2 --out "$tmp/d/$b.json"
+done
+t "the nvme result set: QD32's per-round IOPS ratios and CPU per I/O on both sides" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["phases"]["main"]["cases"]["randread-4k-qd32"]
+assert c["iops"]["round_ratios"] == [0.375, 0.4048], c["iops"]
+assert c["cpu_us_per_io"]["ours"]["n"] == 2 and c["cpu_us_per_io"]["kernel"]["p50"] > 0
+assert d["phases"]["cal"]["ours"] == "kernelA" and d["guest"]["guest_kernel"] == "6.1.0-99-amd64"
+assert d["load"]["before"] == [9.5, 8.0, 7.0] and d["load"]["loaded"] and len(d["raw"]) == 10
+' "$tmp/d/nvme.json"
+t "renders the drivers' result sets named" python3 "$src/bench/render-performance.py" "$json" "$tmp/d" \
+	--no-plots --nvme "$tmp/d/nvme.json" --e1000e "$tmp/d/e1000e.json"
+md=$tmp/d/performance.md
+for row in 'NVMe fio 4 KiB random read, QD1 (IOPS) | 900 IOPS | 1000 IOPS | **0.90×** | 0.90–0.90 |' \
+	   'NVMe fio 4 KiB random read, QD32 (IOPS) | 1600 IOPS | 4100 IOPS | **0.39×** ✗ | 0.38–0.40 |' \
+	   'NVMe fio 128 KiB sequential read, QD8 (MB/s) | not measured |' \
+	   'e1000e iperf3 TCP transmit (Mbit/s) | 380 Mbit/s | 400 Mbit/s | **0.95×** ✓' \
+	   'e1000e iperf3 TCP receive (Mbit/s) | 200 Mbit/s | 400 Mbit/s | **0.50×** ✗' \
+	   'e1000e iperf3 UDP, 64-byte payloads, received (packets/s) | 8750 packets/s (1% lost) | 10000 packets/s (0% lost) | **0.88×** ≈ | 0.80–0.95' \
+	   'e1000e ping RTT p50 (ms) | 3.00 ms | 1.00 ms | **3.00×** ✗' \
+	   'e1000e ping RTT p99 (ms) | 6.00 ms | 6.00 ms | **1.00×** ✓' \
+	   '38.0 ms · 36.0 ms per MB | 1.06× |' \
+	   '- NVMe fio 4 KiB random read, QD32: 0.39× the kernel' \
+	   'Rows without a goal of their own: NVMe fio 4 KiB random read, QD1 0.90× (CPU per I/O 1.11×)' \
+	   'gave IOPS ratios of 0.98× to 0.98× between two identical controllers' \
+	   'Host load average (1, 5, 15 min): 9.50 8.00 7.00 before, 10.00 9.00 8.00 after. **The host was loaded'; do
+	t "the drivers' table has '$row'" grep -qF -- "$row" "$md"
+done
+# shellcheck disable=SC2317
+no_driver_left() { ! grep -q '^| drivers/' "$1"; }
+t "no measured driver in 'Not in this report'" no_driver_left "$md"
+cp "$json" "$tmp/s/x.json"
+t "renders with no driver result set" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
+t "every driver row says 'not measured'" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 9
+t "both drivers' benchmarks are in 'Not in this report'" test "$(grep -c '^| drivers/' "$tmp/s/performance.md")" = 2
+cp "$tmp/d/nvme.json" "$tmp/s/x-nvme.json"
+cp "$tmp/d/e1000e.json" "$tmp/s/x-e1000e.json"
+t "renders the drivers' result sets of the same name" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
+t "... with their rows" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 2
 echo "1..$n"
 exit $failed
