@@ -21,6 +21,12 @@
 # usage: bench/e1000e-bench.sh [ROUNDS [RUNTIME [PINGS]]]
 #   E1000E_BENCH_CASES="ping tcp-tx": only these cases (default: all four)
 #   E1000E_BENCH_ARGS="--poll always": appended to the driver's Exec=
+#   E1000E_BENCH_CPU=N: the clients of both sides (ping, iperf3 -c), the
+#     peer's iperf3 server, our driver and every e1000e vector on CPU N.
+#     Unpinned, the kernel's interrupt spreading decides how many wakeups
+#     of one round trip cross vCPUs (ours: the pinger wakes the driver, the
+#     driver the pinger), and under TCG on a busy host each such wakeup
+#     costs a host scheduling delay of the woken vCPU's thread.
 #   meson test -C BUILD --benchmark vm-bench-e1000e -v    (bench/run BUILD e1000e)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -49,6 +55,14 @@ DRV_PID=$(dev_field "$ours" pid)
 for s in "" "ip netns exec kern"; do
 	wait_for 30 $s busybox ping -c 1 -W 2 10.89.0.3 > /dev/null || fail "no route to the peer from '${s:-ours}'"
 done
+PIN=()
+if [ -n "${E1000E_BENCH_CPU:-}" ]; then
+	PIN=(taskset -c "$E1000E_BENCH_CPU")
+	taskset -p -c "$E1000E_BENCH_CPU" "$DRV_PID" > /dev/null || fail "cannot pin the driver to CPU $E1000E_BENCH_CPU"
+	for i in $(awk '/devbroker|eth[0-9]/ {sub(":", "", $1); print $1}' /proc/interrupts); do
+		echo "$E1000E_BENCH_CPU" > "/proc/irq/$i/smp_affinity_list" || fail "cannot move IRQ $i to CPU $E1000E_BENCH_CPU"
+	done
+fi
 tap ok "three NICs on one hub: ours $ours ($IF, driver pid $DRV_PID), the kernel's ${nics[1]} (kern), the peer ${nics[2]} (peer)"
 
 cpu() {	# cpu: "busy idle driver_ticks" now
@@ -60,9 +74,10 @@ cpu() {	# cpu: "busy idle driver_ticks" now
 run() {	# run ROUND CASE SIDE
 	local round=$1 case=$2 side=$3 ns=() c0 c1 t0 t1 rc=0
 	[ "$side" = kernel ] && ns=(ip netns exec kern)
+	ns+=("${PIN[@]}")
 	progress "round $round/$ROUNDS: $case on $side"
 	pkill -f 'iperf3 -s' 2>/dev/null; sleep 0.2
-	ip netns exec peer iperf3 -s -D > /dev/null 2>&1; sleep 0.5
+	ip netns exec peer "${PIN[@]}" iperf3 -s -D > /dev/null 2>&1; sleep 0.5
 	c0=$(cpu); t0=${EPOCHREALTIME/./}
 	case "$case" in
 	tcp-tx) timeout $((RUNTIME + 30)) "${ns[@]}" iperf3 -c 10.89.0.3 -t "$RUNTIME" -J > "$OUT/run.json" 2>&1 || rc=$? ;;
@@ -117,7 +132,7 @@ run() {	# run ROUND CASE SIDE
 	progress "  $(tail -n 1 "$OUT/summary")"
 }
 read -r -a CASES <<< "${E1000E_BENCH_CASES:-tcp-tx tcp-rx udp-64 ping}"
-progress "$ROUNDS rounds, ${RUNTIME}s per iperf3 run, $PINGS pings; cases ${CASES[*]}; driver args '${E1000E_BENCH_ARGS:-}'"
+progress "$ROUNDS rounds, ${RUNTIME}s per iperf3 run, $PINGS pings; cases ${CASES[*]}; driver args '${E1000E_BENCH_ARGS:-}'${E1000E_BENCH_CPU:+; all on CPU $E1000E_BENCH_CPU}"
 for r in $(seq "$ROUNDS"); do
 	for c in "${CASES[@]}"; do
 		if [ $((r % 2)) = 1 ]; then run "$r" "$c" ours; run "$r" "$c" kernel
