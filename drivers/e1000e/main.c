@@ -81,7 +81,6 @@
 #define ITR_DEFAULT	0		/* interrupts a second per vector (EITR); 0: as reset (see above) */
 #define POLL_ENTER	4		/* frames moved in one pass: poll */
 #define POLL_IDLE	1000		/* empty passes in a row: back to sleeping on the vector */
-#define RX_TAIL_BATCH	16		/* descriptors given back per RDT write, as Linux's E1000_RX_BUFFER_WRITE */
 
 enum poll_mode { POLL_ADAPTIVE, POLL_IRQ, POLL_ALWAYS };
 
@@ -100,7 +99,6 @@ struct nic {
 	uint8_t *rx_mem, *tx_mem;
 	uint64_t rx_iova, tx_iova;
 	unsigned int rx_next;		/* the next descriptor the device fills */
-	unsigned int rx_owed;		/* given back in memory, not yet by RDT */
 	bool rx_partial;		/* inside a frame spanning descriptors: dropping it */
 	unsigned int tx_tail, tx_clean;	/* next to fill; oldest not yet reclaimed */
 	unsigned int tx_used;
@@ -272,7 +270,6 @@ static void setup_rx(struct nic *n)
 		n->rx[i].addr = n->rx_iova + (uint64_t)i * BUF_SIZE;
 	}
 	n->rx_next = 0;
-	n->rx_owed = 0;
 	n->rx_partial = false;
 	wr(n, E1000_RDBAL, (uint32_t)ring);
 	wr(n, E1000_RDBAH, (uint32_t)(ring >> 32));
@@ -400,11 +397,6 @@ static int bring_up(struct nic *n)
 /*
  * §7.1: frames the device wrote back, to the system; their descriptors
  * back to the device.  Returns the number of descriptors taken.
- * The tail (RDT, §7.1, §10.2: the device owns the descriptors from its
- * head up to the tail) moves once RX_TAIL_BATCH descriptors are owed, not
- * per pass: each RDT write is a trap into the hypervisor under emulation
- * (QEMU TCG: 35 us at the median, 0.4-0.8 ms at p90, one per ping), and
- * the device keeps at least NR_RX - RX_TAIL_BATCH descriptors meanwhile.
  */
 static int rx_clean(struct nic *n)
 {
@@ -444,11 +436,9 @@ static int rx_clean(struct nic *n)
 		n->rx_next = (n->rx_next + 1) % NR_RX;
 		done++;
 	}
-	n->rx_owed += (unsigned int)done;
-	if (last != NR_RX && n->rx_owed >= RX_TAIL_BATCH) {
+	if (last != NR_RX) {
 		__atomic_thread_fence(__ATOMIC_RELEASE);	/* descriptors before the tail */
 		wr(n, E1000_RDT, last);
-		n->rx_owed = 0;
 	}
 	return done;
 }
