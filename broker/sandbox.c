@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -168,25 +169,28 @@ static int dbk_sandbox_mounts(bool read_only)
 		snprintf(path, sizeof(path), "/dev/%s", dbk_entry_keep[i]);
 		keep[i] = open(path, O_PATH | O_CLOEXEC);
 	}
-	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") == 0) {
-		for (i = 0; i < 5; i++) {
-			if (keep[i] < 0)
-				continue;
-			snprintf(path, sizeof(path), "/dev/%s", dbk_entry_keep[i]);
-			snprintf(src, sizeof(src), "/proc/self/fd/%d", keep[i]);
-			close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
-			mount(src, path, NULL, MS_BIND, NULL);
-		}
-		if (symlink("/proc/self/fd", "/dev/fd") < 0)
-			perror("devbrokerd: sandbox: /dev/fd");
-		/* World-writable and sticky, as the system's (mkdir's mode goes through the umask). */
-		if (mkdir("/dev/shm", 0) == 0)
-			chmod("/dev/shm", 01777);
+	/* In a namespace of its own these fail only by a fault: then no driver. */
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
+		return -errno;
+	for (i = 0; i < 5; i++) {
+		if (keep[i] < 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", dbk_entry_keep[i]);
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", keep[i]);
+		close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
+		mount(src, path, NULL, MS_BIND, NULL);
 	}
+	if (symlink("/proc/self/fd", "/dev/fd") < 0)
+		perror("devbrokerd: sandbox: /dev/fd");
+	/* World-writable and sticky, as the system's (mkdir's mode goes through the umask). */
+	if (mkdir("/dev/shm", 0) == 0)
+		chmod("/dev/shm", 01777);
 	for (i = 0; i < 5; i++)
 		if (keep[i] >= 0)
 			close(keep[i]);
-	mount("tmpfs", "/run/devbroker", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k");
+	if (mount("tmpfs", "/run/devbroker", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755,size=4k") < 0)
+		return -errno;
 	return 0;
 }
 
@@ -275,7 +279,9 @@ static int dbk_sandbox_seccomp(void)
 	/*
 	 * The driver's process group is everything a revocation must kill:
 	 * no leaving it (setsid, setpgid), and no handing a device fd to a
-	 * process outside it over a named AF_UNIX socket (socketpair stays).
+	 * process outside it over a named AF_UNIX socket: no socket(AF_UNIX),
+	 * and of socketpair()s only stream and seqpacket ones (a datagram one
+	 * can still send to any named socket, review R10).
 	 */
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0);
@@ -284,6 +290,10 @@ static int dbk_sandbox_seccomp(void)
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
 				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair), 2,
+				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
 	if (!ret)
 		ret = dbk_sandbox_no_suid(ctx);
 	/* A raw USB reset would let the kernel driver take a granted interface back. */
@@ -335,10 +345,11 @@ int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only)
 	int ret = dbk_sandbox_mounts(read_only);
 
 	if (ret) {
-		fprintf(stderr, "devbrokerd: sandbox: no read-only file systems for a dynamic user: %s\n",
-			strerror(-ret));
+		fprintf(stderr, "devbrokerd: sandbox: mounts: %s\n", strerror(-ret));
 		return ret;
 	}
+	/* No core dump the next holder of a dynamic uid could read (systemd-coredump's ACL). */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	ret = dbk_sandbox_drop_privileges(uid, gid);
 	return ret ? ret : dbk_sandbox_seccomp();
 }

@@ -5,23 +5,20 @@
  *
  * Objects and lifetimes (two-phase, as in WireGuard):
  *
- *  dbk_device: one per PCI device bound to us.  kref held by probe (dropped
- *    in remove), by each open device fd and by each grant.  Phase one is
- *    remove(): the device is marked dead, its grant revoked and its node
- *    removed; phase two, the last put, frees the memory.
+ *  dbk_device: one per PCI device bound to us.  kref held by probe (dropped in remove), by
+ *    each open device fd and by each grant.  Phase one is remove(): the device is marked
+ *    dead, its grant revoked and its node removed; phase two, the last put, frees the memory.
  *
- *  dbk_grant: the rights handed to a driver.  kref held by its file and,
- *    while live, by dev->grant.  Phase one is dbk_grant_revoke(): mappings
- *    zapped, IRQs freed, bus mastering off, DMA detached and freed, device
- *    reset; the object stays so that every later call returns -ENODEV.
- *    Phase two, the last put (file release), frees it.
+ *  dbk_grant: the rights handed to a driver.  kref held by its file and, while live, by
+ *    dev->grant.  Phase one is dbk_grant_revoke(): mappings zapped, bus mastering off, IRQs
+ *    freed, DMA detached and freed, device reset; the object stays so that every later call
+ *    returns -ENODEV.  Phase two, the last put (file release), frees it.
  *
- * Locking: dev->lock (mutex) protects dev->grant and dev->dead and orders
- * grant creation against revocation.  grant->lock (rwsem) protects
- * grant->revoked and the grant's resources: readers are accesses (pread,
- * pwrite, page faults), writers change IRQ, DMA or decode state or revoke.  Order:
- * dev->lock before grant->lock.  No lock is held across a user copy or a
- * page pin, so a stopped or faulting driver can never stall revocation.
+ * Locking: dev->lock (mutex) protects dev->grant and dev->dead and orders grant creation
+ * against revocation.  grant->lock (rwsem) protects grant->revoked and the grant's
+ * resources: readers are accesses (pread, pwrite, page faults), writers change IRQ, DMA or
+ * decode state or revoke.  Order: dev->lock before grant->lock.  No lock is held across a
+ * user copy or a page pin, so a stopped or faulting driver can never stall revocation.
  */
 #ifndef _DBK_H
 #define _DBK_H

@@ -87,10 +87,13 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 	/* Every mapping of this grant, in every process: the next access faults to SIGBUS. */
 	unmap_mapping_range(g->inode->i_mapping, 0, 0, true);
 	/* The device can no longer reach memory (read back: flushed); only then is it freed. */
+	spin_lock_irq(&g->rate_lock);	/* the INTx handler writes the command register too */
 	pci_clear_master(pdev);
+	spin_unlock_irq(&g->rate_lock);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 	/* Messages it throttles drain before the vectors go (QEMU's e1000e asserts that). */
-	usleep_range(1000, 2000);
+	if (g->irq_index > DBK_IRQ_INDEX_INTX)
+		usleep_range(1000, 2000);
 	dbk_irq_release(g);
 	dbk_dma_detach(g, &dead);
 	g->dma_used = 0;

@@ -757,6 +757,12 @@ out:
 		wr(&n, E1000_IMC, 0xffffffff);
 		wr(&n, E1000_RCTL, 0);
 		wr(&n, E1000_TCTL, 0);
+		/*
+		 * Masked causes send no message; let the throttling timers of
+		 * those sent run out (EITR, at most 65535 x 256 ns) before MSI-X
+		 * goes: QEMU 7.2's e1000e aborts the VM if one finds it off.
+		 */
+		usleep(17000);
 		(void)dbk_irq_disable(n.dev);
 		(void)dbk_dev_set_bus_master(n.dev, 0);
 	}

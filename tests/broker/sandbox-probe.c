@@ -219,6 +219,20 @@ int main(int argc, char **argv)
 	check(s < 0 && errno == EPERM, "no AF_UNIX socket (EPERM): no fd leaves the sandbox");
 	check(s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0,
 	      "cannot reach the broker's control socket");
+	{
+		/* A datagram pair can send to any named socket: an fd would leave (review R10). */
+		int sv[2], dg, st;
+
+		errno = 0;
+		dg = socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv);
+		check(dg < 0 && errno == EPERM, "no AF_UNIX datagram socketpair (EPERM)");
+		st = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+		check(st == 0, "an AF_UNIX stream socketpair still works");
+		if (st == 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
+	}
 	errno = 0;
 	check(setsid() < 0 && errno == EPERM, "setsid refused (EPERM): the process group stays whole");
 	errno = 0;

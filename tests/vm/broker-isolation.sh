@@ -71,6 +71,9 @@ ok thief "$uid0" "$pid1"
 # leftover would be): the release kills it, so the uid is free for real.
 setpriv --reuid="$uid0" --regid="$uid0" --clear-groups sleep 1000 &
 left=$!
+# Only once it is that uid: a release swept before setpriv switched would miss it.
+wait_for 10 bash -c "grep -q '^Uid:.$uid0.$uid0' /proc/$left/status && [ \"\$(readlink /proc/$left/exe)\" = \"\$(readlink -f \$(command -v sleep))\" ]" ||
+	echo "# the leftover (pid $left) never ran sleep as uid $uid0"
 ctl unbind "${edus[0]}" > /dev/null
 DESC="unbind: driver 0 is gone, its device given back"
 ok wait_for 20 bash -c "[ \"\$(dev_field ${edus[0]} pid)\" = None ] && [ \"\$(dev_field ${edus[0]} state)\" = revoked ]"
