@@ -91,8 +91,12 @@ stream() {	# start a sender and a receiver ($spid, $rpid); check that it flows
 	ip netns exec $NS python3 "$W/stream.py" recv "$W/bound" > "$W/stream.recv" 2>&1 &
 	rpid=$!
 	wait_for 60 test -e "$W/bound"
+	t0=$(cat /sys/class/net/$IF/statistics/tx_bytes)
 	python3 "$W/stream.py" send > "$W/stream.send" 2>&1 &
 	spid=$!
+	# Measured once it flows: the sender's start (python under the debug
+	# kernel: seconds) is not the stream's rate.
+	wait_for 60 bash -c "[ \$(cat /sys/class/net/$IF/statistics/tx_bytes) -gt $((t0 + (64 << 10))) ]"
 	t0=$(cat /sys/class/net/$IF/statistics/tx_bytes)
 	sleep 3
 	t1=$(cat /sys/class/net/$IF/statistics/tx_bytes)
