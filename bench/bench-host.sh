@@ -12,6 +12,19 @@ bench_results() {
 	echo "${BENCH_RESULTS_DIR:-$src/bench/results}/$(date -u +%Y-%m-%d)-$(hostname -s)${1:+-$1}.json"
 }
 
+# bench_render WHO RESULTS [--nvme F] [--e1000e F]: docs/performance.md from
+# the side-by-side result set RESULTS (bench/render-performance.py); WHO
+# names the caller in the progress line; sets BENCH_RC to 1 on a failure
+bench_render() {
+	local who=$1 res=$2
+	shift 2
+	if python3 "$src/bench/render-performance.py" "$res" "$src/docs" "$@"; then
+		echo "# $who: rendered $src/docs/performance.md from $res $*"
+	else
+		echo "# $who: bench/render-performance.py failed"; BENCH_RC=1
+	fi
+}
+
 # bench_vm GROUP [VM-RUN-OPTIONS...] -- TEST...: tests/vm-group's boot, its
 # TAP on stdout; sets BENCH_RC (its status), BENCH_LOAD0 and BENCH_LOAD1 (the
 # host's load averages before and after, "1m 5m 15m") and BENCH_RUN (the
