@@ -278,4 +278,35 @@ long dbk_backoff_crash(struct dbk_backoff *b, uint64_t now_ms, unsigned int burs
 		       unsigned int window_s);
 void dbk_backoff_reset(struct dbk_backoff *b);
 
+/*
+ * outlog.c: a driver's standard output and error, cut into lines fit for
+ * devbrokerd's log.  Each line is at most DBK_OUTLOG_LINE bytes (a longer
+ * one is cut, its rest a line of its own), its control characters shown
+ * as '?' (no escape sequence, no forged line break reaches a terminal or
+ * the journal), and at most DBK_OUTLOG_BURST lines per
+ * DBK_OUTLOG_WINDOW_MS are logged: the rest are counted, and the count
+ * reported once the window is over (a flooding driver must not drive the
+ * daemon's own lines out through journald's rate limit).
+ */
+#define DBK_OUTLOG_LINE		480
+#define DBK_OUTLOG_BURST	200
+#define DBK_OUTLOG_WINDOW_MS	10000
+struct dbk_outlog {
+	char line[DBK_OUTLOG_LINE + 1];
+	unsigned int len;		/* bytes of the line begun */
+	uint64_t window;		/* monotonic ms: the window's start; 0: none yet */
+	unsigned int lines;		/* logged in this window */
+	unsigned int dropped;		/* not logged in this window */
+};
+/**
+ * Called with each line to log (NUL-terminated, sanitized), or with @line
+ * NULL and @dropped lines that were not logged.
+ */
+typedef void dbk_outlog_emit_fn(void *ctx, const char *line, unsigned int dropped);
+/** @n bytes the driver wrote, read at @now_ms. */
+void dbk_outlog_feed(struct dbk_outlog *o, const char *buf, size_t n, uint64_t now_ms,
+		     dbk_outlog_emit_fn *emit, void *ctx);
+/** The driver is gone: its last unterminated line, and what was dropped.  @o is reset. */
+void dbk_outlog_flush(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn *emit, void *ctx);
+
 #endif /* DBK_BROKER_H */

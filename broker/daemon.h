@@ -109,6 +109,13 @@ struct dbk_entry {
 	int net_keeper;			/* devbrokerd's own queue, detached: keeps the TAP alive */
 	char net_name[16];		/* Network= expanded, the name it was made with (IFNAMSIZ) */
 	unsigned int net_ifindex;	/* which interface it is, whatever its name now */
+	/*
+	 * The driver's standard output and error (drvlog.c): a pipe of its
+	 * own, read in the loop and logged as its lines, never the daemon's.
+	 */
+	int log_fd;			/* the read end, -1: none */
+	pid_t log_pid;			/* the driver that holds the write end */
+	struct dbk_outlog log;
 };
 
 #define DBK_MAX_EVENT_CLIENTS	64
@@ -122,7 +129,7 @@ struct dbk_entry {
  */
 enum dbk_ep_kind {
 	DBK_EP_SIGNAL = 1, DBK_EP_TIMER, DBK_EP_UEVENT, DBK_EP_WATCH, DBK_EP_LISTEN,
-	DBK_EP_DENIALS, DBK_EP_NBD, DBK_EP_CLIENT,
+	DBK_EP_DENIALS, DBK_EP_NBD, DBK_EP_CLIENT, DBK_EP_DRVLOG,
 };
 
 struct dbk_daemon {
@@ -183,6 +190,7 @@ struct dbk_launch {
 	int at[DBK_HANDOVER_NR_FDS];	/* index in fds[] of each hand-over fd, -1: none */
 	int block_at;			/* index in fds[] of the first block fd */
 	unsigned int nr_block;		/* block fds, one per queue (DBK_BLOCK_FDS) */
+	int log_wr;			/* the write end of the driver's log pipe: its fd 1 and 2 */
 	/* USB: the request policy's rules, marked on the child before its sandbox. */
 	bool usb_marked;
 	struct dbk_usb_rules usb_rules;
@@ -336,6 +344,16 @@ void dbk_frontends_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force
 void dbk_net_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
 /* mkdir -p, root-owned 0755 components: 0 or a negative errno. */
 int dbk_mkdirs(const char *path);
+
+/* drvlog.c: a driver's output */
+/* A pipe: @fds[0] to read (in the loop), @fds[1] the driver's stdout and stderr; 0 or -errno. */
+int dbk_drvlog_pipe(int fds[2]);
+/* The driver @pid was forked with the write end: @rd joins the loop (and is @d's). */
+void dbk_drvlog_started(struct dbk_daemon *dd, struct dbk_entry *d, int rd, pid_t pid);
+/* @fd is a driver's log pipe: its lines logged. */
+void dbk_drvlog_event(struct dbk_daemon *dd, int fd);
+/* The driver was reaped: what it wrote last logged, the pipe closed. */
+void dbk_drvlog_close(struct dbk_daemon *dd, struct dbk_entry *d);
 
 /* nbd-frontend.c (Block=) */
 /* @fd is a block handshake's result pipe: handled (true), or not one (false). */

@@ -348,6 +348,7 @@ int main(int argc, char **argv)
 			case DBK_EP_DENIALS: dbk_denials_drain(dd.denials); break;
 			case DBK_EP_NBD: dbk_nbd_event(&dd, fd); break;
 			case DBK_EP_CLIENT: dbk_control_client(&dd, fd); break;
+			case DBK_EP_DRVLOG: dbk_drvlog_event(&dd, fd); break;
 			}
 		}
 		dbk_frontend_poll(&dd);

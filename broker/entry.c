@@ -262,6 +262,7 @@ static struct dbk_entry *dbk_entry_add(struct dbk_daemon *dd, const struct dbk_d
 	d->instance = -1;
 	d->nbd_index = -1;
 	d->nbd_pipe = -1;
+	d->log_fd = -1;
 	d->seen = true;
 	d->state = m ? DBK_ST_IDLE : DBK_ST_UNMATCHED;
 	if (m)
@@ -488,6 +489,7 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d", WEXITSTATUS(status));
 	/* Whatever the driver left behind (a forked child holding the grant): gone. */
 	kill(-pid, SIGKILL);
+	dbk_drvlog_close(dd, d);	/* its last lines before the event that it exited */
 	d->kill_at = 0;
 	d->stop_grace = false;
 	bus->release(dd, d);	/* whatever the reason, the device goes back */

@@ -251,13 +251,15 @@ static void dbk_child_io_flusher(const char *prog)
 }
 
 /*
- * In the child: fds[] become 3, 4, ...; everything else above is closed.
+ * In the child: fds[] become 3, 4, ...; the log pipe becomes 1 (stdout)
+ * at once and 2 (stderr) at the exec, so that what this child says before
+ * (its sandbox) is still devbrokerd's; everything else above is closed.
  * A USB driver is marked with its request rules while still root (the
  * policy's map is root's; the sandbox then refuses bpf()).
  */
 static void dbk_child(char **argv, char **envp, const struct dbk_launch *l)
 {
-	int i, hi[DBK_LAUNCH_FDS], ret;
+	int i, hi[DBK_LAUNCH_FDS], out, errfd, ret;
 	sigset_t none;
 
 	/* The daemon blocks the signals its signalfd reads, and ignores SIGPIPE. */
@@ -267,9 +269,12 @@ static void dbk_child(char **argv, char **envp, const struct dbk_launch *l)
 	setsid();
 	for (i = 0; i < l->nfds; i++)
 		hi[i] = fcntl(l->fds[i], F_DUPFD, 100);
+	out = fcntl(l->log_wr, F_DUPFD, 100);
 	for (i = 0; i < l->nfds; i++)
 		if (hi[i] < 0 || dup2(hi[i], 3 + i) < 0)
 			_exit(126);
+	if (out < 0 || dup2(out, 1) < 0)
+		_exit(126);
 	if (syscall(SYS_close_range, 3 + l->nfds, ~0U, 0) < 0)
 		_exit(126);
 	i = open("/dev/null", O_RDONLY);
@@ -291,8 +296,12 @@ static void dbk_child(char **argv, char **envp, const struct dbk_launch *l)
 		fprintf(stderr, "devbrokerd: sandbox for %s: %s\n", argv[0], strerror(-ret));
 		_exit(126);
 	}
+	/* devbrokerd's stderr, kept until the exec succeeds. */
+	errfd = fcntl(2, F_DUPFD_CLOEXEC, 3 + l->nfds);
+	if (errfd < 0 || dup2(1, 2) < 0)
+		_exit(126);
 	execve(argv[0], argv, envp);
-	fprintf(stderr, "devbrokerd: exec %s: %s\n", argv[0], strerror(errno));
+	dprintf(errfd, "devbrokerd: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
@@ -301,9 +310,9 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	char args[DBK_MAX_ARGS][DBK_PATH_MAX], *argv[DBK_MAX_ARGS + 1];
 	char envbuf[DBK_HANDOVER_ENV_LEN], *envp[DBK_HANDOVER_ENV_MAX + 2];
 	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
-	struct dbk_launch l = { .m = m };
+	struct dbk_launch l = { .m = m, .log_wr = -1 };
 	const struct dbk_frontend_ops *const *f;
-	int ret, fd, i;
+	int ret, fd, i, logp[2] = { -1, -1 };
 	pid_t pid;
 
 	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
@@ -327,8 +336,11 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 		ret = dbk_launch_argv(d, m, args, argv);
 	if (!ret)
 		ret = dbk_launch_env(d, &l, envbuf, sizeof(envbuf), envp);
+	if (!ret)
+		ret = dbk_drvlog_pipe(logp);
 	if (ret)
 		goto out;
+	l.log_wr = logp[1];
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
@@ -337,6 +349,8 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	if (pid == 0)
 		dbk_child(argv, envp, &l);
 	ret = pid;
+	dbk_drvlog_started(dd, d, logp[0], pid);
+	logp[0] = -1;
 	d->uid = l.uid;
 	d->nbd_failed = false;
 	for (f = dbk_frontends; *f; f++)
@@ -349,6 +363,9 @@ out:
 	/* Never keep a /dev/cuse fd without its server: clients could hang in D state. */
 	for (i = 0; i < l.nfds; i++)
 		close(l.fds[i]);
+	for (i = 0; i < 2; i++)
+		if (logp[i] >= 0)
+			close(logp[i]);
 	if (ret < 0) {
 		dbk_frontends_close(dd, d);
 		bus->release(dd, d);

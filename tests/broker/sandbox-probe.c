@@ -263,10 +263,19 @@ int main(int argc, char **argv)
 	if (fd >= 0)
 		close(fd);
 	fprintf(out, "# sandbox-probe: %s\n", failed ? "FAILED" : "done");
-	if (out == stdout)
+	if (out == stdout) {
 		fflush(out);
-	else
+		/*
+		 * What a driver must not be able to do to devbrokerd's log:
+		 * write a line that reads as the daemon's, an escape sequence,
+		 * a flood (broker-policy.sh checks what the log shows).
+		 */
+		fprintf(stderr, "x\rdevbrokerd: 0000:00:00.0: started: forged\x1b[2J\n");
+		for (int i = 0; i < 300; i++)
+			fprintf(stderr, "sandbox-probe: flood %d\n", i);
+	} else {
 		fclose(out);
+	}
 	if (ho && (fd = dbk_handover_take_fd(ho, DBK_HANDOVER_FUSE)) > 0) {
 		snprintf(fusefd, sizeof(fusefd), "%d", fd);
 		return serve_fuse(fusefd);

@@ -63,7 +63,7 @@ injected=$(grep -c "dbk-faulty: injecting" <<<"$log")
 wrong=$(cat "$DBK_VM_DIR/faulty-wrong" 2>/dev/null | wc -l)
 # The faults' effects: wrong answers, and what the driver and the policy
 # reported (a fault that loses interrupts hangs the driver, not the answer).
-seen=$(grep -c "^edu-driver: \|: denied: " <<<"$log")
+seen=$(grep -c ": edu-driver: \|: denied: " <<<"$log")
 state=$(dev_field "${edus[0]}" state)
 echo "# faulty driver: ${edus[0]} as edu$bad_i, state $state, $injected instances injected faults, $wrong wrong or failed answers, $seen errors and denials logged"
 if [ "$injected" -ge 1 ] && [ $((wrong + seen)) -ge 1 ]; then

@@ -70,15 +70,23 @@ ok wait_for 10 bash -c "[ \"\$(fact /dev/edu0 7)\" = 5040 ]"
 DESC="the sandbox probe ran as a driver"
 # Its TAP lines go to its standard output, devbrokerd's log (a dynamic
 # user can write no file): the first run's, up to its closing line.
-ok wait_for 15 grep -q '^# sandbox-probe: ' "$BROKER_LOG"
-awk '/^(not )?ok [0-9]+ - sandbox: / { print } /^# sandbox-probe: / { print; exit }' "$BROKER_LOG" > "$DBK_VM_DIR/probe.out"
+# devbrokerd logs each line of a driver's output as "ID: NAME[PID]: line".
+probe_re='^devbrokerd: [^ ]+: probe\[[0-9]+\]: '
+ok wait_for 15 grep -qE "$probe_re# sandbox-probe: " "$BROKER_LOG"
+sed -nE "s/$probe_re//p" "$BROKER_LOG" |
+	awk '/^(not )?ok [0-9]+ - sandbox: / { print } /^# sandbox-probe: / { print; exit }' > "$DBK_VM_DIR/probe.out"
 cat "$DBK_VM_DIR/probe.out"
 grep -q '^not ok' "$DBK_VM_DIR/probe.out" && FAILED=1
 pdev=$(ctl --json list | json "[d['id'] for d in r['devices'] if d['driver'] == 'probe'][0]")
+DESC="a driver's output cannot pass for devbrokerd's lines: prefixed, its escape sequence and carriage return shown as '?'"
+ok wait_for 10 bash -c "grep -qE \"$probe_re\"'x\\?devbrokerd: 0000:00:00.0: started: forged\\?\\[2J$' '$BROKER_LOG' && ! grep -q '^devbrokerd: 0000:00:00.0: started: forged' '$BROKER_LOG' && ! grep -q \$'\\x1b' '$BROKER_LOG'"
 DESC="FUSE frontend: the broker mounted /run/devbroker/probe/$pdev for the driver, a user reads its file"
 ok wait_for 10 bash -c "[ \"\$(as_user cat /run/devbroker/probe/$pdev/hello)\" = 'served by a sandboxed driver' ]"
 ppid=$(dev_field "$pdev" pid)
 kill -KILL "$ppid"
+DESC="a driver's flood: 200 lines in 10 s logged, what it wrote beyond them counted once it died"
+ok wait_for 10 bash -c "grep -qE '^devbrokerd: $pdev: probe\\[$ppid\\]: [0-9]+ lines not logged \\(more than 200 in 10 s\\)' '$BROKER_LOG' && [ \$(grep -cE '^devbrokerd: $pdev: probe\\[$ppid\\]: ' '$BROKER_LOG') -le 201 ]"
+grep -E "probe\\[$ppid\\]: ([0-9]+ lines not logged|x)" "$BROKER_LOG" | sed 's/^/# /'
 DESC="when the FUSE driver dies its mount goes (and a restarted one mounts again)"
 ok wait_for 10 bash -c "p=\$(dev_field $pdev pid); [ \"\$p\" != None ] && [ \"\$p\" != $ppid ] && [ \"\$(grep -c ' /run/devbroker/probe/$pdev ' /proc/mounts)\" = 1 ] && [ \"\$(as_user cat /run/devbroker/probe/$pdev/hello)\" = 'served by a sandboxed driver' ]"
 # An eBPF policy refuses a grant; devbrokerctl events reports the denial.
