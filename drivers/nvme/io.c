@@ -299,6 +299,16 @@ static int reap_locked(struct nvme_queue *q, struct nvme_req **done)
 		}
 		n++;
 		if (cid + 1u >= q->depth || !q->slots[cid].req) {
+			uint32_t csts;
+
+			/*
+			 * A revoked grant's DMA windows read as zeros: an entry
+			 * of phase 0 then, not a completion.  Ask the controller
+			 * (-ENODEV once revoked, all ones once surprise-removed)
+			 * before taking the controller for a liar.
+			 */
+			if (dbk_read32(q->c->dev, NVME_BAR, NVME_REG_CSTS, &csts) < 0 || csts == ~0u)
+				return -ENODEV;
 			nvme_log("queue %u: completion for CID %u, which is not outstanding; ignored",
 				 q->qid, cid);
 			continue;

@@ -75,6 +75,10 @@ echo "# $CAMP_NAME: drive node now '$drive'; D state cleared at most $dmax s aft
 [ "$done_cycles" = "$cycles" ] && echo "ok - $CAMP_NAME: $cycles cycles: the driver ended with its device, /dev/nbdN disconnected, nothing left in D state; replugged, bound and served again" ||
 	echo "not ok - $CAMP_NAME: $done_cycles of $cycles cycles completed"
 churn_end
+# A revoked grant's queues read as zeros: never taken for completions.
+n=$(grep -c 'which is not outstanding' "$BROKER_LOG")
+[ "$n" = 0 ] && echo "ok - $CAMP_NAME: no revoked queue's zeros taken for completions" ||
+	echo "not ok - $CAMP_NAME: $n completions of CIDs not outstanding logged: $(grep -m1 'which is not outstanding' "$BROKER_LOG")"
 ! grep -q 'did not exit after the unplug' "$BROKER_LOG" &&
 	echo "ok - $CAMP_NAME: no driver had to be killed after an unplug's grace" ||
 	echo "not ok - $CAMP_NAME: $(grep 'did not exit after the unplug' "$BROKER_LOG" | head -n 1)"
