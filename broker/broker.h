@@ -281,12 +281,14 @@ void dbk_backoff_reset(struct dbk_backoff *b);
 /*
  * outlog.c: a driver's standard output and error, cut into lines fit for
  * devbrokerd's log.  Each line is at most DBK_OUTLOG_LINE bytes (a longer
- * one is cut, its rest a line of its own), its control characters shown
- * as '?' (no escape sequence, no forged line break reaches a terminal or
- * the journal), and at most DBK_OUTLOG_BURST lines per
- * DBK_OUTLOG_WINDOW_MS are logged: the rest are counted, and the count
- * reported once the window is over (a flooding driver must not drive the
- * daemon's own lines out through journald's rate limit).
+ * one is cut, its rest a line of its own), its control characters (C0,
+ * C1, Unicode line breaks and bidirectional controls) and malformed UTF-8
+ * shown as '?' (no escape sequence, no forged line break reaches a
+ * terminal, the journal or a reader of either), and at most
+ * DBK_OUTLOG_BURST lines per DBK_OUTLOG_WINDOW_MS are logged: the rest of
+ * what was read is counted, and the count reported when the window is
+ * over.  The window outlives a driver's restart (dbk_outlog_flush keeps
+ * it): a driver that floods and crashes gets no fresh budget.
  */
 #define DBK_OUTLOG_LINE		480
 #define DBK_OUTLOG_BURST	200
@@ -306,7 +308,14 @@ typedef void dbk_outlog_emit_fn(void *ctx, const char *line, unsigned int droppe
 /** @n bytes the driver wrote, read at @now_ms. */
 void dbk_outlog_feed(struct dbk_outlog *o, const char *buf, size_t n, uint64_t now_ms,
 		     dbk_outlog_emit_fn *emit, void *ctx);
-/** The driver is gone: its last unterminated line, and what was dropped.  @o is reset. */
+/** The driver is gone: its last unterminated line, and what was dropped.  The window stays. */
 void dbk_outlog_flush(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn *emit, void *ctx);
+/**
+ * Is this window's budget spent at @now_ms?  Its end (monotonic ms), when
+ * the reader should read again; 0: not spent.
+ */
+uint64_t dbk_outlog_spent(const struct dbk_outlog *o, uint64_t now_ms);
+/** At a window's end: the count of lines it dropped reported, a new window begun. */
+void dbk_outlog_tick(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn *emit, void *ctx);
 
 #endif /* DBK_BROKER_H */

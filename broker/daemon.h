@@ -115,6 +115,7 @@ struct dbk_entry {
 	 */
 	int log_fd;			/* the read end, -1: none */
 	pid_t log_pid;			/* the driver that holds the write end */
+	uint64_t log_resume_at;		/* monotonic ms: out of the loop (flooding) until then; 0: in it */
 	struct dbk_outlog log;
 };
 
@@ -346,13 +347,17 @@ void dbk_net_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
 int dbk_mkdirs(const char *path);
 
 /* drvlog.c: a driver's output */
-/* A pipe: @fds[0] to read (in the loop), @fds[1] the driver's stdout and stderr; 0 or -errno. */
-int dbk_drvlog_pipe(int fds[2]);
-/* The driver @pid was forked with the write end: @rd joins the loop (and is @d's). */
-void dbk_drvlog_started(struct dbk_daemon *dd, struct dbk_entry *d, int rd, pid_t pid);
+/*
+ * A pipe for @d's next driver: its read end @d's and in the loop, the
+ * write end in *@wr (the driver's stdout and stderr); 0 or a negative
+ * errno (nothing left open).
+ */
+int dbk_drvlog_open(struct dbk_daemon *dd, struct dbk_entry *d, int *wr);
 /* @fd is a driver's log pipe: its lines logged. */
 void dbk_drvlog_event(struct dbk_daemon *dd, int fd);
-/* The driver was reaped: what it wrote last logged, the pipe closed. */
+/* From the timer: a pipe paused for flooding is read again once its window is over. */
+void dbk_drvlog_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now);
+/* The driver was reaped (or never forked): what it wrote last logged, the pipe closed. */
 void dbk_drvlog_close(struct dbk_daemon *dd, struct dbk_entry *d);
 
 /* nbd-frontend.c (Block=) */

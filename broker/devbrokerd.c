@@ -18,6 +18,7 @@
  * then starts fresh ones (devbrokerd(8)).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,6 +281,15 @@ int main(int argc, char **argv)
 	bool running = true;
 	sigset_t mask;
 
+	/*
+	 * fds 0-2 open, on /dev/null if they were not: else a pipe or socket
+	 * of ours would take one of their numbers, and a driver's child
+	 * inherit it as its standard input, output or error.
+	 */
+	while ((n = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && n <= 2)
+		fcntl(n, F_SETFD, 0);
+	if (n > 2)
+		close(n);
 	n = dbk_options(&dd, argc, argv);
 	if (n)
 		return n == 1 ? 0 : 2;

@@ -10,6 +10,11 @@
  * started: ..."), escape sequences for whoever reads the log on a
  * terminal, or enough lines for journald's rate limit to drop the
  * daemon's own.
+ *
+ * Once a driver has spent its window's lines, its pipe leaves the loop
+ * until the window ends (the timer): devbrokerd spends no CPU on a flood,
+ * and a driver that keeps writing blocks once its pipe (a megabyte) is
+ * full, its own doing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,23 +25,9 @@
 
 /* One read per event: a driver that writes without pause cannot hold the loop. */
 #define DBK_DRVLOG_READ		4096
-/* What is read of a reaped driver's pipe at most (its buffer's default size). */
-#define DBK_DRVLOG_DRAIN	65536
-
-int dbk_drvlog_pipe(int fds[2])
-{
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	/* The driver's end stays blocking: a driver outrunning the log waits, loses nothing. */
-	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
-		int ret = -errno;
-
-		close(fds[0]);
-		close(fds[1]);
-		return ret;
-	}
-	return 0;
-}
+/* The pipe's size, and what is read of a reaped driver's pipe at most. */
+#define DBK_DRVLOG_PIPE		(1 << 20)
+#define DBK_DRVLOG_DRAIN	DBK_DRVLOG_PIPE
 
 static void dbk_drvlog_emit(void *ctx, const char *line, unsigned int dropped)
 {
@@ -50,14 +41,53 @@ static void dbk_drvlog_emit(void *ctx, const char *line, unsigned int dropped)
 			(int)d->log_pid, dropped, DBK_OUTLOG_BURST, DBK_OUTLOG_WINDOW_MS / 1000);
 }
 
-void dbk_drvlog_started(struct dbk_daemon *dd, struct dbk_entry *d, int rd, pid_t pid)
+/* Out of the loop until the window ends, if its lines are spent: true if so. */
+static bool dbk_drvlog_pause(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now)
 {
-	d->log_fd = rd;
-	d->log_pid = pid;
-	memset(&d->log, 0, sizeof(d->log));
-	if (dbk_epoll_add(dd, rd, DBK_EP_DRVLOG) < 0)	/* out of memory: drained at its exit */
-		dbk_log("%s: the driver's output is logged only when it exits: %s", d->info.id,
-			strerror(ENOMEM));
+	uint64_t until = dbk_outlog_spent(&d->log, now);
+
+	if (!until)
+		return false;
+	dbk_epoll_del(dd, d->log_fd);
+	d->log_resume_at = until;
+	dbk_timer_arm(dd);
+	return true;
+}
+
+int dbk_drvlog_open(struct dbk_daemon *dd, struct dbk_entry *d, int *wr)
+{
+	int fds[2], ret;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	/* The driver's end stays blocking: a driver outrunning the log waits, loses nothing. */
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	/*
+	 * Room for a burst while the pipe is out of the loop: a driver blocks
+	 * on its log only past a megabyte in one window (pages are taken as
+	 * they fill; the size may be refused, /proc/sys/fs/pipe-max-size).
+	 */
+	fcntl(fds[1], F_SETPIPE_SZ, DBK_DRVLOG_PIPE);
+	d->log_fd = fds[0];
+	d->log_pid = 0;
+	d->log_resume_at = 0;
+	d->log.len = 0;		/* the window, and what it spent, stay: no fresh budget per start */
+	if (!dbk_drvlog_pause(dd, d, dbk_now_ms())) {
+		ret = dbk_epoll_add(dd, fds[0], DBK_EP_DRVLOG);
+		if (ret < 0) {
+			d->log_fd = -1;
+			goto fail;
+		}
+	}
+	*wr = fds[1];
+	return 0;
+fail:
+	close(fds[0]);
+	close(fds[1]);
+	return ret;
 }
 
 /* Read once: > 0 bytes fed, 0 at the end (every writer gone), < 0 nothing now. */
@@ -77,6 +107,7 @@ static void dbk_drvlog_end(struct dbk_daemon *dd, struct dbk_entry *d)
 	dbk_epoll_del(dd, d->log_fd);
 	close(d->log_fd);
 	d->log_fd = -1;
+	d->log_resume_at = 0;
 }
 
 void dbk_drvlog_event(struct dbk_daemon *dd, int fd)
@@ -86,12 +117,29 @@ void dbk_drvlog_event(struct dbk_daemon *dd, int fd)
 	for (i = 0; i < dd->nr_devs; i++) {
 		struct dbk_entry *d = &dd->devs[i];
 
-		if (d->log_fd != fd)
+		if (d->log_fd != fd || d->log_resume_at)
 			continue;
 		/* The end: the driver closed its output (or died, and is reaped soon). */
 		if (dbk_drvlog_read(d) == 0)
 			dbk_drvlog_end(dd, d);
+		else if (dbk_drvlog_pause(dd, d, dbk_now_ms()))
+			dbk_log("%s: %s[%d]: more than %d lines in %d s: its output is read again in %llu ms",
+				d->info.id, d->driver[0] ? d->driver : "driver", (int)d->log_pid,
+				DBK_OUTLOG_BURST, DBK_OUTLOG_WINDOW_MS / 1000,
+				(unsigned long long)(d->log_resume_at - dbk_now_ms()));
 		return;
+	}
+}
+
+void dbk_drvlog_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now)
+{
+	if (d->log_fd < 0 || !d->log_resume_at || d->log_resume_at > now)
+		return;
+	d->log_resume_at = 0;
+	dbk_outlog_tick(&d->log, now, dbk_drvlog_emit, d);
+	if (dbk_epoll_add(dd, d->log_fd, DBK_EP_DRVLOG) < 0) {
+		/* Out of memory for the fd table: try again in a window. */
+		d->log_resume_at = now + DBK_OUTLOG_WINDOW_MS;
 	}
 }
 
@@ -105,7 +153,8 @@ void dbk_drvlog_close(struct dbk_daemon *dd, struct dbk_entry *d)
 	/*
 	 * Its last words are in the pipe already (written before it exited);
 	 * whatever else holds the write end (a child that escaped the process
-	 * group's SIGKILL) is not waited for.
+	 * group's SIGKILL) is not waited for.  A pipe paused for flooding is
+	 * read too: what is logged of it stays within the budget.
 	 */
 	while (total < DBK_DRVLOG_DRAIN && (n = dbk_drvlog_read(d)) > 0)
 		total += (size_t)n;

@@ -84,6 +84,8 @@ void dbk_timer_arm(struct dbk_daemon *dd)
 			next = dd->devs[i].kill_at;
 		if (dd->devs[i].nbd_deadline && (!next || dd->devs[i].nbd_deadline < next))
 			next = dd->devs[i].nbd_deadline;
+		if (dd->devs[i].log_resume_at && (!next || dd->devs[i].log_resume_at < next))
+			next = dd->devs[i].log_resume_at;
 	}
 	if (next) {
 		next = next > now ? next - now : 1;
@@ -572,6 +574,7 @@ void dbk_timer_fired(struct dbk_daemon *dd)
 			dbk_entry_stop(dd, d, false);
 		}
 		dbk_nbd_timer(dd, d, now);
+		dbk_drvlog_timer(dd, d, now);
 	}
 	dbk_timer_arm(dd);
 }

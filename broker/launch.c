@@ -278,11 +278,10 @@ static void dbk_child(char **argv, char **envp, const struct dbk_launch *l)
 	if (syscall(SYS_close_range, 3 + l->nfds, ~0U, 0) < 0)
 		_exit(126);
 	i = open("/dev/null", O_RDONLY);
-	if (i >= 0) {
-		dup2(i, 0);
-		if (i > 2 && i >= 3 + l->nfds)
-			close(i);
-	}
+	if (i < 0 || dup2(i, 0) < 0)
+		_exit(126);
+	if (i > 2 && i >= 3 + l->nfds)
+		close(i);
 	ret = l->usb_marked ? dbk_usb_policy_mark_self(&l->usb_rules) : 0;
 	if (ret) {
 		fprintf(stderr, "devbrokerd: marking %s with its USB request rules: %s\n", argv[0],
@@ -312,7 +311,7 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	const struct dbk_bus_ops *bus = dbk_bus_of(&d->info);
 	struct dbk_launch l = { .m = m, .log_wr = -1 };
 	const struct dbk_frontend_ops *const *f;
-	int ret, fd, i, logp[2] = { -1, -1 };
+	int ret, fd, i;
 	pid_t pid;
 
 	for (i = 0; i < DBK_HANDOVER_NR_FDS; i++)
@@ -337,20 +336,20 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	if (!ret)
 		ret = dbk_launch_env(d, &l, envbuf, sizeof(envbuf), envp);
 	if (!ret)
-		ret = dbk_drvlog_pipe(logp);
+		ret = dbk_drvlog_open(dd, d, &l.log_wr);
 	if (ret)
 		goto out;
-	l.log_wr = logp[1];
 	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		goto out;
-	}
 	if (pid == 0)
 		dbk_child(argv, envp, &l);
+	close(l.log_wr);	/* before any other child (a frontend's helper) can inherit it */
+	if (pid < 0) {
+		ret = -errno;
+		dbk_drvlog_close(dd, d);
+		goto out;
+	}
 	ret = pid;
-	dbk_drvlog_started(dd, d, logp[0], pid);
-	logp[0] = -1;
+	d->log_pid = pid;
 	d->uid = l.uid;
 	d->nbd_failed = false;
 	for (f = dbk_frontends; *f; f++)
@@ -363,9 +362,6 @@ out:
 	/* Never keep a /dev/cuse fd without its server: clients could hang in D state. */
 	for (i = 0; i < l.nfds; i++)
 		close(l.fds[i]);
-	for (i = 0; i < 2; i++)
-		if (logp[i] >= 0)
-			close(logp[i]);
 	if (ret < 0) {
 		dbk_frontends_close(dd, d);
 		bus->release(dd, d);

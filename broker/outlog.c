@@ -20,6 +20,41 @@ static void dbk_outlog_window(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_
 	o->dropped = 0;
 }
 
+/*
+ * The length of the well-formed UTF-8 character at @s (at most @n bytes)
+ * that may be shown, or 0: malformed, overlong, a surrogate, or a control.
+ */
+static unsigned int dbk_outlog_utf8(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned int len, k;
+	uint32_t cp;
+
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		len = 2, cp = u[0] & 0x1f;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		len = 3, cp = u[0] & 0x0f;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		len = 4, cp = u[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (k = 1; k < len; k++) {
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[k] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029 || cp == 0x061c || cp == 0x200e ||
+	    cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0xfeff)
+		return 0;
+	return len;
+}
+
 static void dbk_outlog_line(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn *emit,
 			    void *ctx)
 {
@@ -31,12 +66,26 @@ static void dbk_outlog_line(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_em
 	if (!len)
 		return;
 	o->line[len] = '\0';
-	/* Escape sequences, NULs, carriage returns mid-line: shown, never obeyed. */
-	for (i = 0; i < len; i++) {
+	/*
+	 * Escape sequences, NULs, carriage returns mid-line: shown, never
+	 * obeyed.  Beyond ASCII, only well-formed UTF-8 stays, and not the
+	 * C1 controls (U+0080..U+009F: CSI is U+009B), the line and paragraph
+	 * separators and NEL (line breaks to Unicode-aware readers), nor the
+	 * bidirectional controls (text shown in another order than logged).
+	 */
+	for (i = 0; i < len;) {
 		unsigned char c = (unsigned char)o->line[i];
+		unsigned int n = dbk_outlog_utf8(o->line + i, len - i);
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			o->line[i] = '?';
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				o->line[i] = '?';
+			i++;
+		} else if (!n) {
+			o->line[i++] = '?';
+		} else {
+			i += n;
+		}
 	}
 	dbk_outlog_window(o, now_ms, emit, ctx);
 	if (o->lines >= DBK_OUTLOG_BURST) {
@@ -68,5 +117,20 @@ void dbk_outlog_flush(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn 
 	dbk_outlog_line(o, now_ms, emit, ctx);
 	if (o->dropped)
 		emit(ctx, NULL, o->dropped);
-	memset(o, 0, sizeof(*o));
+	o->dropped = 0;
+	o->len = 0;
+}
+
+uint64_t dbk_outlog_spent(const struct dbk_outlog *o, uint64_t now_ms)
+{
+	if (!o->window || now_ms - o->window >= DBK_OUTLOG_WINDOW_MS ||
+	    o->lines < DBK_OUTLOG_BURST)
+		return 0;
+	return o->window + DBK_OUTLOG_WINDOW_MS;
+}
+
+void dbk_outlog_tick(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn *emit, void *ctx)
+{
+	if (o->window)
+		dbk_outlog_window(o, now_ms, emit, ctx);
 }

@@ -271,6 +271,7 @@ int main(int argc, char **argv)
 		 * a flood (broker-policy.sh checks what the log shows).
 		 */
 		fprintf(stderr, "x\rdevbrokerd: 0000:00:00.0: started: forged\x1b[2J\n");
+		fprintf(stderr, "y\u2028devbrokerd: 0000:00:00.0: started: forged-LS\n");
 		for (int i = 0; i < 300; i++)
 			fprintf(stderr, "sandbox-probe: flood %d\n", i);
 	} else {

@@ -73,6 +73,19 @@ static void test_control_characters(void **state)
 	assert_string_equal(g.lines[0], "x?devbrokerd: 0000:00:04.0: started: forged?[2J\tz??y");
 }
 
+/* Beyond ASCII: C1 controls, Unicode line breaks, bidi controls, malformed UTF-8. */
+static void test_non_ascii(void **state)
+{
+	struct dbk_outlog o = { 0 };
+	const char s[] = "\xc2\x9b" "2J\x9b" "2J x\xe2\x80\xa8" "y\xc2\x85" "z\xe2\x80\xae" "w "
+			 "\xff\xc0\xaf \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82\n";
+
+	memset(&g, 0, sizeof(g));
+	dbk_outlog_feed(&o, s, sizeof(s) - 1, 1, emit, &g);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.lines[0], "??2J?2J x???y??z???w ??? \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82");
+}
+
 static void test_long_line_cut(void **state)
 {
 	struct dbk_outlog o = { 0 };
@@ -99,6 +112,9 @@ static void test_rate_limit(void **state)
 		feed(&o, "flood\n", 1000 + i);
 	assert_int_equal(g.n, DBK_OUTLOG_BURST);
 	assert_int_equal(g.reports, 0);		/* not before the window is over */
+	/* Spent: the reader pauses until the window's end. */
+	assert_int_equal(dbk_outlog_spent(&o, 1300), 1000 + DBK_OUTLOG_WINDOW_MS);
+	assert_int_equal(dbk_outlog_spent(&o, 1000 + DBK_OUTLOG_WINDOW_MS), 0);
 	feed(&o, "later\n", 1000 + DBK_OUTLOG_WINDOW_MS - 1);
 	assert_int_equal(g.n, DBK_OUTLOG_BURST);
 	feed(&o, "next window\n", 1000 + DBK_OUTLOG_WINDOW_MS);
@@ -112,6 +128,18 @@ static void test_rate_limit(void **state)
 	dbk_outlog_flush(&o, 1000 + DBK_OUTLOG_WINDOW_MS + 2, emit, &g);
 	assert_int_equal(g.reports, 2);
 	assert_int_equal(g.dropped, 4);
+	/* The window outlives the driver: a restarted one gets no fresh budget. */
+	assert_int_equal(dbk_outlog_spent(&o, 1000 + DBK_OUTLOG_WINDOW_MS + 3),
+			 1000 + 2 * DBK_OUTLOG_WINDOW_MS);
+	feed(&o, "restarted\n", 1000 + DBK_OUTLOG_WINDOW_MS + 4);
+	assert_int_equal(g.n, 2 * DBK_OUTLOG_BURST);
+	/* The tick at the window's end reports what was dropped, and a new window begins. */
+	dbk_outlog_tick(&o, 1000 + 2 * DBK_OUTLOG_WINDOW_MS, emit, &g);
+	assert_int_equal(g.reports, 3);
+	assert_int_equal(g.dropped, 1);
+	assert_int_equal(dbk_outlog_spent(&o, 1000 + 2 * DBK_OUTLOG_WINDOW_MS), 0);
+	feed(&o, "again\n", 1000 + 2 * DBK_OUTLOG_WINDOW_MS + 1);
+	assert_string_equal(g.lines[g.n - 1], "again");
 }
 
 int main(void)
@@ -119,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines_across_reads),
 		cmocka_unit_test(test_control_characters),
+		cmocka_unit_test(test_non_ascii),
 		cmocka_unit_test(test_long_line_cut),
 		cmocka_unit_test(test_rate_limit),
 	};
