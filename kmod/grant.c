@@ -91,9 +91,9 @@ void dbk_grant_revoke(struct dbk_grant *g, bool dev_locked)
 	pci_clear_master(pdev);
 	spin_unlock_irq(&g->rate_lock);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	/* Messages it throttles drain before the vectors go (QEMU's e1000e asserts that). */
+	/* Throttled messages drain before the vectors go (QEMU's e1000e: EITR up to 16.8 ms). */
 	if (g->irq_index > DBK_IRQ_INDEX_INTX)
-		usleep_range(1000, 2000);
+		msleep(20);
 	dbk_irq_release(g);
 	dbk_dma_detach(g, &dead);
 	g->dma_used = 0;

@@ -7,7 +7,8 @@
 # a revocation that turns MSI-X off while one runs aborts the whole VM
 # (hw/net/e1000e_core.c, e1000e_intrmgr_on_msix_throttling_timer).  The
 # revocation first stops the device's messages (bus mastering off), and
-# lets them drain, before the vectors go.
+# lets them drain (20 ms: the longest EITR interval is 16.8 ms), before
+# the vectors go.
 # usage: kmod-revoke-storm.sh [ROUNDS [EITR]]
 . tests/vm/lib.sh
 . tests/vm/edu-lib.sh
