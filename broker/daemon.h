@@ -116,6 +116,7 @@ struct dbk_entry {
 	int log_fd;			/* the read end, -1: none */
 	pid_t log_pid;			/* the driver that holds the write end */
 	uint64_t log_resume_at;		/* monotonic ms: out of the loop (flooding) until then; 0: in it */
+	bool log_draining;		/* asked to stop: read, never paused */
 	struct dbk_outlog log;
 };
 
@@ -357,6 +358,8 @@ int dbk_drvlog_open(struct dbk_daemon *dd, struct dbk_entry *d, int *wr);
 void dbk_drvlog_event(struct dbk_daemon *dd, int fd);
 /* From the timer: a pipe paused for flooding is read again once its window is over. */
 void dbk_drvlog_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now);
+/* The driver was sent SIGTERM: its pipe is read from now on, never paused. */
+void dbk_drvlog_stopping(struct dbk_daemon *dd, struct dbk_entry *d);
 /* The driver was reaped (or never forked): what it wrote last logged, the pipe closed. */
 void dbk_drvlog_close(struct dbk_daemon *dd, struct dbk_entry *d);
 

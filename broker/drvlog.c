@@ -14,7 +14,10 @@
  * Once a driver has spent its window's lines, its pipe leaves the loop
  * until the window ends (the timer): devbrokerd spends no CPU on a flood,
  * and a driver that keeps writing blocks once its pipe (a megabyte) is
- * full, its own doing.
+ * full, its own doing.  Once a driver is asked to stop (SIGTERM), its pipe
+ * is read however much it writes (what is over the budget dropped and
+ * counted): a driver blocked on its log must still be able to exit within
+ * its StopTimeoutSec=.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +49,7 @@ static bool dbk_drvlog_pause(struct dbk_daemon *dd, struct dbk_entry *d, uint64_
 {
 	uint64_t until = dbk_outlog_spent(&d->log, now);
 
-	if (!until)
+	if (!until || d->log_draining)
 		return false;
 	dbk_epoll_del(dd, d->log_fd);
 	d->log_resume_at = until;
@@ -74,6 +77,7 @@ int dbk_drvlog_open(struct dbk_daemon *dd, struct dbk_entry *d, int *wr)
 	d->log_fd = fds[0];
 	d->log_pid = 0;
 	d->log_resume_at = 0;
+	d->log_draining = false;
 	d->log.len = 0;		/* the window, and what it spent, stay: no fresh budget per start */
 	if (!dbk_drvlog_pause(dd, d, dbk_now_ms())) {
 		ret = dbk_epoll_add(dd, fds[0], DBK_EP_DRVLOG);
@@ -116,17 +120,21 @@ void dbk_drvlog_event(struct dbk_daemon *dd, int fd)
 
 	for (i = 0; i < dd->nr_devs; i++) {
 		struct dbk_entry *d = &dd->devs[i];
+		uint64_t now;
 
 		if (d->log_fd != fd || d->log_resume_at)
 			continue;
 		/* The end: the driver closed its output (or died, and is reaped soon). */
-		if (dbk_drvlog_read(d) == 0)
+		if (dbk_drvlog_read(d) == 0) {
 			dbk_drvlog_end(dd, d);
-		else if (dbk_drvlog_pause(dd, d, dbk_now_ms()))
+			return;
+		}
+		now = dbk_now_ms();
+		if (dbk_drvlog_pause(dd, d, now))
 			dbk_log("%s: %s[%d]: more than %d lines in %d s: its output is read again in %llu ms",
 				d->info.id, d->driver[0] ? d->driver : "driver", (int)d->log_pid,
 				DBK_OUTLOG_BURST, DBK_OUTLOG_WINDOW_MS / 1000,
-				(unsigned long long)(d->log_resume_at - dbk_now_ms()));
+				(unsigned long long)(d->log_resume_at - now));
 		return;
 	}
 }
@@ -141,6 +149,15 @@ void dbk_drvlog_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now)
 		/* Out of memory for the fd table: try again in a window. */
 		d->log_resume_at = now + DBK_OUTLOG_WINDOW_MS;
 	}
+}
+
+void dbk_drvlog_stopping(struct dbk_daemon *dd, struct dbk_entry *d)
+{
+	if (d->log_fd < 0)
+		return;
+	d->log_draining = true;
+	if (d->log_resume_at && dbk_epoll_add(dd, d->log_fd, DBK_EP_DRVLOG) == 0)
+		d->log_resume_at = 0;
 }
 
 void dbk_drvlog_close(struct dbk_daemon *dd, struct dbk_entry *d)

@@ -184,6 +184,7 @@ void dbk_entry_term(struct dbk_daemon *dd, struct dbk_entry *d)
 	/* Its process group (launch.c's setsid), or the child not there yet. */
 	if (kill(-d->pid, SIGTERM) < 0)
 		kill(d->pid, SIGTERM);
+	dbk_drvlog_stopping(dd, d);	/* one blocked on a full log could not exit */
 	dbk_event(dd, "stopping", d, "driver %s (pid %d): SIGTERM, %u s to exit (StopTimeoutSec=)",
 		  d->driver[0] ? d->driver : "(its manifest removed)", (int)d->pid, d->stop_timeout);
 	dbk_timer_arm(dd);

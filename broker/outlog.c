@@ -63,8 +63,16 @@ static void dbk_outlog_line(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_em
 	o->len = 0;
 	if (len && o->line[len - 1] == '\r')	/* "\r\n": one line break */
 		len--;
-	if (!len)
+	if (!len) {
+		/*
+		 * Not logged, yet read: an empty line costs the window a line
+		 * too, or a flood of "\n" would never spend it (never pause).
+		 */
+		dbk_outlog_window(o, now_ms, emit, ctx);
+		if (o->lines < DBK_OUTLOG_BURST)
+			o->lines++;
 		return;
+	}
 	o->line[len] = '\0';
 	/*
 	 * Escape sequences, NULs, carriage returns mid-line: shown, never
@@ -114,7 +122,8 @@ void dbk_outlog_feed(struct dbk_outlog *o, const char *buf, size_t n, uint64_t n
 
 void dbk_outlog_flush(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn *emit, void *ctx)
 {
-	dbk_outlog_line(o, now_ms, emit, ctx);
+	if (o->len)
+		dbk_outlog_line(o, now_ms, emit, ctx);
 	if (o->dropped)
 		emit(ctx, NULL, o->dropped);
 	o->dropped = 0;

@@ -142,6 +142,23 @@ static void test_rate_limit(void **state)
 	assert_string_equal(g.lines[g.n - 1], "again");
 }
 
+/* A flood of empty lines spends the window too: else the reader never pauses (review R12). */
+static void test_empty_lines_spend(void **state)
+{
+	static char nl[65536];
+	struct dbk_outlog o = { 0 };
+
+	memset(&g, 0, sizeof(g));
+	memset(nl, '\n', sizeof(nl));
+	dbk_outlog_feed(&o, nl, sizeof(nl), 1000, emit, &g);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(dbk_outlog_spent(&o, 1000), 1000 + DBK_OUTLOG_WINDOW_MS);
+	/* A flush with nothing pending costs nothing. */
+	memset(&o, 0, sizeof(o));
+	dbk_outlog_flush(&o, 1000, emit, &g);
+	assert_int_equal(o.lines, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_non_ascii),
 		cmocka_unit_test(test_long_line_cut),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_empty_lines_spend),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
