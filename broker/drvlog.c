@@ -32,10 +32,16 @@
 #define DBK_DRVLOG_PIPE		(1 << 20)
 #define DBK_DRVLOG_DRAIN	DBK_DRVLOG_PIPE
 
+/* The manifest's name in the driver's lines ("driver" once its manifest is gone). */
+static const char *dbk_drvlog_name(const struct dbk_entry *d)
+{
+	return d->driver[0] ? d->driver : "driver";
+}
+
 static void dbk_drvlog_emit(void *ctx, const char *line, unsigned int dropped)
 {
 	const struct dbk_entry *d = ctx;
-	const char *name = d->driver[0] ? d->driver : "driver";
+	const char *name = dbk_drvlog_name(d);
 
 	if (line)
 		dbk_log("%s: %s[%d]: %s", d->info.id, name, (int)d->log_pid, line);
@@ -132,7 +138,7 @@ void dbk_drvlog_event(struct dbk_daemon *dd, int fd)
 		now = dbk_now_ms();
 		if (dbk_drvlog_pause(dd, d, now))
 			dbk_log("%s: %s[%d]: more than %d lines in %d s: its output is read again in %llu ms",
-				d->info.id, d->driver[0] ? d->driver : "driver", (int)d->log_pid,
+				d->info.id, dbk_drvlog_name(d), (int)d->log_pid,
 				DBK_OUTLOG_BURST, DBK_OUTLOG_WINDOW_MS / 1000,
 				(unsigned long long)(d->log_resume_at - now));
 		return;

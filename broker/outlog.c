@@ -55,52 +55,53 @@ static unsigned int dbk_outlog_utf8(const char *s, size_t n)
 	return len;
 }
 
+/*
+ * Escape sequences, NULs, carriage returns mid-line: shown, never obeyed.
+ * Beyond ASCII, only well-formed UTF-8 stays, and not the C1 controls
+ * (U+0080..U+009F: CSI is U+009B), the line and paragraph separators and
+ * NEL (line breaks to Unicode-aware readers), nor the bidirectional
+ * controls (text shown in another order than logged).
+ */
+static void dbk_outlog_clean(char *line, unsigned int len)
+{
+	unsigned int i = 0, n;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c >= 0x80 && (n = dbk_outlog_utf8(line + i, len - i))) {
+			i += n;
+			continue;
+		}
+		if (c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7f)
+			line[i] = '?';
+		i++;
+	}
+}
+
 static void dbk_outlog_line(struct dbk_outlog *o, uint64_t now_ms, dbk_outlog_emit_fn *emit,
 			    void *ctx)
 {
-	unsigned int len = o->len, i;
+	unsigned int len = o->len;
 
 	o->len = 0;
 	if (len && o->line[len - 1] == '\r')	/* "\r\n": one line break */
 		len--;
-	if (!len) {
-		/*
-		 * Not logged, yet read: an empty line costs the window a line
-		 * too, or a flood of "\n" would never spend it (never pause).
-		 */
-		dbk_outlog_window(o, now_ms, emit, ctx);
-		if (o->lines < DBK_OUTLOG_BURST)
-			o->lines++;
-		return;
-	}
-	o->line[len] = '\0';
 	/*
-	 * Escape sequences, NULs, carriage returns mid-line: shown, never
-	 * obeyed.  Beyond ASCII, only well-formed UTF-8 stays, and not the
-	 * C1 controls (U+0080..U+009F: CSI is U+009B), the line and paragraph
-	 * separators and NEL (line breaks to Unicode-aware readers), nor the
-	 * bidirectional controls (text shown in another order than logged).
+	 * An empty line is never logged, yet it costs the window a line too:
+	 * else a flood of "\n" would never spend it (never pause).
 	 */
-	for (i = 0; i < len;) {
-		unsigned char c = (unsigned char)o->line[i];
-		unsigned int n = dbk_outlog_utf8(o->line + i, len - i);
-
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				o->line[i] = '?';
-			i++;
-		} else if (!n) {
-			o->line[i++] = '?';
-		} else {
-			i += n;
-		}
-	}
 	dbk_outlog_window(o, now_ms, emit, ctx);
 	if (o->lines >= DBK_OUTLOG_BURST) {
-		o->dropped++;
+		if (len)
+			o->dropped++;
 		return;
 	}
 	o->lines++;
+	if (!len)
+		return;
+	o->line[len] = '\0';
+	dbk_outlog_clean(o->line, len);
 	emit(ctx, o->line, 0);
 }
 

@@ -61,29 +61,33 @@ static void test_lines_across_reads(void **state)
 	assert_int_equal(o.len, 0);
 }
 
+/* @n bytes (NULs included) make one line, logged as @want. */
+static void assert_one_line(const char *s, size_t n, const char *want)
+{
+	struct dbk_outlog o = { 0 };
+
+	memset(&g, 0, sizeof(g));
+	dbk_outlog_feed(&o, s, n, 1, emit, &g);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.lines[0], want);
+}
+
 /* A forged line break, an escape sequence, a NUL: one line, shown, not obeyed. */
 static void test_control_characters(void **state)
 {
-	struct dbk_outlog o = { 0 };
 	const char s[] = "x\rdevbrokerd: 0000:00:04.0: started: forged\x1b[2J\tz\x7f\0y\n";
 
-	memset(&g, 0, sizeof(g));
-	dbk_outlog_feed(&o, s, sizeof(s) - 1, 1, emit, &g);
-	assert_int_equal(g.n, 1);
-	assert_string_equal(g.lines[0], "x?devbrokerd: 0000:00:04.0: started: forged?[2J\tz??y");
+	assert_one_line(s, sizeof(s) - 1, "x?devbrokerd: 0000:00:04.0: started: forged?[2J\tz??y");
 }
 
 /* Beyond ASCII: C1 controls, Unicode line breaks, bidi controls, malformed UTF-8. */
 static void test_non_ascii(void **state)
 {
-	struct dbk_outlog o = { 0 };
 	const char s[] = "\xc2\x9b" "2J\x9b" "2J x\xe2\x80\xa8" "y\xc2\x85" "z\xe2\x80\xae" "w "
 			 "\xff\xc0\xaf \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82\n";
 
-	memset(&g, 0, sizeof(g));
-	dbk_outlog_feed(&o, s, sizeof(s) - 1, 1, emit, &g);
-	assert_int_equal(g.n, 1);
-	assert_string_equal(g.lines[0], "??2J?2J x???y??z???w ??? \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82");
+	assert_one_line(s, sizeof(s) - 1,
+			"??2J?2J x???y??z???w ??? \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82");
 }
 
 static void test_long_line_cut(void **state)
