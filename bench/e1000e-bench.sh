@@ -42,7 +42,9 @@ nics=($(e1000e_nics))
 ours=${nics[0]}
 e1000e_ours "$ours"
 netns_nic "${nics[1]}" kern 10.89.0.2
+KERN_IF=$NETNS_IF
 netns_nic "${nics[2]}" peer 10.89.0.3
+PEER_IF=$NETNS_IF
 
 broker_setup
 sed -e "s|^Exec=.*|& ${E1000E_BENCH_ARGS:-}|" "$DBK_MANIFESTS/e1000e.conf" > "$BRK/sys/e1000e.conf"
@@ -65,6 +67,18 @@ if [ -n "${E1000E_BENCH_CPU:-}" ]; then
 fi
 tap ok "three NICs on one hub: ours $ours ($IF, driver pid $DRV_PID), the kernel's ${nics[1]} (kern), the peer ${nics[2]} (peer)"
 
+# Where a UDP datagram can be lost between iperf3's sendto() and the
+# peer's socket: the sender's interface (tx_dropped: for our TAP, a frame
+# the driver did not read in time, tun's queue being full), the peer NIC
+# (rx_missed_errors: no free receive descriptor; rx_fifo_errors, rx_dropped),
+# the peer's UDP socket (RcvbufErrors).  losses NS IF: those counters, now.
+losses() {
+	local ns=() st=/sys/class/net/$2/statistics
+	[ -n "$1" ] && ns=(ip netns exec "$1")
+	"${ns[@]}" sh -c "cat $st/tx_dropped $st/rx_missed_errors $st/rx_fifo_errors $st/rx_dropped $st/rx_packets" | tr '\n' ' '
+	"${ns[@]}" awk '/^Udp:/ { if (h) { print $6, $4; exit } h = 1 }' /proc/net/snmp
+}
+
 cpu() {	# cpu: "busy idle driver_ticks" now
 	local c u n s idle iow irq sirq _ d=0
 	read -r c u n s idle iow irq sirq _ < /proc/stat
@@ -78,6 +92,9 @@ run() {	# run ROUND CASE SIDE
 	progress "round $round/$ROUNDS: $case on $side"
 	pkill -f 'iperf3 -s' 2>/dev/null; sleep 0.2
 	ip netns exec peer "${PIN[@]}" iperf3 -s -D > /dev/null 2>&1; sleep 0.5
+	local sif=$IF sns= l0=() l1=()
+	[ "$side" = kernel ] && { sif=$KERN_IF; sns=kern; }
+	l0=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
 	c0=$(cpu); t0=${EPOCHREALTIME/./}
 	case "$case" in
 	tcp-tx) timeout $((RUNTIME + 30)) "${ns[@]}" iperf3 -c 10.89.0.3 -t "$RUNTIME" -J > "$OUT/run.json" 2>&1 || rc=$? ;;
@@ -86,10 +103,12 @@ run() {	# run ROUND CASE SIDE
 	ping) timeout $((PINGS / 50 + 60)) "${ns[@]}" busybox ping -c "$PINGS" -i 0.01 -W 2 10.89.0.3 > "$OUT/run.json" 2>&1 || rc=$? ;;
 	esac
 	t1=${EPOCHREALTIME/./}; c1=$(cpu)
+	l1=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
 	python3 - "$OUT/run.json" "$round" "$case" "$side" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" "$(getconf CLK_TCK)" \
+		"${l0[*]}" "${l1[*]}" \
 		>> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'EOF'
 	import json, re, sys
-	f, rnd, case, side, rc, c0, c1, ms, ncpu, hz = sys.argv[1:]
+	f, rnd, case, side, rc, c0, c1, ms, ncpu, hz, l0, l1 = sys.argv[1:]
 	b0, i0, d0 = map(int, c0.split()); b1, i1, d1 = map(int, c1.split())
 	rec = dict(round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms))
 	us = 1e6 / int(hz)
@@ -118,6 +137,14 @@ run() {	# run ROUND CASE SIDE
 	            rec["lost_percent"] = s["lost_percent"]
 	            rec["value"] = rec["pps"]
 	            rec["cpu_us_per_pkt"] = rec["cpu_ms"] * 1000.0 / max(s["packets"], 1)
+	            # losses(): the sender's then the peer's 5 interface counters and 2 UDP ones.
+	            names = ["side_tx_dropped", None, None, None, None, None, None,
+	                     None, "peer_rx_missed", "peer_rx_fifo", "peer_rx_dropped", "peer_rx_packets",
+	                     "peer_udp_rcvbuf_errors", "peer_udp_in_errors"]
+	            a, b = l0.split(), l1.split()
+	            if len(a) == len(b) == len(names):
+	                rec["loss_at"] = {n: int(y) - int(x) for n, x, y in zip(names, a, b) if n}
+	                rec["loss_at"]["iperf3_lost"] = s["lost_packets"]
 	        else:
 	            s = e["sum_received"]
 	            rec["mbps"] = s["bits_per_second"] / 1e6
@@ -126,8 +153,11 @@ run() {	# run ROUND CASE SIDE
 	except Exception as ex:
 	    rec["error"] = "%s: %s" % (type(ex).__name__, text[-300:])
 	print(json.dumps(rec))
-	print("%s %s: %s, CPU %.0f ms (driver %.0f)" % (case, side,
-	      rec.get("error") or ("%.2f" % rec.get("value", 0)), rec["cpu_ms"], rec["drv_cpu_ms"]), file=sys.stderr)
+	print("%s %s: %s, CPU %.0f ms (driver %.0f)%s" % (case, side,
+	      rec.get("error") or ("%.2f" % rec.get("value", 0)), rec["cpu_ms"], rec["drv_cpu_ms"],
+	      "; lost %d: %s" % (rec["loss_at"]["iperf3_lost"], ", ".join(
+	          "%s %d" % (k, v) for k, v in rec["loss_at"].items() if v and k != "iperf3_lost"))
+	      if "loss_at" in rec else ""), file=sys.stderr)
 	EOF
 	progress "  $(tail -n 1 "$OUT/summary")"
 }
@@ -147,6 +177,9 @@ tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$OUT/runs.jsonl
 grep -E 'e1000e:.*(reset|hang|dropped)' "$BROKER_LOG" | tail -n 5 | diag
 ctl unbind "$ours" > /dev/null 2>&1
 broker_stop
+# The driver's counters at its exit: frames, drops, MPC (frames the NIC had
+# no receive descriptor for: a driver too slow to refill its ring), polling.
+grep -E 'e1000e: ([0-9]+ frames received|poll )' "$BROKER_LOG" | tail -n 2 | diag
 python3 - "$OUT/runs.jsonl" <<'EOF' | diag
 import json, statistics as st, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]

@@ -10,7 +10,8 @@
  *    policy's grant hook), so that no access there escapes the hook.
  *  - Registers the driver does not use are refused with EPERM: EEC (NVM
  *    bit-banging), CTRL_EXT, MDIC (the PHY), WUC (wake-up), a write to
- *    RAL0 (the MAC is read only), a read of a statistics counter.
+ *    RAL0 (the MAC is read only), a read of a statistics counter (but
+ *    MPC's, which the driver reports) and a write of MPC.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,6 +55,8 @@ int main(void)
 	expect(-EPERM, dbk_write32(dev, 0, 0x00020, 0x08000000), "write MDIC (a PHY read)");
 	expect(-EPERM, dbk_write32(dev, 0, 0x05800, 0), "write WUC (wake-up)");
 	expect(-EPERM, dbk_write32(dev, 0, 0x05400, 0x12345678), "write RAL0 (read only)");
+	expect(0, dbk_read32(dev, 0, 0x04010, &v), "read MPC (missed packets, the one statistic allowed)");
+	expect(-EPERM, dbk_write32(dev, 0, 0x04010, 0), "write MPC (read only)");
 	expect(-EPERM, dbk_read32(dev, 0, 0x04074, &v), "read GPRC (statistics)");
 	expect(-EPERM, dbk_write16(dev, 0, 0x00000, 0), "a 2-byte write of CTRL (32-bit only)");
 	dbk_dev_free(dev);

@@ -35,10 +35,11 @@ int main(void)
 				    0x400, 0x410, 0x2800, 0x2804,
 				    0x2808, 0x2820, 0x282c, 0x3800, 0x3804, 0x3808, 0x3820, 0x382c,
 				    0x5200, 0x53fc };
-	static const __u64 ro[] = { 0x8, 0x5400, 0x5404 };
-	/* EEC, CTRL_EXT, FLA, MDIC, ITR, ICS, past EITR4, PBA, RXDCTL, TXDCTL (pread/pwrite only), GPRC, WUC, MANC, SWSM, RAL1, packet buffer. */
+	static const __u64 ro[] = { 0x8, 0x4010, 0x5400, 0x5404 };
+	/* EEC, CTRL_EXT, FLA, MDIC, ITR, ICS, past EITR4, PBA, RXDCTL, TXDCTL (pread/pwrite only), CRCERRS, the statistic after MPC, GPRC, WUC, MANC, SWSM, RAL1, packet buffer. */
 	static const __u64 never[] = { 0x10, 0x18, 0x1c, 0x20, 0xc4, 0xc8, 0xfc, 0x1000, 0x2828,
-				       0x3828, 0x4074, 0x5800, 0x5820, 0x5b50, 0x5408, 0x10000 };
+				       0x3828, 0x4000, 0x4014, 0x4074, 0x5800, 0x5820, 0x5b50, 0x5408,
+				       0x10000 };
 	struct dbk_policy_grant_ctx g;
 	unsigned int i, bad = 0;
 
