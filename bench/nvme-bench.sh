@@ -27,6 +27,8 @@
 # the raw runs in $DBK_VM_DIR/nvme-bench.json (kept on the host with the
 # console log) and as "# raw" lines.  Progress goes live to the VM's output.
 # usage: bench/nvme-bench.sh [ROUNDS [RUNTIME [CAL_ROUNDS]]]
+#   NVME_BENCH_CASES="randread-4k-qd1": only these cases (default: all four)
+#   NVME_BENCH_ARGS="--spin-us 0": appended to the driver's Exec=
 #   bench/nvme-bench-run BUILD   (meson test -C BUILD --benchmark vm-bench-nvme -v)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -36,7 +38,11 @@ VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
 RAW=$DBK_VM_DIR/nvme-bench.json
 HZ=$(getconf CLK_TCK)
-CASES=(randread-4k-qd1 randread-4k-qd32 read-128k-qd8 write-128k-qd8)
+read -r -a CASES <<< "${NVME_BENCH_CASES:-randread-4k-qd1 randread-4k-qd32 read-128k-qd8 write-128k-qd8}"
+for c in "${CASES[@]}"; do
+	case "$c" in randread-4k-qd1|randread-4k-qd32|read-128k-qd8|write-128k-qd8) ;;
+	*) echo "nvme-bench.sh: unknown case '$c'" >&2; exit 2 ;; esac
+done
 BENCH_NAME=nvme-bench
 . bench/bench-lib.sh
 
@@ -240,13 +246,13 @@ round() {	# round PHASE R SIDE1 DEV1 SIDE2 DEV2: every case on both sides, alter
 	done
 }
 
-progress "$ROUNDS rounds (+ $CAL calibration), ${RUNTIME}s + ${RAMP}s ramp per fio run, $((${#CASES[@]} * 2 * (ROUNDS + CAL))) runs"
+progress "$ROUNDS rounds (+ $CAL calibration), ${RUNTIME}s + ${RAMP}s ramp per fio run, $((${#CASES[@]} * 2 * (ROUNDS + CAL))) runs; cases ${CASES[*]}; driver args '${NVME_BENCH_ARGS:-}'"
 # --- calibration: the kernel's nvme on both controllers -----------------------
 for r in $(seq "$CAL"); do round cal "$r" kernelA "$DA" kernelB "$DB"; done
 
 # --- controller A to drivers/nvme (devbrokerd, the installed manifest) -------
 broker_setup
-cp "$DBK_MANIFESTS/nvme.conf" "$BRK/sys/"
+sed -e "s|^Exec=.*|& ${NVME_BENCH_ARGS:-}|" "$DBK_MANIFESTS/nvme.conf" > "$BRK/sys/nvme.conf"
 broker_start
 SIZE=$(blockdev --getsize64 "$DA")
 ctl bind "$A" > /dev/null 2>&1
@@ -266,6 +272,8 @@ for r in $(seq "$ROUNDS"); do round main "$r" ours "$LINK" kernel "$DB"; done
 ALIVE=$(kill -0 "$DRV_PID" 2>/dev/null && [ "$(dev_field "$A" pid)" = "$DRV_PID" ] && echo yes || echo no)
 ctl unbind "$A" > /dev/null 2>&1
 broker_stop
+# The driver's own counters at its exit: interrupts, polling, submit-side spins.
+grep -E 'queue [0-9]+: [0-9]+ commands' "$BROKER_LOG" | diag
 
 cp "$OUT/runs.jsonl" "$RAW"
 tap "$([ "$ALIVE" = yes ] && echo ok || echo 'not ok')" "the driver ran through every round without a restart (pid $DRV_PID)"
