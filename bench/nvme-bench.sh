@@ -28,7 +28,7 @@
 # console log) and as "# raw" lines.  Progress goes live to the VM's output.
 # usage: bench/nvme-bench.sh [ROUNDS [RUNTIME [CAL_ROUNDS]]]
 #   NVME_BENCH_CASES="randread-4k-qd1": only these cases (default: all four)
-#   NVME_BENCH_ARGS="--spin-us 0": appended to the driver's Exec=
+#   NVME_BENCH_ARGS="--poll always": appended to the driver's Exec=
 #   bench/nvme-bench-run BUILD   (meson test -C BUILD --benchmark vm-bench-nvme -v)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -272,7 +272,7 @@ for r in $(seq "$ROUNDS"); do round main "$r" ours "$LINK" kernel "$DB"; done
 ALIVE=$(kill -0 "$DRV_PID" 2>/dev/null && [ "$(dev_field "$A" pid)" = "$DRV_PID" ] && echo yes || echo no)
 ctl unbind "$A" > /dev/null 2>&1
 broker_stop
-# The driver's own counters at its exit: interrupts, polling, submit-side spins.
+# The driver's own counters at its exit: commands, interrupts, polling.
 grep -E 'queue [0-9]+: [0-9]+ commands' "$BROKER_LOG" | diag
 
 cp "$OUT/runs.jsonl" "$RAW"

@@ -423,7 +423,7 @@ static int delete_io_queue(struct nvme_ctrl *c, struct nvme_queue *q, bool sq)
 }
 
 /* Bring the enabled controller's I/O queues up (init and after a reset). */
-static int setup_io_queues(struct nvme_ctrl *c)
+static int setup_io_queues(struct nvme_ctrl *c, bool reset)
 {
 	unsigned int i;
 	int n, r;
@@ -431,6 +431,16 @@ static int setup_io_queues(struct nvme_ctrl *c)
 	n = set_num_queues(c, c->nr_io);
 	if (n < 0)
 		return n;
+	if ((unsigned int)n < c->nr_io && reset) {
+		/*
+		 * The queues are in use (serve.c's threads hold them): they
+		 * cannot be freed under them.  The controller fails; the
+		 * driver's restart brings it up with what it grants.
+		 */
+		nvme_log("after the reset the controller grants %d I/O queue pairs, fewer than the %u in use",
+			 n, c->nr_io);
+		return -EIO;
+	}
 	if ((unsigned int)n < c->nr_io) {
 		nvme_log("the controller grants %d I/O queue pairs of the %u asked; using %d", n,
 			 c->nr_io, n);
@@ -618,7 +628,7 @@ int nvme_ctrl_init(struct nvme_ctrl *c, struct dbk_dev *dev, unsigned int want_i
 		}
 	}
 	pthread_mutex_lock(&c->admin_lock);
-	r = setup_io_queues(c);
+	r = setup_io_queues(c, false);
 	pthread_mutex_unlock(&c->admin_lock);
 	return r;
 }
@@ -655,7 +665,7 @@ int nvme_ctrl_reset(struct nvme_ctrl *c)
 	if (r == 0)
 		r = ctrl_enable(c);
 	if (r == 0)
-		r = setup_io_queues(c);
+		r = setup_io_queues(c, true);
 	pthread_mutex_unlock(&c->admin_lock);
 	if (r < 0) {
 		nvme_log("the controller did not come back after the reset: %s", strerror(-r));

@@ -11,8 +11,8 @@
  *   serve.c      the disk, through the block frontend (<devbroker/block.h>)
  *
  * usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]
- *             [--timeout-ms MS] [--poll adaptive|irq|always] [--spin-us US]
- *             [--nsid N] [--selftest | --identify] [--verbose]
+ *             [--timeout-ms MS] [--poll adaptive|irq|always] [--nsid N]
+ *             [--selftest | --identify] [--verbose]
  *
  * Without --grant-fd, the grant devbrokerd (or a test launcher) handed
  * over (<devbroker/handover.h>).  The grant must allow BAR0, MSI-X (one
@@ -47,8 +47,8 @@
 static void usage(FILE *f)
 {
 	fputs("usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]\n"
-	      "            [--timeout-ms MS] [--poll adaptive|irq|always] [--spin-us US]\n"
-	      "            [--nsid N] [--selftest | --identify] [--verbose]\n"
+	      "            [--timeout-ms MS] [--poll adaptive|irq|always] [--nsid N]\n"
+	      "            [--selftest | --identify] [--verbose]\n"
 	      "Without --grant-fd: the grant devbrokerd handed over.\n", f);
 }
 
@@ -73,7 +73,6 @@ int main(int argc, char **argv)
 		{ "max-transfer", required_argument, NULL, 'm' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "poll", required_argument, NULL, 'p' },
-		{ "spin-us", required_argument, NULL, 'S' },
 		{ "selftest", no_argument, NULL, 's' },
 		{ "identify", no_argument, NULL, 'i' },
 		{ "nsid", required_argument, NULL, 'n' },
@@ -109,7 +108,6 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'S': c.spin_us = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 's': selftest = true; break;
 		case 'i': identify = true; break;
 		case 'n': nsid = (uint32_t)strtoul(optarg, NULL, 0); break;

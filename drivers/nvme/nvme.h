@@ -110,7 +110,6 @@ struct nvme_queue {
 	unsigned int idle_polls;	/* empty polls in a row while polling */
 	uint64_t nr_polled;		/* completions reaped while polling */
 	uint64_t nr_poll_switches;	/* times the queue went from its interrupt to polling */
-	uint64_t nr_spun, nr_spin_hits;	/* serve.c's submit-side polls; those that saw the completion */
 };
 
 /*
@@ -138,7 +137,6 @@ struct nvme_ctrl {
 	bool verbose;
 	bool use_irq;		/* MSI-X enabled (else: polling only) */
 	enum nvme_poll_mode poll_mode;
-	unsigned int spin_us;	/* serve.c: a lone command's submitter polls its CQ this long */
 	uint32_t nr_vectors;
 
 	/* Identify Controller */

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,15 +37,6 @@
 #include "serve.h"
 
 #define WAIT_MS	200	/* a completion thread's wait, between checks of stop/dead */
-
-/* A spin-wait hint: lets a sibling hyperthread run, saves power. */
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define cpu_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define cpu_relax() __asm__ __volatile__("" ::: "memory")
-#endif
 
 struct serve;
 
@@ -178,34 +168,6 @@ static int submit_cmd(struct squeue *sq, struct nvme_req *cmd)
 	}
 }
 
-/*
- * Low-depth polling: the submitter of a lone command polls the CQ for up
- * to spin_us before it goes back to its socket.  At queue depth 1 the
- * completion thread's wakeup (MSI-X -> eventfd -> a sleeping thread on
- * an idle CPU) is half of what an I/O costs in the guest (measured: four
- * cross-thread wakeups per I/O, the kernel's nvme pays one or two); when
- * the command completes within the spin, this thread reaps it and sends
- * the reply itself (cmd_done() -> dbk_block_complete()).  Under load the
- * completion thread's own adaptive polling takes over (nvme_io_wait()),
- * and a command that takes longer costs spin_us of CPU, then is reaped
- * as before.  The interrupt still fires: the completion thread wakes,
- * finds nothing, sleeps, off the request's path.
- */
-static void spin(struct squeue *sq, struct breq *br)
-{
-	struct nvme_queue *q = sq->q;
-	uint64_t end = nvme_now_ns() + (uint64_t)sq->s->c->spin_us * 1000u;
-
-	__atomic_add_fetch(&q->nr_spun, 1, __ATOMIC_RELAXED);
-	/* pending == 1: only our reference is left, every command completed. */
-	while (__atomic_load_n(&br->pending, __ATOMIC_ACQUIRE) > 1) {
-		if (nvme_io_poll(q) < 0 || nvme_now_ns() >= end)
-			return;
-		cpu_relax();
-	}
-	__atomic_add_fetch(&q->nr_spin_hits, 1, __ATOMIC_RELAXED);
-}
-
 static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 {
 	static const enum nvme_op ops[] = {
@@ -220,7 +182,6 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	uint32_t len = dbk_block_req_length(req), chunk = len, i;
 	unsigned int nr = 1;
 	struct breq *br;
-	bool lone;
 	int r;
 
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
@@ -246,9 +207,6 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	br->sq = sq;
 	br->nr = nr;
 	br->pending = (int)nr + 1;	/* + 1: ours, until every command is queued */
-	/* Nothing else in flight on the queue (a racy read: only a hint). */
-	lone = s->c->spin_us && s->c->use_irq && s->c->poll_mode != NVME_POLL_IRQ &&
-	       !__atomic_load_n(&sq->q->inflight, __ATOMIC_RELAXED);
 	for (i = 0; i < nr; i++) {
 		struct nvme_req *cmd = &br->cmd[i];
 
@@ -273,8 +231,6 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 		set_dead(s, dbk_dev_is_revoked(s->c->dev) == 1 ? "the grant was revoked" :
 			 "the SQ doorbell cannot be written");
 		fail_queue(sq);
-	} else if (lone) {
-		spin(sq, br);
 	}
 	breq_put(br);
 }
@@ -409,10 +365,8 @@ out:
 		struct nvme_queue *q = s.sq[i].q;
 
 		nvme_log("queue %u: %" PRIu64 " commands, %" PRIu64 " interrupts, %" PRIu64
-			 " completions reaped by polling (%" PRIu64 " switches to polling), %" PRIu64
-			 " of %" PRIu64 " lone commands reaped by their submitter", q->qid,
-			 q->nr_completed, q->nr_irqs, q->nr_polled, q->nr_poll_switches,
-			 q->nr_spin_hits, q->nr_spun);
+			 " completions reaped by polling (%" PRIu64 " switches to polling)", q->qid,
+			 q->nr_completed, q->nr_irqs, q->nr_polled, q->nr_poll_switches);
 	}
 	if (__atomic_load_n(&s.dead, __ATOMIC_ACQUIRE)) {
 		rc = 3;
