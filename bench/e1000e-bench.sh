@@ -97,7 +97,8 @@ run() {	# run ROUND CASE SIDE
 	ip netns exec peer "${PIN[@]}" iperf3 -s -D > /dev/null 2>&1; sleep 0.5
 	local sif=$IF sns= l0=() l1=()
 	[ "$side" = kernel ] && { sif=$KERN_IF; sns=kern; }
-	l0=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
+	# The loss counters only where losses are reported: udp-64.
+	[ "$case" = udp-64 ] && l0=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
 	c0=$(cpu); t0=${EPOCHREALTIME/./}
 	case "$case" in
 	tcp-tx) timeout $((RUNTIME + 30)) "${ns[@]}" iperf3 -c 10.89.0.3 -t "$RUNTIME" -J > "$OUT/run.json" 2>&1 || rc=$? ;;
@@ -106,7 +107,7 @@ run() {	# run ROUND CASE SIDE
 	ping) timeout $((PINGS / 50 + 60)) "${ns[@]}" busybox ping -c "$PINGS" -i 0.01 -W 2 10.89.0.3 > "$OUT/run.json" 2>&1 || rc=$? ;;
 	esac
 	t1=${EPOCHREALTIME/./}; c1=$(cpu)
-	l1=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
+	[ "$case" = udp-64 ] && l1=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
 	python3 - "$OUT/run.json" "$round" "$case" "$side" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" "$(getconf CLK_TCK)" \
 		"${l0[*]}" "${l1[*]}" \
 		>> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'EOF'

@@ -765,7 +765,7 @@ int main(int argc, char **argv)
 	if (dbk_dev_is_revoked(n.dev) == 1)
 		rc = 3;
 out:
-	if (rc != 3 && n.dev)
+	if (rc != 3)
 		count_missed(&n);
 	logf_("%lu frames received, %lu sent; dropped %lu received, %lu to send; %lu resets; "
 	      "%lu missed by the device (MPC: no free receive descriptor)",

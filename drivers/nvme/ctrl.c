@@ -431,17 +431,17 @@ static int setup_io_queues(struct nvme_ctrl *c, bool reset)
 	n = set_num_queues(c, c->nr_io);
 	if (n < 0)
 		return n;
-	if ((unsigned int)n < c->nr_io && reset) {
-		/*
-		 * The queues are in use (serve.c's threads hold them): they
-		 * cannot be freed under them.  The controller fails; the
-		 * driver's restart brings it up with what it grants.
-		 */
-		nvme_log("after the reset the controller grants %d I/O queue pairs, fewer than the %u in use",
-			 n, c->nr_io);
-		return -EIO;
-	}
 	if ((unsigned int)n < c->nr_io) {
+		/*
+		 * After a reset the queues are in use (serve.c's threads hold
+		 * them): they cannot be freed under them.  The controller
+		 * fails; the driver's restart brings it up with what it grants.
+		 */
+		if (reset) {
+			nvme_log("after the reset the controller grants %d I/O queue pairs, fewer than the %u in use",
+				 n, c->nr_io);
+			return -EIO;
+		}
 		nvme_log("the controller grants %d I/O queue pairs of the %u asked; using %d", n,
 			 c->nr_io, n);
 		for (i = (unsigned int)n; i < c->nr_io; i++) {

@@ -11,10 +11,9 @@
  * BAR is never granted), the PHY (MDIC), manageability and wake-up (WUC,
  * MANC, the firmware semaphores SWSM and EXTCNF_CTRL), the packet buffer
  * memory and diagnostic FIFO registers, the statistics (but MPC, read
- * only), the PCIe and
- * power registers: what could outlive the driver (an EEPROM that holds
- * the MAC address and the NIC's configuration on real hardware) or reach
- * beyond its rings.  A denied access fails with EPERM and is reported
+ * only), the PCIe and power registers: what could outlive the driver
+ * (an EEPROM that holds the MAC address and the NIC's configuration on
+ * real hardware) or reach beyond its rings.  A denied access fails with EPERM and is reported
  * (devbrokerctl events).
  *
  * The access hook sees pread/pwrite only, and the manifest maps BAR0
