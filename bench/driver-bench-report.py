@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A driver benchmark's raw runs (JSON lines: bench/nvme-bench.sh's,
-bench/e1000e-bench.sh's) into its result set,
+bench/e1000e-bench.sh's, bench/usb-key-latency.sh's,
+bench/usb-storage-throughput.sh's) into its result set,
 bench/results/<date>-<host>-<bench>.json: per case and figure, each side's
 summary over the rounds (min, p50: the median, max, n, and the rounds'
 own values) and
@@ -9,7 +10,7 @@ runs ran back to back: they shared the host's load of the moment); the
 guest CPU per operation on both sides; the host's and the guest's facts
 and the host's load before and after the boot; the raw runs as they came.
 
-usage: bench/driver-bench-report.py --bench nvme|e1000e --runs RUNS.jsonl
+usage: bench/driver-bench-report.py --bench nvme|e1000e|usb-hid|usb-storage --runs RUNS.jsonl
            [--console CONSOLE.log] --load-before "1m 5m 15m"
            --load-after "1m 5m 15m" [--param KEY=VALUE...] --out OUT.json
 """
@@ -34,11 +35,14 @@ def nvme_fix():
     return mod.fix
 
 
-# Per benchmark: its phases (phase, side ours, side reference), its cases,
-# and per case the figures (raw key, unit, which way is better, CPU or not).
+# Per benchmark: its phases (name, the raw runs' phase or None for all, side
+# ours, side reference), its cases, and per case the figures (raw key, unit,
+# which way is better, CPU or not).  Two phases may share a side's runs:
+# usb-storage's FUSE file and disk are each set against the same kernel runs.
+STORAGE_FIGS = [("mbps", "MB/s", "higher", False), ("cpu_us_per_mb", "us", "lower", True)]
 BENCHES = {
     "nvme": {
-        "phases": [("main", "ours", "kernel"), ("cal", "kernelA", "kernelB")],
+        "phases": [("main", "main", "ours", "kernel"), ("cal", "cal", "kernelA", "kernelB")],
         "cases": {c: [("iops", "IO/s", "higher", False), ("mbps", "MB/s", "higher", False),
                       ("p50_us", "us", "lower", False), ("p99_us", "us", "lower", False),
                       ("cpu_us_per_io", "us", "lower", True), ("drv_us_per_io", "us", "lower", True),
@@ -46,7 +50,7 @@ BENCHES = {
                   for c in ("randread-4k-qd1", "randread-4k-qd32", "read-128k-qd8", "write-128k-qd8")},
     },
     "e1000e": {
-        "phases": [(None, "ours", "kernel")],
+        "phases": [("main", None, "ours", "kernel")],
         "cases": {
             "tcp-tx": [("mbps", "Mbit/s", "higher", False), ("cpu_us_per_mb", "us", "lower", True)],
             "tcp-rx": [("mbps", "Mbit/s", "higher", False), ("cpu_us_per_mb", "us", "lower", True)],
@@ -55,6 +59,16 @@ BENCHES = {
             "ping": [("p50_ms", "ms", "lower", False), ("p99_ms", "ms", "lower", False),
                      ("lost", "packets", "lower", False), ("cpu_us_per_ping", "us", "lower", True)],
         },
+    },
+    "usb-hid": {
+        "phases": [("main", None, "ours", "kernel")],
+        "cases": {"key": [("urb_p50_us", "us", "lower", False), ("urb_p90_us", "us", "lower", False),
+                          ("req_p50_ms", "ms", "lower", False),
+                          ("cpu_us_per_event", "us", "lower", True)]},
+    },
+    "usb-storage": {
+        "phases": [("main", None, "block", "kernel"), ("fuse", None, "fuse", "kernel")],
+        "cases": {c: STORAGE_FIGS for c in ("read", "write", "read-120k", "write-120k")},
     },
 }
 
@@ -69,7 +83,7 @@ def valid(bench, r, cpu):
 def figure(bench, runs, phase, case, key, a, b, cpu):
     def rounds(side):
         return {r["round"]: r[key] for r in runs
-                if r.get("phase") == phase and r["case"] == case and r["side"] == side
+                if (phase is None or r.get("phase") == phase) and r["case"] == case and r["side"] == side
                 and r.get(key) is not None and valid(bench, r, cpu)}
     x, y = rounds(a), rounds(b)
     out = {}
@@ -111,7 +125,7 @@ def main():
                 r["cpu_us_per_ping"] = r["cpu_ms"] * 1000.0 / r["n"]
     spec = BENCHES[a.bench]
     phases = {}
-    for phase, ours, ref in spec["phases"]:
+    for name, phase, ours, ref in spec["phases"]:
         if phase is not None and not any(r.get("phase") == phase for r in runs):
             continue
         cases = {}
@@ -123,7 +137,7 @@ def main():
                     fs[key] = dict(unit=unit, better=better, **f)
             if fs:
                 cases[case] = fs
-        phases[phase or "main"] = {"ours": ours, "reference": ref, "cases": cases}
+        phases[name] = {"ours": ours, "reference": ref, "cases": cases}
     host = host_facts()
     release, build = guest_kernel(a.console) if a.console else (None, None)
     guest = {"guest_kernel": release, "guest_kernel_build": build,

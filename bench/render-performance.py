@@ -3,12 +3,15 @@
 bench/side-bench-run (bench/results/<date>-<host>.json).
 
 usage: bench/render-performance.py RESULTS.json OUT_DIR [--no-plots]
-           [--nvme NVME.json] [--e1000e E1000E.json]
+           [--nvme NVME.json] [--e1000e E1000E.json] [--usb-hid USB-HID.json]
+           [--usb-storage USB-STORAGE.json]
 
-The drivers' result sets (bench/nvme-bench-run's, bench/e1000e-bench-run's:
-drivers/nvme and drivers/e1000e against the kernel's nvme and e1000e) are
-RESULTS-nvme.json and RESULTS-e1000e.json beside RESULTS.json (the same
-date and host) unless named; their rows say "not measured" without one.
+The drivers' result sets (bench/nvme-bench-run's, bench/e1000e-bench-run's,
+bench/usb-bench-run's: drivers/nvme, drivers/e1000e, drivers/usb-hid and
+drivers/usb-storage against the kernel's nvme, e1000e, usbhid and
+usb-storage) are RESULTS-nvme.json, RESULTS-e1000e.json, RESULTS-usb-hid.json
+and RESULTS-usb-storage.json beside RESULTS.json (the same date and host)
+unless named; their rows say "not measured" without one.
 
 OUT_DIR gets performance.md, performance-msi-cdf.svg and
 performance-dma-map.svg (gnuplot, Debian's gnuplot-nox; without it, or with
@@ -25,6 +28,9 @@ import sys
 import tempfile
 
 SIZES_K = [4, 16, 64, 256, 1024, 4096, 16384, 65536]
+# The drivers' benchmarks, in the report's order (their result sets'
+# suffixes, bench/driver-bench-report.py's --bench).
+DRIVERS = ("nvme", "e1000e", "usb-hid", "usb-storage")
 
 
 def fmt_ns(ns):
@@ -131,8 +137,9 @@ def main_table(R):
     return out
 
 
-# The drivers' rows: (label, benchmark, case, figure, unit, goal, goal text,
-# CPU figure, CPU unit); goal (op, ratio) on ours / kernel, or None.
+# The drivers' rows: (label, benchmark[:phase], case, figure, unit, goal,
+# goal text, CPU figure, CPU unit); goal (op, ratio) on ours / kernel, or
+# None (issue 16 sets none for USB: the rows report what is).
 DRIVER_ROWS = [
     ("NVMe fio 4 KiB random read, QD1", "nvme", "randread-4k-qd1", "iops", "IOPS", None, "–",
      "cpu_us_per_io", "I/O"),
@@ -151,9 +158,23 @@ DRIVER_ROWS = [
     ("e1000e ping RTT p50", "e1000e", "ping", "p50_ms", "ms", ("<=", 1.2), "≤ 1.2×",
      "cpu_us_per_ping", "ping"),
     ("e1000e ping RTT p99", "e1000e", "ping", "p99_ms", "ms", ("<=", 1.2), "≤ 1.2×", None, None),
-]
+    ("USB HID key, URB completion → evdev event, p50", "usb-hid", "key", "urb_p50_us", "µs", None, "–",
+     "cpu_us_per_event", "event"),
+    ("USB HID key, URB completion → evdev event, p90", "usb-hid", "key", "urb_p90_us", "µs", None, "–",
+     None, None),
+    ("USB HID key, QMP request → evdev event, p50", "usb-hid", "key", "req_p50_ms", "ms", None, "–",
+     None, None),
+] + [("USB storage sequential %s, %s per command, %s" % (op, kib, fe), "usb-storage" + ph, case,
+      "mbps", "MB/s", None, "–", "cpu_us_per_mb", "MB")
+     for op, case, kib in (("read", "read", "1 MiB"), ("write", "write", "1 MiB"),
+                           ("read", "read-120k", "120 KiB"), ("write", "write-120k", "120 KiB"))
+     for fe, ph in (("FUSE file", ":fuse"), ("nbd disk", ""))]
 DRIVER_NAMES = {"nvme": ("drivers/nvme (through nbd)", "the kernel's nvme", "bench/run BUILD nvme"),
-                "e1000e": ("drivers/e1000e (TAP)", "the kernel's e1000e", "bench/run BUILD e1000e")}
+                "e1000e": ("drivers/e1000e (TAP)", "the kernel's e1000e", "bench/run BUILD e1000e"),
+                "usb-hid": ("drivers/usb-hid (usbfs, uinput)", "the kernel's usbhid",
+                            "bench/run BUILD usb-hid"),
+                "usb-storage": ("drivers/usb-storage (FUSE file, nbd disk)", "the kernel's usb-storage",
+                                "bench/run BUILD usb-storage")}
 # What each goal says was not met, for the generated misses.
 WHY = {
     "nvme": "an I/O of ours goes through the guest's block layer to the nbd disk, over a "
@@ -165,6 +186,11 @@ WHY = {
               "of that process per interrupt (and per transmit) where the kernel's e1000e "
               "handles it in its interrupt and NAPI poll; on a loaded host each wake-up can "
               "wait for a host CPU, which shows most in the RTT.  Not profiled here",
+    "usb-hid": "a report goes from usbfs to the driver's process (libusb), then through "
+               "uinput back into the kernel's input layer, two wake-ups where usbhid handles "
+               "it in the URB's completion",
+    "usb-storage": "each command crosses to the driver's process (FUSE or nbd) and back, and "
+                   "the data is copied through it",
 }
 
 
@@ -175,6 +201,8 @@ def fmt_val(v, unit):
         return "%.2f ms" % v
     if unit == "MB/s":
         return "%.1f MB/s" % v
+    if unit == "µs":
+        return "%.0f µs" % v if v >= 100 else "%.1f µs" % v
     return "%.0f %s" % (v, unit)
 
 
@@ -189,10 +217,19 @@ def fmt_us(v):
 
 
 def driver_fig(D, bench, case, key):
+    """A figure of a driver's result set, its sides as "ours" and "kernel";
+    bench may name a phase other than main ("usb-storage:fuse")."""
+    bench, _, phase = bench.partition(":")
     d = D.get(bench)
     if not d:
         return None
-    return d.get("phases", {}).get("main", {}).get("cases", {}).get(case, {}).get(key)
+    p = d.get("phases", {}).get(phase or "main", {})
+    f = p.get("cases", {}).get(case, {}).get(key)
+    if not f:
+        return None
+    f = dict(f)
+    f["ours"], f["kernel"] = f.get(p.get("ours"), {}), f.get(p.get("reference"), {})
+    return f
 
 
 def driver_mark(f, c, goal, with_cpu):
@@ -239,6 +276,7 @@ def driver_rows(D):
             ratio_s(f.get("ratio")), mark, "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–",
             goal_s, cpu, cpu_r))
         cpu_s = "CPU per %s %.2f×" % (cunit, c["ratio"]) if c and c.get("ratio") is not None else ""
+        bench = bench.partition(":")[0]
         if mark in (" ✗", " ≈"):
             misses.append((bench, "%s: %.2f× the kernel's (per round %s; goal %s)%s%s" % (
                 label, f["ratio"], "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–", goal_s,
@@ -288,6 +326,10 @@ def driver_facts(D, bench, path):
     elif bench == "e1000e":
         extra = ", %s s per iperf3 run, %s pings; driver options '%s'" % (
             g.get("runtime_s", "?"), g.get("pings", "?"), g.get("driver_args", ""))
+    elif bench == "usb-hid":
+        extra = ", %s keystrokes (a press and a release each) per side and round" % g.get("keys", "?")
+    elif bench == "usb-storage":
+        extra = ", %s MiB per dd run (O_DIRECT)" % g.get("mb", "?")
     L = ["- %s against %s: `%s` (%s), %s round(s)%s; guest kernel %s; %s; host kernel %s" % (
         ours, ref, path, d.get("date", "?"), g.get("rounds", "?"), extra, g.get("guest_kernel"),
         h.get("qemu"), h.get("kernel")),
@@ -312,28 +354,38 @@ def drivers_section(D, paths):
          "one boot each: NVMe, fio on two identical QEMU controllers, one under drivers/nvme "
          "(served through the block frontend, an nbd disk) and one under the kernel's nvme "
          "(bench/nvme-bench.sh); e1000e, iperf3 and ping on three identical NICs of one hub "
-         "(ours, the kernel's, and a peer under the kernel's driver: bench/e1000e-bench.sh).  "
+         "(ours, the kernel's, and a peer under the kernel's driver: bench/e1000e-bench.sh); "
+         "USB HID, a key typed into QEMU's usb-kbd (QMP) to its evdev event, through the "
+         "kernel's usbhid and through drivers/usb-hid (usbfs, uinput), timed from the "
+         "interrupt URB's completion (usbmon) and from the request (bench/usb-key-latency.sh); "
+         "USB storage, dd with O_DIRECT on QEMU's usb-storage stick through the kernel's "
+         "usb-storage, and through drivers/usb-storage as a FUSE file and as an nbd disk "
+         "(bench/usb-storage-throughput.sh).  "
          "Each case runs once on each side per round, back to back, the side going first "
          "alternating.  Medians over the rounds; *ours / kernel* is the ratio of those medians, "
          "*per round* the range of the same ratio round by round.  Guest CPU per operation is "
          "all guest CPUs' busy time over the run (wall time × CPUs − idle, from /proc/stat) "
-         "divided by the I/Os, megabytes, packets or pings: the driver's process, the kernel's "
-         "work for both and the load generator (fio, iperf3) all count, on either side.  "
+         "divided by the I/Os, megabytes, packets, pings or key events: the driver's process, "
+         "the kernel's work for both and the load generator (fio, iperf3, dd, the key "
+         "requests' polling) all count, on either side.  "
          "Marks as above: ✓ the median ratio meets the goal (at QD32 with no more CPU per "
          "I/O), ≈ some rounds do, ✗ none does.", ""]
-    for bench in ("nvme", "e1000e"):
+    for bench in DRIVERS:
         L += driver_facts(D, bench, paths.get(bench))
     L += [""]
     rows, misses = driver_rows(D)
     L += rows
     if misses:
         L += ["", "What missed (generated from the result sets):", ""]
-    for bench in ("nvme", "e1000e"):
+    for bench in DRIVERS:
         ms = [m[1] for m in misses if m[0] == bench and len(m) == 2]
+        other = [m[2] for m in misses if m[0] == bench and len(m) == 3]
         if not ms:
+            if other:
+                L.append("- %s against %s, no goal set: %s." % (
+                    DRIVER_NAMES[bench][0], DRIVER_NAMES[bench][1], "; ".join(other)))
             continue
         L += ["- %s." % m for m in ms]
-        other = [m[2] for m in misses if m[0] == bench and len(m) == 3]
         if other:
             L.append("  - Rows without a goal of their own: %s." % "; ".join(other))
         if bench == "nvme":
@@ -473,7 +525,7 @@ def main():
     argv, args, named = sys.argv[1:], [], {}
     while argv:
         a = argv.pop(0)
-        if a in ("--nvme", "--e1000e") and argv:
+        if a in ["--" + b for b in DRIVERS] and argv:
             named[a[2:]] = argv.pop(0)
         elif not a.startswith("--"):
             args.append(a)
@@ -484,7 +536,7 @@ def main():
     src, out_dir = args
     top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     D, paths = {}, {}
-    for bench in ("nvme", "e1000e"):
+    for bench in DRIVERS:
         p = named.get(bench) or "%s-%s.json" % (os.path.splitext(src)[0], bench)
         if os.path.exists(p):
             D[bench] = json.load(open(p))
@@ -497,7 +549,7 @@ def main():
          "its drivers against the kernel's", "",
          "<!-- Generated by bench/render-performance.py from %s: do not edit; "
          "rerun `make bench` (or bench/side-bench-run BUILD with BENCH_RENDER=1). -->" % ", ".join(
-             [rel] + [paths[b] for b in ("nvme", "e1000e") if b in paths]), "",
+             [rel] + [paths[b] for b in DRIVERS if b in paths]), "",
          "One boot of a q35 + intel-iommu guest under QEMU TCG with three identical edu "
          "devices, one bound to each backend for the whole boot, every case run through each "
          "backend in interleaved rounds, each starting with the next backend (A, B, C; B, C, A; …; "
@@ -568,13 +620,14 @@ def main():
           "Rows of issue 16 that these result sets do not hold; their own side-by-side "
           "benchmarks exist and run as separate configurations.", "",
           "| Row | devbroker | reference | how to run it |", "|---|---|---|---|"]
-    for bench in ("nvme", "e1000e"):
+    for bench in DRIVERS:
         if bench not in D:
             ours, ref, how = DRIVER_NAMES[bench]
             L.append("| %s against %s | – | – | `%s` |" % (ours, ref, how))
-    L += ["| USB HID key latency against usbhid | – | – | `meson test -C BUILD --benchmark vm-bench-usb-hid` |",
-          "| USB storage throughput against usb-storage | – | – | `meson test -C BUILD --benchmark vm-bench-usb-storage` |",
-          "| Frontends: CUSE round trip, uinput event, FUSE file, nbd request, TAP frame | – | – | `bench/run BUILD edu` (CUSE round trip only, no native reference) |",
+    L += ["| Frontends on their own: CUSE round trip, uinput event, FUSE file, nbd request, TAP "
+          "frame | – | – | each is inside a driver row above, against the kernel's driver of the "
+          "device: uinput (USB HID), FUSE file (USB storage), nbd (NVMe, USB storage), TAP "
+          "(e1000e); CUSE: `bench/run BUILD edu` (its round trip only: no native reference) |",
           ""]
     notes = os.path.splitext(src)[0] + ".notes.md"
     if os.path.exists(notes):
@@ -584,11 +637,13 @@ def main():
     L += ["## Reproducing", "",
           "`make bench` (all of this: `bench/run BUILD all`), or `bench/side-bench-run BUILD "
           "[CASE...]` with BENCH_ROUNDS, BENCH_SCALE and BENCH_RENDER=1; the drivers' rows: "
-          "`BENCH_CONFIGS=\"side nvme e1000e\" make bench`, or `bench/run BUILD nvme|e1000e` "
-          "(bench/nvme-bench-run, bench/e1000e-bench-run: a boot each, their result sets "
-          "RESULTS-nvme.json and RESULTS-e1000e.json); "
-          "`bench/render-performance.py RESULTS.json docs [--nvme F] [--e1000e F]` renders the "
-          "result sets again.", ""]
+          "`BENCH_CONFIGS=\"side nvme e1000e usb-hid usb-storage\" make bench`, or "
+          "`bench/run BUILD nvme|e1000e|usb-hid|usb-storage` "
+          "(bench/nvme-bench-run, bench/e1000e-bench-run, bench/usb-bench-run: a boot each, "
+          "their result sets RESULTS-nvme.json, RESULTS-e1000e.json, RESULTS-usb-hid.json and "
+          "RESULTS-usb-storage.json); "
+          "`bench/render-performance.py RESULTS.json docs [--nvme F] [--e1000e F] [--usb-hid F] "
+          "[--usb-storage F]` renders the result sets again.", ""]
     with open(os.path.join(out_dir, "performance.md"), "w") as fh:
         fh.write("\n".join(L))
     return 0

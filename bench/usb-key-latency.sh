@@ -1,22 +1,34 @@
 #!/bin/bash
 # In one VM boot: the latency of a key typed into QEMU's usb-kbd (QMP
 # input-send-event, asked by the guest of tests/vm/qmp-agent) to its evdev
-# event, first through the kernel's usbhid, then through drivers/usb-hid
-# under devbrokerd (usbfs, libusb, uinput).  Two numbers for each path:
+# event, through the kernel's usbhid ("kernel") and through drivers/usb-hid
+# under devbrokerd ("ours": usbfs, libusb, uinput), in interleaved rounds
+# (each round both paths, the one going first alternating).  Per round and
+# path, N keystrokes (a press and a release each):
 #  - request -> event: from the guest handing the request over to the
 #    evdev timestamp; includes the agent's polling (20 ms steps), QMP and
 #    QEMU, so only the difference between the paths means something;
 #  - URB -> event: from the interrupt URB's completion (usbmon's timestamp)
 #    to the evdev timestamp, the part that differs between the paths: in
 #    the kernel (usbhid + hid-input) or through usbfs, our process and
-#    uinput.
-# Not a timed test: numbers under TCG are only comparable to each other.
-# Boot: --xhci --qmp SOCK --host tests/vm/qmp-agent
+#    uinput;
+#  - the guest's CPU time per event (/proc/stat: the window's wall time x
+#    CPUs - idle), the driver's process (ours) and the agent's polling
+#    included.
+# The raw runs (JSON lines) go to $DBK_VM_DIR/usb-hid-bench/runs.jsonl:
+# bench/usb-bench-run makes the result set of them.  Numbers only: it never
+# fails on a ratio.  TAP.
+# usage: bench/usb-key-latency.sh [ROUNDS [KEYS]]   (5 rounds of 100 keystrokes)
+# Boot: --xhci --qmp SOCK --host tests/vm/qmp-agent (bench/usb-bench-run hid)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
-N=${DBK_BENCH_N:-100}
+ROUNDS=${1:-5} KEYS=${2:-100}
+BENCH_NAME=usb-hid-bench
+. bench/bench-lib.sh
 ER=$DBK_HELPERS/evdev-read
 LAT=$DBK_HELPERS/usb-key-latency
+KNAME="QEMU QEMU USB Keyboard"
+ONAME="devbroker usb-hid keyboard (QEMU USB Keyboard)"
 modprobe xhci_pci; modprobe usbhid; modprobe hid_generic; modprobe evdev; modprobe uinput
 modprobe usbmon || fail "no usbmon"
 
@@ -24,83 +36,102 @@ modprobe usbmon || fail "no usbmon"
 wait_for 10 usb_iface '*ic03isc01ip01*' >/dev/null || fail "no usb-kbd in the bed"
 kbd=$(usb_iface '*ic03isc01ip01*')
 bus=$(cat "/sys/bus/usb/devices/${kbd%%:*}/busnum"); dev=$(cat "/sys/bus/usb/devices/${kbd%%:*}/devnum")
-
-measure() {	# measure NAME EVDEV-NAME: N keystrokes, with usbmon running
-	local node mon
-	wait_for 20 "$ER" --find "$2" >/dev/null || fail "no input device '$2'"
-	node=$("$ER" --find "$2")
-	cat "/sys/kernel/debug/usb/usbmon/${bus}u" > "$DBK_VM_DIR/usbmon-$1.txt" &
-	mon=$!
-	sleep 0.5
-	"$LAT" "$node" "$N" > "$DBK_VM_DIR/lat-$1.txt" || fail "usb-key-latency on $node ($1) failed"
-	sleep 0.2
-	kill "$mon"; wait "$mon" 2>/dev/null
-}
-
-wait_for 10 test "$(basename "$(readlink "/sys/bus/usb/devices/$kbd/driver")")" = usbhid
-measure usbhid "QEMU QEMU USB Keyboard"
+ADDR=$(printf 'Ii:%d:%03d:1' "$bus" "$dev")
 
 broker_setup
-sed -e '/^USBInterface=03\/01\/02/d' \
-	"$DBK_MANIFESTS/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
-broker_start
-measure usb-hid "devbroker usb-hid keyboard (QEMU USB Keyboard)"
-broker_stop
+sed -e '/^USBInterface=03\/01\/02/d' "$DBK_MANIFESTS/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
 
-python3 - "$DBK_VM_DIR" "$N" "$(printf 'Ii:%d:%03d:1' "$bus" "$dev")" <<'PYEOF'
-import statistics, sys
-vmdir, n, addr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-WRAP = 4096 * 1000000    # usbmon: (seconds & 0xfff) * 10^6 + microseconds
+cpu() {	# cpu: "busy idle" ticks now, all CPUs
+	local c u n s idle iow irq sirq _
+	read -r c u n s idle iow irq sirq _ < /proc/stat
+	echo "$((u + n + s + irq + sirq)) $((idle + iow))"
+}
 
-def completions(path):
-    """(timestamp us, pressed?) of each interrupt-IN completion of the keyboard."""
-    out = []
-    for line in open(path):
-        f = line.split()
-        if len(f) >= 8 and f[2] == "C" and f[3] == addr and f[4].startswith("0:") and f[6] == "=":
-            report = "".join(f[7:])
-            out.append((int(f[1]), report[4:6] == "04"))
-    return out
+run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
+	local round=$1 side=$2 name=$KNAME node mon c0 c1 t0 t1 rc=0
+	progress "round $round/$ROUNDS: $KEYS keys through $side"
+	if [ "$side" = ours ]; then
+		name=$ONAME
+		broker_start
+	else
+		wait_for 20 test "$(iface_driver "$kbd")" = usbhid || fail "usbhid did not get the keyboard back"
+	fi
+	wait_for 20 "$ER" --find "$name" >/dev/null || { tail -n 20 "$BROKER_LOG" | diag; fail "no input device '$name'"; }
+	node=$("$ER" --find "$name")
+	cat "/sys/kernel/debug/usb/usbmon/${bus}u" > "$OUT/usbmon" &
+	mon=$!
+	sleep 0.5
+	c0=$(cpu); t0=${EPOCHREALTIME/./}
+	"$LAT" "$node" "$KEYS" > "$OUT/lat" || rc=$?
+	t1=${EPOCHREALTIME/./}; c1=$(cpu)
+	sleep 0.2
+	kill "$mon"; wait "$mon" 2>/dev/null
+	[ "$side" = ours ] && broker_stop
+	python3 - "$OUT" "$ADDR" "$round" "$side" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" \
+		"$(getconf CLK_TCK)" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
+	import json, statistics, sys
+	out, addr, rnd, side, rc, c0, c1, ms, ncpu, hz = sys.argv[1:]
+	WRAP = 4096 * 1000000    # usbmon: (seconds & 0xfff) * 10^6 + microseconds
 
-def urb_to_event(comps, t_ev_ns, pressed):
-    """us from the last matching completion before the event to the event."""
-    t = (t_ev_ns // 1000) % WRAP
-    best = None
-    for ts, p in comps:
-        d = (t - ts) % WRAP
-        if p == pressed and d < 1000000 and (best is None or d < best):
-            best = d
-    return best
+	def completions(path):
+	    """(timestamp us, pressed?) of each interrupt-IN completion of the keyboard."""
+	    res = []
+	    for line in open(path, errors="replace"):
+	        f = line.split()
+	        if len(f) >= 8 and f[2] == "C" and f[3] == addr and f[4].startswith("0:") and f[6] == "=":
+	            res.append((int(f[1]), "".join(f[7:])[4:6] == "04"))
+	    return res
 
-def stats(xs):
-    xs = sorted(xs)
-    return (statistics.median(xs), xs[int(0.9 * (len(xs) - 1))], statistics.mean(xs), xs[0], xs[-1])
+	def urb_to_event(comps, t_ev_ns, pressed):
+	    """us from the last matching completion before the event to the event."""
+	    t = (t_ev_ns // 1000) % WRAP
+	    best = None
+	    for ts, p in comps:
+	        d = (t - ts) % WRAP
+	        if p == pressed and d < 1000000 and (best is None or d < best):
+	            best = d
+	    return best
 
-rows = {}
-for path in ("usbhid", "usb-hid"):
-    comps = completions("%s/usbmon-%s.txt" % (vmdir, path))
-    for kind in ("press", "release"):
-        req, urb = [], []
-        for line in open("%s/lat-%s.txt" % (vmdir, path)):
-            k, t0, t1 = line.split()
-            if k != kind:
-                continue
-            req.append((int(t1) - int(t0)) / 1e6)
-            u = urb_to_event(comps, int(t1), kind == "press")
-            if u is not None:
-                urb.append(u)
-        rows["%s %s req->event ms" % (path, kind)] = (stats(req), len(req))
-        if urb:
-            rows["%s %s URB->event us" % (path, kind)] = (stats(urb), len(urb))
-print("# %d keystrokes (press + release) through each path, one boot, TCG guest" % n)
-print("# %-34s %5s %9s %9s %9s %9s %9s" % ("", "n", "median", "p90", "mean", "min", "max"))
-for k, (s, cnt) in rows.items():
-    print("# %-34s %5d %9.2f %9.2f %9.2f %9.2f %9.2f" % ((k, cnt) + s))
-for kind in ("press", "release"):
-    for unit in ("req->event ms", "URB->event us"):
-        a, b = rows.get("usb-hid %s %s" % (kind, unit)), rows.get("usbhid %s %s" % (kind, unit))
-        if a and b:
-            print("# ratio usb-hid / usbhid, %-7s %-14s (median): %.2f  (%+.2f)" %
-                  (kind, unit, a[0][0] / b[0][0], a[0][0] - b[0][0]))
-PYEOF
-echo "ok - benchmark ran"
+	def pct(xs, p):
+	    xs = sorted(xs)
+	    return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else None
+
+	b0, i0 = map(int, c0.split()); b1, i1 = map(int, c1.split())
+	rec = dict(round=int(rnd), case="key", side=side, rc=int(rc), wall_ms=int(ms))
+	rec["cpu_ms"] = max(int(ms) * 1000.0 * int(ncpu) - (i1 - i0) * 1e6 / int(hz), 0.0) / 1000.0
+	comps = completions(out + "/usbmon")
+	req, urb = [], []
+	for line in open(out + "/lat"):
+	    k, t0, t1 = line.split()
+	    req.append((int(t1) - int(t0)) / 1e6)
+	    u = urb_to_event(comps, int(t1), k == "press")
+	    if u is not None:
+	        urb.append(u)
+	rec["events"], rec["urb_matched"] = len(req), len(urb)
+	if req:
+	    rec["req_p50_ms"], rec["req_p90_ms"] = statistics.median(req), pct(req, 0.9)
+	    rec["cpu_us_per_event"] = rec["cpu_ms"] * 1000.0 / len(req)
+	if urb:
+	    rec["urb_p50_us"], rec["urb_p90_us"] = statistics.median(urb), pct(urb, 0.9)
+	    rec["urb_max_us"] = max(urb)
+	    rec["value"] = rec["urb_p50_us"]
+	else:
+	    rec["error"] = "no URB completion matched an event (%d events, %d completions)" % (len(req), len(comps))
+	print(json.dumps(rec))
+	print("%s: %d events, URB->event p50 %s us, request->event p50 %s ms, CPU %.0f us per event" % (
+	    side, len(req), rec.get("urb_p50_us"), rec.get("req_p50_ms"), rec.get("cpu_us_per_event", 0)),
+	    file=sys.stderr)
+	PYEOF
+	progress "  $(tail -n 1 "$OUT/summary")"
+}
+
+progress "$ROUNDS rounds, $KEYS keystrokes per path and round"
+for r in $(seq "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then run "$r" kernel; run "$r" ours
+	else run "$r" ours; run "$r" kernel; fi
+done
+errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["rc"] or "error" in r or "value" not in r)(json.loads(l))))' "$OUT/runs.jsonl")
+tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$OUT/runs.jsonl") runs, $errs with an error"
+diag < "$OUT/summary"
+sed 's/^/raw /' "$OUT/runs.jsonl" | diag
+tap ok "usb-hid benchmark ran"

@@ -1,19 +1,26 @@
 #!/bin/bash
 # Sequential throughput of QEMU's usb-storage stick (xHCI, TCG), the same
-# device in one boot: through the kernel's usb-storage (/dev/sdX) and
-# through drivers/usb-storage under devbrokerd, as a FUSE file and as a
-# disk on the block frontend (Block=, the kernel's nbd), each with its
-# default data per command (1 MiB for this SuperSpeed stick, both) and
-# with 120 KiB (Linux's limit below SuperSpeed).  dd with O_DIRECT (no page cache on either side),
-# $BENCH_MB MiB per run (16), $BENCH_RUNS rounds (5), each round running
-# every path once; medians in MB/s (10^6 bytes/s), and the medians of the
-# rounds' FUSE/kernel ratios (the host may be shared: a round's runs share
-# its load).  Numbers only: it never fails on time.  TAP.
-#   meson test -C BUILD --benchmark vm-bench-usb-storage -v
-#   tests/vm-group BUILD bench-usb-storage --xhci -- bench/usb-storage-throughput.sh
+# device in one boot, in interleaved rounds: through the kernel's
+# usb-storage ("kernel": /dev/sdX) and through drivers/usb-storage under
+# devbrokerd as a FUSE file ("fuse": the manifest's default) and as a disk
+# on the block frontend ("block": Block=, the kernel's nbd).  Cases: read
+# and write with each side's default data per command (1 MiB for this
+# SuperSpeed stick, both), and read-120k and write-120k with 120 KiB
+# (Linux's limit below SuperSpeed).  dd with O_DIRECT (no page cache on
+# either side), $MB MiB per run; MB/s (10^6 bytes/s) and the guest's CPU
+# time per MB (/proc/stat: the window's wall time x CPUs - idle, the
+# driver's process included).  Each round runs every side once, the
+# kernel first in odd rounds and last in even ones (the host may be shared:
+# a round's runs share its load).  The raw runs (JSON lines) go to
+# $DBK_VM_DIR/usb-storage-bench/runs.jsonl: bench/usb-bench-run makes the
+# result set of them.  Numbers only: it never fails on a ratio.  TAP.
+# usage: bench/usb-storage-throughput.sh [ROUNDS [MB]]
+# Boot: --xhci (bench/usb-bench-run storage)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
-MB=${BENCH_MB:-16} RUNS=${BENCH_RUNS:-5}
+ROUNDS=${1:-5} MB=${2:-16}	# MB: no more than the stick holds (bench/usb-bench-run: 64)
+BENCH_NAME=usb-storage-bench
+. bench/bench-lib.sh
 for m in xhci_pci usb_storage sd_mod fuse; do modprobe "$m"; done
 
 stick_disk() {	# the kernel's /dev/sdX of the stick (08/06/50)
@@ -26,86 +33,114 @@ stick_disk() {	# the kernel's /dev/sdX of the stick (08/06/50)
 	done
 	return 1
 }
-export -f stick_disk
 
-# rate read|write FILE: MB/s of one dd run, from its byte count and time.
-rate() {
-	local out
-	if [ "$1" = read ]; then
-		out=$(dd if="$2" of=/dev/null bs=1M count="$MB" iflag=direct 2>&1) || return 1
+cpu() {	# cpu: "busy idle" ticks now, all CPUs
+	local c u n s idle iow irq sirq _
+	read -r c u n s idle iow irq sirq _ < /proc/stat
+	echo "$((u + n + s + irq + sirq)) $((idle + iow))"
+}
+
+one() {	# one ROUND SIDE CASE FILE: a dd run, a JSON line in runs.jsonl
+	local round=$1 side=$2 case=$3 f=$4 out c0 c1 t0 t1 rc=0
+	c0=$(cpu); t0=${EPOCHREALTIME/./}
+	if [ "${case%-*}" = read ]; then
+		out=$(dd if="$f" of=/dev/null bs=1M count="$MB" iflag=direct 2>&1) || rc=$?
 	else
-		out=$(dd if=/dev/zero of="$2" bs=1M count="$MB" oflag=direct conv=fsync,notrunc 2>&1) || return 1
+		out=$(dd if=/dev/zero of="$f" bs=1M count="$MB" oflag=direct conv=fsync,notrunc 2>&1) || rc=$?
 	fi
-	awk '/copied/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "s,") { printf "%.2f\n", $1 / $i / 1e6; exit } }' <<<"$out"
+	t1=${EPOCHREALTIME/./}; c1=$(cpu)
+	python3 - "$round" "$side" "$case" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" \
+		"$(getconf CLK_TCK)" "$out" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
+	import json, re, sys
+	rnd, side, case, rc, c0, c1, ms, ncpu, hz, out = sys.argv[1:]
+	b0, i0 = map(int, c0.split()); b1, i1 = map(int, c1.split())
+	rec = dict(round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms))
+	rec["cpu_ms"] = max(int(ms) * 1000.0 * int(ncpu) - (i1 - i0) * 1e6 / int(hz), 0.0) / 1000.0
+	# dd: "16777216 bytes (17 MB, 16 MiB) copied, 1.23 s, 13.6 MB/s"
+	m = re.search(r"^(\d+) bytes .* copied, ([0-9.]+) s,", out, re.M)
+	if m and int(rc) == 0 and float(m.group(2)) > 0:
+	    mb = int(m.group(1)) / 1e6
+	    rec["mbps"] = rec["value"] = mb / float(m.group(2))
+	    rec["cpu_us_per_mb"] = rec["cpu_ms"] * 1000.0 / mb
+	else:
+	    rec["error"] = out[-300:]
+	print(json.dumps(rec))
+	print("%s %s: %s MB/s, CPU %.0f ms" % (case, side, "%.2f" % rec["mbps"] if "mbps" in rec
+	      else rec["error"], rec["cpu_ms"]), file=sys.stderr)
+	PYEOF
+	progress "  $(tail -n 1 "$OUT/summary")"
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# One round: each path once, back to back, so that all of them share the
-# host's load of the moment (the machine may be shared: paired ratios).
-add() { eval "$1=\"\${$1:-} $2\""; }	# add LIST VALUE
-one() {	# one NAME FILE: a read and a write run, appended to NAME_r, NAME_w
-	local r w
-	r=$(rate read "$2") || fail "dd read $2"
-	w=$(rate write "$2") || fail "dd write $2"
-	add "$1_r" "$r"; add "$1_w" "$w"
+kernel_side() {	# kernel_side ROUND: the kernel's usb-storage, its default then 120 KiB
+	local sd q
+	progress "round $1/$ROUNDS: kernel"
+	wait_for 20 stick_disk >/dev/null || fail "the kernel did not get the stick back"
+	sd=$(stick_disk); q=/sys/block/${sd#/dev/}/queue/max_sectors_kb
+	one "$1" kernel read "$sd"; one "$1" kernel write "$sd"
+	echo 120 > "$q"
+	one "$1" kernel read-120k "$sd"; one "$1" kernel write-120k "$sd"
+	echo "$KMAX" > "$q"
 }
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-ratios() {	# ratios A B: the median of the per-round ratios A/B
-	paste <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) |
-		awk '{ print $1 / $2 }' | median
+
+DISK=/run/devbroker/usb-storage/DBK0STICK/disk
+BLK=/dev/devbroker/block/usb-DBK0STICK
+ours_side() {	# ours_side ROUND: drivers/usb-storage, a FUSE file then a disk
+	local side opt f
+	for side in fuse block; do
+		progress "round $1/$ROUNDS: $side"
+		for opt in "" "--max-kib 120"; do
+			# The installed manifest and driver (tests/vm/guest-install.sh).
+			sed -e "s|^Exec=.*|Exec=$(manifest_exec usb-storage) $opt|" \
+				-e "s|^AutoBind=no|AutoBind=yes|" \
+				-e "$([ $side = block ] && echo 's|^FUSEMount=.*|Block=usb-%s|')" \
+				"$DBK_MANIFESTS/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
+			broker_start
+			f=$DISK; [ $side = block ] && f=$BLK
+			wait_for 60 test -e "$f" || { tail -n 30 "$BROKER_LOG" | diag; fail "no $f"; }
+			if [ -z "$opt" ]; then
+				one "$1" "$side" read "$f"; one "$1" "$side" write "$f"
+			else
+				one "$1" "$side" read-120k "$f"; one "$1" "$side" write-120k "$f"
+			fi
+			broker_stop
+			wait_for 20 stick_disk >/dev/null
+		done
+	done
 }
 
 wait_for 20 stick_disk >/dev/null || fail "the kernel made no disk for the stick"
 KMAX=$(cat "/sys/block/$(basename "$(stick_disk)")/queue/max_sectors_kb")
 broker_setup
-DISK=/run/devbroker/usb-storage/DBK0STICK/disk
-BLK=/dev/devbroker/block/usb-DBK0STICK
-for round in $(seq "$RUNS"); do
-	SD=$(stick_disk) || fail "the kernel did not get the stick back"
-	Q=/sys/block/${SD#/dev/}/queue/max_sectors_kb
-	one k "$SD"
-	echo 120 > "$Q"
-	one k120 "$SD"
-	echo "$KMAX" > "$Q"
-	# The driver under devbrokerd: its default, then 120 KiB per command;
-	# a FUSE file, then a disk.
-	for fe in f b; do
-		for opt in "" "--max-kib 120"; do
-			# The installed manifest and driver (tests/vm/guest-install.sh).
-			sed -e "s|^Exec=.*|Exec=$(manifest_exec usb-storage) $opt|" \
-				-e "s|^AutoBind=no|AutoBind=yes|" \
-				-e "$([ $fe = b ] && echo 's|^FUSEMount=.*|Block=usb-%s|')" \
-				"$DBK_MANIFESTS/usb-storage.conf" > "$BRK/sys/usb-storage.conf"
-			broker_start
-			f=$DISK; [ $fe = b ] && f=$BLK
-			wait_for 60 test -e "$f" || { cat "$BROKER_LOG"; fail "no $f"; }
-			one "$fe${opt##* }" "$f"
-			broker_stop
-			wait_for 20 stick_disk >/dev/null
-		done
-	done
+progress "$ROUNDS rounds, $MB MiB per dd run; the kernel's max_sectors_kb $KMAX"
+for r in $(seq "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then kernel_side "$r"; ours_side "$r"
+	else ours_side "$r"; kernel_side "$r"; fi
 done
-
 FMAX=$(grep -o 'up to [0-9]* blocks per command' "$BROKER_LOG" | head -n1 | awk '{ print $3 / 2 }')
-echo "# $MB MiB sequential, O_DIRECT, $RUNS rounds; MB/s per round (read / write):"
-echo "#   kernel usb-storage, $KMAX KiB per command (its default): $k_r / $k_w"
-echo "#   kernel usb-storage, 120 KiB per command: $k120_r / $k120_w"
-echo "#   FUSE file, $FMAX KiB per command (the driver's default): $f_r / $f_w"
-echo "#   FUSE file, 120 KiB per command: $f120_r / $f120_w"
-echo "#   disk (nbd), $FMAX KiB per command: $b_r / $b_w"
-echo "#   disk (nbd), 120 KiB per command: $b120_r / $b120_w"
-printf '# medians, MB/s           read   write\n'
-printf '#   kernel, %4d KiB   %7.1f %7.1f\n' "$KMAX" "$(med "$k_r")" "$(med "$k_w")"
-printf '#   FUSE,   %4d KiB   %7.1f %7.1f\n' "$FMAX" "$(med "$f_r")" "$(med "$f_w")"
-printf '#   kernel,  120 KiB   %7.1f %7.1f\n' "$(med "$k120_r")" "$(med "$k120_w")"
-printf '#   FUSE,    120 KiB   %7.1f %7.1f\n' "$(med "$f120_r")" "$(med "$f120_w")"
-printf '#   disk,   %4d KiB   %7.1f %7.1f\n' "$FMAX" "$(med "$b_r")" "$(med "$b_w")"
-printf '#   disk,    120 KiB   %7.1f %7.1f\n' "$(med "$b120_r")" "$(med "$b120_w")"
-printf '# FUSE/kernel (median of the rounds'"'"' ratios): defaults: read %.2fx, write %.2fx; at 120 KiB: read %.2fx, write %.2fx\n' \
-	"$(ratios "$f_r" "$k_r")" "$(ratios "$f_w" "$k_w")" \
-	"$(ratios "$f120_r" "$k120_r")" "$(ratios "$f120_w" "$k120_w")"
-printf '# disk/kernel: defaults: read %.2fx, write %.2fx; at 120 KiB: read %.2fx, write %.2fx\n' \
-	"$(ratios "$b_r" "$k_r")" "$(ratios "$b_w" "$k_w")" \
-	"$(ratios "$b120_r" "$k120_r")" "$(ratios "$b120_w" "$k120_w")"
-printf '# disk/FUSE: defaults: read %.2fx, write %.2fx\n' "$(ratios "$b_r" "$f_r")" "$(ratios "$b_w" "$f_w")"
-echo "ok 1 - usb-storage throughput benchmark ran"
+echo "# data per command: the kernel's default $KMAX KiB, the driver's ${FMAX:-?} KiB"
+errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["rc"] or "error" in r or "value" not in r)(json.loads(l))))' "$OUT/runs.jsonl")
+tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$OUT/runs.jsonl") runs, $errs with an error"
+python3 - "$OUT/runs.jsonl" <<'PYEOF' | diag
+import json, statistics as st, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+def med(case, side, key="mbps"):
+    v = [r[key] for r in runs if r["case"] == case and r["side"] == side and r.get(key) is not None]
+    return st.median(v) if v else float("nan")
+def ratio(case, a, b):	# the median of the rounds' own ratios: each round's runs shared its load
+    v = []
+    for rnd in sorted({r["round"] for r in runs}):
+        x = [r.get("mbps") for r in runs if (r["round"], r["case"], r["side"]) == (rnd, case, a)]
+        y = [r.get("mbps") for r in runs if (r["round"], r["case"], r["side"]) == (rnd, case, b)]
+        if x and y and x[0] and y[0]:
+            v.append(x[0] / y[0])
+    return st.median(v) if v else float("nan")
+print("medians, MB/s      kernel     fuse    block   fuse/k  block/k   CPU us/MB kernel fuse block")
+for case in ("read", "write", "read-120k", "write-120k"):
+    print("  %-12s %8.1f %8.1f %8.1f %7.2fx %7.2fx   %6.0f %6.0f %6.0f" % (
+        case, med(case, "kernel"), med(case, "fuse"), med(case, "block"),
+        ratio(case, "fuse", "kernel"), ratio(case, "block", "kernel"),
+        med(case, "kernel", "cpu_us_per_mb"), med(case, "fuse", "cpu_us_per_mb"),
+        med(case, "block", "cpu_us_per_mb")))
+PYEOF
+sed 's/^/raw /' "$OUT/runs.jsonl" | diag
+tap ok "usb-storage benchmark ran"
