@@ -1,5 +1,6 @@
-# The TAP and progress helpers of the side-by-side benchmarks
-# (nvme-bench.sh, e1000e-bench.sh).  Source after tests/vm/lib.sh, with
+# The TAP, progress and CPU helpers of the side-by-side benchmarks
+# (nvme-bench.sh, e1000e-bench.sh, usb-key-latency.sh,
+# usb-storage-throughput.sh).  Source after tests/vm/lib.sh, with
 # BENCH_NAME set: the raw runs go to OUT=$DBK_VM_DIR/$BENCH_NAME/runs.jsonl
 # (emptied here).
 OUT=$DBK_VM_DIR/$BENCH_NAME
@@ -14,4 +15,11 @@ progress() {
 	local l="# $BENCH_NAME $(date +%T): $*"
 	{ echo "$l" > /dev/ttyS1; } 2>/dev/null
 	echo "$l" >> "$OUT/progress"
+}
+# bench_cpu: "busy idle" clock ticks now, all CPUs (/proc/stat's first
+# line): a window's CPU time is its wall time x CPUs - its idle ticks.
+bench_cpu() {
+	local u n s idle iow irq sirq
+	read -r _ u n s idle iow irq sirq _ < /proc/stat
+	echo "$((u + n + s + irq + sirq)) $((idle + iow))"
 }

@@ -41,12 +41,6 @@ ADDR=$(printf 'Ii:%d:%03d:1' "$bus" "$dev")
 broker_setup
 sed -e '/^USBInterface=03\/01\/02/d' "$DBK_MANIFESTS/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
 
-cpu() {	# cpu: "busy idle" ticks now, all CPUs
-	local c u n s idle iow irq sirq _
-	read -r c u n s idle iow irq sirq _ < /proc/stat
-	echo "$((u + n + s + irq + sirq)) $((idle + iow))"
-}
-
 run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	local round=$1 side=$2 name=$KNAME node mon c0 c1 t0 t1 rc=0
 	progress "round $round/$ROUNDS: $KEYS keys through $side"
@@ -61,9 +55,9 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	cat "/sys/kernel/debug/usb/usbmon/${bus}u" > "$OUT/usbmon" &
 	mon=$!
 	sleep 0.5
-	c0=$(cpu); t0=${EPOCHREALTIME/./}
+	c0=$(bench_cpu); t0=${EPOCHREALTIME/./}
 	"$LAT" "$node" "$KEYS" > "$OUT/lat" || rc=$?
-	t1=${EPOCHREALTIME/./}; c1=$(cpu)
+	t1=${EPOCHREALTIME/./}; c1=$(bench_cpu)
 	sleep 0.2
 	kill "$mon"; wait "$mon" 2>/dev/null
 	[ "$side" = ours ] && broker_stop

@@ -34,21 +34,15 @@ stick_disk() {	# the kernel's /dev/sdX of the stick (08/06/50)
 	return 1
 }
 
-cpu() {	# cpu: "busy idle" ticks now, all CPUs
-	local c u n s idle iow irq sirq _
-	read -r c u n s idle iow irq sirq _ < /proc/stat
-	echo "$((u + n + s + irq + sirq)) $((idle + iow))"
-}
-
 one() {	# one ROUND SIDE CASE FILE: a dd run, a JSON line in runs.jsonl
 	local round=$1 side=$2 case=$3 f=$4 out c0 c1 t0 t1 rc=0
-	c0=$(cpu); t0=${EPOCHREALTIME/./}
+	c0=$(bench_cpu); t0=${EPOCHREALTIME/./}
 	if [ "${case%-*}" = read ]; then
 		out=$(dd if="$f" of=/dev/null bs=1M count="$MB" iflag=direct 2>&1) || rc=$?
 	else
 		out=$(dd if=/dev/zero of="$f" bs=1M count="$MB" oflag=direct conv=fsync,notrunc 2>&1) || rc=$?
 	fi
-	t1=${EPOCHREALTIME/./}; c1=$(cpu)
+	t1=${EPOCHREALTIME/./}; c1=$(bench_cpu)
 	python3 - "$round" "$side" "$case" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" \
 		"$(getconf CLK_TCK)" "$out" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
 	import json, re, sys
