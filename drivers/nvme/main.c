@@ -10,12 +10,17 @@
  *   selftest.c   --selftest
  *   serve.c      the disk, through the block frontend (<devbroker/block.h>)
  *
- * usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]
- *             [--timeout-ms MS] [--poll adaptive|irq|always] [--nsid N]
+ * usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]
+ *             [--max-transfer BYTES] [--timeout-ms MS]
+ *             [--poll adaptive|irq|always] [--nsid N]
  *             [--selftest | --identify] [--verbose]
  *
  * Without --grant-fd, the grant devbrokerd (or a test launcher) handed
- * over (<devbroker/handover.h>).  The grant must allow BAR0, MSI-X (one
+ * over (<devbroker/handover.h>).  With --vfio BDF the same driver runs on
+ * the controller at BDF bound to vfio-pci instead (libdev's VFIO backend,
+ * dbk_dev_open_vfio(): the caller needs access to its /dev/vfio/N, and
+ * type1 an IOMMU), as a DPDK or SPDK driver would: --selftest and
+ * --identify only, since the block frontend's fds come from devbrokerd.  The grant must allow BAR0, MSI-X (one
  * vector for the admin queue and one per I/O queue; fewer means fewer
  * queues, none means polling) and DMA (see nvme.conf for the size).
  *
@@ -46,10 +51,12 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: nvme [--grant-fd N] [--queues N] [--depth N] [--max-transfer BYTES]\n"
-	      "            [--timeout-ms MS] [--poll adaptive|irq|always] [--nsid N]\n"
+	fputs("usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]\n"
+	      "            [--max-transfer BYTES] [--timeout-ms MS]\n"
+	      "            [--poll adaptive|irq|always] [--nsid N]\n"
 	      "            [--selftest | --identify] [--verbose]\n"
-	      "Without --grant-fd: the grant devbrokerd handed over.\n", f);
+	      "Without --grant-fd or --vfio: the grant devbrokerd handed over.\n"
+	      "--vfio BDF: the controller at BDF, bound to vfio-pci (--selftest, --identify).\n", f);
 }
 
 static void report(struct nvme_ctrl *c)
@@ -68,6 +75,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "grant-fd", required_argument, NULL, 'g' },
+		{ "vfio", required_argument, NULL, 'V' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "max-transfer", required_argument, NULL, 'm' },
@@ -86,12 +94,14 @@ int main(int argc, char **argv)
 	int grant_fd = -1, ch, r, rc, nr_block = 0;
 	int block_fds[DBK_HANDOVER_BLOCK_MAX];
 	bool selftest = false, identify = false;
+	const char *vfio = NULL;
 	struct dbk_dev *dev;
 
 	memset(&c, 0, sizeof(c));
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'g': grant_fd = atoi(optarg); break;
+		case 'V': vfio = optarg; break;
 		case 'q': queues = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'd': depth = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'm': max_transfer = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -116,11 +126,12 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024) {
+	if (optind != argc || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024 ||
+	    (vfio && grant_fd >= 0)) {
 		usage(stderr);
 		return 2;
 	}
-	if (grant_fd < 0) {
+	if (grant_fd < 0 && !vfio) {
 		struct dbk_handover *h;
 
 		r = dbk_handover_get(&h);
@@ -152,10 +163,19 @@ int main(int argc, char **argv)
 	r = dbk_catch_revocation();
 	if (r < 0)
 		nvme_log("cannot catch revocation: %s", strerror(-r));
-	r = dbk_dev_adopt(grant_fd, &dev);
-	if (r < 0) {
-		nvme_log("adopting grant fd %d: %s", grant_fd, strerror(-r));
-		return 1;
+	if (vfio) {
+		r = dbk_dev_open_vfio(vfio, &dev);
+		if (r < 0) {
+			nvme_log("opening %s through VFIO: %s", vfio, strerror(-r));
+			return 1;
+		}
+		nvme_log("%s opened through VFIO (vfio-pci, type1)", vfio);
+	} else {
+		r = dbk_dev_adopt(grant_fd, &dev);
+		if (r < 0) {
+			nvme_log("adopting grant fd %d: %s", grant_fd, strerror(-r));
+			return 1;
+		}
 	}
 	/* Under Policy=nvme_firewall: the registers page mediated, the doorbells mapped. */
 	nvme_log("registers through %s, doorbells through %s",
