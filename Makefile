@@ -22,9 +22,10 @@ check:
 # Issue 16's side by side (devbroker against vfio-pci and uio_pci_generic on
 # edu, one TCG boot, interleaved rounds): bench/results/<date>-<host>.json
 # and docs/performance.md.  Numbers, never a pass or a fail; not part of
-# make check.  BENCH_CONFIGS="side nvme e1000e usb-hid usb-storage" adds the
-# driver benchmarks (a boot each: bench/results/<date>-<host>-nvme.json,
-# -e1000e.json, -usb-hid.json, -usb-storage.json: the report's Drivers table); BENCH_ROUNDS, BENCH_SCALE: bench/side-bench-run.
+# make check.  BENCH_CONFIGS="side nvme nvme-vfio e1000e usb-hid usb-storage"
+# adds the driver benchmarks (a boot each: bench/results/<date>-<host>-nvme.json,
+# -nvme-vfio.json, -e1000e.json, -usb-hid.json, -usb-storage.json: the
+# report's Drivers table); BENCH_ROUNDS, BENCH_SCALE: bench/side-bench-run.
 bench: build
 	bench/run "$(BUILD_DIR)" all
 

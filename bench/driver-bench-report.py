@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A driver benchmark's raw runs (JSON lines: bench/nvme-bench.sh's,
-bench/e1000e-bench.sh's, bench/usb-key-latency.sh's,
+bench/e1000e-bench.sh's, bench/nvme-vfio-bench.sh's, bench/usb-key-latency.sh's,
 bench/usb-storage-throughput.sh's) into its result set,
 bench/results/<date>-<host>-<bench>.json: per case and figure, each side's
 summary over the rounds (min, p50: the median, max, n, and the rounds'
@@ -10,7 +10,8 @@ runs ran back to back: they shared the host's load of the moment); the
 guest CPU per operation on both sides; the host's and the guest's facts
 and the host's load before and after the boot; the raw runs as they came.
 
-usage: bench/driver-bench-report.py --bench nvme|e1000e|usb-hid|usb-storage --runs RUNS.jsonl
+usage: bench/driver-bench-report.py --bench nvme|nvme-vfio|e1000e|usb-hid|usb-storage
+           --runs RUNS.jsonl
            [--console CONSOLE.log] --load-before "1m 5m 15m"
            --load-after "1m 5m 15m" [--param KEY=VALUE...] --out OUT.json
 """
@@ -59,6 +60,12 @@ BENCHES = {
             "ping": [("p50_ms", "ms", "lower", False), ("p99_ms", "ms", "lower", False),
                      ("lost", "packets", "lower", False), ("cpu_us_per_ping", "us", "lower", True)],
         },
+    },
+    "nvme-vfio": {
+        "phases": [("main", None, "dbk", "vfio")],
+        "cases": {c: [("iops", "IO/s", "higher", False), ("mbps", "MB/s", "higher", False),
+                      ("drv_us_per_io", "us", "lower", True)]
+                  for c in ("read-4k-qd1", "read-4k-qd16", "read-128k-qd8")},
     },
     "usb-hid": {
         "phases": [("main", None, "ours", "kernel")],

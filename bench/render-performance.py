@@ -3,15 +3,17 @@
 bench/side-bench-run (bench/results/<date>-<host>.json).
 
 usage: bench/render-performance.py RESULTS.json OUT_DIR [--no-plots]
-           [--nvme NVME.json] [--e1000e E1000E.json] [--usb-hid USB-HID.json]
-           [--usb-storage USB-STORAGE.json]
+           [--nvme NVME.json] [--nvme-vfio NVME-VFIO.json] [--e1000e E1000E.json]
+           [--usb-hid USB-HID.json] [--usb-storage USB-STORAGE.json]
 
 The drivers' result sets (bench/nvme-bench-run's, bench/e1000e-bench-run's,
 bench/usb-bench-run's: drivers/nvme, drivers/e1000e, drivers/usb-hid and
 drivers/usb-storage against the kernel's nvme, e1000e, usbhid and
-usb-storage) are RESULTS-nvme.json, RESULTS-e1000e.json, RESULTS-usb-hid.json
-and RESULTS-usb-storage.json beside RESULTS.json (the same date and host)
-unless named; their rows say "not measured" without one.
+usb-storage; and bench/nvme-bench-run vfio's: drivers/nvme on devbroker
+against the same driver on vfio-pci) are RESULTS-nvme.json,
+RESULTS-e1000e.json, RESULTS-usb-hid.json, RESULTS-usb-storage.json and
+RESULTS-nvme-vfio.json beside RESULTS.json (the same date and host) unless
+named; their rows say "not measured" without one.
 
 OUT_DIR gets performance.md, performance-msi-cdf.svg and
 performance-dma-map.svg (gnuplot, Debian's gnuplot-nox; without it, or with
@@ -30,7 +32,7 @@ import tempfile
 SIZES_K = [4, 16, 64, 256, 1024, 4096, 16384, 65536]
 # The drivers' benchmarks, in the report's order (their result sets'
 # suffixes, bench/driver-bench-report.py's --bench).
-DRIVERS = ("nvme", "e1000e", "usb-hid", "usb-storage")
+DRIVERS = ("nvme", "nvme-vfio", "e1000e", "usb-hid", "usb-storage")
 
 
 def fmt_ns(ns):
@@ -149,6 +151,12 @@ DRIVER_ROWS = [
      "cpu_us_per_io", "I/O"),
     ("NVMe fio 128 KiB sequential write, QD8", "nvme", "write-128k-qd8", "mbps", "MB/s", None, "–",
      "cpu_us_per_io", "I/O"),
+    ("NVMe, the driver's own loop: 4 KiB reads, QD1, on devbroker against vfio-pci", "nvme-vfio",
+     "read-4k-qd1", "iops", "IOPS", None, "–", "drv_us_per_io", "I/O"),
+    ("NVMe, the driver's own loop: 4 KiB reads, QD16, on devbroker against vfio-pci", "nvme-vfio",
+     "read-4k-qd16", "iops", "IOPS", None, "–", "drv_us_per_io", "I/O"),
+    ("NVMe, the driver's own loop: 128 KiB reads, QD8, on devbroker against vfio-pci", "nvme-vfio",
+     "read-128k-qd8", "mbps", "MB/s", None, "–", "drv_us_per_io", "I/O"),
     ("e1000e iperf3 TCP transmit", "e1000e", "tcp-tx", "mbps", "Mbit/s", (">=", 0.9), "≥ 0.9×",
      "cpu_us_per_mb", "MB"),
     ("e1000e iperf3 TCP receive", "e1000e", "tcp-rx", "mbps", "Mbit/s", (">=", 0.9), "≥ 0.9×",
@@ -170,6 +178,8 @@ DRIVER_ROWS = [
                            ("read", "read-120k", "120 KiB"), ("write", "write-120k", "120 KiB"))
      for fe, ph in (("FUSE file", ":fuse"), ("nbd disk", ""))]
 DRIVER_NAMES = {"nvme": ("drivers/nvme (through nbd)", "the kernel's nvme", "bench/run BUILD nvme"),
+                "nvme-vfio": ("drivers/nvme on a devbroker grant", "the same driver on vfio-pci",
+                              "bench/run BUILD nvme-vfio"),
                 "e1000e": ("drivers/e1000e (TAP)", "the kernel's e1000e", "bench/run BUILD e1000e"),
                 "usb-hid": ("drivers/usb-hid (usbfs, uinput)", "the kernel's usbhid",
                             "bench/run BUILD usb-hid"),
@@ -182,6 +192,9 @@ WHY = {
             "driver's own queue pair; the kernel's nvme goes from the block layer to the "
             "doorbell.  How the driver's own CPU time splits (polling, the nbd socket, the "
             "copies) is not profiled here",
+    "nvme-vfio": "the same binary and the same loop on both; what differs is the backend: "
+                 "the doorbells' and registers' mappings, the interrupts' eventfds and the DMA "
+                 "mappings",
     "e1000e": "each frame crosses the TAP device to the driver's process and back, a wake-up "
               "of that process per interrupt (and per transmit) where the kernel's e1000e "
               "handles it in its interrupt and NAPI poll; on a loaded host each wake-up can "
@@ -251,8 +264,9 @@ def driver_mark(f, c, goal, with_cpu):
 
 
 def driver_rows(D):
-    out = ["| Case | ours | the kernel's | ours / kernel | per round | goal | guest CPU/op ours · kernel "
-           "| CPU ours / kernel |", "|---|---:|---:|---:|---:|---|---:|---:|"]
+    out = ["| Case | ours | reference (the kernel's driver; vfio-pci where named) | ours / reference "
+           "| per round | goal | guest CPU/op ours · reference | CPU ours / reference |",
+           "|---|---:|---:|---:|---:|---|---:|---:|"]
     misses = []
     for label, bench, case, key, unit, goal, goal_s, ckey, cunit in DRIVER_ROWS:
         f = driver_fig(D, bench, case, key)
@@ -326,6 +340,9 @@ def driver_facts(D, bench, path):
     elif bench == "e1000e":
         extra = ", %s s per iperf3 run, %s pings; driver options '%s'" % (
             g.get("runtime_s", "?"), g.get("pings", "?"), g.get("driver_args", ""))
+    elif bench == "nvme-vfio":
+        extra = ", %s s per case, the driver's own I/O loop (`nvme --bench`) on one queue pair" % (
+            g.get("runtime_s", "?"))
     elif bench == "usb-hid":
         extra = ", %s keystrokes (a press and a release each) per side and round" % g.get("keys", "?")
     elif bench == "usb-storage":
@@ -355,6 +372,10 @@ def drivers_section(D, paths):
          "(served through the block frontend, an nbd disk) and one under the kernel's nvme "
          "(bench/nvme-bench.sh); e1000e, iperf3 and ping on three identical NICs of one hub "
          "(ours, the kernel's, and a peer under the kernel's driver: bench/e1000e-bench.sh); "
+         "NVMe again, drivers/nvme's own I/O loop (`nvme --bench`, no frontend) on a devbroker "
+         "grant against the same binary on vfio-pci (libdev's VFIO backend), two identical "
+         "controllers behind intel-iommu (bench/nvme-vfio-bench.sh): there the reference is "
+         "VFIO, not the kernel's driver, and the CPU per I/O is the driver process's own; "
          "USB HID, a key typed into QEMU's usb-kbd (QMP) to its evdev event, through the "
          "kernel's usbhid and through drivers/usb-hid (usbfs, uinput), timed from the "
          "interrupt URB's completion (usbmon) and from the request (bench/usb-key-latency.sh); "
@@ -637,13 +658,13 @@ def main():
     L += ["## Reproducing", "",
           "`make bench` (all of this: `bench/run BUILD all`), or `bench/side-bench-run BUILD "
           "[CASE...]` with BENCH_ROUNDS, BENCH_SCALE and BENCH_RENDER=1; the drivers' rows: "
-          "`BENCH_CONFIGS=\"side nvme e1000e usb-hid usb-storage\" make bench`, or "
-          "`bench/run BUILD nvme|e1000e|usb-hid|usb-storage` "
-          "(bench/nvme-bench-run, bench/e1000e-bench-run, bench/usb-bench-run: a boot each, "
-          "their result sets RESULTS-nvme.json, RESULTS-e1000e.json, RESULTS-usb-hid.json and "
-          "RESULTS-usb-storage.json); "
-          "`bench/render-performance.py RESULTS.json docs [--nvme F] [--e1000e F] [--usb-hid F] "
-          "[--usb-storage F]` renders the result sets again.", ""]
+          "`BENCH_CONFIGS=\"side nvme nvme-vfio e1000e usb-hid usb-storage\" make bench`, or "
+          "`bench/run BUILD nvme|nvme-vfio|e1000e|usb-hid|usb-storage` "
+          "(bench/nvme-bench-run [vfio], bench/e1000e-bench-run, bench/usb-bench-run: a boot "
+          "each, their result sets RESULTS-nvme.json, RESULTS-nvme-vfio.json, "
+          "RESULTS-e1000e.json, RESULTS-usb-hid.json and RESULTS-usb-storage.json); "
+          "`bench/render-performance.py RESULTS.json docs [--nvme F] [--nvme-vfio F] [--e1000e F] "
+          "[--usb-hid F] [--usb-storage F]` renders the result sets again.", ""]
     with open(os.path.join(out_dir, "performance.md"), "w") as fh:
         fh.write("\n".join(L))
     return 0

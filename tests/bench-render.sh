@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/render-performance.py on the newest committed side-by-side result
-# set (bench/results/*.json, the drivers' -nvme.json, -e1000e.json,
-# -usb-hid.json and -usb-storage.json of the same date and host with it): it renders, the report has its table's rows,
+# set (bench/results/*.json, the drivers' -nvme.json, -nvme-vfio.json,
+# -e1000e.json, -usb-hid.json and -usb-storage.json of the same date and
+# host with it): it renders, the report has its table's rows,
 # the plots are made where gnuplot is installed, and the committed
 # docs/performance.md is that rendering; and the drivers' rows from small raw
 # runs (tests/bench-render-fixtures: bench/driver-bench-report.py, then the
@@ -11,7 +12,8 @@
 src=$1 n=0 failed=0
 json=
 for f in "$src"/bench/results/*.json; do
-	case $f in *-nvme.json|*-e1000e.json|*-usb-hid.json|*-usb-storage.json) ;; *) [ -e "$f" ] && json=$f ;; esac
+	case $f in *-nvme.json|*-nvme-vfio.json|*-e1000e.json|*-usb-hid.json|*-usb-storage.json) ;;
+	*) [ -e "$f" ] && json=$f ;; esac
 done
 t() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi; }
 if [ -z "$json" ]; then
@@ -40,7 +42,7 @@ fi
 # The drivers' rows, from the fixtures' raw runs.
 fx=$src/tests/bench-render-fixtures
 mkdir "$tmp/d" "$tmp/s"
-for b in nvme e1000e usb-hid usb-storage; do
+for b in nvme nvme-vfio e1000e usb-hid usb-storage; do
 	t "driver-bench-report.py makes the $b result set" python3 "$src/bench/driver-bench-report.py" --bench $b \
 		--runs "$fx/$b-runs.jsonl" --console "$fx/console.log" --load-before "9.50 8.00 7.00" \
 		--load-after "10.00 9.00 8.00" --param rounds=2 --out "$tmp/d/$b.json"
@@ -64,7 +66,7 @@ assert d["phases"]["cal"]["ours"] == "kernelA" and d["guest"]["guest_kernel"] ==
 assert d["load"]["before"] == [9.5, 8.0, 7.0] and d["load"]["loaded"] and len(d["raw"]) == 10
 ' "$tmp/d/nvme.json"
 t "renders the drivers' result sets named" python3 "$src/bench/render-performance.py" "$json" "$tmp/d" \
-	--no-plots --nvme "$tmp/d/nvme.json" --e1000e "$tmp/d/e1000e.json" \
+	--no-plots --nvme "$tmp/d/nvme.json" --e1000e "$tmp/d/e1000e.json" --nvme-vfio "$tmp/d/nvme-vfio.json" \
 	--usb-hid "$tmp/d/usb-hid.json" --usb-storage "$tmp/d/usb-storage.json"
 md=$tmp/d/performance.md
 for row in 'NVMe fio 4 KiB random read, QD1 (IOPS) | 900 IOPS | 1000 IOPS | **0.90×** | 0.90–0.90 |' \
@@ -85,7 +87,8 @@ for row in 'NVMe fio 4 KiB random read, QD1 (IOPS) | 900 IOPS | 1000 IOPS | **0.
 	   'USB storage sequential read, 1 MiB per command, FUSE file (MB/s) | 24.0 MB/s | 40.0 MB/s | **0.60×** | 0.60–0.60 |' \
 	   'USB storage sequential read, 120 KiB per command, nbd disk (MB/s) | 27.0 MB/s | 30.0 MB/s | **0.90×** |' \
 	   'drivers/usb-hid (usbfs, uinput) against the kernel'"'"'s usbhid, no goal set: USB HID key' \
-	   '**1 run(s) failed** and are left out of the figures.'; do
+	   '**1 run(s) failed** and are left out of the figures.' \
+	   'NVMe, the driver'"'"'s own loop: 4 KiB reads, QD16, on devbroker against vfio-pci (IOPS) | 9400 IOPS | 9550 IOPS | **0.98×** | 0.95–1.02 | – | 50.0 µs · 55.0 µs per I/O | 0.91× |'; do
 	t "the drivers' table has '$row'" grep -qF -- "$row" "$md"
 done
 # shellcheck disable=SC2317
@@ -93,9 +96,9 @@ no_driver_left() { ! grep -q '^| drivers/' "$1"; }
 t "no measured driver in 'Not in this report'" no_driver_left "$md"
 cp "$json" "$tmp/s/x.json"
 t "renders with no driver result set" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
-t "every driver row says 'not measured'" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 20
-t "the four drivers' benchmarks are in 'Not in this report'" test "$(grep -c '^| drivers/' "$tmp/s/performance.md")" = 4
-for b in nvme e1000e usb-hid usb-storage; do cp "$tmp/d/$b.json" "$tmp/s/x-$b.json"; done
+t "every driver row says 'not measured'" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 23
+t "the five drivers' benchmarks are in 'Not in this report'" test "$(grep -c '^| drivers/' "$tmp/s/performance.md")" = 5
+for b in nvme nvme-vfio e1000e usb-hid usb-storage; do cp "$tmp/d/$b.json" "$tmp/s/x-$b.json"; done
 t "renders the drivers' result sets of the same name" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
 t "... with their rows" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 2
 echo "1..$n"

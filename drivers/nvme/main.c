@@ -13,14 +13,14 @@
  * usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]
  *             [--max-transfer BYTES] [--timeout-ms MS]
  *             [--poll adaptive|irq|always] [--nsid N]
- *             [--selftest | --identify] [--verbose]
+ *             [--selftest | --identify | --bench SECONDS] [--verbose]
  *
  * Without --grant-fd, the grant devbrokerd (or a test launcher) handed
  * over (<devbroker/handover.h>).  With --vfio BDF the same driver runs on
  * the controller at BDF bound to vfio-pci instead (libdev's VFIO backend,
  * dbk_dev_open_vfio(): the caller needs access to its /dev/vfio/N, and
- * type1 an IOMMU), as a DPDK or SPDK driver would: --selftest and
- * --identify only, since the block frontend's fds come from devbrokerd.  The grant must allow BAR0, MSI-X (one
+ * type1 an IOMMU), as a DPDK or SPDK driver would: --selftest, --bench
+ * and --identify only, since the block frontend's fds come from devbrokerd.  The grant must allow BAR0, MSI-X (one
  * vector for the admin queue and one per I/O queue; fewer means fewer
  * queues, none means polling) and DMA (see nvme.conf for the size).
  *
@@ -32,7 +32,8 @@
  *    SIGTERM (the controller is shut down, exit 0) or a revocation
  *    (in-flight requests fail with EIO, exit 3);
  *  - --identify, the default otherwise: bring up, report, shut down;
- *  - --selftest: TAP checks of the I/O layer (selftest.c).
+ *  - --selftest: TAP checks of the I/O layer (selftest.c);
+ *  - --bench SECONDS: the I/O loop's throughput, JSON lines (selftest.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -54,9 +55,9 @@ static void usage(FILE *f)
 	fputs("usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]\n"
 	      "            [--max-transfer BYTES] [--timeout-ms MS]\n"
 	      "            [--poll adaptive|irq|always] [--nsid N]\n"
-	      "            [--selftest | --identify] [--verbose]\n"
+	      "            [--selftest | --identify | --bench SECONDS] [--verbose]\n"
 	      "Without --grant-fd or --vfio: the grant devbrokerd handed over.\n"
-	      "--vfio BDF: the controller at BDF, bound to vfio-pci (--selftest, --identify).\n", f);
+	      "--vfio BDF: the controller at BDF, bound to vfio-pci (--selftest, --bench, --identify).\n", f);
 }
 
 static void report(struct nvme_ctrl *c)
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 		{ "poll", required_argument, NULL, 'p' },
 		{ "selftest", no_argument, NULL, 's' },
 		{ "identify", no_argument, NULL, 'i' },
+		{ "bench", required_argument, NULL, 'b' },
 		{ "nsid", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 	int grant_fd = -1, ch, r, rc, nr_block = 0;
 	int block_fds[DBK_HANDOVER_BLOCK_MAX];
 	bool selftest = false, identify = false;
+	unsigned int bench = 0;
 	const char *vfio = NULL;
 	struct dbk_dev *dev;
 
@@ -120,6 +123,13 @@ int main(int argc, char **argv)
 			break;
 		case 's': selftest = true; break;
 		case 'i': identify = true; break;
+		case 'b':
+			bench = (unsigned int)strtoul(optarg, NULL, 0);
+			if (!bench) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'n': nsid = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'v': c.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -127,7 +137,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024 ||
-	    (vfio && grant_fd >= 0)) {
+	    (vfio && grant_fd >= 0) || (bench && (selftest || identify || bench > 3600))) {
 		usage(stderr);
 		return 2;
 	}
@@ -151,7 +161,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (selftest || identify) {
+	if (selftest || identify || bench) {
 		while (nr_block > 0)
 			close(block_fds[--nr_block]);	/* the disk stays unserved: its handshake fails */
 	}
@@ -195,6 +205,8 @@ int main(int argc, char **argv)
 	report(&c);
 	if (selftest) {
 		rc = nvme_selftest(&c);
+	} else if (bench) {
+		rc = nvme_bench(&c, bench);
 	} else if (nr_block) {
 		rc = nvme_serve(&c, block_fds, (unsigned int)nr_block, nsid);
 		nr_block = 0;	/* closed by nvme_serve() */

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nvme.h"
 #include "selftest.h"
@@ -256,25 +257,32 @@ static void irq_check(struct st *t, struct nvme_queue *q, void *buf)
 	      got > 0 ? "interrupt seen" : strerror(-got), others);
 }
 
-/* Throughput, for the record (TCG: not a benchmark): @len-byte reads at depth @qd for ~1 s. */
-static double measure(struct st *t, struct nvme_queue *q, uint32_t len, unsigned int qd, uint64_t *ops)
+/*
+ * Throughput: @len-byte reads at depth @qd for @ns ns, in sequence over
+ * the namespace's first quarter (the self-test's record, and --bench).
+ */
+static double measure_ns(struct nvme_ns *ns, struct nvme_queue *q, uint32_t len, unsigned int qd,
+			 uint64_t dur, uint64_t *ops)
 {
 	struct nvme_req reqs[32];
-	uint64_t span = (t->ns->blocks << t->ns->lba_shift) / 4, t0 = nvme_now_ns(), next = 0, done = 0;
+	uint64_t span = (ns->blocks << ns->lba_shift) / 4, t0 = nvme_now_ns(), next = 0, done = 0;
 	uint8_t *bufs = malloc((size_t)qd * len);
 	unsigned int i;
 	int r = 0;
 
-	if (!bufs || qd > 32 || qd >= q->depth)
+	*ops = 0;
+	if (!bufs || qd > 32 || qd >= q->depth || span < len) {
+		free(bufs);
 		return 0;
+	}
 	for (i = 0; i < qd; i++) {
-		reqs[i] = (struct nvme_req){ .op = NVME_OP_READ, .nsid = t->ns->nsid,
+		reqs[i] = (struct nvme_req){ .op = NVME_OP_READ, .nsid = ns->nsid,
 					    .offset = (next++ * len) % span, .length = len,
 					    .buf = bufs + (size_t)i * len };
 		r = nvme_io_submit(q, &reqs[i]);
 	}
 	nvme_io_kick(q);
-	while (r >= 0 && nvme_now_ns() - t0 < 1000000000ULL) {
+	while (r >= 0 && nvme_now_ns() - t0 < dur) {
 		r = nvme_io_wait(q, 1000);
 		for (i = 0; r >= 0 && i < qd; i++) {
 			if (!reqs[i].completed)
@@ -293,6 +301,60 @@ static double measure(struct st *t, struct nvme_queue *q, uint32_t len, unsigned
 	*ops = done;
 	free(bufs);
 	return r < 0 ? 0 : (double)done * 1e9 / (double)(nvme_now_ns() - t0);
+}
+
+/* For the record (TCG: not a benchmark): about a second. */
+static double measure(struct st *t, struct nvme_queue *q, uint32_t len, unsigned int qd, uint64_t *ops)
+{
+	return measure_ns(t->ns, q, len, qd, 1000000000ULL, ops);
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int nvme_bench(struct nvme_ctrl *c, unsigned int seconds)
+{
+	static const struct { const char *name; uint32_t len; unsigned int qd; } cases[] = {
+		{ "read-4k-qd1", 4096, 1 },
+		{ "read-4k-qd16", 4096, 16 },
+		{ "read-128k-qd8", 131072, 8 },
+	};
+	struct nvme_queue *q = c->io[0];
+	struct nvme_ns *ns = NULL;
+	unsigned int i;
+	int rc = 0;
+
+	for (i = 0; i < c->nr_ns && !ns; i++)
+		if (c->ns[i].usable)
+			ns = &c->ns[i];
+	if (!ns || !q) {
+		nvme_log("--bench: no usable namespace or I/O queue");
+		return 1;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t len = cases[i].len < c->max_transfer ? cases[i].len : c->max_transfer;
+		uint64_t irqs = q->nr_irqs, polled = q->nr_polled, ios, c0 = cpu_ns(), t0 = nvme_now_ns();
+		double iops = measure_ns(ns, q, len, cases[i].qd, (uint64_t)seconds * 1000000000ULL, &ios);
+		uint64_t wall = nvme_now_ns() - t0, cpu = cpu_ns() - c0;
+
+		if (iops <= 0 || !ios) {
+			nvme_log("--bench %s: no I/O completed", cases[i].name);
+			rc = 1;
+			continue;
+		}
+		printf("{\"case\": \"%s\", \"len\": %u, \"qd\": %u, \"ios\": %" PRIu64
+		       ", \"wall_ms\": %.1f, \"iops\": %.1f, \"mbps\": %.3f, \"drv_us_per_io\": %.3f"
+		       ", \"irqs\": %" PRIu64 ", \"polled\": %" PRIu64 "}\n",
+		       cases[i].name, len, cases[i].qd, ios, wall / 1e6, iops, iops * len / 1e6,
+		       cpu / 1e3 / (double)ios, q->nr_irqs - irqs, q->nr_polled - polled);
+		fflush(stdout);
+	}
+	return nvme_ctrl_shutdown(c) < 0 ? 1 : rc;
 }
 
 /* ---- the test ---- */

@@ -10,4 +10,14 @@
 /* Run the self-test on an initialized controller, then shut it down. */
 int nvme_selftest(struct nvme_ctrl *c);
 
+/*
+ * --bench SECONDS: the driver's own I/O loop on the first I/O queue of an
+ * initialized controller, no frontend in the way (reads of 4 KiB at depth
+ * 1 and 16, of 128 KiB at depth 8, SECONDS each), one JSON line per case
+ * on stdout (IOPS, MB/s, the process's CPU per I/O, interrupts and polled
+ * completions); then shut it down.  bench/nvme-vfio-bench.sh runs it on a
+ * grant and on vfio-pci side by side.  0, or 1 if a case did no I/O.
+ */
+int nvme_bench(struct nvme_ctrl *c, unsigned int seconds);
+
 #endif

@@ -1,0 +1,109 @@
+#!/bin/bash
+# drivers/nvme on a devbroker grant against the same driver on vfio-pci,
+# side by side in one VM boot (q35 + intel-iommu, TCG): two identical QEMU
+# NVMe controllers (bench/nvme-bench-run vfio makes them), dbk0001 granted
+# through devbroker (tests/helpers/dbk-launch: BAR0 mmap()ed, MSI-X, DMA in
+# the grant's IOMMU domain), dbk0002 bound to vfio-pci (libdev's VFIO
+# backend, type1).  Per round each side runs `nvme --bench SECONDS`: the
+# driver's own I/O loop on one queue pair, no frontend in the way (4 KiB
+# reads at depth 1 and 16, 128 KiB reads at depth 8), unprivileged (uid
+# 4242, no capabilities), the side going first alternating.  What differs
+# is only the backend under the same binary: the doorbells' and the
+# registers' mappings, the interrupts' eventfds, the DMA mappings.  The raw
+# runs (JSON lines: IOPS, MB/s, the driver's CPU per I/O) go to
+# $DBK_VM_DIR/nvme-vfio-bench/runs.jsonl.  Numbers only: it never fails on
+# a ratio.  TAP.
+# usage: bench/nvme-vfio-bench.sh [ROUNDS [SECONDS]]
+. tests/vm/lib.sh
+. tests/vm/edu-lib.sh
+ROUNDS=${1:-4} SECS=${2:-3}
+BENCH_NAME=nvme-vfio-bench
+. bench/bench-lib.sh
+RAW=$OUT	# edu-lib.sh's launch() sets OUT and LOG for its own files
+NVME_DRIVER=$(manifest_driver nvme)
+iommu_on || fail "no IOMMU: vfio-pci's type1 needs one (vm-run --iommu)"
+modprobe nvme; modprobe vfio-pci || fail "no vfio-pci"
+
+ctrl_bdf() {	# ctrl_bdf SERIAL: the PCI address of the controller the kernel's nvme names so
+	local s
+	for s in /sys/bus/pci/devices/*/nvme/nvme*/serial; do
+		[ "$(tr -d ' ' < "$s")" = "$1" ] && { basename "$(dirname "$(dirname "$(dirname "$s")")")"; return 0; }
+	done
+	return 1
+}
+for _ in $(seq 300); do ctrl_bdf dbk0002 > /dev/null && break; sleep 0.1; done
+ctrl_bdf dbk0002 > /dev/null || fail "no controller dbk0002 (bench/nvme-bench-run vfio)"
+A=$(ctrl_bdf dbk0001) || fail "no controller dbk0001"
+B=$(ctrl_bdf dbk0002)
+dbk_load
+dbk_bind "$A" || fail "cannot bind $A to devbroker"
+for _ in $(seq 100); do [ -e "/dev/devbroker/$A" ] && break; sleep 0.1; done
+[ -e "/dev/devbroker/$A" ] || fail "no /dev/devbroker/$A"
+vfio_bind "$B" || fail "cannot bind $B to vfio-pci"
+GROUP=$(iommu_group "$B")
+chown $DRV_UID:$DRV_UID "/dev/vfio/$GROUP"
+tap ok "$A on devbroker, $B on vfio-pci (group $GROUP); the driver $NVME_DRIVER"
+
+run() {	# run ROUND SIDE
+	local round=$1 side=$2 rc=0 out=$RAW/run.out err=$RAW/run.err
+	progress "round $round/$ROUNDS: $side"
+	if [ "$side" = dbk ]; then
+		BDF=$A
+		if launch "b$round" --bars 1 --mmap 1 --msix --max-vectors 2 --dma-quota $((32 << 20)) -- \
+			"$NVME_DRIVER" --bench "$SECS" --queues 1; then
+			wait "$LPID" || rc=$?
+		else
+			rc=125
+		fi
+		cp "/tmp/launch-b$round.out" "$out"; cp "/tmp/launch-b$round.err" "$err"
+	else
+		timeout $((SECS * 3 + 120)) prlimit --memlock=$((64 << 20)) \
+			setpriv --reuid=$DRV_UID --regid=$DRV_UID --clear-groups --inh-caps=-all \
+			--bounding-set=-all --no-new-privs -- \
+			"$NVME_DRIVER" --vfio "$B" --bench "$SECS" --queues 1 > "$out" 2> "$err" || rc=$?
+	fi
+	python3 - "$out" "$round" "$side" "$rc" >> "$RAW/runs.jsonl" 2>> "$RAW/summary" <<-'PYEOF'
+	import json, sys
+	path, rnd, side, rc = sys.argv[1:]
+	got = 0
+	for line in open(path, errors="replace"):
+	    if not line.startswith("{"):
+	        continue
+	    r = json.loads(line)
+	    r.update(round=int(rnd), side=side, rc=int(rc), value=r["iops"])
+	    print(json.dumps(r))
+	    print("%s %s: %.0f IOPS, %.1f MB/s, driver CPU %.1f us per I/O (%d interrupts, %d polled)" % (
+	        r["case"], side, r["iops"], r["mbps"], r["drv_us_per_io"], r["irqs"], r["polled"]),
+	        file=sys.stderr)
+	    got += 1
+	if not got:
+	    print(json.dumps(dict(round=int(rnd), side=side, rc=int(rc) or 1, case="none",
+	                          error="no figures (status %s)" % rc)))
+	    print("%s: no figures (status %s)" % (side, rc), file=sys.stderr)
+	PYEOF
+	[ "$rc" = 0 ] || { progress "  $side failed (status $rc)"; tail -n 10 "$err" | diag; }
+	progress "  $(tail -n 1 "$RAW/summary")"
+}
+
+progress "$ROUNDS rounds, $SECS s per case"
+for r in $(seq "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then run "$r" dbk; run "$r" vfio
+	else run "$r" vfio; run "$r" dbk; fi
+done
+errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["rc"] or "error" in r)(json.loads(l))))' "$RAW/runs.jsonl")
+tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$RAW/runs.jsonl") runs, $errs with an error"
+python3 - "$RAW/runs.jsonl" <<'PYEOF' | diag
+import json, statistics as st, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+print("medians        devbroker IOPS   vfio IOPS   ratio   CPU us/IO dbk  vfio")
+for case in ("read-4k-qd1", "read-4k-qd16", "read-128k-qd8"):
+    def med(side, key):
+        v = [r[key] for r in runs if r.get("case") == case and r["side"] == side and key in r]
+        return st.median(v) if v else float("nan")
+    a, b = med("dbk", "iops"), med("vfio", "iops")
+    print("  %-13s %12.0f %11.0f %7.2f   %8.1f %6.1f" % (case, a, b, a / b if b else float("nan"),
+          med("dbk", "drv_us_per_io"), med("vfio", "drv_us_per_io")))
+PYEOF
+sed 's/^/raw /' "$RAW/runs.jsonl" | diag
+vfio_unbind "$B"; dbk_unbind "$A"
+tap ok "nvme-vfio benchmark ran"
