@@ -23,3 +23,20 @@ bench_cpu() {
 	read -r _ u n s idle iow irq sirq _ < /proc/stat
 	echo "$((u + n + s + irq + sirq)) $((idle + iow))"
 }
+# bench_interleave A B: ROUNDS rounds of the caller's run ROUND SIDE, each
+# round both sides back to back (they share the host's load of the
+# moment), A first in odd rounds and B first in even ones.
+bench_interleave() {
+	local r
+	for r in $(seq "$ROUNDS"); do
+		if [ $((r % 2)) = 1 ]; then run "$r" "$1"; run "$r" "$2"
+		else run "$r" "$2"; run "$r" "$1"; fi
+	done
+}
+# bench_errors: a TAP point, not ok if any raw run failed (a status, an
+# error, or no figure).
+bench_errors() {
+	local errs
+	errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r.get("rc") or "error" in r or "value" not in r)(json.loads(l))))' "$OUT/runs.jsonl")
+	tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$OUT/runs.jsonl") runs, $errs with an error"
+}

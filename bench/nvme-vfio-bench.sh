@@ -86,12 +86,9 @@ run() {	# run ROUND SIDE
 }
 
 progress "$ROUNDS rounds, $SECS s per case"
-for r in $(seq "$ROUNDS"); do
-	if [ $((r % 2)) = 1 ]; then run "$r" dbk; run "$r" vfio
-	else run "$r" vfio; run "$r" dbk; fi
-done
-errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["rc"] or "error" in r)(json.loads(l))))' "$RAW/runs.jsonl")
-tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$RAW/runs.jsonl") runs, $errs with an error"
+bench_interleave dbk vfio
+OUT=$RAW	# launch() moved it
+bench_errors
 python3 - "$RAW/runs.jsonl" <<'PYEOF' | diag
 import json, statistics as st, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]

@@ -120,12 +120,8 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 }
 
 progress "$ROUNDS rounds, $KEYS keystrokes per path and round"
-for r in $(seq "$ROUNDS"); do
-	if [ $((r % 2)) = 1 ]; then run "$r" kernel; run "$r" ours
-	else run "$r" ours; run "$r" kernel; fi
-done
-errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["rc"] or "error" in r or "value" not in r)(json.loads(l))))' "$OUT/runs.jsonl")
-tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$OUT/runs.jsonl") runs, $errs with an error"
+bench_interleave kernel ours
+bench_errors
 diag < "$OUT/summary"
 sed 's/^/raw /' "$OUT/runs.jsonl" | diag
 tap ok "usb-hid benchmark ran"

@@ -112,8 +112,7 @@ for r in $(seq "$ROUNDS"); do
 done
 FMAX=$(grep -o 'up to [0-9]* blocks per command' "$BROKER_LOG" | head -n1 | awk '{ print $3 / 2 }')
 echo "# data per command: the kernel's default $KMAX KiB, the driver's ${FMAX:-?} KiB"
-errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["rc"] or "error" in r or "value" not in r)(json.loads(l))))' "$OUT/runs.jsonl")
-tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$OUT/runs.jsonl") runs, $errs with an error"
+bench_errors
 python3 - "$OUT/runs.jsonl" <<'PYEOF' | diag
 import json, statistics as st, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
