@@ -19,7 +19,6 @@
 ROUNDS=${1:-4} SECS=${2:-3}
 BENCH_NAME=nvme-vfio-bench
 . bench/bench-lib.sh
-RAW=$OUT	# edu-lib.sh's launch() sets OUT and LOG for its own files
 NVME_DRIVER=$(manifest_driver nvme)
 iommu_on || fail "no IOMMU: vfio-pci's type1 needs one (vm-run --iommu)"
 modprobe nvme; modprobe vfio-pci || fail "no vfio-pci"
@@ -45,15 +44,16 @@ chown $DRV_UID:$DRV_UID "/dev/vfio/$GROUP"
 tap ok "$A on devbroker, $B on vfio-pci (group $GROUP); the driver $NVME_DRIVER"
 
 run() {	# run ROUND SIDE
-	local round=$1 side=$2 rc=0 out=$RAW/run.out err=$RAW/run.err
+	local round=$1 side=$2 rc=0 out=$BENCH_OUT/run.out err=$BENCH_OUT/run.err
 	progress "round $round/$ROUNDS: $side"
 	if [ "$side" = dbk ]; then
 		BDF=$A
 		if launch "b$round" --bars 1 --mmap 1 --msix --max-vectors 2 --dma-quota $((32 << 20)) -- \
-			"$NVME_DRIVER" --bench "$SECS" --queues 1; then
+			timeout $((SECS * 3 + 120)) "$NVME_DRIVER" --bench "$SECS" --queues 1; then
 			wait "$LPID" || rc=$?
 		else
 			rc=125
+			kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null
 		fi
 		cp "/tmp/launch-b$round.out" "$out"; cp "/tmp/launch-b$round.err" "$err"
 	else
@@ -62,7 +62,7 @@ run() {	# run ROUND SIDE
 			--bounding-set=-all --no-new-privs -- \
 			"$NVME_DRIVER" --vfio "$B" --bench "$SECS" --queues 1 > "$out" 2> "$err" || rc=$?
 	fi
-	python3 - "$out" "$round" "$side" "$rc" >> "$RAW/runs.jsonl" 2>> "$RAW/summary" <<-'PYEOF'
+	python3 - "$out" "$round" "$side" "$rc" >> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
 	import json, sys
 	path, rnd, side, rc = sys.argv[1:]
 	got = 0
@@ -82,25 +82,25 @@ run() {	# run ROUND SIDE
 	    print("%s: no figures (status %s)" % (side, rc), file=sys.stderr)
 	PYEOF
 	[ "$rc" = 0 ] || { progress "  $side failed (status $rc)"; tail -n 10 "$err" | diag; }
-	progress "  $(tail -n 1 "$RAW/summary")"
+	progress "  $(tail -n 1 "$BENCH_OUT/summary")"
 }
 
 progress "$ROUNDS rounds, $SECS s per case"
 bench_interleave dbk vfio
-OUT=$RAW	# launch() moved it
-bench_errors
-python3 - "$RAW/runs.jsonl" <<'PYEOF' | diag
+bench_errors $((6 * ROUNDS))
+python3 - "$BENCH_OUT/runs.jsonl" <<'PYEOF' | diag
 import json, statistics as st, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 print("medians        devbroker IOPS   vfio IOPS   ratio   CPU us/IO dbk  vfio")
 for case in ("read-4k-qd1", "read-4k-qd16", "read-128k-qd8"):
     def med(side, key):
-        v = [r[key] for r in runs if r.get("case") == case and r["side"] == side and key in r]
+        v = [r[key] for r in runs if r.get("case") == case and r["side"] == side and key in r
+             and not r["rc"]]
         return st.median(v) if v else float("nan")
     a, b = med("dbk", "iops"), med("vfio", "iops")
     print("  %-13s %12.0f %11.0f %7.2f   %8.1f %6.1f" % (case, a, b, a / b if b else float("nan"),
           med("dbk", "drv_us_per_io"), med("vfio", "drv_us_per_io")))
 PYEOF
-sed 's/^/raw /' "$RAW/runs.jsonl" | diag
+sed 's/^/raw /' "$BENCH_OUT/runs.jsonl" | diag
 vfio_unbind "$B"; dbk_unbind "$A"
 tap ok "nvme-vfio benchmark ran"

@@ -305,7 +305,9 @@ def nvme_notes(d):
     L = []
     cases = d.get("phases", {}).get("main", {}).get("cases", {})
     split = []
-    for label, _, case, *_ in DRIVER_ROWS:
+    for label, bench, case, *_ in DRIVER_ROWS:
+        if bench != "nvme":
+            continue
         c = cases.get(case, {})
         tot, drv = c.get("cpu_us_per_io", {}).get("ours", {}), c.get("drv_us_per_io", {}).get("ours", {})
         fio = c.get("fio_us_per_io", {}).get("ours", {})
@@ -383,7 +385,7 @@ def drivers_section(D, paths):
          "usb-storage, and through drivers/usb-storage as a FUSE file and as an nbd disk "
          "(bench/usb-storage-throughput.sh).  "
          "Each case runs once on each side per round, back to back, the side going first "
-         "alternating.  Medians over the rounds; *ours / kernel* is the ratio of those medians, "
+         "alternating.  Medians over the rounds; *ours / reference* is the ratio of those medians, "
          "*per round* the range of the same ratio round by round.  Guest CPU per operation is "
          "all guest CPUs' busy time over the run (wall time × CPUs − idle, from /proc/stat) "
          "divided by the I/Os, megabytes, packets, pings or key events: the driver's process, "

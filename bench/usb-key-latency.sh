@@ -41,6 +41,7 @@ ADDR=$(printf 'Ii:%d:%03d:1' "$bus" "$dev")
 broker_setup
 sed -e '/^USBInterface=03\/01\/02/d' "$DBK_MANIFESTS/usb-hid.conf" > "$BRK/sys/usb-hid.conf"
 
+kbd_on_usbhid() { [ "$(iface_driver "$kbd")" = usbhid ]; }
 run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	local round=$1 side=$2 name=$KNAME node mon c0 c1 t0 t1 rc=0
 	progress "round $round/$ROUNDS: $KEYS keys through $side"
@@ -48,7 +49,7 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 		name=$ONAME
 		broker_start
 	else
-		wait_for 20 test "$(iface_driver "$kbd")" = usbhid || fail "usbhid did not get the keyboard back"
+		wait_for 20 kbd_on_usbhid || fail "usbhid did not get the keyboard back"
 	fi
 	wait_for 20 "$ER" --find "$name" >/dev/null || { tail -n 20 "$BROKER_LOG" | diag; fail "no input device '$name'"; }
 	node=$("$ER" --find "$name")
@@ -121,7 +122,7 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 
 progress "$ROUNDS rounds, $KEYS keystrokes per path and round"
 bench_interleave kernel ours
-bench_errors
+bench_errors $((2 * ROUNDS))
 diag < "$OUT/summary"
 sed 's/^/raw /' "$OUT/runs.jsonl" | diag
 tap ok "usb-hid benchmark ran"

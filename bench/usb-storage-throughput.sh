@@ -9,9 +9,10 @@
 # (Linux's limit below SuperSpeed).  dd with O_DIRECT (no page cache on
 # either side), $MB MiB per run; MB/s (10^6 bytes/s) and the guest's CPU
 # time per MB (/proc/stat: the window's wall time x CPUs - idle, the
-# driver's process included).  Each round runs every side once, the
-# kernel first in odd rounds and last in even ones (the host may be shared:
-# a round's runs share its load).  The raw runs (JSON lines) go to
+# driver's process included).  Each round runs every side once, its four
+# cases in a row, the kernel first in odd rounds and last in even ones, the
+# FUSE file always before the disk (the host may be shared: a round's runs
+# share its load).  The raw runs (JSON lines) go to
 # $DBK_VM_DIR/usb-storage-bench/runs.jsonl: bench/usb-bench-run makes the
 # result set of them.  Numbers only: it never fails on a ratio.  TAP.
 # usage: bench/usb-storage-throughput.sh [ROUNDS [MB]]
@@ -112,7 +113,7 @@ for r in $(seq "$ROUNDS"); do
 done
 FMAX=$(grep -o 'up to [0-9]* blocks per command' "$BROKER_LOG" | head -n1 | awk '{ print $3 / 2 }')
 echo "# data per command: the kernel's default $KMAX KiB, the driver's ${FMAX:-?} KiB"
-bench_errors
+bench_errors $((12 * ROUNDS))
 python3 - "$OUT/runs.jsonl" <<'PYEOF' | diag
 import json, statistics as st, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
@@ -127,7 +128,8 @@ def ratio(case, a, b):	# the median of the rounds' own ratios: each round's runs
         if x and y and x[0] and y[0]:
             v.append(x[0] / y[0])
     return st.median(v) if v else float("nan")
-print("medians, MB/s      kernel     fuse    block   fuse/k  block/k   CPU us/MB kernel fuse block")
+print("MB/s: medians over the rounds; fuse/k, block/k: medians of the rounds' own ratios")
+print("                   kernel     fuse    block   fuse/k  block/k   CPU us/MB kernel fuse block")
 for case in ("read", "write", "read-120k", "write-120k"):
     print("  %-12s %8.1f %8.1f %8.1f %7.2fx %7.2fx   %6.0f %6.0f %6.0f" % (
         case, med(case, "kernel"), med(case, "fuse"), med(case, "block"),

@@ -55,7 +55,7 @@ static void usage(FILE *f)
 	fputs("usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]\n"
 	      "            [--max-transfer BYTES] [--timeout-ms MS]\n"
 	      "            [--poll adaptive|irq|always] [--nsid N]\n"
-	      "            [--selftest | --identify | --bench SECONDS] [--verbose]\n"
+	      "            [--selftest | --identify | --bench SECONDS(1-3600)] [--verbose]\n"
 	      "Without --grant-fd or --vfio: the grant devbrokerd handed over.\n"
 	      "--vfio BDF: the controller at BDF, bound to vfio-pci (--selftest, --bench, --identify).\n", f);
 }
@@ -123,13 +123,19 @@ int main(int argc, char **argv)
 			break;
 		case 's': selftest = true; break;
 		case 'i': identify = true; break;
-		case 'b':
-			bench = (unsigned int)strtoul(optarg, NULL, 0);
-			if (!bench) {
-				usage(stderr);
+		case 'b': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 3600) {
+				nvme_log("--bench %s: want 1 to 3600 seconds", optarg);
 				return 2;
 			}
+			bench = (unsigned int)v;
 			break;
+		}
 		case 'n': nsid = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'v': c.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -137,7 +143,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024 ||
-	    (vfio && grant_fd >= 0) || (bench && (selftest || identify || bench > 3600))) {
+	    (vfio && grant_fd >= 0) || (bench && (selftest || identify))) {
 		usage(stderr);
 		return 2;
 	}

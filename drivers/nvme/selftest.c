@@ -258,55 +258,88 @@ static void irq_check(struct st *t, struct nvme_queue *q, void *buf)
 }
 
 /*
- * Throughput: @len-byte reads at depth @qd for @ns ns, in sequence over
+ * Throughput: @len-byte reads at depth @qd for @dur ns, in sequence over
  * the namespace's first quarter (the self-test's record, and --bench).
+ * I/Os per second, or 0 with *@err set: a failed I/O ends the run.  *@ops
+ * counts the reads that completed, those drained after the deadline too
+ * (the time covers them).  Reads still queued after an error are taken
+ * back by a controller reset before their memory goes: a completion
+ * reaped later would write into it.
  */
 static double measure_ns(struct nvme_ns *ns, struct nvme_queue *q, uint32_t len, unsigned int qd,
-			 uint64_t dur, uint64_t *ops)
+			 uint64_t dur, uint64_t *ops, int *err)
 {
 	struct nvme_req reqs[32];
-	uint64_t span = (ns->blocks << ns->lba_shift) / 4, t0 = nvme_now_ns(), next = 0, done = 0;
-	uint8_t *bufs = malloc((size_t)qd * len);
-	unsigned int i;
+	bool queued[32] = { false };
+	uint64_t span = (ns->blocks << ns->lba_shift) / 4, t0 = nvme_now_ns(), next = 0, done = 0, wall;
+	unsigned int i, n = 0, busy = 0;
+	bool more = true;
+	uint8_t *bufs;
 	int r = 0;
 
 	*ops = 0;
-	if (!bufs || qd > 32 || qd >= q->depth || span < len) {
-		free(bufs);
+	*err = -EINVAL;
+	if (qd == 0 || qd > 32 || qd >= q->depth || span < len)
+		return 0;
+	span -= span % len;	/* every offset a multiple of len, so of the block size */
+	bufs = malloc((size_t)qd * len);
+	if (!bufs) {
+		*err = -ENOMEM;
 		return 0;
 	}
-	for (i = 0; i < qd; i++) {
+	for (i = 0; i < qd && r >= 0; i++) {
 		reqs[i] = (struct nvme_req){ .op = NVME_OP_READ, .nsid = ns->nsid,
 					    .offset = (next++ * len) % span, .length = len,
 					    .buf = bufs + (size_t)i * len };
 		r = nvme_io_submit(q, &reqs[i]);
+		if (r == 0) {
+			queued[i] = true;
+			busy++;
+		}
+		n++;
 	}
-	nvme_io_kick(q);
-	while (r >= 0 && nvme_now_ns() - t0 < dur) {
+	if (r >= 0)
+		r = nvme_io_kick(q);
+	while (r >= 0 && busy) {
 		r = nvme_io_wait(q, 1000);
-		for (i = 0; r >= 0 && i < qd; i++) {
-			if (!reqs[i].completed)
+		more = nvme_now_ns() - t0 < dur;
+		for (i = 0; r >= 0 && i < n; i++) {
+			if (!queued[i] || !reqs[i].completed)
 				continue;
+			queued[i] = false;
+			busy--;
+			if (reqs[i].err) {
+				r = reqs[i].err;
+				break;
+			}
 			done++;
+			if (!more)
+				continue;
 			reqs[i].offset = (next++ * len) % span;
 			r = nvme_io_submit(q, &reqs[i]);
+			if (r == 0) {
+				queued[i] = true;
+				busy++;
+			}
 		}
-		if (r >= 0)
+		if (r >= 0 && more)
 			r = nvme_io_kick(q);
 	}
-	/* Let the last ones finish. */
-	for (i = 0; i < qd; i++)
-		while (r >= 0 && !reqs[i].completed)
-			r = nvme_io_wait(q, 1000);
-	*ops = done;
+	wall = nvme_now_ns() - t0;
+	if (busy)
+		nvme_ctrl_reset(q->c);	/* reqs[] and bufs are about to go */
 	free(bufs);
-	return r < 0 ? 0 : (double)done * 1e9 / (double)(nvme_now_ns() - t0);
+	*ops = done;
+	*err = r < 0 ? r : 0;
+	return r < 0 || !wall ? 0 : (double)done * 1e9 / (double)wall;
 }
 
 /* For the record (TCG: not a benchmark): about a second. */
 static double measure(struct st *t, struct nvme_queue *q, uint32_t len, unsigned int qd, uint64_t *ops)
 {
-	return measure_ns(t->ns, q, len, qd, 1000000000ULL, ops);
+	int err;
+
+	return measure_ns(t->ns, q, len, qd, 1000000000ULL, ops, &err);
 }
 
 static uint64_t cpu_ns(void)
@@ -324,7 +357,7 @@ int nvme_bench(struct nvme_ctrl *c, unsigned int seconds)
 		{ "read-4k-qd16", 4096, 16 },
 		{ "read-128k-qd8", 131072, 8 },
 	};
-	struct nvme_queue *q = c->io[0];
+	struct nvme_queue *q = c->nr_io ? c->io[0] : NULL;
 	struct nvme_ns *ns = NULL;
 	unsigned int i;
 	int rc = 0;
@@ -334,18 +367,23 @@ int nvme_bench(struct nvme_ctrl *c, unsigned int seconds)
 			ns = &c->ns[i];
 	if (!ns || !q) {
 		nvme_log("--bench: no usable namespace or I/O queue");
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t len = cases[i].len < c->max_transfer ? cases[i].len : c->max_transfer;
 		uint64_t irqs = q->nr_irqs, polled = q->nr_polled, ios, c0 = cpu_ns(), t0 = nvme_now_ns();
-		double iops = measure_ns(ns, q, len, cases[i].qd, (uint64_t)seconds * 1000000000ULL, &ios);
+		int err;
+		double iops = measure_ns(ns, q, len, cases[i].qd, (uint64_t)seconds * 1000000000ULL, &ios,
+					 &err);
 		uint64_t wall = nvme_now_ns() - t0, cpu = cpu_ns() - c0;
 
-		if (iops <= 0 || !ios) {
-			nvme_log("--bench %s: no I/O completed", cases[i].name);
+		if (err || !ios) {
+			nvme_log("--bench %s (%u-byte reads at depth %u, queue depth %u): %s after %" PRIu64
+				 " reads", cases[i].name, len, cases[i].qd, q->depth,
+				 err ? strerror(-err) : "none completed", ios);
 			rc = 1;
-			continue;
+			break;		/* the controller may have been reset under it */
 		}
 		printf("{\"case\": \"%s\", \"len\": %u, \"qd\": %u, \"ios\": %" PRIu64
 		       ", \"wall_ms\": %.1f, \"iops\": %.1f, \"mbps\": %.3f, \"drv_us_per_io\": %.3f"
@@ -354,6 +392,7 @@ int nvme_bench(struct nvme_ctrl *c, unsigned int seconds)
 		       cpu / 1e3 / (double)ios, q->nr_irqs - irqs, q->nr_polled - polled);
 		fflush(stdout);
 	}
+out:
 	return nvme_ctrl_shutdown(c) < 0 ? 1 : rc;
 }
 

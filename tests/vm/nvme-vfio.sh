@@ -41,14 +41,15 @@ run_driver() {
 
 # Not bound to vfio-pci yet: a clean failure, not a hang.
 run_driver unbound --identify
-check "not bound to vfio-pci: nvme --vfio fails (status $RC)" [ "$RC" != 0 ]
+check "not bound to vfio-pci: nvme --vfio fails cleanly (status $RC), saying why" \
+	bash -c "[ $RC = 1 ] && grep -q 'opening $BDF through VFIO' $LOG"
 diag < "$LOG"
 
 check "$BDF is bound to vfio-pci" vfio_bind "$BDF"
 check "/dev/vfio/$GROUP exists" [ -c "/dev/vfio/$GROUP" ]
 run_driver noaccess --identify
 check "the group node still root's: nvme --vfio fails (status $RC), saying permission denied" \
-	bash -c "[ $RC != 0 ] && grep -q 'Permission denied' $LOG"
+	bash -c "[ $RC = 1 ] && grep -q 'Permission denied' $LOG"
 diag < "$LOG"
 chown $DRV_UID:$DRV_UID "/dev/vfio/$GROUP"
 
@@ -63,6 +64,7 @@ vec() {	# vec: the interrupts counted on each of the controller's vfio-msix line
 }
 # vfio-pci frees its vectors when the device is closed: count them while
 # the self-test runs, the last reading before it ends.
+rm -f /tmp/nvme-vfio-vec
 ( while sleep 0.2; do v=$(vec); [ -n "$v" ] && echo "$v" > /tmp/nvme-vfio-vec; done ) &
 watcher=$!
 run_driver selftest --selftest --queues 4 --verbose
