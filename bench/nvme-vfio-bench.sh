@@ -1,10 +1,13 @@
 #!/bin/bash
 # drivers/nvme on a devbroker grant against the same driver on vfio-pci,
 # side by side in one VM boot (q35 + intel-iommu, TCG): two identical QEMU
-# NVMe controllers (bench/nvme-bench-run vfio makes them), dbk0001 granted
+# NVMe controllers (bench/nvme-bench-run vfio makes them), one granted
 # through devbroker (tests/helpers/dbk-launch: BAR0 mmap()ed, MSI-X, DMA in
-# the grant's IOMMU domain), dbk0002 bound to vfio-pci (libdev's VFIO
-# backend, type1).  Per round each side runs `nvme --bench SECONDS`: the
+# the grant's IOMMU domain), the other bound to vfio-pci (libdev's VFIO
+# backend, type1), swapped from round to round: dbk0001 is devbroker's in
+# odd rounds, vfio-pci's in even ones, so that a difference between the two
+# controllers (the kernel's nvme against itself on two such controllers
+# differed by 5 to 20% in bench/nvme-bench.sh's calibration) cancels out.  Per round each side runs `nvme --bench SECONDS`: the
 # driver's own I/O loop on one queue pair, no frontend in the way (4 KiB
 # reads at depth 1 and 16, 128 KiB reads at depth 8), unprivileged (uid
 # 4242, no capabilities), the side going first alternating.  What differs
@@ -41,24 +44,34 @@ ctrl_bdf dbk0002 > /dev/null || fail "no controller dbk0002 (bench/nvme-bench-ru
 A=$(ctrl_bdf dbk0001) || fail "no controller dbk0001"
 B=$(ctrl_bdf dbk0002)
 dbk_load
-dbk_bind "$A" || fail "cannot bind $A to devbroker"
-for _ in $(seq 100); do [ -e "/dev/devbroker/$A" ] && break; sleep 0.1; done
-[ -e "/dev/devbroker/$A" ] || fail "no /dev/devbroker/$A"
-vfio_bind "$B" || fail "cannot bind $B to vfio-pci"
-GROUP=$(iommu_group "$B")
-chown $DRV_UID:$DRV_UID "/dev/vfio/$GROUP"
+DBK='' VFIO=''
+place() {	# place ROUND: devbroker's controller DBK and vfio-pci's VFIO for the round
+	local d=$A v=$B _
+	[ $(($1 % 2)) = 1 ] || { d=$B; v=$A; }
+	[ "$d" = "$DBK" ] && return 0
+	[ -z "$VFIO" ] || vfio_unbind "$VFIO" || fail "cannot unbind $VFIO from vfio-pci"
+	[ -z "$DBK" ] || dbk_unbind "$DBK" || fail "cannot unbind $DBK from devbroker"
+	dbk_bind "$d" || fail "cannot bind $d to devbroker"
+	for _ in $(seq 100); do [ -e "/dev/devbroker/$d" ] && break; sleep 0.1; done
+	[ -e "/dev/devbroker/$d" ] || fail "no /dev/devbroker/$d"
+	vfio_bind "$v" || fail "cannot bind $v to vfio-pci"
+	chown $DRV_UID:$DRV_UID "/dev/vfio/$(iommu_group "$v")"
+	DBK=$d VFIO=$v
+}
 PIN=()
 if [ "$CPU" != none ]; then
 	printf '%x\n' $((1 << CPU)) > /proc/irq/default_smp_affinity || fail "cannot steer new vectors to CPU $CPU"
 	PIN=(taskset -c "$CPU")
 fi
-tap ok "$A on devbroker, $B on vfio-pci (group $GROUP); the driver $NVME_DRIVER; on CPU $CPU"
+place 1
+tap ok "dbk0001 $A, dbk0002 $B: on devbroker and vfio-pci in odd rounds, swapped in even ones; the driver $NVME_DRIVER; on CPU $CPU"
 
 run() {	# run ROUND SIDE
 	local round=$1 side=$2 rc=0 out=$BENCH_OUT/run.out err=$BENCH_OUT/run.err
-	progress "round $round/$ROUNDS: $side"
+	place "$round"
+	progress "round $round/$ROUNDS: $side ($([ "$side" = dbk ] && echo "$DBK" || echo "$VFIO"))"
 	if [ "$side" = dbk ]; then
-		BDF=$A
+		BDF=$DBK
 		if launch "b$round" --bars 1 --mmap 1 --msix --max-vectors 2 --dma-quota $((32 << 20)) -- \
 			timeout $((SECS * 3 + 120)) "${PIN[@]}" "$NVME_DRIVER" --bench "$SECS" --queues 1; then
 			wait "$LPID" || rc=$?
@@ -71,17 +84,17 @@ run() {	# run ROUND SIDE
 		timeout $((SECS * 3 + 120)) prlimit --memlock=$((64 << 20)) \
 			setpriv --reuid=$DRV_UID --regid=$DRV_UID --clear-groups --inh-caps=-all \
 			--bounding-set=-all --no-new-privs -- \
-			"${PIN[@]}" "$NVME_DRIVER" --vfio "$B" --bench "$SECS" --queues 1 > "$out" 2> "$err" || rc=$?
+			"${PIN[@]}" "$NVME_DRIVER" --vfio "$VFIO" --bench "$SECS" --queues 1 > "$out" 2> "$err" || rc=$?
 	fi
-	python3 - "$out" "$round" "$side" "$rc" >> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
+	python3 - "$out" "$round" "$side" "$rc" "$([ "$side" = dbk ] && echo "$DBK" || echo "$VFIO")" >> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
 	import json, sys
-	path, rnd, side, rc = sys.argv[1:]
+	path, rnd, side, rc, ctrl = sys.argv[1:]
 	got = 0
 	for line in open(path, errors="replace"):
 	    if not line.startswith("{"):
 	        continue
 	    r = json.loads(line)
-	    r.update(round=int(rnd), side=side, rc=int(rc), value=r["iops"])
+	    r.update(round=int(rnd), side=side, rc=int(rc), ctrl=ctrl, value=r["iops"])
 	    print(json.dumps(r))
 	    print("%s %s: %.0f IOPS, %.1f MB/s, driver CPU %.1f us per I/O (%d interrupts, %d polled)" % (
 	        r["case"], side, r["iops"], r["mbps"], r["drv_us_per_io"], r["irqs"], r["polled"]),
@@ -113,5 +126,5 @@ for case in ("read-4k-qd1", "read-4k-qd16", "read-128k-qd8"):
           med("dbk", "drv_us_per_io"), med("vfio", "drv_us_per_io")))
 PYEOF
 sed 's/^/raw /' "$BENCH_OUT/runs.jsonl" | diag
-vfio_unbind "$B"; dbk_unbind "$A"
+vfio_unbind "$VFIO"; dbk_unbind "$DBK"
 tap ok "nvme-vfio benchmark ran"
