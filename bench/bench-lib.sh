@@ -18,12 +18,18 @@ progress() {
 	{ echo "$l" > /dev/ttyS1; } 2>/dev/null
 	echo "$l" >> "$BENCH_OUT/progress"
 }
-# bench_cpu: "busy idle" clock ticks now, all CPUs (/proc/stat's first
-# line): a window's CPU time is its wall time x CPUs - its idle ticks.
+# bench_cpu: the idle clock ticks so far, all CPUs (/proc/stat's first
+# line: idle + iowait), taken at both ends of a window.
 bench_cpu() {
-	local u n s idle iow irq sirq
-	read -r _ u n s idle iow irq sirq _ < /proc/stat
-	echo "$((u + n + s + irq + sirq)) $((idle + iow))"
+	local idle iow
+	read -r _ _ _ _ idle iow _ < /proc/stat
+	echo "$((idle + iow))"
+}
+# bench_cpu_ms IDLE0 IDLE1 WALL_MS: the guest's CPU time over a window, in
+# ms: its wall time x CPUs - its idle time (tick-sampled, so never below 0).
+bench_cpu_ms() {
+	awk -v i0="$1" -v i1="$2" -v ms="$3" -v n="$(nproc)" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { v = ms * n - (i1 - i0) * 1000 / hz; printf "%.3f\n", v < 0 ? 0 : v }'
 }
 # bench_interleave A B: ROUNDS rounds of the caller's run ROUND SIDE, each
 # round both sides back to back (they share the host's load of the

@@ -7,8 +7,8 @@
 # backend, type1), swapped from round to round: dbk0001 is devbroker's in
 # odd rounds, vfio-pci's in even ones, so that a difference between the two
 # controllers (the kernel's nvme against itself on two such controllers
-# differed by 5 to 20% in bench/nvme-bench.sh's calibration) cancels out.  Per round each side runs `nvme --bench SECONDS`: the
-# driver's own I/O loop on one queue pair, no frontend in the way (4 KiB
+# differed by 5 to 20% in bench/nvme-bench.sh's calibration) cancels out.
+# Per round each side runs `nvme --bench SECONDS`: the driver's own I/O loop on one queue pair, no frontend in the way (4 KiB
 # reads at depth 1 and 16, 128 KiB reads at depth 8), unprivileged (uid
 # 4242, no capabilities), the side going first alternating.  What differs
 # is only the backend under the same binary: the doorbells' and the
@@ -39,21 +39,19 @@ ctrl_bdf() {	# ctrl_bdf SERIAL: the PCI address of the controller the kernel's n
 	done
 	return 1
 }
-for _ in $(seq 300); do ctrl_bdf dbk0002 > /dev/null && break; sleep 0.1; done
-ctrl_bdf dbk0002 > /dev/null || fail "no controller dbk0002 (bench/nvme-bench-run vfio)"
+wait_for 30 ctrl_bdf dbk0002 > /dev/null || fail "no controller dbk0002 (bench/nvme-bench-run vfio)"
 A=$(ctrl_bdf dbk0001) || fail "no controller dbk0001"
 B=$(ctrl_bdf dbk0002)
 dbk_load
 DBK='' VFIO=''
 place() {	# place ROUND: devbroker's controller DBK and vfio-pci's VFIO for the round
-	local d=$A v=$B _
+	local d=$A v=$B
 	[ $(($1 % 2)) = 1 ] || { d=$B; v=$A; }
 	[ "$d" = "$DBK" ] && return 0
 	[ -z "$VFIO" ] || vfio_unbind "$VFIO" || fail "cannot unbind $VFIO from vfio-pci"
 	[ -z "$DBK" ] || dbk_unbind "$DBK" || fail "cannot unbind $DBK from devbroker"
 	dbk_bind "$d" || fail "cannot bind $d to devbroker"
-	for _ in $(seq 100); do [ -e "/dev/devbroker/$d" ] && break; sleep 0.1; done
-	[ -e "/dev/devbroker/$d" ] || fail "no /dev/devbroker/$d"
+	wait_for 10 test -e "/dev/devbroker/$d" || fail "no /dev/devbroker/$d"
 	vfio_bind "$v" || fail "cannot bind $v to vfio-pci"
 	chown $DRV_UID:$DRV_UID "/dev/vfio/$(iommu_group "$v")"
 	DBK=$d VFIO=$v
@@ -67,9 +65,10 @@ place 1
 tap ok "dbk0001 $A, dbk0002 $B: on devbroker and vfio-pci in odd rounds, swapped in even ones; the driver $NVME_DRIVER; on CPU $CPU"
 
 run() {	# run ROUND SIDE
-	local round=$1 side=$2 rc=0 out=$BENCH_OUT/run.out err=$BENCH_OUT/run.err
+	local round=$1 side=$2 rc=0 out=$BENCH_OUT/run.out err=$BENCH_OUT/run.err ctrl
 	place "$round"
-	progress "round $round/$ROUNDS: $side ($([ "$side" = dbk ] && echo "$DBK" || echo "$VFIO"))"
+	ctrl=$VFIO; [ "$side" = dbk ] && ctrl=$DBK
+	progress "round $round/$ROUNDS: $side ($ctrl)"
 	if [ "$side" = dbk ]; then
 		BDF=$DBK
 		if launch "b$round" --bars 1 --mmap 1 --msix --max-vectors 2 --dma-quota $((32 << 20)) -- \
@@ -86,7 +85,7 @@ run() {	# run ROUND SIDE
 			--bounding-set=-all --no-new-privs -- \
 			"${PIN[@]}" "$NVME_DRIVER" --vfio "$VFIO" --bench "$SECS" --queues 1 > "$out" 2> "$err" || rc=$?
 	fi
-	python3 - "$out" "$round" "$side" "$rc" "$([ "$side" = dbk ] && echo "$DBK" || echo "$VFIO")" >> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
+	python3 - "$out" "$round" "$side" "$rc" "$ctrl" >> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
 	import json, sys
 	path, rnd, side, rc, ctrl = sys.argv[1:]
 	got = 0

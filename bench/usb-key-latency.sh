@@ -62,10 +62,10 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	sleep 0.2
 	kill "$mon"; wait "$mon" 2>/dev/null
 	[ "$side" = ours ] && broker_stop
-	python3 - "$OUT" "$ADDR" "$round" "$side" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" \
-		"$(getconf CLK_TCK)" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
+	python3 - "$OUT" "$ADDR" "$round" "$side" "$rc" "$(( (t1 - t0) / 1000 ))" \
+		"$(bench_cpu_ms "$c0" "$c1" $(( (t1 - t0) / 1000 )))" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
 	import json, statistics, sys
-	out, addr, rnd, side, rc, c0, c1, ms, ncpu, hz = sys.argv[1:]
+	out, addr, rnd, side, rc, ms, cpu_ms = sys.argv[1:]
 	WRAP = 4096 * 1000000    # usbmon: (seconds & 0xfff) * 10^6 + microseconds
 
 	def completions(path):
@@ -91,9 +91,7 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	    xs = sorted(xs)
 	    return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else None
 
-	b0, i0 = map(int, c0.split()); b1, i1 = map(int, c1.split())
-	rec = dict(round=int(rnd), case="key", side=side, rc=int(rc), wall_ms=int(ms))
-	rec["cpu_ms"] = max(int(ms) * 1000.0 * int(ncpu) - (i1 - i0) * 1e6 / int(hz), 0.0) / 1000.0
+	rec = dict(round=int(rnd), case="key", side=side, rc=int(rc), wall_ms=int(ms), cpu_ms=float(cpu_ms))
 	comps = completions(out + "/usbmon")
 	req, urb = [], []
 	for line in open(out + "/lat"):

@@ -44,13 +44,11 @@ one() {	# one ROUND SIDE CASE FILE: a dd run, a JSON line in runs.jsonl
 		out=$(dd if=/dev/zero of="$f" bs=1M count="$MB" oflag=direct conv=fsync,notrunc 2>&1) || rc=$?
 	fi
 	t1=${EPOCHREALTIME/./}; c1=$(bench_cpu)
-	python3 - "$round" "$side" "$case" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" \
-		"$(getconf CLK_TCK)" "$out" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
+	python3 - "$round" "$side" "$case" "$rc" "$(( (t1 - t0) / 1000 ))" \
+		"$(bench_cpu_ms "$c0" "$c1" $(( (t1 - t0) / 1000 )))" "$out" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
 	import json, re, sys
-	rnd, side, case, rc, c0, c1, ms, ncpu, hz, out = sys.argv[1:]
-	b0, i0 = map(int, c0.split()); b1, i1 = map(int, c1.split())
-	rec = dict(round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms))
-	rec["cpu_ms"] = max(int(ms) * 1000.0 * int(ncpu) - (i1 - i0) * 1e6 / int(hz), 0.0) / 1000.0
+	rnd, side, case, rc, ms, cpu_ms, out = sys.argv[1:]
+	rec = dict(round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms), cpu_ms=float(cpu_ms))
 	# dd: "16777216 bytes (17 MB, 16 MiB) copied, 1.23 s, 13.6 MB/s"
 	m = re.search(r"^(\d+) bytes .* copied, ([0-9.]+) s,", out, re.M)
 	if m and int(rc) == 0 and float(m.group(2)) > 0:

@@ -20,9 +20,10 @@
  * the controller at BDF bound to vfio-pci instead (libdev's VFIO backend,
  * dbk_dev_open_vfio(): the caller needs access to its /dev/vfio/N, and
  * type1 an IOMMU), as a DPDK or SPDK driver would: --selftest, --bench
- * and --identify only, since the block frontend's fds come from devbrokerd.  The grant must allow BAR0, MSI-X (one
- * vector for the admin queue and one per I/O queue; fewer means fewer
- * queues, none means polling) and DMA (see nvme.conf for the size).
+ * and --identify only, since the block frontend's fds come from devbrokerd.
+ * The grant must allow BAR0, MSI-X (one vector for the admin queue and
+ * one per I/O queue; fewer means fewer queues, none means polling) and
+ * DMA (see nvme.conf for the size).
  *
  * Modes:
  *  - serve, the default when the hand-over carries block fds (the

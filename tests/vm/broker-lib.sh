@@ -62,14 +62,6 @@ broker_stop() {
 	kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null
 }
 
-wait_for() {	# wait_for SECONDS CONDITION...: a deadline, however slow CONDITION is
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
 dev_field() {	# dev_field ID FIELD
 	ctl --json status "$1" 2>/dev/null | json "r['device']['$2']" 2>/dev/null
 }

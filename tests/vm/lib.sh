@@ -4,6 +4,13 @@ KO=$DBK_BUILD/kmod/devbroker.ko
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "$*"; exit 77; }
+wait_for() {	# wait_for SECONDS CONDITION...: a deadline, however slow CONDITION is
+	local end=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 
 # Every edu device's PCI address (domain:bus:dev.fn), in bus order.
 edu_bdfs() {
