@@ -22,6 +22,11 @@
 # whether a QD1 completion woke the driver on its own vCPU or across, which
 # under TCG is worth a factor of 1.5 (seen: QD1 runs of both backends
 # split into 5,100-5,500 and 7,200-9,000 IOPS).
+# NVME_VFIO_BENCH_CASE=NAME runs one case only (nvme --bench-case);
+# NVME_VFIO_BENCH_PERF=1 also profiles the whole guest through each run
+# (perf record -a -g, the cpu-clock event: TCG has no PMU) and keeps each
+# run's report, by symbol, as $DBK_VM_DIR/nvme-vfio-bench/perf-ROUND-SIDE.txt:
+# where the two backends' time goes apart.
 # usage: bench/nvme-vfio-bench.sh [ROUNDS [SECONDS [CPU|none]]]
 . tests/vm/lib.sh
 . tests/vm/edu-lib.sh
@@ -29,6 +34,10 @@ ROUNDS=${1:-4} SECS=${2:-3} CPU=${3:-0}
 BENCH_NAME=nvme-vfio-bench
 . bench/bench-lib.sh
 NVME_DRIVER=$(manifest_driver nvme)
+CASEOPT=() NCASES=3
+[ -n "${NVME_VFIO_BENCH_CASE:-}" ] && CASEOPT=(--bench-case "$NVME_VFIO_BENCH_CASE") NCASES=1
+PERF=${NVME_VFIO_BENCH_PERF:-0}
+[ "$PERF" = 1 ] && ! command -v perf > /dev/null && fail "NVME_VFIO_BENCH_PERF=1 needs perf (linux-perf)"
 iommu_on || fail "no IOMMU: vfio-pci's type1 needs one (vm-run --iommu)"
 modprobe nvme; modprobe vfio-pci || fail "no vfio-pci"
 
@@ -69,10 +78,15 @@ run() {	# run ROUND SIDE
 	place "$round"
 	ctrl=$VFIO; [ "$side" = dbk ] && ctrl=$DBK
 	progress "round $round/$ROUNDS: $side ($ctrl)"
+	local perfpid='' pdata=$BENCH_OUT/perf-$round-$side
+	if [ "$PERF" = 1 ]; then
+		perf record -q -a -g -e cpu-clock -o "/tmp/perf-$side.data" 2> "$pdata.err" &
+		perfpid=$!
+	fi
 	if [ "$side" = dbk ]; then
 		BDF=$DBK
 		if launch "b$round" --bars 1 --mmap 1 --msix --max-vectors 2 --dma-quota $((32 << 20)) -- \
-			timeout $((SECS * 3 + 120)) "${PIN[@]}" "$NVME_DRIVER" --bench "$SECS" --queues 1; then
+			timeout $((SECS * 3 + 120)) "${PIN[@]}" "$NVME_DRIVER" --bench "$SECS" "${CASEOPT[@]}" --queues 1; then
 			wait "$LPID" || rc=$?
 		else
 			rc=125
@@ -83,7 +97,13 @@ run() {	# run ROUND SIDE
 		timeout $((SECS * 3 + 120)) prlimit --memlock=$((64 << 20)) \
 			setpriv --reuid=$DRV_UID --regid=$DRV_UID --clear-groups --inh-caps=-all \
 			--bounding-set=-all --no-new-privs -- \
-			"${PIN[@]}" "$NVME_DRIVER" --vfio "$VFIO" --bench "$SECS" --queues 1 > "$out" 2> "$err" || rc=$?
+			"${PIN[@]}" "$NVME_DRIVER" --vfio "$VFIO" --bench "$SECS" "${CASEOPT[@]}" --queues 1 > "$out" 2> "$err" || rc=$?
+	fi
+	if [ -n "$perfpid" ]; then
+		kill -INT "$perfpid"; wait "$perfpid"
+		perf report -i "/tmp/perf-$side.data" --stdio --no-children --sort comm,dso,symbol \
+			--percent-limit 0.3 -g none > "$pdata.txt" 2>> "$pdata.err"
+		rm -f "/tmp/perf-$side.data"
 	fi
 	python3 - "$out" "$round" "$side" "$rc" "$ctrl" >> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
 	import json, sys
@@ -110,7 +130,7 @@ run() {	# run ROUND SIDE
 
 progress "$ROUNDS rounds, $SECS s per case"
 bench_interleave dbk vfio
-bench_errors $((6 * ROUNDS))
+bench_errors $((2 * NCASES * ROUNDS))
 python3 - "$BENCH_OUT/runs.jsonl" <<'PYEOF' | diag
 import json, statistics as st, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]

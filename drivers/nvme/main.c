@@ -13,7 +13,7 @@
  * usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]
  *             [--max-transfer BYTES] [--timeout-ms MS]
  *             [--poll adaptive|irq|always] [--nsid N]
- *             [--selftest | --identify | --bench SECONDS] [--verbose]
+ *             [--selftest | --identify | --bench SECONDS [--bench-case NAME]] [--verbose]
  *
  * Without --grant-fd, the grant devbrokerd (or a test launcher) handed
  * over (<devbroker/handover.h>).  With --vfio BDF the same driver runs on
@@ -35,6 +35,7 @@
  *  - --identify, the default otherwise: bring up, report, shut down;
  *  - --selftest: TAP checks of the I/O layer (selftest.c);
  *  - --bench SECONDS: the I/O loop's throughput, JSON lines (selftest.c).
+ *    --bench-case NAME runs one of its cases only.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,7 +57,8 @@ static void usage(FILE *f)
 	fputs("usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]\n"
 	      "            [--max-transfer BYTES] [--timeout-ms MS]\n"
 	      "            [--poll adaptive|irq|always] [--nsid N]\n"
-	      "            [--selftest | --identify | --bench SECONDS(1-3600)] [--verbose]\n"
+	      "            [--selftest | --identify | --bench SECONDS(1-3600) [--bench-case NAME]]\n"
+	      "            [--verbose]\n"
 	      "Without --grant-fd or --vfio: the grant devbrokerd handed over.\n"
 	      "--vfio BDF: the controller at BDF, bound to vfio-pci (--selftest, --bench, --identify).\n", f);
 }
@@ -86,6 +88,7 @@ int main(int argc, char **argv)
 		{ "selftest", no_argument, NULL, 's' },
 		{ "identify", no_argument, NULL, 'i' },
 		{ "bench", required_argument, NULL, 'b' },
+		{ "bench-case", required_argument, NULL, 'B' },
 		{ "nsid", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
 	int block_fds[DBK_HANDOVER_BLOCK_MAX];
 	bool selftest = false, identify = false;
 	unsigned int bench = 0;
+	const char *bench_case = NULL;
 	const char *vfio = NULL;
 	struct dbk_dev *dev;
 
@@ -137,6 +141,14 @@ int main(int argc, char **argv)
 			bench = (unsigned int)v;
 			break;
 		}
+		case 'B':
+			if (!nvme_bench_case_known(optarg)) {
+				nvme_log("--bench-case %s: want read-4k-qd1, read-4k-qd16 or read-128k-qd8",
+					 optarg);
+				return 2;
+			}
+			bench_case = optarg;
+			break;
 		case 'n': nsid = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'v': c.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -144,7 +156,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || queues > NVME_MAX_IO_QUEUES || depth < 2 || depth > 1024 ||
-	    (vfio && grant_fd >= 0) || (bench && (selftest || identify))) {
+	    (vfio && grant_fd >= 0) || (bench && (selftest || identify)) || (bench_case && !bench)) {
 		usage(stderr);
 		return 2;
 	}
@@ -213,7 +225,7 @@ int main(int argc, char **argv)
 	if (selftest) {
 		rc = nvme_selftest(&c);
 	} else if (bench) {
-		rc = nvme_bench(&c, bench);
+		rc = nvme_bench(&c, bench, bench_case);
 	} else if (nr_block) {
 		rc = nvme_serve(&c, block_fds, (unsigned int)nr_block, nsid);
 		nr_block = 0;	/* closed by nvme_serve() */

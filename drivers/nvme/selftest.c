@@ -350,13 +350,25 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int nvme_bench(struct nvme_ctrl *c, unsigned int seconds)
+static const struct { const char *name; uint32_t len; unsigned int qd; } bench_cases[] = {
+	{ "read-4k-qd1", 4096, 1 },
+	{ "read-4k-qd16", 4096, 16 },
+	{ "read-128k-qd8", 131072, 8 },
+};
+#define NR_BENCH_CASES (sizeof(bench_cases) / sizeof(bench_cases[0]))
+
+bool nvme_bench_case_known(const char *name)
 {
-	static const struct { const char *name; uint32_t len; unsigned int qd; } cases[] = {
-		{ "read-4k-qd1", 4096, 1 },
-		{ "read-4k-qd16", 4096, 16 },
-		{ "read-128k-qd8", 131072, 8 },
-	};
+	unsigned int i;
+
+	for (i = 0; i < NR_BENCH_CASES; i++)
+		if (!strcmp(bench_cases[i].name, name))
+			return true;
+	return false;
+}
+
+int nvme_bench(struct nvme_ctrl *c, unsigned int seconds, const char *only)
+{
 	struct nvme_queue *q = c->nr_io ? c->io[0] : NULL;
 	struct nvme_ns *ns = NULL;
 	unsigned int i;
@@ -370,17 +382,26 @@ int nvme_bench(struct nvme_ctrl *c, unsigned int seconds)
 		rc = 1;
 		goto out;
 	}
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint32_t len = cases[i].len < c->max_transfer ? cases[i].len : c->max_transfer;
-		uint64_t irqs = q->nr_irqs, polled = q->nr_polled, ios, c0 = cpu_ns(), t0 = nvme_now_ns();
+	for (i = 0; i < NR_BENCH_CASES; i++) {
+		uint32_t len = bench_cases[i].len < c->max_transfer ? bench_cases[i].len : c->max_transfer;
+		uint64_t irqs, polled, ios, c0, t0, wall, cpu;
+		double iops;
 		int err;
-		double iops = measure_ns(ns, q, len, cases[i].qd, (uint64_t)seconds * 1000000000ULL, &ios,
-					 &err);
-		uint64_t wall = nvme_now_ns() - t0, cpu = cpu_ns() - c0;
+
+		if (only && strcmp(only, bench_cases[i].name))
+			continue;
+		irqs = q->nr_irqs;
+		polled = q->nr_polled;
+		c0 = cpu_ns();
+		t0 = nvme_now_ns();
+		iops = measure_ns(ns, q, len, bench_cases[i].qd, (uint64_t)seconds * 1000000000ULL, &ios,
+				  &err);
+		wall = nvme_now_ns() - t0;
+		cpu = cpu_ns() - c0;
 
 		if (err || !ios) {
 			nvme_log("--bench %s (%u-byte reads at depth %u, queue depth %u): %s after %" PRIu64
-				 " reads", cases[i].name, len, cases[i].qd, q->depth,
+				 " reads", bench_cases[i].name, len, bench_cases[i].qd, q->depth,
 				 err ? strerror(-err) : "none completed", ios);
 			rc = 1;
 			break;		/* the controller may have been reset under it */
@@ -388,7 +409,7 @@ int nvme_bench(struct nvme_ctrl *c, unsigned int seconds)
 		printf("{\"case\": \"%s\", \"len\": %u, \"qd\": %u, \"ios\": %" PRIu64
 		       ", \"wall_ms\": %.1f, \"iops\": %.1f, \"mbps\": %.3f, \"drv_us_per_io\": %.3f"
 		       ", \"irqs\": %" PRIu64 ", \"polled\": %" PRIu64 "}\n",
-		       cases[i].name, len, cases[i].qd, ios, wall / 1e6, iops, iops * len / 1e6,
+		       bench_cases[i].name, len, bench_cases[i].qd, ios, wall / 1e6, iops, iops * len / 1e6,
 		       cpu / 1e3 / (double)ios, q->nr_irqs - irqs, q->nr_polled - polled);
 		fflush(stdout);
 	}

@@ -258,7 +258,18 @@ int main(int argc, char **argv)
 		      "irq info counts the interrupts delivered (%" PRIu64 ")",
 		      (uint64_t)ii.delivered);
 	}
+	/*
+	 * QEMU 7.2's e1000e starts a throttling timer (EITR, at least 128 us,
+	 * up to 16.8 ms) for every message a vector sends, and aborts the whole
+	 * VM if one fires after MSI-X was turned off (hw/net/e1000e_core.c:169).
+	 * vfio-pci turns it off at once when asked, and so does the grant's
+	 * explicit disable; only a revocation drains first (kmod/grant.c).  So
+	 * the device is quieted here the same way: no new causes, no
+	 * mastering (no messages), the timers left to run out.
+	 */
 	dbk_write32(dev, 0, E1000_IMC, 0xffffffff);
+	(void)dbk_dev_set_bus_master(dev, 0);
+	usleep(20 * 1000);
 	r = dbk_irq_disable(dev);
 	check(r == 0, "disable MSI-X: %s", r ? strerror(-r) : "ok");
 	dbk_dev_free(dev);

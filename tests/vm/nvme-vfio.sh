@@ -80,6 +80,20 @@ busy=$(tr ' ' '\n' <<<"$seen" | awk -F= '$2 > 0' | wc -l)
 check "at least 5 of the controller's MSI-X vectors (admin + 4 I/O queues) fired through vfio ($busy)" \
 	[ "$busy" -ge 5 ]
 
+# The benchmark's loop (bench/nvme-vfio-bench.sh), one case for a second:
+# one JSON line with I/Os done, each completion an interrupt at depth 1.
+run_driver bench --bench 1 --bench-case read-4k-qd1
+check "nvme --vfio --bench 1 --bench-case read-4k-qd1: exits 0 (status $RC) with that case's figures only" \
+	python3 -c 'import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+assert [r["case"] for r in runs] == ["read-4k-qd1"] and runs[0]["ios"] > 0 and runs[0]["irqs"] > 0, runs' "$OUT"
+diag < "$OUT"
+run_driver badcase --bench 1 --bench-case read-1m-qd64
+check "--bench-case read-1m-qd64 (no such case): status 2 (got $RC), naming the cases" \
+	bash -c "[ $RC = 2 ] && grep -q 'want read-4k-qd1' $LOG"
+run_driver nobench --identify --bench-case read-4k-qd1
+check "--bench-case without --bench: status 2 (got $RC)" [ "$RC" = 2 ]
+
 # Back to the kernel's nvme: the self-test's signature at LBA 0.
 vfio_unbind "$BDF"
 modprobe nvme
