@@ -80,8 +80,14 @@ run() {	# run ROUND SIDE
 	progress "round $round/$ROUNDS: $side ($ctrl)"
 	local perfpid='' pdata=$BENCH_OUT/perf-$round-$side
 	if [ "$PERF" = 1 ]; then
-		perf record -q -a -g -e cpu-clock -o "/tmp/perf-$side.data" 2> "$pdata.err" &
+		# Started disabled, enabled once set up (that takes seconds
+		# under TCG): the profile covers the run, not perf's start.
+		rm -f /tmp/perf.ctl /tmp/perf.ack; mkfifo /tmp/perf.ctl /tmp/perf.ack
+		perf record -q -a -g -e cpu-clock -D -1 --control fifo:/tmp/perf.ctl,/tmp/perf.ack \
+			-o "/tmp/perf-$side.data" 2> "$pdata.err" &
 		perfpid=$!
+		echo enable > /tmp/perf.ctl
+		read -r -t 120 _ < /tmp/perf.ack || fail "perf record did not start"
 	fi
 	if [ "$side" = dbk ]; then
 		BDF=$DBK
