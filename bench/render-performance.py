@@ -5,6 +5,13 @@ bench/side-bench-run (bench/results/<date>-<host>.json).
 usage: bench/render-performance.py RESULTS.json OUT_DIR [--no-plots]
            [--nvme NVME.json] [--nvme-vfio NVME-VFIO.json] [--e1000e E1000E.json]
            [--usb-hid USB-HID.json] [--usb-storage USB-STORAGE.json]
+       bench/render-performance.py --list-drivers
+       bench/render-performance.py --newest-set DIR
+
+--list-drivers prints the drivers' result-set suffixes, one a line (the
+shell scripts that look for result sets take them from here); --newest-set
+prints the newest side-by-side result set in DIR (by name, <date>-<host>.json,
+a driver's set not counted) and fails if there is none.
 
 The drivers' result sets (bench/nvme-bench-run's, bench/e1000e-bench-run's,
 bench/usb-bench-run's: drivers/nvme, drivers/e1000e, drivers/usb-hid and
@@ -24,6 +31,7 @@ measured side by side in one boot; under TCG only ratios mean anything.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -544,7 +552,29 @@ plot %s
     return True
 
 
+def is_driver_set(path):
+    """A driver's result set (<date>-<host>-<driver>.json), not a side-by-side one."""
+    return any(path.endswith("-%s.json" % b) for b in DRIVERS)
+
+
+def newest_set(d):
+    """The newest side-by-side result set in D, by name, or None."""
+    names = sorted(f for f in os.listdir(d)
+                   if re.match(r"\d{4}-\d\d-\d\d-.+\.json$", f) and not is_driver_set(f))
+    return os.path.join(d, names[-1]) if names else None
+
+
 def main():
+    if sys.argv[1:] == ["--list-drivers"]:
+        print("\n".join(DRIVERS))
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--newest-set":
+        path = newest_set(sys.argv[2]) if os.path.isdir(sys.argv[2]) else None
+        if not path:
+            print("render-performance.py: no result set in %s" % sys.argv[2], file=sys.stderr)
+            return 1
+        print(path)
+        return 0
     argv, args, named = sys.argv[1:], [], {}
     while argv:
         a = argv.pop(0)

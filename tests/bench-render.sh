@@ -10,11 +10,8 @@
 # them (TAP).  Not a benchmark: nothing here runs a VM or looks at a timing.
 # usage: bench-render.sh SRC_ROOT
 src=$1 n=0 failed=0
-json=
-for f in "$src"/bench/results/*.json; do
-	case $f in *-nvme.json|*-nvme-vfio.json|*-e1000e.json|*-usb-hid.json|*-usb-storage.json) ;;
-	*) [ -e "$f" ] && json=$f ;; esac
-done
+json=$(python3 "$src/bench/render-performance.py" --newest-set "$src/bench/results" 2> /dev/null)
+DRIVERS=$(python3 "$src/bench/render-performance.py" --list-drivers)
 t() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi; }
 if [ -z "$json" ]; then
 	echo "1..0 # SKIP no result set in bench/results"
@@ -42,7 +39,7 @@ fi
 # The drivers' rows, from the fixtures' raw runs.
 fx=$src/tests/bench-render-fixtures
 mkdir "$tmp/d" "$tmp/s"
-for b in nvme nvme-vfio e1000e usb-hid usb-storage; do
+for b in $DRIVERS; do
 	t "driver-bench-report.py makes the $b result set" python3 "$src/bench/driver-bench-report.py" --bench $b \
 		--runs "$fx/$b-runs.jsonl" --console "$fx/console.log" --load-before "9.50 8.00 7.00" \
 		--load-after "10.00 9.00 8.00" --param rounds=2 --out "$tmp/d/$b.json"
@@ -98,8 +95,19 @@ cp "$json" "$tmp/s/x.json"
 t "renders with no driver result set" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
 t "every driver row says 'not measured'" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 23
 t "the five drivers' benchmarks are in 'Not in this report'" test "$(grep -c '^| drivers/' "$tmp/s/performance.md")" = 5
-for b in nvme nvme-vfio e1000e usb-hid usb-storage; do cp "$tmp/d/$b.json" "$tmp/s/x-$b.json"; done
+for b in $DRIVERS; do cp "$tmp/d/$b.json" "$tmp/s/x-$b.json"; done
 t "renders the drivers' result sets of the same name" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
 t "... with their rows" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 2
+
+# The result-set lookup bench/run and this test share.
+mkdir "$tmp/r"
+for f in 2026-01-02-a.json 2026-01-03-a.json 2026-01-03-a.notes.md hook; do : > "$tmp/r/$f"; done
+for b in $DRIVERS; do : > "$tmp/r/2026-01-04-a-$b.json"; done
+t "--newest-set: the newest side-by-side set, no driver's" \
+	test "$(python3 "$src/bench/render-performance.py" --newest-set "$tmp/r")" = "$tmp/r/2026-01-03-a.json"
+t "--newest-set: fails where there is none" bash -c '! python3 "$1" --newest-set "$2" 2> /dev/null' _ \
+	"$src/bench/render-performance.py" "$tmp/s"
+t "--list-drivers: each a fixture here ($(echo $DRIVERS))" bash -c 'for b in $1; do [ -s "$2/$b-runs.jsonl" ] || exit 1; done; [ -n "$1" ]' _ \
+	"$DRIVERS" "$fx"
 echo "1..$n"
 exit $failed
