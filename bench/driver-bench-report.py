@@ -5,8 +5,9 @@ bench/usb-storage-throughput.sh's) into its result set,
 bench/results/<date>-<host>-<bench>.json: per case and figure, each side's
 summary over the rounds (min, p50: the median, max, n, and the rounds'
 own values) and
-the ratio ours / kernel of the p50s and round by round (each round's two
-runs ran back to back: they shared the host's load of the moment); the
+the ratio ours / kernel of the p50s over the rounds both sides completed
+(paired_rounds) and round by round (each round's two runs ran back to
+back: they shared the host's load of the moment); the
 guest CPU per operation on both sides; the host's and the guest's facts
 and the host's load before and after the boot; the raw runs as they came.
 
@@ -103,9 +104,15 @@ def figure(bench, runs, phase, case, key, a, b, cpu):
             s["p50"] = statistics.median(v.values())
         s["rounds"] = [v.get(k) for k in sorted(set(x) | set(y))]
         out[side] = s
-    pa, pb = out[a].get("p50"), out[b].get("p50")
+    # The ratio of the medians over the rounds both sides ran: a round one
+    # side failed would otherwise set a median of other rounds' load
+    # against one of different rounds.
+    both = sorted(set(x) & set(y))
+    pa = statistics.median(x[k] for k in both) if both else None
+    pb = statistics.median(y[k] for k in both) if both else None
     out["ratio"] = round(pa / pb, 4) if pa is not None and pb else None
-    out["round_ratios"] = [round(x[k] / y[k], 4) for k in sorted(set(x) & set(y)) if y[k]]
+    out["paired_rounds"] = len(both)
+    out["round_ratios"] = [round(x[k] / y[k], 4) for k in both if y[k]]
     return out
 
 

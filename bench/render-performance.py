@@ -293,10 +293,15 @@ def driver_rows(D):
         if loss and loss["ours"].get("n") and loss["kernel"].get("n"):
             # What the peer received of what iperf3 offered: the rest was lost.
             vals = ["%s (%.0f%% lost)" % (v, loss[side]["p50"]) for v, side in zip(vals, ("ours", "kernel"))]
+        per_round = "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–"
+        most = max(f["ours"]["n"], f["kernel"]["n"])
+        if f.get("paired_rounds", most) < most:
+            # The ratio is of the rounds both sides completed; the medians
+            # beside it are of each side's own.
+            per_round += " (%d of %d rounds paired)" % (f["paired_rounds"], most)
         out.append("| %s (%s) | %s | %s | %s%s | %s | %s | %s | %s |" % (
             label, unit, vals[0], vals[1],
-            ratio_s(f.get("ratio")), mark, "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–",
-            goal_s, cpu, cpu_r))
+            ratio_s(f.get("ratio")), mark, per_round, goal_s, cpu, cpu_r))
         cpu_s = "CPU per %s %.2f×" % (cunit, c["ratio"]) if c and c.get("ratio") is not None else ""
         bench = bench.partition(":")[0]
         if mark in (" ✗", " ≈"):
