@@ -770,10 +770,12 @@ int nvme_selftest(struct nvme_ctrl *c)
 		      "%.0f IOPS; %u KiB reads at depth 8: %.1f MiB/s", iops, c->max_transfer >> 10,
 		      big * c->max_transfer / 1048576.0);
 		/*
-		 * The waits' mode (--poll): at depth 16 an interrupt finds
-		 * several completions, which switches adaptive polling on;
-		 * unless the queue still polls from the steps before (a slow
-		 * kernel: the debug one), then no interrupt is waited for.
+		 * The waits' mode (--poll): at depth 16 a wait finds several
+		 * completions, which switches adaptive polling on.  Usually
+		 * after an interrupt; on a slow kernel (the debug one) the
+		 * queue may still poll from the steps before, or find four
+		 * completions at its first look, and then no interrupt is
+		 * waited for at all.
 		 */
 		polled = q0->nr_polled - polled;
 		sw = q0->nr_poll_switches - sw;
@@ -781,7 +783,7 @@ int nvme_selftest(struct nvme_ctrl *c)
 		if (c->use_irq)
 			check(&t, c->poll_mode == NVME_POLL_IRQ ? polled == 0 && sw == 0 && irqs > 0 :
 			      c->poll_mode == NVME_POLL_ALWAYS ? polled > 0 && irqs == 0 :
-			      polled > 0 && ((sw > 0 && irqs > 0) || was_polling),
+			      polled > 0 && (sw > 0 || was_polling),
 			      "waits %s: %" PRIu64 " completions of %" PRIu64 " reaped by polling, %" PRIu64
 			      " switches to polling, %" PRIu64 " interrupts waited for%s",
 			      c->poll_mode == NVME_POLL_IRQ ? "on the interrupt only" :
