@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A driver benchmark's raw runs (JSON lines: bench/nvme-bench.sh's,
 bench/e1000e-bench.sh's, bench/nvme-vfio-bench.sh's, bench/usb-key-latency.sh's,
-bench/usb-storage-throughput.sh's) into its result set,
+bench/usb-storage-throughput.sh's, bench/frontend-bench.sh's) into its result set,
 bench/results/<date>-<host>-<bench>.json: per case and figure, each side's
 summary over the rounds (min, p50: the median, max, n, and the rounds'
 own values) and
@@ -11,7 +11,7 @@ back: they shared the host's load of the moment); the
 guest CPU per operation on both sides; the host's and the guest's facts
 and the host's load before and after the boot; the raw runs as they came.
 
-usage: bench/driver-bench-report.py --bench nvme|nvme-vfio|e1000e|usb-hid|usb-storage
+usage: bench/driver-bench-report.py --bench nvme|nvme-vfio|e1000e|usb-hid|usb-storage|frontends
            --runs RUNS.jsonl
            [--console CONSOLE.log] --load-before "1m 5m 15m"
            --load-after "1m 5m 15m" [--param KEY=VALUE...] --out OUT.json
@@ -42,6 +42,11 @@ def nvme_fix():
 # which way is better, CPU or not).  Two phases may share a side's runs:
 # usb-storage's FUSE file and disk are each set against the same kernel runs.
 STORAGE_FIGS = [("mbps", "MB/s", "higher", False), ("cpu_us_per_mb", "us", "lower", True)]
+# The frontends (bench/frontend-bench.sh): a case each, libdev's frontend
+# ("ours") against its kernel-native equivalent ("kernel"); uinput has none.
+FRONTEND_FIGS = [("p50_us", "us", "lower", False), ("p90_us", "us", "lower", False),
+                 ("p99_us", "us", "lower", False), ("ops_per_s", "ops/s", "higher", False),
+                 ("cpu_us_per_op", "us", "lower", True)]
 BENCHES = {
     "nvme": {
         "phases": [("main", "main", "ours", "kernel"), ("cal", "cal", "kernelA", "kernelB")],
@@ -77,6 +82,11 @@ BENCHES = {
     "usb-storage": {
         "phases": [("main", None, "block", "kernel"), ("fuse", None, "fuse", "kernel")],
         "cases": {c: STORAGE_FIGS for c in ("read", "write", "read-120k", "write-120k")},
+    },
+    "frontends": {
+        "phases": [("main", None, "ours", "kernel")],
+        "cases": {c: FRONTEND_FIGS for c in ("nbd-4k-randread", "tap-ping", "fuse-4k-randread",
+                                             "cuse-read", "uinput-event")},
     },
 }
 

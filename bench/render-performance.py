@@ -5,6 +5,7 @@ bench/side-bench-run (bench/results/<date>-<host>.json).
 usage: bench/render-performance.py RESULTS.json OUT_DIR [--no-plots]
            [--nvme NVME.json] [--nvme-vfio NVME-VFIO.json] [--e1000e E1000E.json]
            [--usb-hid USB-HID.json] [--usb-storage USB-STORAGE.json]
+           [--frontends FRONTENDS.json]
        bench/render-performance.py --list-drivers
        bench/render-performance.py --newest-set DIR
 
@@ -17,10 +18,12 @@ The drivers' result sets (bench/nvme-bench-run's, bench/e1000e-bench-run's,
 bench/usb-bench-run's: drivers/nvme, drivers/e1000e, drivers/usb-hid and
 drivers/usb-storage against the kernel's nvme, e1000e, usbhid and
 usb-storage; and bench/nvme-bench-run vfio's: drivers/nvme on devbroker
-against the same driver on vfio-pci) are RESULTS-nvme.json,
-RESULTS-e1000e.json, RESULTS-usb-hid.json, RESULTS-usb-storage.json and
-RESULTS-nvme-vfio.json beside RESULTS.json (the same date and host) unless
-named; their rows say "not measured" without one.
+against the same driver on vfio-pci; and bench/frontend-bench-run's:
+libdev's frontends against their kernel-native equivalents) are
+RESULTS-nvme.json, RESULTS-e1000e.json, RESULTS-usb-hid.json,
+RESULTS-usb-storage.json, RESULTS-nvme-vfio.json and RESULTS-frontends.json
+beside RESULTS.json (the same date and host) unless named; their rows say
+"not measured" without one.
 
 OUT_DIR gets performance.md, performance-msi-cdf.svg and
 performance-dma-map.svg (gnuplot, Debian's gnuplot-nox; without it, or with
@@ -40,7 +43,7 @@ import tempfile
 SIZES_K = [4, 16, 64, 256, 1024, 4096, 16384, 65536]
 # The drivers' benchmarks, in the report's order (their result sets'
 # suffixes, bench/driver-bench-report.py's --bench).
-DRIVERS = ("nvme", "nvme-vfio", "e1000e", "usb-hid", "usb-storage")
+DRIVERS = ("nvme", "nvme-vfio", "e1000e", "usb-hid", "usb-storage", "frontends")
 
 
 def fmt_ns(ns):
@@ -184,7 +187,25 @@ DRIVER_ROWS = [
       "mbps", "MB/s", None, "–", "cpu_us_per_mb", "MB")
      for op, case, kib in (("read", "read", "1 MiB"), ("write", "write", "1 MiB"),
                            ("read", "read-120k", "120 KiB"), ("write", "write-120k", "120 KiB"))
-     for fe, ph in (("FUSE file", ":fuse"), ("nbd disk", ""))]
+     for fe, ph in (("FUSE file", ":fuse"), ("nbd disk", ""))] + [
+    # libdev's frontends, each served by a test driver under devbrokerd,
+    # against the kernel-native equivalent (bench/frontend-bench.sh).
+    ("Frontend nbd: 4 KiB O_DIRECT random read, depth 1, p50 (dbk-ramdisk on Block=; brd)",
+     "frontends", "nbd-4k-randread", "p50_us", "µs", None, "–", "cpu_us_per_op", "read"),
+    ("Frontend nbd: 4 KiB O_DIRECT random reads, depth 1 (dbk-ramdisk on Block=; brd)",
+     "frontends", "nbd-4k-randread", "ops_per_s", "IOPS", None, "–", None, None),
+    ("Frontend TAP: ping RTT p50 (dbk-netecho on Network=; a veth pair into a namespace)",
+     "frontends", "tap-ping", "p50_us", "µs", None, "–", "cpu_us_per_op", "ping"),
+    ("Frontend FUSE file: 4 KiB random read p50 (O_DIRECT, dbk_fuse_file_* on a tmpfs file; "
+     "the tmpfs file read directly)", "frontends", "fuse-4k-randread", "p50_us", "µs", None, "–",
+     "cpu_us_per_op", "read"),
+    ("Frontend CUSE: 8-byte read round trip p50 (edu-driver's /dev/edu0; /dev/zero, only a floor)",
+     "frontends", "cuse-read", "p50_us", "µs", None, "–", "cpu_us_per_op", "read"),
+    ("Frontend uinput: dbk_input_emit() and sync to the evdev read, p50 (no kernel equivalent)",
+     "frontends", "uinput-event", "p50_us", "µs", None, "–", "cpu_us_per_op", "event"),
+]
+# Rows with no reference: ours alone, never "not measured" for the want of one.
+NO_REFERENCE = {("frontends", "uinput-event")}
 DRIVER_NAMES = {"nvme": ("drivers/nvme (through nbd)", "the kernel's nvme", "bench/run BUILD nvme"),
                 "nvme-vfio": ("drivers/nvme on a devbroker grant", "the same driver on vfio-pci",
                               "bench/run BUILD nvme-vfio"),
@@ -192,7 +213,10 @@ DRIVER_NAMES = {"nvme": ("drivers/nvme (through nbd)", "the kernel's nvme", "ben
                 "usb-hid": ("drivers/usb-hid (usbfs, uinput)", "the kernel's usbhid",
                             "bench/run BUILD usb-hid"),
                 "usb-storage": ("drivers/usb-storage (FUSE file, nbd disk)", "the kernel's usb-storage",
-                                "bench/run BUILD usb-storage")}
+                                "bench/run BUILD usb-storage"),
+                "frontends": ("libdev's frontends (nbd, TAP, FUSE file, CUSE, uinput; test drivers)",
+                              "their kernel-native equivalents (brd, veth, tmpfs, /dev/zero; none "
+                              "for uinput)", "bench/run BUILD frontends")}
 # What each goal says was not met, for the generated misses.
 WHY = {
     "nvme": "an I/O of ours goes through the guest's block layer to the nbd disk, over a "
@@ -212,6 +236,8 @@ WHY = {
                "it in the URB's completion",
     "usb-storage": "each command crosses to the driver's process (FUSE or nbd) and back, and "
                    "the data is copied through it",
+    "frontends": "each operation crosses from the kernel to the driver's process and back "
+                 "(two wake-ups and copies) where the native equivalent stays in the kernel",
 }
 
 
@@ -278,6 +304,13 @@ def driver_rows(D):
     misses = []
     for label, bench, case, key, unit, goal, goal_s, ckey, cunit in DRIVER_ROWS:
         f = driver_fig(D, bench, case, key)
+        alone = (bench, case) in NO_REFERENCE
+        if f and alone and f.get("ours", {}).get("n"):
+            c = driver_fig(D, bench, case, ckey) if ckey else None
+            cpu = "%s · – per %s" % (fmt_us(c["ours"].get("p50")), cunit) if c and c["ours"].get("n") else "–"
+            out.append("| %s (%s) | %s | none | – | – | %s | %s | – |" % (
+                label, unit, fmt_val(f["ours"].get("p50"), unit), goal_s, cpu))
+            continue
         if not f or not f.get("ours", {}).get("n") or not f.get("kernel", {}).get("n"):
             out.append("| %s (%s) | not measured | – | – | – | %s | – | – |" % (label, unit, goal_s))
             continue
@@ -362,6 +395,9 @@ def driver_facts(D, bench, path):
         extra = ", %s keystrokes (a press and a release each) per side and round" % g.get("keys", "?")
     elif bench == "usb-storage":
         extra = ", %s MiB per dd run (O_DIRECT)" % g.get("mb", "?")
+    elif bench == "frontends":
+        extra = ", %s s per run (reads and input events; 200 pings a second); %s MiB disks and file" % (
+            g.get("secs", "?"), g.get("mb", "?"))
     L = ["- %s against %s: `%s` (%s), %s round(s)%s; guest kernel %s; %s; host kernel %s" % (
         ours, ref, path, d.get("date", "?"), g.get("rounds", "?"), extra, g.get("guest_kernel"),
         h.get("qemu"), h.get("kernel")),
@@ -396,7 +432,16 @@ def drivers_section(D, paths):
          "interrupt URB's completion (usbmon) and from the request (bench/usb-key-latency.sh); "
          "USB storage, dd with O_DIRECT on QEMU's usb-storage stick through the kernel's "
          "usb-storage, and through drivers/usb-storage as a FUSE file and as an nbd disk "
-         "(bench/usb-storage-throughput.sh).  "
+         "(bench/usb-storage-throughput.sh); "
+         "libdev's frontends on their own, each served by a test driver under devbrokerd "
+         "(which owns the frontend) against its kernel-native equivalent: 4 KiB O_DIRECT random "
+         "reads at depth 1 on tests/helpers/dbk-ramdisk's nbd disk (a tmpfs file) and on brd; "
+         "ping through dbk-netecho's TAP (it answers ICMP itself) and through a veth pair into "
+         "a namespace; 4 KiB random reads of one tmpfs file through dbk-fe-driver's FUSE file "
+         "(O_DIRECT, each read reaches the driver) and directly (its page cache is its "
+         "storage); an 8-byte read(2) of edu-driver's /dev/edu0 (answered without touching the "
+         "device) and of /dev/zero, only a floor; and, with no equivalent, dbk_input_emit() "
+         "and sync to the evdev reader (bench/frontend-bench.sh).  "
          "Each case runs once on each side per round, back to back, the side going first "
          "alternating.  Medians over the rounds; *ours / reference* is the ratio of those medians, "
          "*per round* the range of the same ratio round by round.  Guest CPU per operation is "
@@ -682,11 +727,7 @@ def main():
         if bench not in D:
             ours, ref, how = DRIVER_NAMES[bench]
             L.append("| %s against %s | – | – | `%s` |" % (ours, ref, how))
-    L += ["| Frontends on their own: CUSE round trip, uinput event, FUSE file, nbd request, TAP "
-          "frame | – | – | each is inside a driver row above, against the kernel's driver of the "
-          "device: uinput (USB HID), FUSE file (USB storage), nbd (NVMe, USB storage), TAP "
-          "(e1000e); CUSE: `bench/run BUILD edu` (its round trip only: no native reference) |",
-          ""]
+    L += [""]
     notes = os.path.splitext(src)[0] + ".notes.md"
     if os.path.exists(notes):
         L += ["## Analysis", "", "(Written by hand for this result set: %s.)" % os.path.relpath(
@@ -695,13 +736,15 @@ def main():
     L += ["## Reproducing", "",
           "`make bench` (all of this: `bench/run BUILD all`), or `bench/side-bench-run BUILD "
           "[CASE...]` with BENCH_ROUNDS, BENCH_SCALE and BENCH_RENDER=1; the drivers' rows: "
-          "`BENCH_CONFIGS=\"side nvme nvme-vfio e1000e usb-hid usb-storage\" make bench`, or "
-          "`bench/run BUILD nvme|nvme-vfio|e1000e|usb-hid|usb-storage` "
-          "(bench/nvme-bench-run [vfio], bench/e1000e-bench-run, bench/usb-bench-run: a boot "
+          "`BENCH_CONFIGS=\"side nvme nvme-vfio e1000e usb-hid usb-storage frontends\" make bench`, or "
+          "`bench/run BUILD nvme|nvme-vfio|e1000e|usb-hid|usb-storage|frontends` "
+          "(bench/nvme-bench-run [vfio], bench/e1000e-bench-run, bench/usb-bench-run, "
+          "bench/frontend-bench-run: a boot "
           "each, their result sets RESULTS-nvme.json, RESULTS-nvme-vfio.json, "
-          "RESULTS-e1000e.json, RESULTS-usb-hid.json and RESULTS-usb-storage.json); "
+          "RESULTS-e1000e.json, RESULTS-usb-hid.json, RESULTS-usb-storage.json and "
+          "RESULTS-frontends.json); "
           "`bench/render-performance.py RESULTS.json docs [--nvme F] [--nvme-vfio F] [--e1000e F] "
-          "[--usb-hid F] [--usb-storage F]` renders the result sets again.", ""]
+          "[--usb-hid F] [--usb-storage F] [--frontends F]` renders the result sets again.", ""]
     with open(os.path.join(out_dir, "performance.md"), "w") as fh:
         fh.write("\n".join(L))
     return 0

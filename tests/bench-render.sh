@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/render-performance.py on the newest committed side-by-side result
 # set (bench/results/*.json, the drivers' -nvme.json, -nvme-vfio.json,
-# -e1000e.json, -usb-hid.json and -usb-storage.json of the same date and
+# -e1000e.json, -usb-hid.json, -usb-storage.json and -frontends.json of the same date and
 # host with it): it renders, the report has its table's rows,
 # the plots are made where gnuplot is installed, and the committed
 # docs/performance.md is that rendering; and the drivers' rows from small raw
@@ -66,7 +66,7 @@ assert d["load"]["before"] == [9.5, 8.0, 7.0] and d["load"]["loaded"] and len(d[
 ' "$tmp/d/nvme.json"
 t "renders the drivers' result sets named" python3 "$src/bench/render-performance.py" "$json" "$tmp/d" \
 	--no-plots --nvme "$tmp/d/nvme.json" --e1000e "$tmp/d/e1000e.json" --nvme-vfio "$tmp/d/nvme-vfio.json" \
-	--usb-hid "$tmp/d/usb-hid.json" --usb-storage "$tmp/d/usb-storage.json"
+	--usb-hid "$tmp/d/usb-hid.json" --usb-storage "$tmp/d/usb-storage.json" --frontends "$tmp/d/frontends.json"
 md=$tmp/d/performance.md
 for row in 'NVMe fio 4 KiB random read, QD1 (IOPS) | 900 IOPS | 1000 IOPS | **0.90×** | 0.90–0.90 |' \
 	   'NVMe fio 4 KiB random read, QD32 (IOPS) | 1600 IOPS | 4100 IOPS | **0.39×** ✗ | 0.38–0.40 |' \
@@ -88,16 +88,23 @@ for row in 'NVMe fio 4 KiB random read, QD1 (IOPS) | 900 IOPS | 1000 IOPS | **0.
 	   'USB storage sequential write, 120 KiB per command, nbd disk (MB/s) | 12.0 MB/s | 17.5 MB/s | **0.80×** | 0.80–0.80 (1 of 2 rounds paired) |' \
 	   'drivers/usb-hid (usbfs, uinput) against the kernel'"'"'s usbhid, no goal set: USB HID key' \
 	   '**1 run(s) failed** and are left out of the figures.' \
+	   'Frontend nbd: 4 KiB O_DIRECT random read, depth 1, p50 (dbk-ramdisk on Block=; brd) (µs) | 220 µs | 55.0 µs | **4.00×** | 4.00–4.00 | – | 420 µs · 105 µs per read | 4.00× |' \
+	   'Frontend nbd: 4 KiB O_DIRECT random reads, depth 1 (dbk-ramdisk on Block=; brd) (IOPS) | 4200 IOPS | 16800 IOPS | **0.25×** |' \
+	   'Frontend TAP: ping RTT p50 (dbk-netecho on Network=; a veth pair into a namespace) (µs) | 300 µs | 100 µs | **3.00×** |' \
+	   'Frontend CUSE: 8-byte read round trip p50 (edu-driver'"'"'s /dev/edu0; /dev/zero, only a floor) (µs) | 80.0 µs | 0.5 µs | **160.00×** |' \
+	   'Frontend uinput: dbk_input_emit() and sync to the evdev read, p50 (no kernel equivalent) (µs) | 120 µs | none | – | – | – | 240 µs · – per event | – |' \
 	   'NVMe, the driver'"'"'s own loop: 4 KiB reads, QD16, on devbroker against vfio-pci (IOPS) | 9400 IOPS | 9550 IOPS | **0.98×** | 0.95–1.02 | – | 50.0 µs · 55.0 µs per I/O | 0.91× |'; do
 	t "the drivers' table has '$row'" grep -qF -- "$row" "$md"
 done
 # shellcheck disable=SC2317
 no_driver_left() { ! grep -q '^| drivers/' "$1"; }
 t "no measured driver in 'Not in this report'" no_driver_left "$md"
+t "... nor the measured frontends" bash -c '! grep -q "^| libdev'"'"'s frontends" "$1"' _ "$md"
 cp "$json" "$tmp/s/x.json"
 t "renders with no driver result set" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
-t "every driver row says 'not measured'" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 23
+t "every driver row says 'not measured'" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 29
 t "the five drivers' benchmarks are in 'Not in this report'" test "$(grep -c '^| drivers/' "$tmp/s/performance.md")" = 5
+t "... and the frontends' benchmark" test "$(grep -c "^| libdev's frontends" "$tmp/s/performance.md")" = 1
 for b in $DRIVERS; do cp "$tmp/d/$b.json" "$tmp/s/x-$b.json"; done
 t "renders the drivers' result sets of the same name" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
 t "... with their rows" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 2
