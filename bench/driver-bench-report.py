@@ -86,7 +86,7 @@ BENCHES = {
     "frontends": {
         "phases": [("main", None, "ours", "kernel")],
         "cases": {c: FRONTEND_FIGS for c in ("nbd-4k-randread", "tap-ping", "fuse-4k-randread",
-                                             "cuse-read", "uinput-event")},
+                                             "cuse-read", "cuse-bare-read", "uinput-event")},
     },
 }
 

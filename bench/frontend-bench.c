@@ -12,7 +12,8 @@
  *       for SECONDS, the events read from evdev NODE (tests/helpers/
  *       dbk-fe-driver input): each SYN_REPORT's latency from its frame's
  *       MSC_SCAN value (the sender's CLOCK_MONOTONIC, microseconds mod
- *       2^31) to this process's read returning
+ *       2^31) to this process's read returning (the first frame is left
+ *       out if the open fell in its middle)
  *
  * Prints one JSON object: n, p50_us, p90_us, p99_us, mean_us, min_us,
  * max_us, ops_per_s (n over the loop's wall time), proc_cpu_us_per_op
@@ -154,8 +155,8 @@ static int do_evdev(char **argv)
 	struct pollfd pfd;
 	long scan = -1;
 	long long i0;
+	int fd, i, started = 0;
 	ssize_t r;
-	int fd, i;
 
 	if (secs < 1)
 		return 2;
@@ -189,9 +190,13 @@ static int do_evdev(char **argv)
 				scan = ev[i].value;
 			} else if (ev[i].type == EV_SYN && ev[i].code == SYN_REPORT) {
 				if (scan < 0) {
-					errors++;	/* a frame without its time */
+					/* A frame without its time: the open fell in
+					 * the middle of the first one, or a real loss. */
+					if (started)
+						errors++;
 					continue;
 				}
+				started = 1;
 				lat[got++] = (double)(((long long)t - scan) & 0x7fffffff);
 				scan = -1;
 			} else if (ev[i].type == EV_SYN && ev[i].code == SYN_DROPPED) {

@@ -21,8 +21,10 @@
 #    (buffered: tmpfs has no O_DIRECT, its page cache is its storage);
 #  - CUSE: an 8-byte read(2) round trip on edu-driver's /dev/edu0 (no
 #    factorial asked: the driver answers end of file at once, no device
-#    access) against the same read of /dev/zero: the kernel side is only
-#    a floor, no kernel driver does what a CUSE device does;
+#    access) and on dbk-fe-driver's bare /dev/dbkfe0 (cuse-bare: its read
+#    callback only returns 0) against the same read of /dev/zero: the
+#    kernel side is only a floor, no kernel driver does what a CUSE device
+#    does;
 #  - uinput: dbk-fe-driver emits a key press or release every 2 ms
 #    through dbk_input_emit()/dbk_input_sync(), its send time in MSC_SCAN;
 #    the latency from that time to the evdev reader's read returning.
@@ -35,13 +37,17 @@
 # $DBK_VM_DIR/frontend-bench/runs.jsonl: bench/frontend-bench-run makes the
 # result set of them.  Numbers only: it never fails on a ratio.  TAP.
 # usage: bench/frontend-bench.sh [ROUNDS [SECONDS]]   (3 rounds, 3 s per run;
-#   FRONTEND_BENCH_MB: the disks' and the file's size, 64 MiB)
+#   FRONTEND_BENCH_MB: the disks' and the file's size, 64 MiB;
+#   FRONTEND_BENCH_CASES: the phases, "nbd tap fuse cuse cuse-bare uinput")
 # Boot: --edu 1 (bench/frontend-bench-run)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
 ROUNDS=${1:-3} SECS=${2:-3}
 MB=${FRONTEND_BENCH_MB:-64}
 PINGS=$((SECS * 200))
+CASES=" ${FRONTEND_BENCH_CASES:-nbd tap fuse cuse cuse-bare uinput} "
+want() { [[ $CASES == *" $1 "* ]]; }
+NRUNS=0	# the runs expected, for bench_errors
 BENCH_NAME=frontend-bench
 . bench/bench-lib.sh
 FB=$DBK_HELPERS/frontend-bench
@@ -118,6 +124,7 @@ echo normal > "$D/mode"; chmod 0644 "$D/mode"
 progress "$ROUNDS rounds, $SECS s per run ($PINGS pings); $MB MiB disks and file"
 
 # ---- nbd: dbk-ramdisk (Block=) against brd ----
+if want nbd; then
 if modprobe brd rd_nr=1 rd_size=$((MB * 1024)) && [ -b /dev/ram0 ]; then
 	KDISK=/dev/ram0 KDISK_WHAT="brd (/dev/ram0)"
 else
@@ -137,8 +144,11 @@ run() {	# run ROUND SIDE
 }
 bench_interleave kernel ours
 broker_stop
+NRUNS=$((NRUNS + 2 * ROUNDS))
+fi
 
 # ---- TAP: dbk-netecho (Network=) against a veth pair into a namespace ----
+if want tap; then
 fe_manifest netecho "$DBK_HELPERS/dbk-netecho 10.77.0.2" "Network=dbk%i"
 broker_start
 wait_for 30 ip link show dbk0 > /dev/null 2>&1 || { tail -n 30 "$BROKER_LOG" | diag; fail "no dbk0"; }
@@ -157,8 +167,11 @@ run() {
 bench_interleave kernel ours
 broker_stop
 ip netns del dbkfe
+NRUNS=$((NRUNS + 2 * ROUNDS))
+fi
 
 # ---- FUSE file: dbk-fe-driver fuse (FUSEMount=) against the tmpfs file ----
+if want fuse; then
 MNT=/run/devbroker/fe
 fe_manifest fefile "$DBK_HELPERS/dbk-fe-driver fuse $D/file.img" "FUSEMount=$MNT"
 broker_start
@@ -174,21 +187,36 @@ run() {
 }
 bench_interleave kernel ours
 broker_stop
+NRUNS=$((NRUNS + 2 * ROUNDS))
+fi
 
-# ---- CUSE: edu-driver's /dev/edu0 against /dev/zero (a floor) ----
-rm -f "$BRK"/sys/*.conf
-edu_manifest "$BRK/sys/edu.conf"
-broker_start
-wait_for 60 test -c /dev/edu0 || { tail -n 30 "$BROKER_LOG" | diag; fail "no /dev/edu0"; }
-run() {
-	progress "CUSE round $1/$ROUNDS: $2"
-	run_one "$1" "$2" cuse-read 0 "$FB" read "$([ "$2" = ours ] && echo /dev/edu0 || echo /dev/zero)" \
-		"$SECS" 8 0 cdev
+# ---- CUSE: edu-driver's /dev/edu0, then dbk-fe-driver's bare /dev/dbkfe0,
+# against /dev/zero (a floor) ----
+cuse_phase() {	# cuse_phase CASE NODE
+	CCASE=$1 CNODE=$2
+	broker_start
+	wait_for 60 test -c "$CNODE" || { tail -n 30 "$BROKER_LOG" | diag; fail "no $CNODE"; }
+	run() {
+		progress "CUSE ($CNODE) round $1/$ROUNDS: $2"
+		run_one "$1" "$2" "$CCASE" 0 "$FB" read "$([ "$2" = ours ] && echo "$CNODE" || echo /dev/zero)" \
+			"$SECS" 8 0 cdev
+	}
+	bench_interleave kernel ours
+	broker_stop
+	NRUNS=$((NRUNS + 2 * ROUNDS))
 }
-bench_interleave kernel ours
-broker_stop
+if want cuse; then
+	rm -f "$BRK"/sys/*.conf
+	edu_manifest "$BRK/sys/edu.conf"
+	cuse_phase cuse-read /dev/edu0
+fi
+if want cuse-bare; then
+	fe_manifest fecuse "$DBK_HELPERS/dbk-fe-driver cuse dbkfe%i" "CUSE=dbkfe%i" "CUSEMode=0666"
+	cuse_phase cuse-bare-read /dev/dbkfe0
+fi
 
 # ---- uinput: dbk-fe-driver input, emit to evdev read; ours alone ----
+if want uinput; then
 fe_manifest feinput "$DBK_HELPERS/dbk-fe-driver input 500" "UInput=yes"
 broker_start
 ER=$DBK_HELPERS/evdev-read
@@ -199,9 +227,11 @@ for r in $(seq "$ROUNDS"); do
 	run_one "$r" ours uinput-event 0 "$FB" evdev "$NODE" "$SECS"
 done
 broker_stop
+NRUNS=$((NRUNS + ROUNDS))
+fi
 
 umount "$D" 2> /dev/null
-bench_errors $((9 * ROUNDS))
+bench_errors "$NRUNS"
 diag < "$OUT/summary"
 sed 's/^/raw /' "$OUT/runs.jsonl" | diag
 tap ok "frontend benchmark ran"

@@ -201,6 +201,9 @@ DRIVER_ROWS = [
      "cpu_us_per_op", "read"),
     ("Frontend CUSE: 8-byte read round trip p50 (edu-driver's /dev/edu0; /dev/zero, only a floor)",
      "frontends", "cuse-read", "p50_us", "µs", None, "–", "cpu_us_per_op", "read"),
+    ("Frontend CUSE, bare: 8-byte read round trip p50 (dbk-fe-driver's /dev/dbkfe0, a read callback "
+     "that only returns; /dev/zero, only a floor)",
+     "frontends", "cuse-bare-read", "p50_us", "µs", None, "–", "cpu_us_per_op", "read"),
     ("Frontend uinput: dbk_input_emit() and sync to the evdev read, p50 (no kernel equivalent)",
      "frontends", "uinput-event", "p50_us", "µs", None, "–", "cpu_us_per_op", "event"),
 ]
@@ -440,7 +443,7 @@ def drivers_section(D, paths):
          "a namespace; 4 KiB random reads of one tmpfs file through dbk-fe-driver's FUSE file "
          "(O_DIRECT, each read reaches the driver) and directly (its page cache is its "
          "storage); an 8-byte read(2) of edu-driver's /dev/edu0 (answered without touching the "
-         "device) and of /dev/zero, only a floor; and, with no equivalent, dbk_input_emit() "
+         "device), of dbk-fe-driver's bare /dev/dbkfe0 and of /dev/zero, only a floor; and, with no equivalent, dbk_input_emit() "
          "and sync to the evdev reader (bench/frontend-bench.sh).  "
          "Each case runs once on each side per round, back to back, the side going first "
          "alternating.  Medians over the rounds; *ours / reference* is the ratio of those medians, "

@@ -8,6 +8,9 @@
  *   dbk-fe-driver fuse FILE   FILE's bytes as the FUSE file "disk" in the
  *                             mount devbrokerd made (FUSEMount=), through
  *                             dbk_fuse_file_*: pread/pwrite on FILE
+ *   dbk-fe-driver cuse NAME   the character device /dev/NAME (CUSE=),
+ *                             through dbk_cuse_*, whose reads answer end of
+ *                             file at once: a bare round trip
  *   dbk-fe-driver input HZ    an input device (UInput=yes) that emits,
  *                             HZ times a second, a key press or release
  *                             through dbk_input_emit()/dbk_input_sync(),
@@ -35,6 +38,7 @@
 #include <devbroker/handover.h>
 
 static struct dbk_fuse_file *volatile the_file;
+static struct dbk_cuse *volatile the_cuse;
 static volatile sig_atomic_t stop;
 
 static void on_term(int sig)
@@ -43,6 +47,8 @@ static void on_term(int sig)
 	stop = 1;
 	if (the_file)
 		dbk_fuse_file_stop(the_file);	/* async-signal-safe */
+	if (the_cuse)
+		dbk_cuse_stop(the_cuse);
 }
 
 static ssize_t f_read(void *data, void *buf, size_t size, uint64_t off)
@@ -90,6 +96,38 @@ static int serve_fuse(struct dbk_handover *h, const char *path)
 	fprintf(stderr, "dbk-fe-driver: dbk_fuse_file_run: %s\n", r ? strerror(-r) : "done");
 	dbk_fuse_file_free(file);
 	close(fd);
+	return r ? 1 : 0;
+}
+
+static ssize_t c_read(void *data, void *fh, void *buf, size_t size, uint64_t off)
+{
+	(void)data, (void)fh, (void)buf, (void)size, (void)off;
+	return 0;
+}
+
+static int serve_cuse(struct dbk_handover *h, const char *name)
+{
+	static const struct dbk_cuse_ops ops = { .read = c_read };
+	struct dbk_cuse *cuse;
+	int cfd, r;
+
+	cfd = dbk_handover_take_fd(h, DBK_HANDOVER_CUSE);
+	if (cfd < 0) {
+		fprintf(stderr, "dbk-fe-driver: no CUSE fd handed over (CUSE=): %s\n", strerror(-cfd));
+		return 1;
+	}
+	r = dbk_cuse_new(cfd, name, &ops, NULL, &cuse);
+	if (r < 0) {
+		fprintf(stderr, "dbk-fe-driver: dbk_cuse_new: %s\n", strerror(-r));
+		close(cfd);
+		return 1;
+	}
+	the_cuse = cuse;
+	fprintf(stderr, "dbk-fe-driver: serving /dev/%s\n", name);
+	r = dbk_cuse_run(cuse);
+	the_cuse = NULL;
+	fprintf(stderr, "dbk-fe-driver: dbk_cuse_run: %s\n", r ? strerror(-r) : "done");
+	dbk_cuse_free(cuse);
 	return r ? 1 : 0;
 }
 
@@ -147,9 +185,9 @@ int main(int argc, char **argv)
 	int r;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	if (argc != 3 || (strcmp(argv[1], "fuse") && strcmp(argv[1], "input")) ||
+	if (argc != 3 || (strcmp(argv[1], "fuse") && strcmp(argv[1], "input") && strcmp(argv[1], "cuse")) ||
 	    (!strcmp(argv[1], "input") && (atol(argv[2]) < 1 || atol(argv[2]) > 100000))) {
-		fprintf(stderr, "usage: dbk-fe-driver fuse FILE | input HZ\n");
+		fprintf(stderr, "usage: dbk-fe-driver fuse FILE | cuse NAME | input HZ\n");
 		return 2;
 	}
 	sigemptyset(&sa.sa_mask);
@@ -159,7 +197,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dbk-fe-driver: hand-over: %s\n", strerror(-r));
 		return 1;
 	}
-	r = !strcmp(argv[1], "fuse") ? serve_fuse(h, argv[2]) : serve_input(h, atol(argv[2]));
+	if (!strcmp(argv[1], "fuse"))
+		r = serve_fuse(h, argv[2]);
+	else if (!strcmp(argv[1], "cuse"))
+		r = serve_cuse(h, argv[2]);
+	else
+		r = serve_input(h, atol(argv[2]));
 	dbk_handover_free(h);
 	return r;
 }
