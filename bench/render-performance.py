@@ -90,8 +90,14 @@ class Results:
         return (s.get("cpu_ns_p50") or None) if s and s.get("n") else None
 
 
+def rf(r):
+    """A ratio: two decimals, or two significant digits below 0.01 (the
+    frontends' IOPS against the kernel's), never a bare 0.00."""
+    return "%.2f" % r if r >= 0.01 or r == 0 else "%.2g" % r
+
+
 def ratio_s(r):
-    return "**%.2f×**" % r if r is not None else "–"
+    return "**%s×**" % rf(r) if r is not None else "–"
 
 
 def meets(r, goal):
@@ -329,7 +335,7 @@ def driver_rows(D):
         if loss and loss["ours"].get("n") and loss["kernel"].get("n"):
             # What the peer received of what iperf3 offered: the rest was lost.
             vals = ["%s (%.0f%% lost)" % (v, loss[side]["p50"]) for v, side in zip(vals, ("ours", "kernel"))]
-        per_round = "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–"
+        per_round = "%s–%s" % (rf(min(rr)), rf(max(rr))) if rr else "–"
         most = max(f["ours"]["n"], f["kernel"]["n"])
         if f.get("paired_rounds", most) < most:
             # The ratio is of the rounds both sides completed; the medians
@@ -345,7 +351,7 @@ def driver_rows(D):
                 label, f["ratio"], "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–", goal_s,
                 "; " + cpu_s if cpu_s else "", "" if mark == " ✗" else ": some rounds met it")))
         elif goal is None:
-            misses.append((bench, None, "%s %.2f×%s" % (label, f["ratio"], " (%s)" % cpu_s if cpu_s else "")))
+            misses.append((bench, None, "%s %s×%s" % (label, rf(f["ratio"]), " (%s)" % cpu_s if cpu_s else "")))
     return out, misses
 
 
