@@ -728,15 +728,16 @@ def main():
     else:
         L += ["(Not made: gnuplot is not installed, or --no-plots.)", ""]
     L += drivers_section(D, paths) + [""]
-    L += ["## Not in this report", "",
-          "Rows of issue 16 that these result sets do not hold; their own side-by-side "
-          "benchmarks exist and run as separate configurations.", "",
-          "| Row | devbroker | reference | how to run it |", "|---|---|---|---|"]
-    for bench in DRIVERS:
-        if bench not in D:
+    missing = [b for b in DRIVERS if b not in D]
+    if missing:
+        L += ["## Not in this report", "",
+              "Rows of issue 16 that these result sets do not hold; their own side-by-side "
+              "benchmarks exist and run as separate configurations.", "",
+              "| Row | devbroker | reference | how to run it |", "|---|---|---|---|"]
+        for bench in missing:
             ours, ref, how = DRIVER_NAMES[bench]
             L.append("| %s against %s | – | – | `%s` |" % (ours, ref, how))
-    L += [""]
+        L += [""]
     notes = os.path.splitext(src)[0] + ".notes.md"
     if os.path.exists(notes):
         L += ["## Analysis", "", "(Written by hand for this result set: %s.)" % os.path.relpath(

@@ -101,6 +101,7 @@ done
 no_driver_left() { ! grep -q '^| drivers/' "$1"; }
 t "no measured driver in 'Not in this report'" no_driver_left "$md"
 t "... nor the measured frontends" bash -c '! grep -q "^| libdev'"'"'s frontends" "$1"' _ "$md"
+t "with every benchmark measured, no 'Not in this report' section" bash -c '! grep -q "^## Not in this report" "$1"' _ "$md"
 cp "$json" "$tmp/s/x.json"
 t "renders with no driver result set" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
 t "every driver row says 'not measured'" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 30
