@@ -18,7 +18,9 @@
  * Prints one JSON object: n, p50_us, p90_us, p99_us, mean_us, min_us,
  * max_us, ops_per_s (n over the loop's wall time), proc_cpu_us_per_op
  * (this process's own CPU time per operation), errors (failed reads), for
- * evdev dropped (frames lost to SYN_DROPPED: the reader ran too late, not
+ * evdev dropped (how often evdev dropped events, SYN_DROPPED, plus the
+ * partial frames around those drops: a lower bound on the frames lost,
+ * each drop losing up to a buffer's worth; the reader ran too late; not
  * counted in n); and, for the
  * guest's CPU time over the loop alone (bench/bench-lib.sh's bench_cpu_ms,
  * without this process's start), loop_ms, idle0 and idle1 (/proc/stat's
@@ -67,11 +69,17 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The nearest-rank percentile of the sorted V[N]: the ceil(P * N)-th value. */
 static double pct(const double *v, long n, double p)
 {
-	long i = (long)(p * n);
+	double r = p * n;
+	long i = (long)r;
 
-	return v[i < n ? i : n - 1];
+	if ((double)i < r)	/* ceil, without libm */
+		i++;
+	i--;
+
+	return v[i < 0 ? 0 : i < n ? i : n - 1];
 }
 
 static void report(double *lat, long n, double wall_us, double cpu_us, long errors,
@@ -92,7 +100,7 @@ static void report(double *lat, long n, double wall_us, double cpu_us, long erro
 	       "\"errors\": %ld, \"loop_ms\": %.0f, \"idle0\": %lld, \"idle1\": %lld",
 	       n, pct(lat, n, 0.5), pct(lat, n, 0.9), pct(lat, n, 0.99), sum / n, lat[0], lat[n - 1],
 	       n * 1e6 / wall_us, cpu_us / n, errors, wall_us / 1000, idle0, idle1);
-	if (dropped >= 0)	/* evdev: frames the reader lost (SYN_DROPPED), not in n */
+	if (dropped >= 0)	/* evdev: drops (SYN_DROPPED) and the partial frames, not in n */
 		printf(", \"dropped\": %ld", dropped);
 	printf("}\n");
 }

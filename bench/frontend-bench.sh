@@ -117,7 +117,7 @@ fe_manifest() {	# fe_manifest NAME EXEC FRONTEND-LINE...: the phase's driver, al
 # reads cheaper than a page).
 broker_setup
 modprobe tun; modprobe fuse; modprobe cuse; modprobe nbd; modprobe uinput; modprobe evdev
-mkdir -p "$D" && mount -t tmpfs -o size=$((2 * MB + 64))m dbk-fe "$D" && chmod 0755 "$D" || fail "tmpfs at $D"
+mkdir -p "$D" && mount -t tmpfs -o size=$((3 * MB + 64))m dbk-fe "$D" && chmod 0755 "$D" || fail "tmpfs at $D"
 dd if=/dev/urandom of="$D/disk.img" bs=1M count="$MB" status=none && chmod 0666 "$D/disk.img" || fail "disk.img"
 dd if=/dev/urandom of="$D/file.img" bs=1M count="$MB" status=none && chmod 0666 "$D/file.img" || fail "file.img"
 echo normal > "$D/mode"; chmod 0644 "$D/mode"

@@ -86,8 +86,10 @@ run() {	# run ROUND SIDE
 		perf record -q -a -g -e cpu-clock -D -1 --control fifo:/tmp/perf.ctl,/tmp/perf.ack \
 			-o "/tmp/perf-$side.data" 2> "$pdata.err" &
 		perfpid=$!
-		echo enable > /tmp/perf.ctl
-		read -r -t 120 _ < /tmp/perf.ack || fail "perf record did not start"
+		# Opened read-write: a perf that died before opening its ends
+		# must not leave the open blocking; read's timeout then says so.
+		echo enable 1<> /tmp/perf.ctl
+		read -r -t 120 _ <> /tmp/perf.ack || fail "perf record did not start"
 	fi
 	if [ "$side" = dbk ]; then
 		BDF=$DBK

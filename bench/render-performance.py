@@ -351,7 +351,10 @@ def driver_rows(D):
                 label, f["ratio"], "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–", goal_s,
                 "; " + cpu_s if cpu_s else "", "" if mark == " ✗" else ": some rounds met it")))
         elif goal is None:
-            misses.append((bench, None, "%s %s×%s" % (label, rf(f["ratio"]), " (%s)" % cpu_s if cpu_s else "")))
+            # No ratio when the two sides completed no round in common.
+            misses.append((bench, None, "%s %s%s" % (label, rf(f["ratio"]) + "×" if f.get("ratio") is not None
+                                                     else "no ratio (no round both sides completed)",
+                                                     " (%s)" % cpu_s if cpu_s else "")))
     return out, misses
 
 

@@ -111,6 +111,22 @@ for b in $DRIVERS; do cp "$tmp/d/$b.json" "$tmp/s/x-$b.json"; done
 t "renders the drivers' result sets of the same name" python3 "$src/bench/render-performance.py" "$tmp/s/x.json" "$tmp/s" --no-plots
 t "... with their rows" test "$(grep -c '| not measured |' "$tmp/s/performance.md")" = 2
 
+# Both sides measured but never in the same round: no ratio, no crash.
+mkdir "$tmp/u"
+python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if (r["side"], r["round"]) in (("ours", 2), ("kernel", 1)):
+        r.update(rc=1, error="failed")
+    print(json.dumps(r))' "$fx/frontends-runs.jsonl" > "$tmp/u/runs.jsonl"
+python3 "$src/bench/driver-bench-report.py" --bench frontends --runs "$tmp/u/runs.jsonl" \
+	--console "$fx/console.log" --load-before "1 1 1" --load-after "1 1 1" --param rounds=2 \
+	--out "$tmp/u/x-frontends.json"
+cp "$json" "$tmp/u/x.json"
+t "renders a set whose two sides completed no round in common (no ratio)" \
+	bash -c 'python3 "$1" "$2/x.json" "$2" --no-plots && grep -q "no ratio (no round both sides completed)" "$2/performance.md"' _ \
+	"$src/bench/render-performance.py" "$tmp/u"
+
 # The result-set lookup bench/run and this test share.
 mkdir "$tmp/r"
 for f in 2026-01-02-a.json 2026-01-03-a.json 2026-01-03-a.notes.md hook; do : > "$tmp/r/$f"; done

@@ -43,12 +43,15 @@ static volatile sig_atomic_t stop;
 
 static void on_term(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	stop = 1;
 	if (the_file)
 		dbk_fuse_file_stop(the_file);	/* async-signal-safe */
 	if (the_cuse)
 		dbk_cuse_stop(the_cuse);
+	errno = saved;
 }
 
 static ssize_t f_read(void *data, void *buf, size_t size, uint64_t off)
@@ -89,6 +92,8 @@ static int serve_fuse(struct dbk_handover *h, const char *path)
 		return 1;
 	}
 	the_file = file;
+	if (stop)	/* SIGTERM before the handler could see the file */
+		dbk_fuse_file_stop(file);
 	fprintf(stderr, "dbk-fe-driver: serving %s/disk (%lld bytes)\n",
 		dbk_handover_fuse_mount(h), (long long)st.st_size);
 	r = dbk_fuse_file_run(file);
@@ -123,6 +128,8 @@ static int serve_cuse(struct dbk_handover *h, const char *name)
 		return 1;
 	}
 	the_cuse = cuse;
+	if (stop)	/* SIGTERM before the handler could see the device */
+		dbk_cuse_stop(cuse);
 	fprintf(stderr, "dbk-fe-driver: serving /dev/%s\n", name);
 	r = dbk_cuse_run(cuse);
 	the_cuse = NULL;
@@ -133,7 +140,7 @@ static int serve_cuse(struct dbk_handover *h, const char *name)
 
 static int serve_input(struct dbk_handover *h, long hz)
 {
-	struct timespec ts, gap = { 0, 1000000000L / hz };
+	struct timespec ts, gap = { hz == 1, hz == 1 ? 0 : 1000000000L / hz };
 	struct dbk_input *in;
 	struct libevdev *tmpl;
 	unsigned long n = 0;
