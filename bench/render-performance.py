@@ -335,7 +335,8 @@ def driver_rows(D):
         if loss and loss["ours"].get("n") and loss["kernel"].get("n"):
             # What the peer received of what iperf3 offered: the rest was lost.
             vals = ["%s (%.0f%% lost)" % (v, loss[side]["p50"]) for v, side in zip(vals, ("ours", "kernel"))]
-        per_round = "%s–%s" % (rf(min(rr)), rf(max(rr))) if rr else "–"
+        rng = "%s–%s" % (rf(min(rr)), rf(max(rr))) if rr else "–"
+        per_round = rng
         most = max(f["ours"]["n"], f["kernel"]["n"])
         if f.get("paired_rounds", most) < most:
             # The ratio is of the rounds both sides completed; the medians
@@ -348,7 +349,7 @@ def driver_rows(D):
         bench = bench.partition(":")[0]
         if mark in (" ✗", " ≈"):
             misses.append((bench, "%s: %.2f× the kernel's (per round %s; goal %s)%s%s" % (
-                label, f["ratio"], "%.2f–%.2f" % (min(rr), max(rr)) if rr else "–", goal_s,
+                label, f["ratio"], rng, goal_s,
                 "; " + cpu_s if cpu_s else "", "" if mark == " ✗" else ": some rounds met it")))
         elif goal is None:
             # No ratio when the two sides completed no round in common.
@@ -749,15 +750,13 @@ def main():
     L += ["## Reproducing", "",
           "`make bench` (all of this: `bench/run BUILD all`), or `bench/side-bench-run BUILD "
           "[CASE...]` with BENCH_ROUNDS, BENCH_SCALE and BENCH_RENDER=1; the drivers' rows: "
-          "`BENCH_CONFIGS=\"side nvme nvme-vfio e1000e usb-hid usb-storage frontends\" make bench`, or "
-          "`bench/run BUILD nvme|nvme-vfio|e1000e|usb-hid|usb-storage|frontends` "
+          "`BENCH_CONFIGS=\"%s\" make bench`, or `bench/run BUILD %s` "
           "(bench/nvme-bench-run [vfio], bench/e1000e-bench-run, bench/usb-bench-run, "
-          "bench/frontend-bench-run: a boot "
-          "each, their result sets RESULTS-nvme.json, RESULTS-nvme-vfio.json, "
-          "RESULTS-e1000e.json, RESULTS-usb-hid.json, RESULTS-usb-storage.json and "
-          "RESULTS-frontends.json); "
-          "`bench/render-performance.py RESULTS.json docs [--nvme F] [--nvme-vfio F] [--e1000e F] "
-          "[--usb-hid F] [--usb-storage F] [--frontends F]` renders the result sets again.", ""]
+          "bench/frontend-bench-run: a boot each, their result sets %s and %s); "
+          "`bench/render-performance.py RESULTS.json docs %s` renders the result sets again." % (
+              " ".join(("side",) + DRIVERS), "|".join(DRIVERS),
+              ", ".join("RESULTS-%s.json" % b for b in DRIVERS[:-1]), "RESULTS-%s.json" % DRIVERS[-1],
+              " ".join("[--%s F]" % b for b in DRIVERS)), ""]
     with open(os.path.join(out_dir, "performance.md"), "w") as fh:
         fh.write("\n".join(L))
     return 0
