@@ -9,10 +9,13 @@ import subprocess
 
 
 def pct(sorted_xs, p):
-    """The p-th percentile, nearest rank (no interpolation: a sample seen)."""
+    """The p-th percentile (p a whole percent), nearest rank: the
+    ceil(p * n / 100)-th sample, no interpolation (a sample seen)."""
     if not sorted_xs:
         return None
-    k = max(0, min(len(sorted_xs) - 1, int(round(p / 100.0 * len(sorted_xs) + 0.5)) - 1))
+    # Integer ceil: round(x + 0.5) rounded half to even, one rank high
+    # whenever p * n / 100 was an odd whole number.
+    k = max(0, min(len(sorted_xs) - 1, (p * len(sorted_xs) + 99) // 100 - 1))
     return sorted_xs[k]
 
 

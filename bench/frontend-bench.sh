@@ -69,15 +69,17 @@ run_one() {
 		cpu=$(bench_cpu_ms "$c0" "$c1" $(( (t1 - t0) / 1000 )))
 	fi
 	python3 - "$round" "$side" "$case" "$rc" "$(( (t1 - t0) / 1000 ))" "$cpu" "$count" "$out" \
-		>> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
+		>> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
 	import json, re, statistics, sys
+	sys.path.insert(0, "bench")
+	from bench_report_lib import pct
 	rnd, side, case, rc, ms, cpu_ms, count, out = sys.argv[1:]
 	rec = dict(round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms), cpu_ms=float(cpu_ms))
 	if case == "tap-ping":
 	    t = sorted(float(x) * 1000 for x in re.findall(r"time=([0-9.]+) ms", out))
 	    if t:
-	        rec.update(n=len(t), p50_us=statistics.median(t), p90_us=t[min(len(t) - 1, int(0.9 * len(t)))],
-	                   p99_us=t[min(len(t) - 1, int(0.99 * len(t)))], min_us=t[0], max_us=t[-1],
+	        rec.update(n=len(t), p50_us=statistics.median(t), p90_us=pct(t, 90), p99_us=pct(t, 99),
+	                   min_us=t[0], max_us=t[-1],
 	                   lost=int(count) - len(t))
 	else:
 	    try:
@@ -98,7 +100,7 @@ run_one() {
 	    "%.1f" % rec["cpu_us_per_op"] if "cpu_us_per_op" in rec else "-",
 	    "; " + rec["error"] if "error" in rec else ""), file=sys.stderr)
 	PYEOF
-	progress "  $(tail -n 1 "$OUT/summary")"
+	progress "  $(tail -n 1 "$BENCH_OUT/summary")"
 }
 
 fe_manifest() {	# fe_manifest NAME EXEC FRONTEND-LINE...: the phase's driver, alone
@@ -232,6 +234,6 @@ fi
 
 umount "$D" 2> /dev/null
 bench_errors "$NRUNS"
-diag < "$OUT/summary"
-sed 's/^/raw /' "$OUT/runs.jsonl" | diag
+diag < "$BENCH_OUT/summary"
+sed 's/^/raw /' "$BENCH_OUT/runs.jsonl" | diag
 tap ok "frontend benchmark ran"

@@ -65,6 +65,8 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	python3 - "$OUT" "$ADDR" "$round" "$side" "$rc" "$(( (t1 - t0) / 1000 ))" \
 		"$(bench_cpu_ms "$c0" "$c1" $(( (t1 - t0) / 1000 )))" >> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'PYEOF'
 	import json, statistics, sys
+	sys.path.insert(0, "bench")
+	from bench_report_lib import pct
 	out, addr, rnd, side, rc, ms, cpu_ms = sys.argv[1:]
 	WRAP = 4096 * 1000000    # usbmon: (seconds & 0xfff) * 10^6 + microseconds
 
@@ -87,10 +89,6 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	            best = d
 	    return best
 
-	def pct(xs, p):
-	    xs = sorted(xs)
-	    return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else None
-
 	rec = dict(round=int(rnd), case="key", side=side, rc=int(rc), wall_ms=int(ms), cpu_ms=float(cpu_ms))
 	comps = completions(out + "/usbmon")
 	req, urb = [], []
@@ -102,10 +100,10 @@ run() {	# run ROUND SIDE: N keystrokes through SIDE, with usbmon running
 	        urb.append(u)
 	rec["events"], rec["urb_matched"] = len(req), len(urb)
 	if req:
-	    rec["req_p50_ms"], rec["req_p90_ms"] = statistics.median(req), pct(req, 0.9)
+	    rec["req_p50_ms"], rec["req_p90_ms"] = statistics.median(req), pct(sorted(req), 90)
 	    rec["cpu_us_per_event"] = rec["cpu_ms"] * 1000.0 / len(req)
 	if urb:
-	    rec["urb_p50_us"], rec["urb_p90_us"] = statistics.median(urb), pct(urb, 0.9)
+	    rec["urb_p50_us"], rec["urb_p90_us"] = statistics.median(urb), pct(sorted(urb), 90)
 	    rec["urb_max_us"] = max(urb)
 	    rec["value"] = rec["urb_p50_us"]
 	else:
