@@ -96,7 +96,7 @@ struct dbk_grant {
 	struct inode *inode;		/* its file's, whose mapping is zapped */
 
 	/* Rights, fixed at creation. */
-	u64 cookie;			/* for policies */
+	struct dbk_policy_dev policy_dev; /* every policy ctx's, copied (not rebuilt) per call */
 	struct bpf_prog *guard;		/* DMA_GUARDED: the program named at creation */
 	bool dma_guard;			/* ... which checks the DMA registers */
 	struct mutex guard_lock;	/* orders guarded writes as the guard saw them */

@@ -171,8 +171,11 @@ static int dbk_grant_parse(struct dbk_device *dev, struct dbk_grant *g,
 		if (!dbk_grant_range_valid(g, &g->mediated[i]))
 			return -EINVAL;
 
-	g->cookie = s->policy_cookie;
 	g->flags = s->flags;
+	g->policy_dev = (struct dbk_policy_dev){ .cookie = s->policy_cookie,
+		.domain = pci_domain_nr(dev->pdev->bus), .bus = dev->pdev->bus->number,
+		.devfn = dev->pdev->devfn, .vendor = dev->pdev->vendor,
+		.device = dev->pdev->device, .grant_flags = s->flags };
 	g->mmap_mask = s->mmap_mask;
 	g->max_vectors = s->max_vectors;
 	g->irq_rate = s->irq_rate ?: DBK_IRQ_RATE_DEFAULT;
