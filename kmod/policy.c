@@ -75,14 +75,16 @@ struct dbk_policy_call {
  * the grant cannot change under it (DMA buffers and dma_used change with
  * g->lock held for writing; the ranges and quota are fixed once the grant
  * is live).  Every ctx begins as master's: version, verdict, error, a word, dev.
- * No byte a program may read is left as the stack had it (@guard: the whole union).
+ * No byte bpf_probe_register() lets a program read is left as the stack had it
+ * (@guard: the whole union); notrace, so no fentry program sees it half-filled.
+ * (Tail-call targets and extensions are not bounded: a kernel gap, R5-2.)
  */
-static void dbk_policy_fill(struct dbk_grant *g, const struct dbk_policy_call *c,
-			    union dbk_policy_guard_ctx *u, bool guard)
+static notrace void dbk_policy_fill(struct dbk_grant *g, const struct dbk_policy_call *c,
+				    union dbk_policy_guard_ctx *u, bool guard)
 {
 	struct dbk_dma_slot *buf;
 
-	/* Only the access hook is hot: its programs read no further (DECLARE_TRACE_WRITABLE). */
+	/* The hot hook: its programs are bound to its ctx (DECLARE_TRACE_WRITABLE). */
 	memset(u, 0, c->hook == DBK_GUARD_ACCESS && !guard ? sizeof(u->access) : sizeof(*u));
 	u->master.version = DBK_POLICY_VERSION;
 	u->master.dev = g->policy_dev;
@@ -227,7 +229,7 @@ static noinline int dbk_policy_run(struct dbk_grant *g, const struct dbk_policy_
 		trace_dbk_policy_master(&u.master);
 	verdict = u.master.verdict;
 	error = u.master.error;
-	value = u.access.value;		/* zero unless an access: only its ctx is partly cleared */
+	value = c->hook == DBK_GUARD_ACCESS ? u.access.value : 0;
 	/*
 	 * A guarded write goes through only with the guard's approval of the value written:
 	 * the one it is shown (c->val) must be the ctx's and the caller's, which a tail-call
