@@ -49,3 +49,32 @@ bench_errors() {
 	n=$(wc -l < "$BENCH_OUT/runs.jsonl")
 	tap "$([ "$errs" = 0 ] && [ "$n" -ge "$1" ] && echo ok || echo 'not ok')" "$n runs of $1, $errs with an error"
 }
+# bench_perf_start NAME / bench_perf_stop: a guest-wide profile of one run
+# (perf record -a -g on cpu-clock: TCG has no PMU), kept by symbol as
+# $BENCH_OUT/perf-NAME.txt (errors in perf-NAME.err).  perf starts disabled
+# and is enabled once it is set up (that takes seconds under TCG), so the
+# profile covers the run, not perf's start.
+bench_perf_start() {
+	BENCH_PERF_NAME=$BENCH_OUT/perf-$1
+	rm -f /tmp/perf.ctl /tmp/perf.ack; mkfifo /tmp/perf.ctl /tmp/perf.ack
+	# Its stdout not ours: the harness reads ours to its end.
+	perf record -q -a -g -e cpu-clock -D -1 --control fifo:/tmp/perf.ctl,/tmp/perf.ack \
+		-o /tmp/perf.data > /dev/null 2> "$BENCH_PERF_NAME.err" &
+	BENCH_PERF_PID=$!
+	# A plain open for writing, which waits for perf to open its end: a
+	# FIFO drops what was written once no one holds it open, so "enable"
+	# written (read-write) before perf opened it would be lost.  Bounded,
+	# for a perf that died first.
+	if ! timeout 120 sh -c 'echo enable > /tmp/perf.ctl' || ! read -r -t 120 _ <> /tmp/perf.ack; then
+		kill "$BENCH_PERF_PID" 2> /dev/null; BENCH_PERF_PID=
+		fail "perf record did not start: $(head -c 300 "$BENCH_PERF_NAME.err")"
+	fi
+}
+bench_perf_stop() {
+	[ -n "${BENCH_PERF_PID:-}" ] || return 0
+	kill -INT "$BENCH_PERF_PID"; wait "$BENCH_PERF_PID"
+	BENCH_PERF_PID=
+	perf report -i /tmp/perf.data --stdio --no-children --sort comm,dso,symbol \
+		--percent-limit 0.3 -g none > "$BENCH_PERF_NAME.txt" 2>> "$BENCH_PERF_NAME.err"
+	rm -f /tmp/perf.data
+}

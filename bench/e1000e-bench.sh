@@ -27,6 +27,9 @@
 #     of one round trip cross vCPUs (ours: the pinger wakes the driver, the
 #     driver the pinger), and under TCG on a busy host each such wakeup
 #     costs a host scheduling delay of the woken vCPU's thread.
+#   E1000E_BENCH_PERF=1: a guest-wide profile of each run (bench_perf_start),
+#     by symbol, as $DBK_VM_DIR/e1000e-bench/perf-ROUND-CASE-SIDE.txt:
+#     where our driver's CPU goes against the kernel's.
 #   meson test -C BUILD --benchmark vm-bench-e1000e -v    (bench/run BUILD e1000e)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -35,6 +38,7 @@ ROUNDS=${1:-3} RUNTIME=${2:-5} PINGS=${3:-200}
 IF=dbk0
 BENCH_NAME=e1000e-bench
 . bench/bench-lib.sh
+[ "${E1000E_BENCH_PERF:-0}" = 1 ] && ! command -v perf > /dev/null && fail "E1000E_BENCH_PERF=1 needs perf (linux-perf)"
 command -v iperf3 > /dev/null || fail "iperf3 is not installed (tools/install-deps)"
 
 nics=($(e1000e_nics))
@@ -99,6 +103,7 @@ run() {	# run ROUND CASE SIDE
 	[ "$side" = kernel ] && { sif=$KERN_IF; sns=kern; }
 	# The loss counters only where losses are reported: udp-64.
 	[ "$case" = udp-64 ] && l0=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
+	[ "${E1000E_BENCH_PERF:-0}" = 1 ] && bench_perf_start "$round-$case-$side"
 	c0=$(cpu); t0=${EPOCHREALTIME/./}
 	case "$case" in
 	tcp-tx) timeout $((RUNTIME + 30)) "${ns[@]}" iperf3 -c 10.89.0.3 -t "$RUNTIME" -J > "$OUT/run.json" 2>&1 || rc=$? ;;
@@ -107,6 +112,7 @@ run() {	# run ROUND CASE SIDE
 	ping) timeout $((PINGS / 50 + 60)) "${ns[@]}" busybox ping -c "$PINGS" -i 0.01 -W 2 10.89.0.3 > "$OUT/run.json" 2>&1 || rc=$? ;;
 	esac
 	t1=${EPOCHREALTIME/./}; c1=$(cpu)
+	bench_perf_stop
 	[ "$case" = udp-64 ] && l1=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
 	python3 - "$OUT/run.json" "$round" "$case" "$side" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" "$(getconf CLK_TCK)" \
 		"${l0[*]}" "${l1[*]}" \

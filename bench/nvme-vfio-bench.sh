@@ -78,19 +78,7 @@ run() {	# run ROUND SIDE
 	place "$round"
 	ctrl=$VFIO; [ "$side" = dbk ] && ctrl=$DBK
 	progress "round $round/$ROUNDS: $side ($ctrl)"
-	local perfpid='' pdata=$BENCH_OUT/perf-$round-$side
-	if [ "$PERF" = 1 ]; then
-		# Started disabled, enabled once set up (that takes seconds
-		# under TCG): the profile covers the run, not perf's start.
-		rm -f /tmp/perf.ctl /tmp/perf.ack; mkfifo /tmp/perf.ctl /tmp/perf.ack
-		perf record -q -a -g -e cpu-clock -D -1 --control fifo:/tmp/perf.ctl,/tmp/perf.ack \
-			-o "/tmp/perf-$side.data" 2> "$pdata.err" &
-		perfpid=$!
-		# Opened read-write: a perf that died before opening its ends
-		# must not leave the open blocking; read's timeout then says so.
-		echo enable 1<> /tmp/perf.ctl
-		read -r -t 120 _ <> /tmp/perf.ack || fail "perf record did not start"
-	fi
+	[ "$PERF" = 1 ] && bench_perf_start "$round-$side"
 	if [ "$side" = dbk ]; then
 		BDF=$DBK
 		if launch "b$round" --bars 1 --mmap 1 --msix --max-vectors 2 --dma-quota $((32 << 20)) -- \
@@ -107,12 +95,7 @@ run() {	# run ROUND SIDE
 			--bounding-set=-all --no-new-privs -- \
 			"${PIN[@]}" "$NVME_DRIVER" --vfio "$VFIO" --bench "$SECS" "${CASEOPT[@]}" --queues 1 > "$out" 2> "$err" || rc=$?
 	fi
-	if [ -n "$perfpid" ]; then
-		kill -INT "$perfpid"; wait "$perfpid"
-		perf report -i "/tmp/perf-$side.data" --stdio --no-children --sort comm,dso,symbol \
-			--percent-limit 0.3 -g none > "$pdata.txt" 2>> "$pdata.err"
-		rm -f "/tmp/perf-$side.data"
-	fi
+	bench_perf_stop
 	python3 - "$out" "$round" "$side" "$rc" "$ctrl" >> "$BENCH_OUT/runs.jsonl" 2>> "$BENCH_OUT/summary" <<-'PYEOF'
 	import json, sys
 	path, rnd, side, rc, ctrl = sys.argv[1:]
