@@ -77,14 +77,6 @@
 #include "daemon.h"
 
 #define DBK_TUN_FLAGS	(IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE)
-/*
- * The interface's queue length: an Ethernet NIC's (ether_setup()), not tun's 500.
- * A TAP never stops its queue: when the driver has not read the last
- * tx_queue_len frames, tun drops the next (tun_net_xmit()), where a NIC's
- * full ring would have held the sender back.  So a burst the driver
- * cannot keep up with is lost at 500 frames, half of what a NIC's qdisc holds.
- */
-#define DBK_NET_TXQLEN	1000
 
 static bool dbk_net_wanted(const struct dbk_manifest *m)
 {
@@ -332,21 +324,6 @@ static int dbk_net_reattach(struct dbk_entry *d)
 	return fd;
 }
 
-/* SIOCSIFTXQLEN on @name: 0 or a negative errno. */
-static int dbk_net_txqlen(const char *name, int qlen)
-{
-	struct ifreq ifr = { .ifr_qlen = qlen };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
-
-	if (s < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
-		ret = -errno;
-	close(s);
-	return ret;
-}
-
 /*
  * Make TAP @name, owned by euid 0, our fd its only queue (see the top of
  * the file): the fd, or a negative errno.  *@ifindex set.
@@ -379,10 +356,6 @@ static int dbk_net_create(struct dbk_entry *d, const char *name, unsigned int *i
 		    ti.group == (uint32_t)-1 && ti.queues == 1 && ti.disabled == 0) {
 			if (ioctl(keeper, TUNGETSNDBUF, &dbk_tun_sndbuf) < 0 || dbk_tun_sndbuf <= 0)
 				dbk_tun_sndbuf = INT_MAX;
-			ret = dbk_net_txqlen(name, DBK_NET_TXQLEN);
-			if (ret < 0)
-				dbk_log("%s: network interface %s: queue length %d not set: %s",
-					d->info.id, name, DBK_NET_TXQLEN, strerror(-ret));
 			return keeper;
 		}
 		/* Someone attached before the owner was set: nobody keeps it. */
