@@ -1,5 +1,5 @@
 # The TAP, progress and CPU helpers of the side-by-side benchmarks
-# (nvme-bench.sh, e1000e-bench.sh, usb-key-latency.sh,
+# (nvme-bench.sh, nvme-vfio-bench.sh, e1000e-bench.sh, usb-key-latency.sh,
 # usb-storage-throughput.sh).  Source after tests/vm/lib.sh, with
 # BENCH_NAME set: the raw runs go to BENCH_OUT=$DBK_VM_DIR/$BENCH_NAME/runs.jsonl
 # (emptied here; OUT too, for the caller, unless a library of its own moves
@@ -58,7 +58,8 @@ bench_perf_start() {
 	BENCH_PERF_NAME=$BENCH_OUT/perf-$1
 	rm -f /tmp/perf.ctl /tmp/perf.ack; mkfifo /tmp/perf.ctl /tmp/perf.ack
 	# Its stdout not ours: the harness reads ours to its end.
-	perf record -q -a -g -e cpu-clock -D -1 --control fifo:/tmp/perf.ctl,/tmp/perf.ack \
+	# No build-id scan at its end (slow under TCG): the report is made here.
+	perf record -q -a -g -B -e cpu-clock -D -1 --control fifo:/tmp/perf.ctl,/tmp/perf.ack \
 		-o /tmp/perf.data > /dev/null 2> "$BENCH_PERF_NAME.err" &
 	BENCH_PERF_PID=$!
 	# A plain open for writing, which waits for perf to open its end: a
@@ -72,7 +73,7 @@ bench_perf_start() {
 }
 bench_perf_stop() {
 	[ -n "${BENCH_PERF_PID:-}" ] || return 0
-	kill -INT "$BENCH_PERF_PID"; wait "$BENCH_PERF_PID"
+	kill -INT "$BENCH_PERF_PID" 2> /dev/null; wait "$BENCH_PERF_PID"
 	BENCH_PERF_PID=
 	perf report -i /tmp/perf.data --stdio --no-children --sort comm,dso,symbol \
 		--percent-limit 0.3 -g none > "$BENCH_PERF_NAME.txt" 2>> "$BENCH_PERF_NAME.err"

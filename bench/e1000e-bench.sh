@@ -29,7 +29,9 @@
 #     costs a host scheduling delay of the woken vCPU's thread.
 #   E1000E_BENCH_PERF=1: a guest-wide profile of each run (bench_perf_start),
 #     by symbol, as $DBK_VM_DIR/e1000e-bench/perf-ROUND-CASE-SIDE.txt:
-#     where our driver's CPU goes against the kernel's.
+#     where our driver's CPU goes against the kernel's.  Profiling costs
+#     CPU and throughput (the result set records perf=1): use
+#     E1000E_BENCH_ROUNDS=1 and a case or two.
 #   meson test -C BUILD --benchmark vm-bench-e1000e -v    (bench/run BUILD e1000e)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
