@@ -27,15 +27,18 @@
  * frontend's): the device removed, the driver revoked, unbound, exited
  * for good or quarantined, its manifest gone, devbrokerd stopping.
  *
- * The driver may, through its fd and with no capability, set the carrier
- * and the MAC address (devbrokerd does not know the device's address:
- * the driver reads it from the device).  The tun ioctls that would keep
- * the interface beyond devbrokerd's say (TUNSETPERSIST, TUNSETOWNER,
- * TUNSETGROUP), change its type (TUNSETLINK) or leave state on the device
- * for the next driver (filters, offloads, send buffer, vnet header) are
+ * The driver may, through its fd and with no capability, set the carrier,
+ * the MAC address (devbrokerd does not know the device's address: the
+ * driver reads it from the device) and the offloads its device can do
+ * (TUNSETOFFLOAD: checksum and TCP segmentation; only the driver knows
+ * them).  The tun ioctls that would keep the interface beyond
+ * devbrokerd's say (TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP), change its
+ * type (TUNSETLINK) or leave other state on the device for the next
+ * driver (filters, send buffer, vnet header size and byte order) are
  * refused by the sandbox's seccomp filter; devbrokerd clears persistence
- * before it lets go, and resets that state before a restarted driver's
- * queue is attached (dbk_net_reattach), all the same.
+ * before it lets go, and resets that state, the offloads included, before
+ * a restarted driver's queue is attached (dbk_net_reattach): the new
+ * driver sets its own.
  *
  * Who else may attach a queue: /dev/net/tun is world-writable and the
  * kernel refuses TUNSETIFF on an existing interface only when it has an
@@ -76,7 +79,13 @@
 
 #include "daemon.h"
 
-#define DBK_TUN_FLAGS	(IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE)
+/*
+ * IFF_VNET_HDR: every frame carries a struct virtio_net_hdr, so that a
+ * driver may take checksum and segmentation offloads (libdev's
+ * dbk_net_set_offloads()).  The flag is the device's, fixed by the
+ * creating TUNSETIFF: a restarted driver's queue inherits it.
+ */
+#define DBK_TUN_FLAGS	(IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR)
 
 static bool dbk_net_wanted(const struct dbk_manifest *m)
 {
@@ -228,8 +237,8 @@ static int dbk_tun_sndbuf = INT_MAX;
 /*
  * The device state a driver's queue could have set and the kernel keeps
  * on the interface, for the next queue to inherit, back to a new
- * interface's (the sandbox refuses these ioctls to drivers already).
- * 0 or a negative errno.
+ * interface's: the offloads, which are the driver's to set, and the rest,
+ * which the sandbox refuses to drivers already.  0 or a negative errno.
  */
 static int dbk_tun_reset(int keeper)
 {
@@ -299,6 +308,9 @@ static int dbk_net_reattach(struct dbk_entry *d)
 	memset(&ifr, 0, sizeof(ifr));
 	if (ioctl(d->net_keeper, TUNGETIFF, &ifr) < 0)
 		return -errno;
+	/* A device made with other flags than ours (never by us): a new one. */
+	if ((ifr.ifr_flags & DBK_TUN_FLAGS) != DBK_TUN_FLAGS)
+		return -EPERM;
 	ifr.ifr_name[IFNAMSIZ - 1] = 0;
 	if (!dbk_tun_ours(d->net_keeper, ifr.ifr_name, d->net_ifindex))
 		return -EXDEV;

@@ -301,20 +301,24 @@ static int dbk_sandbox_seccomp(void)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, USBDEVFS_RESET));
 	/*
-	 * The network frontend's tun fd (net-frontend.c) carries the carrier
-	 * and the MAC address, but not the interface's life, owner or type:
-	 * a persistent TAP owned by the driver's user would outlive it, and
-	 * any process of that user could attach to it.  Nor the state the
-	 * kernel keeps on the interface and hands to the next queue attached
-	 * (a restarted driver's): socket and TX filters, offloads, the send
-	 * buffer, the vnet header, steering and filter eBPF.  A driver needs
-	 * TUNGETIFF, TUNGETFEATURES, TUNSETCARRIER and SIOC[GS]IFHWADDR
-	 * (libdev/src/net.c); devbrokerd resets that state before a restart
-	 * all the same (dbk_net_reattach).
+	 * The network frontend's tun fd (net-frontend.c) carries the carrier,
+	 * the MAC address and the offloads (TUNSETOFFLOAD: what the stack may
+	 * hand this one interface unchecksummed or unsegmented; the kernel
+	 * takes the same from any process with a vnet-header TAP), but not the
+	 * interface's life, owner or type: a persistent TAP owned by the
+	 * driver's user would outlive it, and any process of that user could
+	 * attach to it.  Nor the other state the kernel keeps on the interface
+	 * and hands to the next queue attached (a restarted driver's): socket
+	 * and TX filters, the send buffer, the vnet header's size and byte
+	 * order (libdev reads the header as devbrokerd made it), steering and
+	 * filter eBPF.  A driver needs TUNGETIFF, TUNGETFEATURES,
+	 * TUNGETVNETHDRSZ, TUNSETCARRIER, TUNSETOFFLOAD and SIOC[GS]IFHWADDR
+	 * (libdev/src/net.c); devbrokerd resets the device's state, offloads
+	 * included, before a restart all the same (dbk_net_reattach).
 	 */
 	static const unsigned long tun_denied[] = { TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP,
 						    TUNSETLINK, TUNATTACHFILTER, TUNDETACHFILTER,
-						    TUNSETTXFILTER, TUNSETOFFLOAD, TUNSETSNDBUF,
+						    TUNSETTXFILTER, TUNSETSNDBUF,
 						    TUNSETVNETHDRSZ, TUNSETVNETLE, TUNSETVNETBE,
 						    TUNSETSTEERINGEBPF, TUNSETFILTEREBPF,
 						    TUNSETIFINDEX };

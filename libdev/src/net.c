@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The network frontend (<devbroker/net.h>): frames on the tun fd that
- * devbrokerd attached to a TAP interface (IFF_TAP | IFF_NO_PI), the
- * carrier and the MAC address through the tun fd's own ioctls, which need
- * no capability (drivers/net/tun.c: TUNSETCARRIER, SIOCSIFHWADDR).
+ * devbrokerd attached to a TAP interface (IFF_TAP | IFF_NO_PI, and
+ * IFF_VNET_HDR: each frame behind a struct virtio_net_hdr), the carrier,
+ * the MAC address and the offloads through the tun fd's own ioctls, which
+ * need no capability (drivers/net/tun.c: TUNSETCARRIER, SIOCSIFHWADDR,
+ * TUNSETOFFLOAD).  A TAP without the header (made by someone else) works
+ * too, without offloads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 
 #include <linux/if_arp.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 
 #include <devbroker/net.h>
 
@@ -26,8 +30,30 @@
 /* The longest frame a tun write takes: tun_get_user() builds one skb. */
 #define NET_WRITE_MAX	65535
 
+/* struct dbk_net_meta is the kernel's header, read and written in place. */
+_Static_assert(sizeof(struct dbk_net_meta) == sizeof(struct virtio_net_hdr), "meta size");
+_Static_assert(offsetof(struct dbk_net_meta, gso_type) == offsetof(struct virtio_net_hdr, gso_type) &&
+	       offsetof(struct dbk_net_meta, hdr_len) == offsetof(struct virtio_net_hdr, hdr_len) &&
+	       offsetof(struct dbk_net_meta, gso_size) == offsetof(struct virtio_net_hdr, gso_size) &&
+	       offsetof(struct dbk_net_meta, csum_start) == offsetof(struct virtio_net_hdr, csum_start) &&
+	       offsetof(struct dbk_net_meta, csum_offset) == offsetof(struct virtio_net_hdr, csum_offset),
+	       "meta layout");
+_Static_assert(DBK_NET_META_NEEDS_CSUM == VIRTIO_NET_HDR_F_NEEDS_CSUM &&
+	       DBK_NET_GSO_NONE == VIRTIO_NET_HDR_GSO_NONE &&
+	       DBK_NET_GSO_TCPV4 == VIRTIO_NET_HDR_GSO_TCPV4 &&
+	       DBK_NET_GSO_TCPV6 == VIRTIO_NET_HDR_GSO_TCPV6, "meta values");
+_Static_assert(DBK_NET_OFFLOAD_CSUM == TUN_F_CSUM && DBK_NET_OFFLOAD_TSO4 == TUN_F_TSO4 &&
+	       DBK_NET_OFFLOAD_TSO6 == TUN_F_TSO6, "offload values");
+/*
+ * The header is in native byte order: legacy virtio, little-endian
+ * machines (devbrokerd resets TUNSETVNETLE/BE, which the sandbox refuses).
+ */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "vnet header byte order");
+
 struct dbk_net {
 	int fd;
+	bool vnet;		/* IFF_VNET_HDR: a struct virtio_net_hdr before each frame */
+	unsigned int offloads;	/* DBK_NET_OFFLOAD_*, as last set */
 	char name[IFNAMSIZ];
 };
 
@@ -49,10 +75,18 @@ DBK_EXPORT int dbk_net_new(int fd, struct dbk_net **out)
 		ret = errno == ENOMEM ? -ENOMEM : -EBADF;
 		goto err;
 	}
-	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP || !(ifr.ifr_flags & IFF_NO_PI) ||
-	    (ifr.ifr_flags & IFF_VNET_HDR)) {
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP || !(ifr.ifr_flags & IFF_NO_PI)) {
 		ret = -EPROTO;
 		goto err;
+	}
+	/* The header's size is the device's: it must be the one we parse. */
+	if (ifr.ifr_flags & IFF_VNET_HDR) {
+		int sz = 0;
+
+		if (ioctl(fd, TUNGETVNETHDRSZ, &sz) < 0 || sz != (int)sizeof(struct dbk_net_meta)) {
+			ret = -EPROTO;
+			goto err;
+		}
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
@@ -66,6 +100,7 @@ DBK_EXPORT int dbk_net_new(int fd, struct dbk_net **out)
 		goto err;
 	}
 	net->fd = fd;
+	net->vnet = ifr.ifr_flags & IFF_VNET_HDR;
 	memcpy(net->name, ifr.ifr_name, IFNAMSIZ - 1);
 	*out = net;
 	return 0;
@@ -92,41 +127,109 @@ DBK_EXPORT const char *dbk_net_name(const struct dbk_net *net)
 	return net ? net->name : "";
 }
 
-DBK_EXPORT int dbk_net_read(struct dbk_net *net, void *buf, size_t len)
+/*
+ * One frame into @buf, its header (if the device has one) into @meta: the
+ * frame's length, or a negative errno.  A tun read returns at most the
+ * room it was given, whatever the frame's length: one byte more than @len
+ * says the frame did not fit.  It is dropped either way (one read, one
+ * frame).
+ */
+static int dbk_net_recv(struct dbk_net *net, struct dbk_net_meta *meta, void *buf, size_t len)
 {
 	unsigned char spare;
-	struct iovec iov[2] = { { buf, len }, { &spare, 1 } };
+	struct iovec iov[3] = { { meta, sizeof(*meta) }, { buf, len }, { &spare, 1 } };
+	size_t hdr = net->vnet ? sizeof(*meta) : 0;
 	ssize_t n;
+
+	if (len > DBK_NET_GSO_FRAME_MAX)
+		iov[1].iov_len = len = DBK_NET_GSO_FRAME_MAX;
+	memset(meta, 0, sizeof(*meta));
+	n = readv(net->fd, net->vnet ? iov : iov + 1, net->vnet ? 3 : 2);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < hdr || (size_t)n - hdr > len || (size_t)n - hdr < DBK_NET_FRAME_MIN)
+		return -EMSGSIZE;
+	return (int)((size_t)n - hdr);
+}
+
+DBK_EXPORT int dbk_net_read(struct dbk_net *net, void *buf, size_t len)
+{
+	struct dbk_net_meta meta;
 
 	if (!net || !buf)
 		return -EINVAL;
+	/* Frames may come unchecksummed or unsegmented: only dbk_net_read_meta() says so. */
+	if (net->offloads)
+		return -EOPNOTSUPP;
 	if (len > NET_WRITE_MAX)
-		iov[0].iov_len = len = NET_WRITE_MAX;
-	/*
-	 * A tun read returns at most the room it was given, whatever the
-	 * frame's length: one byte more than @len says the frame did not fit.
-	 * It is dropped either way (one read, one frame).
-	 */
-	n = readv(net->fd, iov, 2);
+		len = NET_WRITE_MAX;
+	/* Without offloads the header says nothing (at most DATA_VALID). */
+	return dbk_net_recv(net, &meta, buf, len);
+}
+
+DBK_EXPORT int dbk_net_read_meta(struct dbk_net *net, struct dbk_net_meta *meta, void *buf,
+				 size_t len)
+{
+	if (!net || !meta || !buf)
+		return -EINVAL;
+	return dbk_net_recv(net, meta, buf, len);
+}
+
+/* What a frame's metadata may ask of the system: what the kernel takes from a TAP. */
+static bool dbk_net_meta_ok(const struct dbk_net_meta *m)
+{
+	return !(m->flags & ~DBK_NET_META_NEEDS_CSUM) &&
+	       (m->gso_type == DBK_NET_GSO_NONE || m->gso_type == DBK_NET_GSO_TCPV4 ||
+		m->gso_type == DBK_NET_GSO_TCPV6);
+}
+
+DBK_EXPORT int dbk_net_write_meta(struct dbk_net *net, const struct dbk_net_meta *meta,
+				  const void *frame, size_t len)
+{
+	static const struct dbk_net_meta none;
+	struct iovec iov[2] = { { (void *)(meta ? meta : &none), sizeof(none) },
+				{ (void *)frame, len } };
+	ssize_t n;
+
+	if (!net || !frame || (meta && !dbk_net_meta_ok(meta)))
+		return -EINVAL;
+	if (len < DBK_NET_FRAME_MIN || len > NET_WRITE_MAX)
+		return -EMSGSIZE;
+	if (!net->vnet) {
+		if (meta && memcmp(meta, &none, sizeof(none)))
+			return -EOPNOTSUPP;
+		n = write(net->fd, frame, len);
+		if (n < 0)
+			return -errno;
+		return (size_t)n == len ? 0 : -EIO;
+	}
+	/* The kernel checks the header against the frame (-EINVAL: tun_get_user()). */
+	n = writev(net->fd, iov, 2);
 	if (n < 0)
 		return -errno;
-	if ((size_t)n > len || n < DBK_NET_FRAME_MIN)
-		return -EMSGSIZE;
-	return (int)n;
+	return (size_t)n == sizeof(none) + len ? 0 : -EIO;
 }
 
 DBK_EXPORT int dbk_net_write(struct dbk_net *net, const void *frame, size_t len)
 {
-	ssize_t n;
+	return dbk_net_write_meta(net, NULL, frame, len);
+}
 
-	if (!net || !frame)
+DBK_EXPORT int dbk_net_set_offloads(struct dbk_net *net, unsigned int offloads)
+{
+	if (!net || (offloads & ~(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4 |
+				  DBK_NET_OFFLOAD_TSO6)))
 		return -EINVAL;
-	if (len < DBK_NET_FRAME_MIN || len > NET_WRITE_MAX)
-		return -EMSGSIZE;
-	n = write(net->fd, frame, len);
-	if (n < 0)
+	/* Segmentation comes only with checksums (tun_net_fix_features() too). */
+	if ((offloads & (DBK_NET_OFFLOAD_TSO4 | DBK_NET_OFFLOAD_TSO6)) &&
+	    !(offloads & DBK_NET_OFFLOAD_CSUM))
+		return -EINVAL;
+	if (!net->vnet)
+		return offloads ? -EOPNOTSUPP : 0;
+	if (ioctl(net->fd, TUNSETOFFLOAD, (unsigned long)offloads) < 0)
 		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
+	net->offloads = offloads;
+	return 0;
 }
 
 DBK_EXPORT int dbk_net_set_carrier(struct dbk_net *net, bool up)

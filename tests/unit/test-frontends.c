@@ -343,6 +343,13 @@ static void test_handover_net(void **state)
 	assert_int_equal(dbk_net_set_carrier(NULL, true), -EINVAL);
 	assert_int_equal(dbk_net_set_mac(NULL, mac), -EINVAL);
 	assert_int_equal(dbk_net_get_mac(NULL, mac), -EINVAL);
+	{
+		struct dbk_net_meta meta = { 0 };
+
+		assert_int_equal(dbk_net_read_meta(NULL, &meta, frame, sizeof(frame)), -EINVAL);
+		assert_int_equal(dbk_net_write_meta(NULL, &meta, frame, sizeof(frame)), -EINVAL);
+		assert_int_equal(dbk_net_set_offloads(NULL, DBK_NET_OFFLOAD_CSUM), -EINVAL);
+	}
 	dbk_net_free(NULL);
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	assert_int_equal(dbk_net_new(fd, NULL), -EINVAL);
