@@ -196,7 +196,7 @@ ctl unbind "$ours" > /dev/null 2>&1
 broker_stop
 # The driver's counters at its exit: frames, drops, MPC (frames the NIC had
 # no receive descriptor for: a driver too slow to refill its ring), polling.
-grep -E 'e1000e: ([0-9]+ frames received|poll )' "$BROKER_LOG" | tail -n 2 | diag
+grep -E 'e1000e: ([0-9]+ frames received|poll |offloads: sent)' "$BROKER_LOG" | tail -n 3 | diag
 python3 - "$OUT/runs.jsonl" <<'EOF' | diag
 import json, statistics as st, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]

@@ -67,6 +67,9 @@
 #define E1000_RDT		0x02818
 #define E1000_RDTR		0x02820		/* receive delay timer */
 #define E1000_RADV		0x0282C		/* absolute receive delay */
+#define E1000_RXCSUM		0x05000		/* §10.2 Receive Checksum Control */
+#define  E1000_RXCSUM_IPOFLD	(1u << 8)	/* verify IPv4 header checksums */
+#define  E1000_RXCSUM_TUOFLD	(1u << 9)	/* verify TCP and UDP checksums */
 #define E1000_MTA(i)		(0x05200 + 4 * (i))	/* §10.2 multicast table, 128 words */
 #define E1000_RAL0		0x05400		/* §10.2 Receive Address 0 low */
 #define E1000_RAH0		0x05404		/* ... high: bytes 4-5, and AV */
@@ -105,9 +108,19 @@ struct e1000_rx_desc {
 };
 #define E1000_RXD_STAT_DD	0x01	/* descriptor done */
 #define E1000_RXD_STAT_EOP	0x02	/* end of packet */
+#define E1000_RXD_STAT_IXSM	0x04	/* ignore the checksum bits */
+#define E1000_RXD_STAT_UDPCS	0x10	/* UDP checksum verified (RXCSUM.TUOFLD) */
+#define E1000_RXD_STAT_TCPCS	0x20	/* TCP (or UDP) checksum verified */
 #define E1000_RXD_ERR_FRAME	0x97	/* CE, SE, SEQ, CXE, RXE: a bad frame */
+#define E1000_RXD_ERR_TCPE	0x20	/* the TCP/UDP checksum is wrong */
+#define E1000_RXD_ERR_IPE	0x40	/* the IPv4 header checksum is wrong */
 
-/* §7.2 Legacy transmit descriptor (16 bytes) */
+/*
+ * §7.2 Legacy transmit descriptor (16 bytes).  The extended data
+ * descriptor (§7.2, DEXT set) has the same layout in the bytes used here:
+ * DTALEN's low 16 bits in `length`, DTYP in `cso`'s high nibble, DCMD in
+ * `cmd`, STA in `status` and POPTS in `css`.
+ */
 struct e1000_tx_desc {
 	uint64_t addr;
 	uint16_t length;
@@ -119,7 +132,36 @@ struct e1000_tx_desc {
 };
 #define E1000_TXD_CMD_EOP	0x01	/* end of packet */
 #define E1000_TXD_CMD_IFCS	0x02	/* insert FCS */
+#define E1000_TXD_CMD_TSE	0x04	/* extended: TCP segmentation (§7.3) */
 #define E1000_TXD_CMD_RS	0x08	/* report status (DD) */
+#define E1000_TXD_CMD_DEXT	0x20	/* an extended descriptor (data or context) */
 #define E1000_TXD_STAT_DD	0x01
+#define E1000_TXD_DTYP_D	0x10	/* in `cso`: an extended data descriptor */
+#define E1000_TXD_POPTS_IXSM	0x01	/* in `css`: insert the IPv4 header checksum */
+#define E1000_TXD_POPTS_TXSM	0x02	/* insert the TCP/UDP checksum */
+
+/*
+ * §7.2 TCP/IP context descriptor (16 bytes, DEXT set, DTYP 0): where the
+ * checksums of the data descriptors after it start, go and end (0: the
+ * packet's end), and for TCP segmentation (§7.3) the headers' length,
+ * the MSS and the payload's length.  DD comes back in `status`, at the
+ * same byte as a data descriptor's.
+ */
+struct e1000_ctx_desc {
+	uint8_t ipcss, ipcso;
+	uint16_t ipcse;
+	uint8_t tucss, tucso;
+	uint16_t tucse;
+	uint32_t cmd_and_length;	/* PAYLEN (bits 0-19), DTYP (20-23), TUCMD (24-31) */
+	uint8_t status;
+	uint8_t hdr_len;
+	uint16_t mss;
+};
+#define E1000_TXC_TCP		(1u << 24)	/* TUCMD: the L4 protocol is TCP (else UDP) */
+#define E1000_TXC_IP		(1u << 25)	/* IPv4 (else IPv6) */
+#define E1000_TXC_TSE		(1u << 26)	/* TCP segmentation */
+#define E1000_TXC_RS		(1u << 27)	/* report status */
+#define E1000_TXC_DEXT		(1u << 29)	/* extended (a context descriptor with DTYP 0) */
+#define E1000_TXC_PAYLEN_MAX	0xfffffu
 
 #endif /* E1000E_REGS_H */

@@ -107,6 +107,12 @@ static const struct dbk_reg_rule e1000e_regs[] = {
 	 * the other counters stay out of reach.
 	 */
 	DBK_REG(0, 0x04010, DBK_READ, DBK_SZ4),		/* MPC */
+	/*
+	 * RXCSUM (§10.2): the device verifies IP, TCP and UDP checksums of
+	 * what it receives and says so in the descriptor, which the driver
+	 * passes on (the frontend's receive offload).  Write only.
+	 */
+	DBK_REG(0, 0x05000, DBK_WRITE, DBK_SZ4),	/* RXCSUM */
 	/* Receive address 0 (§10.2): the MAC the EEPROM loaded, read only. */
 	DBK_REG(0, 0x05400, DBK_READ, DBK_SZ4),		/* RAL0 */
 	DBK_REG(0, 0x05404, DBK_READ, DBK_SZ4),		/* RAH0 */

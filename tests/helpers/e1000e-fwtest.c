@@ -58,6 +58,8 @@ int main(void)
 	expect(0, dbk_read32(dev, 0, 0x04010, &v), "read MPC (missed packets, the one statistic allowed)");
 	expect(-EPERM, dbk_write32(dev, 0, 0x04010, 0), "write MPC (read only)");
 	expect(-EPERM, dbk_read32(dev, 0, 0x04074, &v), "read GPRC (statistics)");
+	expect(0, dbk_write32(dev, 0, 0x05000, 0x300), "write RXCSUM (receive checksum offload)");
+	expect(-EPERM, dbk_read32(dev, 0, 0x05000, &v), "read RXCSUM (write only)");
 	expect(-EPERM, dbk_write16(dev, 0, 0x00000, 0), "a 2-byte write of CTRL (32-bit only)");
 	dbk_dev_free(dev);
 	return failures ? 1 : 0;
