@@ -109,6 +109,12 @@ struct dbk_frontend {
 	 * "" if none; expanded, at most IFNAMSIZ - 1 characters.
 	 */
 	char network[DBK_NAME_MAX];
+	/*
+	 * NetworkOffloads=yes: the TAP is made with IFF_VNET_HDR, so that
+	 * the driver may take checksum and segmentation offloads (and write
+	 * frames with the kernel's virtio-net header).  Default no.
+	 */
+	bool network_offloads;
 };
 
 /*

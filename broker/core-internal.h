@@ -32,7 +32,7 @@ struct dbk_ini_key {
 	const char *example;	/* "Name=edu": suggested when the key is missing */
 };
 
-#define DBK_INI_MAX_KEYS	40
+#define DBK_INI_MAX_KEYS	48
 #define DBK_INI_ERR_MAX		256
 
 struct dbk_ini {

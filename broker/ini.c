@@ -235,8 +235,11 @@ int dbk_ini_parse(struct dbk_ini *ini)
 	ini->failed = false;
 	ini->err[0] = '\0';
 	memset(ini->key_line, 0, sizeof(ini->key_line));
-	if (ini->nkeys > DBK_INI_MAX_KEYS)
+	if (ini->nkeys > DBK_INI_MAX_KEYS) {	/* a build error, said as one */
+		dbk_ini_error(ini, 0, "%u keys known, more than DBK_INI_MAX_KEYS (%d): raise it",
+			      ini->nkeys, DBK_INI_MAX_KEYS);
 		return -EINVAL;
+	}
 	ini->f = fopen(ini->path, "re");
 	if (!ini->f) {
 		e = errno;

@@ -459,6 +459,7 @@ static int p_bool(struct dbk_ini *ini, const char *v)
 				    !strcmp(k, "ConfigWrite") ? &m->rights.config_write :
 				    !strcmp(k, "AutoBind") ? &m->auto_bind :
 				    !strcmp(k, "DynamicUser") ? &m->dynamic_user :
+				    !strcmp(k, "NetworkOffloads") ? &m->frontend.network_offloads :
 				    &m->frontend.uinput);
 }
 
@@ -636,6 +637,7 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Frontend", "BlockTimeoutSec", p_block_uint, 0, "BlockTimeoutSec=30" },
 	{ "Frontend", "BlockDeadConnSec", p_block_uint, 0, "BlockDeadConnSec=60" },
 	{ "Frontend", "Network", p_network, 0, "Network=NAME%i" },
+	{ "Frontend", "NetworkOffloads", p_bool, 0, "NetworkOffloads=yes" },
 };
 
 static void bar_list(uint32_t mask, char *buf, size_t len)
@@ -774,6 +776,9 @@ static void check_manifest(struct dbk_ini *ini, const char *stem)
 				dbk_ini_error(ini, line, "%s= without Block=; add Block=NAME%%i or remove %s=",
 					      block_keys[i], block_keys[i]);
 	}
+	if (!m->frontend.network[0] && (line = dbk_ini_line(ini, "NetworkOffloads")))
+		dbk_ini_error(ini, line,
+			      "NetworkOffloads= without Network=; add Network=NAME%%i or remove NetworkOffloads=");
 }
 
 int dbk_manifest_parse(const char *path, struct dbk_manifest *m)

@@ -79,13 +79,21 @@
 
 #include "daemon.h"
 
+#define DBK_TUN_FLAGS	(IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE)
+
 /*
- * IFF_VNET_HDR: every frame carries a struct virtio_net_hdr, so that a
- * driver may take checksum and segmentation offloads (libdev's
- * dbk_net_set_offloads()).  The flag is the device's, fixed by the
+ * NetworkOffloads=yes adds IFF_VNET_HDR: every frame carries a struct
+ * virtio_net_hdr, so that the driver may take checksum and segmentation
+ * offloads (libdev's dbk_net_set_offloads()).  Only where the manifest
+ * asks: it opens the kernel's header parsing (virtio_net_hdr_to_skb(),
+ * GSO frames) to the driver's writes, which a driver that offloads
+ * nothing has no use for.  The flag is the device's, fixed by the
  * creating TUNSETIFF: a restarted driver's queue inherits it.
  */
-#define DBK_TUN_FLAGS	(IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR)
+static int dbk_tun_flags(const struct dbk_manifest *m)
+{
+	return DBK_TUN_FLAGS | (m->frontend.network_offloads ? IFF_VNET_HDR : 0);
+}
 
 static bool dbk_net_wanted(const struct dbk_manifest *m)
 {
@@ -262,8 +270,8 @@ static int dbk_tun_reset(int keeper)
 	return 0;
 }
 
-/* A new open file of /dev/net/tun attached to (or creating) TAP @name. */
-static int dbk_tun_attach(const char *name, int extra)
+/* A new open file of /dev/net/tun attached to (or creating) TAP @name, with @flags. */
+static int dbk_tun_attach(const char *name, int flags)
 {
 	struct ifreq ifr;
 	int fd, ret;
@@ -272,7 +280,7 @@ static int dbk_tun_attach(const char *name, int extra)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = DBK_TUN_FLAGS | extra;
+	ifr.ifr_flags = (short)flags;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
@@ -299,7 +307,7 @@ static int dbk_tun_attach(const char *name, int extra)
  * fd, or a negative errno: -EXDEV not ours any more, -EPERM not as we
  * left it.
  */
-static int dbk_net_reattach(struct dbk_entry *d)
+static int dbk_net_reattach(struct dbk_entry *d, int flags)
 {
 	struct dbk_tun_info ti;
 	struct ifreq ifr;
@@ -308,8 +316,8 @@ static int dbk_net_reattach(struct dbk_entry *d)
 	memset(&ifr, 0, sizeof(ifr));
 	if (ioctl(d->net_keeper, TUNGETIFF, &ifr) < 0)
 		return -errno;
-	/* A device made with other flags than ours (never by us): a new one. */
-	if ((ifr.ifr_flags & DBK_TUN_FLAGS) != DBK_TUN_FLAGS)
+	/* Made with other flags (NetworkOffloads= changed): a new one. */
+	if ((ifr.ifr_flags & (DBK_TUN_FLAGS | IFF_VNET_HDR)) != flags)
 		return -EPERM;
 	ifr.ifr_name[IFNAMSIZ - 1] = 0;
 	if (!dbk_tun_ours(d->net_keeper, ifr.ifr_name, d->net_ifindex))
@@ -328,7 +336,7 @@ static int dbk_net_reattach(struct dbk_entry *d)
 	ret = dbk_tun_reset(d->net_keeper);
 	if (ret < 0)
 		return ret;
-	fd = dbk_tun_attach(ifr.ifr_name, IFF_NOFILTER);
+	fd = dbk_tun_attach(ifr.ifr_name, flags | IFF_NOFILTER);
 	if (fd >= 0 && !dbk_tun_ours(d->net_keeper, ifr.ifr_name, d->net_ifindex)) {
 		close(fd);	/* renamed meanwhile: whatever it attached to, let go */
 		return -EXDEV;
@@ -340,13 +348,13 @@ static int dbk_net_reattach(struct dbk_entry *d)
  * Make TAP @name, owned by euid 0, our fd its only queue (see the top of
  * the file): the fd, or a negative errno.  *@ifindex set.
  */
-static int dbk_net_create(struct dbk_entry *d, const char *name, unsigned int *ifindex)
+static int dbk_net_create(struct dbk_entry *d, const char *name, int flags, unsigned int *ifindex)
 {
 	struct dbk_tun_info ti;
 	int keeper, ret, attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		keeper = dbk_tun_attach(name, IFF_TUN_EXCL);
+		keeper = dbk_tun_attach(name, flags | IFF_TUN_EXCL);
 		if (keeper < 0)
 			return keeper;
 		if (ioctl(keeper, TUNSETOWNER, 0UL) < 0) {
@@ -399,7 +407,7 @@ static int dbk_net_open(struct dbk_daemon *dd, struct dbk_entry *d, const struct
 	}
 	/* A restart, Network= unchanged: the interface the last run had. */
 	if (d->net_open && !strcmp(name, d->net_name)) {
-		fd = dbk_net_reattach(d);
+		fd = dbk_net_reattach(d, dbk_tun_flags(l->m));
 		if (fd >= 0) {
 			dbk_event(dd, "frontend", d, "network interface %s (ifindex %u) kept for the restarted driver %s",
 				  d->net_name, d->net_ifindex, l->m->name);
@@ -408,11 +416,11 @@ static int dbk_net_open(struct dbk_daemon *dd, struct dbk_entry *d, const struct
 		dbk_log("%s: network interface %s: a new queue for the restarted driver: %s; making a new interface",
 			d->info.id, d->net_name,
 			fd == -EXDEV ? "it is no longer devbrokerd's (another namespace or ifindex)" :
-			fd == -EPERM ? "it is not as devbrokerd left it (owner or queues)" :
+			fd == -EPERM ? "it is not as devbrokerd left it (owner or queues), or NetworkOffloads= changed" :
 			strerror(-fd));
 	}
 	dbk_net_settle(dd, d, true);	/* Network= changed, or the old one failed us */
-	keeper = dbk_net_create(d, name, &ifindex);
+	keeper = dbk_net_create(d, name, dbk_tun_flags(l->m), &ifindex);
 	if (keeper < 0) {
 		ret = keeper;
 		dbk_log("%s: network interface %s: %s", d->info.id, name,
@@ -423,7 +431,7 @@ static int dbk_net_open(struct dbk_daemon *dd, struct dbk_entry *d, const struct
 	/* No carrier until the driver says its link is up. */
 	if (ioctl(keeper, TUNSETCARRIER, &off) < 0)
 		dbk_log("%s: %s: TUNSETCARRIER: %s", d->info.id, name, strerror(errno));
-	fd = dbk_tun_attach(name, 0);
+	fd = dbk_tun_attach(name, dbk_tun_flags(l->m));
 	if (fd < 0) {
 		ret = fd;
 		goto err;

@@ -103,6 +103,7 @@
 #define TX_SLOT		8192
 #define TX_FRAME_SLOTS	((DBK_NET_GSO_FRAME_MAX + TX_SLOT - 1) / TX_SLOT)
 #define TX_NEED		(1 + TX_FRAME_SLOTS)
+_Static_assert(NR_TX <= 256, "tx_eop[] holds descriptor indices in a byte");
 /* The longest frame the 82574 sends unsegmented: a jumbo frame (Linux's e1000e, DEFAULT_JUMBO). */
 #define MAX_FRAME	9234
 #define ETH_P_IPV4	0x0800
@@ -136,6 +137,7 @@ struct nic {
 	bool rx_partial;		/* inside a frame spanning descriptors: dropping it */
 	unsigned int tx_tail, tx_clean;	/* next to fill; oldest not yet reclaimed */
 	unsigned int tx_used;
+	uint8_t tx_eop[NR_TX];		/* at a frame's first descriptor: its last's index */
 	bool msix, link, verbose;
 	unsigned int offloads;		/* DBK_NET_OFFLOAD_*, as the TAP took them */
 	bool rx_csum;			/* RXCSUM on: verified checksums passed on */
@@ -555,7 +557,7 @@ static uint16_t pseudo_sum(const uint8_t *f, const struct hdrs *h, unsigned int 
  * bad one is passed plain: the system verifies it, drops the frame and
  * counts it (as Linux's e1000e lets the stack do).
  */
-static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned int len,
+static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned int *len,
 		    struct dbk_net_meta *m)
 {
 	struct hdrs h;
@@ -569,12 +571,20 @@ static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned
 		n->rx_csum_err++;
 		return;
 	}
-	if (!parse_frame(f, len, &h))
+	if (!parse_frame(f, *len, &h))
 		return;
 	field = h.l4 + (h.proto == IPPROTO_TCP_ ? 16 : 6);
 	if (h.proto == IPPROTO_UDP_ && !get16(f + field))
 		return;		/* UDP without a checksum: nothing was verified */
+	/* The device checksummed UDP's own length: only where it is the IP payload's. */
+	if (h.proto == IPPROTO_UDP_ && get16(f + h.l4 + 4) != h.l4len)
+		return;
 	put16(f + field, pseudo_sum(f, &h, h.l4len));
+	/*
+	 * The system completes this checksum over the rest of the frame if it
+	 * forwards it: no padding or trailer after the IP packet may stay.
+	 */
+	*len = h.l4 + h.l4len;
 	m->flags = DBK_NET_META_NEEDS_CSUM;
 	m->csum_start = (uint16_t)h.l4;
 	m->csum_offset = (uint16_t)(field - h.l4);
@@ -611,7 +621,9 @@ static int tx_offload(struct nic *n, const struct dbk_net_meta *m, uint8_t *f, u
 		    !(n->offloads & (h.v4 ? DBK_NET_OFFLOAD_TSO4 : DBK_NET_OFFLOAD_TSO6)))
 			return -EINVAL;
 		hdrlen = h.l4 + (f[h.l4 + 12] >> 4) * 4u;
-		if (hdrlen < h.l4 + 20 || hdrlen > 255 || hdrlen >= len)
+		/* Each segment must be a frame the device may send (a bridge does not check them). */
+		if (hdrlen < h.l4 + 20 || hdrlen > 255 || hdrlen >= len ||
+		    hdrlen + m->gso_size > MAX_FRAME)
 			return -EINVAL;
 		/*
 		 * §7.3: the device writes each segment's lengths and
@@ -619,10 +631,11 @@ static int tx_offload(struct nic *n, const struct dbk_net_meta *m, uint8_t *f, u
 		 * the pseudo-header's sum without a length (as Linux's e1000e
 		 * prepares them, e1000_tso()).
 		 */
+		/* IPCSS also for IPv6: where the device finds the length it writes. */
+		c->ipcss = (uint8_t)h.l3;
 		if (h.v4) {
 			put16(f + h.l3 + 2, 0);
 			put16(f + h.l3 + 10, 0);
-			c->ipcss = (uint8_t)h.l3;
 			c->ipcso = (uint8_t)(h.l3 + 10);
 			c->ipcse = (uint16_t)(h.l4 - 1);
 		} else {
@@ -631,7 +644,7 @@ static int tx_offload(struct nic *n, const struct dbk_net_meta *m, uint8_t *f, u
 		put16(f + field, pseudo_sum(f, &h, 0));
 		c->tucss = (uint8_t)h.l4;
 		c->tucso = (uint8_t)field;
-		c->cmd_and_length = E1000_TXC_DEXT | E1000_TXC_TSE | E1000_TXC_TCP | E1000_TXC_RS |
+		c->cmd_and_length = E1000_TXC_DEXT | E1000_TXC_TSE | E1000_TXC_TCP |
 				    (h.v4 ? E1000_TXC_IP : 0) | (len - hdrlen);
 		c->hdr_len = (uint8_t)hdrlen;
 		c->mss = m->gso_size;
@@ -643,7 +656,7 @@ static int tx_offload(struct nic *n, const struct dbk_net_meta *m, uint8_t *f, u
 		/* The IP header's checksum is the system's, already final. */
 		c->tucss = (uint8_t)h.l4;
 		c->tucso = (uint8_t)field;
-		c->cmd_and_length = E1000_TXC_DEXT | E1000_TXC_RS |
+		c->cmd_and_length = E1000_TXC_DEXT |
 				    (h.proto == IPPROTO_TCP_ ? E1000_TXC_TCP : 0) |
 				    (h.v4 ? E1000_TXC_IP : 0);
 		*popts = E1000_TXD_POPTS_TXSM;
@@ -694,9 +707,10 @@ static int rx_clean(struct nic *n)
 		} else {
 			uint8_t *f = n->rx_mem + (size_t)n->rx_next * BUF_SIZE;
 			struct dbk_net_meta m;
+			unsigned int flen = len;
 
-			rx_meta(n, st, d->errors, f, len, &m);
-			if (dbk_net_write_meta(n->net, &m, f, len) < 0)
+			rx_meta(n, st, d->errors, f, &flen, &m);
+			if (dbk_net_write_meta(n->net, &m, f, flen) < 0)
 				n->rx_dropped++;
 			else
 				n->rx_frames++;
@@ -714,16 +728,26 @@ static int rx_clean(struct nic *n)
 	return done;
 }
 
-/* §7.2: descriptors the device is done with (DD, asked for with RS); how many. */
+/*
+ * §7.2: frames the device is done with (DD on their last descriptor, the
+ * one with RS); how many descriptors they free.  Whole frames only, as
+ * Linux's e1000e reclaims them: a TSO frame's header is read again for
+ * each segment, so its memory is ours again only once the last is sent.
+ */
 static int tx_clean(struct nic *n)
 {
 	int done = 0;
 
-	while (n->tx_used && (n->tx[n->tx_clean].status & E1000_TXD_STAT_DD)) {
-		n->tx[n->tx_clean].status = 0;
-		n->tx_clean = (n->tx_clean + 1) % NR_TX;
-		n->tx_used--;
-		done++;
+	while (n->tx_used) {
+		unsigned int first = n->tx_clean, eop = n->tx_eop[first];
+		unsigned int k = (eop + NR_TX - first) % NR_TX + 1;
+
+		if (!(n->tx[eop].status & E1000_TXD_STAT_DD))
+			break;
+		n->tx[eop].status = 0;
+		n->tx_clean = (eop + 1) % NR_TX;
+		n->tx_used -= k;
+		done += (int)k;
 	}
 	if (done || !n->tx_used)
 		n->tx_progress_ms = now_ms();
@@ -755,6 +779,10 @@ static int tx_fill(struct nic *n)
 			n->tx_dropped++;
 			continue;
 		}
+		if (len == -EINVAL) {		/* a frame tun could not describe: consumed, dropped */
+			n->tx_dropped++;
+			break;
+		}
 		if (len < 0)
 			return len;
 		if (!n->link) {			/* no carrier: the system should not send; drop */
@@ -772,7 +800,7 @@ static int tx_fill(struct nic *n)
 		}
 		if (r) {
 			ctx.status = 0;
-			memcpy((void *)&n->tx[t], &ctx, sizeof(ctx));
+			memcpy((void *)&n->tx[n->tx_tail], &ctx, sizeof(ctx));
 			t = (t + 1) % NR_TX;
 			n->tx_used++;
 		}
@@ -787,17 +815,19 @@ static int tx_fill(struct nic *n)
 			if (r) {	/* extended data descriptors after the context */
 				d->cso = E1000_TXD_DTYP_D;
 				d->css = popts;
-				d->cmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS |
+				d->cmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_IFCS |
 					 ((ctx.cmd_and_length & E1000_TXC_TSE) ? E1000_TXD_CMD_TSE : 0);
 			} else {
 				d->cso = d->css = 0;
-				d->cmd = E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
+				d->cmd = E1000_TXD_CMD_IFCS;
 			}
+			/* The last: its status reports the whole frame (tx_clean()). */
 			if (off + chunk == (unsigned int)len)
-				d->cmd |= E1000_TXD_CMD_EOP;
+				d->cmd |= E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS;
 			t = (t + 1) % NR_TX;
 			n->tx_used++;
 		}
+		n->tx_eop[n->tx_tail] = (uint8_t)((t + NR_TX - 1) % NR_TX);
 		n->tx_tail = t;
 		n->tx_frames++;
 		queued++;

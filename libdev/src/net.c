@@ -155,6 +155,7 @@ static int dbk_net_recv(struct dbk_net *net, struct dbk_net_meta *meta, void *bu
 DBK_EXPORT int dbk_net_read(struct dbk_net *net, void *buf, size_t len)
 {
 	struct dbk_net_meta meta;
+	int n;
 
 	if (!net || !buf)
 		return -EINVAL;
@@ -163,8 +164,15 @@ DBK_EXPORT int dbk_net_read(struct dbk_net *net, void *buf, size_t len)
 		return -EOPNOTSUPP;
 	if (len > NET_WRITE_MAX)
 		len = NET_WRITE_MAX;
-	/* Without offloads the header says nothing (at most DATA_VALID). */
-	return dbk_net_recv(net, &meta, buf, len);
+	/*
+	 * Without offloads the header says nothing (at most DATA_VALID).  A
+	 * frame that asks for one all the same (offloads set behind libdev's
+	 * back) is not sent half made: dropped.
+	 */
+	n = dbk_net_recv(net, &meta, buf, len);
+	if (n >= 0 && (meta.flags & DBK_NET_META_NEEDS_CSUM || meta.gso_type != DBK_NET_GSO_NONE))
+		return -EMSGSIZE;
+	return n;
 }
 
 DBK_EXPORT int dbk_net_read_meta(struct dbk_net *net, struct dbk_net_meta *meta, void *buf,

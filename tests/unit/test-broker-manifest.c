@@ -206,11 +206,13 @@ static void test_network(void **state)
 	assert_int_equal(dbk_manifest_parse(p, &m), 0);
 	assert_string_equal(m.error, "");
 	assert_string_equal(m.frontend.network, "dbk%i");
+	assert_false(m.frontend.network_offloads);
 	dbk_manifest_free(&m);
-	p = write_file("net2.conf", HEAD("net2") "[Frontend]\nNetwork=e1000e_lan-0.%i\n");
+	p = write_file("net2.conf", HEAD("net2") "[Frontend]\nNetwork=e1000e_lan-0.%i\nNetworkOffloads=yes\n");
 	assert_int_equal(dbk_manifest_parse(p, &m), 0);
 	assert_string_equal(m.error, "");
 	assert_string_equal(m.frontend.network, "e1000e_lan-0.%i");
+	assert_true(m.frontend.network_offloads);
 	dbk_manifest_free(&m);
 }
 
@@ -591,6 +593,10 @@ static const struct err_case err_cases[] = {
 	  "BlockDeadConnSec= without Block=" },
 	{ "Block key in another section", "blksec.conf", HEAD("blksec") "[Rights]\nBlock=d\n", 8,
 	  "Block" },
+	{ "NetworkOffloads= without Network=", "neto.conf", HEAD("neto") "[Frontend]\nNetworkOffloads=yes\n", 8,
+	  "NetworkOffloads= without Network=; add Network=NAME%i or remove NetworkOffloads=" },
+	{ "NetworkOffloads= not a boolean", "netob.conf", HEAD("netob") "[Frontend]\nNetwork=dbk%i\nNetworkOffloads=maybe\n", 9,
+	  "NetworkOffloads=maybe" },
 	{ "Network= with a colon", "netc.conf", HEAD("netc") "[Frontend]\nNetwork=dbk:0\n", 8,
 	  "Network=dbk:0 is not an interface name" },
 	{ "Network= with a slash", "nets.conf", HEAD("nets") "[Frontend]\nNetwork=dbk/0\n", 8,

@@ -48,7 +48,10 @@
  * driver passes checksums its device verified with dbk_net_write_meta()
  * (DBK_NET_META_NEEDS_CSUM: see there), so that the system need not verify
  * them again.  The offloads are reset whenever the driver starts (a
- * restarted driver sets its own).
+ * restarted driver sets its own).  They need an interface made with the
+ * header, which devbrokerd makes where the manifest says
+ * NetworkOffloads=yes (devbroker-manifest(5)); elsewhere
+ * dbk_net_set_offloads() says -EOPNOTSUPP.
  *
  * The SDK's conventions: <devbroker/sdk.h>.
  */
@@ -124,7 +127,7 @@ extern "C" {
  * delivered (as a NIC with broken receive offload would), which gives it
  * nothing it could not do with a correct checksum.  The kernel checks the
  * header against the frame, and refuses a frame whose header does not fit
- * it (-EINVAL, counted in the interface's frame errors).
+ * it (-EINVAL).
  */
 struct dbk_net_meta {
 	uint8_t flags;		/**< DBK_NET_META_NEEDS_CSUM */
@@ -168,10 +171,11 @@ const char *dbk_net_name(const struct dbk_net *net);
  * @param buf where the frame goes
  * @param len the room in @p buf
  * @return the frame's length (DBK_NET_FRAME_MIN or more), -EAGAIN (none
- *         waiting), -EMSGSIZE (the frame was longer than @p len, or
- *         shorter than an Ethernet header: dropped, the next one is
- *         read by the next call), -EINVAL (a NULL argument),
- *         -EOPNOTSUPP (offloads are on: use dbk_net_read_meta()), or
+ *         waiting), -EMSGSIZE (the frame was longer than @p len,
+ *         shorter than an Ethernet header, or asked for an offload:
+ *         dropped, the next one is read by the next call), -EINVAL (a
+ *         NULL argument), -EOPNOTSUPP (offloads are on: use
+ *         dbk_net_read_meta()), or
  *         another negative errno of read()
  */
 int dbk_net_read(struct dbk_net *net, void *buf, size_t len);
