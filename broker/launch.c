@@ -290,7 +290,7 @@ static void dbk_child(char **argv, char **envp, const struct dbk_launch *l)
 	}
 	if (l->nr_block)
 		dbk_child_io_flusher(argv[0]);
-	ret = dbk_sandbox_enter(l->uid, l->gid, l->m->dynamic_user);
+	ret = dbk_sandbox_enter(l->uid, l->gid, l->m->dynamic_user, l->m->frontend.network_offloads);
 	if (ret) {
 		fprintf(stderr, "devbrokerd: sandbox for %s: %s\n", argv[0], strerror(-ret));
 		_exit(126);

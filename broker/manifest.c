@@ -639,6 +639,8 @@ static const struct dbk_ini_key manifest_keys[] = {
 	{ "Frontend", "Network", p_network, 0, "Network=NAME%i" },
 	{ "Frontend", "NetworkOffloads", p_bool, 0, "NetworkOffloads=yes" },
 };
+_Static_assert(sizeof(manifest_keys) / sizeof(manifest_keys[0]) <= DBK_INI_MAX_KEYS,
+	       "raise DBK_INI_MAX_KEYS");
 
 static void bar_list(uint32_t mask, char *buf, size_t len)
 {

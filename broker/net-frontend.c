@@ -260,7 +260,8 @@ static int dbk_tun_reset(int keeper)
 	    ioctl(keeper, TUNSETSNDBUF, &sndbuf) < 0 ||
 	    ioctl(keeper, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
 	    ioctl(keeper, TUNSETSTEERINGEBPF, &none) < 0 ||
-	    ioctl(keeper, TUNSETFILTEREBPF, &none) < 0)
+	    ioctl(keeper, TUNSETFILTEREBPF, &none) < 0 ||
+	    ioctl(keeper, TUNSETDEBUG, 0UL) < 0)
 		return -errno;
 	/* Without CONFIG_TUN_VNET_CROSS_LE these are EINVAL: nothing to reset. */
 	if (ioctl(keeper, TUNSETVNETLE, &zero) < 0 && errno != EINVAL)

@@ -258,7 +258,7 @@ static int dbk_sandbox_no_suid(scmp_filter_ctx ctx)
 	return ret;
 }
 
-static int dbk_sandbox_seccomp(void)
+static int dbk_sandbox_seccomp(bool net_offloads)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);	/* other ABIs: killed */
 	unsigned int i;
@@ -302,16 +302,18 @@ static int dbk_sandbox_seccomp(void)
 				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, USBDEVFS_RESET));
 	/*
 	 * The network frontend's tun fd (net-frontend.c) carries the carrier,
-	 * the MAC address and the offloads (TUNSETOFFLOAD: what the stack may
-	 * hand this one interface unchecksummed or unsegmented; the kernel
-	 * takes the same from any process with a vnet-header TAP), but not the
+	 * the MAC address and, with NetworkOffloads=yes (a TAP with the vnet
+	 * header), the offloads (TUNSETOFFLOAD: what the stack may hand this
+	 * one interface unchecksummed or unsegmented; without the header
+	 * nothing would tell the driver which frames those are), but not the
 	 * interface's life, owner or type: a persistent TAP owned by the
 	 * driver's user would outlive it, and any process of that user could
 	 * attach to it.  Nor the other state the kernel keeps on the interface
 	 * and hands to the next queue attached (a restarted driver's): socket
 	 * and TX filters, the send buffer, the vnet header's size and byte
 	 * order (libdev reads the header as devbrokerd made it), steering and
-	 * filter eBPF.  A driver needs TUNGETIFF, TUNGETFEATURES,
+	 * filter eBPF, the debug messages (TUNSETDEBUG: a kernel log line per
+	 * frame, unlimited).  A driver needs TUNGETIFF, TUNGETFEATURES,
 	 * TUNGETVNETHDRSZ, TUNSETCARRIER, TUNSETOFFLOAD and SIOC[GS]IFHWADDR
 	 * (libdev/src/net.c); devbrokerd resets the device's state, offloads
 	 * included, before a restart all the same (dbk_net_reattach).
@@ -321,10 +323,13 @@ static int dbk_sandbox_seccomp(void)
 						    TUNSETTXFILTER, TUNSETSNDBUF,
 						    TUNSETVNETHDRSZ, TUNSETVNETLE, TUNSETVNETBE,
 						    TUNSETSTEERINGEBPF, TUNSETFILTEREBPF,
-						    TUNSETIFINDEX };
+						    TUNSETIFINDEX, TUNSETDEBUG };
 	for (i = 0; i < sizeof(tun_denied) / sizeof(tun_denied[0]) && !ret; i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, tun_denied[i]));
+	if (!ret && !net_offloads)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, TUNSETOFFLOAD));
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -344,7 +349,7 @@ int dbk_sandbox_drop_privileges(uid_t uid, gid_t gid)
 	return 0;
 }
 
-int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only)
+int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only, bool net_offloads)
 {
 	int ret = dbk_sandbox_mounts(read_only);
 
@@ -355,5 +360,5 @@ int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only)
 	/* No core dump the next holder of a dynamic uid could read (systemd-coredump's ACL). */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	ret = dbk_sandbox_drop_privileges(uid, gid);
-	return ret ? ret : dbk_sandbox_seccomp();
+	return ret ? ret : dbk_sandbox_seccomp(net_offloads);
 }

@@ -6,9 +6,11 @@
 /**
  * In a forked child: namespaces, mounts, credentials, no_new_privs, seccomp.
  * @read_only: every file system read-only but the driver's own /dev (a
- * dynamic user's), else the start fails.  0 or a negative errno.
+ * dynamic user's), else the start fails.  @net_offloads: the manifest's
+ * NetworkOffloads=yes, which lets the driver set its TAP's offloads
+ * (TUNSETOFFLOAD).  0 or a negative errno.
  */
-int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only);
+int dbk_sandbox_enter(uid_t uid, gid_t gid, bool read_only, bool net_offloads);
 /**
  * The credentials part alone: no capabilities (bounding set emptied), @uid
  * and @gid, no supplementary groups, no_new_privs.  0 or a negative errno.

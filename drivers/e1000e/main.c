@@ -136,7 +136,7 @@ struct nic {
 	unsigned int rx_next;		/* the next descriptor the device fills */
 	bool rx_partial;		/* inside a frame spanning descriptors: dropping it */
 	unsigned int tx_tail, tx_clean;	/* next to fill; oldest not yet reclaimed */
-	unsigned int tx_used;
+	unsigned int tx_used, tx_inflight;	/* descriptors, frames */
 	uint8_t tx_eop[NR_TX];		/* at a frame's first descriptor: its last's index */
 	bool msix, link, verbose;
 	unsigned int offloads;		/* DBK_NET_OFFLOAD_*, as the TAP took them */
@@ -360,7 +360,7 @@ static void setup_tx(struct nic *n)
 	uint64_t ring = dbk_dma_buf_get_iova(n->tx_ring_buf);
 
 	memset((void *)n->tx, 0, NR_TX * sizeof(*n->tx));
-	n->tx_tail = n->tx_clean = n->tx_used = 0;
+	n->tx_tail = n->tx_clean = n->tx_used = n->tx_inflight = 0;
 	wr(n, E1000_TDBAL, (uint32_t)ring);
 	wr(n, E1000_TDBAH, (uint32_t)(ring >> 32));
 	wr(n, E1000_TDLEN, NR_TX * sizeof(struct e1000_tx_desc));
@@ -557,11 +557,11 @@ static uint16_t pseudo_sum(const uint8_t *f, const struct hdrs *h, unsigned int 
  * bad one is passed plain: the system verifies it, drops the frame and
  * counts it (as Linux's e1000e lets the stack do).
  */
-static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned int *len,
+static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned int len,
 		    struct dbk_net_meta *m)
 {
 	struct hdrs h;
-	unsigned int field;
+	unsigned int field, i;
 
 	memset(m, 0, sizeof(*m));
 	if (!n->rx_csum || (st & E1000_RXD_STAT_IXSM) ||
@@ -571,7 +571,7 @@ static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned
 		n->rx_csum_err++;
 		return;
 	}
-	if (!parse_frame(f, *len, &h))
+	if (!parse_frame(f, len, &h))
 		return;
 	field = h.l4 + (h.proto == IPPROTO_TCP_ ? 16 : 6);
 	if (h.proto == IPPROTO_UDP_ && !get16(f + field))
@@ -579,12 +579,16 @@ static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned
 	/* The device checksummed UDP's own length: only where it is the IP payload's. */
 	if (h.proto == IPPROTO_UDP_ && get16(f + h.l4 + 4) != h.l4len)
 		return;
-	put16(f + field, pseudo_sum(f, &h, h.l4len));
 	/*
-	 * The system completes this checksum over the rest of the frame if it
-	 * forwards it: no padding or trailer after the IP packet may stay.
+	 * A system that forwards the frame completes this checksum over all
+	 * of it: bytes after the IP packet (Ethernet padding, a trailer) must
+	 * add nothing.  Zeros add nothing; anything else, and the frame goes
+	 * plain, whole, for the system to verify.
 	 */
-	*len = h.l4 + h.l4len;
+	for (i = h.l4 + h.l4len; i < len; i++)
+		if (f[i])
+			return;
+	put16(f + field, pseudo_sum(f, &h, h.l4len));
 	m->flags = DBK_NET_META_NEEDS_CSUM;
 	m->csum_start = (uint16_t)h.l4;
 	m->csum_offset = (uint16_t)(field - h.l4);
@@ -707,10 +711,9 @@ static int rx_clean(struct nic *n)
 		} else {
 			uint8_t *f = n->rx_mem + (size_t)n->rx_next * BUF_SIZE;
 			struct dbk_net_meta m;
-			unsigned int flen = len;
 
-			rx_meta(n, st, d->errors, f, &flen, &m);
-			if (dbk_net_write_meta(n->net, &m, f, flen) < 0)
+			rx_meta(n, st, d->errors, f, len, &m);
+			if (dbk_net_write_meta(n->net, &m, f, len) < 0)
 				n->rx_dropped++;
 			else
 				n->rx_frames++;
@@ -747,6 +750,7 @@ static int tx_clean(struct nic *n)
 		n->tx[eop].status = 0;
 		n->tx_clean = (eop + 1) % NR_TX;
 		n->tx_used -= k;
+		n->tx_inflight--;
 		done += (int)k;
 	}
 	if (done || !n->tx_used)
@@ -828,6 +832,7 @@ static int tx_fill(struct nic *n)
 			n->tx_used++;
 		}
 		n->tx_eop[n->tx_tail] = (uint8_t)((t + NR_TX - 1) % NR_TX);
+		n->tx_inflight++;
 		n->tx_tail = t;
 		n->tx_frames++;
 		queued++;
@@ -945,7 +950,7 @@ static int run(struct nic *n)
 			logf_("transmit hang (TDH %u, TDT %u, %u pending): resetting the device",
 			      rd(n, E1000_TDH), rd(n, E1000_TDT), n->tx_used);
 			n->resets++;
-			n->tx_dropped += n->tx_used;
+			n->tx_dropped += n->tx_inflight;
 			count_missed(n);
 			r = bring_up(n);
 			if (r)

@@ -70,7 +70,12 @@ DBK_EXPORT int dbk_net_new(int fd, struct dbk_net **out)
 		return -EINVAL;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	/* TUNGETIFF: -EBADFD on a tun fd not attached, -ENOTTY on anything else. */
+	/*
+	 * TUNGETIFF: -EBADFD on a tun fd not attached, -ENOTTY on anything
+	 * else.  Its IFF_NO_PI cannot be trusted: the kernel reports
+	 * IFF_NOFILTER, the same bit, for any queue without a socket filter,
+	 * so a TAP with packet information (never devbrokerd's) passes.
+	 */
 	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
 		ret = errno == ENOMEM ? -ENOMEM : -EBADF;
 		goto err;

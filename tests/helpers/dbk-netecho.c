@@ -265,11 +265,21 @@ int main(int argc, char **argv)
 	fprintf(stderr, "dbk-netecho: TUNSETVNETHDRSZ: %s\n", r ? strerror(errno) : "allowed");
 	r = ioctl(dbk_net_fd(net), TUNSETVNETLE, &le);
 	fprintf(stderr, "dbk-netecho: TUNSETVNETLE: %s\n", r ? strerror(errno) : "allowed");
+	/* A log line per frame, unlimited: refused. */
+	r = ioctl(dbk_net_fd(net), TUNSETDEBUG, 0UL);
+	fprintf(stderr, "dbk-netecho: TUNSETDEBUG: %s\n", r ? strerror(errno) : "allowed");
 	if (offload) {
 		r = dbk_net_set_offloads(net, DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4);
 		fprintf(stderr, "dbk-netecho: offloads CSUM|TSO4: %s\n", r ? strerror(-r) : "set");
-		if (r)
+		if (r == -EOPNOTSUPP) {
+			/* No vnet header (NetworkOffloads=no): nor behind libdev's back. */
+			r = ioctl(dbk_net_fd(net), TUNSETOFFLOAD, 0UL);
+			fprintf(stderr, "dbk-netecho: raw TUNSETOFFLOAD: %s\n",
+				r ? strerror(errno) : "allowed");
+			offload = false;
+		} else if (r) {
 			return 1;
+		}
 	}
 	r = dbk_net_set_mac(net, my_mac);
 	if (!r)

@@ -176,8 +176,8 @@ DESC="another user (uid 4242) cannot attach a queue to $IF while the driver runs
 ok test "$r" = EPERM
 DESC="the driver could not make it persistent nor its own: the sandbox refused TUNSETPERSIST and TUNSETOWNER"
 ok bash -c "grep -q 'dbk-netecho: TUNSETPERSIST: Operation not permitted' '$BROKER_LOG' && grep -q 'dbk-netecho: TUNSETOWNER: Operation not permitted' '$BROKER_LOG'"
-DESC="... nor change the vnet header's size or byte order: the sandbox refused TUNSETVNETHDRSZ and TUNSETVNETLE"
-ok bash -c "grep -q 'dbk-netecho: TUNSETVNETHDRSZ: Operation not permitted' '$BROKER_LOG' && grep -q 'dbk-netecho: TUNSETVNETLE: Operation not permitted' '$BROKER_LOG'"
+DESC="... nor change the vnet header's size or byte order, nor turn on the kernel's debug log: the sandbox refused TUNSETVNETHDRSZ, TUNSETVNETLE and TUNSETDEBUG"
+ok bash -c "grep -q 'dbk-netecho: TUNSETVNETHDRSZ: Operation not permitted' '$BROKER_LOG' && grep -q 'dbk-netecho: TUNSETVNETLE: Operation not permitted' '$BROKER_LOG' && grep -q 'dbk-netecho: TUNSETDEBUG: Operation not permitted' '$BROKER_LOG'"
 DESC="the driver (--offload) set its offloads CSUM|TSO4: $(features 2>&1)"
 ok bash -c "grep -q 'dbk-netecho: offloads CSUM|TSO4: set' '$BROKER_LOG' && [ \"\$(python3 /tmp/dbk-ethtool.py $IF)\" = 'tx-checksumming on, tcp-segmentation-offload on' ]"
 up
@@ -301,8 +301,8 @@ echo --offload > /tmp/dbk-net-opt
 ctl bind "$bdf" > /dev/null
 DESC="bound again: a new $IF (a new ifindex) with the driver's MAC"
 ok wait_for 40 bash -c 'i=$(cat /sys/class/net/$IF/ifindex 2>/dev/null); [ "$(state)" = running ] && [ -n "$i" ] && [ "$i" != '"$ifindex"' ] && [ "$(cat /sys/class/net/$IF/address)" = 02:00:00:db:00:01 ]'
-DESC="... NetworkOffloads=no: made without the vnet header (vnet_hdr off), the driver's offloads refused (EOPNOTSUPP)"
-ok bash -c "ip -d link show $IF | grep -q 'tun type tap pi off vnet_hdr off ' && grep 'dbk-netecho: offloads CSUM|TSO4' '$BROKER_LOG' | tail -n 1 | grep -q 'Operation not supported'"
+DESC="... NetworkOffloads=no: made without the vnet header (vnet_hdr off), the driver's offloads refused (libdev: EOPNOTSUPP; a raw TUNSETOFFLOAD: EPERM, the sandbox)"
+ok bash -c "ip -d link show $IF | grep -q 'tun type tap pi off vnet_hdr off ' && grep 'dbk-netecho: offloads CSUM|TSO4' '$BROKER_LOG' | tail -n 1 | grep -q 'Operation not supported' && grep 'dbk-netecho: raw TUNSETOFFLOAD' '$BROKER_LOG' | tail -n 1 | grep -q 'Operation not permitted'"
 up
 DESC="... carrier, and ping through it"
 ok wait_for 20 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ] && busybox ping -c 1 -W 2 10.77.0.2 > /dev/null'
