@@ -239,9 +239,11 @@ WHY = {
     "e1000e": "each frame crosses the TAP device to the driver's process and back, a wake-up "
               "of that process per interrupt (and per transmit) where the kernel's e1000e "
               "handles it in its interrupt and NAPI poll; on a loaded host each wake-up can "
-              "wait for a host CPU, which shows most in the RTT.  For throughput, the TAP has "
-              "no offloads: the guest's kernel checksums and segments in software what the "
-              "kernel's e1000e hands the NIC (profiled: E1000E_BENCH_PERF=1)",
+              "wait for a host CPU, which shows most in the RTT.  For throughput, a TAP "
+              "without offloads (result sets before 2026-12-05; since, NetworkOffloads=yes) "
+              "has the guest's kernel checksum and segment in software what the kernel's "
+              "e1000e hands the NIC (profiled: E1000E_BENCH_PERF=1); on receive, the guest's "
+              "IP and TCP stack runs inside the driver's TAP writes",
     "usb-hid": "a report goes from usbfs to the driver's process (libusb), then through "
                "uinput back into the kernel's input layer, two wake-ups where usbhid handles "
                "it in the URB's completion",
