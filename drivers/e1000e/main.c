@@ -85,6 +85,7 @@
 #include <devbroker/net.h>
 
 #include "e1000e-regs.h"
+#include "frame.h"
 
 #define NR_RX		128		/* descriptors: a ring of 2 KiB, a multiple of 128 bytes */
 #define NR_TX		128
@@ -104,12 +105,6 @@
 #define TX_FRAME_SLOTS	((DBK_NET_GSO_FRAME_MAX + TX_SLOT - 1) / TX_SLOT)
 #define TX_NEED		(1 + TX_FRAME_SLOTS)
 _Static_assert(NR_TX <= 256, "tx_eop[] holds descriptor indices in a byte");
-/* The longest frame the 82574 sends unsegmented: a jumbo frame (Linux's e1000e, DEFAULT_JUMBO). */
-#define MAX_FRAME	9234
-#define ETH_P_IPV4	0x0800
-#define ETH_P_IPV6	0x86dd
-#define IPPROTO_TCP_	6
-#define IPPROTO_UDP_	17
 #define POLL_MS		10		/* without MSI-X */
 #define IDLE_MS		1000		/* with MSI-X: a look at the rings and the link anyway */
 #define TX_HANG_MS	5000		/* descriptors pending, TDH not moving, link up: a hang */
@@ -459,221 +454,33 @@ static int bring_up(struct nic *n)
 	return 0;
 }
 
-/* Big-endian 16-bit fields of a frame. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* The Internet checksum (RFC 1071): a ones' complement sum, folded. */
-static uint32_t csum_add(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += get16(p);
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-/* Where a frame's headers are: Ethernet, one optional VLAN tag, IPv4 or IPv6, TCP or UDP. */
-struct hdrs {
-	unsigned int l3, l4, l4len;
-	uint8_t proto;
-	bool v4;
-};
-
-/*
- * The frame's IP and TCP/UDP headers, if it has them where a device
- * looks: no IPv4 fragment (whose L4 checksum the device cannot know), no
- * IPv6 extension header, the lengths inside the frame.
- */
-static bool parse_frame(const uint8_t *f, unsigned int len, struct hdrs *h)
-{
-	unsigned int off = 14, ihl, tot;
-	uint16_t type = get16(f + 12);
-
-	if (type == 0x8100 || type == 0x88a8) {
-		if (len < 18)
-			return false;
-		type = get16(f + 16);
-		off = 18;
-	}
-	h->l3 = off;
-	if (type == ETH_P_IPV4) {
-		if (len < off + 20 || f[off] >> 4 != 4)
-			return false;
-		ihl = (f[off] & 0xfu) * 4;
-		tot = get16(f + off + 2);
-		if (ihl < 20 || tot < ihl || off + tot > len || (get16(f + off + 6) & 0x3fff))
-			return false;
-		h->v4 = true;
-		h->proto = f[off + 9];
-		h->l4 = off + ihl;
-		h->l4len = tot - ihl;
-	} else if (type == ETH_P_IPV6) {
-		if (len < off + 40 || f[off] >> 4 != 6)
-			return false;
-		h->v4 = false;
-		h->proto = f[off + 6];
-		h->l4 = off + 40;
-		h->l4len = get16(f + off + 4);
-		if (h->l4 + h->l4len > len)
-			return false;
-	} else {
-		return false;
-	}
-	if (h->proto == IPPROTO_TCP_)
-		return h->l4len >= 20;
-	return h->proto == IPPROTO_UDP_ && h->l4len >= 8;
-}
-
-/* The pseudo-header's sum (RFC 793, RFC 8200 §8.1) for an L4 length of @l4len, folded. */
-static uint16_t pseudo_sum(const uint8_t *f, const struct hdrs *h, unsigned int l4len)
-{
-	uint32_t sum = h->v4 ? csum_add(f + h->l3 + 12, 8, 0) : csum_add(f + h->l3 + 8, 32, 0);
-
-	return csum_fold(sum + h->proto + l4len);
-}
-
-/*
- * What the device verified of a received frame (§7.1: the descriptor's
- * status and errors, with RXCSUM.TUOFLD), for the system: a good TCP or
- * UDP checksum is passed on as one to complete (the frontend's
- * NEEDS_CSUM, with the pseudo-header's sum in the field, as the system's
- * own frames have it), so that the system need not verify it again.  A
- * bad one is passed plain: the system verifies it, drops the frame and
- * counts it (as Linux's e1000e lets the stack do).
- */
+/* The frame's receive metadata (frame.c), counted. */
 static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned int len,
 		    struct dbk_net_meta *m)
 {
-	struct hdrs h;
-	unsigned int field, i;
-
-	memset(m, 0, sizeof(*m));
-	if (!n->rx_csum || (st & E1000_RXD_STAT_IXSM) ||
-	    !(st & (E1000_RXD_STAT_TCPCS | E1000_RXD_STAT_UDPCS)))
-		return;
-	if (err & (E1000_RXD_ERR_TCPE | E1000_RXD_ERR_IPE)) {
-		n->rx_csum_err++;
+	if (!n->rx_csum) {
+		memset(m, 0, sizeof(*m));
 		return;
 	}
-	if (!parse_frame(f, len, &h))
-		return;
-	field = h.l4 + (h.proto == IPPROTO_TCP_ ? 16 : 6);
-	if (h.proto == IPPROTO_UDP_ && !get16(f + field))
-		return;		/* UDP without a checksum: nothing was verified */
-	/* The device checksummed UDP's own length: only where it is the IP payload's. */
-	if (h.proto == IPPROTO_UDP_ && get16(f + h.l4 + 4) != h.l4len)
-		return;
-	/*
-	 * A system that forwards the frame completes this checksum over all
-	 * of it: bytes after the IP packet (Ethernet padding, a trailer) must
-	 * add nothing.  Zeros add nothing; anything else, and the frame goes
-	 * plain, whole, for the system to verify.
-	 */
-	for (i = h.l4 + h.l4len; i < len; i++)
-		if (f[i])
-			return;
-	put16(f + field, pseudo_sum(f, &h, h.l4len));
-	m->flags = DBK_NET_META_NEEDS_CSUM;
-	m->csum_start = (uint16_t)h.l4;
-	m->csum_offset = (uint16_t)(field - h.l4);
-	n->rx_csum_good++;
+	switch (e1000e_rx_meta(st, err, f, len, m)) {
+	case E1000E_RX_CSUM_GOOD: n->rx_csum_good++; break;
+	case E1000E_RX_CSUM_BAD: n->rx_csum_err++; break;
+	case E1000E_RX_CSUM_NONE: break;
+	}
 }
 
-/*
- * What a frame from the system asks of the device (§7.2 checksum
- * offload, §7.3 TCP segmentation): 0 for nothing (a legacy descriptor),
- * 1 with *@c the context descriptor and *@popts the data descriptors'
- * options, or -EINVAL for a request we cannot honour (dropped).  A
- * checksum the device cannot place (an inner header: csum_start is not
- * the outer TCP/UDP header) is completed here.
- */
+/* What a frame asks of the device (frame.c), counted: 1 with a context descriptor, 0 without, -EINVAL. */
 static int tx_offload(struct nic *n, const struct dbk_net_meta *m, uint8_t *f, unsigned int len,
 		      struct e1000_ctx_desc *c, uint8_t *popts)
 {
-	unsigned int field = (unsigned int)m->csum_start + m->csum_offset, hdrlen;
-	bool parsed, mapped;
-	struct hdrs h;
-	uint16_t sum;
+	int r = e1000e_tx_offload(n->offloads, m, f, len, c, popts);
 
-	if (!(m->flags & DBK_NET_META_NEEDS_CSUM) && m->gso_type == DBK_NET_GSO_NONE)
-		return 0;
-	if (!(m->flags & DBK_NET_META_NEEDS_CSUM) || field + 2 > len)
-		return -EINVAL;
-	parsed = parse_frame(f, len, &h);
-	mapped = parsed && m->csum_start == h.l4 &&
-		 m->csum_offset == (h.proto == IPPROTO_TCP_ ? 16 : 6) && field < 256;
-	memset(c, 0, sizeof(*c));
-	if (m->gso_type != DBK_NET_GSO_NONE) {
-		if (!mapped || h.proto != IPPROTO_TCP_ || !m->gso_size ||
-		    m->gso_type != (h.v4 ? DBK_NET_GSO_TCPV4 : DBK_NET_GSO_TCPV6) ||
-		    !(n->offloads & (h.v4 ? DBK_NET_OFFLOAD_TSO4 : DBK_NET_OFFLOAD_TSO6)))
-			return -EINVAL;
-		hdrlen = h.l4 + (f[h.l4 + 12] >> 4) * 4u;
-		/* Each segment must be a frame the device may send (a bridge does not check them). */
-		if (hdrlen < h.l4 + 20 || hdrlen > 255 || hdrlen >= len ||
-		    hdrlen + m->gso_size > MAX_FRAME)
-			return -EINVAL;
-		/*
-		 * §7.3: the device writes each segment's lengths and
-		 * checksums; it wants the IP length 0 and the TCP checksum
-		 * the pseudo-header's sum without a length (as Linux's e1000e
-		 * prepares them, e1000_tso()).
-		 */
-		/* IPCSS also for IPv6: where the device finds the length it writes. */
-		c->ipcss = (uint8_t)h.l3;
-		if (h.v4) {
-			put16(f + h.l3 + 2, 0);
-			put16(f + h.l3 + 10, 0);
-			c->ipcso = (uint8_t)(h.l3 + 10);
-			c->ipcse = (uint16_t)(h.l4 - 1);
-		} else {
-			put16(f + h.l3 + 4, 0);
-		}
-		put16(f + field, pseudo_sum(f, &h, 0));
-		c->tucss = (uint8_t)h.l4;
-		c->tucso = (uint8_t)field;
-		c->cmd_and_length = E1000_TXC_DEXT | E1000_TXC_TSE | E1000_TXC_TCP |
-				    (h.v4 ? E1000_TXC_IP : 0) | (len - hdrlen);
-		c->hdr_len = (uint8_t)hdrlen;
-		c->mss = m->gso_size;
-		*popts = E1000_TXD_POPTS_TXSM | (h.v4 ? E1000_TXD_POPTS_IXSM : 0);
-		n->tx_tso++;
-		return 1;
+	switch (r) {
+	case E1000E_TX_TSO: n->tx_tso++; return 1;
+	case E1000E_TX_CSUM_HW: n->tx_csum_hw++; return 1;
+	case E1000E_TX_CSUM_SW: n->tx_csum_sw++; return 0;
+	default: return r < 0 ? r : 0;
 	}
-	if (mapped) {
-		/* The IP header's checksum is the system's, already final. */
-		c->tucss = (uint8_t)h.l4;
-		c->tucso = (uint8_t)field;
-		c->cmd_and_length = E1000_TXC_DEXT |
-				    (h.proto == IPPROTO_TCP_ ? E1000_TXC_TCP : 0) |
-				    (h.v4 ? E1000_TXC_IP : 0);
-		*popts = E1000_TXD_POPTS_TXSM;
-		n->tx_csum_hw++;
-		return 1;
-	}
-	/* The field holds the pseudo-header's sum: the sum of the rest completes it. */
-	sum = (uint16_t)~csum_fold(csum_add(f + m->csum_start, len - m->csum_start, 0));
-	if (!sum && m->csum_offset == 6)
-		sum = 0xffff;	/* UDP's checksum 0 means none (RFC 768) */
-	put16(f + field, sum);
-	n->tx_csum_sw++;
-	return 0;
 }
 
 /*
@@ -773,13 +580,13 @@ static int tx_fill(struct nic *n)
 		len = dbk_net_read_meta(n->net, &m, buf, TX_FRAME_SLOTS * TX_SLOT);
 		if (len == -EAGAIN)
 			break;
-		if (len > MAX_FRAME && m.gso_type == DBK_NET_GSO_NONE)
+		if (len > E1000E_MAX_FRAME && m.gso_type == DBK_NET_GSO_NONE)
 			len = -EMSGSIZE;
 		if (len == -EMSGSIZE) {		/* runt or too long: never to the wire */
 			if (n->tx_oversized++ % 1000 == 0)
 				logf_("%s: dropped a frame shorter than %d or longer than %d bytes (%lu so far): is the MTU above %d?",
-				      dbk_net_name(n->net), DBK_NET_FRAME_MIN, MAX_FRAME,
-				      n->tx_oversized, MAX_FRAME - 18);
+				      dbk_net_name(n->net), DBK_NET_FRAME_MIN, E1000E_MAX_FRAME,
+				      n->tx_oversized, E1000E_MAX_FRAME - 18);
 			n->tx_dropped++;
 			continue;
 		}
