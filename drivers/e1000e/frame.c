@@ -190,8 +190,8 @@ int e1000e_tx_offload(unsigned int offloads, const struct dbk_net_meta *m, uint8
 	}
 	/* The field holds the pseudo-header's sum: the sum of the rest completes it. */
 	sum = (uint16_t)~csum_fold(csum_add(f + m->csum_start, len - m->csum_start, 0));
-	if (!sum && m->csum_offset == 6)
-		sum = 0xffff;	/* UDP's checksum 0 means none (RFC 768) */
+	if (!sum)
+		sum = 0xffff;	/* as the kernel writes it: UDP's 0 means none (RFC 768) */
 	e1000e_put16(f + field, sum);
 	return E1000E_TX_CSUM_SW;
 }

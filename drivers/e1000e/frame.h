@@ -36,6 +36,8 @@ struct e1000e_hdrs {
  * The frame's IP and TCP/UDP headers, if it has them where a device
  * looks: no IPv4 fragment (whose L4 checksum the device cannot know), no
  * IPv6 extension header, the lengths inside the frame's @len bytes.
+ * @len is at least DBK_NET_FRAME_MIN (an Ethernet header), as for the
+ * two functions below.
  */
 bool e1000e_parse_frame(const uint8_t *f, unsigned int len, struct e1000e_hdrs *h);
 
@@ -47,7 +49,8 @@ enum e1000e_rx_csum {
 
 /*
  * What the device verified of a received frame (the descriptor's status
- * @st and errors @err, with RXCSUM.TUOFLD), for the system (*@m): a good
+ * @st and errors @err), for the system (*@m); only for a device with
+ * RXCSUM.TUOFLD on, which the caller knows and this does not: a good
  * TCP or UDP checksum is passed on as one to complete (NEEDS_CSUM, with
  * the pseudo-header's sum in the field, as the system's own frames have
  * it), so that the system need not verify it again.  A bad one is passed

@@ -479,7 +479,8 @@ static int tx_offload(struct nic *n, const struct dbk_net_meta *m, uint8_t *f, u
 	case E1000E_TX_TSO: n->tx_tso++; return 1;
 	case E1000E_TX_CSUM_HW: n->tx_csum_hw++; return 1;
 	case E1000E_TX_CSUM_SW: n->tx_csum_sw++; return 0;
-	default: return r < 0 ? r : 0;
+	case E1000E_TX_PLAIN: return 0;
+	default: return r;	/* -EINVAL */
 	}
 }
 

@@ -110,12 +110,12 @@ static unsigned int build(uint8_t *f, bool vlan, bool v4, uint8_t proto, unsigne
 	return l4 + l4len + pad;
 }
 
-/* What the kernel does with NEEDS_CSUM: the sum from csum_start to the end, inverted, in the field. */
+/* What the kernel does with NEEDS_CSUM (skb_checksum_help()): the sum from csum_start on, inverted, 0 as 0xffff. */
 static void complete(uint8_t *f, unsigned int len, const struct dbk_net_meta *m)
 {
 	uint16_t s = (uint16_t)~ref_sum(f + m->csum_start, len - m->csum_start);
 
-	if (!s && m->csum_offset == 6)
+	if (!s)
 		s = 0xffff;
 	e1000e_put16(f + m->csum_start + m->csum_offset, s);
 }
@@ -169,6 +169,7 @@ static void test_rx_good(void **state)
 		{ false, true, E1000E_IPPROTO_UDP, 18, 0 },
 		{ false, false, E1000E_IPPROTO_UDP, 77, 0 },
 		{ false, true, E1000E_IPPROTO_TCP, 0, 6 },	/* a bare ACK, zero padding */
+		{ true, true, E1000E_IPPROTO_UDP, 5, 0 },	/* 802.1ad below, UDPCS alone */
 	};
 	struct dbk_net_meta m;
 	unsigned int i, len;
@@ -176,9 +177,12 @@ static void test_rx_good(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		len = build(frame, c[i].vlan, c[i].v4, c[i].proto, c[i].payload, c[i].pad, 0);
+		if (i == sizeof(c) / sizeof(c[0]) - 1)
+			e1000e_put16(frame + 12, 0x88a8);	/* an 802.1ad (QinQ outer) tag */
 		memcpy(orig, frame, len);
 		assert_int_equal(e1000e_rx_meta(E1000_RXD_STAT_DD | E1000_RXD_STAT_EOP |
-						E1000_RXD_STAT_TCPCS, 0, frame, len, &m),
+						(i == sizeof(c) / sizeof(c[0]) - 1 ? E1000_RXD_STAT_UDPCS :
+						 E1000_RXD_STAT_TCPCS), 0, frame, len, &m),
 				 E1000E_RX_CSUM_GOOD);
 		assert_int_equal(m.flags, DBK_NET_META_NEEDS_CSUM);
 		assert_int_equal(m.gso_type, DBK_NET_GSO_NONE);
@@ -262,10 +266,11 @@ static void test_tx_csum(void **state)
 	(void)state;
 	/* Outer TCP over IPv4: the device's (TXSM), the context where the checksum goes. */
 	len = build(frame, false, true, E1000E_IPPROTO_TCP, 500, 0, 0);
-	memcpy(orig, frame, len);
 	partial(frame, 14, true, 34, 520, E1000E_IPPROTO_TCP, 50, &m);
+	memcpy(orig, frame, len);
 	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM, &m, frame, len, &c, &popts),
 			 E1000E_TX_CSUM_HW);
+	assert_memory_equal(frame, orig, len);	/* the device's to write, untouched here */
 	assert_int_equal(c.tucss, 34);
 	assert_int_equal(c.tucso, 50);
 	assert_int_equal(c.tucse, 0);
@@ -284,6 +289,28 @@ static void test_tx_csum(void **state)
 	partial(frame, 14, false, 54, 320, E1000E_IPPROTO_TCP, 70, &m);
 	frame[14 + 6] = 0;		/* the parser now sees an extension header */
 	orig[14 + 6] = 0;
+	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM, &m, frame, len, &c, &popts),
+			 E1000E_TX_CSUM_SW);
+	assert_memory_equal(frame, orig, len);
+	/*
+	 * A checksum elsewhere than the outer TCP/UDP header's (an inner
+	 * header at the payload's start; the wrong field for the protocol):
+	 * completed here, as the kernel would.
+	 */
+	len = build(frame, false, true, E1000E_IPPROTO_TCP, 200, 0, 0);
+	m.flags = DBK_NET_META_NEEDS_CSUM;
+	m.csum_start = 34 + 20;
+	m.csum_offset = 16;
+	memcpy(orig, frame, len);
+	complete(orig, len, &m);
+	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM, &m, frame, len, &c, &popts),
+			 E1000E_TX_CSUM_SW);
+	assert_memory_equal(frame, orig, len);
+	len = build(frame, false, true, E1000E_IPPROTO_TCP, 200, 0, 0);
+	m.csum_start = 34;
+	m.csum_offset = 6;
+	memcpy(orig, frame, len);
+	complete(orig, len, &m);
 	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM, &m, frame, len, &c, &popts),
 			 E1000E_TX_CSUM_SW);
 	assert_memory_equal(frame, orig, len);
@@ -350,16 +377,47 @@ static void test_tx_tso(void **state)
 	assert_true(c.cmd_and_length == (E1000_TXC_DEXT | E1000_TXC_TSE | E1000_TXC_TCP | E1000_TXC_IP |
 					 (len - 54)));
 	assert_int_equal(popts, E1000_TXD_POPTS_TXSM | E1000_TXD_POPTS_IXSM);
-	/* Segments above a jumbo frame; gso_size 0; a UDP GSO: refused. */
+	/* Segments up to a jumbo frame (54 + 9180 bytes), not one byte more; gso_size 0: refused. */
 	len = build(frame, false, true, E1000E_IPPROTO_TCP, payload, 0, 0);
 	partial(frame, 14, true, 34, l4len, E1000E_IPPROTO_TCP, 50, &m);
 	m.gso_type = DBK_NET_GSO_TCPV4;
-	m.gso_size = 9200;
+	m.gso_size = 9181;
 	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
 					   &c, &popts), -EINVAL);
 	m.gso_size = 0;
 	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
 					   &c, &popts), -EINVAL);
+	m.gso_size = 9180;
+	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
+					   &c, &popts), E1000E_TX_TSO);
+	/* A TCP header shorter than 20 bytes (data offset 4); a GSO frame of headers only. */
+	len = build(frame, false, true, E1000E_IPPROTO_TCP, payload, 0, 0);
+	partial(frame, 14, true, 34, l4len, E1000E_IPPROTO_TCP, 50, &m);
+	m.gso_type = DBK_NET_GSO_TCPV4;
+	m.gso_size = 1448;
+	frame[34 + 12] = 4 << 4;
+	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
+					   &c, &popts), -EINVAL);
+	len = build(frame, false, true, E1000E_IPPROTO_TCP, 0, 0, 0);
+	partial(frame, 14, true, 34, 20, E1000E_IPPROTO_TCP, 50, &m);
+	m.gso_type = DBK_NET_GSO_TCPV4;
+	m.gso_size = 1448;
+	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
+					   &c, &popts), -EINVAL);
+	/* GSO asked of a UDP datagram, and TCPV4 of an IPv6 frame: refused. */
+	len = build(frame, false, true, E1000E_IPPROTO_UDP, 3000, 0, 0);
+	frame[34 + 12] = 5 << 4;	/* where TCP's data offset would be: a plausible one */
+	partial(frame, 14, true, 34, 3008, E1000E_IPPROTO_UDP, 40, &m);
+	m.gso_type = DBK_NET_GSO_TCPV4;
+	m.gso_size = 1400;
+	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
+					   &c, &popts), -EINVAL);
+	len = build(frame, false, false, E1000E_IPPROTO_TCP, 3000, 0, 0);
+	partial(frame, 14, false, 54, 3020, E1000E_IPPROTO_TCP, 70, &m);
+	m.gso_type = DBK_NET_GSO_TCPV4;
+	m.gso_size = 1400;
+	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4 |
+					   DBK_NET_OFFLOAD_TSO6, &m, frame, len, &c, &popts), -EINVAL);
 	/* TSO6: IPCSS set too (the device finds the length there), no IP checksum. */
 	len = build(frame, false, false, E1000E_IPPROTO_TCP, 20000, 0, 0);
 	partial(frame, 14, false, 54, 20020, E1000E_IPPROTO_TCP, 70, &m);
@@ -371,11 +429,25 @@ static void test_tx_tso(void **state)
 					   &c, &popts), E1000E_TX_TSO);
 	assert_int_equal(c.ipcss, 14);
 	assert_int_equal(c.hdr_len, 74);
+	assert_int_equal(c.tucss, 54);
+	assert_int_equal(c.tucso, 70);
+	assert_true(c.cmd_and_length == (E1000_TXC_DEXT | E1000_TXC_TSE | E1000_TXC_TCP | (len - 74)));
 	assert_int_equal(e1000e_get16(frame + 18), 0);	/* payload length */
+	{
+		uint8_t ph[34] = { 0 };		/* addresses, a length of 0, next header 6 */
+
+		memcpy(ph, frame + 22, 32);
+		ph[33] = 6;
+		assert_int_equal(e1000e_get16(frame + 70), ref_sum(ph, sizeof(ph)));
+	}
 	assert_int_equal(popts, E1000_TXD_POPTS_TXSM);
 }
 
-/* Garbage of every short length, with every metadata a tun read may carry: no read past the frame. */
+/*
+ * Garbage of every short length, with every metadata a tun read may
+ * carry: no crash, and, built with a sanitizer (-Db_sanitize=address), no
+ * read past the frame (each is malloc'ed to its exact length).
+ */
 static void test_garbage(void **state)
 {
 	static const uint8_t gso[] = { DBK_NET_GSO_NONE, DBK_NET_GSO_TCPV4, DBK_NET_GSO_TCPV6 };
