@@ -260,7 +260,7 @@ static void test_tx_csum(void **state)
 {
 	struct e1000_ctx_desc c;
 	struct dbk_net_meta m;
-	unsigned int len;
+	unsigned int len, i;
 	uint8_t popts = 0;
 
 	(void)state;
@@ -297,23 +297,18 @@ static void test_tx_csum(void **state)
 	 * header at the payload's start; the wrong field for the protocol):
 	 * completed here, as the kernel would.
 	 */
-	len = build(frame, false, true, E1000E_IPPROTO_TCP, 200, 0, 0);
-	m.flags = DBK_NET_META_NEEDS_CSUM;
-	m.csum_start = 34 + 20;
-	m.csum_offset = 16;
-	memcpy(orig, frame, len);
-	complete(orig, len, &m);
-	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM, &m, frame, len, &c, &popts),
-			 E1000E_TX_CSUM_SW);
-	assert_memory_equal(frame, orig, len);
-	len = build(frame, false, true, E1000E_IPPROTO_TCP, 200, 0, 0);
-	m.csum_start = 34;
-	m.csum_offset = 6;
-	memcpy(orig, frame, len);
-	complete(orig, len, &m);
-	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM, &m, frame, len, &c, &popts),
-			 E1000E_TX_CSUM_SW);
-	assert_memory_equal(frame, orig, len);
+	for (i = 0; i < 2; i++) {
+		len = build(frame, false, true, E1000E_IPPROTO_TCP, 200, 0, 0);
+		memset(&m, 0, sizeof(m));
+		m.flags = DBK_NET_META_NEEDS_CSUM;
+		m.csum_start = i ? 34 : 34 + 20;
+		m.csum_offset = i ? 6 : 16;
+		memcpy(orig, frame, len);
+		complete(orig, len, &m);
+		assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM, &m, frame, len, &c, &popts),
+				 E1000E_TX_CSUM_SW);
+		assert_memory_equal(frame, orig, len);
+	}
 	/* UDP whose checksum comes to 0: sent as 0xffff (0 means none, RFC 768). */
 	len = build(frame, false, false, E1000E_IPPROTO_UDP, 40, 0, 0);
 	partial(frame, 14, false, 54, 48, E1000E_IPPROTO_UDP, 60, &m);
@@ -342,6 +337,29 @@ static void test_tx_csum(void **state)
 	m.gso_size = 1448;
 	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
 					   &c, &popts), -EINVAL);
+}
+
+/*
+ * A GSO frame (IPv4 or IPv6, TCP or UDP, @payload bytes; @doff, if not 0,
+ * written where TCP's data offset is) with the system's partial checksum:
+ * what e1000e_tx_offload() says of it, with every offload taken.
+ */
+static int gso(bool v4, uint8_t proto, unsigned int payload, uint8_t doff, uint8_t type,
+	       uint16_t size)
+{
+	unsigned int l4 = v4 ? 34 : 54, l4len = (proto == E1000E_IPPROTO_TCP ? 20 : 8) + payload;
+	unsigned int len = build(frame, false, v4, proto, payload, 0, 0);
+	struct e1000_ctx_desc c;
+	struct dbk_net_meta m;
+	uint8_t popts;
+
+	if (doff)
+		frame[l4 + 12] = (uint8_t)(doff << 4);
+	partial(frame, 14, v4, l4, l4len, proto, l4 + (proto == E1000E_IPPROTO_TCP ? 16 : 6), &m);
+	m.gso_type = type;
+	m.gso_size = size;
+	return e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4 | DBK_NET_OFFLOAD_TSO6,
+				 &m, frame, len, &c, &popts);
 }
 
 static void test_tx_tso(void **state)
@@ -391,33 +409,12 @@ static void test_tx_tso(void **state)
 	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
 					   &c, &popts), E1000E_TX_TSO);
 	/* A TCP header shorter than 20 bytes (data offset 4); a GSO frame of headers only. */
-	len = build(frame, false, true, E1000E_IPPROTO_TCP, payload, 0, 0);
-	partial(frame, 14, true, 34, l4len, E1000E_IPPROTO_TCP, 50, &m);
-	m.gso_type = DBK_NET_GSO_TCPV4;
-	m.gso_size = 1448;
-	frame[34 + 12] = 4 << 4;
-	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
-					   &c, &popts), -EINVAL);
-	len = build(frame, false, true, E1000E_IPPROTO_TCP, 0, 0, 0);
-	partial(frame, 14, true, 34, 20, E1000E_IPPROTO_TCP, 50, &m);
-	m.gso_type = DBK_NET_GSO_TCPV4;
-	m.gso_size = 1448;
-	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
-					   &c, &popts), -EINVAL);
-	/* GSO asked of a UDP datagram, and TCPV4 of an IPv6 frame: refused. */
-	len = build(frame, false, true, E1000E_IPPROTO_UDP, 3000, 0, 0);
-	frame[34 + 12] = 5 << 4;	/* where TCP's data offset would be: a plausible one */
-	partial(frame, 14, true, 34, 3008, E1000E_IPPROTO_UDP, 40, &m);
-	m.gso_type = DBK_NET_GSO_TCPV4;
-	m.gso_size = 1400;
-	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4, &m, frame, len,
-					   &c, &popts), -EINVAL);
-	len = build(frame, false, false, E1000E_IPPROTO_TCP, 3000, 0, 0);
-	partial(frame, 14, false, 54, 3020, E1000E_IPPROTO_TCP, 70, &m);
-	m.gso_type = DBK_NET_GSO_TCPV4;
-	m.gso_size = 1400;
-	assert_int_equal(e1000e_tx_offload(DBK_NET_OFFLOAD_CSUM | DBK_NET_OFFLOAD_TSO4 |
-					   DBK_NET_OFFLOAD_TSO6, &m, frame, len, &c, &popts), -EINVAL);
+	assert_int_equal(gso(true, E1000E_IPPROTO_TCP, payload, 4, DBK_NET_GSO_TCPV4, 1448), -EINVAL);
+	assert_int_equal(gso(true, E1000E_IPPROTO_TCP, 0, 0, DBK_NET_GSO_TCPV4, 1448), -EINVAL);
+	/* GSO asked of a UDP datagram (a plausible data offset where TCP's would be), TCPV4 of IPv6. */
+	assert_int_equal(gso(true, E1000E_IPPROTO_UDP, 3000, 5, DBK_NET_GSO_TCPV4, 1400), -EINVAL);
+	assert_int_equal(gso(false, E1000E_IPPROTO_TCP, 3000, 0, DBK_NET_GSO_TCPV4, 1400), -EINVAL);
+	assert_int_equal(gso(false, E1000E_IPPROTO_TCP, 3000, 0, DBK_NET_GSO_TCPV6, 1400), E1000E_TX_TSO);
 	/* TSO6: IPCSS set too (the device finds the length there), no IP checksum. */
 	len = build(frame, false, false, E1000E_IPPROTO_TCP, 20000, 0, 0);
 	partial(frame, 14, false, 54, 20020, E1000E_IPPROTO_TCP, 70, &m);
