@@ -134,8 +134,7 @@ struct nic {
 	unsigned int tx_used, tx_inflight;	/* descriptors, frames */
 	uint8_t tx_eop[NR_TX];		/* at a frame's first descriptor: its last's index */
 	bool msix, link, verbose;
-	unsigned int offloads;		/* DBK_NET_OFFLOAD_*, as the TAP took them */
-	bool rx_csum;			/* RXCSUM on: verified checksums passed on */
+	unsigned int offloads;		/* DBK_NET_OFFLOAD_*, as the TAP took them (CSUM: RXCSUM on too) */
 	enum poll_mode mode;
 	unsigned int itr;		/* interrupts a second per vector; 0: EITR not written */
 	bool polling;			/* the RX vector masked, the loop not sleeping */
@@ -339,7 +338,8 @@ static void setup_rx(struct nic *n)
 	 * Checksums verified by the device, or not at all: written either
 	 * way, as the reset may not clear what a driver before us set.
 	 */
-	wr(n, E1000_RXCSUM, n->rx_csum ? E1000_RXCSUM_IPOFLD | E1000_RXCSUM_TUOFLD : 0);
+	wr(n, E1000_RXCSUM, (n->offloads & DBK_NET_OFFLOAD_CSUM) ?
+			    E1000_RXCSUM_IPOFLD | E1000_RXCSUM_TUOFLD : 0);
 	/*
 	 * Our address (RAL0/RAH0, kept from the EEPROM), broadcasts, and
 	 * every multicast (IPv6 neighbour discovery and whatever the system
@@ -458,7 +458,7 @@ static int bring_up(struct nic *n)
 static void rx_meta(struct nic *n, uint8_t st, uint8_t err, uint8_t *f, unsigned int len,
 		    struct dbk_net_meta *m)
 {
-	if (!n->rx_csum) {
+	if (!(n->offloads & DBK_NET_OFFLOAD_CSUM)) {	/* RXCSUM off: nothing verified */
 		memset(m, 0, sizeof(*m));
 		return;
 	}
@@ -566,6 +566,12 @@ static int tx_clean(struct nic *n)
 	return done;
 }
 
+/* Room in the transmit ring for any frame (one descriptor always stays empty). */
+static bool tx_room(const struct nic *n)
+{
+	return NR_TX - 1 - n->tx_used >= TX_NEED;
+}
+
 /* Frames from the system, while the ring has room for any: how many were queued, or -errno. */
 static int tx_fill(struct nic *n)
 {
@@ -573,7 +579,7 @@ static int tx_fill(struct nic *n)
 	struct e1000_ctx_desc ctx;
 	int len, r, queued = 0;
 
-	while (NR_TX - 1 - n->tx_used >= TX_NEED) {
+	while (tx_room(n)) {
 		unsigned int t = n->tx_tail, off, chunk;
 		uint8_t *buf = n->tx_mem + (size_t)t * TX_SLOT, popts = 0;
 		uint64_t iova = n->tx_iova + (uint64_t)t * TX_SLOT;
@@ -705,7 +711,7 @@ static int run(struct nic *n)
 		np = 0;
 		p[np].fd = dbk_net_fd(n->net);
 		/* A full ring: leave the frames in the TAP's queue (back-pressure). */
-		p[np++].events = NR_TX - 1 - n->tx_used >= TX_NEED ? POLLIN : 0;
+		p[np++].events = tx_room(n) ? POLLIN : 0;
 		if (n->msix)
 			for (i = 0; i < NR_VEC; i++) {
 				p[np].fd = dbk_irq_get_fd(n->dev, i);
@@ -745,7 +751,7 @@ static int run(struct nic *n)
 			moved += r;
 		}
 		/* Woken only to make room: the TX vector is armed while the ring is full. */
-		irq_arm(n, E1000_ICR_TXQ0, NR_TX - 1 - n->tx_used < TX_NEED);
+		irq_arm(n, E1000_ICR_TXQ0, !tx_room(n));
 		poll_or_sleep(n, rx, moved, &idle);
 		/*
 		 * A TX hang: descriptors pending and none written back (DD,
@@ -886,7 +892,6 @@ int main(int argc, char **argv)
 		offloads = 0;
 	}
 	n.offloads = offloads;
-	n.rx_csum = offloads & DBK_NET_OFFLOAD_CSUM;
 	r = dbk_dev_adopt(grant_fd, &n.dev);
 	if (r < 0) {
 		logf_("adopting grant fd %d: %s", grant_fd, strerror(-r));

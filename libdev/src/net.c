@@ -202,25 +202,21 @@ DBK_EXPORT int dbk_net_write_meta(struct dbk_net *net, const struct dbk_net_meta
 	static const struct dbk_net_meta none;
 	struct iovec iov[2] = { { (void *)(meta ? meta : &none), sizeof(none) },
 				{ (void *)frame, len } };
+	size_t hdr;
 	ssize_t n;
 
 	if (!net || !frame || (meta && !dbk_net_meta_ok(meta)))
 		return -EINVAL;
+	hdr = net->vnet ? sizeof(none) : 0;	/* without the header, none is written */
 	if (len < DBK_NET_FRAME_MIN || len > NET_WRITE_MAX)
 		return -EMSGSIZE;
-	if (!net->vnet) {
-		if (meta && memcmp(meta, &none, sizeof(none)))
-			return -EOPNOTSUPP;
-		n = write(net->fd, frame, len);
-		if (n < 0)
-			return -errno;
-		return (size_t)n == len ? 0 : -EIO;
-	}
+	if (!hdr && meta && memcmp(meta, &none, sizeof(none)))
+		return -EOPNOTSUPP;
 	/* The kernel checks the header against the frame (-EINVAL: tun_get_user()). */
-	n = writev(net->fd, iov, 2);
+	n = writev(net->fd, hdr ? iov : iov + 1, hdr ? 2 : 1);
 	if (n < 0)
 		return -errno;
-	return (size_t)n == sizeof(none) + len ? 0 : -EIO;
+	return (size_t)n == hdr + len ? 0 : -EIO;
 }
 
 DBK_EXPORT int dbk_net_write(struct dbk_net *net, const void *frame, size_t len)

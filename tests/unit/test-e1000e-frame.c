@@ -130,16 +130,12 @@ static void test_parse(void **state)
 	(void)state;
 	len = build(frame, false, true, E1000E_IPPROTO_TCP, 100, 0, 0);
 	assert_true(e1000e_parse_frame(frame, len, &h));
-	assert_int_equal(h.l3, 14);
-	assert_int_equal(h.l4, 34);
-	assert_int_equal(h.l4len, 120);
-	assert_true(h.v4);
+	assert_true(h.l3 == 14 && h.l4 == 34 && h.l4len == 120 && h.v4 &&
+		    h.proto == E1000E_IPPROTO_TCP);
 	len = build(frame, true, false, E1000E_IPPROTO_UDP, 10, 0, 0);
 	assert_true(e1000e_parse_frame(frame, len, &h));
-	assert_int_equal(h.l3, 18);
-	assert_int_equal(h.l4, 58);
-	assert_int_equal(h.l4len, 18);
-	assert_false(h.v4);
+	assert_true(h.l3 == 18 && h.l4 == 58 && h.l4len == 18 && !h.v4 &&
+		    h.proto == E1000E_IPPROTO_UDP);
 	/* Every truncation of a good frame: no header beyond the bytes. */
 	for (i = 14; i < len; i++)
 		assert_false(e1000e_parse_frame(frame, i, &h));

@@ -81,9 +81,7 @@ print(" ".join(got))
 EOT
 chmod 644 /tmp/dbk-ethtool.py /tmp/dbk-udprecv.py
 features() { python3 /tmp/dbk-ethtool.py $IF; }
-udp_csum_errors() {	# /proc/net/snmp's Udp InCsumErrors
-	awk '/^Udp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == "InCsumErrors") c = i } else print $c }' /proc/net/snmp
-}
+udp_csum_errors() { csum_errors "" UdpInCsumErrors; }
 # tunattach IFNAME [poison] [SECONDS]: attach a queue to TAP IFNAME as the
 # caller (TUNSETIFF IFF_TAP|IFF_NO_PI|IFF_MULTI_QUEUE), repeatedly for
 # SECONDS (counts: "attached N refused M errors"), or once, and with

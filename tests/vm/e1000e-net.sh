@@ -151,11 +151,8 @@ ip -n far link set fwd1 up
 ip -n far route add default via 10.90.0.1
 ip -n $NS route add 10.90.0.0/24 via 10.88.0.1
 sysctl -qw net.ipv4.ip_forward=1
-# in_csum_errors [NS]: TcpInCsumErrors + UdpInCsumErrors (+ Udp6), or "none" if nstat says nothing
-in_csum_errors() {
-	${1:+ip netns exec "$1"} nstat -saz TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors |
-		awk '/InCsumErrors/ { f = 1; s += $2 } END { print f ? s : "none" }'
-}
+# in_csum_errors [NS]: TcpInCsumErrors + UdpInCsumErrors (+ Udp6), or "none" (lib.sh)
+in_csum_errors() { csum_errors "${1:-}" TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors; }
 fwd_check() {
 	python3 "$W/tso.py" fwd0 0 0x17 &&	# ETHTOOL_STXCSUM: off, read back
 		ip netns exec $NS python3 "$W/tso.py" "$keth" 0 &&
@@ -306,7 +303,7 @@ t.sendto(struct.pack("!HHIIBBHHH", 40001, 5004, 1, 0, 5 << 4, 0x02, 65535, 0x123
 EOT
 before=$(in_csum_errors)
 ip netns exec $NS python3 "$W/badsum.py"
-export -f in_csum_errors
+export -f in_csum_errors csum_errors
 DESC="a UDP datagram and a TCP SYN with bad checksums from the wire: dropped and counted by our system (Tcp/UdpInCsumErrors +2, from $before)"
 ok wait_for 10 bash -c "[ \"\$(in_csum_errors)\" = $((before + 2)) ]"
 nstat -saz TcpInCsumErrors UdpInCsumErrors | sed 's/^/# /'

@@ -99,5 +99,14 @@ qmp() {
 # manifest_exec NAME: the Exec= of the installed manifest NAME.conf (the
 # installed driver and its arguments; tests/vm/guest-install.sh), and
 # manifest_driver NAME: the driver's path alone.
+# csum_errors NS COUNTER...: the sum of nstat's COUNTERs (TcpInCsumErrors,
+# UdpInCsumErrors, ...) in network namespace NS ("" for this one), or
+# "none" if nstat reports none of them.
+csum_errors() {
+	local ns=$1
+	shift
+	${ns:+ip netns exec "$ns"} nstat -saz "$@" |
+		awk '$1 !~ /^#/ && NF >= 2 { f = 1; s += $2 } END { print f ? s : "none" }'
+}
 manifest_exec() { sed -n 's/^Exec=//p' "$DBK_MANIFESTS/$1.conf"; }
 manifest_driver() { local e; e=$(manifest_exec "$1") && echo "${e%% *}"; }
