@@ -265,6 +265,22 @@ int nvme_queue_submit_sqe(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvm
 	return r < 0 ? r : slot;
 }
 
+/*
+ * Forget every waiter on @q (the caller gives up on its requests, which
+ * are about to go: a revoked device, a wait that failed); completions,
+ * a reset's included, are dropped.
+ */
+void nvme_io_forget(struct nvme_queue *q)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i + 1u < q->depth; i++)
+		if (q->slots[i].req)
+			q->slots[i].req = &orphan;
+	pthread_mutex_unlock(&q->lock);
+}
+
 /* Forget the waiter of @slot (it gave up); its completion, if any, is dropped. */
 void nvme_queue_orphan(struct nvme_queue *q, int slot)
 {
@@ -428,13 +444,15 @@ int nvme_io_get_fd(struct nvme_queue *q)
 
 /*
  * Timeouts: the first expiry of a command sends an Abort (§5.1) and gives
- * it another cmd_timeout; the second resets the controller (§7.3).
+ * it another cmd_timeout; the second resets the controller (§7.3).  With
+ * CSTS.CFS set the first resets it at once.
  */
 static int check_timeouts(struct nvme_queue *q)
 {
 	struct nvme_ctrl *c = q->c;
 	uint16_t abort_cid[8];
-	unsigned int nabort = 0, i;
+	struct nvme_req *abort_req[8];
+	unsigned int nabort = 0, i, k;
 	bool reset = false;
 	uint64_t now = nvme_now_ns();
 
@@ -453,11 +471,40 @@ static int check_timeouts(struct nvme_queue *q)
 		if (s->abort_sent) {
 			reset = true;
 		} else if (nabort < 8) {
-			s->abort_sent = true;
-			s->deadline = now + (uint64_t)c->cmd_timeout_ms * 1000000u;
+			abort_req[nabort] = s->req;
 			abort_cid[nabort++] = (uint16_t)i;
 		}
 	}
+	pthread_mutex_unlock(&q->lock);
+	/*
+	 * A controller that can no longer post completions sets CSTS.CFS
+	 * (the spec's "Controller Fatal Status Condition"), and the host is
+	 * to reset it: an Abort would only wait for a completion that cannot
+	 * come, a command timeout longer.
+	 */
+	if (nabort || reset) {
+		uint32_t csts;
+
+		if (dbk_read32(c->dev, NVME_BAR, NVME_REG_CSTS, &csts) == 0 && csts != 0xffffffffu &&
+		    (csts & NVME_CSTS_CFS)) {
+			nvme_log("queue %u: a command timed out with CSTS.CFS set (CSTS 0x%x): the controller failed; resetting it",
+				 q->qid, csts);
+			c->nr_fatal++;
+			return nvme_ctrl_reset(c);	/* the expired commands end with ETIMEDOUT */
+		}
+	}
+	/* An Abort and another cmd_timeout for each still outstanding. */
+	pthread_mutex_lock(&q->lock);
+	for (i = k = 0; i < nabort; i++) {
+		struct nvme_slot *s = &q->slots[abort_cid[i]];
+
+		if (s->req != abort_req[i] || now < s->deadline)
+			continue;	/* completed meanwhile (and the slot maybe taken again) */
+		s->abort_sent = true;
+		s->deadline = now + (uint64_t)c->cmd_timeout_ms * 1000000u;
+		abort_cid[k++] = abort_cid[i];
+	}
+	nabort = k;
 	pthread_mutex_unlock(&q->lock);
 	for (i = 0; i < nabort && !reset; i++) {
 		struct nvme_sqe sqe = { .opcode = NVME_ADM_ABORT };

@@ -161,6 +161,7 @@ struct nvme_ctrl {
 	unsigned int want_io;		/* asked for */
 	unsigned int io_depth;
 	unsigned int nr_resets;
+	unsigned int nr_fatal;	/* of nr_resets: for a fatal status (CSTS.CFS) */
 	bool shut_down;
 	bool failed;		/* a reset did not bring it back: every request gets -EIO */
 };
@@ -202,5 +203,6 @@ int nvme_io_kick(struct nvme_queue *q);
 int nvme_io_poll(struct nvme_queue *q);
 int nvme_io_wait(struct nvme_queue *q, int timeout_ms);
 int nvme_io_get_fd(struct nvme_queue *q);
+void nvme_io_forget(struct nvme_queue *q);
 
 #endif /* NVME_H */

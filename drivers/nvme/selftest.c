@@ -18,6 +18,9 @@
  *  - a command that never reaches the controller (its doorbell is never
  *    rung) times out, is aborted, then the controller is reset, and I/O
  *    works again with the data intact;
+ *  - a controller that cannot post a completion (behind an IOMMU: its CQ
+ *    made again at an unmapped IOVA) sets CSTS.CFS; the command times out
+ *    and the driver resets the controller at once, without an Abort;
  *  - an explicit reset with commands queued (-ECANCELED);
  *  - finally a signature block at LBA 0 of the first namespace
  *    (NVME_SELFTEST_SIGNATURE), which the VM test reads back through the
@@ -117,6 +120,8 @@ static int do_req(struct nvme_queue *q, struct nvme_req *req)
 	r = nvme_io_kick(q);
 	while (r >= 0 && !req->completed)
 		r = nvme_io_wait(q, 1000);
+	if (r < 0)
+		nvme_io_forget(q);	/* *req is the caller's: never complete into it later */
 	return r < 0 ? r : req->err;
 }
 
@@ -177,6 +182,7 @@ static bool batch(struct st *t, struct nvme_queue *q, uint32_t len, unsigned int
 				done += reqs[i].completed;
 		}
 		if (r < 0) {
+			nvme_io_forget(q);	/* reqs[] goes below */
 			snprintf(why, whylen, "waiting: %s", strerror(-r));
 			ok = false;
 			break;
@@ -251,6 +257,8 @@ static void irq_check(struct st *t, struct nvme_queue *q, void *buf)
 			others++;
 	while (r >= 0 && !req.completed)
 		r = nvme_io_wait(q, 1000);
+	if (r < 0)
+		nvme_io_forget(q);
 	check(t, got > 0 && others == 0 && r >= 0 && req.err == 0,
 	      "queue %u: its completion raises MSI-X vector %u%s (%s; %u other vector(s) fired)", q->qid,
 	      q->vector, q->vector ? ", its own" : ", shared with the admin queue",
@@ -668,6 +676,7 @@ int nvme_selftest(struct nvme_ctrl *c)
 			if (reqs[i].err)
 				r = reqs[i].err;
 		check(&t, r >= 0, "a full queue completes%s%s", r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+		nvme_io_forget(q0);	/* any left (a failed wait): reqs[] goes */
 		free(reqs);
 	}
 
@@ -688,6 +697,8 @@ int nvme_selftest(struct nvme_ctrl *c)
 		r = nvme_io_submit(q0, &req);
 		while (r >= 0 && !req.completed && nvme_now_ns() - t0 < 10000000000ULL)
 			r = nvme_io_wait(q0, 200);
+		if (!req.completed)
+			nvme_io_forget(q0);	/* req is about to go */
 		c->cmd_timeout_ms = saved;
 		check(&t, r >= 0 && req.completed && req.err == -ETIMEDOUT && c->nr_resets == resets + 1,
 		      "a lost command times out, is aborted, the controller is reset (%s after %" PRIu64 " ms)",
@@ -705,6 +716,104 @@ int nvme_selftest(struct nvme_ctrl *c)
 		      "data written before the reset is still there");
 	}
 
+	/*
+	 * 10b. a controller that cannot post a completion (the spec's
+	 * "Controller Fatal Status Condition"): the last I/O queue is made
+	 * again with its CQ at an IOVA we have just unmapped, so the
+	 * controller's write of the completion fails; it sets CSTS.CFS, and
+	 * the command times out.  The driver must find CSTS.CFS and reset at
+	 * once, without an Abort, and the reset's queues, at their own
+	 * IOVAs, work again.  Behind an IOMMU only: without one there is no
+	 * address a controller's write is sure to fail at and harm nothing.
+	 */
+	{
+		struct dbk_device_info di = { .argsz = sizeof(di) };
+		struct nvme_queue *ql = c->io[c->nr_io - 1];
+		struct nvme_req req = { .op = NVME_OP_READ, .nsid = ns->nsid, .length = bs, .buf = buf };
+		unsigned int resets = c->nr_resets, fatal = c->nr_fatal;
+		int saved = c->cmd_timeout_ms;
+		struct dbk_dma_buf *gone = NULL;
+		uint32_t csts = 0;
+		uint64_t iova = 0, t0;
+
+		r = dbk_dev_get_device_info(c->dev, &di);
+		if (r < 0) {
+			check(&t, false, "CSTS.CFS: the device's info: %s", strerror(-r));
+			goto cfs_done;
+		}
+		if (!(di.flags & DBK_DEVICE_INFO_F_IOMMU)) {
+			check(&t, true, "# SKIP CSTS.CFS: no IOMMU to fail the controller's write safely");
+			goto cfs_done;
+		}
+		r = dbk_dma_buf_alloc(c->dev, 4096, &gone);
+		if (r == 0) {
+			iova = dbk_dma_buf_get_iova(gone);
+			dbk_dma_buf_free(gone);
+		}
+		if (r == 0) {
+			struct nvme_sqe sqe = { .opcode = NVME_ADM_DELETE_SQ, .cdw10 = ql->qid };
+
+			r = nvme_admin_cmd(c, &sqe, NULL);
+			memset(&sqe, 0, sizeof(sqe));
+			sqe.opcode = NVME_ADM_DELETE_CQ;
+			sqe.cdw10 = ql->qid;
+			if (r == 0)
+				r = nvme_admin_cmd(c, &sqe, NULL);
+			memset(&sqe, 0, sizeof(sqe));
+			sqe.opcode = NVME_ADM_CREATE_CQ;
+			sqe.prp1 = iova;
+			sqe.cdw10 = NVME_QUEUE_CDW10(ql->qid, ql->depth);
+			sqe.cdw11 = NVME_CQ_PC;	/* no interrupt: it would never come */
+			if (r == 0)
+				r = nvme_admin_cmd(c, &sqe, NULL);
+			memset(&sqe, 0, sizeof(sqe));
+			sqe.opcode = NVME_ADM_CREATE_SQ;
+			sqe.prp1 = ql->sq_iova;
+			sqe.cdw10 = NVME_QUEUE_CDW10(ql->qid, ql->depth);
+			sqe.cdw11 = NVME_SQ_PC | NVME_SQ_CQID(ql->qid);
+			if (r == 0)
+				r = nvme_admin_cmd(c, &sqe, NULL);
+		}
+		check(&t, r == 0, "I/O queue %u made again with its CQ at IOVA 0x%" PRIx64 ", just unmapped%s%s",
+		      ql->qid, iova, r ? ": " : "", r < 0 ? strerror(-r) : r > 0 ? nvme_status_str((uint16_t)r) : "");
+		if (r)
+			goto cfs_done;
+		nvme_queue_reset(ql);	/* the controller's new queue starts at 0 */
+		c->cmd_timeout_ms = 500;
+		t0 = nvme_now_ns();
+		r = nvme_io_submit(ql, &req);
+		if (r >= 0)
+			r = nvme_io_kick(ql);
+		while (r >= 0 && !req.completed && nvme_now_ns() - t0 < 10000000000ULL) {
+			if (!(csts & NVME_CSTS_CFS))
+				(void)dbk_read32(c->dev, NVME_BAR, NVME_REG_CSTS, &csts);
+			r = nvme_io_wait(ql, 50);
+		}
+		if (!req.completed)
+			nvme_io_forget(ql);	/* req is about to go */
+		c->cmd_timeout_ms = saved;
+		check(&t, csts & NVME_CSTS_CFS, "the controller could not post the completion: CSTS.CFS (CSTS 0x%x)",
+		      csts);
+		check(&t, r >= 0 && req.completed && req.err == -ETIMEDOUT && c->nr_resets == resets + 1 &&
+			  c->nr_fatal == fatal + 1,
+		      "the command times out; CSTS.CFS found, the controller is reset at once, no Abort (%s after %" PRIu64
+		      " ms; %u reset(s), %u for CFS)",
+		      req.completed ? strerror(-req.err) : "not completed", (nvme_now_ns() - t0) / 1000000u,
+		      c->nr_resets - resets, c->nr_fatal - fatal);
+		r = dbk_read32(c->dev, NVME_BAR, NVME_REG_CSTS, &csts);
+		check(&t, r == 0 && !(csts & NVME_CSTS_CFS) && (csts & NVME_CSTS_RDY),
+		      "after the reset the controller is ready, CSTS.CFS clear (CSTS 0x%x)", csts);
+		/* Where step 10 wrote: a block the signature takes last. */
+		fill(buf, 0, 4096, 4);
+		r = rw(&t, ql, NVME_OP_WRITE, 0, 4096, buf, NULL);
+		memset(buf2, 0, 4096);
+		if (r == 0)
+			r = rw(&t, ql, NVME_OP_READ, 0, 4096, buf2, NULL);
+		check(&t, r == 0 && verify(buf2, 0, 4096, 4), "queue %u works again, at its own CQ%s%s", ql->qid,
+		      r ? ": " : "", r ? strerror(-r) : "");
+cfs_done:;
+	}
+
 	/* 11. an explicit reset with queued commands: they end with ECANCELED */
 	{
 		struct nvme_req a = { .op = NVME_OP_READ, .nsid = ns->nsid, .length = bs, .buf = buf };
@@ -718,6 +827,8 @@ int nvme_selftest(struct nvme_ctrl *c)
 			r = nvme_ctrl_reset(c);
 		check(&t, r == 0 && a.completed && b.completed && a.err == -ECANCELED && b.err == -ECANCELED,
 		      "a reset ends queued commands with ECANCELED (%s)", strerror(-(r ? r : a.err)));
+		if (!a.completed || !b.completed)
+			nvme_io_forget(q0);	/* a and b are about to go */
 		r = 0;
 		for (i = 0; i < c->nr_io && r == 0; i++) {
 			fill(buf, half + 4096u * i, 4096, 50 + i);
