@@ -639,7 +639,7 @@ int nvme_ctrl_init(struct nvme_ctrl *c, struct dbk_dev *dev, unsigned int want_i
  * complete with -ETIMEDOUT (past their deadline) or -ECANCELED; then the
  * controller comes up again with the same queues and memory.
  */
-int nvme_ctrl_reset(struct nvme_ctrl *c)
+static int ctrl_reset(struct nvme_ctrl *c, const unsigned int *seen, bool fatal)
 {
 	struct nvme_req *failed = NULL;
 	unsigned int i;
@@ -648,7 +648,16 @@ int nvme_ctrl_reset(struct nvme_ctrl *c)
 	pthread_mutex_lock(&c->admin_lock);
 	for (i = 0; i < c->nr_io; i++)
 		pthread_mutex_lock(&c->io[i]->lock);
+	if (seen && *seen != c->nr_resets) {
+		/* Another queue's timeout reset it meanwhile: its commands are new. */
+		for (i = 0; i < c->nr_io; i++)
+			pthread_mutex_unlock(&c->io[i]->lock);
+		pthread_mutex_unlock(&c->admin_lock);
+		return 0;
+	}
 	c->nr_resets++;
+	if (fatal)
+		c->nr_fatal++;
 	nvme_log("resetting the controller (reset %u)", c->nr_resets);
 	r = ctrl_disable(c);
 	for (i = 0; i < c->nr_io; i++) {
@@ -673,6 +682,22 @@ int nvme_ctrl_reset(struct nvme_ctrl *c)
 	}
 	nvme_run_callbacks(failed);
 	return r;
+}
+
+int nvme_ctrl_reset(struct nvme_ctrl *c)
+{
+	return ctrl_reset(c, NULL, false);
+}
+
+/*
+ * The same, unless the controller was reset since the caller saw
+ * c->nr_resets == @seen (under a queue's lock): several queues' commands
+ * time out together when the controller fails, and one reset serves them
+ * all.  @fatal counts it in nr_fatal (CSTS.CFS).
+ */
+int nvme_ctrl_reset_after(struct nvme_ctrl *c, unsigned int seen, bool fatal)
+{
+	return ctrl_reset(c, &seen, fatal);
 }
 
 /* §7.6.2: delete the I/O queues (SQs first), then CC.SHN = 01b, wait for SHST = 10b. */

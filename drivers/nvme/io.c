@@ -186,11 +186,12 @@ unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req 
 			continue;
 		req->err = now >= q->slots[i].deadline ? -ETIMEDOUT : err;
 		req->status = 0;
-		req->completed = true;
 		n++;
 		if (list) {
-			req->next = *list;
+			req->next = *list;	/* completed by nvme_run_callbacks() */
 			*list = req;
+		} else {
+			__atomic_store_n(&req->completed, true, __ATOMIC_RELEASE);
 		}
 	}
 	q->inflight = 0;
@@ -268,7 +269,8 @@ int nvme_queue_submit_sqe(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvm
 /*
  * Forget every waiter on @q (the caller gives up on its requests, which
  * are about to go: a revoked device, a wait that failed); completions,
- * a reset's included, are dropped.
+ * a reset's included, are dropped, and orphans never time out.  For a
+ * queue with one user (the self-test's): it forgets everyone's.
  */
 void nvme_io_forget(struct nvme_queue *q)
 {
@@ -346,8 +348,7 @@ static int reap_locked(struct nvme_queue *q, struct nvme_req **done)
 			req->err = -EIO;
 		if (req->err == 0 && req->op == NVME_OP_READ && q->qid && req->buf)
 			memcpy(req->buf, s->bounce, req->length);
-		req->completed = true;
-		req->next = *done;
+		req->next = *done;	/* completed by nvme_run_callbacks() */
 		*done = req;
 	}
 	if (n) {
@@ -371,10 +372,16 @@ void nvme_run_callbacks(struct nvme_req *done)
 		rev = done;
 		done = next;
 	}
+	/*
+	 * `completed` last, after the walk's last look at the request: a
+	 * waiter on another thread (a reset fails every queue's requests)
+	 * may free it as soon as it sees the flag.
+	 */
 	while (rev) {
 		struct nvme_req *next = rev->next;
 
 		rev->next = NULL;
+		__atomic_store_n(&rev->completed, true, __ATOMIC_RELEASE);
 		if (rev->done)
 			rev->done(rev);
 		rev = next;
@@ -452,7 +459,7 @@ static int check_timeouts(struct nvme_queue *q)
 	struct nvme_ctrl *c = q->c;
 	uint16_t abort_cid[8];
 	struct nvme_req *abort_req[8];
-	unsigned int nabort = 0, i, k;
+	unsigned int nabort = 0, i, k, seen;
 	bool reset = false;
 	uint64_t now = nvme_now_ns();
 
@@ -463,6 +470,7 @@ static int check_timeouts(struct nvme_queue *q)
 		return 0;
 	}
 	q->next_timeout_check = now + WAIT_SLICE_MS * 1000000ull;
+	seen = c->nr_resets;
 	for (i = 0; i + 1u < q->depth; i++) {
 		struct nvme_slot *s = &q->slots[i];
 
@@ -489,10 +497,11 @@ static int check_timeouts(struct nvme_queue *q)
 		    (csts & NVME_CSTS_CFS)) {
 			nvme_log("queue %u: a command timed out with CSTS.CFS set (CSTS 0x%x): the controller failed; resetting it",
 				 q->qid, csts);
-			c->nr_fatal++;
-			return nvme_ctrl_reset(c);	/* the expired commands end with ETIMEDOUT */
+			return nvme_ctrl_reset_after(c, seen, true);	/* the expired end with ETIMEDOUT */
 		}
 	}
+	if (reset)
+		goto reset;
 	/* An Abort and another cmd_timeout for each still outstanding. */
 	pthread_mutex_lock(&q->lock);
 	for (i = k = 0; i < nabort; i++) {
@@ -521,12 +530,11 @@ static int check_timeouts(struct nvme_queue *q)
 			nvme_log("abort: %s, command %saborted", r > 0 ? nvme_status_str((uint16_t)r) : "ok",
 				 cqe.dw0 & 1 ? "not " : "");
 	}
-	if (reset) {
-		nvme_log("queue %u: a command did not complete after its abort; resetting the controller",
-			 q->qid);
-		return nvme_ctrl_reset(c);
-	}
-	return 0;
+	if (!reset)
+		return 0;
+reset:
+	nvme_log("queue %u: a command did not complete after its abort; resetting the controller", q->qid);
+	return nvme_ctrl_reset_after(c, seen, false);
 }
 
 int nvme_io_wait(struct nvme_queue *q, int timeout_ms)

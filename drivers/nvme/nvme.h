@@ -160,8 +160,8 @@ struct nvme_ctrl {
 	unsigned int nr_io;		/* created */
 	unsigned int want_io;		/* asked for */
 	unsigned int io_depth;
-	unsigned int nr_resets;
-	unsigned int nr_fatal;	/* of nr_resets: for a fatal status (CSTS.CFS) */
+	unsigned int nr_resets;	/* under admin_lock and every I/O queue's lock */
+	unsigned int nr_fatal;	/* of nr_resets: for a fatal status (CSTS.CFS); the same locks */
 	bool shut_down;
 	bool failed;		/* a reset did not bring it back: every request gets -EIO */
 };
@@ -172,6 +172,7 @@ uint64_t nvme_now_ns(void);
 int nvme_ctrl_init(struct nvme_ctrl *c, struct dbk_dev *dev, unsigned int want_io,
 		   unsigned int io_depth, uint32_t max_transfer);
 int nvme_ctrl_reset(struct nvme_ctrl *c);
+int nvme_ctrl_reset_after(struct nvme_ctrl *c, unsigned int seen, bool fatal);
 int nvme_ctrl_shutdown(struct nvme_ctrl *c);
 void nvme_ctrl_free(struct nvme_ctrl *c);
 int nvme_admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *cqe);

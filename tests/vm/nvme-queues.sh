@@ -34,23 +34,29 @@ done
 grep -qx 'BlockQueues=2' "$DBK_MANIFESTS/nvme.conf" || fail "the installed manifest no longer asks BlockQueues=2"
 
 # fio from both vCPUs at once: job i pinned to the CPUs of nbd's hardware
-# queue i (so on connection i), each on a 16 MiB region of its own,
-# random writes of 4k..128k at depth 8, every block verified (crc32c).
+# queue i (so on connection i: nbd sends hardware queue i's requests on
+# its socket i), each on its own half of the 16 MiB disk, random writes
+# of 4k..128k at depth 8, every block verified (crc32c).  Each job must
+# have written its 8 MiB and read it back with no error.
 both_connections() {	# both_connections WHAT
-	local nbd cpus args=() q frc errs
+	local nbd cpus args=() q frc res
 	nbd=$(basename "$(readlink "$LINK")")
 	for q in 0 1; do
 		cpus=$(cat "/sys/block/$nbd/mq/$q/cpu_list" 2>/dev/null | tr -d ' ')
 		[ -n "$cpus" ] || { notok "$1: /dev/$nbd has hardware queue $q"; return; }
-		args+=(--name="conn$q" --cpus_allowed="$cpus" --offset=$((q * 16))M)
+		args+=(--name="conn$q" --cpus_allowed="$cpus" --offset=$((q * 8))M)
 	done
 	fio --filename="$LINK" --ioengine=libaio --direct=1 --rw=randwrite --bsrange=4k-128k \
-		--iodepth=8 --size=16M --verify=crc32c --do_verify=1 --output-format=json \
+		--iodepth=8 --size=8M --verify=crc32c --do_verify=1 --output-format=json \
 		"${args[@]}" > /tmp/fio.json 2> /tmp/fio.err
 	frc=$?
-	errs=$(python3 -c 'import json; print(" ".join("%d/%d" % (j["error"], j.get("total_err", 0)) for j in json.load(open("/tmp/fio.json"))["jobs"]))' 2>/dev/null)
-	check "$1: fio from each of nbd's hardware queues' CPUs at once ($(cat /sys/block/$nbd/mq/0/cpu_list) and $(cat /sys/block/$nbd/mq/1/cpu_list)), randwrite 4k-128k, verify=crc32c: exit $frc, errors ${errs:-?}" \
-		[ "$frc" = 0 -a "${errs:-x}" = "0/0 0/0" ]
+	# Per job: errors, MiB written, MiB read back.
+	res=$(python3 -c '
+import json
+print(" ".join("%d/%d/%d/%d" % (j["error"], j.get("total_err", 0), j["write"]["io_bytes"] >> 20,
+                                j["read"]["io_bytes"] >> 20) for j in json.load(open("/tmp/fio.json"))["jobs"]))' 2>/dev/null)
+	check "$1: fio from each of nbd's hardware queues' CPUs at once ($(cat /sys/block/$nbd/mq/0/cpu_list) and $(cat /sys/block/$nbd/mq/1/cpu_list)), randwrite 4k-128k verify=crc32c: exit $frc; per job errors/errors/MiB written/MiB verified: ${res:-?}" \
+		[ "$frc" = 0 -a "${res:-x}" = "0/0/8/8 0/0/8/8" ]
 	[ "$frc" = 0 ] || diag < /tmp/fio.err
 }
 # The driver's own words on the queues, the n-th time it said them.
