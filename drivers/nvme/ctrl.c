@@ -216,8 +216,10 @@ static int admin_cmd_locked(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nv
 		return slot;
 	while (!req.completed) {
 		r = nvme_queue_poll(a);
-		if (r < 0)
+		if (r < 0) {
+			nvme_queue_orphan(a, slot);	/* req is on our stack */
 			return r;
+		}
 		if (req.completed)
 			break;
 		if (nvme_now_ns() >= end) {
@@ -228,8 +230,10 @@ static int admin_cmd_locked(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nv
 		}
 		if (c->use_irq) {
 			r = dbk_irq_wait(c->dev, 0, 100);
-			if (r < 0 && r != -ETIMEDOUT)
+			if (r < 0 && r != -ETIMEDOUT) {
+				nvme_queue_orphan(a, slot);
 				return r;
+			}
 		} else {
 			usleep(100);
 		}

@@ -379,11 +379,12 @@ void nvme_run_callbacks(struct nvme_req *done)
 	 */
 	while (rev) {
 		struct nvme_req *next = rev->next;
+		nvme_done_fn fn = rev->done;
 
 		rev->next = NULL;
 		__atomic_store_n(&rev->completed, true, __ATOMIC_RELEASE);
-		if (rev->done)
-			rev->done(rev);
+		if (fn)
+			fn(rev);
 		rev = next;
 	}
 }
@@ -520,6 +521,9 @@ static int check_timeouts(struct nvme_queue *q)
 		struct nvme_cqe cqe;
 		int r;
 
+		/* Reset meanwhile by another queue: the CID may be a new command's. */
+		if (__atomic_load_n(&c->nr_resets, __ATOMIC_RELAXED) != seen)
+			return 0;
 		sqe.cdw10 = q->qid | ((uint32_t)abort_cid[i] << 16);
 		nvme_log("queue %u: command %u timed out after %d ms; aborting it", q->qid,
 			 abort_cid[i], c->cmd_timeout_ms);
