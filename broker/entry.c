@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <devbroker/handover.h>
+
 #include "daemon.h"
 
 const struct dbk_bus_ops *const dbk_buses[] = { &dbk_bus_pci, &dbk_bus_usb, NULL };
@@ -484,7 +486,10 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		return;
 	bus = dbk_bus_of(&d->info);
 	d->pid = 0;
-	if (d->nbd_failed)
+	/* Gone first: a driver with nothing to serve never answers its disk's handshake. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == DBK_HANDOVER_EXIT_GONE)
+		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d (gone)", WEXITSTATUS(status));
+	else if (d->nbd_failed)
 		snprintf(d->last_exit, sizeof(d->last_exit), "block handshake failed");
 	else if (WIFSIGNALED(status))
 		snprintf(d->last_exit, sizeof(d->last_exit), "signal %d", WTERMSIG(status));
@@ -516,6 +521,14 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 		/* Stopped because its manifest went: another may match now. */
 		if (!d->driver[0] && !dd->quitting)
 			dbk_entry_rematch(dd);
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == DBK_HANDOVER_EXIT_GONE) {
+		/* <devbroker/handover.h>: what it served is gone; a restart would not bring it back. */
+		dbk_log("%s: driver %s says what it served is gone: not restarting it "
+			"(`devbrokerctl bind %s` starts it again)", d->info.id, d->driver, d->info.id);
+		d->state = DBK_ST_IDLE;
+		dbk_frontends_settle(dd, d, false);
 		return;
 	}
 	crash = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);

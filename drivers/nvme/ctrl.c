@@ -282,10 +282,6 @@ static void copy_ascii(char *dst, const uint8_t *src, size_t n)
 	dst[n] = '\0';
 }
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p) { return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16; }
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
-
 static int identify_ctrl(struct nvme_ctrl *c)
 {
 	const uint8_t *id = dbk_dma_buf_get_vaddr(c->id_buf);
@@ -300,10 +296,12 @@ static int identify_ctrl(struct nvme_ctrl *c)
 	copy_ascii(c->fr, id + NVME_IDC_FR, 8);
 	/* MDTS is in units of CAP.MPSMIN (§5.15.2.2); 0 means no limit. */
 	c->mdts_bytes = id[NVME_IDC_MDTS] ? (id[NVME_IDC_MDTS] >= 20 ? 0 : mpsmin << id[NVME_IDC_MDTS]) : 0;
-	c->oncs = le16(id + NVME_IDC_ONCS);
+	c->oncs = nvme_le16(id + NVME_IDC_ONCS);
 	c->vwc = id[NVME_IDC_VWC] & 1;
-	c->nn = le32(id + NVME_IDC_NN);
+	c->nn = nvme_le32(id + NVME_IDC_NN);
 	c->acl = id[NVME_IDC_ACL];
+	c->cntlid = nvme_le16(id + NVME_IDC_CNTLID);
+	c->oaes = nvme_le32(id + NVME_IDC_OAES);
 	if ((id[NVME_IDC_SQES] & 0xf) > 6 || (id[NVME_IDC_SQES] >> 4) < 6 ||
 	    (id[NVME_IDC_CQES] & 0xf) > 4 || (id[NVME_IDC_CQES] >> 4) < 4) {
 		nvme_log("the controller does not take 64-byte SQ and 16-byte CQ entries "
@@ -325,7 +323,7 @@ static int identify_namespaces(struct nvme_ctrl *c)
 	if (r < 0)
 		return r;
 	for (i = 0; i < 1024 && n < NVME_MAX_NS; i++) {
-		uint32_t nsid = le32(id + 4 * i);
+		uint32_t nsid = nvme_le32(id + 4 * i);
 
 		if (!nsid)
 			break;	/* the list ends with zeroes */
@@ -342,9 +340,9 @@ static int identify_namespaces(struct nvme_ctrl *c)
 			return r;
 		memset(ns, 0, sizeof(*ns));
 		ns->nsid = list[i];
-		ns->blocks = le64(id + NVME_IDNS_NSZE);
+		ns->blocks = nvme_le64(id + NVME_IDNS_NSZE);
 		fmt = id[NVME_IDNS_FLBAS] & 0xf;
-		lbaf = le32(id + NVME_IDNS_LBAF(fmt));
+		lbaf = nvme_le32(id + NVME_IDNS_LBAF(fmt));
 		ns->lba_shift = (lbaf >> 16) & 0xff;
 		ns->ms = lbaf & 0xffff;
 		/* 512 B .. 4 KiB blocks and no metadata: what a bounce slot can carry. */
@@ -383,14 +381,19 @@ static int set_num_queues(struct nvme_ctrl *c, unsigned int want)
 	return (int)(nsq < ncq ? (nsq < want ? nsq : want) : (ncq < want ? ncq : want));
 }
 
-static int create_io_queue(struct nvme_ctrl *c, struct nvme_queue *q)
+/*
+ * §5.3 Create I/O Completion Queue, then §5.4 Create I/O Submission Queue.
+ * The CQ is at @cq_iova (q->cq_iova but for the self-test's CSTS.CFS
+ * step), with its vector's interrupt if @irq.
+ */
+static int create_io_queue(struct nvme_ctrl *c, struct nvme_queue *q, uint64_t cq_iova, bool irq)
 {
 	struct nvme_sqe sqe = { .opcode = NVME_ADM_CREATE_CQ };
 	int r;
 
-	sqe.prp1 = q->cq_iova;
+	sqe.prp1 = cq_iova;
 	sqe.cdw10 = NVME_QUEUE_CDW10(q->qid, q->depth);
-	sqe.cdw11 = NVME_CQ_PC | (c->use_irq ? NVME_CQ_IEN | NVME_CQ_IV(q->vector) : 0);
+	sqe.cdw11 = NVME_CQ_PC | (irq ? NVME_CQ_IEN | NVME_CQ_IV(q->vector) : 0);
 	r = admin_cmd_locked(c, &sqe, NULL);
 	if (r > 0) {
 		nvme_log("Create I/O CQ %u (vector %u): %s", q->qid, q->vector,
@@ -414,6 +417,7 @@ static int create_io_queue(struct nvme_ctrl *c, struct nvme_queue *q)
 	return r;
 }
 
+/* §5.6 Delete I/O Submission Queue (@sq) or §5.5 Delete I/O Completion Queue. */
 static int delete_io_queue(struct nvme_ctrl *c, struct nvme_queue *q, bool sq)
 {
 	struct nvme_sqe sqe = { .opcode = sq ? NVME_ADM_DELETE_SQ : NVME_ADM_DELETE_CQ };
@@ -424,6 +428,30 @@ static int delete_io_queue(struct nvme_ctrl *c, struct nvme_queue *q, bool sq)
 	if (r > 0)
 		nvme_log("Delete I/O %s %u: %s", sq ? "SQ" : "CQ", q->qid, nvme_status_str((uint16_t)r));
 	return r > 0 ? -EIO : r;
+}
+
+/*
+ * Delete @q's SQ and CQ and create them again, the CQ at @cq_iova with no
+ * interrupt, and @q's ring state from 0.  For the self-test: it puts a
+ * CQ where the controller's writes fail (CSTS.CFS).  @q must be idle.
+ */
+int nvme_ctrl_remake_queue(struct nvme_ctrl *c, struct nvme_queue *q, uint64_t cq_iova)
+{
+	int r;
+
+	pthread_mutex_lock(&c->admin_lock);
+	pthread_mutex_lock(&q->lock);
+	q->live = false;
+	pthread_mutex_unlock(&q->lock);
+	r = delete_io_queue(c, q, true);
+	if (r == 0)
+		r = delete_io_queue(c, q, false);
+	if (r == 0) {
+		nvme_queue_reset(q);	/* the controller's new queue starts at 0 */
+		r = create_io_queue(c, q, cq_iova, false);
+	}
+	pthread_mutex_unlock(&c->admin_lock);
+	return r;
 }
 
 /* Bring the enabled controller's I/O queues up (init and after a reset). */
@@ -457,7 +485,7 @@ static int setup_io_queues(struct nvme_ctrl *c, bool reset)
 	}
 	for (i = 0; i < c->nr_io; i++) {
 		nvme_queue_reset(c->io[i]);
-		r = create_io_queue(c, c->io[i]);
+		r = create_io_queue(c, c->io[i], c->io[i]->cq_iova, c->use_irq);
 		if (r < 0)
 			return r;
 	}
@@ -768,6 +796,7 @@ void nvme_ctrl_free(struct nvme_ctrl *c)
 	}
 	nvme_queue_free(&c->admin);
 	dbk_dma_buf_free(c->id_buf);
+	dbk_dma_buf_free(c->log_buf);
 	free(c->idc);
 	(void)dbk_dev_set_bus_master(c->dev, 0);
 	pthread_mutex_destroy(&c->admin_lock);

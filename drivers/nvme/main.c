@@ -9,6 +9,7 @@
  *   io.c         queue pairs and the I/O API the block frontend will use
  *   selftest.c   --selftest
  *   serve.c      the disk, through the block frontend (<devbroker/block.h>)
+ *   event.c      asynchronous events: a namespace that goes
  *
  * usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]
  *             [--max-transfer BYTES] [--timeout-ms MS]
@@ -67,9 +68,9 @@ static void report(struct nvme_ctrl *c)
 {
 	unsigned int i;
 
-	nvme_log("%s (serial %s, firmware %s), NVMe %u.%u, %u namespace(s), %u I/O queue pair(s) "
-		 "of %u entries, max transfer %u bytes", c->mn, c->sn, c->fr, c->vs >> 16,
-		 (c->vs >> 8) & 0xff, c->nr_ns, c->nr_io, c->io_depth, c->max_transfer);
+	nvme_log("%s (serial %s, firmware %s, controller ID %u), NVMe %u.%u, %u namespace(s), "
+		 "%u I/O queue pair(s) of %u entries, max transfer %u bytes", c->mn, c->sn, c->fr, c->cntlid,
+		 c->vs >> 16, (c->vs >> 8) & 0xff, c->nr_ns, c->nr_io, c->io_depth, c->max_transfer);
 	for (i = 0; i < c->nr_ns; i++)
 		nvme_log("namespace %u: %" PRIu64 " blocks of %u bytes%s", c->ns[i].nsid, c->ns[i].blocks,
 			 1u << c->ns[i].lba_shift, c->ns[i].usable ? "" : " (unsupported format)");

@@ -128,6 +128,23 @@ _Static_assert(sizeof(struct nvme_cqe) == 16, "CQ entries are 16 bytes (CC.IOCQE
 #define NVME_ADM_IDENTIFY	0x06	/* §5.15 */
 #define NVME_ADM_ABORT		0x08	/* §5.1 */
 #define NVME_ADM_SET_FEATURES	0x09	/* §5.21 */
+#define NVME_ADM_GET_LOG_PAGE	0x02	/* §5.14 */
+#define NVME_ADM_GET_FEATURES	0x0a	/* §5.13 */
+#define NVME_ADM_ASYNC_EVENT	0x0c	/* §5.2 Asynchronous Event Request */
+
+/* Asynchronous Event Request completion DW0 (§5.2.1): type, information, log page. */
+#define NVME_AER_TYPE(dw0)	((dw0) & 0x7u)
+#define NVME_AER_INFO(dw0)	(((dw0) >> 8) & 0xffu)
+#define NVME_AER_LOG(dw0)	(((dw0) >> 16) & 0xffu)
+#define NVME_AER_TYPE_ERROR	0
+#define NVME_AER_TYPE_SMART	1
+#define NVME_AER_TYPE_NOTICE	2
+#define NVME_AER_NOTICE_NS_CHANGED	0x00	/* Namespace Attribute Changed (§5.2.1) */
+
+/* Get Log Page CDW10 (§5.14): LID 7:0, RAE bit 15, NUMDL 31:16 (dwords, 0's based). */
+#define NVME_LOG_CDW10(lid, bytes)	((uint32_t)(lid) | (uint32_t)((bytes) / 4u - 1u) << 16)
+#define NVME_LOG_CHANGED_NS	0x04	/* Changed Namespace List (§5.14.1.4): 1024 NSIDs */
+#define NVME_LOG_CHANGED_NS_MANY	0xffffffffu	/* its first entry: more than 1024 changed */
 
 /* Create I/O CQ CDW11, §5.3: PC (physically contiguous), IEN, IV 31:16. */
 #define NVME_CQ_PC		(1u << 0)
@@ -146,6 +163,9 @@ _Static_assert(sizeof(struct nvme_cqe) == 16, "CQ entries are 16 bytes (CC.IOCQE
 
 /* Set Features, §5.21.1: Number of Queues (FID 07h, §5.21.1.7). */
 #define NVME_FEAT_NUM_QUEUES	0x07
+/* Asynchronous Event Configuration (FID 0Bh, §5.21.1.11): bit 8, Namespace Attribute Notices. */
+#define NVME_FEAT_ASYNC_EVENT	0x0b
+#define NVME_AEC_NS_ATTR	(1u << 8)
 /* CDW11 and the completion's DW0: NSQR 15:0, NCQR 31:16, both 0's based. */
 
 /* ---- NVM command set, §6 (2.0: NVM Command Set Specification §3) ---- */
@@ -175,7 +195,10 @@ struct nvme_dsm_range {		/* §6.7, figure "Dataset Management - Range Definition
 #define NVME_IDC_MDTS		77	/* max transfer 2^MDTS * CAP.MPSMIN pages; 0: no limit */
 #define NVME_IDC_CNTLID		78	/* 2 bytes */
 #define NVME_IDC_VER		80	/* 4 bytes */
+#define NVME_IDC_OAES		92	/* 4 bytes: Optional Asynchronous Events Supported */
+#define NVME_OAES_NS_ATTR	(1u << 8)	/* Namespace Attribute Notices */
 #define NVME_IDC_ACL		258	/* Abort Command Limit, 0's based */
+#define NVME_IDC_AERL		259	/* Asynchronous Event Request Limit, 0's based */
 #define NVME_IDC_SQES		512	/* required 3:0 / maximum 7:4 log2 sizes */
 #define NVME_IDC_CQES		513
 #define NVME_IDC_NN		516	/* 4 bytes: Number of Namespaces */
@@ -191,5 +214,16 @@ struct nvme_dsm_range {		/* §6.7, figure "Dataset Management - Range Definition
 #define NVME_IDNS_NLBAF		25	/* number of LBA formats, 0's based */
 #define NVME_IDNS_FLBAS		26	/* 3:0 the format in use, bit 4 metadata at end of LBA */
 #define NVME_IDNS_LBAF(i)	(128 + 4 * (i))	/* MS 15:0, LBADS 23:16 (log2), RP 25:24 */
+
+/* The data structures are little endian (§1.5 conventions), our CPU need not be. */
+static inline uint16_t nvme_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t nvme_le32(const uint8_t *p)
+{
+	return (uint32_t)nvme_le16(p) | (uint32_t)nvme_le16(p + 2) << 16;
+}
+static inline uint64_t nvme_le64(const uint8_t *p)
+{
+	return (uint64_t)nvme_le32(p) | (uint64_t)nvme_le32(p + 4) << 32;
+}
 
 #endif /* NVME_REGS_H */

@@ -125,6 +125,7 @@ struct nvme_ns {
 	uint32_t lba_shift;	/* log2 of the block size */
 	uint32_t ms;		/* metadata bytes per block (we need 0) */
 	bool usable;
+	bool gone;		/* atomic: no longer active here (event.c) */
 };
 
 struct nvme_ctrl {
@@ -148,6 +149,8 @@ struct nvme_ctrl {
 	uint8_t vwc;
 	uint32_t nn;
 	uint8_t acl;
+	uint16_t cntlid;	/* our controller's ID in its subsystem */
+	uint32_t oaes;		/* Optional Asynchronous Events Supported */
 
 	struct nvme_ns ns[NVME_MAX_NS];
 	unsigned int nr_ns;
@@ -164,6 +167,13 @@ struct nvme_ctrl {
 	unsigned int nr_fatal;	/* of nr_resets: for a fatal status (CSTS.CFS); the same locks */
 	bool shut_down;
 	bool failed;		/* a reset did not bring it back: every request gets -EIO */
+
+	/* event.c: one Asynchronous Event Request outstanding; its caller's alone */
+	struct nvme_req aer;
+	bool aer_armed;		/* submitted; its completion not yet looked at */
+	bool events_on;
+	unsigned int aec_resets;	/* nr_resets when the events were last configured */
+	struct dbk_dma_buf *log_buf;	/* log pages, identify */
 };
 
 /* ctrl.c */
@@ -174,12 +184,21 @@ int nvme_ctrl_init(struct nvme_ctrl *c, struct dbk_dev *dev, unsigned int want_i
 int nvme_ctrl_reset(struct nvme_ctrl *c);
 int nvme_ctrl_reset_after(struct nvme_ctrl *c, unsigned int seen, bool fatal);
 int nvme_ctrl_shutdown(struct nvme_ctrl *c);
+int nvme_ctrl_remake_queue(struct nvme_ctrl *c, struct nvme_queue *q, uint64_t cq_iova);
 void nvme_ctrl_free(struct nvme_ctrl *c);
 int nvme_admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *cqe);
 const char *nvme_status_str(uint16_t status);
 struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid);
 int nvme_reg_read64(struct nvme_ctrl *c, uint32_t off, uint64_t *v);
 int nvme_reg_write64(struct nvme_ctrl *c, uint32_t off, uint64_t v);
+
+/*
+ * event.c: asynchronous events, for one thread while the driver serves.
+ * nvme_events_poll() waits up to @timeout_ms for one and handles it: the
+ * number of namespaces it found gone (ns->gone set), or -errno.
+ */
+int nvme_events_start(struct nvme_ctrl *c);
+int nvme_events_poll(struct nvme_ctrl *c, int timeout_ms);
 
 /* io.c: the queue machinery (admin and I/O) */
 int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,

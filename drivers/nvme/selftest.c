@@ -754,37 +754,14 @@ int nvme_selftest(struct nvme_ctrl *c)
 			iova = dbk_dma_buf_get_iova(gone);
 			r = dbk_dma_buf_free(gone);	/* unmapped, or the step proves nothing */
 		}
-		if (r == 0) {
-			struct nvme_sqe sqe = { .opcode = NVME_ADM_DELETE_SQ, .cdw10 = ql->qid };
-
-			r = nvme_admin_cmd(c, &sqe, NULL);
-			memset(&sqe, 0, sizeof(sqe));
-			sqe.opcode = NVME_ADM_DELETE_CQ;
-			sqe.cdw10 = ql->qid;
-			if (r == 0)
-				r = nvme_admin_cmd(c, &sqe, NULL);
-			memset(&sqe, 0, sizeof(sqe));
-			sqe.opcode = NVME_ADM_CREATE_CQ;
-			sqe.prp1 = iova;
-			sqe.cdw10 = NVME_QUEUE_CDW10(ql->qid, ql->depth);
-			sqe.cdw11 = NVME_CQ_PC;	/* no interrupt: it would never come */
-			if (r == 0)
-				r = nvme_admin_cmd(c, &sqe, NULL);
-			memset(&sqe, 0, sizeof(sqe));
-			sqe.opcode = NVME_ADM_CREATE_SQ;
-			sqe.prp1 = ql->sq_iova;
-			sqe.cdw10 = NVME_QUEUE_CDW10(ql->qid, ql->depth);
-			sqe.cdw11 = NVME_SQ_PC | NVME_SQ_CQID(ql->qid);
-			if (r == 0)
-				r = nvme_admin_cmd(c, &sqe, NULL);
-		}
+		if (r == 0)
+			r = nvme_ctrl_remake_queue(c, ql, iova);
 		check(&t, r == 0, "I/O queue %u made again with its CQ at IOVA 0x%" PRIx64 ", just unmapped%s%s",
 		      ql->qid, iova, r ? ": " : "", r < 0 ? strerror(-r) : r > 0 ? nvme_status_str((uint16_t)r) : "");
 		if (r) {
 			(void)nvme_ctrl_reset(c);	/* the queue as it was, whatever was done of it */
 			goto cfs_done;
 		}
-		nvme_queue_reset(ql);	/* the controller's new queue starts at 0 */
 		c->cmd_timeout_ms = 500;
 		t0 = nvme_now_ns();
 		r = nvme_io_submit(ql, &req);

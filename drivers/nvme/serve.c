@@ -13,6 +13,8 @@
  *   nvme_req(s), nvme_io_submit,        queue's MSI-X eventfd, reap the CQ,
  *   nvme_io_kick                        done() -> dbk_block_complete()
  *
+ *   event thread (one): the controller's asynchronous events (event.c)
+ *
  * A full SQ (depth - 1 commands, §4.1) makes submit() wait for a
  * completion on that queue: the connection thread stops reading requests,
  * which is the back-pressure the kernel's nbd expects.
@@ -22,7 +24,14 @@
  * completed; then the completion threads stop and the controller is shut
  * down (CC.SHN, §7.6.2).  A revoked grant (every libdev call -ENODEV)
  * fails what is in flight and all that follows with EIO and stops the
- * disk; there is no controller to shut down then.
+ * disk; there is no controller to shut down then.  A namespace that is
+ * no longer active on the controller (detached by another controller of
+ * its subsystem, or deleted: the event thread learns it from a Namespace
+ * Attribute Changed notice) fails all that follows with EIO and stops the
+ * disk; what is in flight ends as the controller ends it (Invalid
+ * Namespace: EIO), the controller is shut down, and the driver exits with
+ * DBK_HANDOVER_EXIT_GONE: devbrokerd must not restart it, and ends the
+ * disk (<devbroker/handover.h>).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +42,7 @@
 #include <unistd.h>
 
 #include <devbroker/block.h>
+#include <devbroker/handover.h>
 
 #include "serve.h"
 
@@ -56,7 +66,10 @@ struct serve {
 	struct dbk_block *b;
 	struct squeue sq[NVME_MAX_IO_QUEUES];
 	unsigned int nr_sq;
+	pthread_t events;
+	bool events_started;
 	int dead;	/* atomic: revoked (or the controller failed); fail everything with EIO */
+	int gone;	/* atomic: the namespace went; fail what follows with EIO */
 	int stop;	/* atomic: completion threads end */
 };
 
@@ -184,7 +197,7 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	struct breq *br;
 	int r;
 
-	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
+	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) || __atomic_load_n(&s->gone, __ATOMIC_ACQUIRE)) {
 		dbk_block_complete(req, -EIO);
 		return;
 	}
@@ -264,6 +277,36 @@ static void *completion_thread(void *arg)
 	return NULL;
 }
 
+static void *event_thread(void *arg)
+{
+	struct serve *s = arg;
+	int r, failures = 0;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && !__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
+		r = nvme_events_poll(s->c, WAIT_MS);
+		if (__atomic_load_n(&s->ns->gone, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&s->gone, 1, __ATOMIC_RELEASE);
+			nvme_log("namespace %u is gone: failing the requests that follow with EIO, stopping the disk",
+				 s->ns->nsid);
+			dbk_block_stop(s->b);
+			break;
+		}
+		/* Revoked, failed: the completion threads see it too, and say so. */
+		if (r == -ENODEV || r == -EIO)
+			break;
+		if (r < 0 && ++failures == 10) {
+			nvme_log("asynchronous events: %s, 10 times in a row; no longer looking for them",
+				 strerror(-r));
+			break;
+		}
+		if (r >= 0)
+			failures = 0;
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = WAIT_MS * 1000000L }, NULL);
+	}
+	return NULL;
+}
+
 /* The first namespace we can serve, or @nsid. */
 static struct nvme_ns *pick_ns(struct nvme_ctrl *c, uint32_t nsid)
 {
@@ -287,6 +330,12 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 	int r, rc = 0;
 
 	s.ns = pick_ns(c, nsid);
+	if (!c->nr_ns || (nsid && !s.ns)) {
+		/* Not one to fail on: restarting the driver would not make one. */
+		nvme_log("no namespace to serve: %s", nsid ? "the one asked is not active on the controller" :
+			 "none is active on the controller");
+		return DBK_HANDOVER_EXIT_GONE;
+	}
 	if (!s.ns || !s.ns->usable || s.ns->lba_shift < 9 || s.ns->lba_shift > 12) {
 		nvme_log("no namespace to serve (%s): the kernel's nbd takes blocks of 512 to 4096 "
 			 "bytes without metadata", nsid ? "as asked" : "none usable");
@@ -341,6 +390,16 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 		}
 		s.sq[i].started = true;
 	}
+	/* Without events the disk still works: a namespace that goes is then only failed I/O. */
+	r = nvme_events_start(c);
+	if (r < 0)
+		nvme_log("asynchronous events: %s; a namespace that goes will be seen only as failed I/O",
+			 strerror(-r));
+	r = pthread_create(&s.events, NULL, event_thread, &s);
+	if (r)
+		nvme_log("starting the event thread: %s", strerror(r));
+	else
+		s.events_started = true;
 	the_disk = s.b;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -360,6 +419,8 @@ out:
 	for (i = 0; i < s.nr_sq; i++)
 		if (s.sq[i].started)
 			pthread_join(s.sq[i].thread, NULL);
+	if (s.events_started)
+		pthread_join(s.events, NULL);
 	the_disk = NULL;
 	for (i = 0; i < s.nr_sq; i++) {
 		struct nvme_queue *q = s.sq[i].q;
@@ -380,6 +441,11 @@ out:
 		(void)dbk_read32(c->dev, NVME_BAR, NVME_REG_CSTS, &csts);
 		nvme_log("controller shut down (CC.SHN): CSTS 0x%x, CSTS.SHST=%u (shutdown processing complete)",
 			 csts, (csts & NVME_CSTS_SHST_MASK) >> 2);
+	}
+	if (__atomic_load_n(&s.gone, __ATOMIC_ACQUIRE) && rc != 3) {
+		nvme_log("namespace %u is gone: exiting with status %d, not to be restarted", s.ns->nsid,
+			 DBK_HANDOVER_EXIT_GONE);
+		rc = DBK_HANDOVER_EXIT_GONE;
 	}
 	dbk_block_free(s.b);	/* closes the fds; on a failed dbk_block_new they are ours */
 	if (!s.b)

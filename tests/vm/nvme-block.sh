@@ -26,56 +26,17 @@
 # usage: tests/vm/nvme-block.sh TREE   (TREE: files to copy, and TREE.sums)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
+. tests/vm/nvme-lib.sh
 TREE=${1:?usage: nvme-block.sh TREE}
 VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
 MNT=/tmp/dbk-nvme-mnt
-FAILS=0
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
-diag() { sed 's/^/# /'; }
-drv_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-# Tasks in uninterruptible sleep (state D in /proc/PID/stat).
-dstate() {
-	local f s
-	for f in /proc/[0-9]*/stat; do
-		s=$(sed 's/.*) //' "$f" 2>/dev/null | cut -d' ' -f1)
-		[ "$s" = D ] && echo "${f%/stat} $(cat "${f%/stat}/comm" 2>/dev/null)"
-	done
-	return 0
-}
-no_dstate() { [ -z "$(dstate)" ]; }
 kdisk() {	# the kernel's namespace block device, once it appears
 	local b
 	for b in /sys/bus/pci/devices/$BDF/nvme/nvme*/nvme*n1; do
 		[ -e "$b" ] && [ -b "/dev/${b##*/}" ] && { echo "/dev/${b##*/}"; return 0; }
 	done
 	return 1
-}
-ms_now() { echo "$(( ${EPOCHREALTIME/./} / 1000 ))"; }	# ms, for timings
-splat() { dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection'; }
-no_splat() { [ -z "$(splat)" ]; }
-# A client of the disk for the faults, in the background: fio (64k, QD16,
-# O_DIRECT) for 60 s, random writes ("write") or reads ("read"), stopped by
-# the first error.  Its pid in $MIDIO, its output in /tmp/midio.out.
-midio_start() {
-	local rw=randwrite n0
-	[ "$1" = read ] && rw="randread --readonly"
-	n0=$(awk '{print $1 + $5}' "/sys/block/$NBD/stat")
-	fio --name=midio --filename="$LINK" --ioengine=libaio --direct=1 --rw=$rw --bs=64k \
-		--iodepth=16 --size=64M --time_based --runtime=60 > /tmp/midio.out 2>&1 &
-	MIDIO=$!
-	# The fault must meet I/O in flight: wait for fio's first 64 requests
-	# to complete on /dev/$NBD (a loaded host starts it late), then 1 s.
-	wait_for 60 bash -c "[ \$(awk '{print \$1 + \$5}' /sys/block/$NBD/stat) -ge $((n0 + 64)) ]"
-	sleep 1
-}
-# It ended (within 90 s) having either completed or failed with EIO.
-midio_ended() {
-	wait_for 90 bash -c "! kill -0 $MIDIO 2>/dev/null" || { kill -KILL $MIDIO; return 1; }
-	wait $MIDIO; MIDIO_RC=$?
-	[ "$MIDIO_RC" = 0 ] || grep -q 'Input/output error' /tmp/midio.out
 }
 # devbrokerctl bind again: a fresh driver serves the disk, fio verifies 16M on it.
 rebind_reuse() {	# rebind_reuse WHAT
@@ -88,8 +49,8 @@ rebind_reuse() {	# rebind_reuse WHAT
 	check "$1: ... the disk is reusable: fio randwrite 16M verify=crc32c on /dev/$NBD, exit $frc" [ "$frc" = 0 ]
 	[ "$frc" = 0 ] || diag < /tmp/fio.err
 }
-export -f dstate no_dstate kdisk drv_of splat no_splat
-export LINK MNT
+export -f kdisk
+export MNT
 
 BDF=
 for d in /sys/bus/pci/devices/*; do

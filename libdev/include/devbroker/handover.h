@@ -76,6 +76,17 @@ enum dbk_handover_fd {
 /** The most block fds (NBD connections, one per queue) a driver is handed. */
 #define DBK_HANDOVER_BLOCK_MAX	16
 
+/**
+ * The exit status by which a driver says that what it serves is gone
+ * while its device stays: an NVMe namespace detached or deleted, a medium
+ * taken out.  Starting it again would not bring it back, so devbrokerd
+ * does not, whatever the manifest's Restart= says: it ends the driver's
+ * frontends (a disk is disconnected, and what was queued on it fails with
+ * EIO) and leaves the device idle until `devbrokerctl bind`.  Any other
+ * status is judged by Restart=.  (69 is EX_UNAVAILABLE of <sysexits.h>.)
+ */
+#define DBK_HANDOVER_EXIT_GONE	69
+
 /** What this process was handed (opaque). */
 struct dbk_handover;
 
