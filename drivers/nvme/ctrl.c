@@ -176,7 +176,10 @@ static int ctrl_enable(struct nvme_ctrl *c)
 	uint32_t cc;
 	int r;
 
+	/* Under its lock: serve.c's event thread reaps the admin CQ under it. */
+	pthread_mutex_lock(&a->lock);
 	nvme_queue_reset(a);
+	pthread_mutex_unlock(&a->lock);
 	r = dbk_write32(c->dev, NVME_BAR, NVME_REG_AQA, NVME_AQA(a->depth, a->depth));
 	if (r == 0)
 		r = nvme_reg_write64(c, NVME_REG_ASQ, a->sq_iova);
@@ -194,8 +197,11 @@ static int ctrl_enable(struct nvme_ctrl *c)
 		return r;
 	r = wait_csts(c, NVME_CSTS_RDY, NVME_CSTS_RDY, c->timeout_ms,
 		      "enabling the controller (CC.EN=1)");
-	if (r == 0)
+	if (r == 0) {
+		pthread_mutex_lock(&a->lock);
 		a->live = true;
+		pthread_mutex_unlock(&a->lock);
+	}
 	return r;
 }
 
@@ -311,6 +317,21 @@ static int identify_ctrl(struct nvme_ctrl *c)
 	return 0;
 }
 
+/* @ns from its Identify Namespace data structure @id (§5.15.2.1). */
+void nvme_ns_parse(struct nvme_ns *ns, uint32_t nsid, const uint8_t *id)
+{
+	uint8_t fmt = id[NVME_IDNS_FLBAS] & 0xf;
+	uint32_t lbaf = nvme_le32(id + NVME_IDNS_LBAF(fmt));
+
+	memset(ns, 0, sizeof(*ns));
+	ns->nsid = nsid;
+	ns->blocks = nvme_le64(id + NVME_IDNS_NSZE);
+	ns->lba_shift = (lbaf >> 16) & 0xff;
+	ns->ms = lbaf & 0xffff;
+	/* 512 B .. 4 KiB blocks and no metadata: what a bounce slot can carry. */
+	ns->usable = ns->blocks && ns->lba_shift >= 9 && ns->lba_shift <= 12 && !ns->ms;
+}
+
 /* The active namespace list (CNS 02h), then Identify Namespace for each. */
 static int identify_namespaces(struct nvme_ctrl *c)
 {
@@ -332,25 +353,15 @@ static int identify_namespaces(struct nvme_ctrl *c)
 	c->nr_ns = 0;
 	for (i = 0; i < n; i++) {
 		struct nvme_ns *ns = &c->ns[c->nr_ns];
-		uint32_t lbaf;
-		uint8_t fmt;
 
 		r = identify(c, NVME_CNS_NS, list[i]);
 		if (r < 0)
 			return r;
-		memset(ns, 0, sizeof(*ns));
-		ns->nsid = list[i];
-		ns->blocks = nvme_le64(id + NVME_IDNS_NSZE);
-		fmt = id[NVME_IDNS_FLBAS] & 0xf;
-		lbaf = nvme_le32(id + NVME_IDNS_LBAF(fmt));
-		ns->lba_shift = (lbaf >> 16) & 0xff;
-		ns->ms = lbaf & 0xffff;
-		/* 512 B .. 4 KiB blocks and no metadata: what a bounce slot can carry. */
-		ns->usable = ns->blocks && ns->lba_shift >= 9 && ns->lba_shift <= 12 && !ns->ms;
+		nvme_ns_parse(ns, list[i], id);
 		if (!ns->usable)
 			nvme_log("namespace %u: format %u (LBADS %u, %u metadata bytes, %llu blocks) "
-				 "is not supported; ignored", ns->nsid, fmt, ns->lba_shift, ns->ms,
-				 (unsigned long long)ns->blocks);
+				 "is not supported; ignored", ns->nsid, id[NVME_IDNS_FLBAS] & 0xf,
+				 ns->lba_shift, ns->ms, (unsigned long long)ns->blocks);
 		c->nr_ns++;
 	}
 	return 0;

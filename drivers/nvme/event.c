@@ -13,12 +13,19 @@
  * cleared lets the next notice through (§5.2: an event type stays masked
  * until its log page is read).  A namespace whose Identify Namespace comes
  * back zero-filled is no longer active here (§5.15.2.1): it is gone, and
- * no restart brings it back.
+ * no restart brings it back; so is one formatted anew (another block
+ * size: our offsets would land elsewhere).
  *
  * Other events are logged and their log page read (so that they are not
  * masked for good); the driver acts on none of them.
  *
- * One caller, serve.c's event thread: the log buffer is its alone.
+ * One caller, serve.c's event thread: the log buffer and the fields of
+ * struct nvme_ctrl marked so are its alone.  The admin queue is another
+ * matter: it reaps it only under admin_lock (a trylock), so never while a
+ * reset makes the queue anew or an admin command waits on it.
+ *
+ * Errors: -EREMOTEIO when the controller failed a command of ours (worth
+ * trying again), -ENODEV (revoked), -EIO (the controller failed: c->failed).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,26 +35,31 @@
 
 #include "nvme.h"
 
+/* An admin command of ours: 0, -EREMOTEIO if the controller failed it (said), or -errno. */
+static int admin(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *cqe, const char *what)
+{
+	int r = nvme_admin_cmd(c, sqe, cqe);
+
+	if (r > 0)
+		nvme_log("%s: %s", what, nvme_status_str((uint16_t)r));
+	return r > 0 ? -EREMOTEIO : r;
+}
+
 /* Get Log Page (§5.14) of @bytes (a multiple of 4, at most 4096) into c->log_buf, RAE cleared. */
 static int get_log(struct nvme_ctrl *c, uint8_t lid, uint32_t bytes)
 {
 	struct nvme_sqe sqe = { .opcode = NVME_ADM_GET_LOG_PAGE, .nsid = 0xffffffffu };
-	int r;
 
 	sqe.prp1 = dbk_dma_buf_get_iova(c->log_buf);
 	sqe.cdw10 = NVME_LOG_CDW10(lid, bytes);
 	memset(dbk_dma_buf_get_vaddr(c->log_buf), 0, NVME_PAGE_SIZE);
-	r = nvme_admin_cmd(c, &sqe, NULL);
-	if (r > 0)
-		nvme_log("Get Log Page 0x%02x: %s", lid, nvme_status_str((uint16_t)r));
-	return r > 0 ? -EIO : r;
+	return admin(c, &sqe, NULL, "Get Log Page");
 }
 
-/* Identify Namespace (§5.15.2.1) @nsid: its NSZE, 0 if it is not active here. */
-static int ns_size(struct nvme_ctrl *c, uint32_t nsid, uint64_t *nsze)
+/* Identify Namespace (§5.15.2.1) @nsid into @ns; blocks 0 if it is not active here. */
+static int ns_identify(struct nvme_ctrl *c, uint32_t nsid, struct nvme_ns *ns)
 {
 	struct nvme_sqe sqe = { .opcode = NVME_ADM_IDENTIFY, .nsid = nsid };
-	const uint8_t *id = dbk_dma_buf_get_vaddr(c->log_buf);
 	int r;
 
 	sqe.prp1 = dbk_dma_buf_get_iova(c->log_buf);
@@ -56,22 +68,25 @@ static int ns_size(struct nvme_ctrl *c, uint32_t nsid, uint64_t *nsze)
 	r = nvme_admin_cmd(c, &sqe, NULL);
 	/* Invalid Namespace: some controllers say so of an inactive NSID. */
 	if (r > 0 && NVME_SCT(r) == 0 && NVME_SC(r) == NVME_SC_INVALID_NS) {
-		*nsze = 0;
+		memset(ns, 0, sizeof(*ns));
+		ns->nsid = nsid;
 		return 0;
 	}
-	if (r > 0)
+	if (r > 0) {
 		nvme_log("Identify Namespace %u: %s", nsid, nvme_status_str((uint16_t)r));
-	if (r)
-		return r > 0 ? -EIO : r;
-	*nsze = nvme_le64(id + NVME_IDNS_NSZE);
+		return -EREMOTEIO;
+	}
+	if (r < 0)
+		return r;
+	nvme_ns_parse(ns, nsid, dbk_dma_buf_get_vaddr(c->log_buf));
 	return 0;
 }
 
-/* Identify each namespace of ours flagged in @changed again: the gone, the resized. */
+/* Identify each namespace of ours flagged in @changed again: the gone, the reformatted, the resized. */
 static int ns_recheck(struct nvme_ctrl *c, const bool *changed)
 {
 	unsigned int j, gone = 0;
-	uint64_t nsze;
+	struct nvme_ns now;
 	int r;
 
 	for (j = 0; j < c->nr_ns; j++) {
@@ -79,34 +94,48 @@ static int ns_recheck(struct nvme_ctrl *c, const bool *changed)
 
 		if (!changed[j] || __atomic_load_n(&ns->gone, __ATOMIC_ACQUIRE))
 			continue;
-		r = ns_size(c, ns->nsid, &nsze);
+		r = ns_identify(c, ns->nsid, &now);
 		if (r < 0)
 			return r;
-		if (!nsze) {
+		if (!now.blocks) {
 			nvme_log("namespace %u is no longer active on this controller (detached or deleted)",
 				 ns->nsid);
-			__atomic_store_n(&ns->gone, true, __ATOMIC_RELEASE);
-			gone++;
-		} else if (nsze != ns->blocks) {
+		} else if (now.lba_shift != ns->lba_shift || now.ms != ns->ms) {
+			nvme_log("namespace %u was formatted anew (blocks of %u bytes with %u metadata bytes, "
+				 "were %u and %u): what was served is gone", ns->nsid, 1u << now.lba_shift,
+				 now.ms, 1u << ns->lba_shift, ns->ms);
+		} else {
 			/* The disk keeps the size it was connected with until the driver starts again. */
-			nvme_log("namespace %u changed size: %" PRIu64 " blocks, was %" PRIu64, ns->nsid, nsze,
-				 ns->blocks);
+			if (now.blocks != ns->blocks)
+				nvme_log("namespace %u changed size: %" PRIu64 " blocks, was %" PRIu64,
+					 ns->nsid, now.blocks, ns->blocks);
+			continue;
 		}
+		__atomic_store_n(&ns->gone, true, __ATOMIC_RELEASE);
+		gone++;
 	}
 	return (int)gone;
 }
 
-/* A Namespace Attribute Changed notice: which of ours changed, and how. */
-static int ns_changed(struct nvme_ctrl *c)
+/*
+ * A Namespace Attribute Changed notice: the Changed Namespace List (which
+ * also lets the next notice through), then which of ours changed, and how.
+ * Until both are done, ns_log_pending and ns_recheck have them done again
+ * before the next request: the notice will not come again.
+ */
+static int ns_changed(struct nvme_ctrl *c, bool *changed)
 {
 	const uint8_t *log = dbk_dma_buf_get_vaddr(c->log_buf);
-	bool changed[NVME_MAX_NS] = { false };
 	unsigned int i, j;
 	int r;
 
+	c->ns_log_pending = true;
 	r = get_log(c, NVME_LOG_CHANGED_NS, NVME_PAGE_SIZE);
-	if (r < 0)
+	if (r < 0) {
+		c->ns_recheck = true;
 		return r;
+	}
+	c->ns_log_pending = false;
 	for (i = 0; i < NVME_PAGE_SIZE / 4; i++) {
 		uint32_t nsid = nvme_le32(log + 4 * i);
 		bool ours = false;
@@ -124,7 +153,10 @@ static int ns_changed(struct nvme_ctrl *c)
 		if (!ours)
 			nvme_log("namespace %u changed (not one this driver found at start: ignored)", nsid);
 	}
-	return ns_recheck(c, changed);
+	r = ns_recheck(c, changed);
+	if (r < 0)
+		c->ns_recheck = true;
+	return r;
 }
 
 /*
@@ -138,18 +170,17 @@ static int configure(struct nvme_ctrl *c)
 	struct nvme_cqe cqe;
 	int r;
 
+	if (!(c->oaes & NVME_OAES_NS_ATTR))
+		return 0;
 	sqe.cdw10 = NVME_FEAT_ASYNC_EVENT;
-	r = nvme_admin_cmd(c, &sqe, &cqe);
-	if (r == 0) {
-		memset(&sqe, 0, sizeof(sqe));
-		sqe.opcode = NVME_ADM_SET_FEATURES;
-		sqe.cdw10 = NVME_FEAT_ASYNC_EVENT;
-		sqe.cdw11 = cqe.dw0 | NVME_AEC_NS_ATTR;
-		r = nvme_admin_cmd(c, &sqe, NULL);
-	}
-	if (r > 0)
-		nvme_log("Asynchronous Event Configuration: %s", nvme_status_str((uint16_t)r));
-	return r > 0 ? -EIO : r;
+	r = admin(c, &sqe, &cqe, "Get Features (Asynchronous Event Configuration)");
+	if (r < 0)
+		return r;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = NVME_ADM_SET_FEATURES;
+	sqe.cdw10 = NVME_FEAT_ASYNC_EVENT;
+	sqe.cdw11 = cqe.dw0 | NVME_AEC_NS_ATTR;
+	return admin(c, &sqe, NULL, "Set Features (Asynchronous Event Configuration)");
 }
 
 int nvme_events_start(struct nvme_ctrl *c)
@@ -166,43 +197,54 @@ int nvme_events_start(struct nvme_ctrl *c)
 	if (!(c->oaes & NVME_OAES_NS_ATTR))
 		nvme_log("the controller sends no Namespace Attribute Notices (OAES 0x%x): a namespace "
 			 "that goes is seen only as failed I/O", c->oaes);
-	c->aec_resets = c->nr_resets;
-	r = c->oaes & NVME_OAES_NS_ATTR ? configure(c) : 0;
-	c->events_on = r == 0;
-	return r;
+	/*
+	 * Configured by the first nvme_events_poll() (aec_resets differs);
+	 * then every namespace is identified again, for one that went
+	 * between the driver's start and the notices'.
+	 */
+	c->aec_resets = c->nr_resets - 1u;
+	c->events_on = true;
+	return 0;
 }
 
 /*
- * Ask for the next event, unless one is asked already.  After a reset:
- * configure again, and look at every namespace, for a notice the reset
- * may have swallowed.
+ * Before asking for the next event: after a reset, configure again and
+ * look at every namespace (the reset may have swallowed a notice); finish
+ * a notice that could not be followed up.  Then ask, unless a reset came
+ * meanwhile (its defaults would be in force: all of it again next time).
  */
 static int aer_arm(struct nvme_ctrl *c)
 {
-	bool all[NVME_MAX_NS];
+	bool all[NVME_MAX_NS], changed[NVME_MAX_NS] = { false };
 	unsigned int resets;
 	int r = 0, gone = 0;
 
-	if (c->aer_armed)
-		return 0;
-	if (c->failed)
-		return -EIO;
 	pthread_mutex_lock(&c->admin_lock);
 	resets = c->nr_resets;
 	pthread_mutex_unlock(&c->admin_lock);
 	if (resets != c->aec_resets) {
-		c->aec_resets = resets;	/* before: a reset meanwhile brings us here again */
-		r = c->oaes & NVME_OAES_NS_ATTR ? configure(c) : 0;
+		r = configure(c);
 		if (r < 0)
 			return r;
-		memset(all, 1, sizeof(all));
-		gone = ns_recheck(c, all);
+		c->aec_resets = resets;
+		c->ns_log_pending = (c->oaes & NVME_OAES_NS_ATTR) != 0;
+		c->ns_recheck = true;
+	}
+	if (c->ns_log_pending) {
+		gone = ns_changed(c, changed);
 		if (gone < 0)
 			return gone;
 	}
-	/* Under admin_lock: a reset (which holds it throughout) is not half done. */
+	if (c->ns_recheck) {
+		memset(all, 1, sizeof(all));
+		r = ns_recheck(c, all);
+		if (r < 0)
+			return r;
+		gone += r;
+		c->ns_recheck = false;
+	}
 	pthread_mutex_lock(&c->admin_lock);
-	if (c->admin.live && !c->shut_down) {
+	if (c->admin.live && !c->shut_down && c->nr_resets == c->aec_resets) {
 		struct nvme_sqe sqe = { .opcode = NVME_ADM_ASYNC_EVENT };
 
 		c->aer.op = NVME_OP_FLUSH;	/* anything but a read: no data */
@@ -213,7 +255,7 @@ static int aer_arm(struct nvme_ctrl *c)
 		}
 	}
 	pthread_mutex_unlock(&c->admin_lock);
-	return r < 0 ? r : gone;
+	return r < 0 && r != -EAGAIN ? r : gone;	/* -EAGAIN: the admin queue is full; next time */
 }
 
 int nvme_events_poll(struct nvme_ctrl *c, int timeout_ms)
@@ -221,10 +263,10 @@ int nvme_events_poll(struct nvme_ctrl *c, int timeout_ms)
 	uint32_t dw0;
 	int r, gone = 0;
 
-	if (c->events_on) {
+	if (c->failed)
+		return -EIO;
+	if (c->events_on && !c->aer_armed) {
 		gone = aer_arm(c);
-		if (gone == -EAGAIN)	/* the admin queue is full: again next time */
-			gone = 0;
 		if (gone < 0)
 			return gone;
 	}
@@ -243,22 +285,28 @@ int nvme_events_poll(struct nvme_ctrl *c, int timeout_ms)
 		if (dbk_dev_is_revoked(c->dev) == 1)
 			return -ENODEV;
 	}
-	(void)nvme_queue_poll(&c->admin);	/* or an admin command's wait reaped it */
+	/* Busy: an admin command reaps the queue itself, a reset makes it anew. */
+	if (pthread_mutex_trylock(&c->admin_lock) == 0) {
+		(void)nvme_queue_poll(&c->admin);
+		pthread_mutex_unlock(&c->admin_lock);
+	}
 	if (!c->aer_armed || !__atomic_load_n(&c->aer.completed, __ATOMIC_ACQUIRE))
 		return gone;
 	c->aer_armed = false;
-	if (c->aer.err == -ECANCELED)
-		return gone;	/* a reset ended it: asked again next time */
+	if (c->aer.err && !c->aer.status)
+		return gone;	/* a reset ended it (ECANCELED, or ETIMEDOUT past its deadline): ask again */
 	if (c->aer.err) {
-		/* Asked again at every poll it would fail again: no more events. */
+		/* Asked again, it would fail again: no more events. */
 		nvme_log("Asynchronous Event Request: %s; no more asynchronous events",
-			 c->aer.status ? nvme_status_str(c->aer.status) : strerror(-c->aer.err));
+			 nvme_status_str(c->aer.status));
 		c->events_on = false;
 		return gone;
 	}
 	dw0 = c->aer.result;
 	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE && NVME_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
-		r = ns_changed(c);
+		bool changed[NVME_MAX_NS] = { false };
+
+		r = ns_changed(c, changed);
 		return r < 0 ? r : gone + r;
 	}
 	nvme_log("asynchronous event: type %u, information 0x%02x, log page 0x%02x", NVME_AER_TYPE(dw0),

@@ -172,6 +172,8 @@ struct nvme_ctrl {
 	struct nvme_req aer;
 	bool aer_armed;		/* submitted; its completion not yet looked at */
 	bool events_on;
+	bool ns_log_pending;	/* read the Changed Namespace List before the next request */
+	bool ns_recheck;	/* identify every namespace again before the next request */
 	unsigned int aec_resets;	/* nr_resets when the events were last configured */
 	struct dbk_dma_buf *log_buf;	/* log pages, identify */
 };
@@ -189,6 +191,7 @@ void nvme_ctrl_free(struct nvme_ctrl *c);
 int nvme_admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *cqe);
 const char *nvme_status_str(uint16_t status);
 struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid);
+void nvme_ns_parse(struct nvme_ns *ns, uint32_t nsid, const uint8_t *id);
 int nvme_reg_read64(struct nvme_ctrl *c, uint32_t off, uint64_t *v);
 int nvme_reg_write64(struct nvme_ctrl *c, uint32_t off, uint64_t v);
 

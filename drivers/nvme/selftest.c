@@ -833,6 +833,39 @@ cfs_done:;
 		check(&t, r == 0, "every queue works after the reset%s%s", r ? ": " : "", r ? strerror(-r) : "");
 	}
 
+	/*
+	 * 11b. asynchronous events (event.c) across a reset: the request kept
+	 * outstanding ends with the reset (ETIMEDOUT here: its deadline made
+	 * past, as 10 s on would), which is no error of its own: it is asked
+	 * again, the events configured anew, every namespace identified again
+	 * and none taken for gone.
+	 */
+	{
+		unsigned int k, slot;
+		int err = 0;
+
+		r = nvme_events_start(c);
+		for (k = 0; k < 10 && r >= 0 && !c->aer_armed; k++)
+			r = nvme_events_poll(c, 10);
+		check(&t, r == 0 && c->events_on && c->aer_armed && c->aec_resets == c->nr_resets,
+		      "asynchronous events configured (OAES 0x%x), a request outstanding%s%s", c->oaes,
+		      r ? ": " : "", r ? strerror(-r) : "");
+		pthread_mutex_lock(&c->admin.lock);
+		for (slot = 0; slot + 1u < c->admin.depth; slot++)
+			if (c->admin.slots[slot].req == &c->aer)
+				c->admin.slots[slot].deadline = 0;
+		pthread_mutex_unlock(&c->admin.lock);
+		r = nvme_ctrl_reset(c);
+		if (c->aer.completed)
+			err = c->aer.err;
+		for (k = 0; k < 10 && r >= 0 && !(c->aer_armed && c->aec_resets == c->nr_resets); k++)
+			r = nvme_events_poll(c, 10);
+		check(&t, r == 0 && err == -ETIMEDOUT && c->events_on && c->aer_armed &&
+			  c->aec_resets == c->nr_resets && !ns->gone,
+		      "a reset ends it (%s), it is asked again, configured anew, no namespace gone%s%s",
+		      err ? strerror(-err) : "not ended", r ? ": " : "", r ? strerror(-r) : "");
+	}
+
 	/* 12. a second namespace, if any: its own blocks, the first's untouched */
 	for (i = 0; i < c->nr_ns; i++) {
 		struct nvme_ns *ns2 = &c->ns[i];

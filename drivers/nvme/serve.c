@@ -291,12 +291,13 @@ static void *event_thread(void *arg)
 			dbk_block_stop(s->b);
 			break;
 		}
-		/* Revoked, failed: the completion threads see it too, and say so. */
-		if (r == -ENODEV || r == -EIO)
+		/* Revoked, or the controller failed: the completion threads see it too, and say so. */
+		if (r == -ENODEV || s->c->failed)
 			break;
+		/* A command of ours failed or timed out: tried again at the next poll. */
 		if (r < 0 && ++failures == 10) {
-			nvme_log("asynchronous events: %s, 10 times in a row; no longer looking for them",
-				 strerror(-r));
+			nvme_log("asynchronous events: %s, 10 times in a row; no longer looking for them "
+				 "(a namespace that goes is seen only as failed I/O)", strerror(-r));
 			break;
 		}
 		if (r >= 0)
@@ -307,17 +308,15 @@ static void *event_thread(void *arg)
 	return NULL;
 }
 
-/* The first namespace we can serve, or @nsid. */
+/* @nsid, usable or not, or the first we can serve; NULL: none active. */
 static struct nvme_ns *pick_ns(struct nvme_ctrl *c, uint32_t nsid)
 {
 	unsigned int i;
 
-	if (nsid)
-		return nvme_ns_get(c, nsid);
 	for (i = 0; i < c->nr_ns; i++)
-		if (c->ns[i].usable)
+		if (nsid ? c->ns[i].nsid == nsid : c->ns[i].usable)
 			return &c->ns[i];
-	return NULL;
+	return nsid || !c->nr_ns ? NULL : &c->ns[0];
 }
 
 int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_t nsid)
@@ -330,13 +329,13 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 	int r, rc = 0;
 
 	s.ns = pick_ns(c, nsid);
-	if (!c->nr_ns || (nsid && !s.ns)) {
+	if (!s.ns) {
 		/* Not one to fail on: restarting the driver would not make one. */
-		nvme_log("no namespace to serve: %s", nsid ? "the one asked is not active on the controller" :
+		nvme_log("no namespace to serve: %s", nsid ? "the one asked is not active on the controller (or not among its first 16)" :
 			 "none is active on the controller");
 		return DBK_HANDOVER_EXIT_GONE;
 	}
-	if (!s.ns || !s.ns->usable || s.ns->lba_shift < 9 || s.ns->lba_shift > 12) {
+	if (!s.ns->usable) {
 		nvme_log("no namespace to serve (%s): the kernel's nbd takes blocks of 512 to 4096 "
 			 "bytes without metadata", nsid ? "as asked" : "none usable");
 		return 1;

@@ -41,25 +41,21 @@ modprobe nvme || fail "modprobe nvme"
 kctrl() { local c; for c in /sys/bus/pci/devices/$OTHER/nvme/nvme*; do [ -e "$c" ] && basename "$c"; done; }
 # The shared namespace's block device: the only one, ours being devbroker's.
 # (nvmeXn1; not nvmeXcYn1, a hidden path of the multipath head nvmeXn1).
-kdisk() { ls /sys/block | grep -m1 -E '^nvme[0-9]+n1$' | sed 's|^|/dev/|'; }
+kdisk() { local d; d=$(ls /sys/block | grep -m1 -E '^nvme[0-9]+n1$') && echo "/dev/$d"; }
 wait_for 20 bash -c "[ -n \"\$(ls /sys/bus/pci/devices/$OTHER/nvme 2>/dev/null)\" ]"
 KC=$(kctrl)
 check "the kernel's nvme has the second controller ($OTHER: ${KC:-none})" [ -n "$KC" ]
 
-broker_setup
-cp "$DBK_MANIFESTS/nvme.conf" "$BRK/sys/"
-broker_start
-ctl bind "$BDF" > /dev/null 2>&1
-check "devbrokerctl bind $BDF: $LINK appears" \
-	wait_for 60 bash -c '[ -b "$LINK" ] && [ "$(blockdev --getsize64 "$LINK")" -gt 0 ]'
-NBD=$(basename "$(readlink "$LINK")")
+nvme_broker_bind
 SIZE=$(blockdev --getsize64 "$LINK")
 CNTLID=$(grep -o 'controller ID [0-9]*' "$BROKER_LOG" | tail -n 1 | awk '{print $3}')
 check "the driver's controller ID (${CNTLID:-?}) is not the kernel's ($(cat "/sys/class/nvme/$KC/cntlid"))" \
 	[ -n "$CNTLID" -a "$CNTLID" != "$(cat "/sys/class/nvme/$KC/cntlid")" ]
-wait_for 20 bash -c '[ -n "$(kdisk)" ]'
+wait_for 20 kdisk > /dev/null
 KDISK=$(kdisk)
 # One namespace, two controllers: what ours writes, the kernel's reads.
+# The first MiB, which the writer below leaves alone: written (and
+# flushed) before the namespace goes, it must be there when it comes back.
 head -c 1M /dev/urandom > /tmp/pat
 dd if=/tmp/pat of="$LINK" bs=1M oflag=direct conv=fsync status=none
 check "1 MiB written through /dev/$NBD reads back the same through the kernel's ${KDISK:-?}" \
@@ -68,7 +64,7 @@ check "1 MiB written through /dev/$NBD reads back the same through the kernel's 
 # Detached under a writer.
 pid=$(dev_field "$BDF" pid)
 nshut=$(grep -c 'CSTS.SHST=2' "$BROKER_LOG")
-midio_start write
+MIDIO_OPTS=--offset=1M midio_start write
 t0=$(ms_now)
 nvme detach-ns "/dev/$KC" --namespace-id=1 --controllers="$CNTLID" > /tmp/detach.out 2>&1
 nrc=$?
@@ -108,7 +104,9 @@ ctl bind "$BDF" > /dev/null 2>&1
 check "devbrokerctl bind: $LINK back with $SIZE bytes" \
 	wait_for 60 bash -c '[ -b "$LINK" ] && [ "$(blockdev --getsize64 "$LINK")" = '"$SIZE"' ]'
 NBD=$(basename "$(readlink "$LINK")")
-check "nothing lost: /dev/$NBD and the kernel's $KDISK hold the same $SIZE bytes" \
+check "nothing lost: the MiB written before the detach reads back through /dev/$NBD" \
+	bash -c "cmp /tmp/pat <(dd if='$LINK' bs=1M count=1 iflag=direct status=none)"
+check "... and /dev/$NBD reads what the kernel's $KDISK reads, all $SIZE bytes" \
 	bash -c "cmp <(dd if='$LINK' bs=1M iflag=direct status=none) <(dd if='$KDISK' bs=1M iflag=direct status=none)"
 fio --name=again --filename="$LINK" --ioengine=libaio --direct=1 --rw=randwrite --bsrange=4k-128k \
 	--iodepth=16 --size=8M --verify=crc32c --do_verify=1 > /tmp/fio.out 2>&1

@@ -15,14 +15,9 @@
 # usage: tests/vm/nvme-queues.sh   (vm-nvme-queues)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
+. tests/vm/nvme-lib.sh
 VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
-FAILS=0
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
-diag() { sed 's/^/# /'; }
-export LINK
 command -v fio > /dev/null || skip "# SKIP fio is not installed"
 [ "$(nproc)" -ge 2 ] || skip "# SKIP one vCPU: nbd would make one hardware queue of the two connections"
 
@@ -66,13 +61,7 @@ queues_logged() {	# queues_logged N
 }
 
 modprobe nvme || fail "modprobe nvme"
-broker_setup
-cp "$DBK_MANIFESTS/nvme.conf" "$BRK/sys/"
-broker_start
-ctl bind "$BDF" > /dev/null 2>&1
-check "devbrokerctl bind: $LINK appears" \
-	wait_for 60 bash -c '[ -b "$LINK" ] && [ "$(blockdev --getsize64 "$LINK")" -gt 0 ]'
-NBD=$(basename "$(readlink "$LINK")")
+nvme_broker_bind
 check "the controller grants 1 I/O queue pair of the 2 asked: the driver serves 2 connections on 1" \
 	wait_for 10 queues_logged 1
 grep -E 'grants|serving namespace' "$BROKER_LOG" | diag
