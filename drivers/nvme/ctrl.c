@@ -208,7 +208,8 @@ static int ctrl_enable(struct nvme_ctrl *c)
 /*
  * One admin command, synchronously: the caller holds c->admin_lock.
  * Returns 0, the NVMe status (> 0) when the controller failed it, or a
- * negative errno (-ETIMEDOUT: no completion within cmd_timeout).
+ * negative errno (-ETIMEDOUT: no completion within cmd_timeout; -EIO: no
+ * live admin queue, after a shutdown or a failed reset).
  */
 static int admin_cmd_locked(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *cqe)
 {
@@ -217,6 +218,8 @@ static int admin_cmd_locked(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nv
 	struct nvme_req req = { .op = NVME_OP_FLUSH };	/* op: anything but a read */
 	int slot, r;
 
+	if (!a->live)	/* set under admin_lock, which we hold */
+		return -EIO;
 	slot = nvme_queue_submit_sqe(a, sqe, &req);
 	if (slot < 0)
 		return slot;
@@ -249,7 +252,8 @@ static int admin_cmd_locked(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nv
 		cqe->dw0 = req.result;
 		cqe->status = (uint16_t)(req.status << 1);
 	}
-	return req.status ? (int)req.status : 0;
+	/* No status but an error: a reset's fail_all() ended it, nothing was done. */
+	return req.status ? (int)req.status : req.err;
 }
 
 int nvme_admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *cqe)
@@ -320,12 +324,15 @@ static int identify_ctrl(struct nvme_ctrl *c)
 /* @ns from its Identify Namespace data structure @id (§5.15.2.1). */
 void nvme_ns_parse(struct nvme_ns *ns, uint32_t nsid, const uint8_t *id)
 {
-	uint8_t fmt = id[NVME_IDNS_FLBAS] & 0xf;
+	/* Formats 16..63 (2.0) put the index's high bits in FLBAS 6:5; 1.4 leaves them 0. */
+	uint8_t fmt = (id[NVME_IDNS_FLBAS] & 0xf) | ((id[NVME_IDNS_FLBAS] >> 5) & 3) << 4;
 	uint32_t lbaf = nvme_le32(id + NVME_IDNS_LBAF(fmt));
 
 	memset(ns, 0, sizeof(*ns));
 	ns->nsid = nsid;
-	ns->blocks = nvme_le64(id + NVME_IDNS_NSZE);
+	ns->blocks = ns->nsze_seen = nvme_le64(id + NVME_IDNS_NSZE);
+	memcpy(ns->nguid, id + NVME_IDNS_NGUID, sizeof(ns->nguid));
+	memcpy(ns->eui64, id + NVME_IDNS_EUI64, sizeof(ns->eui64));
 	ns->lba_shift = (lbaf >> 16) & 0xff;
 	ns->ms = lbaf & 0xffff;
 	/* 512 B .. 4 KiB blocks and no metadata: what a bounce slot can carry. */
@@ -359,8 +366,8 @@ static int identify_namespaces(struct nvme_ctrl *c)
 			return r;
 		nvme_ns_parse(ns, list[i], id);
 		if (!ns->usable)
-			nvme_log("namespace %u: format %u (LBADS %u, %u metadata bytes, %llu blocks) "
-				 "is not supported; ignored", ns->nsid, id[NVME_IDNS_FLBAS] & 0xf,
+			nvme_log("namespace %u: format (FLBAS 0x%02x: LBADS %u, %u metadata bytes, %llu blocks) "
+				 "is not supported; ignored", ns->nsid, id[NVME_IDNS_FLBAS],
 				 ns->lba_shift, ns->ms, (unsigned long long)ns->blocks);
 		c->nr_ns++;
 	}
@@ -718,10 +725,11 @@ static int ctrl_reset(struct nvme_ctrl *c, const unsigned int *seen, bool fatal)
 		r = ctrl_enable(c);
 	if (r == 0)
 		r = setup_io_queues(c, true);
+	if (r < 0)
+		c->failed = true;	/* before anyone waiting for admin_lock acts on it */
 	pthread_mutex_unlock(&c->admin_lock);
 	if (r < 0) {
 		nvme_log("the controller did not come back after the reset: %s", strerror(-r));
-		c->failed = true;
 	}
 	nvme_run_callbacks(failed);
 	return r;

@@ -19,13 +19,18 @@
  * Other events are logged and their log page read (so that they are not
  * masked for good); the driver acts on none of them.
  *
- * One caller, serve.c's event thread: the log buffer and the fields of
- * struct nvme_ctrl marked so are its alone.  The admin queue is another
- * matter: it reaps it only under admin_lock (a trylock), so never while a
- * reset makes the queue anew or an admin command waits on it.
+ * What a notice or a reset asks of us (reading the list, identifying a
+ * namespace) is done again, backing off from 200 ms to 10 s, until it
+ * succeeds: a notice does not come twice.  A namespace that cannot be
+ * identified does not keep the others from being, nor the next request
+ * from being asked.
  *
- * Errors: -EREMOTEIO when the controller failed a command of ours (worth
- * trying again), -ENODEV (revoked), -EIO (the controller failed: c->failed).
+ * One caller, serve.c's event thread: the log buffer and the fields of
+ * struct nvme_ctrl marked so are its alone.  It sleeps between looks
+ * rather than on vector 0, which is the admin commands' (and, with one
+ * vector, every queue's): a wake-up it took would cost them a slice.  It
+ * reaps the admin queue only under admin_lock (a trylock), so never while
+ * a reset makes the queue anew or an admin command waits on it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,6 +39,9 @@
 #include <time.h>
 
 #include "nvme.h"
+
+#define RETRY_MIN_MS	200
+#define RETRY_MAX_MS	10000
 
 /* An admin command of ours: 0, -EREMOTEIO if the controller failed it (said), or -errno. */
 static int admin(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *cqe, const char *what)
@@ -82,59 +90,80 @@ static int ns_identify(struct nvme_ctrl *c, uint32_t nsid, struct nvme_ns *ns)
 	return 0;
 }
 
-/* Identify each namespace of ours flagged in @changed again: the gone, the reformatted, the resized. */
-static int ns_recheck(struct nvme_ctrl *c, const bool *changed)
+/* Both give an identifier (non-zero) and they differ. */
+static bool id_differs(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a, zero, n) && memcmp(b, zero, n) && memcmp(a, b, n);
+}
+
+/* Why @now is no longer what @ns served, or NULL if it still is. */
+static const char *ns_gone_why(const struct nvme_ns *ns, const struct nvme_ns *now)
+{
+	if (!now->blocks)
+		return "no longer active on this controller (detached or deleted)";
+	if (id_differs(ns->nguid, now->nguid, sizeof(ns->nguid)) ||
+	    id_differs(ns->eui64, now->eui64, sizeof(ns->eui64)))
+		return "another namespace now (its NGUID or EUI-64 changed: deleted and made anew)";
+	if (now->lba_shift != ns->lba_shift || now->ms != ns->ms)
+		return "formatted anew (another block size or metadata size)";
+	return NULL;
+}
+
+/*
+ * Identify the namespaces marked for it again: the gone, the replaced, the
+ * reformatted, the resized.  One that fails stays marked (0 or -errno of
+ * the last failure); the number found gone otherwise.
+ */
+static int ns_recheck(struct nvme_ctrl *c, int *err)
 {
 	unsigned int j, gone = 0;
 	struct nvme_ns now;
+	const char *why;
 	int r;
 
+	*err = 0;
 	for (j = 0; j < c->nr_ns; j++) {
 		struct nvme_ns *ns = &c->ns[j];
 
-		if (!changed[j] || __atomic_load_n(&ns->gone, __ATOMIC_ACQUIRE))
+		if (!ns->recheck)
 			continue;
-		r = ns_identify(c, ns->nsid, &now);
-		if (r < 0)
-			return r;
-		if (!now.blocks) {
-			nvme_log("namespace %u is no longer active on this controller (detached or deleted)",
-				 ns->nsid);
-		} else if (now.lba_shift != ns->lba_shift || now.ms != ns->ms) {
-			nvme_log("namespace %u was formatted anew (blocks of %u bytes with %u metadata bytes, "
-				 "were %u and %u): what was served is gone", ns->nsid, 1u << now.lba_shift,
-				 now.ms, 1u << ns->lba_shift, ns->ms);
-		} else {
-			/* The disk keeps the size it was connected with until the driver starts again. */
-			if (now.blocks != ns->blocks)
-				nvme_log("namespace %u changed size: %" PRIu64 " blocks, was %" PRIu64,
-					 ns->nsid, now.blocks, ns->blocks);
+		if (__atomic_load_n(&ns->gone, __ATOMIC_ACQUIRE)) {
+			ns->recheck = false;
 			continue;
 		}
-		__atomic_store_n(&ns->gone, true, __ATOMIC_RELEASE);
-		gone++;
+		r = ns_identify(c, ns->nsid, &now);
+		if (r < 0) {
+			*err = r;
+			continue;
+		}
+		ns->recheck = false;
+		why = ns_gone_why(ns, &now);
+		if (why) {
+			nvme_log("namespace %u is %s", ns->nsid, why);
+			__atomic_store_n(&ns->gone, true, __ATOMIC_RELEASE);
+			gone++;
+		} else if (now.blocks != ns->nsze_seen) {
+			/* The disk keeps the size it was connected with until the driver starts again. */
+			nvme_log("namespace %u changed size: %" PRIu64 " blocks, was %" PRIu64, ns->nsid,
+				 now.blocks, ns->nsze_seen);
+			ns->nsze_seen = now.blocks;
+		}
 	}
 	return (int)gone;
 }
 
-/*
- * A Namespace Attribute Changed notice: the Changed Namespace List (which
- * also lets the next notice through), then which of ours changed, and how.
- * Until both are done, ns_log_pending and ns_recheck have them done again
- * before the next request: the notice will not come again.
- */
-static int ns_changed(struct nvme_ctrl *c, bool *changed)
+/* The Changed Namespace List (which also lets the next notice through): mark ours in it. */
+static int ns_read_list(struct nvme_ctrl *c)
 {
 	const uint8_t *log = dbk_dma_buf_get_vaddr(c->log_buf);
 	unsigned int i, j;
 	int r;
 
-	c->ns_log_pending = true;
 	r = get_log(c, NVME_LOG_CHANGED_NS, NVME_PAGE_SIZE);
-	if (r < 0) {
-		c->ns_recheck = true;
+	if (r < 0)
 		return r;
-	}
 	c->ns_log_pending = false;
 	for (i = 0; i < NVME_PAGE_SIZE / 4; i++) {
 		uint32_t nsid = nvme_le32(log + 4 * i);
@@ -144,7 +173,7 @@ static int ns_changed(struct nvme_ctrl *c, bool *changed)
 			break;	/* the list ends with zeroes */
 		for (j = 0; j < c->nr_ns; j++) {
 			if (nsid == NVME_LOG_CHANGED_NS_MANY || c->ns[j].nsid == nsid) {
-				changed[j] = true;
+				c->ns[j].recheck = true;
 				ours = true;
 			}
 		}
@@ -153,10 +182,7 @@ static int ns_changed(struct nvme_ctrl *c, bool *changed)
 		if (!ours)
 			nvme_log("namespace %u changed (not one this driver found at start: ignored)", nsid);
 	}
-	r = ns_recheck(c, changed);
-	if (r < 0)
-		c->ns_recheck = true;
-	return r;
+	return 0;
 }
 
 /*
@@ -203,88 +229,96 @@ int nvme_events_start(struct nvme_ctrl *c)
 	 * between the driver's start and the notices'.
 	 */
 	c->aec_resets = c->nr_resets - 1u;
+	c->retry_at = 0;
+	c->retry_ms = RETRY_MIN_MS;
 	c->events_on = true;
 	return 0;
 }
 
 /*
- * Before asking for the next event: after a reset, configure again and
- * look at every namespace (the reset may have swallowed a notice); finish
- * a notice that could not be followed up.  Then ask, unless a reset came
- * meanwhile (its defaults would be in force: all of it again next time).
+ * What is owed: after a reset, configure again and look at every
+ * namespace (the reset may have swallowed a notice); the Changed
+ * Namespace List of a notice, the namespaces to identify.  The number
+ * found gone; a failure backs off (what is left stays owed).
  */
-static int aer_arm(struct nvme_ctrl *c)
+static int follow_up(struct nvme_ctrl *c)
 {
-	bool all[NVME_MAX_NS], changed[NVME_MAX_NS] = { false };
-	unsigned int resets;
-	int r = 0, gone = 0;
+	unsigned int resets, j;
+	int r = 0, err = 0, gone = 0;
 
 	pthread_mutex_lock(&c->admin_lock);
 	resets = c->nr_resets;
 	pthread_mutex_unlock(&c->admin_lock);
 	if (resets != c->aec_resets) {
 		r = configure(c);
-		if (r < 0)
-			return r;
-		c->aec_resets = resets;
-		c->ns_log_pending = (c->oaes & NVME_OAES_NS_ATTR) != 0;
-		c->ns_recheck = true;
-	}
-	if (c->ns_log_pending) {
-		gone = ns_changed(c, changed);
-		if (gone < 0)
-			return gone;
-	}
-	if (c->ns_recheck) {
-		memset(all, 1, sizeof(all));
-		r = ns_recheck(c, all);
-		if (r < 0)
-			return r;
-		gone += r;
-		c->ns_recheck = false;
-	}
-	pthread_mutex_lock(&c->admin_lock);
-	if (c->admin.live && !c->shut_down && c->nr_resets == c->aec_resets) {
-		struct nvme_sqe sqe = { .opcode = NVME_ADM_ASYNC_EVENT };
-
-		c->aer.op = NVME_OP_FLUSH;	/* anything but a read: no data */
-		r = nvme_queue_submit_sqe(&c->admin, &sqe, &c->aer);
-		if (r >= 0) {
-			c->aer_armed = true;
-			r = 0;
+		if (r == 0) {
+			c->aec_resets = resets;
+			c->ns_log_pending = (c->oaes & NVME_OAES_NS_ATTR) != 0;
+			for (j = 0; j < c->nr_ns; j++)
+				c->ns[j].recheck = true;
 		}
 	}
+	if (r == 0 && c->ns_log_pending)
+		r = ns_read_list(c);
+	gone = ns_recheck(c, &err);	/* whatever was marked, even if the list was not read */
+	if (r == 0)
+		r = err;
+	if (r < 0) {
+		c->retry_at = nvme_now_ns() + (uint64_t)c->retry_ms * 1000000u;
+		c->retry_ms = c->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : c->retry_ms * 2;
+	} else {
+		c->retry_at = 0;
+		c->retry_ms = RETRY_MIN_MS;
+	}
+	return gone;
+}
+
+static bool owed(const struct nvme_ctrl *c)
+{
+	unsigned int j;
+
+	if (c->ns_log_pending || __atomic_load_n(&c->nr_resets, __ATOMIC_RELAXED) != c->aec_resets)
+		return true;
+	for (j = 0; j < c->nr_ns; j++)
+		if (c->ns[j].recheck)
+			return true;
+	return false;
+}
+
+/* Ask for the next event, unless a reset came since the events were configured. */
+static void aer_arm(struct nvme_ctrl *c)
+{
+	struct nvme_sqe sqe = { .opcode = NVME_ADM_ASYNC_EVENT };
+	int r;
+
+	pthread_mutex_lock(&c->admin_lock);
+	if (c->admin.live && !c->shut_down && c->nr_resets == c->aec_resets) {
+		c->aer.op = NVME_OP_FLUSH;	/* anything but a read: no data */
+		r = nvme_queue_submit_sqe(&c->admin, &sqe, &c->aer);
+		if (r >= 0)
+			c->aer_armed = true;
+		/* else -EAGAIN (the admin queue is full) or the doorbell failed: next time */
+	}
 	pthread_mutex_unlock(&c->admin_lock);
-	return r < 0 && r != -EAGAIN ? r : gone;	/* -EAGAIN: the admin queue is full; next time */
 }
 
 int nvme_events_poll(struct nvme_ctrl *c, int timeout_ms)
 {
+	int gone = 0;
 	uint32_t dw0;
-	int r, gone = 0;
 
 	if (c->failed)
 		return -EIO;
-	if (c->events_on && !c->aer_armed) {
-		gone = aer_arm(c);
-		if (gone < 0)
-			return gone;
+	if (c->events_on) {
+		if (owed(c) && nvme_now_ns() >= c->retry_at)
+			gone = follow_up(c);
+		if (!c->aer_armed)
+			aer_arm(c);
 	}
-	/*
-	 * Vector 0 is the admin queue's own when there are others; shared
-	 * with the I/O queues otherwise, where sleeping on it would take
-	 * their wake-ups: then look every @timeout_ms.
-	 */
-	if (c->use_irq && c->nr_vectors > 1) {
-		r = dbk_irq_wait(c->dev, 0, timeout_ms);
-		if (r < 0 && r != -ETIMEDOUT)
-			return r;
-	} else {
-		nanosleep(&(struct timespec){ .tv_sec = timeout_ms / 1000,
-					      .tv_nsec = (timeout_ms % 1000) * 1000000L }, NULL);
-		if (dbk_dev_is_revoked(c->dev) == 1)
-			return -ENODEV;
-	}
+	nanosleep(&(struct timespec){ .tv_sec = timeout_ms / 1000,
+				      .tv_nsec = (timeout_ms % 1000) * 1000000L }, NULL);
+	if (dbk_dev_is_revoked(c->dev) == 1)
+		return -ENODEV;
 	/* Busy: an admin command reaps the queue itself, a reset makes it anew. */
 	if (pthread_mutex_trylock(&c->admin_lock) == 0) {
 		(void)nvme_queue_poll(&c->admin);
@@ -304,10 +338,8 @@ int nvme_events_poll(struct nvme_ctrl *c, int timeout_ms)
 	}
 	dw0 = c->aer.result;
 	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE && NVME_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
-		bool changed[NVME_MAX_NS] = { false };
-
-		r = ns_changed(c, changed);
-		return r < 0 ? r : gone + r;
+		c->ns_log_pending = true;
+		return gone + follow_up(c);	/* at once, whatever the backoff */
 	}
 	nvme_log("asynchronous event: type %u, information 0x%02x, log page 0x%02x", NVME_AER_TYPE(dw0),
 		 NVME_AER_INFO(dw0), NVME_AER_LOG(dw0));

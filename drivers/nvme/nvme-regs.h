@@ -212,7 +212,9 @@ struct nvme_dsm_range {		/* §6.7, figure "Dataset Management - Range Definition
 #define NVME_IDNS_NCAP		8
 #define NVME_IDNS_NUSE		16
 #define NVME_IDNS_NLBAF		25	/* number of LBA formats, 0's based */
-#define NVME_IDNS_FLBAS		26	/* 3:0 the format in use, bit 4 metadata at end of LBA */
+#define NVME_IDNS_FLBAS		26	/* 3:0 the format in use (2.0: 6:5 its high bits), bit 4 metadata at end of LBA */
+#define NVME_IDNS_NGUID		104	/* 16 bytes: Namespace Globally Unique Identifier */
+#define NVME_IDNS_EUI64		120	/* 8 bytes: IEEE Extended Unique Identifier */
 #define NVME_IDNS_LBAF(i)	(128 + 4 * (i))	/* MS 15:0, LBADS 23:16 (log2), RP 25:24 */
 
 /* The data structures are little endian (§1.5 conventions), our CPU need not be. */

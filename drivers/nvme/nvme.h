@@ -124,8 +124,13 @@ struct nvme_ns {
 	uint64_t blocks;	/* NSZE */
 	uint32_t lba_shift;	/* log2 of the block size */
 	uint32_t ms;		/* metadata bytes per block (we need 0) */
+	uint8_t nguid[16];	/* its identity, where the controller gives one (zeroes: none) */
+	uint8_t eui64[8];
 	bool usable;
 	bool gone;		/* atomic: no longer active here (event.c) */
+	/* event.c's */
+	bool recheck;		/* to be identified again */
+	uint64_t nsze_seen;	/* NSZE when last identified (blocks stays what is served) */
 };
 
 struct nvme_ctrl {
@@ -172,9 +177,10 @@ struct nvme_ctrl {
 	struct nvme_req aer;
 	bool aer_armed;		/* submitted; its completion not yet looked at */
 	bool events_on;
-	bool ns_log_pending;	/* read the Changed Namespace List before the next request */
-	bool ns_recheck;	/* identify every namespace again before the next request */
+	bool ns_log_pending;	/* the Changed Namespace List still to be read */
 	unsigned int aec_resets;	/* nr_resets when the events were last configured */
+	uint64_t retry_at;	/* nvme_now_ns(): follow-ups that failed, tried again then */
+	unsigned int retry_ms;	/* the backoff: 200 ms, doubling to 10 s */
 	struct dbk_dma_buf *log_buf;	/* log pages, identify */
 };
 
@@ -198,7 +204,8 @@ int nvme_reg_write64(struct nvme_ctrl *c, uint32_t off, uint64_t v);
 /*
  * event.c: asynchronous events, for one thread while the driver serves.
  * nvme_events_poll() waits up to @timeout_ms for one and handles it: the
- * number of namespaces it found gone (ns->gone set), or -errno.
+ * number of namespaces it found gone (ns->gone set), or -ENODEV (revoked),
+ * -EIO (the controller failed).
  */
 int nvme_events_start(struct nvme_ctrl *c);
 int nvme_events_poll(struct nvme_ctrl *c, int timeout_ms);

@@ -280,9 +280,10 @@ static void *completion_thread(void *arg)
 static void *event_thread(void *arg)
 {
 	struct serve *s = arg;
-	int r, failures = 0;
+	int r;
 
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && !__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
+		/* What fails in there (a command of ours) is tried again, backing off. */
 		r = nvme_events_poll(s->c, WAIT_MS);
 		if (__atomic_load_n(&s->ns->gone, __ATOMIC_ACQUIRE)) {
 			__atomic_store_n(&s->gone, 1, __ATOMIC_RELEASE);
@@ -292,18 +293,8 @@ static void *event_thread(void *arg)
 			break;
 		}
 		/* Revoked, or the controller failed: the completion threads see it too, and say so. */
-		if (r == -ENODEV || s->c->failed)
+		if (r < 0)
 			break;
-		/* A command of ours failed or timed out: tried again at the next poll. */
-		if (r < 0 && ++failures == 10) {
-			nvme_log("asynchronous events: %s, 10 times in a row; no longer looking for them "
-				 "(a namespace that goes is seen only as failed I/O)", strerror(-r));
-			break;
-		}
-		if (r >= 0)
-			failures = 0;
-		else
-			nanosleep(&(struct timespec){ .tv_nsec = WAIT_MS * 1000000L }, NULL);
 	}
 	return NULL;
 }
@@ -338,7 +329,7 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 	if (!s.ns->usable) {
 		nvme_log("no namespace to serve (%s): the kernel's nbd takes blocks of 512 to 4096 "
 			 "bytes without metadata", nsid ? "as asked" : "none usable");
-		return 1;
+		return DBK_HANDOVER_EXIT_GONE;	/* likewise */
 	}
 	if (!c->nr_io) {
 		nvme_log("no I/O queue pair: nothing to serve on");

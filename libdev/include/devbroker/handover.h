@@ -78,8 +78,9 @@ enum dbk_handover_fd {
 
 /**
  * The exit status by which a driver says that what it serves is gone
- * while its device stays: an NVMe namespace detached or deleted, a medium
- * taken out.  Starting it again would not bring it back, so devbrokerd
+ * while its device stays, or was never there: an NVMe namespace detached
+ * or deleted, none it can serve, a medium taken out.  Starting it again
+ * would not bring it back, so devbrokerd
  * does not, whatever the manifest's Restart= says: it ends the driver's
  * frontends (a disk is disconnected, and what was queued on it fails with
  * EIO) and leaves the device idle until `devbrokerctl bind`.  Any other
