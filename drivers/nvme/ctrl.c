@@ -218,7 +218,7 @@ static int admin_cmd_locked(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nv
 	struct nvme_req req = { .op = NVME_OP_FLUSH };	/* op: anything but a read */
 	int slot, r;
 
-	if (!a->live)	/* set under admin_lock, which we hold */
+	if (!a->live)	/* changed under admin_lock, which we hold, once threads run */
 		return -EIO;
 	slot = nvme_queue_submit_sqe(a, sqe, &req);
 	if (slot < 0)
@@ -794,8 +794,10 @@ int nvme_ctrl_shutdown(struct nvme_ctrl *c)
 			      c->timeout_ms > 10000 ? c->timeout_ms : 10000, "shutting down (CC.SHN)");
 	if (r < 0)
 		ret = r;
+	pthread_mutex_lock(&c->admin_lock);
 	c->shut_down = true;
 	c->admin.live = false;
+	pthread_mutex_unlock(&c->admin_lock);
 	return ret;
 }
 

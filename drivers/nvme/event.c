@@ -162,8 +162,14 @@ static int ns_read_list(struct nvme_ctrl *c)
 	int r;
 
 	r = get_log(c, NVME_LOG_CHANGED_NS, NVME_PAGE_SIZE);
-	if (r < 0)
+	if (r < 0) {
+		/* Without the list, every namespace is looked at; a refusal is not asked again. */
+		for (j = 0; j < c->nr_ns; j++)
+			c->ns[j].recheck = true;
+		if (r == -EREMOTEIO)
+			c->ns_log_pending = false;
 		return r;
+	}
 	c->ns_log_pending = false;
 	for (i = 0; i < NVME_PAGE_SIZE / 4; i++) {
 		uint32_t nsid = nvme_le32(log + 4 * i);
@@ -200,13 +206,17 @@ static int configure(struct nvme_ctrl *c)
 		return 0;
 	sqe.cdw10 = NVME_FEAT_ASYNC_EVENT;
 	r = admin(c, &sqe, &cqe, "Get Features (Asynchronous Event Configuration)");
-	if (r < 0)
-		return r;
-	memset(&sqe, 0, sizeof(sqe));
-	sqe.opcode = NVME_ADM_SET_FEATURES;
-	sqe.cdw10 = NVME_FEAT_ASYNC_EVENT;
-	sqe.cdw11 = cqe.dw0 | NVME_AEC_NS_ATTR;
-	return admin(c, &sqe, NULL, "Set Features (Asynchronous Event Configuration)");
+	if (r == 0) {
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.opcode = NVME_ADM_SET_FEATURES;
+		sqe.cdw10 = NVME_FEAT_ASYNC_EVENT;
+		sqe.cdw11 = cqe.dw0 | NVME_AEC_NS_ATTR;
+		r = admin(c, &sqe, NULL, "Set Features (Asynchronous Event Configuration)");
+	}
+	if (r == -EREMOTEIO)
+		nvme_log("no Namespace Attribute Notices: a namespace that goes is seen at a reset, or "
+			 "as failed I/O");
+	return r;
 }
 
 int nvme_events_start(struct nvme_ctrl *c)
@@ -251,11 +261,17 @@ static int follow_up(struct nvme_ctrl *c)
 	pthread_mutex_unlock(&c->admin_lock);
 	if (resets != c->aec_resets) {
 		r = configure(c);
-		if (r == 0) {
+		/*
+		 * Refused (a status): the controller will not send the notices
+		 * (said once, in configure()), but other events, and the
+		 * namespaces' second look, still are; asked again after a reset.
+		 */
+		if (r == 0 || r == -EREMOTEIO) {
 			c->aec_resets = resets;
-			c->ns_log_pending = (c->oaes & NVME_OAES_NS_ATTR) != 0;
+			c->ns_log_pending = r == 0 && (c->oaes & NVME_OAES_NS_ATTR);
 			for (j = 0; j < c->nr_ns; j++)
 				c->ns[j].recheck = true;
+			r = 0;
 		}
 	}
 	if (r == 0 && c->ns_log_pending)
