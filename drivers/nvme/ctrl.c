@@ -266,16 +266,22 @@ int nvme_admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *c
 	return r;
 }
 
+/* Identify (§5.15) into @buf (a page), the caller holding admin_lock: as admin_cmd_locked(). */
+static int identify_into(struct nvme_ctrl *c, uint32_t cns, uint32_t nsid, struct dbk_dma_buf *buf)
+{
+	struct nvme_sqe sqe = { .opcode = NVME_ADM_IDENTIFY, .nsid = nsid };
+
+	sqe.prp1 = dbk_dma_buf_get_iova(buf);
+	sqe.cdw10 = cns;
+	memset(dbk_dma_buf_get_vaddr(buf), 0, NVME_PAGE_SIZE);
+	return admin_cmd_locked(c, &sqe, NULL);
+}
+
 /* Identify (§5.15) into c->id_buf. */
 static int identify(struct nvme_ctrl *c, uint32_t cns, uint32_t nsid)
 {
-	struct nvme_sqe sqe = { .opcode = NVME_ADM_IDENTIFY, .nsid = nsid };
-	int r;
+	int r = identify_into(c, cns, nsid, c->id_buf);
 
-	sqe.prp1 = dbk_dma_buf_get_iova(c->id_buf);
-	sqe.cdw10 = cns;
-	memset(dbk_dma_buf_get_vaddr(c->id_buf), 0, NVME_PAGE_SIZE);
-	r = admin_cmd_locked(c, &sqe, NULL);
 	if (r > 0)
 		nvme_log("Identify CNS %u NSID %u: %s", cns, nsid, nvme_status_str((uint16_t)r));
 	return r > 0 ? -EIO : r;
@@ -337,6 +343,34 @@ void nvme_ns_parse(struct nvme_ns *ns, uint32_t nsid, const uint8_t *id)
 	ns->ms = lbaf & 0xffff;
 	/* 512 B .. 4 KiB blocks and no metadata: what a bounce slot can carry. */
 	ns->usable = ns->blocks && ns->lba_shift >= 9 && ns->lba_shift <= 12 && !ns->ms;
+}
+
+/*
+ * Identify Namespace @nsid again, into @buf (a page: c->id_buf is
+ * bring-up's, under admin_lock throughout), parsed into @ns; ns->blocks 0
+ * if it is not active on this controller.  0, or -EIO (the controller
+ * failed it: said) or another -errno.
+ */
+int nvme_identify_ns(struct nvme_ctrl *c, uint32_t nsid, struct dbk_dma_buf *buf, struct nvme_ns *ns)
+{
+	int r;
+
+	pthread_mutex_lock(&c->admin_lock);
+	r = identify_into(c, NVME_CNS_NS, nsid, buf);
+	pthread_mutex_unlock(&c->admin_lock);
+	/* Invalid Namespace: some controllers say so of an inactive NSID (others return zeroes). */
+	if (r > 0 && NVME_SCT(r) == 0 && NVME_SC(r) == NVME_SC_INVALID_NS) {
+		memset(ns, 0, sizeof(*ns));
+		ns->nsid = nsid;
+		return 0;
+	}
+	if (r > 0) {
+		nvme_log("Identify Namespace %u: %s", nsid, nvme_status_str((uint16_t)r));
+		return -EIO;
+	}
+	if (r == 0)
+		nvme_ns_parse(ns, nsid, dbk_dma_buf_get_vaddr(buf));
+	return r;
 }
 
 /* The active namespace list (CNS 02h), then Identify Namespace for each. */

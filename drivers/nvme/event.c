@@ -64,32 +64,6 @@ static int get_log(struct nvme_ctrl *c, uint8_t lid, uint32_t bytes)
 	return admin(c, &sqe, NULL, "Get Log Page");
 }
 
-/* Identify Namespace (§5.15.2.1) @nsid into @ns; blocks 0 if it is not active here. */
-static int ns_identify(struct nvme_ctrl *c, uint32_t nsid, struct nvme_ns *ns)
-{
-	struct nvme_sqe sqe = { .opcode = NVME_ADM_IDENTIFY, .nsid = nsid };
-	int r;
-
-	sqe.prp1 = dbk_dma_buf_get_iova(c->log_buf);
-	sqe.cdw10 = NVME_CNS_NS;
-	memset(dbk_dma_buf_get_vaddr(c->log_buf), 0, NVME_PAGE_SIZE);
-	r = nvme_admin_cmd(c, &sqe, NULL);
-	/* Invalid Namespace: some controllers say so of an inactive NSID. */
-	if (r > 0 && NVME_SCT(r) == 0 && NVME_SC(r) == NVME_SC_INVALID_NS) {
-		memset(ns, 0, sizeof(*ns));
-		ns->nsid = nsid;
-		return 0;
-	}
-	if (r > 0) {
-		nvme_log("Identify Namespace %u: %s", nsid, nvme_status_str((uint16_t)r));
-		return -EREMOTEIO;
-	}
-	if (r < 0)
-		return r;
-	nvme_ns_parse(ns, nsid, dbk_dma_buf_get_vaddr(c->log_buf));
-	return 0;
-}
-
 /* Both give an identifier (non-zero) and they differ. */
 static bool id_differs(const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -133,7 +107,7 @@ static int ns_recheck(struct nvme_ctrl *c, int *err)
 			ns->recheck = false;
 			continue;
 		}
-		r = ns_identify(c, ns->nsid, &now);
+		r = nvme_identify_ns(c, ns->nsid, c->log_buf, &now);
 		if (r < 0) {
 			*err = r;
 			continue;

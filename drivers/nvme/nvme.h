@@ -198,6 +198,7 @@ int nvme_admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *sqe, struct nvme_cqe *c
 const char *nvme_status_str(uint16_t status);
 struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid);
 void nvme_ns_parse(struct nvme_ns *ns, uint32_t nsid, const uint8_t *id);
+int nvme_identify_ns(struct nvme_ctrl *c, uint32_t nsid, struct dbk_dma_buf *buf, struct nvme_ns *ns);
 int nvme_reg_read64(struct nvme_ctrl *c, uint32_t off, uint64_t *v);
 int nvme_reg_write64(struct nvme_ctrl *c, uint32_t off, uint64_t v);
 

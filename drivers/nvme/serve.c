@@ -28,8 +28,8 @@
  * no longer active on the controller (detached by another controller of
  * its subsystem, or deleted: the event thread learns it from a Namespace
  * Attribute Changed notice) fails all that follows with EIO and stops the
- * disk; what is in flight ends as the controller ends it (Invalid
- * Namespace: EIO), the controller is shut down, and the driver exits with
+ * disk; what is in flight ends as the controller ends it (an error
+ * status: EIO), the controller is shut down, and the driver exits with
  * DBK_HANDOVER_EXIT_GONE: devbrokerd must not restart it, and ends the
  * disk (<devbroker/handover.h>).
  */
@@ -69,7 +69,6 @@ struct serve {
 	pthread_t events;
 	bool events_started;
 	int dead;	/* atomic: revoked (or the controller failed); fail everything with EIO */
-	int gone;	/* atomic: the namespace went; fail what follows with EIO */
 	int stop;	/* atomic: completion threads end */
 };
 
@@ -197,7 +196,8 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	struct breq *br;
 	int r;
 
-	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) || __atomic_load_n(&s->gone, __ATOMIC_ACQUIRE)) {
+	/* ns->gone: event.c found the namespace gone (the event thread stops the disk). */
+	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) || __atomic_load_n(&s->ns->gone, __ATOMIC_ACQUIRE)) {
 		dbk_block_complete(req, -EIO);
 		return;
 	}
@@ -286,7 +286,6 @@ static void *event_thread(void *arg)
 		/* What fails in there (a command of ours) is tried again, backing off. */
 		r = nvme_events_poll(s->c, WAIT_MS);
 		if (__atomic_load_n(&s->ns->gone, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&s->gone, 1, __ATOMIC_RELEASE);
 			nvme_log("namespace %u is gone: failing the requests that follow with EIO, stopping the disk",
 				 s->ns->nsid);
 			dbk_block_stop(s->b);
@@ -432,7 +431,7 @@ out:
 		nvme_log("controller shut down (CC.SHN): CSTS 0x%x, CSTS.SHST=%u (shutdown processing complete)",
 			 csts, (csts & NVME_CSTS_SHST_MASK) >> 2);
 	}
-	if (__atomic_load_n(&s.gone, __ATOMIC_ACQUIRE) && rc != 3) {
+	if (__atomic_load_n(&s.ns->gone, __ATOMIC_ACQUIRE) && rc != 3) {
 		nvme_log("namespace %u is gone: exiting with status %d, not to be restarted", s.ns->nsid,
 			 DBK_HANDOVER_EXIT_GONE);
 		rc = DBK_HANDOVER_EXIT_GONE;
