@@ -17,8 +17,14 @@
 #   ping     PINGS pings of the peer, 10 ms apart: RTT p50 and p99
 # and the guest's CPU time per case (/proc/stat: the window's wall time x
 # CPUs - idle), split into the driver process and the rest.
+# Then the TAP frontend's ceiling for ping (CEIL rounds, phase "ceiling",
+# "ceiling" against "kernel"): tests/helpers/dbk-netecho, on NIC 1's grant
+# (it never touches the NIC), answers the same pings itself through the
+# same kind of TAP: a round trip through the frontend with no device, no
+# wire and no peer behind it.  What it cannot reach, no driver behind a
+# TAP can.
 # Numbers only: it never fails on a ratio.  TAP; the table as diagnostics.
-# usage: bench/e1000e-bench.sh [ROUNDS [RUNTIME [PINGS]]]
+# usage: bench/e1000e-bench.sh [ROUNDS [RUNTIME [PINGS [CEIL_ROUNDS]]]]
 #   E1000E_BENCH_CASES="ping tcp-tx": only these cases (default: all four)
 #   E1000E_BENCH_ARGS="--poll always": appended to the driver's Exec=
 #   E1000E_BENCH_CPU=N: the clients of both sides (ping, iperf3 -c), the
@@ -36,7 +42,8 @@
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
 . tests/vm/e1000e-lib.sh
-ROUNDS=${1:-3} RUNTIME=${2:-5} PINGS=${3:-200}
+ROUNDS=${1:-3} RUNTIME=${2:-5} PINGS=${3:-200} CEIL=${4:-2}
+PHASE=main
 IF=dbk0
 BENCH_NAME=e1000e-bench
 . bench/bench-lib.sh
@@ -98,7 +105,7 @@ run() {	# run ROUND CASE SIDE
 	local round=$1 case=$2 side=$3 ns=() c0 c1 t0 t1 rc=0
 	[ "$side" = kernel ] && ns=(ip netns exec kern)
 	ns+=("${PIN[@]}")
-	progress "round $round/$ROUNDS: $case on $side"
+	progress "$PHASE round $round/$([ "$PHASE" = ceiling ] && echo "$CEIL" || echo "$ROUNDS"): $case on $side"
 	pkill -f 'iperf3 -s' 2>/dev/null; sleep 0.2
 	ip netns exec peer "${PIN[@]}" iperf3 -s -D > /dev/null 2>&1; sleep 0.5
 	local sif=$IF sns= l0=() l1=()
@@ -117,16 +124,16 @@ run() {	# run ROUND CASE SIDE
 	bench_perf_stop
 	[ "$case" = udp-64 ] && l1=($(losses "$sns" "$sif") $(losses peer "$PEER_IF"))
 	python3 - "$OUT/run.json" "$round" "$case" "$side" "$rc" "$c0" "$c1" "$(( (t1 - t0) / 1000 ))" "$(nproc)" "$(getconf CLK_TCK)" \
-		"${l0[*]}" "${l1[*]}" \
+		"${l0[*]}" "${l1[*]}" "$PHASE" \
 		>> "$OUT/runs.jsonl" 2>> "$OUT/summary" <<-'EOF'
 	import json, re, sys
-	f, rnd, case, side, rc, c0, c1, ms, ncpu, hz, l0, l1 = sys.argv[1:]
+	f, rnd, case, side, rc, c0, c1, ms, ncpu, hz, l0, l1, phase = sys.argv[1:]
 	b0, i0, d0 = map(int, c0.split()); b1, i1, d1 = map(int, c1.split())
-	rec = dict(round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms))
+	rec = dict(phase=phase, round=int(rnd), case=case, side=side, rc=int(rc), wall_ms=int(ms))
 	us = 1e6 / int(hz)
 	wall = int(ms) * 1000.0 * int(ncpu)
 	rec["cpu_ms"] = max(wall - (i1 - i0) * us, 0.0) / 1000.0
-	rec["drv_cpu_ms"] = (d1 - d0) * us / 1000.0 if side == "ours" else 0.0
+	rec["drv_cpu_ms"] = (d1 - d0) * us / 1000.0 if side != "kernel" else 0.0
 	text = open(f).read()
 	try:
 	    if case == "ping":
@@ -197,9 +204,37 @@ broker_stop
 # The driver's counters at its exit: frames, drops, MPC (frames the NIC had
 # no receive descriptor for: a driver too slow to refill its ring), polling.
 grep -E 'e1000e: ([0-9]+ frames received|poll |offloads: sent)' "$BROKER_LOG" | tail -n 3 | diag
+
+# --- the TAP frontend's ceiling for ping: dbk-netecho answers as the peer -----
+if [ "$CEIL" -gt 0 ] && [[ " ${CASES[*]} " == *" ping "* ]]; then
+	rm -f "$BRK"/sys/*.conf
+	{
+		printf '[Driver]\nName=ceiling\nExec=%s 10.89.0.3\nDynamicUser=yes\nAutoBind=no\n' "$DBK_HELPERS/dbk-netecho"
+		# BAR0 in the grant, never used: e1000e_firewall, still loaded from
+		# the driver's manifest, refuses a grant it cannot mediate.
+		printf '[Match]\nPCI=pci:v00008086d000010D3*\n[Frontend]\nNetwork=dbk%%i\n[Rights]\nBARs=0\n'
+	} > "$BRK/sys/ceiling.conf"
+	broker_start
+	ctl bind "$ours" > /dev/null 2>&1
+	wait_for 60 bash -c "ip link show $IF > /dev/null 2>&1" || { tail -n 20 "$BROKER_LOG" | diag; fail "ceiling: no $IF (dbk-netecho)"; }
+	ip addr add 10.89.0.1/24 dev $IF && ip link set $IF up
+	wait_for 30 busybox ping -c 1 -W 2 10.89.0.3 > /dev/null || { tail -n 20 "$BROKER_LOG" | diag; fail "ceiling: no answer through $IF"; }
+	DRV_PID=$(dev_field "$ours" pid)
+	[ -z "${E1000E_BENCH_CPU:-}" ] || taskset -p -c "$E1000E_BENCH_CPU" "$DRV_PID" > /dev/null
+	tap ok "the TAP frontend's ceiling: dbk-netecho (pid $DRV_PID, on $ours's grant, never touching it) answers 10.89.0.3 through $IF"
+	PHASE=ceiling
+	for r in $(seq "$CEIL"); do
+		if [ $((r % 2)) = 1 ]; then run "$r" ping ceiling; run "$r" ping kernel
+		else run "$r" ping kernel; run "$r" ping ceiling; fi
+	done
+	ctl unbind "$ours" > /dev/null 2>&1
+	broker_stop
+fi
 python3 - "$OUT/runs.jsonl" <<'EOF' | diag
 import json, statistics as st, sys
-runs = [json.loads(l) for l in open(sys.argv[1])]
+allruns = [json.loads(l) for l in open(sys.argv[1])]
+runs = [r for r in allruns if r.get("phase", "main") == "main"]
+ceil = [r for r in allruns if r.get("phase") == "ceiling"]
 def med(case, side, key):
     v = [r[key] for r in runs if r["case"] == case and r["side"] == side and r.get(key) is not None]
     return st.median(v) if v else float("nan")
@@ -222,6 +257,18 @@ rows = [("tcp-tx", "Mbit/s", "mbps"), ("tcp-tx", "CPU us per MB", "cpu_us_per_mb
 for case, name, key in rows:
     a, b = med(case, "ours", key), med(case, "kernel", key)
     print("  %-8s %-22s %12.3f %12.3f %7.2f" % (case, name, a, b, ratio(case, key)))
+if ceil:
+    runs = ceil
+    print("the TAP frontend's ceiling (dbk-netecho answering through a TAP) against the kernel's e1000e:")
+    for key in ("p50_ms", "p99_ms"):
+        v = []
+        for rnd in sorted({r["round"] for r in runs}):
+            a = [r.get(key) for r in runs if r["round"] == rnd and r["side"] == "ceiling"]
+            b = [r.get(key) for r in runs if r["round"] == rnd and r["side"] == "kernel"]
+            if a and b and a[0] is not None and b[0]:
+                v.append(a[0] / b[0])
+        print("  %-8s %-22s %12.3f %12.3f %7.2f" % ("ping", "RTT " + key[:3] + " ms", med("ping", "ceiling", key),
+                                                   med("ping", "kernel", key), st.median(v) if v else float("nan")))
 EOF
 sed 's/^/raw /' "$OUT/runs.jsonl" | diag
 tap ok "e1000e benchmark ran"

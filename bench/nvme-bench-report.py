@@ -2,7 +2,8 @@
 """The table of bench/nvme-bench.sh: from its runs (JSON lines, one per fio
 run), the medians per case and side, and the per-round ratios ours/kernel
 (min / median / max over the rounds: each round's two runs ran back to back,
-so they shared the host's load of the moment).
+so they shared the host's load of the moment); the same for the calibration
+(kernelA/kernelB) and the frontend's ceiling (ceiling/kernel) where they ran.
 usage: bench/nvme-bench-report.py RUNS.jsonl"""
 import json
 import statistics
@@ -128,6 +129,10 @@ def main():
         table(runs, "cal", "kernelA", "kernelB")
         print()
     out = table(runs, "main", "ours", "kernel")
+    ceil = {}
+    if any(r["phase"] == "ceiling" for r in runs):
+        print()
+        ceil = table(runs, "ceiling", "ceiling", "kernel")
     q = out.get("randread-4k-qd32")
     if q:
         i, c = med(q["iops"]), med(q["cpu_us_per_io"])
@@ -135,6 +140,12 @@ def main():
         print("goal (issue 14): >= 1.0x the kernel's IOPS at QD32 at no more CPU per I/O: "
               "IOPS %.2fx (%s), CPU per I/O %.2fx (%s)" % (
                   i, "met" if i >= 1.0 else "not met", c, "met" if c <= 1.0 else "not met"))
+    q = ceil.get("randread-4k-qd32")
+    if q:
+        print("the frontend's ceiling at QD32 (no device behind nbd): IOPS %.2fx the kernel's, "
+              "CPU per I/O %.2fx: %s" % (med(q["iops"]), med(q["cpu_us_per_io"]),
+                                        "reachable through nbd" if med(q["iops"]) >= 1.0 else
+                                        "no driver behind nbd reaches 1.0x here"))
 
 
 if __name__ == "__main__":

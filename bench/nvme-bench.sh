@@ -9,6 +9,12 @@
 # Before A is bound, the kernel's nvme runs on both (kernelA against
 # kernelB, BENCH_CAL rounds): the two controllers are the same device, so
 # ours-on-A against kernel-on-B compares drivers, not controllers.
+# After ours, the frontend's ceiling (CEIL rounds, "ceiling" against
+# "kernel"): tests/helpers/dbk-ramdisk serves a tmpfs file of the
+# namespace's size through the same frontend (Block=, nvme.conf's
+# BlockQueues=) on controller A's grant, which it never touches: the nbd
+# path with no device and no driver work behind it (a pread from memory per
+# request).  What the ceiling cannot reach, no driver behind nbd can.
 #
 # fio (libaio, direct=1, one job, --time_based) per case:
 #   randread-4k-qd1, randread-4k-qd32, read-128k-qd8, write-128k-qd8
@@ -26,13 +32,13 @@
 # Numbers only: it never fails on a ratio.  TAP, the table as diagnostics,
 # the raw runs in $DBK_VM_DIR/nvme-bench.json (kept on the host with the
 # console log) and as "# raw" lines.  Progress goes live to the VM's output.
-# usage: bench/nvme-bench.sh [ROUNDS [RUNTIME [CAL_ROUNDS]]]
+# usage: bench/nvme-bench.sh [ROUNDS [RUNTIME [CAL_ROUNDS [CEIL_ROUNDS]]]]
 #   NVME_BENCH_CASES="randread-4k-qd1": only these cases (default: all four)
 #   NVME_BENCH_ARGS="--poll always": appended to the driver's Exec=
 #   bench/nvme-bench-run BUILD   (meson test -C BUILD --benchmark vm-bench-nvme -v)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
-ROUNDS=${1:-4} RUNTIME=${2:-8} CAL=${3:-1}
+ROUNDS=${1:-4} RUNTIME=${2:-8} CAL=${3:-1} CEIL=${4:-2}
 RAMP=2
 VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
@@ -125,7 +131,7 @@ DRV_PID=
 run() {	# run PHASE ROUND CASE SIDE DEVICE
 	local phase=$1 round=$2 case=$3 side=$4 dev=$5 disk fpid io0 t0 t1 b0 a0 i0 w0 l0 alive rc end r w
 	disk=$(basename "$(readlink -f "$dev")")
-	progress "$phase round $round/$([ "$phase" = cal ] && echo "$CAL" || echo "$ROUNDS"): $case on $side ($disk)"
+	progress "$phase round $round/$(case $phase in cal) echo "$CAL" ;; ceiling) echo "$CEIL" ;; *) echo "$ROUNDS" ;; esac): $case on $side ($disk)"
 	io0=$(disk_ios "$disk")
 	t0=${EPOCHREALTIME/./}
 	# shellcheck disable=SC2046
@@ -246,7 +252,7 @@ round() {	# round PHASE R SIDE1 DEV1 SIDE2 DEV2: every case on both sides, alter
 	done
 }
 
-progress "$ROUNDS rounds (+ $CAL calibration), ${RUNTIME}s + ${RAMP}s ramp per fio run, $((${#CASES[@]} * 2 * (ROUNDS + CAL))) runs; cases ${CASES[*]}; driver args '${NVME_BENCH_ARGS:-}'"
+progress "$ROUNDS rounds (+ $CAL calibration, $CEIL of the frontend's ceiling), ${RUNTIME}s + ${RAMP}s ramp per fio run, $((${#CASES[@]} * 2 * (ROUNDS + CAL + CEIL))) runs; cases ${CASES[*]}; driver args '${NVME_BENCH_ARGS:-}'"
 # --- calibration: the kernel's nvme on both controllers -----------------------
 for r in $(seq "$CAL"); do round cal "$r" kernelA "$DA" kernelB "$DB"; done
 
@@ -270,13 +276,41 @@ done | diag
 # --- the rounds: ours against the kernel's, interleaved ----------------------
 for r in $(seq "$ROUNDS"); do round main "$r" ours "$LINK" kernel "$DB"; done
 ALIVE=$(kill -0 "$DRV_PID" 2>/dev/null && [ "$(dev_field "$A" pid)" = "$DRV_PID" ] && echo yes || echo no)
+OURS_PID=$DRV_PID
 ctl unbind "$A" > /dev/null 2>&1
 broker_stop
 # The driver's own counters at its exit: commands, interrupts, polling.
 grep -E 'queue [0-9]+: [0-9]+ commands' "$BROKER_LOG" | diag
 
+# --- the frontend's ceiling: the same nbd path, no device behind it -----------
+if [ "$CEIL" -gt 0 ]; then
+	QUEUES=$(sed -n 's/^BlockQueues=\([0-9]*\).*/\1/p' "$DBK_MANIFESTS/nvme.conf")
+	CD=/tmp/dbk-ceiling
+	LINKC=/dev/devbroker/block/ceiling0
+	mkdir -p "$CD" && mount -t tmpfs -o size=$((SIZE / 1048576 + 16))m dbk-ceiling "$CD" && chmod 0755 "$CD" ||
+		fail "a tmpfs for the ceiling's disk"
+	# Mounted before devbrokerd starts (the driver's mount namespace gets
+	# it) and written in full: a hole reads cheaper than a page.
+	dd if=/dev/urandom of="$CD/disk.img" bs=1M count=$((SIZE / 1048576)) status=none &&
+		chmod 0666 "$CD/disk.img" || fail "the ceiling's disk image"
+	rm -f "$BRK"/sys/*.conf
+	printf '[Driver]\nName=ceiling\nExec=%s %s\nDynamicUser=no\nUser=4242\nAutoBind=no\n[Match]\nPCI=pci:v%08Xd%08X*\n[Frontend]\nBlock=ceiling%%i\nBlockQueues=%s\n' \
+		"$DBK_HELPERS/dbk-ramdisk" "$CD" $((VEN)) $((DEV)) "${QUEUES:-1}" > "$BRK/sys/ceiling.conf"
+	broker_start
+	ctl bind "$A" > /dev/null 2>&1
+	wait_for 60 bash -c '[ -b "$0" ] && [ "$(blockdev --getsize64 "$0")" = "$1" ]' "$LINKC" "$((SIZE / 1048576 * 1048576))" ||
+		{ tail -n 30 "$BROKER_LOG" | diag; fail "devbrokerctl bind $A: no $LINKC (dbk-ramdisk)"; }
+	DRV_PID=$(dev_field "$A" pid)
+	tap ok "the frontend's ceiling: dbk-ramdisk (pid $DRV_PID, on $A's grant, never touching it) serves $LINKC -> $(readlink -f "$LINKC") from memory, ${QUEUES:-1} connection(s)"
+	for r in $(seq "$CEIL"); do round ceiling "$r" ceiling "$LINKC" kernel "$DB"; done
+	ctl unbind "$A" > /dev/null 2>&1
+	broker_stop
+	DRV_PID=
+	umount "$CD"
+fi
+
 cp "$OUT/runs.jsonl" "$RAW"
-tap "$([ "$ALIVE" = yes ] && echo ok || echo 'not ok')" "the driver ran through every round without a restart (pid $DRV_PID)"
+tap "$([ "$ALIVE" = yes ] && echo ok || echo 'not ok')" "the driver ran through every round without a restart (pid $OURS_PID)"
 errs=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: r["fio_rc"] or r["errors"])(json.loads(l))))' "$RAW")
 late=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (lambda r: not r["window_ok"] or not r["window_ios"])(json.loads(l))))' "$RAW")
 tap "$([ "$errs" = 0 ] && echo ok || echo 'not ok')" "$(wc -l < "$RAW") fio runs, $errs with an error"

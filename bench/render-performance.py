@@ -389,6 +389,39 @@ def nvme_notes(d):
                  "of %.2f× to %.2f× between two identical controllers: on this host one run's ratio "
                  "between %.2f× and %.2f× says nothing by itself; only ratios beyond that, or the "
                  "same in every round, do." % (min(cal), max(cal), lo, 1 / lo))
+    ceil = d.get("phases", {}).get("ceiling", {}).get("cases", {})
+    q = ceil.get("randread-4k-qd32", {}).get("iops", {})
+    if q.get("ratio") is not None:
+        ours = cases.get("randread-4k-qd32", {}).get("iops", {}).get("ratio")
+        L.append("  - The frontend's ceiling (the same nbd path served from memory by a driver that "
+                 "does no device I/O, tests/helpers/dbk-ramdisk, against the kernel's nvme in the "
+                 "same boot) reached %s of the kernel's IOPS at QD32 (per round %s)%s: %s" % (
+                     rf(q["ratio"]) + "×", "–".join(rf(x) for x in (min(q["round_ratios"]),
+                                                                 max(q["round_ratios"])))
+                     if q.get("round_ratios") else "–",
+                     ", where drivers/nvme reached %s×" % rf(ours) if ours is not None else "",
+                     "through nbd on this platform no driver, however fast, reaches the goal of 1.0×."
+                     if q["ratio"] < 1.0 else "the frontend itself leaves room for the goal."))
+    return L
+
+
+def e1000e_notes(d):
+    """The TAP frontend's ceiling for ping against the RTT goal."""
+    L = []
+    ceil = d.get("phases", {}).get("ceiling", {}).get("cases", {}).get("ping", {})
+    main = d.get("phases", {}).get("main", {}).get("cases", {}).get("ping", {})
+    q = ceil.get("p50_ms", {})
+    if q.get("ratio") is not None:
+        ours = main.get("p50_ms", {}).get("ratio")
+        L.append("  - The TAP frontend's ceiling (tests/helpers/dbk-netecho answering the same pings "
+                 "itself through a TAP: no device, no wire, no peer, against the kernel's e1000e and "
+                 "its peer in the same boot): ping p50 %s the kernel's (per round %s)%s: %s" % (
+                     rf(q["ratio"]) + "×", "–".join(rf(x) for x in (min(q["round_ratios"]),
+                                                                 max(q["round_ratios"])))
+                     if q.get("round_ratios") else "–",
+                     ", where drivers/e1000e had %s×" % rf(ours) if ours is not None else "",
+                     "the TAP hop alone costs more than the goal of 1.2× allows."
+                     if q["ratio"] > 1.2 else "the TAP hop alone leaves room for the goal."))
     return L
 
 
@@ -402,9 +435,14 @@ def driver_facts(D, bench, path):
     if bench == "nvme":
         extra = ", %s calibration round(s) (the kernel's nvme on both controllers), %s s of fio per run" % (
             g.get("cal_rounds", "?"), g.get("runtime_s", "?"))
+        if g.get("ceil_rounds"):
+            extra += ", %s round(s) of the frontend's ceiling (a no-device nbd server against the kernel's nvme)" % (
+                g["ceil_rounds"])
     elif bench == "e1000e":
         extra = ", %s s per iperf3 run, %s pings; driver options '%s'" % (
             g.get("runtime_s", "?"), g.get("pings", "?"), g.get("driver_args", ""))
+        if g.get("ceil_rounds"):
+            extra += "; %s round(s) of the TAP frontend's ceiling for ping" % g["ceil_rounds"]
     elif bench == "nvme-vfio":
         extra = ", %s s per case, the driver's own I/O loop (`nvme --bench`) on one queue pair" % (
             g.get("runtime_s", "?"))
@@ -430,6 +468,18 @@ def driver_facts(D, bench, path):
                  "the noise floor of a ratio): %s." % ", ".join(
                      "%s %s" % (case, ratio_s(f["iops"].get("ratio")).strip("*"))
                      for case, f in cal.items() if f.get("iops")))
+    ceil = d.get("phases", {}).get("ceiling", {}).get("cases", {})
+    if ceil and bench == "e1000e" and ceil.get("ping", {}).get("p50_ms"):
+        f = ceil["ping"]
+        L.append("  - The TAP frontend's ceiling, ceiling / kernel ping RTT (tests/helpers/dbk-netecho "
+                 "answering through a TAP: what no driver behind a TAP can beat): p50 %s, p99 %s." % (
+                     ratio_s(f["p50_ms"].get("ratio")).strip("*"),
+                     ratio_s(f.get("p99_ms", {}).get("ratio")).strip("*")))
+    elif ceil and bench == "nvme":
+        L.append("  - The frontend's ceiling, ceiling / kernel IOPS (tests/helpers/dbk-ramdisk serving "
+                 "memory through the same nbd frontend: what no driver behind nbd can beat): %s." % ", ".join(
+                     "%s %s" % (case, ratio_s(f["iops"].get("ratio")).strip("*"))
+                     for case, f in ceil.items() if f.get("iops")))
     return L
 
 
@@ -488,6 +538,8 @@ def drivers_section(D, paths):
             L.append("  - Rows without a goal of their own: %s." % "; ".join(other))
         if bench == "nvme":
             L += nvme_notes(D["nvme"])
+        elif bench == "e1000e":
+            L += e1000e_notes(D["e1000e"])
         load = D[bench].get("load", {})
         L.append("  - Likely cause: %s.%s" % (
             WHY[bench], "  The host was loaded (load average up to %.1f on %s CPUs): "
