@@ -211,7 +211,7 @@ if [ "$CEIL" -gt 0 ] && [[ " ${CASES[*]} " == *" ping "* ]]; then
 	{
 		printf '[Driver]\nName=ceiling\nExec=%s 10.89.0.3\nDynamicUser=yes\nAutoBind=no\n' "$DBK_HELPERS/dbk-netecho"
 		# BAR0 in the grant, never used: e1000e_firewall, still loaded from
-		# the driver's manifest, refuses a grant it cannot mediate.
+		# the driver's manifest, grants this NIC only with it.
 		printf '[Match]\nPCI=pci:v00008086d000010D3*\n[Frontend]\nNetwork=dbk%%i\n[Rights]\nBARs=0\n'
 	} > "$BRK/sys/ceiling.conf"
 	broker_start

@@ -36,9 +36,11 @@
  * FIFO pointers, none of which outlives the device reset that ends every
  * grant.
  *
- * Only BAR0 may be in the grant (the manifest's BARs=0): a grant with
+ * BAR0 must be in the grant, alone (the manifest's BARs=0): a grant with
  * any other BAR (BAR1's flash, BAR2's I/O window onto every register,
- * BAR3's MSI-X table) is refused with EPERM rather than left unmediated.
+ * BAR3's MSI-X table) is refused with EPERM rather than left unmediated,
+ * and so is one without BAR0, whose driver could not stop the rings a
+ * previous driver left running.
   */
 #include <devbroker/policy.h>
 
@@ -131,6 +133,14 @@ DBK_HOOK(grant, e1000e_firewall_grant)
 		return;
 	if (ctx->bar_mask & ~1u) {
 		dbk_deny(ctx, EPERM);	/* BAR0 only: the others would go unmediated */
+		return;
+	}
+	/* Without BAR0 a driver could not quiesce the rings a previous
+	 * driver left running (RCTL, TCTL) before its interrupts turn bus
+	 * mastering on; say so, rather than let the module refuse the
+	 * mediation of a BAR the grant does not hold (EINVAL). */
+	if (!(ctx->bar_mask & 1u)) {
+		dbk_deny(ctx, EPERM);
 		return;
 	}
 	if (dbk_grant_mediate(ctx, 0, 0, E1000E_DIRECT) ||

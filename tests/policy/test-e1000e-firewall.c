@@ -95,6 +95,12 @@ int main(void)
 	      "grant: no room to mediate: denied with ENOSPC, never left open");
 	memset(&g, 0, sizeof(g));
 	g.version = DBK_POLICY_VERSION;
+	g.dev = shim_dev(0x8086, 0x10d3, 0x18);
+	RUN(e1000e_firewall_grant, &g);
+	CHECK((g.verdict & DBK_POLICY_DENY) && g.error == EPERM && !g.nr_mediated,
+	      "grant: no BAR0 (its driver could not quiesce the NIC's rings): denied with EPERM");
+	memset(&g, 0, sizeof(g));
+	g.version = DBK_POLICY_VERSION;
 	g.dev = shim_dev(0x1234, 0x11e8, 0x20);
 	RUN(e1000e_firewall_grant, &g);
 	CHECK(!g.verdict && !g.nr_mediated, "grant: another device's untouched");
