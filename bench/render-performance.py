@@ -389,40 +389,38 @@ def nvme_notes(d):
                  "of %.2f× to %.2f× between two identical controllers: on this host one run's ratio "
                  "between %.2f× and %.2f× says nothing by itself; only ratios beyond that, or the "
                  "same in every round, do." % (min(cal), max(cal), lo, 1 / lo))
-    ceil = d.get("phases", {}).get("ceiling", {}).get("cases", {})
-    q = ceil.get("randread-4k-qd32", {}).get("iops", {})
-    if q.get("ratio") is not None:
-        ours = cases.get("randread-4k-qd32", {}).get("iops", {}).get("ratio")
-        L.append("  - The frontend's ceiling (the same nbd path served from memory by a driver that "
-                 "does no device I/O, tests/helpers/dbk-ramdisk, against the kernel's nvme in the "
-                 "same boot) reached %s of the kernel's IOPS at QD32 (per round %s)%s: %s" % (
-                     rf(q["ratio"]) + "×", "–".join(rf(x) for x in (min(q["round_ratios"]),
-                                                                 max(q["round_ratios"])))
-                     if q.get("round_ratios") else "–",
-                     ", where drivers/nvme reached %s×" % rf(ours) if ours is not None else "",
-                     "through nbd on this platform no driver, however fast, reaches the goal of 1.0×."
-                     if q["ratio"] < 1.0 else "the frontend itself leaves room for the goal."))
+    L += ceiling_note(d, "randread-4k-qd32", "iops",
+                      "The frontend's ceiling (the same nbd path served from memory by a driver that "
+                      "does no device I/O, tests/helpers/dbk-ramdisk, against the kernel's nvme in the "
+                      "same boot) reached %s of the kernel's IOPS at QD32 (per round %s)%s: %s",
+                      "drivers/nvme reached", lambda r: r < 1.0,
+                      "through nbd on this platform no driver, however fast, reaches the goal of 1.0×.",
+                      "the frontend itself leaves room for the goal.")
     return L
 
 
 def e1000e_notes(d):
     """The TAP frontend's ceiling for ping against the RTT goal."""
-    L = []
-    ceil = d.get("phases", {}).get("ceiling", {}).get("cases", {}).get("ping", {})
-    main = d.get("phases", {}).get("main", {}).get("cases", {}).get("ping", {})
-    q = ceil.get("p50_ms", {})
-    if q.get("ratio") is not None:
-        ours = main.get("p50_ms", {}).get("ratio")
-        L.append("  - The TAP frontend's ceiling (tests/helpers/dbk-netecho answering the same pings "
-                 "itself through a TAP: no device, no wire, no peer, against the kernel's e1000e and "
-                 "its peer in the same boot): ping p50 %s the kernel's (per round %s)%s: %s" % (
-                     rf(q["ratio"]) + "×", "–".join(rf(x) for x in (min(q["round_ratios"]),
-                                                                 max(q["round_ratios"])))
-                     if q.get("round_ratios") else "–",
-                     ", where drivers/e1000e had %s×" % rf(ours) if ours is not None else "",
-                     "the TAP hop alone costs more than the goal of 1.2× allows."
-                     if q["ratio"] > 1.2 else "the TAP hop alone leaves room for the goal."))
-    return L
+    return ceiling_note(d, "ping", "p50_ms",
+                        "The TAP frontend's ceiling (tests/helpers/dbk-netecho answering the same pings "
+                        "itself through a TAP: no device, no wire, no peer, against the kernel's e1000e and "
+                        "its peer in the same boot): ping p50 %s the kernel's (per round %s)%s: %s",
+                        "drivers/e1000e had", lambda r: r > 1.2,
+                        "the TAP hop alone costs more than the goal of 1.2× allows.",
+                        "the TAP hop alone leaves room for the goal.")
+
+
+def ceiling_note(d, case, key, text, ours_what, misses, missed, room):
+    """A frontend's ceiling phase (bench/nvme-bench.sh, bench/e1000e-bench.sh) against the goal:
+    TEXT with the ceiling's ratio, its rounds' range, ours beside it and the verdict."""
+    q = d.get("phases", {}).get("ceiling", {}).get("cases", {}).get(case, {}).get(key, {})
+    if q.get("ratio") is None:
+        return []
+    ours = d.get("phases", {}).get("main", {}).get("cases", {}).get(case, {}).get(key, {}).get("ratio")
+    rr = q.get("round_ratios")
+    return ["  - " + text % (rf(q["ratio"]) + "×", "–".join(rf(x) for x in (min(rr), max(rr))) if rr else "–",
+                             ", where %s %s×" % (ours_what, rf(ours)) if ours is not None else "",
+                             missed if misses(q["ratio"]) else room)]
 
 
 def driver_facts(D, bench, path):
