@@ -145,7 +145,7 @@ def main():
         print("the frontend's ceiling at QD32 (no device behind nbd): IOPS %.2fx the kernel's, "
               "CPU per I/O %.2fx: %s" % (med(q["iops"]), med(q["cpu_us_per_io"]),
                                         "reachable through nbd" if med(q["iops"]) >= 1.0 else
-                                        "no driver behind nbd reaches 1.0x here"))
+                                        "in this boot no driver behind nbd could reach 1.0x"))
 
 
 if __name__ == "__main__":

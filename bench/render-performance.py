@@ -394,7 +394,7 @@ def nvme_notes(d):
                       "does no device I/O, tests/helpers/dbk-ramdisk, against the kernel's nvme in the "
                       "same boot) reached %s of the kernel's IOPS at QD32 (per round %s)%s: %s",
                       "drivers/nvme reached", lambda r: r < 1.0,
-                      "through nbd on this platform no driver, however fast, reaches the goal of 1.0×.",
+                      "in this boot no driver behind nbd, however fast, could have reached the goal of 1.0×.",
                       "the frontend itself leaves room for the goal.")
     return L
 

@@ -93,7 +93,7 @@ for row in 'NVMe fio 4 KiB random read, QD1 (IOPS) | 900 IOPS | 1000 IOPS | **0.
 	   'Rows without a goal of their own: NVMe fio 4 KiB random read, QD1 0.90× (CPU per I/O 1.11×)' \
 	   'gave IOPS ratios of 0.98× to 0.98× between two identical controllers' \
 	   'The frontend'"'"'s ceiling, ceiling / kernel IOPS (tests/helpers/dbk-ramdisk serving memory through the same nbd frontend: what no driver behind nbd can beat): randread-4k-qd32 0.50×.' \
-	   'reached 0.50× of the kernel'"'"'s IOPS at QD32 (per round 0.50–0.50), where drivers/nvme reached 0.39×: through nbd on this platform no driver, however fast, reaches the goal of 1.0×.' \
+	   'reached 0.50× of the kernel'"'"'s IOPS at QD32 (per round 0.50–0.50), where drivers/nvme reached 0.39×: in this boot no driver behind nbd, however fast, could have reached the goal of 1.0×.' \
 	   'The TAP frontend'"'"'s ceiling, ceiling / kernel ping RTT (tests/helpers/dbk-netecho answering through a TAP: what no driver behind a TAP can beat): p50 1.50×, p99 0.80×.' \
 	   'ping p50 1.50× the kernel'"'"'s (per round 1.50–1.50), where drivers/e1000e had 3.00×: the TAP hop alone costs more than the goal of 1.2× allows.' \
 	   'Host load average (1, 5, 15 min): 9.50 8.00 7.00 before, 10.00 9.00 8.00 after. **The host was loaded' \
