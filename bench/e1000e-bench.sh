@@ -238,10 +238,10 @@ ceil = [r for r in allruns if r.get("phase") == "ceiling"]
 def med(case, side, key):
     v = [r[key] for r in runs if r["case"] == case and r["side"] == side and r.get(key) is not None]
     return st.median(v) if v else float("nan")
-def ratio(case, key):	# the median of the rounds' own ratios: each round's pair ran back to back
+def ratio(case, key, side="ours"):	# the median of the rounds' own ratios: each round's pair ran back to back
     v = []
     for rnd in sorted({r["round"] for r in runs}):
-        a = [r.get(key) for r in runs if r["round"] == rnd and r["case"] == case and r["side"] == "ours"]
+        a = [r.get(key) for r in runs if r["round"] == rnd and r["case"] == case and r["side"] == side]
         b = [r.get(key) for r in runs if r["round"] == rnd and r["case"] == case and r["side"] == "kernel"]
         if a and b and a[0] is not None and b[0]:
             v.append(a[0] / b[0])
@@ -261,14 +261,8 @@ if ceil:
     runs = ceil
     print("the TAP frontend's ceiling (dbk-netecho answering through a TAP) against the kernel's e1000e:")
     for key in ("p50_ms", "p99_ms"):
-        v = []
-        for rnd in sorted({r["round"] for r in runs}):
-            a = [r.get(key) for r in runs if r["round"] == rnd and r["side"] == "ceiling"]
-            b = [r.get(key) for r in runs if r["round"] == rnd and r["side"] == "kernel"]
-            if a and b and a[0] is not None and b[0]:
-                v.append(a[0] / b[0])
         print("  %-8s %-22s %12.3f %12.3f %7.2f" % ("ping", "RTT " + key[:3] + " ms", med("ping", "ceiling", key),
-                                                   med("ping", "kernel", key), st.median(v) if v else float("nan")))
+                                                   med("ping", "kernel", key), ratio("ping", key, "ceiling")))
 EOF
 sed 's/^/raw /' "$OUT/runs.jsonl" | diag
 tap ok "e1000e benchmark ran"
