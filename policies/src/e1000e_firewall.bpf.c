@@ -131,15 +131,12 @@ DBK_HOOK(grant, e1000e_firewall_grant)
 {
 	if (!dbk_dev_is(ctx, E1000E_VENDOR, E1000E_DEVICE))
 		return;
-	if (ctx->bar_mask & ~1u) {
-		dbk_deny(ctx, EPERM);	/* BAR0 only: the others would go unmediated */
-		return;
-	}
-	/* Without BAR0 a driver could not quiesce the rings a previous
+	/* BAR0 and nothing else: another BAR would go unmediated, and
+	 * without BAR0 a driver could not quiesce the rings a previous
 	 * driver left running (RCTL, TCTL) before its interrupts turn bus
-	 * mastering on; say so, rather than let the module refuse the
-	 * mediation of a BAR the grant does not hold (EINVAL). */
-	if (!(ctx->bar_mask & 1u)) {
+	 * mastering on (and the module would refuse, with a bare EINVAL,
+	 * the mediation of a BAR the grant does not hold). */
+	if (ctx->bar_mask != 1u) {
 		dbk_deny(ctx, EPERM);
 		return;
 	}
