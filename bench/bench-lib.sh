@@ -51,7 +51,8 @@ bench_errors() {
 }
 # bench_perf_start NAME / bench_perf_stop: a guest-wide profile of one run
 # (perf record -a -g on cpu-clock: TCG has no PMU), kept by symbol as
-# $BENCH_OUT/perf-NAME.txt (errors in perf-NAME.err).  perf starts disabled
+# $BENCH_OUT/perf-NAME.txt, and by thread and object as perf-NAME.dso.txt
+# (errors in perf-NAME.err).  perf starts disabled
 # and is enabled once it is set up (that takes seconds under TCG), so the
 # profile covers the run, not perf's start.
 bench_perf_start() {
@@ -77,5 +78,8 @@ bench_perf_stop() {
 	BENCH_PERF_PID=
 	perf report -i /tmp/perf.data --stdio --no-children --sort comm,dso,symbol \
 		--percent-limit 0.3 -g none > "$BENCH_PERF_NAME.txt" 2>> "$BENCH_PERF_NAME.err"
+	# By thread and object, whole: where the cut above leaves half the samples out.
+	perf report -i /tmp/perf.data --stdio --no-children --sort pid,dso \
+		-g none > "$BENCH_PERF_NAME.dso.txt" 2>> "$BENCH_PERF_NAME.err"
 	rm -f /tmp/perf.data
 }

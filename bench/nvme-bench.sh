@@ -35,6 +35,10 @@
 # usage: bench/nvme-bench.sh [ROUNDS [RUNTIME [CAL_ROUNDS [CEIL_ROUNDS]]]]
 #   NVME_BENCH_CASES="randread-4k-qd1": only these cases (default: all four)
 #   NVME_BENCH_ARGS="--poll always": appended to the driver's Exec=
+#   NVME_BENCH_PERF=1: each run profiled, guest-wide (bench_perf_start: perf
+#     record -a -g on cpu-clock), kept by symbol as perf-PHASE-ROUND-CASE-SIDE.txt
+#     beside the raw runs; for finding where the time goes, not for a result
+#     set to publish (perf's own cost is in the run's CPU figures)
 #   bench/nvme-bench-run BUILD   (meson test -C BUILD --benchmark vm-bench-nvme -v)
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -43,6 +47,8 @@ RAMP=2
 VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
 RAW=$DBK_VM_DIR/nvme-bench.json
+PERF=${NVME_BENCH_PERF:-0}
+[ "$PERF" = 1 ] && ! command -v perf > /dev/null && { echo "NVME_BENCH_PERF=1 needs perf (linux-perf)" >&2; exit 2; }
 HZ=$(getconf CLK_TCK)
 read -r -a CASES <<< "${NVME_BENCH_CASES:-randread-4k-qd1 randread-4k-qd32 read-128k-qd8 write-128k-qd8}"
 for c in "${CASES[@]}"; do
@@ -109,9 +115,11 @@ tap "$([ "$(desc "$A")" = "$(desc "$B")" ] && echo ok || echo 'not ok')" \
 # disk's completed reads and writes, read with bash builtins (no fork), then
 # every task's /proc/PID/stat (one cat): the driver's, fio's and the rest's
 # ticks, by process.
-sample() {	# sample DISK SNAPSHOT: sets S_BUSY S_IDLE S_ALL S_IOS S_T (ms)
-	local c u n s idle iow irq sirq st r w
+sample() {	# sample DISK SNAPSHOT: sets S_BUSY S_IDLE S_ALL S_IOS S_T (ms) S_CTXT
+	local c u n s idle iow irq sirq st r w k v
 	read -r c u n s idle iow irq sirq st _ < /proc/stat
+	# Context switches, guest-wide: the wakeups an I/O costs.
+	while read -r k v _; do [ "$k" = ctxt ] && { S_CTXT=$v; break; }; done < /proc/stat
 	read -r r _ _ _ w _ < "/sys/block/$1/stat"
 	S_T=${EPOCHREALTIME/./}
 	cat /proc/[0-9]*/stat > "$2" 2>/dev/null
@@ -129,9 +137,10 @@ disk_ios() { local r w; read -r r _ _ _ w _ < "/sys/block/$1/stat"; echo $((r + 
 
 DRV_PID=
 run() {	# run PHASE ROUND CASE SIDE DEVICE
-	local phase=$1 round=$2 case=$3 side=$4 dev=$5 disk fpid io0 t0 t1 b0 a0 i0 w0 l0 alive rc end r w
+	local phase=$1 round=$2 case=$3 side=$4 dev=$5 disk fpid io0 t0 t1 b0 a0 i0 w0 l0 x0 alive rc end r w
 	disk=$(basename "$(readlink -f "$dev")")
 	progress "$phase round $round/$(case $phase in cal) echo "$CAL" ;; ceiling) echo "$CEIL" ;; *) echo "$ROUNDS" ;; esac): $case on $side ($disk)"
+	[ "$PERF" = 1 ] && bench_perf_start "$phase-$round-$case-$side"
 	io0=$(disk_ios "$disk")
 	t0=${EPOCHREALTIME/./}
 	# shellcheck disable=SC2046
@@ -149,21 +158,22 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	# sampling and the sleeps took; a window that outlived fio's job
 	# (its process gone from the last snapshot) is marked and left out.
 	sleep_until $((t1 + 1000000))
-	sample "$disk" "$OUT/snap0"; b0=$S_BUSY a0=$S_ALL i0=$S_IOS w0=$S_T l0=$S_IDLE
+	sample "$disk" "$OUT/snap0"; b0=$S_BUSY a0=$S_ALL i0=$S_IOS w0=$S_T l0=$S_IDLE x0=$S_CTXT
 	sleep_until $((t1 + (RAMP + RUNTIME - 3) * 1000000))
 	sample "$disk" "$OUT/snap1"
 	kill -0 "$fpid" 2>/dev/null && alive=1 || alive=0
 	wait "$fpid"; rc=$?
+	bench_perf_stop
 	[ "$rc" = 0 ] || { progress "fio exit $rc: $(tail -n 3 "$OUT/fio.err" | tr '\n' ' ')"; }
 	python3 - "$OUT/fio.json" "$phase" "$round" "$case" "$side" "$disk" "$rc" "$alive" "$HZ" \
 		$((S_BUSY - b0)) $((S_ALL - a0)) $((S_IOS - i0)) $((S_T - w0)) $(((t1 - t0) / 1000)) \
-		"$OUT/snap0" "$OUT/snap1" "${DRV_PID:-0}" $((S_IDLE - l0)) "$(nproc)" >> "$OUT/runs.jsonl" 2> "$OUT/summary" <<-'EOF'
+		"$OUT/snap0" "$OUT/snap1" "${DRV_PID:-0}" $((S_IDLE - l0)) "$(nproc)" $((S_CTXT - x0)) >> "$OUT/runs.jsonl" 2> "$OUT/summary" <<-'EOF'
 	import json, re, sys
 	a = sys.argv[1:]
 	rec = dict(phase=a[1], round=int(a[2]), case=a[3], side=a[4], disk=a[5], fio_rc=int(a[6]),
 	           window_ok=a[7] == "1", hz=int(a[8]), busy_ticks=int(a[9]), all_ticks=int(a[10]),
 	           window_ios=int(a[11]), window_ms=int(a[12]), setup_ms=int(a[13]),
-	           idle_ticks=int(a[17]), ncpu=int(a[18]))
+	           idle_ticks=int(a[17]), ncpu=int(a[18]), ctxt=int(a[19]))
 	def snap(path):	# pid -> (comm, utime + stime)
 	    out = {}
 	    for line in open(path, errors="replace"):
@@ -227,16 +237,16 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	busy = max(wall - rec["idle_ticks"] * us, 0.0)
 	rec.update(cpu_us_per_io=busy / w, cpu_tick_us_per_io=rec["busy_ticks"] * us / w,
 	           drv_us_per_io=rec["drv_ticks"] * us / w, fio_us_per_io=rec["fio_ticks"] * us / w,
-	           busy_pct=100.0 * busy / max(wall, 1.0))
+	           busy_pct=100.0 * busy / max(wall, 1.0), ctxt_per_io=rec["ctxt"] / w)
 	print(json.dumps(rec))
 	r = rec
 	print("%s: %.0f IOPS, %.1f MB/s, p50 %.0f us, p99 %.0f us, CPU %.0f us/IO (driver %.0f, fio %.0f), busy %.0f%%; window %d ms, %d I/Os; top ticks: %s" % (
 	    r["side"], r["iops"], r["mbps"], r["p50_us"], r["p99_us"], r["cpu_us_per_io"],
 	    r["drv_us_per_io"], r["fio_us_per_io"], r["busy_pct"], r["window_ms"], r["window_ios"],
 	    " ".join("%s=%d" % kv for kv in r["top"][:5])), file=sys.stderr)
-	print("  interrupts per I/O: %s; driver threads' ticks: %s" % (", ".join(
+	print("  interrupts per I/O: %s; context switches per I/O: %.2f; driver threads' ticks: %s" % (", ".join(
 	    "%s %.2f" % (k, v / w) for k, v in sorted(r["irqs"].items(), key=lambda kv: -kv[1])[:6]),
-	    r["drv_thread_ticks"]), file=sys.stderr)
+	    r["ctxt_per_io"], r["drv_thread_ticks"]), file=sys.stderr)
 	EOF
 	while read -r l; do progress "  $l"; done < "$OUT/summary"
 }

@@ -309,6 +309,21 @@ static int reap_locked(struct nvme_queue *q, struct nvme_req **done)
 
 		if (NVME_CQE_PHASE(st) != q->phase)
 			break;
+		/*
+		 * A revoked grant's DMA windows read as zeros, which after the
+		 * first pass through the CQ (phase 0 expected) is an entry that
+		 * completes CID 0 with success.  Every entry names its SQ (§4.6,
+		 * DW2): one that does not name ours, or is zero throughout, is
+		 * taken only once the controller answers (CSTS: -ENODEV once
+		 * revoked, all ones once surprise-removed).  A controller's own
+		 * entries name their SQ: no register read on the hot path.
+		 */
+		if (e->sqid != q->qid || !(e->dw0 | e->sqhd | e->cid | st)) {
+			uint32_t csts;
+
+			if (dbk_read32(q->c->dev, NVME_BAR, NVME_REG_CSTS, &csts) < 0 || csts == ~0u)
+				return -ENODEV;
+		}
 		cid = e->cid;
 		q->sq_head = e->sqhd;
 		if (++q->cq_head == q->depth) {
@@ -541,50 +556,79 @@ reset:
 	return nvme_ctrl_reset_after(c, seen, false);
 }
 
+/*
+ * One look at @q for its waiter: timeouts first, then the CQ, and the
+ * adaptive switch's bookkeeping.  Completions reaped, or -errno.
+ */
+static int look(struct nvme_queue *q)
+{
+	struct nvme_ctrl *c = q->c;
+	bool was_polling = q->polling;
+	int n, r;
+
+	/*
+	 * Timeouts first, at every look (check_timeouts() walks the slots
+	 * every WAIT_SLICE_MS at most): under steady load every poll finds
+	 * completions, and a check made only when one found none never came,
+	 * so a command the controller dropped stayed outstanding (seen: 15
+	 * minutes, until the grant was revoked).
+	 */
+	r = check_timeouts(q);
+	if (r < 0)
+		return r;
+	n = nvme_queue_poll(q);
+	if (n > 0 && c->use_irq) {
+		if (was_polling) {
+			q->nr_polled += (uint64_t)n;
+			q->idle_polls = 0;
+		} else if (c->poll_mode == NVME_POLL_ALWAYS ||
+			   (c->poll_mode == NVME_POLL_ADAPTIVE && n >= POLL_ENTER)) {
+			q->polling = true;
+			q->idle_polls = 0;
+			q->nr_poll_switches++;
+		}
+	}
+	return n;
+}
+
+/* After a look that found nothing: poll again (true), or sleep on the vector. */
+static bool keep_polling(struct nvme_queue *q)
+{
+	struct nvme_ctrl *c = q->c;
+
+	if (c->use_irq && q->polling &&
+	    (c->poll_mode == NVME_POLL_ALWAYS || ++q->idle_polls < POLL_IDLE))
+		return true;
+	q->polling = false;
+	return false;
+}
+
+static void always_poll(struct nvme_queue *q)
+{
+	struct nvme_ctrl *c = q->c;
+
+	if (c->use_irq && c->poll_mode == NVME_POLL_ALWAYS && !q->polling) {
+		q->polling = true;
+		q->nr_poll_switches++;
+	}
+}
+
 int nvme_io_wait(struct nvme_queue *q, int timeout_ms)
 {
 	struct nvme_ctrl *c = q->c;
 	uint64_t end = nvme_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
 	int n, r;
 
-	if (c->use_irq && c->poll_mode == NVME_POLL_ALWAYS && !q->polling) {
-		q->polling = true;
-		q->nr_poll_switches++;
-	}
+	always_poll(q);
 	for (;;) {
-		bool was_polling = q->polling;
-
-		/*
-		 * Timeouts first, at every call (check_timeouts() walks the
-		 * slots every WAIT_SLICE_MS at most): under steady load every
-		 * poll finds completions, and a check made only when one found
-		 * none never came, so a command the controller dropped stayed
-		 * outstanding (seen: 15 minutes, until the grant was revoked).
-		 */
-		r = check_timeouts(q);
-		if (r < 0)
-			return r;
-		n = nvme_queue_poll(q);
-		if (n > 0 && c->use_irq) {
-			if (was_polling) {
-				q->nr_polled += (uint64_t)n;
-				q->idle_polls = 0;
-			} else if (c->poll_mode == NVME_POLL_ALWAYS ||
-				   (c->poll_mode == NVME_POLL_ADAPTIVE && n >= POLL_ENTER)) {
-				q->polling = true;
-				q->idle_polls = 0;
-				q->nr_poll_switches++;
-			}
-		}
+		n = look(q);
 		if (n != 0 || (timeout_ms >= 0 && nvme_now_ns() >= end))
 			return n;
-		if (c->use_irq && q->polling &&
-		    (c->poll_mode == NVME_POLL_ALWAYS || ++q->idle_polls < POLL_IDLE)) {
+		if (keep_polling(q)) {
 			sched_yield();
 			if (dbk_dev_is_revoked(c->dev) == 1)
 				return -ENODEV;
 		} else if (c->use_irq) {
-			q->polling = false;
 			r = dbk_irq_wait(c->dev, q->vector, WAIT_SLICE_MS);
 			if (r > 0)
 				q->nr_irqs += (uint64_t)r;
@@ -598,4 +642,60 @@ int nvme_io_wait(struct nvme_queue *q, int timeout_ms)
 				return -ENODEV;
 		}
 	}
+}
+
+int nvme_io_service(struct nvme_queue *q, int *sleep_ms)
+{
+	struct nvme_ctrl *c = q->c;
+	uint64_t cnt;
+	int fd, n;
+
+	if (dbk_dev_is_revoked(c->dev) == 1)
+		return -ENODEV;
+	always_poll(q);
+	/*
+	 * The vector's count first, when the caller sleeps on it: an
+	 * interrupt after this read is seen at the next look.  While polling
+	 * the caller does not sleep, and the read (a system call per look)
+	 * waits for the first look back on the vector; what piled up then
+	 * wakes the caller once, for nothing.
+	 */
+	if (c->use_irq && !q->polling && (fd = dbk_irq_get_fd(c->dev, q->vector)) >= 0 &&
+	    read(fd, &cnt, sizeof(cnt)) == (ssize_t)sizeof(cnt))
+		q->nr_irqs += cnt;
+	n = look(q);
+	if (n < 0)
+		return n;
+	if ((n > 0 && q->polling) || (n == 0 && keep_polling(q))) {
+		*sleep_ms = 0;
+	} else if (!__atomic_load_n(&q->inflight, __ATOMIC_RELAXED)) {
+		*sleep_ms = -1;		/* until a request, or the vector */
+	} else if (c->use_irq) {
+		*sleep_ms = WAIT_SLICE_MS;	/* for the timeouts */
+	} else {
+		/* Without MSI-X: looks 100 us apart, as nvme_io_wait()'s (poll() counts in ms). */
+		if (n == 0)
+			usleep(100);
+		*sleep_ms = 0;
+	}
+	return n;
+}
+
+int nvme_io_check(struct nvme_queue *q)
+{
+	int r;
+
+	if (dbk_dev_is_revoked(q->c->dev) == 1)
+		return -ENODEV;
+	r = check_timeouts(q);
+	return r < 0 ? r : nvme_queue_poll(q);
+}
+
+void nvme_io_ack(struct nvme_queue *q)
+{
+	uint64_t cnt;
+	int fd = nvme_io_get_fd(q);
+
+	if (fd >= 0 && read(fd, &cnt, sizeof(cnt)) == (ssize_t)sizeof(cnt))
+		q->nr_irqs += cnt;
 }

@@ -11,6 +11,8 @@
  *	nvme_io_submit(q, req)    queue the command (no doorbell yet)
  *	nvme_io_kick(q)           ring the SQ tail doorbell once for the batch
  *	nvme_io_wait(q, ms)       sleep on the queue's MSI-X eventfd, then reap
+ *	nvme_io_service(q, &ms)   reap without sleeping, and say how long the
+ *	                          caller may sleep on nvme_io_get_fd() (serve.c)
  *	nvme_io_poll(q)           reap without sleeping
  *	nvme_io_get_fd(q)         the eventfd, for the caller's own poll()
  *
@@ -105,7 +107,7 @@ struct nvme_queue {
 	uint64_t nr_submitted, nr_completed, nr_doorbells, nr_irqs;
 	uint64_t nr_quiet_slices;	/* waits that slept a whole slice with commands outstanding */
 	uint64_t next_timeout_check;	/* nvme_now_ns() of check_timeouts()' next walk, under lock */
-	/* Adaptive polling (nvme_io_wait(): one waiter per queue) */
+	/* Adaptive polling (nvme_io_wait() or nvme_io_service(): one waiter per queue) */
 	bool polling;			/* reaping by polling the CQ, not sleeping on the vector */
 	unsigned int idle_polls;	/* empty polls in a row while polling */
 	uint64_t nr_polled;		/* completions reaped while polling */
@@ -233,6 +235,24 @@ int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req);
 int nvme_io_kick(struct nvme_queue *q);
 int nvme_io_poll(struct nvme_queue *q);
 int nvme_io_wait(struct nvme_queue *q, int timeout_ms);
+/*
+ * One look without sleeping, by the queue's one waiter: the vector's
+ * eventfd read (non-blocking), timeouts checked, the CQ reaped, callbacks
+ * run.  *sleep_ms: how long the caller may sleep on nvme_io_get_fd() before
+ * the next look: 0 (polling), -1 (nothing outstanding: until the vector or
+ * a new command), else the slice that timeouts need.  Completions reaped,
+ * or -errno (-ENODEV: revoked).
+ */
+int nvme_io_service(struct nvme_queue *q, int *sleep_ms);
+/*
+ * A look by another user of the queue than its waiter (serve.c's
+ * connections that share a queue pair): timeouts checked (abort, reset),
+ * the CQ reaped; neither the vector nor the polling state touched.
+ * Completions reaped, or -errno (-ENODEV: revoked).
+ */
+int nvme_io_check(struct nvme_queue *q);
+/* The waiter's: consume what the vector's eventfd counted (non-blocking). */
+void nvme_io_ack(struct nvme_queue *q);
 int nvme_io_get_fd(struct nvme_queue *q);
 void nvme_io_forget(struct nvme_queue *q);
 

@@ -47,6 +47,9 @@
 #define POOL_BUF_MAX		(1u << 20)
 #define POOL_KEEP		64
 
+/* A poller's thread waiting for its requests in flight looks again this often. */
+#define OTHERS_MS		50
+
 /* How a read ended short of an error: the peer closed, or stop was asked. */
 #define ENDED			1
 
@@ -78,6 +81,9 @@ struct conn {
 	unsigned int queue;
 	int fd;
 	pthread_t thread;
+	/* dbk_block_set_poller(): the driver reaps completions in this thread. */
+	dbk_block_poll_fn poll;
+	int poll_fd;
 	/*
 	 * Two locks: a completer blocked writing to a slow peer (wlock) must
 	 * not hold up the reader or the other completers' accounting (lock).
@@ -122,18 +128,26 @@ struct dbk_block {
 
 /* ---------------------------------------------------------------- I/O */
 
+/* The poller's turn: how long the thread may sleep (-1: as long as it takes). */
+static int poller_run(struct conn *c)
+{
+	return c->poll ? c->poll(c->b->ctx, c->queue) : -1;
+}
+
 /*
  * Read @len bytes.  0, ENDED (stopped, or the peer closed before the first
  * byte when @boundary), -EPROTO (closed in the middle), or -errno.
  */
 static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
 {
-	struct pollfd p[2] = {
+	struct pollfd p[3] = {
 		{ .fd = c->fd, .events = POLLIN },
 		{ .fd = c->b->stop_fd, .events = POLLIN },
+		{ .fd = c->poll ? c->poll_fd : -1, .events = POLLIN },	/* poll() skips -1 */
 	};
 	uint8_t *d = buf;
 	ssize_t n;
+	int t;
 
 	/* recv() first, poll() only when nothing is there: one call, not two. */
 	while (len) {
@@ -151,10 +165,44 @@ static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		/* Nothing more to read for now: what was submitted is reaped. */
+		t = poller_run(c);
+		if (t == 0)
+			continue;	/* busy polling: straight back to recv() */
+		if (poll(p, 3, t) < 0 && errno != EINTR)
 			return -errno;
 	}
 	return 0;
+}
+
+/*
+ * Wait until fewer than @max requests are in flight on @c.  With a poller
+ * their ends are (mostly) its to find: it runs between sleeps on its fd,
+ * which are capped, for completions made by other threads (seen through
+ * inflight, not the fd).  Not on stop_fd: this wait outlasts a stop.
+ */
+static void wait_inflight_below(struct conn *c, unsigned int max)
+{
+	struct pollfd p = { .fd = c->poll_fd, .events = POLLIN };
+	int t;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight >= max) {
+		if (!c->poll) {
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&c->lock);
+		t = poller_run(c);
+		pthread_mutex_lock(&c->lock);
+		if (c->inflight < max)
+			break;
+		pthread_mutex_unlock(&c->lock);
+		if (t != 0)
+			(void)poll(&p, 1, t < 0 || t > OTHERS_MS ? OTHERS_MS : t);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 /*
@@ -510,10 +558,7 @@ static int serve(struct conn *c)
 	int r;
 
 	for (;;) {
-		pthread_mutex_lock(&c->lock);
-		while (c->inflight >= MAX_INFLIGHT)
-			pthread_cond_wait(&c->cond, &c->lock);
-		pthread_mutex_unlock(&c->lock);
+		wait_inflight_below(c, MAX_INFLIGHT);
 		r = recv_all(c, h, sizeof(h), true);
 		if (r)
 			return r;
@@ -535,10 +580,7 @@ static void *conn_main(void *arg)
 	r = handshake(c);
 	if (r == 0)
 		r = serve(c);
-	pthread_mutex_lock(&c->lock);
-	while (c->inflight)
-		pthread_cond_wait(&c->cond, &c->lock);
-	pthread_mutex_unlock(&c->lock);
+	wait_inflight_below(c, 1);
 	/* The kernel sees the connection dead at once. */
 	shutdown(c->fd, SHUT_RDWR);
 	/* Stopped (-ESHUTDOWN), or the peer went away: a clean end. */
@@ -688,6 +730,7 @@ DBK_EXPORT int dbk_block_new(const int *fds, unsigned int nr,
 		b->conn[i].b = b;
 		b->conn[i].queue = i;
 		b->conn[i].fd = fds[i];
+		b->conn[i].poll_fd = -1;
 		pthread_mutex_init(&b->conn[i].wlock, NULL);
 		pthread_mutex_init(&b->conn[i].lock, NULL);
 		pthread_cond_init(&b->conn[i].cond, NULL);
@@ -698,6 +741,16 @@ DBK_EXPORT int dbk_block_new(const int *fds, unsigned int nr,
 		}
 	}
 	*out = b;
+	return 0;
+}
+
+DBK_EXPORT int dbk_block_set_poller(struct dbk_block *b, unsigned int queue, int fd,
+				    dbk_block_poll_fn poll)
+{
+	if (!b || !poll || queue >= b->nr || b->ran)
+		return -EINVAL;
+	b->conn[queue].poll = poll;
+	b->conn[queue].poll_fd = fd < 0 ? -1 : fd;
 	return 0;
 }
 

@@ -8,7 +8,9 @@
  *  - the server against hand-written clients, in the handshake and in
  *    transmission: error replies, or the connection closed, never a crash;
  *  - data round trips, completed from another thread with several
- *    requests in flight and out of order; dbk_block_stop() waits for them.
+ *    requests in flight and out of order; dbk_block_stop() waits for them;
+ *  - a poller: completions reaped in the queue's own thread, on its fd or
+ *    its timeout, and through a stop.
  * The kernel's nbd on the other end is tested in the VM.
  */
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include <stdatomic.h>
 #include <time.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -218,6 +221,19 @@ static void *run_thread(void *arg)
 }
 
 static const struct dbk_block_ops ops = { .submit = submit };
+
+struct run {
+	struct dbk_block *b;
+	int result;
+};
+
+static void *run_poller(void *arg)
+{
+	struct run *r = arg;
+
+	r->result = dbk_block_run(r->b);
+	return NULL;
+}
 
 static void server_start(struct server *s, unsigned int nr, const struct dbk_block_params *p,
 			 unsigned int batch)
@@ -470,6 +486,140 @@ static void test_async_inflight(void **state)
 		}
 	}
 	assert_int_equal(server_end(&s), 0);
+}
+
+/* ---- dbk_block_set_poller(): completions reaped in the queue's own thread ---- */
+
+/*
+ * A device per queue: submit() holds the request; the poller completes what
+ * its queue holds once the queue's "interrupt" (an eventfd the test writes)
+ * fired, or, for a queue without an fd, at every call (it asks to be called
+ * again within 5 ms while it holds any).
+ */
+struct pdev {
+	int efd;			/* -1: no fd, the poller's timeout only */
+	struct dbk_block_req *held[16];
+	unsigned int n;
+	pthread_t submitter;		/* the queue's thread, as submit() saw it */
+	unsigned int polls, completed, foreign;
+};
+static struct pdev pdevs[2];
+
+static void psubmit(void *ctx, unsigned int queue, struct dbk_block_req *req)
+{
+	struct pdev *d = &((struct pdev *)ctx)[queue];
+
+	assert_true(d->n < 16);
+	d->submitter = pthread_self();
+	d->held[d->n++] = req;	/* only this queue's thread touches d */
+}
+
+static int ppoll_queue(void *ctx, unsigned int queue)
+{
+	struct pdev *d = &((struct pdev *)ctx)[queue];
+	uint64_t cnt;
+
+	d->polls++;
+	if (d->n && !pthread_equal(d->submitter, pthread_self()))
+		d->foreign++;
+	if (d->efd >= 0 && read(d->efd, &cnt, sizeof(cnt)) != (ssize_t)sizeof(cnt))
+		return -1;	/* no interrupt: sleep until one, or a request */
+	while (d->n) {
+		struct dbk_block_req *req = d->held[--d->n];
+
+		/* A read's data: its block number, in every byte. */
+		if (dbk_block_req_op(req) == DBK_BLOCK_READ)
+			memset(dbk_block_req_buf(req), (int)(dbk_block_req_offset(req) / 4096),
+			       dbk_block_req_length(req));
+		dbk_block_complete(req, 0);
+		d->completed++;
+	}
+	return d->efd >= 0 ? -1 : 5;
+}
+
+static void test_poller(void **state)
+{
+	static const struct dbk_block_ops pops = { .submit = psubmit };
+	struct dbk_nbd_export ex;
+	struct dbk_block *b;
+	pthread_t th;
+	uint64_t cookie, one = 1;
+	int sv[2][2], sfd[2], cfd[2], i, q, r;
+	struct run run;
+
+	(void)state;
+	memset(pdevs, 0, sizeof(pdevs));
+	pdevs[0].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pdevs[1].efd = -1;
+	assert_true(pdevs[0].efd >= 0);
+	for (q = 0; q < 2; q++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[q]), 0);
+		cfd[q] = sv[q][0];
+		sfd[q] = sv[q][1];
+	}
+	assert_int_equal(dbk_block_new(sfd, 2, &params, &pops, pdevs, &b), 0);
+	assert_int_equal(dbk_block_set_poller(NULL, 0, -1, ppoll_queue), -EINVAL);
+	assert_int_equal(dbk_block_set_poller(b, 0, -1, NULL), -EINVAL);
+	assert_int_equal(dbk_block_set_poller(b, 2, -1, ppoll_queue), -EINVAL);
+	for (q = 0; q < 2; q++)
+		assert_int_equal(dbk_block_set_poller(b, (unsigned int)q, pdevs[q].efd, ppoll_queue), 0);
+	run.b = b;
+	assert_int_equal(pthread_create(&th, NULL, run_poller, &run), 0);
+	for (q = 0; q < 2; q++)
+		handshake(cfd[q], &ex);
+
+	/*
+	 * Queue 0: nothing completes until its interrupt; then all, from its
+	 * own thread (in the reverse order of their arrival), each reply with
+	 * its own data.
+	 */
+	for (i = 0; i < 8; i++)
+		send_req(cfd[0], 0, NBD_CMD_READ, 500 + i, (uint64_t)(i + 1) * 4096, 4096);
+	usleep(100 * 1000);
+	{
+		struct pollfd p = { .fd = cfd[0], .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, 0), 0);	/* no reply yet */
+	}
+	assert_int_equal(write(pdevs[0].efd, &one, sizeof(one)), sizeof(one));
+	for (i = 7; i >= 0; i--) {
+		uint8_t data[4096], want[4096];
+
+		assert_int_equal(recv_reply(cfd[0], &cookie), 0);
+		assert_int_equal(cookie, 500 + i);
+		assert_true(xread(cfd[0], data, sizeof(data)));
+		memset(want, i + 1, sizeof(want));
+		assert_memory_equal(data, want, sizeof(data));
+	}
+	/* Queue 1, no fd: its poller's own timeout brings the completions. */
+	for (i = 0; i < 4; i++)
+		send_req(cfd[1], 0, NBD_CMD_FLUSH, 600 + i, 0, 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(recv_reply(cfd[1], &cookie), 0);
+
+	/* Stopped with requests in flight: the thread keeps polling until they end. */
+	for (i = 0; i < 3; i++)
+		send_req(cfd[0], 0, NBD_CMD_FLUSH, 700 + i, 0, 0);
+	usleep(100 * 1000);
+	assert_int_equal(dbk_block_stop(b), 0);
+	usleep(100 * 1000);
+	assert_int_equal(pthread_tryjoin_np(th, NULL), EBUSY);
+	assert_int_equal(write(pdevs[0].efd, &one, sizeof(one)), sizeof(one));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(recv_reply(cfd[0], &cookie), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(run.result, 0);
+	assert_int_equal(pdevs[0].completed, 11);
+	assert_int_equal(pdevs[1].completed, 4);
+	assert_int_equal(pdevs[0].foreign + pdevs[1].foreign, 0);
+	assert_true(pdevs[0].polls > 2);
+	/* Once it ran, a poller can no longer be set. */
+	r = dbk_block_set_poller(b, 0, -1, ppoll_queue);
+	assert_int_equal(r, -EINVAL);
+	dbk_block_free(b);
+	for (q = 0; q < 2; q++)
+		close(cfd[q]);
+	close(pdevs[0].efd);
 }
 
 /* dbk_block_stop(): before dbk_block_run(), and with a request in flight. */
@@ -1226,6 +1376,7 @@ int main(void)
 		cmocka_unit_test(test_multi_conn),
 		cmocka_unit_test(test_async_inflight),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_poller),
 		cmocka_unit_test(test_read_buffer_zeroed),
 		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_complete_twice),

@@ -110,7 +110,7 @@ check "/dev/$NBD: two hardware queues, max_sectors_kb 128 (the driver's max tran
 pid=$(dev_field "$BDF" pid)
 # devbrokerd's PR_SET_IO_FLUSHER: PF_MEMALLOC_NOIO (0x80000) and
 # PF_LOCAL_THROTTLE (0x100000) in /proc/PID/stat's flags, inherited by
-# every thread (the completion threads allocate nothing, submit() does).
+# every thread (the connection threads allocate, in submit(), and reap).
 flags=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f7)
 check "the driver runs as a dynamic user of its own with PR_SET_IO_FLUSHER (flags $flags)" \
 	bash -c "[ \$(( $flags & 0x180000 )) = \$(( 0x180000 )) ] && dynamic_uid $pid"

@@ -188,6 +188,57 @@ int dbk_block_new(const int *fds, unsigned int nr, const struct dbk_block_params
 		  const struct dbk_block_ops *ops, void *ctx, struct dbk_block **out);
 
 /**
+ * A queue's poller (dbk_block_set_poller()): reap what the hardware
+ * completed for @p queue and dbk_block_complete() it, without blocking.
+ *
+ * @param ctx the @c ctx of dbk_block_new()
+ * @param queue the queue whose thread calls it
+ * @return how long, in milliseconds, the queue's thread may sleep (on its
+ *         socket, the poller's fd and dbk_block_stop()) before it calls the
+ *         poller again: -1 for as long as it takes, 0 not at all (busy
+ *         polling).  Return a finite time while requests are in flight
+ *         that only the poller can see end (a command timeout to check).
+ */
+typedef int (*dbk_block_poll_fn)(void *ctx, unsigned int queue);
+
+/**
+ * Complete @p queue's requests in the queue's own thread.
+ *
+ * Without a poller, a driver with hardware queues completes requests from
+ * a thread of its own, woken by the device's interrupt: every request then
+ * costs two wakeups in the driver (the queue's thread for the request, the
+ * driver's for its completion) and the reply crosses threads.  With one,
+ * the queue's thread waits on the driver's @p fd (an interrupt's eventfd,
+ * dbk_irq_get_fd()) beside its socket, and runs @p poll before every wait
+ * (for the next request, for a free request slot, or for the requests in
+ * flight to end when the connection ends) and whenever @p fd is readable:
+ * requests that arrive together are submitted together, and their
+ * completions are sent from where they were reaped.  Completions may still
+ * come from other threads (dbk_block_complete() is thread-safe), but a
+ * thread waiting for its requests in flight then sees them only at its
+ * next look, within 50 ms.
+ *
+ * @p poll must not block, and must consume @p fd's readiness (read the
+ * eventfd), or it is called again at once.  The thread does not call it
+ * while a reply waits for room in the socket (the kernel reads replies
+ * independently of the requests it sends).  Call before dbk_block_run();
+ * @p fd must stay open until dbk_block_run() has returned.
+ *
+ * @since SDK 1.5 (DEVBROKER_1.5)
+ *
+ * @param b the disk
+ * @param queue the queue (0 to @c nr - 1 of dbk_block_new())
+ * @param fd watched for reading, or -1 (then @p poll runs only before
+ *        waits, and when the time it returned has passed); not closed by
+ *        the library
+ * @param poll the poller
+ * @return 0, or -EINVAL (NULL @p b or @p poll, no such queue, or the disk
+ *         already runs)
+ */
+int dbk_block_set_poller(struct dbk_block *b, unsigned int queue, int fd,
+			 dbk_block_poll_fn poll);
+
+/**
  * Serve every queue, one thread each, until all connections have ended
  * (the kernel disconnected, or dbk_block_stop()).  A connection's thread
  * waits for its requests in flight before it ends.  Call once.  A disk of
