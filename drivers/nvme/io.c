@@ -557,26 +557,26 @@ reset:
 }
 
 /*
- * One look at @q for its waiter: timeouts first, then the CQ, and the
- * adaptive switch's bookkeeping.  Completions reaped, or -errno.
+ * Timeouts first, at every look (check_timeouts() walks the slots every
+ * WAIT_SLICE_MS at most): under steady load every poll finds completions,
+ * and a check made only when one found none never came, so a command the
+ * controller dropped stayed outstanding (seen: 15 minutes, until the grant
+ * was revoked).  Then the CQ.  Completions reaped, or -errno.
  */
+static int check_and_reap(struct nvme_queue *q)
+{
+	int r = check_timeouts(q);
+
+	return r < 0 ? r : nvme_queue_poll(q);
+}
+
+/* One look at @q for its waiter, with the adaptive switch's bookkeeping. */
 static int look(struct nvme_queue *q)
 {
 	struct nvme_ctrl *c = q->c;
 	bool was_polling = q->polling;
-	int n, r;
+	int n = check_and_reap(q);
 
-	/*
-	 * Timeouts first, at every look (check_timeouts() walks the slots
-	 * every WAIT_SLICE_MS at most): under steady load every poll finds
-	 * completions, and a check made only when one found none never came,
-	 * so a command the controller dropped stayed outstanding (seen: 15
-	 * minutes, until the grant was revoked).
-	 */
-	r = check_timeouts(q);
-	if (r < 0)
-		return r;
-	n = nvme_queue_poll(q);
 	if (n > 0 && c->use_irq) {
 		if (was_polling) {
 			q->nr_polled += (uint64_t)n;
@@ -647,8 +647,7 @@ int nvme_io_wait(struct nvme_queue *q, int timeout_ms)
 int nvme_io_service(struct nvme_queue *q, int *sleep_ms)
 {
 	struct nvme_ctrl *c = q->c;
-	uint64_t cnt;
-	int fd, n;
+	int n;
 
 	if (dbk_dev_is_revoked(c->dev) == 1)
 		return -ENODEV;
@@ -660,9 +659,8 @@ int nvme_io_service(struct nvme_queue *q, int *sleep_ms)
 	 * waits for the first look back on the vector; what piled up then
 	 * wakes the caller once, for nothing.
 	 */
-	if (c->use_irq && !q->polling && (fd = dbk_irq_get_fd(c->dev, q->vector)) >= 0 &&
-	    read(fd, &cnt, sizeof(cnt)) == (ssize_t)sizeof(cnt))
-		q->nr_irqs += cnt;
+	if (!q->polling)
+		nvme_io_ack(q);
 	n = look(q);
 	if (n < 0)
 		return n;
@@ -683,12 +681,9 @@ int nvme_io_service(struct nvme_queue *q, int *sleep_ms)
 
 int nvme_io_check(struct nvme_queue *q)
 {
-	int r;
-
 	if (dbk_dev_is_revoked(q->c->dev) == 1)
 		return -ENODEV;
-	r = check_timeouts(q);
-	return r < 0 ? r : nvme_queue_poll(q);
+	return check_and_reap(q);
 }
 
 void nvme_io_ack(struct nvme_queue *q)

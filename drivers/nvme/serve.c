@@ -25,8 +25,8 @@
  * threads; under TCG that put drivers/nvme at 0.4x the kernel's IOPS at
  * QD32, against 0.85x to 0.96x now (bench/results/poller/).  A
  * connection that shares its queue pair with another (fewer queues than
- * connections) only looks at the CQ: the pair's own connection waits on
- * the vector and checks the timeouts for both.
+ * connections) looks at the CQ and the timeouts between naps: the pair's
+ * own connection is the one that waits on the vector.
  *
  * A full SQ (depth - 1 commands, §4.1) makes submit() reap that queue
  * until a slot is free: the connection thread stops reading requests,
@@ -282,60 +282,50 @@ static int queue_dead(struct squeue *sq, int r)
 {
 	struct serve *s = sq->s;
 
-	if (r == 0 && !__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
-		set_dead(s, "the controller did not come back from a reset");
-	else if (r < 0)
-		set_dead(s, r == -ENODEV || dbk_dev_is_revoked(s->c->dev) == 1 ?
-			 "the grant was revoked" : "the controller failed");
+	set_dead(s, !r ? "the controller did not come back from a reset" :
+		 r == -ENODEV || dbk_dev_is_revoked(s->c->dev) == 1 ? "the grant was revoked" :
+		 "the controller failed");
 	fail_queue(sq);
 	return DEAD_WAIT_MS;
 }
 
 /*
- * The poller of queue pair @queue (dbk_block_set_poller()), in its
- * connection's thread: reaps, checks timeouts (abort, then reset: io.c),
- * runs cmd_done(); says how long the thread may sleep.
+ * The poller of connection @queue (dbk_block_set_poller()), in its thread:
+ * rings the doorbell, reaps, checks timeouts (abort, then reset: io.c),
+ * runs cmd_done(); says how long the thread may sleep.  Connection
+ * @queue < nr_sq owns queue pair @queue: the vector and the polling state
+ * are its (nvme_io_service()).  One that shares pair @queue % nr_sq with
+ * its owner looks at the CQ and the timeouts itself (nvme_io_check()),
+ * often enough that its own requests end (or time out) even while the
+ * owner sleeps with nothing of its own in flight, or once the owner's
+ * connection has ended (the kernel may close one and not the other).
  */
 static int poll_queue(void *ctx, unsigned int queue)
 {
 	struct serve *s = ctx;
-	struct squeue *sq = &s->sq[queue];
+	struct squeue *sq = &s->sq[queue % s->nr_sq];
+	bool owner = queue < s->nr_sq;
 	int r, sleep_ms = -1;
 
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
-		nvme_io_ack(sq->q);	/* the poller consumes its fd, even now */
+		if (owner)
+			nvme_io_ack(sq->q);	/* the poller consumes its fd, even now */
 		return queue_dead(sq, 0);
 	}
 	if (kick(sq) < 0)
 		return DEAD_WAIT_MS;
-	r = nvme_io_service(sq->q, &sleep_ms);
-	if ((r < 0 && r != -EAGAIN) || s->c->failed)
-		return queue_dead(sq, r < 0 && r != -EAGAIN ? r : 0);
+	if (owner) {
+		r = nvme_io_service(sq->q, &sleep_ms);
+	} else {
+		r = nvme_io_check(sq->q);
+		if (__atomic_load_n(&sq->q->inflight, __ATOMIC_RELAXED))
+			sleep_ms = SHARED_WAIT_MS;
+	}
+	if (r == -EAGAIN)
+		r = 0;
+	if (r < 0 || s->c->failed)
+		return queue_dead(sq, r);
 	return sleep_ms;
-}
-
-/*
- * The poller of a connection that shares queue pair @queue % nr_sq with
- * its owner: it looks at the CQ and the timeouts itself, often enough that
- * its own requests end (or time out) even while the owner sleeps with
- * nothing of its own in flight, or once the owner's connection has ended
- * (the kernel may close one and not the other); the vector and the
- * polling state stay the owner's.
- */
-static int poll_shared(void *ctx, unsigned int queue)
-{
-	struct serve *s = ctx;
-	struct squeue *sq = &s->sq[queue % s->nr_sq];
-	int r;
-
-	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
-		return queue_dead(sq, 0);
-	if (kick(sq) < 0)
-		return DEAD_WAIT_MS;
-	r = nvme_io_check(sq->q);
-	if ((r < 0 && r != -EAGAIN) || s->c->failed)
-		return queue_dead(sq, r < 0 && r != -EAGAIN ? r : 0);
-	return __atomic_load_n(&sq->q->inflight, __ATOMIC_RELAXED) ? SHARED_WAIT_MS : -1;
 }
 
 static void *event_thread(void *arg)
@@ -433,7 +423,7 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 	for (i = 0; i < nr_fds; i++) {
 		int fd = i < s.nr_sq ? nvme_io_get_fd(s.sq[i].q) : -1;
 
-		r = dbk_block_set_poller(s.b, i, fd < 0 ? -1 : fd, i < s.nr_sq ? poll_queue : poll_shared);
+		r = dbk_block_set_poller(s.b, i, fd < 0 ? -1 : fd, poll_queue);
 		if (r < 0) {
 			nvme_log("dbk_block_set_poller: %s", strerror(-r));
 			rc = 1;
