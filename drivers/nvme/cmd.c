@@ -56,8 +56,11 @@ int nvme_check_req(const struct nvme_ns *ns, uint32_t max_transfer, uint16_t onc
 	}
 }
 
-/* @req passed nvme_check_req(); @s is the command's slot (bounce buffer, PRP list). */
-void nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct nvme_slot *s,
+/*
+ * @req passed nvme_check_req(); @s is the command's slot (bounce buffer,
+ * PRP list).  Whether the write's data was copied into the bounce buffer.
+ */
+bool nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct nvme_slot *s,
 		    struct nvme_sqe *sqe)
 {
 	uint64_t slba = req->offset >> ns->lba_shift;
@@ -81,8 +84,11 @@ void nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct
 		sqe->cdw10 = (uint32_t)slba;
 		sqe->cdw11 = (uint32_t)(slba >> 32);
 		sqe->cdw12 = (nlb - 1u) | (req->fua ? NVME_RW_FUA : 0);
-		if (req->op == NVME_OP_WRITE)
+		/* Unless the request's buffer is the slot's own (nvme_io_lend()). */
+		if (req->op == NVME_OP_WRITE && req->buf != s->bounce) {
 			memcpy(s->bounce, req->buf, req->length);
+			return true;
+		}
 		break;
 	case NVME_OP_FLUSH:
 		sqe->opcode = NVME_CMD_FLUSH;
@@ -106,4 +112,5 @@ void nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct
 		break;
 	}
 	}
+	return false;
 }

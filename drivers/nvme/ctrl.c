@@ -747,6 +747,8 @@ static int ctrl_reset(struct nvme_ctrl *c, const unsigned int *seen, bool fatal)
 	for (i = 0; i < c->nr_io; i++) {
 		c->io[i]->live = false;
 		nvme_queue_fail_all(c->io[i], -ECANCELED, &failed);
+		if (r == 0)
+			nvme_queue_stopped(c->io[i]);	/* disabled: its buffers are free */
 	}
 	pthread_mutex_lock(&c->admin.lock);
 	nvme_queue_fail_all(&c->admin, -ECANCELED, NULL);

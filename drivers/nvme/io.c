@@ -12,7 +12,10 @@
  * equals ours.  We then write the CQ head doorbell, once per batch.
  *
  * Data goes through bounce buffers: each command slot owns max_transfer
- * bytes of DMA memory (in a few large DMA buffers) and a PRP list.  DMA
+ * bytes of DMA memory (in a few large DMA buffers) and a PRP list.  A
+ * slot's bounce buffer may be lent out as a request's own buffer
+ * (nvme_io_lend(), for the block frontend's dbk_block_set_buffers()):
+ * that request then takes that slot, and its data is not copied.  DMA
  * buffers are contiguous in device address space (one coherent block
  * without an IOMMU, one IOVA range with one), so a slot's pages are
  * iova, iova + 4K, ...; PRP rules, §4.3: PRP1 the first page, PRP2 the
@@ -123,6 +126,7 @@ int nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid,
 			per = (nslots + 7) / 8;
 		if (per == 0)
 			per = 1;
+		q->bounce_per = per;
 		for (i = 0; i < nslots; i++) {
 			q->slots[i].prp = (uint64_t *)(base + sq_size + cq_size + (size_t)psz * i);
 			q->slots[i].prp_iova = iova + sq_size + cq_size + (uint64_t)psz * i;
@@ -170,7 +174,11 @@ void nvme_queue_reset(struct nvme_queue *q)
 	memset(q->sq, 0, q->depth * sizeof(struct nvme_sqe));
 }
 
-/* Take every outstanding request out of @q (reset), chained on *@list (may be NULL). */
+/*
+ * Take every outstanding request out of @q (reset), chained on *@list (may
+ * be NULL).  Their slots are stale until nvme_queue_stopped(): nothing says
+ * the controller is done with their buffers.
+ */
 unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req **list)
 {
 	uint64_t now = nvme_now_ns();
@@ -182,6 +190,7 @@ unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req 
 		if (!req)
 			continue;
 		q->slots[i].req = NULL;
+		q->slots[i].stale = true;
 		if (req == &orphan)
 			continue;
 		req->err = now >= q->slots[i].deadline ? -ETIMEDOUT : err;
@@ -196,6 +205,15 @@ unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req 
 	}
 	q->inflight = 0;
 	return n;
+}
+
+/* Under q->lock: the controller was reset (CSTS.RDY 0): no transfer is left in @q's buffers. */
+void nvme_queue_stopped(struct nvme_queue *q)
+{
+	unsigned int i;
+
+	for (i = 0; i + 1u < q->depth; i++)
+		q->slots[i].stale = false;
 }
 
 static int sq_doorbell(struct nvme_queue *q)
@@ -242,9 +260,65 @@ static int free_slot(struct nvme_queue *q)
 	if (q->inflight + 1u >= q->depth)
 		return -EAGAIN;
 	for (i = 0; i + 1u < q->depth; i++)
-		if (!q->slots[i].req)
+		if (!q->slots[i].req && !q->slots[i].lent)
 			return (int)i;
 	return -EAGAIN;
+}
+
+/* The slot whose bounce buffer @buf is, or -1. */
+static int slot_of_buf(const struct nvme_queue *q, const void *buf)
+{
+	size_t mt = q->c->max_transfer;
+	unsigned int k;
+
+	for (k = 0; buf && k < q->nr_bounce_buf; k++) {
+		const char *base = dbk_dma_buf_get_vaddr(q->bounce_buf[k]);
+		size_t off = (size_t)((const char *)buf - base);
+
+		if ((const char *)buf >= base && off < dbk_dma_buf_get_size(q->bounce_buf[k]) &&
+		    off % mt == 0) {
+			size_t i = (size_t)k * q->bounce_per + off / mt;
+
+			return i + 1u < q->depth ? (int)i : -1;
+		}
+	}
+	return -1;
+}
+
+void *nvme_io_lend(struct nvme_queue *q, uint32_t len)
+{
+	void *buf = NULL;
+	unsigned int i;
+
+	if (!q->nr_bounce_buf || len == 0 || len > q->c->max_transfer)
+		return NULL;
+	pthread_mutex_lock(&q->lock);
+	/*
+	 * Not while the queue is down or the controller failed: a slot whose
+	 * command was failed then may still be written by the controller, and
+	 * a revoked grant's buffers fault (libdev copes, but a copy is cheaper).
+	 */
+	for (i = 0; q->live && !q->c->failed && i + 1u < q->depth; i++)
+		if (!q->slots[i].req && !q->slots[i].lent && !q->slots[i].stale) {
+			q->slots[i].lent = true;
+			buf = q->slots[i].bounce;
+			break;
+		}
+	pthread_mutex_unlock(&q->lock);
+	return buf;
+}
+
+void nvme_io_give_back(struct nvme_queue *q, void *buf)
+{
+	int i = slot_of_buf(q, buf);
+
+	if (i < 0) {
+		nvme_log("queue %u: a buffer given back that was not lent (%p); ignored", q->qid, buf);
+		return;
+	}
+	pthread_mutex_lock(&q->lock);
+	q->slots[i].lent = false;
+	pthread_mutex_unlock(&q->lock);
 }
 
 /* Admin commands (ctrl.c): submit and ring at once. */
@@ -361,8 +435,11 @@ static int reap_locked(struct nvme_queue *q, struct nvme_req **done)
 			req->err = -ETIMEDOUT;	/* we asked for it: the command timed out */
 		else
 			req->err = -EIO;
-		if (req->err == 0 && req->op == NVME_OP_READ && q->qid && req->buf)
+		if (req->err == 0 && req->op == NVME_OP_READ && q->qid && req->buf &&
+		    req->buf != s->bounce) {
 			memcpy(req->buf, s->bounce, req->length);
+			q->nr_copied++;
+		}
 		req->next = *done;	/* completed by nvme_run_callbacks() */
 		*done = req;
 	}
@@ -434,12 +511,16 @@ int nvme_io_submit(struct nvme_queue *q, struct nvme_req *req)
 		pthread_mutex_unlock(&q->lock);
 		return c->shut_down ? -ESHUTDOWN : c->failed ? -EIO : -EAGAIN;
 	}
-	slot = free_slot(q);
+	/* A lent buffer's own slot (free: its request is not in flight), else any free one. */
+	slot = req->buf ? slot_of_buf(q, req->buf) : -1;
+	if (slot < 0 || !q->slots[slot].lent || q->slots[slot].req)
+		slot = free_slot(q);
 	if (slot < 0) {
 		pthread_mutex_unlock(&q->lock);
 		return slot;
 	}
-	nvme_build_cmd(ns, req, &q->slots[slot], &sqe);
+	if (nvme_build_cmd(ns, req, &q->slots[slot], &sqe))
+		q->nr_copied++;
 	submit_locked(q, &sqe, req, slot);
 	pthread_mutex_unlock(&q->lock);
 	return 0;

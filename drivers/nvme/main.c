@@ -13,7 +13,7 @@
  *
  * usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]
  *             [--max-transfer BYTES] [--timeout-ms MS]
- *             [--poll adaptive|irq|always] [--nsid N]
+ *             [--poll adaptive|irq|always] [--copy] [--nsid N]
  *             [--selftest | --identify | --bench SECONDS [--bench-case NAME]] [--verbose]
  *
  * Without --grant-fd, the grant devbrokerd (or a test launcher) handed
@@ -57,7 +57,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: nvme [--grant-fd N | --vfio BDF] [--queues N] [--depth N]\n"
 	      "            [--max-transfer BYTES] [--timeout-ms MS]\n"
-	      "            [--poll adaptive|irq|always] [--nsid N]\n"
+	      "            [--poll adaptive|irq|always] [--copy] [--nsid N]\n"
 	      "            [--selftest | --identify | --bench SECONDS(1-3600) [--bench-case NAME]]\n"
 	      "            [--verbose]\n"
 	      "Without --grant-fd or --vfio: the grant devbrokerd handed over.\n"
@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 		{ "max-transfer", required_argument, NULL, 'm' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "poll", required_argument, NULL, 'p' },
+		{ "copy", no_argument, NULL, 'c' },
 		{ "selftest", no_argument, NULL, 's' },
 		{ "identify", no_argument, NULL, 'i' },
 		{ "bench", required_argument, NULL, 'b' },
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'c': c.copy = true; break;
 		case 's': selftest = true; break;
 		case 'i': identify = true; break;
 		case 'b': {

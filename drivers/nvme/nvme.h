@@ -76,6 +76,13 @@ struct nvme_slot {
 	struct nvme_req *req;	/* NULL: free */
 	uint64_t deadline;	/* CLOCK_MONOTONIC ns */
 	bool abort_sent;
+	bool lent;		/* bounce is a request's buffer (nvme_io_lend()): the slot is its */
+	/*
+	 * Its last command was failed without the controller's word (a dead
+	 * disk, a reset whose disable timed out): the controller may still
+	 * transfer into the buffer, which is lent no more.
+	 */
+	bool stale;
 	void *bounce;		/* max_transfer bytes of DMA memory */
 	uint64_t bounce_iova;
 	uint64_t *prp;		/* this command's PRP list */
@@ -93,6 +100,7 @@ struct nvme_queue {
 	uint64_t sq_iova, cq_iova;
 	struct dbk_dma_buf *bounce_buf[8];
 	unsigned int nr_bounce_buf;
+	unsigned int bounce_per;	/* slots per bounce_buf (the last may have fewer) */
 	struct nvme_sqe *sq;
 	struct nvme_cqe *cq;
 	uint16_t sq_tail, sq_rung;	/* next free SQ entry, and the tail the doorbell last got */
@@ -105,6 +113,7 @@ struct nvme_queue {
 	pthread_mutex_t lock;
 	/* statistics */
 	uint64_t nr_submitted, nr_completed, nr_doorbells, nr_irqs;
+	uint64_t nr_copied;		/* reads and writes copied through a bounce buffer */
 	uint64_t nr_quiet_slices;	/* waits that slept a whole slice with commands outstanding */
 	uint64_t next_timeout_check;	/* nvme_now_ns() of check_timeouts()' next walk, under lock */
 	/* Adaptive polling (nvme_io_wait() or nvme_io_service(): one waiter per queue) */
@@ -145,6 +154,7 @@ struct nvme_ctrl {
 	bool verbose;
 	bool use_irq;		/* MSI-X enabled (else: polling only) */
 	enum nvme_poll_mode poll_mode;
+	bool copy;		/* --copy: serve.c lends no bounce buffer (every byte copied) */
 	uint32_t nr_vectors;
 
 	/* Identify Controller */
@@ -220,6 +230,7 @@ void nvme_queue_free(struct nvme_queue *q);
 void nvme_queue_reset(struct nvme_queue *q);
 int nvme_queue_submit_sqe(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvme_req *req);
 unsigned int nvme_queue_fail_all(struct nvme_queue *q, int err, struct nvme_req **list);
+void nvme_queue_stopped(struct nvme_queue *q);
 int nvme_queue_poll(struct nvme_queue *q);
 void nvme_queue_orphan(struct nvme_queue *q, int slot);
 void nvme_run_callbacks(struct nvme_req *list);
@@ -227,7 +238,7 @@ void nvme_run_callbacks(struct nvme_req *list);
 /* cmd.c: one request to one NVMe command (no device needed: unit-tested) */
 int nvme_check_req(const struct nvme_ns *ns, uint32_t max_transfer, uint16_t oncs,
 		   const struct nvme_req *req);
-void nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct nvme_slot *s,
+bool nvme_build_cmd(const struct nvme_ns *ns, const struct nvme_req *req, struct nvme_slot *s,
 		    struct nvme_sqe *sqe);
 
 /* io.c: the I/O API */
@@ -255,5 +266,14 @@ int nvme_io_check(struct nvme_queue *q);
 void nvme_io_ack(struct nvme_queue *q);
 int nvme_io_get_fd(struct nvme_queue *q);
 void nvme_io_forget(struct nvme_queue *q);
+/*
+ * Zero copy: lend a free slot's bounce buffer as the buffer of a request
+ * of @len bytes to come (NULL: none free, or @len too long).  A request
+ * submitted with it as its buf takes that slot, and the device transfers
+ * straight into or out of it.  The slot stays the buffer's until
+ * nvme_io_give_back(), whatever becomes of its commands.  Thread-safe.
+ */
+void *nvme_io_lend(struct nvme_queue *q, uint32_t len);
+void nvme_io_give_back(struct nvme_queue *q, void *buf);
 
 #endif /* NVME_H */

@@ -28,6 +28,14 @@
  * connections) looks at the CQ and the timeouts between naps: the pair's
  * own connection is the one that waits on the vector.
  *
+ * Zero copy: a queue pair lends its command slots' bounce buffers (DMA
+ * memory) to the connections it serves (dbk_block_set_buffers()), so
+ * libdev receives a write's data where the controller reads it, and
+ * sends a read's reply from where the controller wrote it; a request
+ * takes the slot whose buffer it has (nvme_io_lend()).  When every slot
+ * is lent, a request gets libdev's memory and is copied through a free
+ * slot's buffer, as all were before (and all are with --copy).
+ *
  * A full SQ (depth - 1 commands, §4.1) makes submit() reap that queue
  * until a slot is free: the connection thread stops reading requests,
  * which is the back-pressure the kernel's nbd expects.
@@ -254,6 +262,23 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	breq_put(br);
 }
 
+/* dbk_block_set_buffers()'s lender: connection @queue's requests go to its pair. */
+static void *lend(void *ctx, unsigned int queue, uint32_t len)
+{
+	struct serve *s = ctx;
+
+	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
+		return NULL;	/* an early out: io.c's checks are the ones that hold */
+	return nvme_io_lend(s->sq[queue % s->nr_sq].q, len);
+}
+
+static void give_back(void *ctx, unsigned int queue, void *buf)
+{
+	struct serve *s = ctx;
+
+	nvme_io_give_back(s->sq[queue % s->nr_sq].q, buf);
+}
+
 /*
  * The SQ tail doorbell (§3.1.24), once for what was queued since the last:
  * every request the connection thread read before its socket ran dry (as
@@ -424,15 +449,17 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 		int fd = i < s.nr_sq ? nvme_io_get_fd(s.sq[i].q) : -1;
 
 		r = dbk_block_set_poller(s.b, i, fd < 0 ? -1 : fd, poll_queue);
+		if (r == 0 && !c->copy)
+			r = dbk_block_set_buffers(s.b, i, lend, give_back);
 		if (r < 0) {
-			nvme_log("dbk_block_set_poller: %s", strerror(-r));
+			nvme_log("setting up connection %u: %s", i, strerror(-r));
 			rc = 1;
 			goto out;
 		}
 	}
 	nvme_log("serving namespace %u: %" PRIu64 " bytes in blocks of %u, %u connection(s) on %u "
-		 "I/O queue pair(s), max transfer %u bytes%s%s%s%s", s.ns->nsid, p.size, p.block_size,
-		 nr_fds, s.nr_sq, p.max_transfer, p.flags & DBK_BLOCK_F_FLUSH ? ", flush" : "",
+		 "I/O queue pair(s), max transfer %u bytes%s%s%s%s%s", s.ns->nsid, p.size, p.block_size,
+		 nr_fds, s.nr_sq, p.max_transfer, c->copy ? ", data copied (--copy)" : "", p.flags & DBK_BLOCK_F_FLUSH ? ", flush" : "",
 		 p.flags & DBK_BLOCK_F_FUA ? ", FUA" : "", p.flags & DBK_BLOCK_F_TRIM ? ", trim" : "",
 		 p.flags & DBK_BLOCK_F_WRITE_ZEROES ? ", write zeroes" : "");
 	/* Without events the disk still works: a namespace that goes is then only failed I/O. */
@@ -468,8 +495,9 @@ out:
 		struct nvme_queue *q = s.sq[i].q;
 
 		nvme_log("queue %u: %" PRIu64 " commands, %" PRIu64 " interrupts, %" PRIu64
-			 " completions reaped by polling (%" PRIu64 " switches to polling)", q->qid,
-			 q->nr_completed, q->nr_irqs, q->nr_polled, q->nr_poll_switches);
+			 " completions reaped by polling (%" PRIu64 " switches to polling), %" PRIu64
+			 " reads and writes copied", q->qid, q->nr_completed, q->nr_irqs, q->nr_polled,
+			 q->nr_poll_switches, q->nr_copied);
 	}
 	if (__atomic_load_n(&s.dead, __ATOMIC_ACQUIRE)) {
 		rc = 3;

@@ -74,6 +74,7 @@ struct dbk_block_req {
 	uint32_t length;
 	uint16_t flags;
 	void *buf;
+	bool lent;		/* @buf is the driver's (dbk_block_set_buffers()) */
 };
 
 struct conn {
@@ -84,6 +85,9 @@ struct conn {
 	/* dbk_block_set_poller(): the driver reaps completions in this thread. */
 	dbk_block_poll_fn poll;
 	int poll_fd;
+	/* dbk_block_set_buffers(): the driver lends reads' and writes' buffers. */
+	dbk_block_buf_get_fn lend;
+	dbk_block_buf_put_fn give_back;
 	/*
 	 * Two locks: a completer blocked writing to a slow peer (wlock) must
 	 * not hold up the reader or the other completers' accounting (lock).
@@ -136,9 +140,10 @@ static int poller_run(struct conn *c)
 
 /*
  * Read @len bytes.  0, ENDED (stopped, or the peer closed before the first
- * byte when @boundary), -EPROTO (closed in the middle), or -errno.
+ * byte when @boundary), -EPROTO (closed in the middle), or -errno; *@got
+ * (if not NULL): how many were read.
  */
-static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
+static int recv_some(struct conn *c, void *buf, size_t len, bool boundary, size_t *got)
 {
 	struct pollfd p[3] = {
 		{ .fd = c->fd, .events = POLLIN },
@@ -150,6 +155,8 @@ static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
 	int t;
 
 	/* recv() first, poll() only when nothing is there: one call, not two. */
+	if (got)
+		*got = 0;
 	while (len) {
 		if (atomic_load_explicit(&c->b->stopping, memory_order_acquire))
 			return ENDED;
@@ -157,6 +164,8 @@ static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
 		if (n > 0) {
 			d += n;
 			len -= (size_t)n;
+			if (got)
+				*got += (size_t)n;
 			continue;
 		}
 		if (n == 0)
@@ -173,6 +182,11 @@ static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
 			return -errno;
 	}
 	return 0;
+}
+
+static int recv_all(struct conn *c, void *buf, size_t len, bool boundary)
+{
+	return recv_some(c, buf, len, boundary, NULL);
 }
 
 /*
@@ -445,12 +459,20 @@ static uint32_t check(const struct dbk_block *b, uint16_t type, uint16_t flags,
 	return 0;
 }
 
-/* A buffer for @len bytes: a pooled one when it fits (pool_size bytes, then). */
-static void *buf_get(struct conn *c, uint32_t len)
+/*
+ * A buffer for @len bytes: the driver's when it lends one (*@lent), else a
+ * pooled one when it fits (pool_size bytes, then).
+ */
+static void *buf_get(struct conn *c, uint32_t len, bool *lent)
 {
 	void *buf = NULL;
 	size_t size = len;
 
+	*lent = false;
+	if (c->lend && (buf = c->lend(c->b->ctx, c->queue, len))) {
+		*lent = true;
+		return buf;
+	}
 	if (len <= c->b->pool_size) {
 		pthread_mutex_lock(&c->lock);
 		if (c->npool)
@@ -473,8 +495,12 @@ static void *buf_keep_locked(struct conn *c, void *buf, uint32_t len)
 	return buf;
 }
 
-static void buf_put(struct conn *c, void *buf, uint32_t len)
+static void buf_put(struct conn *c, void *buf, uint32_t len, bool lent)
 {
+	if (lent) {
+		c->give_back(c->b->ctx, c->queue, buf);
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	buf = buf_keep_locked(c, buf, len);
 	pthread_mutex_unlock(&c->lock);
@@ -491,7 +517,7 @@ static int take(struct conn *c, const uint8_t *h)
 	uint64_t off = dbk_nbd_get64(h + 16);
 	uint32_t len = dbk_nbd_get32(h + 24), err;
 	enum dbk_block_op op = DBK_BLOCK_READ;
-	bool data;
+	bool data, lent = false;
 	int r;
 
 	if (type == NBD_CMD_WRITE && len > b->p.max_transfer) {
@@ -508,7 +534,7 @@ static int take(struct conn *c, const uint8_t *h)
 		return 0;
 	}
 	data = type == NBD_CMD_WRITE || (type == NBD_CMD_READ && len <= b->p.max_transfer);
-	if (data && len && !(buf = buf_get(c, len))) {
+	if (data && len && !(buf = buf_get(c, len, &lent))) {
 		if (type == NBD_CMD_WRITE && (r = discard(c, len)))
 			return r;
 		reply(c, h + 8, ENOMEM, NULL, 0);
@@ -518,17 +544,39 @@ static int take(struct conn *c, const uint8_t *h)
 	 * A read's buffer starts zeroed: a driver that completes it without
 	 * filling it (a bug) must not send the kernel what an earlier request
 	 * left in this memory (a pooled buffer holds one).  Cheap: a warm
-	 * 128 KiB memset is ~1 us (sending the reply ~15-20 us).
+	 * 128 KiB memset is ~1 us (sending the reply ~15-20 us).  Not the
+	 * driver's own: it fills a read before completing it with 0, and a
+	 * device is about to (block.h).
 	 */
-	if (type == NBD_CMD_READ && buf)
+	if (type == NBD_CMD_READ && buf && !lent)
 		memset(buf, 0, len);
-	if (type == NBD_CMD_WRITE && (r = recv_all(c, buf, len, false))) {
-		buf_put(c, buf, len);
-		return r;
+	if (type == NBD_CMD_WRITE) {
+		size_t got = 0;
+
+		r = recv_some(c, buf, len, false, &got);
+		if (r == -EFAULT && lent) {
+			/*
+			 * The driver's buffer cannot be written: a revoked DMA
+			 * mapping (the kernel's copy gets EFAULT, where a store
+			 * of ours would have raised SIGBUS for
+			 * dbk_catch_revocation() to repair).  The rest of the
+			 * payload is still in the socket: skip it, fail the write.
+			 */
+			buf_put(c, buf, len, lent);
+			r = discard(c, (uint32_t)(len - got));
+			if (r)
+				return r;
+			reply(c, h + 8, EIO, NULL, 0);
+			return 0;
+		}
+		if (r) {
+			buf_put(c, buf, len, lent);
+			return r;
+		}
 	}
 	err = check(b, type, flags, off, len, &op);
 	if (err || (len == 0 && op != DBK_BLOCK_FLUSH)) {
-		buf_put(c, buf, len);
+		buf_put(c, buf, len, lent);
 		reply(c, h + 8, err, NULL, 0);
 		return 0;
 	}
@@ -539,6 +587,7 @@ static int take(struct conn *c, const uint8_t *h)
 	c->inflight++;
 	pthread_mutex_unlock(&c->lock);
 	req->buf = buf;
+	req->lent = lent;
 	req->op = op;
 	memcpy(req->cookie, h + 8, 8);
 	req->offset = op == DBK_BLOCK_FLUSH ? 0 : off;
@@ -638,6 +687,7 @@ DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
 {
 	struct conn *c;
 	void *buf;
+	bool lent;
 
 	if (!req)
 		return;
@@ -647,11 +697,19 @@ DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
 	c = req->c;
 	reply(c, req->cookie, nbd_error(err),
 	      req->op == DBK_BLOCK_READ && !err ? req->buf : NULL, req->length);
+	/*
+	 * A lent buffer goes back before the request stops counting: once
+	 * none is in flight, the queue's thread may end, and the driver may
+	 * free what it lends from.
+	 */
+	lent = req->lent;
+	if (lent)
+		c->give_back(c->b->ctx, c->queue, req->buf);
 	/* The last touch of @c: its thread may end (and the disk be freed) after. */
 	pthread_mutex_lock(&c->lock);
 	if (c->inflight == 0)
 		misuse(req, "no request in flight on its queue");
-	buf = buf_keep_locked(c, req->buf, req->length);
+	buf = lent ? NULL : buf_keep_locked(c, req->buf, req->length);
 	req->buf = NULL;
 	c->free_slot[(c->free_head + MAX_INFLIGHT - c->inflight) % MAX_INFLIGHT] =
 		(uint8_t)(req - c->slot);
@@ -751,6 +809,16 @@ DBK_EXPORT int dbk_block_set_poller(struct dbk_block *b, unsigned int queue, int
 		return -EINVAL;
 	b->conn[queue].poll = poll;
 	b->conn[queue].poll_fd = fd < 0 ? -1 : fd;
+	return 0;
+}
+
+DBK_EXPORT int dbk_block_set_buffers(struct dbk_block *b, unsigned int queue,
+				     dbk_block_buf_get_fn get, dbk_block_buf_put_fn put)
+{
+	if (!b || queue >= b->nr || !get != !put || b->ran)
+		return -EINVAL;
+	b->conn[queue].lend = get;
+	b->conn[queue].give_back = put;
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -620,6 +621,204 @@ static void test_poller(void **state)
 	for (q = 0; q < 2; q++)
 		close(cfd[q]);
 	close(pdevs[0].efd);
+}
+
+/*
+ * dbk_block_set_buffers(): reads and writes in the driver's buffers, taken
+ * before the request and given back exactly once after it, refused ones
+ * included; a lent read buffer is passed as it is (not zeroed); a lender
+ * out of buffers falls back to the library's.
+ */
+#define LEND_NR	2
+static struct lender {
+	uint8_t mem[LEND_NR][64 << 10] __attribute__((aligned(4096)));
+	bool lent[LEND_NR];
+	bool dry;			/* lend nothing */
+	unsigned int gets, puts, nulls, in_arena, foreign;
+	pthread_mutex_t lock;
+} lender = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *lget(void *ctx, unsigned int queue, uint32_t len)
+{
+	void *buf = NULL;
+	unsigned int i;
+
+	assert_non_null(ctx);
+	assert_int_equal(queue, 0);
+	assert_true(len > 0 && len <= sizeof(lender.mem[0]));
+	pthread_mutex_lock(&lender.lock);
+	for (i = 0; !lender.dry && i < LEND_NR && !buf; i++)
+		if (!lender.lent[i]) {
+			lender.lent[i] = true;
+			buf = lender.mem[i];
+		}
+	if (buf)
+		lender.gets++;
+	else
+		lender.nulls++;
+	pthread_mutex_unlock(&lender.lock);
+	return buf;
+}
+
+static void lput(void *ctx, unsigned int queue, void *buf)
+{
+	unsigned int i;
+
+	assert_non_null(ctx);
+	assert_int_equal(queue, 0);
+	pthread_mutex_lock(&lender.lock);
+	for (i = 0; i < LEND_NR; i++)
+		if (buf == lender.mem[i])
+			break;
+	assert_true(i < LEND_NR);
+	assert_true(lender.lent[i]);	/* given back once */
+	lender.lent[i] = false;
+	lender.puts++;
+	pthread_mutex_unlock(&lender.lock);
+}
+
+static void lsubmit(void *ctx, unsigned int queue, struct dbk_block_req *req)
+{
+	uint8_t *buf = dbk_block_req_buf(req);
+	unsigned int i;
+
+	pthread_mutex_lock(&lender.lock);
+	for (i = 0; buf && i < LEND_NR; i++)
+		if (buf == lender.mem[i])
+			lender.in_arena++;
+	if (buf && i == LEND_NR && (buf < lender.mem[0] || buf >= lender.mem[LEND_NR]))
+		lender.foreign++;
+	pthread_mutex_unlock(&lender.lock);
+	submit(ctx, queue, req);
+}
+
+static void test_buffers(void **state)
+{
+	static const struct dbk_block_ops lops = { .submit = lsubmit };
+	static uint8_t data[64 << 10], back[64 << 10], zero[64 << 10];
+	struct dbk_nbd_export ex;
+	struct disk *d = disk_new(0);
+	struct dbk_block *b;
+	struct run run;
+	pthread_t th;
+	int sv[2];
+
+	(void)state;
+	memset(lender.lent, 0, sizeof(lender.lent));
+	lender.dry = false;
+	lender.gets = lender.puts = lender.nulls = lender.in_arena = lender.foreign = 0;
+	memset(lender.mem, 0x77, sizeof(lender.mem));
+	d->nr_queues = 1;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(dbk_block_new(&sv[1], 1, &params, &lops, d, &b), 0);
+	assert_int_equal(dbk_block_set_buffers(NULL, 0, lget, lput), -EINVAL);
+	assert_int_equal(dbk_block_set_buffers(b, 1, lget, lput), -EINVAL);
+	assert_int_equal(dbk_block_set_buffers(b, 0, lget, NULL), -EINVAL);
+	assert_int_equal(dbk_block_set_buffers(b, 0, NULL, lput), -EINVAL);
+	assert_int_equal(dbk_block_set_buffers(b, 0, NULL, NULL), 0);
+	assert_int_equal(dbk_block_set_buffers(b, 0, lget, lput), 0);
+	run.b = b;
+	assert_int_equal(pthread_create(&th, NULL, run_poller, &run), 0);
+	handshake(sv[0], &ex);
+
+	/* A write and a read through lent buffers: the data goes both ways. */
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	assert_int_equal(request(sv[0], 0, NBD_CMD_WRITE, 64 << 10, sizeof(data), data, NULL), 0);
+	assert_memory_equal(d->mem + (64 << 10), data, sizeof(data));
+	assert_int_equal(request(sv[0], 0, NBD_CMD_READ, 64 << 10, sizeof(back), NULL, back), 0);
+	assert_memory_equal(back, data, sizeof(back));
+	/* Not zeroed: a read completed unfilled sends what the driver's buffer held. */
+	d->lazy = true;
+	assert_int_equal(request(sv[0], 0, NBD_CMD_READ, 0, 4096, NULL, back), 0);
+	assert_true(memcmp(back, zero, 4096) != 0);	/* a write's data, or the 0x77 it began with */
+	/* No buffer to lend: the library's own, zeroed as ever. */
+	lender.dry = true;
+	assert_int_equal(request(sv[0], 0, NBD_CMD_READ, 0, sizeof(back), NULL, back), 0);
+	assert_memory_equal(back, zero, sizeof(back));
+	assert_int_equal(request(sv[0], 0, NBD_CMD_WRITE, 0, 4096, data, NULL), 0);
+	assert_memory_equal(d->mem, data, 4096);
+	lender.dry = false;
+	d->lazy = false;
+	/* Refused after its buffer was lent (beyond the disk): given back all the same. */
+	assert_int_equal(request(sv[0], 0, NBD_CMD_WRITE, DISK_SIZE, 4096, data, NULL), EINVAL);
+	/* No payload, no buffer. */
+	assert_int_equal(request(sv[0], 0, NBD_CMD_FLUSH, 0, 0, NULL, NULL), 0);
+	assert_int_equal(request(sv[0], 0, NBD_CMD_TRIM, 0, 4096, NULL, NULL), 0);
+
+	close(sv[0]);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(run.result, 0);
+	assert_int_equal(lender.gets, 4);
+	assert_int_equal(lender.puts, 4);
+	assert_int_equal(lender.nulls, 2);
+	assert_int_equal(lender.in_arena, 3);	/* the refused write never reached submit() */
+	assert_int_equal(lender.foreign, 2);	/* the two while dry */
+	assert_false(lender.lent[0] || lender.lent[1]);
+	assert_int_equal(dbk_block_set_buffers(b, 0, lget, lput), -EINVAL);	/* it ran */
+	dbk_block_free(b);
+	disk_free(d);
+}
+
+/*
+ * A lent buffer the kernel cannot copy into (a revoked DMA mapping:
+ * EFAULT, here PROT_NONE): the write fails with EIO, its payload skipped,
+ * and the connection goes on.
+ */
+static void *fault_map;
+static unsigned int fault_puts;
+
+static void *fget(void *ctx, unsigned int queue, uint32_t len)
+{
+	(void)ctx;
+	(void)queue;
+	(void)len;
+	return fault_map;
+}
+
+static void fput(void *ctx, unsigned int queue, void *buf)
+{
+	(void)ctx;
+	(void)queue;
+	assert_ptr_equal(buf, fault_map);
+	fault_puts++;
+}
+
+static void test_buffers_fault(void **state)
+{
+	static uint8_t data[64 << 10];
+	struct dbk_nbd_export ex;
+	struct disk *d = disk_new(0);
+	struct dbk_block *b;
+	struct run run;
+	pthread_t th;
+	int sv[2];
+
+	(void)state;
+	fault_puts = 0;
+	fault_map = mmap(NULL, sizeof(data), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(fault_map != MAP_FAILED);
+	d->nr_queues = 1;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(dbk_block_new(&sv[1], 1, &params, &ops, d, &b), 0);
+	assert_int_equal(dbk_block_set_buffers(b, 0, fget, fput), 0);
+	run.b = b;
+	assert_int_equal(pthread_create(&th, NULL, run_poller, &run), 0);
+	handshake(sv[0], &ex);
+	memset(data, 0x3c, sizeof(data));
+	assert_int_equal(request(sv[0], 0, NBD_CMD_WRITE, 0, sizeof(data), data, NULL), EIO);
+	assert_int_equal(request(sv[0], 0, NBD_CMD_WRITE, 0, 4096, data, NULL), EIO);
+	assert_int_equal(fault_puts, 2);
+	assert_int_equal(d->submits, 0);
+	/* The stream is intact: the next request is understood. */
+	assert_int_equal(request(sv[0], 0, NBD_CMD_FLUSH, 0, 0, NULL, NULL), 0);
+	assert_int_equal(dbk_block_set_buffers(b, 0, fget, fput), -EINVAL);	/* it runs */
+	close(sv[0]);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(run.result, 0);
+	dbk_block_free(b);
+	disk_free(d);
+	munmap(fault_map, sizeof(data));
 }
 
 /* dbk_block_stop(): before dbk_block_run(), and with a request in flight. */
@@ -1377,6 +1576,8 @@ int main(void)
 		cmocka_unit_test(test_async_inflight),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_poller),
+		cmocka_unit_test(test_buffers),
+		cmocka_unit_test(test_buffers_fault),
 		cmocka_unit_test(test_read_buffer_zeroed),
 		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_complete_twice),

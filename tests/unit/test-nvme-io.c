@@ -32,6 +32,7 @@
 
 struct dbk_dma_buf {
 	void *p;
+	size_t n;
 };
 static int revoked, aborts, resets, csts_reads;
 
@@ -40,6 +41,7 @@ int dbk_dma_buf_alloc(struct dbk_dev *d, size_t n, struct dbk_dma_buf **b)
 	(void)d;
 	*b = calloc(1, sizeof(**b));
 	assert_non_null(*b);
+	(*b)->n = n;
 	(*b)->p = aligned_alloc(4096, (n + 4095) & ~(size_t)4095);
 	assert_non_null((*b)->p);
 	memset((*b)->p, 0, n);
@@ -56,6 +58,7 @@ int dbk_dma_buf_free(struct dbk_dma_buf *b)
 }
 
 void *dbk_dma_buf_get_vaddr(const struct dbk_dma_buf *b) { return b->p; }
+size_t dbk_dma_buf_get_size(const struct dbk_dma_buf *b) { return b->n; }
 uint64_t dbk_dma_buf_get_iova(const struct dbk_dma_buf *b) { return (uintptr_t)b->p; }
 int dbk_dev_is_revoked(const struct dbk_dev *d) { (void)d; return revoked; }
 int dbk_irq_get_fd(const struct dbk_dev *d, uint32_t v) { (void)d; (void)v; return -EINVAL; }
@@ -257,12 +260,143 @@ static void test_other_sqid(void **state)
 	assert_int_equal(done_err, 0);
 }
 
+/* The SQ entry submitted last. */
+static struct nvme_sqe *last_sqe(void)
+{
+	return &q.sq[(q.sq_tail + q.depth - 1u) % q.depth];
+}
+
+/*
+ * Zero copy (nvme_io_lend()): a lent buffer's request takes that buffer's
+ * slot, so the controller is pointed at the request's own memory; lent
+ * slots are no one else's until given back, a reset included.
+ */
+static void test_lend(void **state)
+{
+	struct nvme_req w, rd, fl;
+	void *b[3], *extra;
+	unsigned int i, j;
+
+	(void)state;
+	/* Depth 4: 3 slots, each lent once; too long a request gets none. */
+	assert_null(nvme_io_lend(&q, ctrl.max_transfer + 1));
+	for (i = 0; i < 3; i++) {
+		b[i] = nvme_io_lend(&q, 4096);
+		assert_non_null(b[i]);
+		for (j = 0; j < i; j++)
+			assert_ptr_not_equal(b[i], b[j]);
+	}
+	assert_null(nvme_io_lend(&q, 512));
+	/* Every slot lent: a command without a lent buffer waits (SQ "full"). */
+	fl = (struct nvme_req){ .op = NVME_OP_FLUSH, .nsid = 1, .done = done };
+	assert_int_equal(nvme_io_submit(&q, &fl), -EAGAIN);
+
+	/* A write from b[1]: its own slot, the controller pointed at it. */
+	memset(b[1], 0x5a, 4096);
+	w = (struct nvme_req){ .op = NVME_OP_WRITE, .nsid = 1, .length = 4096, .buf = b[1], .done = done };
+	assert_int_equal(nvme_io_submit(&q, &w), 0);
+	assert_int_equal(q.sq[0].prp1, (uintptr_t)b[1]);
+	assert_ptr_equal(q.slots[q.sq[0].cid].bounce, b[1]);
+	/* A read into b[2]: the "controller" writes there, nothing is copied over it. */
+	rd = (struct nvme_req){ .op = NVME_OP_READ, .nsid = 1, .length = 4096, .buf = b[2], .done = done };
+	assert_int_equal(nvme_io_submit(&q, &rd), 0);
+	assert_int_equal(q.sq[1].prp1, (uintptr_t)b[2]);
+	assert_int_equal(nvme_io_kick(&q), 0);
+	memset(b[2], 0xc3, 4096);
+	post(q.sq[0].cid, q.qid);
+	post(q.sq[1].cid, q.qid);
+	assert_int_equal(nvme_io_check(&q), 2);
+	assert_int_equal(done_n, 2);
+	assert_int_equal(((uint8_t *)b[2])[4095], 0xc3);
+	assert_int_equal(((uint8_t *)b[1])[0], 0x5a);
+	assert_int_equal(q.nr_copied, 0);	/* neither was copied */
+
+	/* Completed, still lent: the flush still finds no slot. */
+	assert_int_equal(nvme_io_submit(&q, &fl), -EAGAIN);
+	/* A reset fails a lent slot's command; the slot stays lent. */
+	assert_int_equal(nvme_io_submit(&q, &w), 0);
+	pthread_mutex_lock(&q.lock);
+	assert_int_equal(nvme_queue_fail_all(&q, -ECANCELED, NULL), 1);
+	nvme_queue_stopped(&q);		/* the controller disabled: nothing stale */
+	pthread_mutex_unlock(&q.lock);
+	assert_int_equal(nvme_io_submit(&q, &fl), -EAGAIN);
+
+	/* Given back: free for anyone, and lent again. */
+	nvme_io_give_back(&q, b[0]);
+	assert_int_equal(nvme_io_submit(&q, &fl), 0);
+	assert_ptr_equal(q.slots[last_sqe()->cid].bounce, b[0]);
+	nvme_io_give_back(&q, (char *)b[1] + 512);	/* not a lent buffer: ignored */
+	nvme_io_give_back(&q, buf);
+	assert_null(nvme_io_lend(&q, 4096));		/* b[0]'s slot has the flush */
+	nvme_io_give_back(&q, b[2]);
+	extra = nvme_io_lend(&q, 4096);
+	assert_ptr_equal(extra, b[2]);
+	/* A buffer not lent (the library's own) is copied through a free slot. */
+	nvme_io_give_back(&q, b[1]);
+	memset(buf, 0x11, sizeof(buf));
+	w = (struct nvme_req){ .op = NVME_OP_WRITE, .nsid = 1, .length = 4096, .buf = buf, .done = done };
+	assert_int_equal(nvme_io_submit(&q, &w), 0);
+	assert_ptr_equal(q.slots[last_sqe()->cid].bounce, b[1]);
+	assert_int_equal(last_sqe()->prp1, (uintptr_t)b[1]);
+	assert_int_equal(((uint8_t *)b[1])[100], 0x11);
+	assert_int_equal(q.nr_copied, 1);
+}
+
+/*
+ * A command failed without the controller's word (a dead disk, a reset
+ * whose disable timed out) may still be transferring: its slot's buffer is
+ * not lent again until the controller is known to have stopped; nor is
+ * any while the queue is down or the controller failed.
+ */
+static void test_lend_stale(void **state)
+{
+	struct nvme_req w, *list = NULL;
+	void *b, *again[3];
+	unsigned int i;
+
+	(void)state;
+	b = nvme_io_lend(&q, 4096);
+	assert_non_null(b);
+	w = (struct nvme_req){ .op = NVME_OP_WRITE, .nsid = 1, .length = 4096, .buf = b, .done = done };
+	assert_int_equal(nvme_io_submit(&q, &w), 0);
+	assert_int_equal(nvme_io_kick(&q), 0);
+	pthread_mutex_lock(&q.lock);
+	assert_int_equal(nvme_queue_fail_all(&q, -EIO, &list), 1);
+	pthread_mutex_unlock(&q.lock);
+	nvme_run_callbacks(list);
+	assert_int_equal(done_n, 1);
+	nvme_io_give_back(&q, b);
+	for (i = 0; i < 3; i++) {
+		again[i] = nvme_io_lend(&q, 4096);
+		assert_ptr_not_equal(again[i], b);
+	}
+	assert_null(again[2]);		/* 2 slots left to lend, not the stale one */
+	nvme_io_give_back(&q, again[0]);
+	nvme_io_give_back(&q, again[1]);
+	/* Down, or failed: nothing is lent. */
+	q.live = false;
+	assert_null(nvme_io_lend(&q, 4096));
+	q.live = true;
+	ctrl.failed = true;
+	assert_null(nvme_io_lend(&q, 4096));
+	ctrl.failed = false;
+	/* Reset (disabled): the stale slot is free again. */
+	pthread_mutex_lock(&q.lock);
+	nvme_queue_stopped(&q);
+	pthread_mutex_unlock(&q.lock);
+	for (i = 0; i < 3; i++)
+		again[i] = nvme_io_lend(&q, 4096);
+	assert_true(again[0] == b || again[1] == b || again[2] == b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_check_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoked_zero_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_sqid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lend_stale, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

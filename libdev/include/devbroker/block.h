@@ -131,8 +131,9 @@ uint32_t dbk_block_req_length(const struct dbk_block_req *req);
 /**
  * The data of @p req (dbk_block_req_length() bytes, aligned to 4096): for a
  * read, the buffer to fill (zeroes until then: a read completed with 0 and
- * not filled returns zeroes, never older data); for a write, the data.
- * NULL for other operations.
+ * not filled returns zeroes, never older data; not so for a buffer the
+ * driver lent, dbk_block_set_buffers()); for a write, the data.  NULL for
+ * other operations.
  */
 void *dbk_block_req_buf(struct dbk_block_req *req);
 
@@ -237,6 +238,75 @@ typedef int (*dbk_block_poll_fn)(void *ctx, unsigned int queue);
  */
 int dbk_block_set_poller(struct dbk_block *b, unsigned int queue, int fd,
 			 dbk_block_poll_fn poll);
+
+/**
+ * Lend a buffer for a read or write of @p len bytes on @p queue
+ * (dbk_block_set_buffers()).  Called in the queue's thread when the
+ * request's header has arrived (before a write's data is received into
+ * the buffer); must not wait for long (a short lock is fine).
+ *
+ * @param ctx the @c ctx of dbk_block_new()
+ * @param queue the queue
+ * @param len the request's length: 1 to the disk's max_transfer
+ * @return @p len bytes or more, aligned to 4096, until put() gets them
+ *         back; or NULL, and the request gets the library's own buffer
+ */
+typedef void *(*dbk_block_buf_get_fn)(void *ctx, unsigned int queue, uint32_t len);
+
+/**
+ * Take back a buffer that @c get lent (dbk_block_set_buffers()): the
+ * request it served is over (its reply sent, or it was refused before
+ * submit()).  Called exactly once per lent buffer, from any thread that
+ * completes a request; must not wait for long.
+ *
+ * @param ctx the @c ctx of dbk_block_new()
+ * @param queue the queue it was lent for
+ * @param buf what @c get returned
+ */
+typedef void (*dbk_block_buf_put_fn)(void *ctx, unsigned int queue, void *buf);
+
+/**
+ * Serve @p queue's reads and writes from the driver's own buffers.
+ *
+ * By default a request's data lives in memory of the library's, so a
+ * driver whose device moves data by DMA copies it between that memory
+ * and its DMA buffers (a bounce).  With a lender, the library asks @p get
+ * for each read or write's buffer before it takes the request, receives a
+ * write's data straight into it and sends a read's reply straight from
+ * it, and gives it back with @p put once the reply is sent; the driver
+ * recognizes its own buffer in dbk_block_req_buf() and lets the device
+ * transfer into or out of it.  A NULL from @p get is not an error: that
+ * request uses the library's memory, as without a lender, so the driver
+ * must serve both kinds.
+ *
+ * A lent buffer is passed on as it is: unlike the library's own, a read's
+ * buffer is not zeroed first.  A read completed with 0 sends its whole
+ * length to the kernel, so the driver must complete reads with 0 only
+ * once every byte is the disk's data (for a device: once it reported the
+ * transfer done, after which it must not write the buffer again).  A
+ * buffer given back after a request the driver failed may still be the
+ * target of a transfer the device was not seen to end (a controller that
+ * stopped answering): the driver must not lend it again until the
+ * device is known to have stopped.
+ *
+ * A lent buffer that the library's system calls cannot read or write
+ * (EFAULT: a revoked grant's DMA mapping) fails a write with EIO; a read
+ * whose reply cannot be sent from it ends its connection, as any failed
+ * reply does.
+ *
+ * Call before dbk_block_run(); both NULL takes the lender away.
+ *
+ * @since SDK 1.6 (DEVBROKER_1.6)
+ *
+ * @param b the disk
+ * @param queue the queue (0 to @c nr - 1 of dbk_block_new())
+ * @param get the lender, or NULL
+ * @param put its return, or NULL; given exactly when @p get is
+ * @return 0, or -EINVAL (NULL @p b, no such queue, only one of @p get and
+ *         @p put, or the disk already runs)
+ */
+int dbk_block_set_buffers(struct dbk_block *b, unsigned int queue, dbk_block_buf_get_fn get,
+			  dbk_block_buf_put_fn put);
 
 /**
  * Serve every queue, one thread each, until all connections have ended
