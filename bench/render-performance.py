@@ -231,8 +231,11 @@ WHY = {
     "nvme": "an I/O of ours goes through the guest's block layer to the nbd disk, over a "
             "socket to the driver's process, and only then to the controller through the "
             "driver's own queue pair; the kernel's nvme goes from the block layer to the "
-            "doorbell.  How the driver's own CPU time splits (polling, the nbd socket, the "
-            "copies) is not profiled here",
+            "doorbell: two more wake-ups per I/O at least, which is most of QD1's miss.  "
+            "The driver copies no data (its command slots' DMA buffers are lent to the "
+            "frontend, dbk_block_set_buffers()); at 128 KiB the nbd socket bounds the path "
+            "(a write arrives a page per socket buffer), and the frontend's ceiling is "
+            "little faster there (bench/results/2026-12-04-vm.notes.md has the profiles)",
     "nvme-vfio": "the same binary and the same loop on both; what differs is the backend: "
                  "the doorbells' and registers' mappings, the interrupts' eventfds and the DMA "
                  "mappings",
