@@ -459,7 +459,8 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 	}
 	nvme_log("serving namespace %u: %" PRIu64 " bytes in blocks of %u, %u connection(s) on %u "
 		 "I/O queue pair(s), max transfer %u bytes%s%s%s%s%s", s.ns->nsid, p.size, p.block_size,
-		 nr_fds, s.nr_sq, p.max_transfer, c->copy ? ", data copied (--copy)" : "", p.flags & DBK_BLOCK_F_FLUSH ? ", flush" : "",
+		 nr_fds, s.nr_sq, p.max_transfer, c->copy ? ", data copied (--copy)" : "",
+		 p.flags & DBK_BLOCK_F_FLUSH ? ", flush" : "",
 		 p.flags & DBK_BLOCK_F_FUA ? ", FUA" : "", p.flags & DBK_BLOCK_F_TRIM ? ", trim" : "",
 		 p.flags & DBK_BLOCK_F_WRITE_ZEROES ? ", write zeroes" : "");
 	/* Without events the disk still works: a namespace that goes is then only failed I/O. */

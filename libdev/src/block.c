@@ -554,6 +554,8 @@ static int take(struct conn *c, const uint8_t *h)
 		size_t got = 0;
 
 		r = recv_some(c, buf, len, false, &got);
+		if (r)
+			buf_put(c, buf, len, lent);
 		if (r == -EFAULT && lent) {
 			/*
 			 * The driver's buffer cannot be written: a revoked DMA
@@ -562,17 +564,13 @@ static int take(struct conn *c, const uint8_t *h)
 			 * dbk_catch_revocation() to repair).  The rest of the
 			 * payload is still in the socket: skip it, fail the write.
 			 */
-			buf_put(c, buf, len, lent);
 			r = discard(c, (uint32_t)(len - got));
-			if (r)
-				return r;
-			reply(c, h + 8, EIO, NULL, 0);
-			return 0;
-		}
-		if (r) {
-			buf_put(c, buf, len, lent);
+			if (r == 0)
+				reply(c, h + 8, EIO, NULL, 0);
 			return r;
 		}
+		if (r)
+			return r;
 	}
 	err = check(b, type, flags, off, len, &op);
 	if (err || (len == 0 && op != DBK_BLOCK_FLUSH)) {

@@ -682,12 +682,13 @@ static void lsubmit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 	uint8_t *buf = dbk_block_req_buf(req);
 	unsigned int i;
 
+	for (i = 0; buf && i < LEND_NR && buf != lender.mem[i]; i++)
+		;
 	pthread_mutex_lock(&lender.lock);
-	for (i = 0; buf && i < LEND_NR; i++)
-		if (buf == lender.mem[i])
-			lender.in_arena++;
-	if (buf && i == LEND_NR && (buf < lender.mem[0] || buf >= lender.mem[LEND_NR]))
-		lender.foreign++;
+	if (buf && i < LEND_NR)
+		lender.in_arena++;
+	else if (buf)
+		lender.foreign++;	/* the library's own (nothing else may come) */
 	pthread_mutex_unlock(&lender.lock);
 	submit(ctx, queue, req);
 }
