@@ -81,5 +81,15 @@ bench_perf_stop() {
 	# By thread and object, whole: where the cut above leaves half the samples out.
 	perf report -i /tmp/perf.data --stdio --no-children --sort pid,dso \
 		-g none > "$BENCH_PERF_NAME.dso.txt" 2>> "$BENCH_PERF_NAME.err"
+	# One program's own profile, deeper (BENCH_PERF_COMM=name): every
+	# symbol, and the call chains into the kernel that its time goes to.
+	if [ -n "${BENCH_PERF_COMM:-}" ]; then
+		perf report -i /tmp/perf.data --stdio --no-children --comm "$BENCH_PERF_COMM" \
+			--sort dso,symbol --percent-limit 0.05 -g none > "$BENCH_PERF_NAME.comm.txt" \
+			2>> "$BENCH_PERF_NAME.err"
+		perf report -i /tmp/perf.data --stdio --children --comm "$BENCH_PERF_COMM" \
+			--sort symbol --percent-limit 2 -g caller,2,callee,function,percent \
+			> "$BENCH_PERF_NAME.chains.txt" 2>> "$BENCH_PERF_NAME.err"
+	fi
 	rm -f /tmp/perf.data
 }

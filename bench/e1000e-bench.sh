@@ -34,7 +34,8 @@
 #     driver the pinger), and under TCG on a busy host each such wakeup
 #     costs a host scheduling delay of the woken vCPU's thread.
 #   E1000E_BENCH_PERF=1: a guest-wide profile of each run (bench_perf_start),
-#     by symbol, as $DBK_VM_DIR/e1000e-bench/perf-ROUND-CASE-SIDE.txt:
+#     by symbol, as $DBK_VM_DIR/e1000e-bench/perf-ROUND-CASE-SIDE.txt (the
+#     driver's own, deeper: .comm.txt, .chains.txt):
 #     where our driver's CPU goes against the kernel's.  Profiling costs
 #     CPU and throughput (the result set records perf=1): use
 #     E1000E_BENCH_ROUNDS=1 and a case or two.
@@ -46,6 +47,7 @@ ROUNDS=${1:-3} RUNTIME=${2:-5} PINGS=${3:-200} CEIL=${4:-2}
 PHASE=main
 IF=dbk0
 BENCH_NAME=e1000e-bench
+BENCH_PERF_COMM=e1000e	# bench_perf_stop(): the driver's own profile
 . bench/bench-lib.sh
 [ "${E1000E_BENCH_PERF:-0}" = 1 ] && ! command -v perf > /dev/null && fail "E1000E_BENCH_PERF=1 needs perf (linux-perf)"
 command -v iperf3 > /dev/null || fail "iperf3 is not installed (tools/install-deps)"

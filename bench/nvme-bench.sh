@@ -35,9 +35,11 @@
 # usage: bench/nvme-bench.sh [ROUNDS [RUNTIME [CAL_ROUNDS [CEIL_ROUNDS]]]]
 #   NVME_BENCH_CASES="randread-4k-qd1": only these cases (default: all four)
 #   NVME_BENCH_ARGS="--poll always": appended to the driver's Exec=
+#   NVME_BENCH_QUEUES=N: the manifest's BlockQueues= (NBD connections) for ours
 #   NVME_BENCH_PERF=1: each run profiled, guest-wide (bench_perf_start: perf
 #     record -a -g on cpu-clock), kept by symbol as perf-PHASE-ROUND-CASE-SIDE.txt
-#     beside the raw runs; for finding where the time goes, not for a result
+#     beside the raw runs, the driver's own deeper (.comm.txt: every symbol;
+#     .chains.txt: the call chains); for finding where the time goes, not for a result
 #     set to publish (perf's own cost is in the run's CPU figures)
 #   bench/nvme-bench-run BUILD   (meson test -C BUILD --benchmark vm-bench-nvme -v)
 . tests/vm/lib.sh
@@ -48,6 +50,7 @@ VEN=0x1b36 DEV=0x0010
 LINK=/dev/devbroker/block/dbknvme0
 RAW=$DBK_VM_DIR/nvme-bench.json
 PERF=${NVME_BENCH_PERF:-0}
+BENCH_PERF_COMM=nvme	# bench_perf_stop(): the driver's own profile
 [ "$PERF" = 1 ] && ! command -v perf > /dev/null && { echo "NVME_BENCH_PERF=1 needs perf (linux-perf)" >&2; exit 2; }
 HZ=$(getconf CLK_TCK)
 read -r -a CASES <<< "${NVME_BENCH_CASES:-randread-4k-qd1 randread-4k-qd32 read-128k-qd8 write-128k-qd8}"
@@ -124,6 +127,8 @@ sample() {	# sample DISK SNAPSHOT: sets S_BUSY S_IDLE S_ALL S_IOS S_T (ms) S_CTX
 	S_T=${EPOCHREALTIME/./}
 	cat /proc/[0-9]*/stat > "$2" 2>/dev/null
 	cat /proc/interrupts > "$2.irq"
+	# Every thread's context switches: whose sleeps and wakeups they are.
+	grep -H -E '^(Name|(non)?voluntary_ctxt_switches):' /proc/[0-9]*/task/*/status > "$2.cs" 2>/dev/null
 	: > "$2.thr"; [ -z "$DRV_PID" ] || cat /proc/"$DRV_PID"/task/*/stat > "$2.thr" 2>/dev/null
 	S_BUSY=$((u + n + s + irq + sirq)) S_IDLE=$((idle + iow)) S_ALL=$((u + n + s + idle + iow + irq + sirq + st))
 	S_IOS=$((r + w)) S_T=$((S_T / 1000))
@@ -217,6 +222,25 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	rec["irqs"] = {k: v - i0.get(k, 0) for k, v in i1.items() if v - i0.get(k, 0) > 0}
 	t0, t1 = snap(a[14] + ".thr"), snap(a[15] + ".thr")
 	rec["drv_thread_ticks"] = [t1[t][1] - t0.get(t, (0, 0))[1] for t in sorted(t1)]
+	def cs(path):	# tid -> [comm, voluntary, involuntary]
+	    d = {}
+	    for l in open(path, errors="replace"):
+	        f, k, v = l.rstrip("\n").split(":", 2)
+	        e = d.setdefault(int(f.split("/")[4]), [f.split("/")[2], 0, 0])
+	        if k == "Name":
+	            e[0] = v.strip()
+	        else:
+	            e[1 if k.startswith("vol") else 2] = int(v)
+	    return d
+	c0, c1 = cs(a[14] + ".cs"), cs(a[15] + ".cs")
+	by = {}
+	for tid, (comm, vol, inv) in c1.items():
+	    b = c0.get(tid, [comm, 0, 0])
+	    name = "DRIVER(nvme)" if comm == "nvme" else re.sub(r"/\d+(:\d+)?|\d+$", "", comm)
+	    e = by.setdefault(name, [0, 0])
+	    e[0] += vol - b[1]
+	    e[1] += inv - b[2]
+	rec["ctxt_by"] = sorted(([k] + v for k, v in by.items() if v[0] + v[1] > 0), key=lambda e: -(e[1] + e[2]))[:6]
 	try:
 	    j = json.load(open(a[0]))["jobs"][0]
 	    d = j["write"] if j["write"]["total_ios"] > j["read"]["total_ios"] else j["read"]
@@ -247,6 +271,8 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	print("  interrupts per I/O: %s; context switches per I/O: %.2f; driver threads' ticks: %s" % (", ".join(
 	    "%s %.2f" % (k, v / w) for k, v in sorted(r["irqs"].items(), key=lambda kv: -kv[1])[:6]),
 	    r["ctxt_per_io"], r["drv_thread_ticks"]), file=sys.stderr)
+	print("  context switches per I/O (voluntary/involuntary): %s" % ", ".join(
+	    "%s %.2f/%.2f" % (k, v / w, i / w) for k, v, i in r["ctxt_by"]), file=sys.stderr)
 	EOF
 	while read -r l; do progress "  $l"; done < "$OUT/summary"
 }
@@ -268,7 +294,9 @@ for r in $(seq "$CAL"); do round cal "$r" kernelA "$DA" kernelB "$DB"; done
 
 # --- controller A to drivers/nvme (devbrokerd, the installed manifest) -------
 broker_setup
-sed -e "s|^Exec=.*|& ${NVME_BENCH_ARGS:-}|" "$DBK_MANIFESTS/nvme.conf" > "$BRK/sys/nvme.conf"
+sed -e "s|^Exec=.*|& ${NVME_BENCH_ARGS:-}|" \
+	-e "${NVME_BENCH_QUEUES:+s|^BlockQueues=.*|BlockQueues=$NVME_BENCH_QUEUES|}" \
+	"$DBK_MANIFESTS/nvme.conf" > "$BRK/sys/nvme.conf"
 broker_start
 SIZE=$(blockdev --getsize64 "$DA")
 ctl bind "$A" > /dev/null 2>&1

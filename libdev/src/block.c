@@ -4,7 +4,9 @@
  * nbd-proto.h, one thread per connection.  Each thread does the handshake,
  * then reads requests, checks them and hands them to the driver; replies
  * are written by whoever completes a request, under the connection's write
- * lock (the count of requests in flight has its own).
+ * lock (the count of requests in flight has its own), except that those a
+ * poller completes in its connection's thread wait for it to return and
+ * go in one write (poller_run()).
  * The peer is the kernel's nbd, but nothing it sends is trusted: a request
  * the server can answer gets an error reply (a write longer than
  * max_transfer too: its payload is skipped), one it cannot skip safely
@@ -75,6 +77,8 @@ struct dbk_block_req {
 	uint16_t flags;
 	void *buf;
 	bool lent;		/* @buf is the driver's (dbk_block_set_buffers()) */
+	uint32_t nbd_err;	/* a deferred reply's error (send_deferred()) */
+	uint8_t reply[DBK_NBD_REPLY_LEN];	/* a deferred reply's header */
 };
 
 struct conn {
@@ -112,6 +116,14 @@ struct conn {
 	 */
 	void *pool[POOL_KEEP];
 	unsigned int npool;
+	/*
+	 * Replies completed in this connection's poller, in its own thread:
+	 * sent together when the poller returns (send_deferred()), in one
+	 * sendmsg(), so the kernel's receiver is woken once for all of them.
+	 * Only the connection's thread touches them.
+	 */
+	struct dbk_block_req *deferred[MAX_INFLIGHT];
+	unsigned int ndeferred;
 	bool broken;		/* a reply failed: drop the others */
 	bool no_zeroes;
 	int err;		/* how the connection ended */
@@ -132,10 +144,30 @@ struct dbk_block {
 
 /* ---------------------------------------------------------------- I/O */
 
-/* The poller's turn: how long the thread may sleep (-1: as long as it takes). */
+/* The connection whose poller this thread runs, if any: its replies wait (poller_run()). */
+static _Thread_local struct conn *in_poller;
+
+static void send_deferred(struct conn *c);
+
+/*
+ * The poller's turn: how long the thread may sleep (-1: as long as it
+ * takes).  What it completes of this connection's requests is replied to
+ * in one write when it returns: under load the poller reaps several at a
+ * time, and nbd's receiver, woken per write, then reads them all in one
+ * wakeup (a wakeup, and the preemption of this thread it brings, cost more
+ * than the reply itself).
+ */
 static int poller_run(struct conn *c)
 {
-	return c->poll ? c->poll(c->b->ctx, c->queue) : -1;
+	int t;
+
+	if (!c->poll)
+		return -1;
+	in_poller = c;
+	t = c->poll(c->b->ctx, c->queue);
+	in_poller = NULL;
+	send_deferred(c);
+	return t;
 }
 
 /*
@@ -388,6 +420,18 @@ static int handshake(struct conn *c)
 
 /* ---------------------------------------------------------------- transmission */
 
+/* Replies' pieces, under the write lock; a failure breaks the stream. */
+static void send_locked_iov(struct conn *c, struct iovec *v, int n)
+{
+	pthread_mutex_lock(&c->wlock);
+	if (!c->broken && send_iov(c, v, n)) {
+		/* The stream is lost: wake the reader, drop later replies. */
+		c->broken = true;
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&c->wlock);
+}
+
 /* A simple reply (with @data for a successful read), under the write lock. */
 static void reply(struct conn *c, const uint8_t cookie[8], uint32_t err,
 		  const void *data, uint32_t len)
@@ -401,14 +445,8 @@ static void reply(struct conn *c, const uint8_t cookie[8], uint32_t err,
 	dbk_nbd_put32(h, NBD_REPLY_MAGIC);
 	dbk_nbd_put32(h + 4, err);
 	memcpy(h + 8, cookie, 8);
-	pthread_mutex_lock(&c->wlock);
 	/* One sendmsg() for the header and the data. */
-	if (!c->broken && send_iov(c, v, data && len ? 2 : 1)) {
-		/* The stream is lost: wake the reader, drop later replies. */
-		c->broken = true;
-		shutdown(c->fd, SHUT_RDWR);
-	}
-	pthread_mutex_unlock(&c->wlock);
+	send_locked_iov(c, v, data && len ? 2 : 1);
 }
 
 /* The NBD error of a driver's errno (the same numbers as Linux's). */
@@ -681,25 +719,17 @@ static void __attribute__((noreturn)) misuse(const struct dbk_block_req *req, co
 	abort();
 }
 
-DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
+/*
+ * @req's reply is sent (or dropped): its buffer and slot go back.  A lent
+ * buffer goes back before the request stops counting: once none is in
+ * flight, the queue's thread may end, and the driver may free what it
+ * lends from.
+ */
+static void req_release(struct conn *c, struct dbk_block_req *req)
 {
-	struct conn *c;
 	void *buf;
 	bool lent;
 
-	if (!req)
-		return;
-	/* Exactly one completion wins, even two racing on other threads. */
-	if (atomic_exchange(&req->state, REQ_FREE) != REQ_INFLIGHT)
-		misuse(req, "not a request in flight (completed twice?)");
-	c = req->c;
-	reply(c, req->cookie, nbd_error(err),
-	      req->op == DBK_BLOCK_READ && !err ? req->buf : NULL, req->length);
-	/*
-	 * A lent buffer goes back before the request stops counting: once
-	 * none is in flight, the queue's thread may end, and the driver may
-	 * free what it lends from.
-	 */
 	lent = req->lent;
 	if (lent)
 		c->give_back(c->b->ctx, c->queue, req->buf);
@@ -715,6 +745,54 @@ DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	free(buf);
+}
+
+/*
+ * The replies the poller completed (poller_run()), in one sendmsg(): a
+ * header each, and a successful read's data.  Then their buffers and
+ * slots go back, as dbk_block_complete()'s own.
+ */
+static void send_deferred(struct conn *c)
+{
+	struct iovec v[2 * MAX_INFLIGHT];
+	unsigned int i, n = 0;
+
+	if (!c->ndeferred)
+		return;
+	for (i = 0; i < c->ndeferred; i++) {
+		struct dbk_block_req *req = c->deferred[i];
+
+		dbk_nbd_put32(req->reply, NBD_REPLY_MAGIC);
+		dbk_nbd_put32(req->reply + 4, req->nbd_err);
+		memcpy(req->reply + 8, req->cookie, 8);
+		v[n++] = (struct iovec){ .iov_base = req->reply, .iov_len = sizeof(req->reply) };
+		if (req->op == DBK_BLOCK_READ && !req->nbd_err && req->length)
+			v[n++] = (struct iovec){ .iov_base = req->buf, .iov_len = req->length };
+	}
+	send_locked_iov(c, v, (int)n);
+	for (i = 0; i < c->ndeferred; i++)
+		req_release(c, c->deferred[i]);
+	c->ndeferred = 0;
+}
+
+DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
+{
+	struct conn *c;
+
+	if (!req)
+		return;
+	/* Exactly one completion wins, even two racing on other threads. */
+	if (atomic_exchange(&req->state, REQ_FREE) != REQ_INFLIGHT)
+		misuse(req, "not a request in flight (completed twice?)");
+	c = req->c;
+	if (in_poller == c && c->ndeferred < MAX_INFLIGHT) {
+		req->nbd_err = nbd_error(err);
+		c->deferred[c->ndeferred++] = req;
+		return;
+	}
+	reply(c, req->cookie, nbd_error(err),
+	      req->op == DBK_BLOCK_READ && !err ? req->buf : NULL, req->length);
+	req_release(c, req);
 }
 
 static int check_params(const struct dbk_block_params *p, uint32_t *max_transfer)

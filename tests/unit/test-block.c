@@ -495,10 +495,13 @@ static void test_async_inflight(void **state)
  * A device per queue: submit() holds the request; the poller completes what
  * its queue holds once the queue's "interrupt" (an eventfd the test writes)
  * fired, or, for a queue without an fd, at every call (it asks to be called
- * again within 5 ms while it holds any).
+ * again within 5 ms while it holds any).  Replies wait for the poller to
+ * return, all sent at once: none reaches the peer (@peer) while it runs.
  */
 struct pdev {
 	int efd;			/* -1: no fd, the poller's timeout only */
+	int peer;			/* the client's end, to look for early replies */
+	unsigned int early;		/* replies the peer could read before the poller returned */
 	struct dbk_block_req *held[16];
 	unsigned int n;
 	pthread_t submitter;		/* the queue's thread, as submit() saw it */
@@ -534,6 +537,12 @@ static int ppoll_queue(void *ctx, unsigned int queue)
 			       dbk_block_req_length(req));
 		dbk_block_complete(req, 0);
 		d->completed++;
+		{
+			struct pollfd p = { .fd = d->peer, .events = POLLIN };
+
+			if (poll(&p, 1, 0) != 0)
+				d->early++;
+		}
 	}
 	return d->efd >= 0 ? -1 : 5;
 }
@@ -557,6 +566,7 @@ static void test_poller(void **state)
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[q]), 0);
 		cfd[q] = sv[q][0];
 		sfd[q] = sv[q][1];
+		pdevs[q].peer = cfd[q];
 	}
 	assert_int_equal(dbk_block_new(sfd, 2, &params, &pops, pdevs, &b), 0);
 	assert_int_equal(dbk_block_set_poller(NULL, 0, -1, ppoll_queue), -EINVAL);
@@ -613,6 +623,7 @@ static void test_poller(void **state)
 	assert_int_equal(pdevs[0].completed, 11);
 	assert_int_equal(pdevs[1].completed, 4);
 	assert_int_equal(pdevs[0].foreign + pdevs[1].foreign, 0);
+	assert_int_equal(pdevs[0].early + pdevs[1].early, 0);
 	assert_true(pdevs[0].polls > 2);
 	/* Once it ran, a poller can no longer be set. */
 	r = dbk_block_set_poller(b, 0, -1, ppoll_queue);

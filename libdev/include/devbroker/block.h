@@ -214,7 +214,9 @@ typedef int (*dbk_block_poll_fn)(void *ctx, unsigned int queue);
  * (for the next request, for a free request slot, or for the requests in
  * flight to end when the connection ends) and whenever @p fd is readable:
  * requests that arrive together are submitted together, and their
- * completions are sent from where they were reaped.  Completions may still
+ * completions are sent from where they were reaped: what @p poll completes
+ * of @p queue's requests is replied to when it returns, in one write (the
+ * kernel's receiver then reads them in one wakeup).  Completions may still
  * come from other threads (dbk_block_complete() is thread-safe), but a
  * thread waiting for its requests in flight then sees them only at its
  * next look, within 50 ms.
