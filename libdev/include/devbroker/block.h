@@ -155,7 +155,9 @@ unsigned int dbk_block_req_queue(const struct dbk_block_req *req);
 
 /**
  * Complete @p req and free it: the reply goes to the kernel (with the data
- * of a successful read).  Exactly once per request; from any thread,
+ * of a successful read), at once, or, for a request that a poller
+ * (dbk_block_set_poller()) completes in its own queue's thread, when the
+ * poller returns.  Exactly once per request; from any thread,
  * including inside submit().  Completing a request twice is a bug in the
  * driver, like a double free, and is treated like one: the library prints
  * a message on stderr and aborts.  (Best effort, as for free(): the
@@ -215,11 +217,12 @@ typedef int (*dbk_block_poll_fn)(void *ctx, unsigned int queue);
  * flight to end when the connection ends) and whenever @p fd is readable:
  * requests that arrive together are submitted together, and their
  * completions are sent from where they were reaped: what @p poll completes
- * of @p queue's requests is replied to when it returns, in one write (the
- * kernel's receiver then reads them in one wakeup).  Completions may still
- * come from other threads (dbk_block_complete() is thread-safe), but a
- * thread waiting for its requests in flight then sees them only at its
- * next look, within 50 ms.
+ * of @p queue's requests is replied to when it returns, in as few writes
+ * as the socket allows (the kernel's receiver then reads them in one
+ * wakeup), and buffers the driver lent them (dbk_block_set_buffers()) go
+ * back only then.  Completions may still come from other threads
+ * (dbk_block_complete() is thread-safe), but a thread waiting for its
+ * requests in flight then sees them only at its next look, within 50 ms.
  *
  * @p poll must not block, and must consume @p fd's readiness (read the
  * eventfd), or it is called again at once.  The thread does not call it
@@ -259,7 +262,9 @@ typedef void *(*dbk_block_buf_get_fn)(void *ctx, unsigned int queue, uint32_t le
  * Take back a buffer that @c get lent (dbk_block_set_buffers()): the
  * request it served is over (its reply sent, or it was refused before
  * submit()).  Called exactly once per lent buffer, from any thread that
- * completes a request; must not wait for long.
+ * completes a request, after dbk_block_complete() has returned for a
+ * request a poller completed in its own queue's thread (once the poller
+ * has returned and the reply is sent); must not wait for long.
  *
  * @param ctx the @c ctx of dbk_block_new()
  * @param queue the queue it was lent for
