@@ -192,6 +192,8 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	# Every fio process of the window's start still there at its end.
 	rec["window_ok"] = rec["window_ok"] and all(p in s1 for p, (c, _) in s0.items() if c == "fio")
 	drv = int(a[16])
+	def label(pid, comm):	# the driver's process by its pid, the rest by name without numbers
+	    return "DRIVER(nvme)" if pid == drv else re.sub(r"/\d+(:\d+)?|\d+$", "", comm)
 	by = {}
 	rec["drv_ticks"] = rec["fio_ticks"] = 0
 	for pid, (comm, t) in s1.items():
@@ -200,10 +202,9 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	        continue
 	    if pid == drv:
 	        rec["drv_ticks"] += d
-	        comm = "DRIVER(nvme)"
 	    elif comm == "fio":
 	        rec["fio_ticks"] += d
-	    name = re.sub(r"/\d+(:\d+)?|\d+$", "", comm)
+	    name = label(pid, comm)
 	    by[name] = by.get(name, 0) + d
 	rec["top"] = sorted(by.items(), key=lambda kv: -kv[1])[:8]
 	# Interrupts in the window by source (CAL/RES/TLB: IPIs), and the driver's threads.
@@ -222,24 +223,24 @@ run() {	# run PHASE ROUND CASE SIDE DEVICE
 	rec["irqs"] = {k: v - i0.get(k, 0) for k, v in i1.items() if v - i0.get(k, 0) > 0}
 	t0, t1 = snap(a[14] + ".thr"), snap(a[15] + ".thr")
 	rec["drv_thread_ticks"] = [t1[t][1] - t0.get(t, (0, 0))[1] for t in sorted(t1)]
-	def cs(path):	# tid -> [comm, voluntary, involuntary]
+	def cs(path):	# tid -> [pid, comm, voluntary, involuntary]
 	    d = {}
 	    for l in open(path, errors="replace"):
 	        f, k, v = l.rstrip("\n").split(":", 2)
-	        e = d.setdefault(int(f.split("/")[4]), [f.split("/")[2], 0, 0])
+	        e = d.setdefault(int(f.split("/")[4]), [int(f.split("/")[2]), "", 0, 0])
 	        if k == "Name":
-	            e[0] = v.strip()
+	            e[1] = v.strip()
 	        else:
-	            e[1 if k.startswith("vol") else 2] = int(v)
+	            e[2 if k.startswith("vol") else 3] = int(v)
 	    return d
 	c0, c1 = cs(a[14] + ".cs"), cs(a[15] + ".cs")
 	by = {}
-	for tid, (comm, vol, inv) in c1.items():
-	    b = c0.get(tid, [comm, 0, 0])
-	    name = "DRIVER(nvme)" if comm == "nvme" else re.sub(r"/\d+(:\d+)?|\d+$", "", comm)
+	for tid, (pid, comm, vol, inv) in c1.items():
+	    b = c0.get(tid, [pid, comm, 0, 0])[2:]
+	    name = label(pid, comm)
 	    e = by.setdefault(name, [0, 0])
-	    e[0] += vol - b[1]
-	    e[1] += inv - b[2]
+	    e[0] += vol - b[0]
+	    e[1] += inv - b[1]
 	rec["ctxt_by"] = sorted(([k] + v for k, v in by.items() if v[0] + v[1] > 0), key=lambda e: -(e[1] + e[2]))[:6]
 	try:
 	    j = json.load(open(a[0]))["jobs"][0]

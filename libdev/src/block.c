@@ -6,7 +6,7 @@
  * are written by whoever completes a request, under the connection's write
  * lock (the count of requests in flight has its own), except that those a
  * poller completes in its connection's thread wait for it to return and
- * go in one write (poller_run()).
+ * go together (poller_run()).
  * The peer is the kernel's nbd, but nothing it sends is trusted: a request
  * the server can answer gets an error reply (a write longer than
  * max_transfer too: its payload is skipped), one it cannot skip safely
@@ -77,8 +77,8 @@ struct dbk_block_req {
 	uint16_t flags;
 	void *buf;
 	bool lent;		/* @buf is the driver's (dbk_block_set_buffers()) */
-	uint32_t nbd_err;	/* a deferred reply's error (send_deferred()) */
-	uint8_t reply[DBK_NBD_REPLY_LEN];	/* a deferred reply's header */
+	uint32_t nbd_err;	/* the reply's error, NBD's (set on completion) */
+	uint8_t reply[DBK_NBD_REPLY_LEN];	/* the reply's header (req_reply_iov()) */
 };
 
 struct conn {
@@ -118,8 +118,9 @@ struct conn {
 	unsigned int npool;
 	/*
 	 * Replies completed in this connection's poller, in its own thread:
-	 * sent together when the poller returns (send_deferred()), in one
-	 * sendmsg(), so the kernel's receiver is woken once for all of them.
+	 * sent together when the poller returns (send_deferred()), in as few
+	 * sendmsg()s as the socket allows, so the kernel's receiver is woken
+	 * once for all of them.
 	 * Only the connection's thread touches them.
 	 */
 	struct dbk_block_req *deferred[MAX_INFLIGHT];
@@ -152,7 +153,7 @@ static void send_deferred(struct conn *c);
 /*
  * The poller's turn: how long the thread may sleep (-1: as long as it
  * takes).  What it completes of this connection's requests is replied to
- * in one write when it returns: under load the poller reaps several at a
+ * together when it returns: under load the poller reaps several at a
  * time, and nbd's receiver, woken per write, then reads them all in one
  * wakeup (a wakeup, and the preemption of this thread it brings, cost more
  * than the reply itself).
@@ -432,21 +433,22 @@ static void send_locked_iov(struct conn *c, struct iovec *v, int n)
 	pthread_mutex_unlock(&c->wlock);
 }
 
-/* A simple reply (with @data for a successful read), under the write lock. */
-static void reply(struct conn *c, const uint8_t cookie[8], uint32_t err,
-		  const void *data, uint32_t len)
+/* A simple reply's header: magic, @err (NBD's), the request's cookie. */
+static void reply_header(uint8_t h[DBK_NBD_REPLY_LEN], uint32_t err, const uint8_t cookie[8])
 {
-	uint8_t h[DBK_NBD_REPLY_LEN];
-	struct iovec v[2] = {
-		{ .iov_base = h, .iov_len = sizeof(h) },
-		{ .iov_base = (void *)data, .iov_len = len },
-	};
-
 	dbk_nbd_put32(h, NBD_REPLY_MAGIC);
 	dbk_nbd_put32(h + 4, err);
 	memcpy(h + 8, cookie, 8);
-	/* One sendmsg() for the header and the data. */
-	send_locked_iov(c, v, data && len ? 2 : 1);
+}
+
+/* A reply without data (a request refused before submit()), under the write lock. */
+static void reply(struct conn *c, const uint8_t cookie[8], uint32_t err)
+{
+	uint8_t h[DBK_NBD_REPLY_LEN];
+	struct iovec v = { .iov_base = h, .iov_len = sizeof(h) };
+
+	reply_header(h, err, cookie);
+	send_locked_iov(c, &v, 1);
 }
 
 /* The NBD error of a driver's errno (the same numbers as Linux's). */
@@ -568,14 +570,14 @@ static int take(struct conn *c, const uint8_t *h)
 		if (r)
 			return r;
 		err = check(b, type, flags, off, len, &op);
-		reply(c, h + 8, err ? err : EINVAL, NULL, 0);
+		reply(c, h + 8, err ? err : EINVAL);
 		return 0;
 	}
 	data = type == NBD_CMD_WRITE || (type == NBD_CMD_READ && len <= b->p.max_transfer);
 	if (data && len && !(buf = buf_get(c, len, &lent))) {
 		if (type == NBD_CMD_WRITE && (r = discard(c, len)))
 			return r;
-		reply(c, h + 8, ENOMEM, NULL, 0);
+		reply(c, h + 8, ENOMEM);
 		return 0;
 	}
 	/*
@@ -604,7 +606,7 @@ static int take(struct conn *c, const uint8_t *h)
 			 */
 			r = discard(c, (uint32_t)(len - got));
 			if (r == 0)
-				reply(c, h + 8, EIO, NULL, 0);
+				reply(c, h + 8, EIO);
 			return r;
 		}
 		if (r)
@@ -613,7 +615,7 @@ static int take(struct conn *c, const uint8_t *h)
 	err = check(b, type, flags, off, len, &op);
 	if (err || (len == 0 && op != DBK_BLOCK_FLUSH)) {
 		buf_put(c, buf, len, lent);
-		reply(c, h + 8, err, NULL, 0);
+		reply(c, h + 8, err);
 		return 0;
 	}
 	/* A free slot: serve() waited for inflight < MAX_INFLIGHT. */
@@ -748,28 +750,35 @@ static void req_release(struct conn *c, struct dbk_block_req *req)
 }
 
 /*
- * The replies the poller completed (poller_run()), in one sendmsg(): a
- * header each, and a successful read's data.  Then their buffers and
- * slots go back, as dbk_block_complete()'s own.
+ * @req's reply into @v (2 entries at most): its header, and a successful
+ * read's data after it (one sendmsg() for both).  How many entries.
+ */
+static int req_reply_iov(struct dbk_block_req *req, struct iovec *v)
+{
+	reply_header(req->reply, req->nbd_err, req->cookie);
+	v[0] = (struct iovec){ .iov_base = req->reply, .iov_len = sizeof(req->reply) };
+	if (req->op != DBK_BLOCK_READ || req->nbd_err || !req->length)
+		return 1;
+	v[1] = (struct iovec){ .iov_base = req->buf, .iov_len = req->length };
+	return 2;
+}
+
+/*
+ * The replies the poller completed (poller_run()), in as few sendmsg()s
+ * as the socket allows.  Then their buffers and slots go back, as
+ * dbk_block_complete()'s own.
  */
 static void send_deferred(struct conn *c)
 {
 	struct iovec v[2 * MAX_INFLIGHT];
-	unsigned int i, n = 0;
+	unsigned int i;
+	int n = 0;
 
 	if (!c->ndeferred)
 		return;
-	for (i = 0; i < c->ndeferred; i++) {
-		struct dbk_block_req *req = c->deferred[i];
-
-		dbk_nbd_put32(req->reply, NBD_REPLY_MAGIC);
-		dbk_nbd_put32(req->reply + 4, req->nbd_err);
-		memcpy(req->reply + 8, req->cookie, 8);
-		v[n++] = (struct iovec){ .iov_base = req->reply, .iov_len = sizeof(req->reply) };
-		if (req->op == DBK_BLOCK_READ && !req->nbd_err && req->length)
-			v[n++] = (struct iovec){ .iov_base = req->buf, .iov_len = req->length };
-	}
-	send_locked_iov(c, v, (int)n);
+	for (i = 0; i < c->ndeferred; i++)
+		n += req_reply_iov(c->deferred[i], v + n);
+	send_locked_iov(c, v, n);
 	for (i = 0; i < c->ndeferred; i++)
 		req_release(c, c->deferred[i]);
 	c->ndeferred = 0;
@@ -785,14 +794,15 @@ DBK_EXPORT void dbk_block_complete(struct dbk_block_req *req, int err)
 	if (atomic_exchange(&req->state, REQ_FREE) != REQ_INFLIGHT)
 		misuse(req, "not a request in flight (completed twice?)");
 	c = req->c;
+	req->nbd_err = nbd_error(err);
 	if (in_poller == c && c->ndeferred < MAX_INFLIGHT) {
-		req->nbd_err = nbd_error(err);
 		c->deferred[c->ndeferred++] = req;
-		return;
+	} else {
+		struct iovec v[2];
+
+		send_locked_iov(c, v, req_reply_iov(req, v));
+		req_release(c, req);
 	}
-	reply(c, req->cookie, nbd_error(err),
-	      req->op == DBK_BLOCK_READ && !err ? req->buf : NULL, req->length);
-	req_release(c, req);
 }
 
 static int check_params(const struct dbk_block_params *p, uint32_t *max_transfer)
