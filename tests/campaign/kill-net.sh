@@ -44,23 +44,23 @@ wait_for 60 running "$OURS" && wait_for 60 bash -c '[ "$(cat /sys/class/net/$IF/
 b0=$(cat /sys/class/net/$IF/statistics/tx_bytes)
 wait_for 60 bash -c "[ \$(cat /sys/class/net/$IF/statistics/tx_bytes) -gt $((b0 + (1 << 20))) ]" &&
 	echo "ok - $CAMP_NAME: the load's traffic flows again after the last restart" ||
-	echo "not ok - $CAMP_NAME: no traffic through $IF after the last restart"
+	camp_not_ok "no traffic through $IF after the last restart"
 net_load_end
 restarts=$(($(camp_starts "$OURS" e1000e) - 1))
 anew=$(grep -c 'a new queue for the restarted driver' "$BROKER_LOG")
 echo "# $CAMP_NAME: devbrokerd: $restarts restarts, $anew interfaces made anew"
 [ "$restarts" -ge "$KILLS_DONE" ] && echo "ok - $CAMP_NAME: $restarts restarts for $KILLS_DONE kills" ||
-	echo "not ok - $CAMP_NAME: $restarts restarts for $KILLS_DONE kills"
+	camp_not_ok "$restarts restarts for $KILLS_DONE kills"
 [ "$(cat /sys/class/net/$IF/ifindex 2>/dev/null)" = "$ifindex" ] && ip -4 addr show dev $IF | grep -q 'inet 10.88.0.1/24' &&
 	[ "$(cat /sys/class/net/$IF/address)" = "$mac" ] &&
 	echo "ok - $CAMP_NAME: $IF kept throughout: ifindex $ifindex, 10.88.0.1/24, $mac" ||
-	echo "not ok - $CAMP_NAME: $IF changed: ifindex $(cat /sys/class/net/$IF/ifindex 2>/dev/null) (was $ifindex), $(ip -4 -o addr show dev $IF 2>/dev/null | awk '{print $4}'), $(cat /sys/class/net/$IF/address 2>/dev/null)"
+	camp_not_ok "$IF changed: ifindex $(cat /sys/class/net/$IF/ifindex 2>/dev/null) (was $ifindex), $(ip -4 -o addr show dev $IF 2>/dev/null | awk '{print $4}'), $(cat /sys/class/net/$IF/address 2>/dev/null)"
 loss=$(busybox ping -q -c 50 -i 0.05 -W 5 10.88.0.2 2>&1 | grep -o '[0-9]*% packet loss')
 [ "$loss" = "0% packet loss" ] && echo "ok - $CAMP_NAME: 50 pings through the last driver, none lost" ||
-	echo "not ok - $CAMP_NAME: 50 pings through the last driver: ${loss:-no answer}"
+	camp_not_ok "50 pings through the last driver: ${loss:-no answer}"
 wait_for 60 no_dstate && echo "ok - $CAMP_NAME: nothing in D state" ||
-	{ echo "not ok - $CAMP_NAME: in D state:"; dstate_list | sed 's/^/#   /'; }
+	{ camp_not_ok "in D state:"; dstate_report; }
 broker_stop
 CAMP_BROKER_PID=
-[ "$klrc" = 0 ] || echo "not ok - $CAMP_NAME: the kill loop stopped early"
+[ "$klrc" = 0 ] || camp_not_ok "the kill loop stopped early"
 camp_end "$KILLS_DONE kills of drivers/e1000e mid-traffic ($midtx with frames moving, $RELEASES quarantines released); $restarts restarts; $NET_SUMMARY" "$OURS"

@@ -47,7 +47,7 @@ check_served() {
 	wait_for 90 bash -c 'running $0 && [ -b "$LINK" ]' "$BDF" && wait_for 90 disk_up
 }
 check_served && echo "ok - $CAMP_NAME: the driver was restarted after every kill and serves $LINK again" ||
-	echo "not ok - $CAMP_NAME: the disk is not served after the kills: $(tail -n 5 "$BROKER_LOG" | tr '\n' '|')"
+	camp_not_ok "the disk is not served after the kills: $(tail -n 5 "$BROKER_LOG" | tr '\n' '|')"
 churn_end
 restarts=$(($(camp_starts "$BDF" nvme) - 1))
 reconn=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
@@ -55,10 +55,10 @@ anew=$(grep -cE 'connecting anew|a new one connected' "$BROKER_LOG")
 echo "# $CAMP_NAME: devbrokerd: $restarts restarts, $reconn disk reconnections (RECONFIGURE), $anew reconnected anew"
 dmesg | grep -E 'nbd[0-9]+:' | sort | uniq -c | sort -rn | head -n 5 | sed 's/^/# dmesg: /'
 wait_for 60 no_dstate && echo "ok - $CAMP_NAME: nothing in D state after the load" ||
-	{ echo "not ok - $CAMP_NAME: in D state after the load:"; dstate_list | sed 's/^/#   /'; }
+	{ camp_not_ok "in D state after the load:"; dstate_report; }
 [ "$restarts" -ge "$KILLS_DONE" ] && echo "ok - $CAMP_NAME: $restarts restarts for $KILLS_DONE kills" ||
-	echo "not ok - $CAMP_NAME: $restarts restarts for $KILLS_DONE kills"
+	camp_not_ok "$restarts restarts for $KILLS_DONE kills"
 broker_stop
 CAMP_BROKER_PID=
-[ "$klrc" = 0 ] || echo "not ok - $CAMP_NAME: the kill loop stopped early"
+[ "$klrc" = 0 ] || camp_not_ok "the kill loop stopped early"
 camp_end "$KILLS_DONE kills of drivers/nvme mid-I/O ($midio with I/O in flight, $RELEASES quarantines released); $restarts restarts; disk churn: $CHURN_SUMMARY" "$BDF"

@@ -40,14 +40,14 @@ for c in $(seq "$cycles"); do
 		qmp device_del '{"id": "nic0"}' >/dev/null 2>&1
 		wait_for 20 bash -c "[ ! -e /sys/bus/pci/devices/$OURS ]" && { gone=1; break; }
 	done
-	[ $gone = 1 ] || { echo "not ok - $CAMP_NAME: cycle $c: $OURS stayed after 3 requests"; break; }
+	[ $gone = 1 ] || { camp_not_ok "cycle $c: $OURS stayed after 3 requests"; break; }
 	wait_for 60 bash -c "! listed $OURS && ! kill -0 $pid 2>/dev/null && grep -qE 'exited: driver e1000e \(pid $pid\): (signal 9|exit 3)' '$BROKER_LOG'" ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: the driver (pid $pid) did not end with its NIC (SIGKILL or exit 3), or devbrokerd still lists $OURS: $(grep "pid $pid" "$BROKER_LOG" | tail -n 2 | tr '\n' '|')"; break; }
+		{ camp_not_ok "cycle $c: the driver (pid $pid) did not end with its NIC (SIGKILL or exit 3), or devbrokerd still lists $OURS: $(grep "pid $pid" "$BROKER_LOG" | tail -n 2 | tr '\n' '|')"; break; }
 	wait_for 30 bash -c '! ip link show $IF > /dev/null 2>&1' ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: $IF stayed after the unplug"; break; }
+		{ camp_not_ok "cycle $c: $IF stayed after the unplug"; break; }
 	t0=$SECONDS
 	wait_for 60 no_dstate ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: in D state 60 s after the unplug:"; dstate_list | sed 's/^/#   /'; break; }
+		{ camp_not_ok "cycle $c: in D state 60 s after the unplug:"; dstate_report; break; }
 	[ $((SECONDS - t0)) -gt "$dmax" ] && dmax=$((SECONDS - t0))
 	# Plugged in again: the kernel's e1000e must not take it first.
 	echo 0 > /sys/bus/pci/drivers_autoprobe
@@ -57,30 +57,30 @@ for c in $(seq "$cycles"); do
 			! grep -q '"error"' <<<"$out" && { added=1; break; }
 		sleep 0.5
 	done
-	[ $added = 1 ] || { echo 1 > /sys/bus/pci/drivers_autoprobe; echo "not ok - $CAMP_NAME: cycle $c: device_add: $out"; break; }
+	[ $added = 1 ] || { echo 1 > /sys/bus/pci/drivers_autoprobe; camp_not_ok "cycle $c: device_add: $out"; break; }
 	if ! wait_for 60 bash -c "ctl --json list | json \"$mine\" | grep -q \"'\""; then
 		echo 1 > /sys/bus/pci/drivers_autoprobe
-		echo "not ok - $CAMP_NAME: cycle $c: devbrokerd does not list the replugged NIC"; break
+		camp_not_ok "cycle $c: devbrokerd does not list the replugged NIC"; break
 	fi
 	OURS=$(ctl --json list | json "$mine[0]")
 	ctl bind "$OURS" > /dev/null 2>&1
 	echo 1 > /sys/bus/pci/drivers_autoprobe
-	net_up || { echo "not ok - $CAMP_NAME: cycle $c: the replugged NIC ($OURS) serves no $IF with carrier and ping: $(tail -n 3 "$BROKER_LOG" | tr '\n' '|')"; break; }
+	net_up || { camp_not_ok "cycle $c: the replugged NIC ($OURS) serves no $IF with carrier and ping: $(tail -n 3 "$BROKER_LOG" | tr '\n' '|')"; break; }
 	done_cycles=$c
 	[ $((c % 5)) = 0 ] && camp_progress "$c cycles; pinned pages $(camp_pins), vectors $(camp_vectors)"
 done
 echo "# $CAMP_NAME: D state cleared at most $dmax s after an unplug"
 [ "$done_cycles" = "$cycles" ] && echo "ok - $CAMP_NAME: $cycles cycles: the driver ended with its NIC, $IF went, nothing in D state; replugged, bound, a new $IF passes traffic" ||
-	echo "not ok - $CAMP_NAME: $done_cycles of $cycles cycles completed"
+	camp_not_ok "$done_cycles of $cycles cycles completed"
 # The load's traffic through the last NIC before it stops.
 b0=$(cat /sys/class/net/$IF/statistics/tx_bytes 2>/dev/null || echo 0)
 wait_for 60 bash -c "[ \$(cat /sys/class/net/$IF/statistics/tx_bytes) -gt $((b0 + (1 << 20))) ]" &&
 	echo "ok - $CAMP_NAME: the load's traffic flows through the last replugged NIC" ||
-	echo "not ok - $CAMP_NAME: no load traffic through the last replugged NIC"
+	camp_not_ok "no load traffic through the last replugged NIC"
 net_load_end
 ! grep -q 'did not exit after the unplug' "$BROKER_LOG" &&
 	echo "ok - $CAMP_NAME: no driver had to be killed after an unplug's grace" ||
-	echo "not ok - $CAMP_NAME: $(grep 'did not exit after the unplug' "$BROKER_LOG" | head -n 1)"
+	camp_not_ok "$(grep 'did not exit after the unplug' "$BROKER_LOG" | head -n 1)"
 broker_stop
 CAMP_BROKER_PID=
 camp_end "$done_cycles of $cycles unplug/replug cycles of the e1000e NIC under traffic ($NET_SUMMARY)" "$OURS"

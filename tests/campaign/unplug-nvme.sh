@@ -38,14 +38,14 @@ for c in $(seq "$cycles"); do
 		qmp device_del '{"id": "nvme0"}' >/dev/null 2>&1
 		wait_for 20 bash -c "[ ! -e /sys/bus/pci/devices/$BDF ]" && { gone=1; break; }
 	done
-	[ $gone = 1 ] || { echo "not ok - $CAMP_NAME: cycle $c: $BDF stayed after 3 requests"; break; }
+	[ $gone = 1 ] || { camp_not_ok "cycle $c: $BDF stayed after 3 requests"; break; }
 	wait_for 60 bash -c "! listed $BDF && ! kill -0 $pid 2>/dev/null && grep -qE 'exited: driver nvme \(pid $pid\): (signal 9|exit 3)' '$BROKER_LOG'" ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: the driver (pid $pid) did not end with its device (SIGKILL or exit 3), or devbrokerd still lists $BDF: $(grep "pid $pid" "$BROKER_LOG" | tail -n 2 | tr '\n' '|')"; break; }
+		{ camp_not_ok "cycle $c: the driver (pid $pid) did not end with its device (SIGKILL or exit 3), or devbrokerd still lists $BDF: $(grep "pid $pid" "$BROKER_LOG" | tail -n 2 | tr '\n' '|')"; break; }
 	wait_for 60 bash -c "[ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]" ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: /dev/$NBD was not disconnected (size $(cat /sys/block/$NBD/size)), or $LINK stayed: $(ls -l "$LINK" 2>&1)"; break; }
+		{ camp_not_ok "cycle $c: /dev/$NBD was not disconnected (size $(cat /sys/block/$NBD/size)), or $LINK stayed: $(ls -l "$LINK" 2>&1)"; break; }
 	t0=$SECONDS
 	wait_for 60 no_dstate ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: in D state 60 s after the unplug:"; dstate_list | sed 's/^/#   /'; break; }
+		{ camp_not_ok "cycle $c: in D state 60 s after the unplug:"; dstate_report; break; }
 	[ $((SECONDS - t0)) -gt "$dmax" ] && dmax=$((SECONDS - t0))
 	# QEMU may still hold the id a moment; the drive's node may have gone
 	# with the device (-drive's auto-delete) or stay, still attached: then
@@ -61,27 +61,27 @@ for c in $(seq "$cycles"); do
 		fi
 		sleep 0.5
 	done
-	[ $added = 1 ] || { echo "not ok - $CAMP_NAME: cycle $c: device_add: $out"; break; }
-	wait_for 60 nvme_bdf > /dev/null || { echo "not ok - $CAMP_NAME: cycle $c: the controller did not come back on the bus"; break; }
+	[ $added = 1 ] || { camp_not_ok "cycle $c: device_add: $out"; break; }
+	wait_for 60 nvme_bdf > /dev/null || { camp_not_ok "cycle $c: the controller did not come back on the bus"; break; }
 	BDF=$(nvme_bdf)
-	wait_for 60 listed "$BDF" || { echo "not ok - $CAMP_NAME: cycle $c: devbrokerd does not list the replugged $BDF"; break; }
+	wait_for 60 listed "$BDF" || { camp_not_ok "cycle $c: devbrokerd does not list the replugged $BDF"; break; }
 	ctl bind "$BDF" > /dev/null 2>&1
 	wait_for 90 disk_up ||
-		{ echo "not ok - $CAMP_NAME: cycle $c: the replugged controller ($BDF) does not serve $LINK: $(tail -n 3 "$BROKER_LOG" | tr '\n' '|')"; break; }
+		{ camp_not_ok "cycle $c: the replugged controller ($BDF) does not serve $LINK: $(tail -n 3 "$BROKER_LOG" | tr '\n' '|')"; break; }
 	done_cycles=$c
 	[ $((c % 5)) = 0 ] && camp_progress "$c cycles; pinned pages $(camp_pins), vectors $(camp_vectors)"
 done
 echo "# $CAMP_NAME: drive node now '$drive'; D state cleared at most $dmax s after an unplug"
 [ "$done_cycles" = "$cycles" ] && echo "ok - $CAMP_NAME: $cycles cycles: the driver ended with its device, /dev/nbdN disconnected, nothing left in D state; replugged, bound and served again" ||
-	echo "not ok - $CAMP_NAME: $done_cycles of $cycles cycles completed"
+	camp_not_ok "$done_cycles of $cycles cycles completed"
 churn_end
 # A revoked grant's queues read as zeros: never taken for completions.
 n=$(grep -c 'which is not outstanding' "$BROKER_LOG")
 [ "$n" = 0 ] && echo "ok - $CAMP_NAME: no revoked queue's zeros taken for completions" ||
-	echo "not ok - $CAMP_NAME: $n completions of CIDs not outstanding logged: $(grep -m1 'which is not outstanding' "$BROKER_LOG")"
+	camp_not_ok "$n completions of CIDs not outstanding logged: $(grep -m1 'which is not outstanding' "$BROKER_LOG")"
 ! grep -q 'did not exit after the unplug' "$BROKER_LOG" &&
 	echo "ok - $CAMP_NAME: no driver had to be killed after an unplug's grace" ||
-	echo "not ok - $CAMP_NAME: $(grep 'did not exit after the unplug' "$BROKER_LOG" | head -n 1)"
+	camp_not_ok "$(grep 'did not exit after the unplug' "$BROKER_LOG" | head -n 1)"
 broker_stop
 CAMP_BROKER_PID=
 camp_end "$done_cycles of $cycles unplug/replug cycles of the NVMe controller under the disk churn ($CHURN_SUMMARY)" $(nvme_bdf)
