@@ -22,6 +22,9 @@ camp_progress() {
 
 camp_baseline() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+	# Every sysrq from the serial console (Debian allows no task dumps):
+	# a campaign that stalls can then be asked for its blocked tasks (w).
+	echo 1 > /proc/sys/kernel/sysrq
 	CAMP_PINS0=$(camp_pins)
 	CAMP_VECS0=$(camp_vectors)
 	dmesg -c > /dev/null
