@@ -16,51 +16,10 @@
 # (the killers poll it; under TCG each process start counts).
 state_pid() { ctl status "$1" 2>/dev/null | awk '$1 == "State:" { s = $2 } $1 == "PID:" { p = $2 } END { print s, p }'; }
 running() { [[ $(state_pid "$1") == "running "[0-9]* ]]; }
-dstate_list() { ps -eo stat=,pid=,wchan:32=,comm= | awk '$1 ~ /^D/'; }
-no_dstate() { [ -z "$(dstate_list)" ]; }
-# stack_report PID...: each task's state, wait channel and kernel stack, as
-# TAP comments: where a stuck process waits (a killable or interruptible
-# wait, which the hung-task detector never reports, included).
-stack_report() {
-	local p t
-	for p in "$@"; do
-		for t in /proc/"$p"/task/*; do
-			[ -e "$t/stat" ] || continue
-			echo "#   task ${t##*/} ($(cat "$t/comm" 2>/dev/null)): $(awk '{print $3}' "$t/stat" 2>/dev/null), in $(cat "$t/wchan" 2>/dev/null)"
-			sed 's/^/#     /' "$t/stack" 2>/dev/null
-		done
-	done
-}
-# blk_report: blk-mq's view of every nbd disk with requests it has not
-# completed (debugfs: the requests each hardware queue holds, and those
-# waiting to be dispatched or requeued), as TAP comments.
-blk_report() {
-	local d f
-	for d in /sys/kernel/debug/block/nbd*; do
-		[ -d "$d" ] || continue
-		[ "$(cat "/sys/block/${d##*/}/inflight" 2>/dev/null | tr -s ' ' | sed 's/^ //')" = "0 0" ] && continue
-		echo "#   ${d##*/}: in flight (reads writes) $(cat "/sys/block/${d##*/}/inflight"), size $(cat "/sys/block/${d##*/}/size")"
-		for f in "$d"/requeue_list "$d"/state "$d"/hctx*/busy "$d"/hctx*/dispatch "$d"/hctx*/state "$d"/hctx*/tags; do
-			[ -s "$f" ] && sed "s|^|#     ${f#$d/}: |" "$f" 2>/dev/null | head -n 20
-		done
-	done
-}
-# dstate_report: what is in D state, with its kernel stacks and the disks'
-# queues; the blocked tasks to the kernel log too (sysrq w, which root may
-# trigger whatever kernel.sysrq says).
-dstate_report() {
-	dstate_list | sed 's/^/#   /'
-	stack_report $(dstate_list | awk '{print $2}')
-	blk_report
-	echo w > /proc/sysrq-trigger 2>/dev/null
-}
-# A failed check, as TAP and, at once, in the kernel log (the console shows
-# it while the VM runs; the TAP comes at the end).
-camp_not_ok() { echo "not ok - $CAMP_NAME: $*"; echo "<4>campaign $CAMP_NAME: not ok: $*" > /dev/kmsg; }
 # alive PID: running, not a zombie awaiting wait (kill -0 succeeds on those).
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$s" ] && [[ $s != Z* ]]; }
 pci_driver() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-export -f state_pid running dstate_list no_dstate pci_driver alive
+export -f state_pid running pci_driver alive
 
 # camp_manifest NAME: the installed manifest, with the restart budget of
 # kill.sh (a kill every few hundred ms is the point).
