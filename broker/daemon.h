@@ -26,6 +26,8 @@
 #include "broker.h"
 #include "usbpolicy.h"
 
+struct nl_sock;	/* libnl's */
+
 struct dbk_denials;
 
 enum dbk_state {
@@ -94,13 +96,24 @@ struct dbk_entry {
 	uint32_t nbd_block;
 	uint16_t nbd_flags;
 	unsigned int nbd_queues;
-	/* One start's handshake, until the kernel has the connections. */
-	int nbd_socks[DBK_BLOCK_QUEUES_MAX];	/* our ends of the socket pairs */
+	/*
+	 * Our ends of the socket pairs: one start's handshake, then, once the
+	 * kernel has them (nbd_watched), kept to see which connection ended
+	 * when nbd announces one dead (never read, never in the epoll set).
+	 */
+	int nbd_socks[DBK_BLOCK_QUEUES_MAX];
 	unsigned int nr_nbd_socks;
+	bool nbd_watched;
+	uint64_t nbd_check_at;		/* ms: nbd said a connection died; look then (0: no) */
+	unsigned int nbd_looks;		/* looks after that one, when it finds none ended */
+	/* A connection ended while the driver ran: it is killed then unless it exited (ms; 0: none). */
+	uint64_t nbd_drop_at;
+	pid_t nbd_drop_pid;		/* the driver it was, that deadline's */
+	unsigned int nbd_drop_queue;
 	pid_t nbd_helper;		/* the child making the handshake, 0: none or reaped */
 	int nbd_pipe;			/* its result, in the loop; -1: none */
 	uint64_t nbd_deadline;		/* monotonic ms: the helper is killed then; 0: none */
-	bool nbd_failed;		/* the handshake or connect failed: the driver was killed */
+	const char *nbd_killed;		/* why the frontend killed the driver (its last_exit), or NULL */
 	/*
 	 * The network frontend (net-frontend.c): the TAP, while a driver runs
 	 * or a restart is coming (it outlives the driver's queue).
@@ -131,7 +144,7 @@ struct dbk_entry {
  */
 enum dbk_ep_kind {
 	DBK_EP_SIGNAL = 1, DBK_EP_TIMER, DBK_EP_UEVENT, DBK_EP_WATCH, DBK_EP_LISTEN,
-	DBK_EP_DENIALS, DBK_EP_NBD, DBK_EP_CLIENT, DBK_EP_DRVLOG,
+	DBK_EP_DENIALS, DBK_EP_NBD, DBK_EP_NBD_EVENTS, DBK_EP_CLIENT, DBK_EP_DRVLOG,
 };
 
 struct dbk_daemon {
@@ -174,6 +187,8 @@ struct dbk_daemon {
 	/* DynamicUser=: the next id to try, offset in the range (dynuser.c). */
 	uint32_t dyn_next;
 	bool dyn_seeded;
+	/* nbd's announcements (nbd-frontend.c), once a disk is connected; NULL: none. */
+	struct nl_sock *nbd_events;
 };
 
 /*
@@ -366,6 +381,8 @@ void dbk_drvlog_close(struct dbk_daemon *dd, struct dbk_entry *d);
 /* nbd-frontend.c (Block=) */
 /* @fd is a block handshake's result pipe: handled (true), or not one (false). */
 bool dbk_nbd_event(struct dbk_daemon *dd, int fd);
+/* nbd's multicast group said a device's connection died (dd->nbd_events readable). */
+void dbk_nbd_events(struct dbk_daemon *dd);
 /*
  * The entry's nbd device, disconnected and its links removed, unless a
  * driver runs or a restart is pending (@force: whatever the state).
@@ -373,7 +390,10 @@ bool dbk_nbd_event(struct dbk_daemon *dd, int fd);
 void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force);
 /* At start: the disks a previous devbrokerd left connected, disconnected; its links removed. */
 void dbk_nbd_recover(void);
-/* From the timer: a handshake helper past its deadline is killed, the start failed. */
+/*
+ * From the timer: a handshake helper past its deadline is killed, the start
+ * failed; a driver still running after its connection dropped is killed.
+ */
 void dbk_nbd_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now);
 /* A child was reaped: true if it was a handshake helper (forgotten: its pid is free). */
 bool dbk_nbd_reaped(struct dbk_daemon *dd, pid_t pid);

@@ -357,6 +357,7 @@ int main(int argc, char **argv)
 			case DBK_EP_LISTEN: dbk_control_accept(&dd, fd); break;
 			case DBK_EP_DENIALS: dbk_denials_drain(dd.denials); break;
 			case DBK_EP_NBD: dbk_nbd_event(&dd, fd); break;
+			case DBK_EP_NBD_EVENTS: dbk_nbd_events(&dd); break;
 			case DBK_EP_CLIENT: dbk_control_client(&dd, fd); break;
 			case DBK_EP_DRVLOG: dbk_drvlog_event(&dd, fd); break;
 			}

@@ -70,7 +70,10 @@ static struct dbk_entry *dbk_entry_by_pid(struct dbk_daemon *dd, pid_t pid)
 	return NULL;
 }
 
-/* The timer fires at the next restart, unplug or stop grace, handshake or manifest-reload deadline, if any. */
+/*
+ * The timer fires at the next restart, unplug or stop grace, handshake,
+ * dropped block connection or manifest-reload deadline, if any.
+ */
 void dbk_timer_arm(struct dbk_daemon *dd)
 {
 	struct itimerspec its = { 0 };
@@ -86,6 +89,10 @@ void dbk_timer_arm(struct dbk_daemon *dd)
 			next = dd->devs[i].kill_at;
 		if (dd->devs[i].nbd_deadline && (!next || dd->devs[i].nbd_deadline < next))
 			next = dd->devs[i].nbd_deadline;
+		if (dd->devs[i].nbd_check_at && (!next || dd->devs[i].nbd_check_at < next))
+			next = dd->devs[i].nbd_check_at;
+		if (dd->devs[i].nbd_drop_at && (!next || dd->devs[i].nbd_drop_at < next))
+			next = dd->devs[i].nbd_drop_at;
 		if (dd->devs[i].log_resume_at && (!next || dd->devs[i].log_resume_at < next))
 			next = dd->devs[i].log_resume_at;
 	}
@@ -489,8 +496,8 @@ void dbk_entry_exited(struct dbk_daemon *dd, pid_t pid, int status)
 	/* Gone first: a driver with nothing to serve never answers its disk's handshake. */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == DBK_HANDOVER_EXIT_GONE)
 		snprintf(d->last_exit, sizeof(d->last_exit), "exit %d (gone)", WEXITSTATUS(status));
-	else if (d->nbd_failed)
-		snprintf(d->last_exit, sizeof(d->last_exit), "block handshake failed");
+	else if (d->nbd_killed)
+		snprintf(d->last_exit, sizeof(d->last_exit), "%s", d->nbd_killed);
 	else if (WIFSIGNALED(status))
 		snprintf(d->last_exit, sizeof(d->last_exit), "signal %d", WTERMSIG(status));
 	else

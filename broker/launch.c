@@ -351,7 +351,7 @@ pid_t dbk_launch(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_ma
 	ret = pid;
 	d->log_pid = pid;
 	d->uid = l.uid;
-	d->nbd_failed = false;
+	d->nbd_killed = NULL;
 	for (f = dbk_frontends; *f; f++)
 		if ((*f)->started && (*f)->wanted(m))
 			(*f)->started(dd, d, &l, pid);

@@ -2,7 +2,7 @@
 /*
  * The block frontend (Block=): the kernel's nbd in front of a driver that
  * serves the NBD protocol through libdev (<devbroker/block.h>), over
- * socket pairs, with no kernel code of ours (docs: block-spec.md §3).
+ * socket pairs, with no kernel code of ours (docs/design.md, "Block devices").
  *
  * A start, in order:
  *  1. launch.c asks for the frontend: BlockQueues= socket pairs; the
@@ -24,13 +24,19 @@
  *     else DISCONNECT and CONNECT anew.  A handshake or a connect that
  *     fails is logged and the driver killed: a crash, restarted with
  *     backoff, quarantined in the end.
- *  4. The device outlives a driver that is restarted (BlockDeadConnSec=
+ *  4. Our ends, now the kernel's too, are kept: when nbd announces a
+ *     connection of the device dead (a request timed out, a reply it
+ *     could not take, the driver died), the one that hung up says it was
+ *     this driver's, and a driver still running then is killed
+ *     (dbk_nbd_listen, dbk_nbd_look).
+ *  5. The device outlives a driver that is restarted (BlockDeadConnSec=
  *     holds its I/O meanwhile); it is disconnected and its links removed
  *     whenever no restart follows (dbk_nbd_settle).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +66,16 @@ _Static_assert(DBK_BLOCK_QUEUES_MAX == DBK_HANDOVER_BLOCK_MAX,
 /* /sys/block/nbdN/backend of our disks: this, then the device's id. */
 #define DBK_NBD_BACKEND		"devbroker:"
 
+/*
+ * nbd announces a connection dead before it shuts the socket down (a work
+ * item it queues first): we look at our ends this much later, and when
+ * none hung up yet, DBK_NBD_LOOKS times more (1 s, then 5 s later).
+ */
+#define DBK_NBD_CHECK_MS	100
+#define DBK_NBD_LOOKS		2
+/* A driver whose connection ended has StopTimeoutSec= to exit, but never less than this. */
+#define DBK_NBD_GRACE_MIN_S	2u
+
 /* The kernel's nbd takes logical block sizes from 512 to PAGE_SIZE (blk_validate_block_size). */
 #define DBK_NBD_KERNEL_BLOCK_MAX	4096u
 
@@ -82,6 +98,9 @@ static void dbk_nbd_close_socks(struct dbk_entry *d)
 	for (i = 0; i < d->nr_nbd_socks; i++)
 		close(d->nbd_socks[i]);
 	d->nr_nbd_socks = 0;
+	d->nbd_watched = false;
+	d->nbd_check_at = 0;
+	d->nbd_looks = 0;
 }
 
 /*
@@ -299,6 +318,7 @@ static void dbk_nbd_close(struct dbk_daemon *dd, struct dbk_entry *d)
 {
 	dbk_nbd_helper_end(dd, d);
 	dbk_nbd_close_socks(d);
+	d->nbd_drop_at = 0;
 	d->nbd_reserved = false;	/* a connected disk keeps its name (nbd_index) */
 }
 
@@ -646,6 +666,147 @@ static struct dbk_entry *dbk_nbd_entry_of(struct dbk_daemon *dd, int fd)
 }
 
 /*
+ * The kernel has the connections and its own references to our ends.  We
+ * keep ours, to tell which connection ended when nbd's multicast group
+ * announces one of the device's dead (NBD_CMD_LINK_DEAD): nbd marks a
+ * connection dead when a request goes unanswered for BlockTimeoutSec=,
+ * when the driver sends what it cannot take, or when the driver's end
+ * closes, and shuts our end down with it (a hang-up, seen by poll()).
+ * A driver that crashed is reaped as ever; one that still runs is hung,
+ * or serves the kernel's other queues while this one's requests wait for
+ * a reconnection that only a restart brings: dbk_nbd_timer kills it.
+ * Nothing of this is on the I/O path: the sockets are never in the epoll
+ * set (the kernel's every read of a reply would wake its waiters), and
+ * the announcements are rare.
+ *
+ * The announcements' socket, opened anew (a reloaded nbd forgets who listened).
+ */
+static void dbk_nbd_events_reopen(struct dbk_daemon *dd)
+{
+	int ret;
+
+	if (dd->nbd_events) {
+		dbk_epoll_del(dd, dbk_nbd_events_fd(dd->nbd_events));
+		dbk_nbd_events_close(dd->nbd_events);
+		dd->nbd_events = NULL;
+	}
+	ret = dbk_nbd_events_open(&dd->nbd_events);
+	if (ret == 0) {
+		ret = dbk_epoll_add(dd, dbk_nbd_events_fd(dd->nbd_events), DBK_EP_NBD_EVENTS);
+		if (ret < 0) {
+			dbk_nbd_events_close(dd->nbd_events);
+			dd->nbd_events = NULL;
+		}
+	}
+	if (ret)
+		dbk_log("nbd's announcements of dead connections: %s; a block driver that hangs will not be restarted",
+			strerror(-ret));
+}
+
+/* Look at @d's ends @ms from now, unless a look is due sooner; @n: the looks after it. */
+static void dbk_nbd_look_in(struct dbk_entry *d, uint64_t ms, unsigned int n)
+{
+	uint64_t at = dbk_now_ms() + ms;
+
+	if (!d->nbd_check_at || d->nbd_check_at > at)
+		d->nbd_check_at = at;
+	if (n > d->nbd_looks)
+		d->nbd_looks = n;
+}
+
+/*
+ * Before the kernel gets @d's connections: the announcements are heard
+ * from then on.  The socket is opened anew at every start: nbd may have
+ * been unloaded and loaded again since the last (when no disk of ours
+ * held it, or one disconnected behind our back), and a reloaded nbd has
+ * no listeners.  The other disks' connections are looked at once, for an
+ * announcement that came in between.
+ */
+static void dbk_nbd_listen(struct dbk_daemon *dd, const struct dbk_entry *d)
+{
+	int i;
+
+	dbk_nbd_events_reopen(dd);
+	for (i = 0; i < dd->nr_devs; i++)
+		if (&dd->devs[i] != d && dd->devs[i].nbd_watched)
+			dbk_nbd_look_in(&dd->devs[i], 0, DBK_NBD_LOOKS);
+	dbk_timer_arm(dd);
+}
+
+static void dbk_nbd_link_dead(int index, void *arg)
+{
+	struct dbk_daemon *dd = arg;
+	int i;
+
+	for (i = 0; i < dd->nr_devs; i++)
+		if (dd->devs[i].nbd_index == index && dd->devs[i].nbd_watched)
+			dbk_nbd_look_in(&dd->devs[i], DBK_NBD_CHECK_MS, DBK_NBD_LOOKS);
+}
+
+void dbk_nbd_events(struct dbk_daemon *dd)
+{
+	int i, ret;
+
+	if (!dd->nbd_events)
+		return;
+	ret = dbk_nbd_events_read(dd->nbd_events, dbk_nbd_link_dead, dd);
+	if (ret) {
+		/* Announcements may be lost (an overrun): the socket opened anew, every disk looked at. */
+		dbk_log("nbd's announcements could not be read (%s: some may be lost); looking at every disk's connections",
+			strerror(-ret));
+		dbk_nbd_events_reopen(dd);
+		for (i = 0; i < dd->nr_devs; i++)
+			if (dd->devs[i].nbd_watched)
+				dbk_nbd_look_in(&dd->devs[i], 0, DBK_NBD_LOOKS);
+	}
+	dbk_timer_arm(dd);
+}
+
+/*
+ * At nbd_check_at: which of our ends hung up?  One that did is the
+ * driver's connection lost: our ends are closed (the others need no
+ * looking at) and a driver still running gets StopTimeoutSec= (2 s at
+ * least) to exit by itself (a driver stopping on its own, its disk's
+ * namespace gone say, shuts its connections first and its device down
+ * after), then it is killed.  None: an announcement of a connection
+ * before this driver's, or this one's shut down a little later than
+ * announced (nbd queues the announcement first): looked at again, later.
+ */
+static void dbk_nbd_look(struct dbk_entry *d)
+{
+	static const unsigned int again_ms[] = { 1000, 5000 };
+	struct pollfd p[DBK_BLOCK_QUEUES_MAX];
+	unsigned int q;
+	uint64_t grace;
+
+	d->nbd_check_at = 0;
+	if (!d->nbd_watched)
+		return;
+	for (q = 0; q < d->nr_nbd_socks; q++)
+		p[q] = (struct pollfd){ .fd = d->nbd_socks[q] };	/* POLLHUP needs no asking */
+	if (poll(p, d->nr_nbd_socks, 0) > 0)
+		for (q = 0; q < d->nr_nbd_socks && !(p[q].revents & (POLLHUP | POLLERR)); q++)
+			;
+	else
+		q = d->nr_nbd_socks;
+	if (q == d->nr_nbd_socks) {
+		if (d->nbd_looks) {
+			d->nbd_looks--;
+			dbk_nbd_look_in(d, again_ms[d->nbd_looks ? 0 : 1], 0);
+		}
+		return;
+	}
+	dbk_nbd_close_socks(d);
+	if (d->pid > 0 && d->state == DBK_ST_RUNNING && !d->stopping && !d->stop_grace &&
+	    !d->nbd_drop_at) {
+		grace = d->stop_timeout > DBK_NBD_GRACE_MIN_S ? d->stop_timeout : DBK_NBD_GRACE_MIN_S;
+		d->nbd_drop_at = dbk_now_ms() + grace * 1000;
+		d->nbd_drop_pid = d->pid;
+		d->nbd_drop_queue = q;
+	}
+}
+
+/*
  * Step 3: the helper's result @r (NULL: it reported nothing, @why says
  * what became of it), checked and given to the kernel; a failure is the
  * driver's crash.
@@ -678,13 +839,17 @@ static void dbk_nbd_done(struct dbk_daemon *dd, struct dbk_entry *d, const struc
 		dbk_event(dd, "frontend", d, "block %s: the NBD handshake with driver %s failed: %s",
 			  d->block_name, d->driver, why);
 	} else {
+		dbk_nbd_listen(dd, d);
 		ret = dbk_nbd_attach(dd, d, m, &r->ex);
 	}
-	/* The kernel holds its references now, or the driver is done for. */
-	dbk_nbd_close_socks(d);
+	/* Kept, to tell which connection died when nbd says one did (dbk_nbd_listen). */
+	if (ret || d->pid <= 0)
+		dbk_nbd_close_socks(d);
+	else
+		d->nbd_watched = true;
 	if (ret && d->pid > 0) {
 		/* A crash: restarted with backoff, quarantined if it keeps failing. */
-		d->nbd_failed = true;
+		d->nbd_killed = "block handshake failed";
 		kill(-d->pid, SIGKILL);
 		kill(d->pid, SIGKILL);
 	}
@@ -712,6 +877,21 @@ void dbk_nbd_timer(struct dbk_daemon *dd, struct dbk_entry *d, uint64_t now)
 {
 	char why[200];
 
+	if (d->nbd_check_at && d->nbd_check_at <= now)
+		dbk_nbd_look(d);
+	if (d->nbd_drop_at && d->nbd_drop_at <= now) {
+		d->nbd_drop_at = 0;
+		/* Not reaped, so the pid is still our child's; not stopping: an orderly stop ends its own way. */
+		if (d->pid > 0 && d->pid == d->nbd_drop_pid && d->state == DBK_ST_RUNNING &&
+		    !d->stopping && !d->stop_grace) {
+			dbk_event(dd, "frontend", d, "block %s (/dev/nbd%d): queue %u's connection ended (the kernel's nbd drops one whose request goes unanswered for BlockTimeoutSec=, or whose reply it cannot take) and driver %s (pid %d) still runs StopTimeoutSec=%u later: killing it, to be restarted",
+				  d->block_name, d->nbd_index, d->nbd_drop_queue, d->driver, (int)d->pid,
+				  d->stop_timeout);
+			d->nbd_killed = "block connection dropped";
+			kill(-d->pid, SIGKILL);
+			kill(d->pid, SIGKILL);
+		}
+	}
 	if (d->nbd_pipe < 0 || !d->nbd_deadline || d->nbd_deadline > now)
 		return;
 	/* Its result may be in the pipe already: then it is taken. */

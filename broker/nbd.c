@@ -122,6 +122,72 @@ static int dbk_nbd_put_sockets(struct nl_msg *msg, const int *fds, unsigned int 
 	return 0;
 }
 
+int dbk_nbd_events_open(struct nl_sock **out)
+{
+	struct nl_sock *sk;
+	int family, grp, ret;
+
+	ret = dbk_nbd_open(&sk, &family);
+	if (ret)
+		return ret;
+	grp = genl_ctrl_resolve_grp(sk, NBD_GENL_FAMILY_NAME, NBD_GENL_MCAST_GROUP_NAME);
+	if (grp < 0) {
+		ret = -ENOENT;
+		goto err;
+	}
+	/* Announcements, not answers: no sequence numbers to match. */
+	nl_socket_disable_seq_check(sk);
+	if (nl_socket_add_membership(sk, grp) < 0 || nl_socket_set_nonblocking(sk) < 0) {
+		ret = -EIO;
+		goto err;
+	}
+	*out = sk;
+	return 0;
+err:
+	nl_socket_free(sk);
+	return ret;
+}
+
+int dbk_nbd_events_fd(struct nl_sock *sk)
+{
+	return nl_socket_get_fd(sk);
+}
+
+struct dbk_nbd_event_cb {
+	void (*dead)(int index, void *arg);
+	void *arg;
+};
+
+static int dbk_nbd_on_event(struct nl_msg *msg, void *arg)
+{
+	const struct dbk_nbd_event_cb *e = arg;
+	struct nlattr *tb[NBD_ATTR_MAX + 1];
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+
+	if (genlmsg_parse(h, 0, tb, NBD_ATTR_MAX, NULL) == 0 &&
+	    genlmsg_hdr(h)->cmd == NBD_CMD_LINK_DEAD && tb[NBD_ATTR_INDEX])
+		e->dead((int)nla_get_u32(tb[NBD_ATTR_INDEX]), e->arg);
+	return NL_OK;
+}
+
+int dbk_nbd_events_read(struct nl_sock *sk, void (*dead)(int index, void *arg), void *arg)
+{
+	struct dbk_nbd_event_cb e = { .dead = dead, .arg = arg };
+	int ret;
+
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, dbk_nbd_on_event, &e);
+	/* One datagram a call (epoll calls again while more wait); -NLE_AGAIN: none. */
+	ret = nl_recvmsgs_default(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_DEFAULT, NULL, NULL);
+	/* An overrun (ENOBUFS) is -NLE_NOMEM to libnl: announcements were lost. */
+	return ret < 0 && ret != -NLE_AGAIN ? (ret == -NLE_NOMEM ? -ENOBUFS : -EIO) : 0;
+}
+
+void dbk_nbd_events_close(struct nl_sock *sk)
+{
+	nl_socket_free(sk);
+}
+
 /*
  * One command: @cmd with @index (< 0: none), the settings of @c (NULL:
  * none) and the sockets @fds.  Returns the kernel's answer (0 or a

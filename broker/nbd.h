@@ -32,6 +32,23 @@ int dbk_nbd_connect(const int *fds, unsigned int n, const struct dbk_nbd_setting
 int dbk_nbd_reconfigure(int index, const int *fds, unsigned int n, const struct dbk_nbd_settings *c);
 /* DISCONNECT /dev/nbd@index: its I/O fails, its sockets shut down.  0 or a negative errno. */
 int dbk_nbd_disconnect(int index);
+/*
+ * The nbd family's multicast group (NBD_GENL_MCAST_GROUP_NAME): the
+ * kernel announces NBD_CMD_LINK_DEAD with the device's index whenever it
+ * marks one of a device's connections dead (a request timed out, a reply
+ * it could not take, the server's end closed).  A non-blocking socket
+ * subscribed to it: 0 and *@out, or a negative errno (-ENOENT: nbd is not
+ * loaded).
+ */
+struct nl_sock;
+int dbk_nbd_events_open(struct nl_sock **out);
+int dbk_nbd_events_fd(struct nl_sock *sk);
+/*
+ * What arrived on @sk: @dead(index, @arg) for each LINK_DEAD.  0, or a
+ * negative errno: the socket is then to be closed (and opened anew).
+ */
+int dbk_nbd_events_read(struct nl_sock *sk, void (*dead)(int index, void *arg), void *arg);
+void dbk_nbd_events_close(struct nl_sock *sk);
 /* 0 when the nbd family is there, -ENOENT when nbd is not loaded. */
 int dbk_nbd_available(void);
 /* Load nbd if /sys/module/nbd is missing (forks modprobe; for a child process). */

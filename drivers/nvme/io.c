@@ -241,7 +241,9 @@ static int submit_locked(struct nvme_queue *q, struct nvme_sqe *sqe, struct nvme
 	sqe->cid = (uint16_t)slot;
 	s->req = req;
 	s->abort_sent = false;
-	s->deadline = nvme_now_ns() + (uint64_t)q->c->cmd_timeout_ms * 1000000u;
+	s->deadline = req->deadline ? req->deadline :
+		      nvme_now_ns() + (uint64_t)q->c->cmd_timeout_ms * 1000000u;
+	req->expires = s->deadline;
 	req->completed = false;
 	req->err = 0;
 	req->status = 0;

@@ -40,6 +40,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,8 @@ int main(int argc, char **argv)
 	struct dbk_dev *dev;
 
 	memset(&c, 0, sizeof(c));
+	/* SIGUSR1 resets the controller while serving (serve.c); until then it must not kill us. */
+	signal(SIGUSR1, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'g': grant_fd = atoi(optarg); break;

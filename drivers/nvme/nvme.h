@@ -61,12 +61,20 @@ struct nvme_req {
 	uint32_t length;	/* bytes, likewise; at most max_transfer for read/write */
 	void *buf;		/* read: filled on success; write: the data */
 	bool fua;		/* Force Unit Access (read/write) */
+	/*
+	 * Its first expiry (nvme_now_ns()); 0: cmd_timeout after it is
+	 * queued.  A command sent again after a reset is given the one it had
+	 * (expires), so that it lives no longer than one never reset: its
+	 * Abort, then another cmd_timeout, then a reset.
+	 */
+	uint64_t deadline;
 	nvme_done_fn done;
 	void *priv;
 	/* out, valid in done() */
 	int err;		/* 0, -EIO (NVMe error: see status), -ETIMEDOUT, -ECANCELED (reset), -ENODEV */
 	uint16_t status;	/* the NVMe Status Field (NVME_SCT/NVME_SC), 0 on success */
 	uint32_t result;	/* completion DW0 */
+	uint64_t expires;	/* the first expiry it was given when queued */
 	/* the I/O layer's */
 	bool completed;
 	struct nvme_req *next;

@@ -36,6 +36,20 @@
  * is lent, a request gets libdev's memory and is copied through a free
  * slot's buffer, as all were before (and all are with --copy).
  *
+ * A controller reset (a command's timeout after its Abort, CSTS.CFS, or
+ * SIGUSR1: io.c, ctrl.c) ends every command outstanding: the one that
+ * timed out with -ETIMEDOUT (the client gets EIO), the others with
+ * -ECANCELED.  When the controller came back, cmd_done() puts each of
+ * those on its queue pair's retry list and wakes the pair's poller, which
+ * sends it again, as Linux's nvme requeues a request a reset cancelled:
+ * the client sees no error.  A command sent again keeps the deadline it
+ * was given when first queued (nvme_req.expires), so that none lives longer
+ * than one never reset: its timeout, its Abort's, then a reset, within
+ * the kernel's BlockTimeoutSec= (after which nbd sends the request
+ * elsewhere, and a write of ours landing later could bury a newer one);
+ * one cancelled past that first deadline is not sent again, nor one sent
+ * MAX_RETRIES times.  A disk that is dead instead fails them with EIO.
+ *
  * A full SQ (depth - 1 commands, §4.1) makes submit() reap that queue
  * until a slot is free: the connection thread stops reading requests,
  * which is the back-pressure the kernel's nbd expects.
@@ -56,6 +70,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sys/eventfd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,12 +86,16 @@
 #define DEAD_WAIT_MS	50	/* a dead queue's poller: between failing what raced in */
 #define FULL_WAIT_MS	100	/* a full SQ's submitter: its longest sleep between looks */
 #define SHARED_WAIT_MS	10	/* a shared queue pair's other connection: between looks */
+#define MAX_RETRIES	5	/* times a request is sent again after resets (Linux's nvme_max_retries) */
 
 struct serve;
 
 struct squeue {
 	struct serve *s;
 	struct nvme_queue *q;
+	pthread_mutex_t retry_lock;
+	struct nvme_req *retry;		/* commands a reset ended, to send again (newest first) */
+	int wake_fd;			/* without MSI-X, the poller's: requeue() wakes it; else -1 */
 };
 
 struct serve {
@@ -89,6 +108,8 @@ struct serve {
 	bool events_started;
 	int dead;	/* atomic: revoked (or the controller failed); fail everything with EIO */
 	int stop;	/* atomic: the event thread ends */
+	unsigned long requeued;	/* atomic: commands a reset ended, put on a retry list */
+	unsigned long retried;	/* atomic: commands sent again after a reset */
 };
 
 /* One dbk_block request: one NVMe command, several for a long Write Zeroes. */
@@ -97,17 +118,25 @@ struct breq {
 	struct squeue *sq;
 	int pending;		/* atomic: commands not completed, + 1 while submitting */
 	int err;		/* atomic: the first error */
+	int retries;		/* atomic: its commands sent again after resets */
 	unsigned int nr;
 	struct nvme_req cmd[];
 };
 
 static struct dbk_block *volatile the_disk;
+static volatile sig_atomic_t reset_asked;	/* SIGUSR1: the event thread resets the controller */
 
 static void on_term(int sig)
 {
 	(void)sig;
 	if (the_disk)
 		dbk_block_stop(the_disk);	/* async-signal-safe: an eventfd write */
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	reset_asked = 1;
 }
 
 static void breq_put(struct breq *br)
@@ -126,11 +155,50 @@ static void breq_fail(struct breq *br, int err)
 	__atomic_compare_exchange_n(&br->err, &zero, err, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * A command a reset ended, to be sent again?  Only if the controller came
+ * back (c->failed is set before a reset's callbacks run) and the disk
+ * lives; not after a shutdown, nor once its request has been sent
+ * MAX_RETRIES times.
+ */
+static bool retry_ok(struct breq *br, const struct nvme_req *cmd)
+{
+	struct serve *s = br->sq->s;
+
+	return cmd->err == -ECANCELED && !s->c->failed &&
+	       !__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&s->ns->gone, __ATOMIC_ACQUIRE) &&
+	       nvme_now_ns() < cmd->expires &&
+	       __atomic_add_fetch(&br->retries, 1, __ATOMIC_ACQ_REL) <= MAX_RETRIES * (int)br->nr;
+}
+
+/* Onto its pair's retry list; the pair's poller is woken through its vector's eventfd, or its own. */
+static void requeue(struct squeue *sq, struct nvme_req *cmd)
+{
+	int fd = sq->wake_fd >= 0 ? sq->wake_fd : nvme_io_get_fd(sq->q);
+
+	__atomic_add_fetch(&sq->s->requeued, 1, __ATOMIC_RELAXED);
+	cmd->deadline = cmd->expires;	/* its first: see the top of the file */
+	cmd->err = 0;
+	cmd->status = 0;
+	cmd->completed = false;
+	pthread_mutex_lock(&sq->retry_lock);
+	cmd->next = sq->retry;
+	sq->retry = cmd;
+	pthread_mutex_unlock(&sq->retry_lock);
+	if (fd >= 0)
+		(void)eventfd_write(fd, 1);
+}
+
 /* nvme.h's callback: runs in the thread that reaped it (or a reset's, or a shutdown's). */
 static void cmd_done(struct nvme_req *cmd)
 {
 	struct breq *br = cmd->priv;
 
+	if (cmd->err && retry_ok(br, cmd)) {
+		requeue(br->sq, cmd);
+		return;
+	}
 	if (cmd->err) {
 		if (cmd->status)
 			nvme_log("queue %u: %s at byte %" PRIu64 ", %u bytes: %s", br->sq->q->qid,
@@ -297,6 +365,73 @@ static int kick(struct squeue *sq)
 	return -EIO;
 }
 
+static bool retry_pending(struct squeue *sq)
+{
+	bool r;
+
+	pthread_mutex_lock(&sq->retry_lock);
+	r = sq->retry != NULL;
+	pthread_mutex_unlock(&sq->retry_lock);
+	return r;
+}
+
+/*
+ * The commands on @sq's retry list, queued again in the order they were
+ * first sent (the poller then rings the doorbell), or failed with EIO when
+ * the disk is dead.  A full or resetting queue keeps the rest for the next
+ * look: true then.
+ */
+static bool resubmit(struct squeue *sq)
+{
+	struct serve *s = sq->s;
+	struct nvme_req *list, *cmd, *next, *fifo = NULL, *t;
+	bool dead = __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) || s->c->failed;
+	int r;
+
+	pthread_mutex_lock(&sq->retry_lock);
+	list = sq->retry;
+	sq->retry = NULL;
+	pthread_mutex_unlock(&sq->retry_lock);
+	while ((cmd = list)) {
+		list = cmd->next;
+		cmd->next = fifo;
+		fifo = cmd;
+	}
+	while ((cmd = fifo)) {
+		struct breq *br = cmd->priv;
+
+		/* Once queued, the command is the controller's: a completion or a reset may take it at once. */
+		next = cmd->next;
+		r = dead ? -EIO : nvme_io_submit(sq->q, cmd);
+		if (r == -EAGAIN) {
+			/* The rest back, older than what came meanwhile: on the (newest first) list's tail. */
+			for (list = NULL; (cmd = fifo); fifo = next) {
+				next = cmd->next;
+				cmd->next = list;
+				list = cmd;
+			}
+			pthread_mutex_lock(&sq->retry_lock);
+			if (!sq->retry) {
+				sq->retry = list;
+			} else {
+				for (t = sq->retry; t->next; t = t->next)
+					;
+				t->next = list;
+			}
+			pthread_mutex_unlock(&sq->retry_lock);
+			return true;
+		}
+		fifo = next;
+		if (r < 0) {
+			breq_fail(br, r);
+			breq_put(br);
+		} else {
+			__atomic_add_fetch(&s->retried, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return false;
+}
+
 /*
  * A look at @sq ended in @r (< 0), or found the controller failed (0): the
  * disk is dead (set_dead() says why, once).  Fails what is in the queue,
@@ -329,9 +464,15 @@ static int poll_queue(void *ctx, unsigned int queue)
 {
 	struct serve *s = ctx;
 	struct squeue *sq = &s->sq[queue % s->nr_sq];
-	bool owner = queue < s->nr_sq;
+	bool owner = queue < s->nr_sq, more;
 	int r, sleep_ms = -1;
 
+	if (owner && sq->wake_fd >= 0) {
+		eventfd_t v;
+
+		(void)eventfd_read(sq->wake_fd, &v);	/* consumed before the list is looked at */
+	}
+	more = resubmit(sq);
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
 		if (owner)
 			nvme_io_ack(sq->q);	/* the poller consumes its fd, even now */
@@ -350,6 +491,16 @@ static int poll_queue(void *ctx, unsigned int queue)
 		r = 0;
 	if (r < 0 || s->c->failed)
 		return queue_dead(sq, r);
+	/*
+	 * Commands left to send again (the queue was full, or resetting): a
+	 * look soon.  Commands a reset put on the list since resubmit() (its
+	 * wakeup maybe consumed by nvme_io_service()'s read of the vector's
+	 * eventfd): a look at once.
+	 */
+	if (more && (sleep_ms < 0 || sleep_ms > SHARED_WAIT_MS))
+		sleep_ms = SHARED_WAIT_MS;
+	else if (retry_pending(sq))
+		sleep_ms = 0;
 	return sleep_ms;
 }
 
@@ -361,6 +512,22 @@ static void *event_thread(void *arg)
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && !__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE)) {
 		/* What fails in there (a command of ours) is tried again, backing off. */
 		r = nvme_events_poll(s->c, WAIT_MS);
+		if (reset_asked) {
+			/*
+			 * The administrator's reset (as the kernel's
+			 * /sys/class/nvme/nvmeN/reset_controller): what is
+			 * outstanding is sent again once the controller is back.
+			 */
+			unsigned long before = __atomic_load_n(&s->requeued, __ATOMIC_RELAXED);
+
+			reset_asked = 0;
+			nvme_log("SIGUSR1: resetting the controller");
+			if (nvme_ctrl_reset(s->c) < 0)
+				r = -EIO;
+			else
+				nvme_log("SIGUSR1: the controller is back; %lu command(s) the reset ended are sent again",
+					 __atomic_load_n(&s->requeued, __ATOMIC_RELAXED) - before);
+		}
 		if (__atomic_load_n(&s->ns->gone, __ATOMIC_ACQUIRE)) {
 			nvme_log("namespace %u is gone: failing the requests that follow with EIO, stopping the disk",
 				 s->ns->nsid);
@@ -437,6 +604,18 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 	for (i = 0; i < s.nr_sq; i++) {
 		s.sq[i].s = &s;
 		s.sq[i].q = c->io[i];
+		pthread_mutex_init(&s.sq[i].retry_lock, NULL);
+		s.sq[i].wake_fd = -1;
+	}
+	for (i = 0; i < s.nr_sq; i++) {
+		if (nvme_io_get_fd(c->io[i]) < 0) {
+			s.sq[i].wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (s.sq[i].wake_fd < 0) {
+				nvme_log("eventfd: %s", strerror(errno));
+				rc = 1;
+				goto out;
+			}
+		}
 	}
 	r = dbk_block_new(fds, nr_fds, &p, &ops, &s, &s.b);
 	if (r < 0) {
@@ -444,9 +623,13 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 		rc = 1;
 		goto out;
 	}
-	/* Connection i < nr_sq owns queue pair i: it waits on its vector (-1: none, polled). */
+	/*
+	 * Connection i < nr_sq owns queue pair i: it waits on its vector, or
+	 * without MSI-X on its wake_fd (it polls the CQ then).
+	 */
 	for (i = 0; i < nr_fds; i++) {
-		int fd = i < s.nr_sq ? nvme_io_get_fd(s.sq[i].q) : -1;
+		int fd = i >= s.nr_sq ? -1 : s.sq[i].wake_fd >= 0 ? s.sq[i].wake_fd :
+			 nvme_io_get_fd(s.sq[i].q);
 
 		r = dbk_block_set_poller(s.b, i, fd < 0 ? -1 : fd, poll_queue);
 		if (r == 0 && !c->copy)
@@ -477,6 +660,8 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 
 	r = dbk_block_run(s.b);
 	if (r < 0) {
@@ -488,6 +673,7 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 out:
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	signal(SIGUSR1, SIG_IGN);
 	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
 	if (s.events_started)
 		pthread_join(s.events, NULL);
@@ -500,6 +686,9 @@ out:
 			 " reads and writes copied", q->qid, q->nr_completed, q->nr_irqs, q->nr_polled,
 			 q->nr_poll_switches, q->nr_copied);
 	}
+	if (s.retried || c->nr_resets)
+		nvme_log("%u controller reset(s); %lu command(s) sent again after them", c->nr_resets,
+			 s.retried);
 	if (__atomic_load_n(&s.dead, __ATOMIC_ACQUIRE)) {
 		rc = 3;
 	} else if (nvme_ctrl_shutdown(c) < 0) {
@@ -519,6 +708,9 @@ out:
 		rc = DBK_HANDOVER_EXIT_GONE;
 	}
 	dbk_block_free(s.b);	/* closes the fds; on a failed dbk_block_new they are ours */
+	for (i = 0; i < s.nr_sq; i++)
+		if (s.sq[i].wake_fd >= 0)
+			close(s.sq[i].wake_fd);
 	if (!s.b)
 		for (i = 0; i < nr_fds; i++)
 			close(fds[i]);

@@ -20,9 +20,6 @@ camp_progress() {
 	echo "<5>campaign $line" > /dev/kmsg
 }
 
-# The tasks in D state: stat, pid, wait channel, name.
-dstate_list() { ps -eo stat=,pid=,wchan:32=,comm= | awk '$1 ~ /^D/'; }
-no_dstate() { [ -z "$(dstate_list)" ]; }
 # stack_report PID...: each task's state, wait channel and kernel stack, as
 # TAP comments: where a stuck process waits (a killable or interruptible
 # wait, which the hung-task detector never reports, included).
@@ -62,7 +59,6 @@ dstate_report() {
 # A failed check, as TAP and, at once, in the kernel log (the console shows
 # it while the VM runs; the TAP comes at the end).
 camp_not_ok() { echo "not ok - $CAMP_NAME: $*"; echo "<4>campaign $CAMP_NAME: not ok: $*" > /dev/kmsg; }
-export -f dstate_list no_dstate
 
 camp_baseline() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug

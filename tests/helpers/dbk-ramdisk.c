@@ -10,6 +10,12 @@
  *   normal   serve the disk
  *   garbage  answer every read with 16 bytes of junk on the socket (the
  *            kernel must fail the I/O, never hang)
+ *   stall    never answer a read (a driver hung in its I/O path: the
+ *            kernel times the request out and drops the connection, and
+ *            devbrokerd must kill and restart the driver, whose thread
+ *            waits for that read to complete forever)
+ *   stranger answer every read with a well-formed reply to a request the
+ *            kernel never sent (an unknown handle)
  *   silent   take the sockets and never answer the handshake
  *   lie      answer the handshake with junk
  *   noterm   serve the disk, ignoring SIGTERM (an orderly stop must
@@ -26,6 +32,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <linux/nbd.h>
+
 #include <devbroker/block.h>
 #include <devbroker/handover.h>
 
@@ -33,7 +42,7 @@
 struct disk {
 	int fd;			/* the backing file */
 	int socks[DBK_HANDOVER_BLOCK_MAX];
-	int garbage;
+	enum { SERVE, GARBAGE, STALL, STRANGER } mode;
 };
 
 static struct dbk_block *volatile the_disk;
@@ -58,13 +67,25 @@ static void submit(void *ctx, unsigned int queue, struct dbk_block_req *req)
 
 	switch (dbk_block_req_op(req)) {
 	case DBK_BLOCK_READ:
-		if (d->garbage) {
+		if (d->mode == GARBAGE) {
 			/* Not a reply: the kernel must drop the connection. */
 			if (write(d->socks[queue], junk, sizeof(junk)) < 0)
 				err = -errno;
 			dbk_block_complete(req, -EIO);
 			return;
 		}
+		if (d->mode == STRANGER) {
+			/* A reply, but to no request of the kernel's: it must drop the connection. */
+			struct nbd_reply r = { .magic = htonl(NBD_REPLY_MAGIC) };
+
+			memset(r.handle, 0xff, sizeof(r.handle));
+			if (write(d->socks[queue], &r, sizeof(r)) < 0)
+				err = -errno;
+			dbk_block_complete(req, -EIO);
+			return;
+		}
+		if (d->mode == STALL)
+			return;		/* never completed: its connection's end waits for it */
 		n = pread(d->fd, buf, len, (off_t)off);
 		break;
 	case DBK_BLOCK_WRITE:
@@ -130,7 +151,8 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
-	d.garbage = !strcmp(mode, "garbage");
+	d.mode = !strcmp(mode, "garbage") ? GARBAGE : !strcmp(mode, "stall") ? STALL :
+		 !strcmp(mode, "stranger") ? STRANGER : SERVE;
 	snprintf(path, sizeof(path), "%s/disk.img", argv[1]);
 	d.fd = open(path, O_RDWR | O_CLOEXEC);
 	if (d.fd < 0 || fstat(d.fd, &st) < 0) {

@@ -5,8 +5,10 @@
 # without udev; ext4 made, mounted, written; the driver SIGKILLed in the
 # middle of the writes is restarted and its new connection swapped in
 # (NBD_CMD_RECONFIGURE): the file system carries on; revoke disconnects;
-# a driver answering garbage gives its readers EIO and leaves nothing in D
-# state; a driver lying in or silent through the handshake is a crash,
+# a driver answering garbage, or replying to requests never sent, gives its
+# readers EIO and leaves nothing in D state; a driver hung on a read is
+# killed and restarted, and the read completes; a driver lying in or
+# silent through the handshake is a crash,
 # logged, never a hang of the daemon, nor is a handshake helper the
 # driver's user stopped; four queues; orderly stops (StopTimeoutSec=): a
 # driver ignoring SIGTERM is revoked and killed when its grace is up, the
@@ -59,7 +61,7 @@ export -f state
 
 # Tasks in D state, every 2 s, for a failure's log.
 ( while :; do
-	for p in $(ps -eo pid=,stat= | awk '$2 ~ /^D/ {print $1}'); do
+	for p in $(dstate_list | awk '{print $2}'); do
 		echo "== $(date +%s) $p $(cat /proc/$p/comm 2>/dev/null)"; cat /proc/$p/stack 2>/dev/null
 	done
 	sleep 2
@@ -189,21 +191,32 @@ ok test "$urc" = 0
 ramdisk_manifest 1
 sleep 2
 
-# Garbage in place of replies.
-echo garbage > "$D/mode"
-ctl bind "$bdf" > /dev/null
-wait_for 40 bash -c '[ -b "$LINK" ]'
-nbd=$(basename "$(readlink "$LINK")")
-t0=$SECONDS
-timeout 100 dd if="$LINK" of=/dev/null bs=4k count=1 iflag=direct > "$D/dd.out" 2>&1
-r=$?
-DESC="a driver answering garbage: the reader gets EIO ($r after $((SECONDS - t0)) s), no hang"
-ok bash -c "[ $r != 124 ] && [ $r != 0 ] && grep -q 'Input/output error' '$D/dd.out' || { cat '$D/dd.out'; false; }"
-DESC="... the driver was restarted, then quarantined, the disk disconnected and unlinked"
-ok wait_for 30 bash -c "[ \"\$(state)\" = quarantined ] && [ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ]"
-DESC="... and no process is left in D state"
-ok wait_for 30 bash -c '! ps -eo stat=,pid=,comm= | grep -q "^D"'
-ps -eo stat=,pid=,comm= | grep "^D" | sed 's/^/# D: /'
+# Replies the kernel cannot take: garbage in place of a reply, and a
+# well-formed reply to a request it never sent (an unknown handle).  The
+# kernel drops the connection, the driver ends with it, is restarted and
+# does it again: its reader gets EIO, the driver is quarantined.
+bad_replies() {	# bad_replies MODE WHAT START: the driver in MODE, started by `ctl START`
+	local r t0
+	echo "$1" > "$D/mode"
+	ctl "$3" "$bdf" > /dev/null
+	wait_for 40 bash -c '[ -b "$LINK" ]'
+	nbd=$(basename "$(readlink "$LINK")")
+	t0=$SECONDS
+	timeout 100 dd if="$LINK" of=/dev/null bs=4k count=1 iflag=direct > "$D/dd.out" 2>&1
+	r=$?
+	DESC="a driver $2: the reader gets EIO ($r after $((SECONDS - t0)) s), no hang"
+	ok bash -c "[ $r != 124 ] && [ $r != 0 ] && grep -q 'Input/output error' '$D/dd.out' || { cat '$D/dd.out'; false; }"
+	DESC="... the driver was restarted, then quarantined, the disk disconnected and unlinked"
+	ok wait_for 30 bash -c "[ \"\$(state)\" = quarantined ] && [ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ]"
+	DESC="... and no process is left in D state"
+	ok wait_for 30 no_dstate
+	dstate_list | sed 's/^/# D: /'
+}
+bad_replies garbage "answering garbage" bind
+nunexp=$(dmesg | grep -c 'Unexpected reply')
+bad_replies stranger "replying with an unknown handle" release
+DESC="... the kernel said why (Unexpected reply)"
+ok bash -c "[ \$(dmesg | grep -c 'Unexpected reply') -gt $nunexp ]"
 
 # A driver that lies in the handshake.
 echo lie > "$D/mode"
@@ -245,10 +258,33 @@ echo "# helper killed after $((SECONDS - t0)) s"
 DESC="... and quarantined in the end"
 ok wait_for 60 bash -c "[ \"\$(state)\" = quarantined ] && grep -q 'its helper (pid $helper) did not report' '$BROKER_LOG'"
 
+# A driver hung in its I/O path: the kernel times the read out
+# (BlockTimeoutSec=10) and drops its connection; devbrokerd sees the
+# connection end while the driver runs on, kills it and restarts it; the
+# kernel sends the read again to the new driver (within BlockDeadConnSec=20)
+# and the reader never sees an error.
+echo stall > "$D/mode"
+ctl release "$bdf" > /dev/null
+wait_for 40 bash -c '[ -b "$LINK" ]'
+nbd=$(basename "$(readlink "$LINK")")
+pid=$(dev_field "$bdf" pid)
+echo normal > "$D/mode"		# read at each start: the restarted driver serves
+nrc=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+t0=$SECONDS
+timeout 100 dd if="$LINK" of="$D/stall.out" bs=4k count=1 skip=5 iflag=direct 2> "$D/dd.out"
+r=$?
+DESC="a driver hung on a read (pid $pid): the read completes after all ($r after $((SECONDS - t0)) s), with the disk's data"
+ok bash -c "[ $r = 0 ] && cmp '$D/stall.out' <(dd if='$D/disk.img' bs=4k count=1 skip=5 status=none) || { cat '$D/dd.out'; false; }"
+DESC="... devbrokerd saw the connection end, killed the driver still running, restarted it and reconnected /dev/$nbd"
+ok bash -c "grep -q \"block ramdisk0 (/dev/$nbd): queue 0's connection ended .* driver ramdisk (pid $pid) still runs\" '$BROKER_LOG' && grep -q 'driver ramdisk (pid $pid): block connection dropped' '$BROKER_LOG' && [ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $nrc ] && [ \"\$(state)\" = running ] && [ \"\$(dev_field $bdf pid)\" != $pid ]"
+DESC="... and no process is left in D state"
+ok wait_for 30 no_dstate
+dstate_list | sed 's/^/# D: /'
+
 # devbrokerd killed with a disk connected: the next one disconnects it and
 # connects its own driver's anew.
 echo normal > "$D/mode"
-ctl release "$bdf" > /dev/null
+ctl release "$bdf" > /dev/null	# running already (EBUSY)
 wait_for 40 bash -c '[ -b "$LINK" ]'
 old=$(basename "$(readlink "$LINK")")
 oldpid=$(dev_field "$bdf" pid)
@@ -267,7 +303,7 @@ ok bash -c "[ ! -e '$LINK' ] && [ ! -e '$BYID' ] && [ \"\$(cat /sys/block/$nbd/s
 DESC="... having sent the driver (pid $pid) SIGTERM: it stopped serving and exited 0 by itself"
 ok bash -c "grep -q '$bdf: stopping: driver ramdisk (pid $pid): SIGTERM' '$BROKER_LOG' && [ \$(grep -c 'dbk-ramdisk: dbk_block_run: done' '$BROKER_LOG') -gt $ndone ] && grep -q 'driver ramdisk (pid $pid): exit 0' '$BROKER_LOG'"
 DESC="no process left in D state"
-ok bash -c '! ps -eo stat=,pid=,comm= | grep "^D"'
+ok no_dstate
 
 kill "$sampler"
 echo "1..$n"

@@ -125,7 +125,7 @@ DESC="... $IF gone with it (no restart follows an unplug)"
 ok wait_for 20 bash -c '! ip link show $IF > /dev/null 2>&1'
 stream_stop
 DESC="... devbrokerd still answers, nothing in D state"
-ok bash -c "ctl --json list > /dev/null && ! ps -eo stat= | grep -q '^D'"
+ok bash -c "ctl --json list > /dev/null && no_dstate"
 
 # Plugged in again: the kernel's e1000e probes it first (a hot-added PCI
 # device is attached whatever drivers_autoprobe says: pci_bus_add_device()

@@ -12,6 +12,11 @@ wait_for() {	# wait_for SECONDS CONDITION...: a deadline, however slow CONDITION
 	done
 }
 
+# The tasks in D state (uninterruptible sleep): stat, pid, wait channel, name.
+dstate_list() { ps -eo stat=,pid=,wchan:32=,comm= | awk '$1 ~ /^D/'; }
+no_dstate() { [ -z "$(dstate_list)" ]; }
+export -f dstate_list no_dstate
+
 # Every edu device's PCI address (domain:bus:dev.fn), in bus order.
 edu_bdfs() {
 	local d

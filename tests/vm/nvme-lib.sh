@@ -9,16 +9,6 @@ notok() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
 diag() { sed 's/^/# /'; }
 drv_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-# Tasks in uninterruptible sleep (state D in /proc/PID/stat).
-dstate() {
-	local f s
-	for f in /proc/[0-9]*/stat; do
-		s=$(sed 's/.*) //' "$f" 2>/dev/null | cut -d' ' -f1)
-		[ "$s" = D ] && echo "${f%/stat} $(cat "${f%/stat}/comm" 2>/dev/null)"
-	done
-	return 0
-}
-no_dstate() { [ -z "$(dstate)" ]; }
 ms_now() { echo "$(( ${EPOCHREALTIME/./} / 1000 ))"; }	# ms, for timings
 splat() { dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection'; }
 no_splat() { [ -z "$(splat)" ]; }
@@ -55,5 +45,5 @@ nvme_broker_bind() {
 		wait_for 60 bash -c '[ -b "$LINK" ] && [ "$(blockdev --getsize64 "$LINK")" -gt 0 ]'
 	NBD=$(basename "$(readlink "$LINK")")
 }
-export -f dstate no_dstate drv_of splat no_splat
+export -f drv_of splat no_splat
 export LINK

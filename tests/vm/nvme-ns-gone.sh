@@ -81,7 +81,7 @@ writer_eio() { midio_ended && [ "$MIDIO_RC" != 0 ]; }	# here: it has our $MIDIO 
 check "... the writer failed with EIO" writer_eio
 echo "# writer: status ${MIDIO_RC:-?}: $(grep -m1 -E 'error|err=' /tmp/midio.out)"
 check "... nothing in D state within 60 s" wait_for 60 no_dstate
-dstate | diag
+dstate_list | diag
 sleep 5
 check "... not restarted: idle 5 s later, no driver, $BDF still devbroker's" \
 	bash -c "[ \"\$(dev_field $BDF state)\" = idle ] && [ \"\$(dev_field $BDF pid)\" = None ] && [ \"\$(drv_of $BDF)\" = devbroker ]"
