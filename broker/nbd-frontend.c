@@ -715,20 +715,21 @@ static void dbk_nbd_look_in(struct dbk_entry *d, uint64_t ms, unsigned int n)
 }
 
 /*
- * Before the kernel gets @d's connections: the announcements are heard
- * from then on.  The socket is opened anew at every start: nbd may have
- * been unloaded and loaded again since the last (when no disk of ours
- * held it, or one disconnected behind our back), and a reloaded nbd has
- * no listeners.  The other disks' connections are looked at once, for an
- * announcement that came in between.
+ * The announcements' socket opened anew, and every watched disk's
+ * connections looked at once, for an announcement lost in between (or in
+ * an overrun, which is why it is reopened then).  Before each start's
+ * attach too (the starting driver's ends are not watched yet): nbd may
+ * have been unloaded and loaded again since the last (when no disk of
+ * ours held it, or one disconnected behind our back), and a reloaded nbd
+ * has no listeners.
  */
-static void dbk_nbd_listen(struct dbk_daemon *dd, const struct dbk_entry *d)
+static void dbk_nbd_listen(struct dbk_daemon *dd)
 {
 	int i;
 
 	dbk_nbd_events_reopen(dd);
 	for (i = 0; i < dd->nr_devs; i++)
-		if (&dd->devs[i] != d && dd->devs[i].nbd_watched)
+		if (dd->devs[i].nbd_watched)
 			dbk_nbd_look_in(&dd->devs[i], 0, DBK_NBD_LOOKS);
 	dbk_timer_arm(dd);
 }
@@ -745,19 +746,15 @@ static void dbk_nbd_link_dead(int index, void *arg)
 
 void dbk_nbd_events(struct dbk_daemon *dd)
 {
-	int i, ret;
+	int ret;
 
 	if (!dd->nbd_events)
 		return;
 	ret = dbk_nbd_events_read(dd->nbd_events, dbk_nbd_link_dead, dd);
 	if (ret) {
-		/* Announcements may be lost (an overrun): the socket opened anew, every disk looked at. */
 		dbk_log("nbd's announcements could not be read (%s: some may be lost); looking at every disk's connections",
 			strerror(-ret));
-		dbk_nbd_events_reopen(dd);
-		for (i = 0; i < dd->nr_devs; i++)
-			if (dd->devs[i].nbd_watched)
-				dbk_nbd_look_in(&dd->devs[i], 0, DBK_NBD_LOOKS);
+		dbk_nbd_listen(dd);
 	}
 	dbk_timer_arm(dd);
 }
@@ -839,7 +836,7 @@ static void dbk_nbd_done(struct dbk_daemon *dd, struct dbk_entry *d, const struc
 		dbk_event(dd, "frontend", d, "block %s: the NBD handshake with driver %s failed: %s",
 			  d->block_name, d->driver, why);
 	} else {
-		dbk_nbd_listen(dd, d);
+		dbk_nbd_listen(dd);
 		ret = dbk_nbd_attach(dd, d, m, &r->ex);
 	}
 	/* Kept, to tell which connection died when nbd says one did (dbk_nbd_listen). */

@@ -94,7 +94,7 @@ struct squeue {
 	struct serve *s;
 	struct nvme_queue *q;
 	pthread_mutex_t retry_lock;
-	struct nvme_req *retry;		/* commands a reset ended, to send again (newest first) */
+	struct nvme_req *retry, **retry_tail;	/* commands a reset ended, to send again (oldest first) */
 	int wake_fd;			/* without MSI-X, the poller's: requeue() wakes it; else -1 */
 };
 
@@ -182,9 +182,10 @@ static void requeue(struct squeue *sq, struct nvme_req *cmd)
 	cmd->err = 0;
 	cmd->status = 0;
 	cmd->completed = false;
+	cmd->next = NULL;
 	pthread_mutex_lock(&sq->retry_lock);
-	cmd->next = sq->retry;
-	sq->retry = cmd;
+	*sq->retry_tail = cmd;
+	sq->retry_tail = &cmd->next;
 	pthread_mutex_unlock(&sq->retry_lock);
 	if (fd >= 0)
 		(void)eventfd_write(fd, 1);
@@ -384,44 +385,34 @@ static bool retry_pending(struct squeue *sq)
 static bool resubmit(struct squeue *sq)
 {
 	struct serve *s = sq->s;
-	struct nvme_req *list, *cmd, *next, *fifo = NULL, *t;
+	struct nvme_req *list, *cmd, *next, *t;
 	bool dead = __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) || s->c->failed;
 	int r;
 
 	pthread_mutex_lock(&sq->retry_lock);
 	list = sq->retry;
 	sq->retry = NULL;
+	sq->retry_tail = &sq->retry;
 	pthread_mutex_unlock(&sq->retry_lock);
 	while ((cmd = list)) {
-		list = cmd->next;
-		cmd->next = fifo;
-		fifo = cmd;
-	}
-	while ((cmd = fifo)) {
 		struct breq *br = cmd->priv;
 
 		/* Once queued, the command is the controller's: a completion or a reset may take it at once. */
 		next = cmd->next;
 		r = dead ? -EIO : nvme_io_submit(sq->q, cmd);
 		if (r == -EAGAIN) {
-			/* The rest back, older than what came meanwhile: on the (newest first) list's tail. */
-			for (list = NULL; (cmd = fifo); fifo = next) {
-				next = cmd->next;
-				cmd->next = list;
-				list = cmd;
-			}
+			/* The rest back in front, older than what a reset put there meanwhile. */
+			for (t = cmd; t->next; t = t->next)
+				;
 			pthread_mutex_lock(&sq->retry_lock);
-			if (!sq->retry) {
-				sq->retry = list;
-			} else {
-				for (t = sq->retry; t->next; t = t->next)
-					;
-				t->next = list;
-			}
+			t->next = sq->retry;
+			if (!sq->retry)
+				sq->retry_tail = &t->next;
+			sq->retry = cmd;
 			pthread_mutex_unlock(&sq->retry_lock);
 			return true;
 		}
-		fifo = next;
+		list = next;
 		if (r < 0) {
 			breq_fail(br, r);
 			breq_put(br);
@@ -605,6 +596,7 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 		s.sq[i].s = &s;
 		s.sq[i].q = c->io[i];
 		pthread_mutex_init(&s.sq[i].retry_lock, NULL);
+		s.sq[i].retry_tail = &s.sq[i].retry;
 		s.sq[i].wake_fd = -1;
 	}
 	for (i = 0; i < s.nr_sq; i++) {
