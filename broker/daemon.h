@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include <devbroker/block.h>
 #include <devbroker/handover.h>
 
 #include "broker.h"
@@ -91,6 +92,10 @@ struct dbk_entry {
 	 */
 	int nbd_index;			/* the /dev/nbdN connected for the driver, -1: none */
 	char block_name[DBK_NAME_MAX];	/* Block= expanded: /dev/devbroker/block/NAME */
+	/* The driver's dbk_block_set_id(), sanitized; "": none */
+	char block_id[DBK_BLOCK_ID_MAX + 1];
+	/* Its link as made, /dev/disk/by-id/devbroker-DRIVER+ID; "": none made */
+	char block_id_link[DBK_PATH_MAX];
 	bool nbd_reserved;		/* a start holds block_name (until the frontend's close) */
 	uint64_t nbd_size;		/* what it was connected with */
 	uint32_t nbd_block;

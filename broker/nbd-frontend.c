@@ -19,7 +19,8 @@
  *  3. The loop (dbk_nbd_event) checks what the driver announced and gives
  *     our ends to the kernel: NBD_CMD_CONNECT the first time, then the
  *     links /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME
- *     to ../../nbdN; after a restart, NBD_CMD_RECONFIGURE into the same
+ *     to ../../nbdN (and /dev/disk/by-id/devbroker-DRIVER+ID when the
+ *     driver announced its disk's identity); after a restart, NBD_CMD_RECONFIGURE into the same
  *     device when the size, block size, flags and queues are unchanged,
  *     else DISCONNECT and CONNECT anew.  A handshake or a connect that
  *     fails is logged and the driver killed: a crash, restarted with
@@ -246,7 +247,7 @@ static void dbk_nbd_helper(int wfd, const int *socks, unsigned int n, uid_t uid,
 			break;
 		/* One export: every queue must announce what queue 0 did. */
 		if (i && (ex.size != r.ex.size || ex.flags != r.ex.flags ||
-			  ex.min_block != r.ex.min_block)) {
+			  ex.min_block != r.ex.min_block || strcmp(ex.description, r.ex.description))) {
 			r.err = -EXDEV;
 			break;
 		}
@@ -322,7 +323,7 @@ static void dbk_nbd_close(struct dbk_daemon *dd, struct dbk_entry *d)
 	d->nbd_reserved = false;	/* a connected disk keeps its name (nbd_index) */
 }
 
-/* /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME: their directory and name. */
+/* /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME: ours, NAME is the manifest's. */
 static void dbk_nbd_link_path(const struct dbk_entry *d, int which, char *path, size_t len)
 {
 	if (which == 0)
@@ -331,13 +332,81 @@ static void dbk_nbd_link_path(const struct dbk_entry *d, int which, char *path, 
 		snprintf(path, len, "/dev/disk/by-id/devbroker-%s", d->block_name);
 }
 
+/* @path, if it is still a link to @target. */
+static void dbk_nbd_unlink_if(const char *path, const char *target)
+{
+	char buf[32];
+	ssize_t n;
+
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return;
+	buf[n] = 0;
+	if (!strcmp(buf, target))
+		unlink(path);
+}
+
+/*
+ * The identity's link, /dev/disk/by-id/devbroker-DRIVER+ID: the driver's
+ * word.  '+' is in no manifest name, no Block= name and no sanitized
+ * identity, so the name can be no other link of ours, nor another
+ * driver's identity.  Made unless a link of that name is there already,
+ * which is left alone (another disk's: two drives that claim one serial,
+ * first come).  Its path is kept (d->block_id_link) and removed as made,
+ * whatever becomes of d->driver (cleared when the manifest goes).
+ */
+_Static_assert(sizeof("/dev/disk/by-id/devbroker-+") + DBK_NAME_MAX + DBK_BLOCK_ID_MAX <=
+	       DBK_PATH_MAX, "an identity's link is never cut short");
+
+static void dbk_nbd_link_id(struct dbk_entry *d, const char *target)
+{
+	char path[sizeof(d->block_id_link)], buf[32];
+	ssize_t n;
+
+	d->block_id_link[0] = 0;
+	if (!d->block_id[0] || !d->driver[0])
+		return;
+	snprintf(path, sizeof(path), "/dev/disk/by-id/devbroker-%s+%s", d->driver, d->block_id);
+	if (symlink(target, path) < 0) {
+		if (errno != EEXIST) {
+			dbk_log("%s: the link %s -> %s: %s", d->info.id, path, target, strerror(errno));
+			return;
+		}
+		n = readlink(path, buf, sizeof(buf) - 1);
+		if (n < 0) {
+			dbk_log("%s: %s is there, and not a link we can read (%s): left alone",
+				d->info.id, path, strerror(errno));
+			return;
+		}
+		buf[n] = 0;
+		if (strcmp(buf, target)) {
+			dbk_log("%s: %s is another disk's (%s): left to it", d->info.id, path, buf);
+			return;
+		}
+	}
+	memcpy(d->block_id_link, path, sizeof(path));
+}
+
+/* The identity's link, if we made it and it is still ours. */
+static void dbk_nbd_unlink_id(struct dbk_entry *d, const char *target)
+{
+	if (d->block_id_link[0])
+		dbk_nbd_unlink_if(d->block_id_link, target);
+	d->block_id_link[0] = 0;
+}
+
+static void dbk_nbd_target(const struct dbk_entry *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "../../nbd%d", d->nbd_index);
+}
+
 /* The links, made as udev would (atomically replaced): 0 or a negative errno. */
 static int dbk_nbd_links(struct dbk_entry *d)
 {
 	char path[DBK_PATH_MAX], tmp[DBK_PATH_MAX + 8], target[32], *slash;
 	int which, ret = 0;
 
-	snprintf(target, sizeof(target), "../../nbd%d", d->nbd_index);
+	dbk_nbd_target(d, target, sizeof(target));
 	for (which = 0; which < 2; which++) {
 		dbk_nbd_link_path(d, which, path, sizeof(path));
 		snprintf(tmp, sizeof(tmp), "%s", path);
@@ -356,26 +425,22 @@ static int dbk_nbd_links(struct dbk_entry *d)
 			return ret;
 		}
 	}
+	dbk_nbd_link_id(d, target);
 	return 0;
 }
 
-/* Remove the links, if they are still ours. */
-static void dbk_nbd_unlink(const struct dbk_entry *d)
+/* Remove the links, those that are still ours. */
+static void dbk_nbd_unlink(struct dbk_entry *d)
 {
-	char path[DBK_PATH_MAX], target[32], buf[32];
-	ssize_t n;
+	char path[DBK_PATH_MAX], target[32];
 	int which;
 
-	snprintf(target, sizeof(target), "../../nbd%d", d->nbd_index);
+	dbk_nbd_target(d, target, sizeof(target));
 	for (which = 0; which < 2; which++) {
 		dbk_nbd_link_path(d, which, path, sizeof(path));
-		n = readlink(path, buf, sizeof(buf) - 1);
-		if (n < 0)
-			continue;
-		buf[n] = 0;
-		if (!strcmp(buf, target))
-			unlink(path);
+		dbk_nbd_unlink_if(path, target);
 	}
+	dbk_nbd_unlink_id(d, target);
 }
 
 static void dbk_nbd_backend(const struct dbk_entry *d, char *buf, size_t len)
@@ -431,6 +496,7 @@ void dbk_nbd_settle(struct dbk_daemon *dd, struct dbk_entry *d, bool force)
 	dbk_event(dd, "frontend", d, "block %s (/dev/nbd%d) disconnected", d->block_name,
 		  d->nbd_index);
 	d->nbd_index = -1;
+	d->block_id[0] = 0;
 }
 
 /* Why a handshake failed, for the log. */
@@ -538,7 +604,8 @@ static void dbk_nbd_tune_queue(const struct dbk_entry *d, uint32_t max_block)
 static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const struct dbk_manifest *m,
 			  const struct dbk_nbd_export *ex)
 {
-	char backend[sizeof(DBK_NBD_BACKEND) + sizeof(d->info.id)];
+	char backend[sizeof(DBK_NBD_BACKEND) + sizeof(d->info.id)], id[sizeof(d->block_id)];
+	char target[32];
 	struct dbk_nbd_settings s = {
 		.size = ex->size, .block_size = ex->min_block, .server_flags = ex->flags,
 		.timeout_s = m->frontend.block_timeout, .dead_conn_s = m->frontend.block_dead_conn,
@@ -556,6 +623,14 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 			ret = dbk_nbd_reconfigure(d->nbd_index, d->nbd_socks, d->nr_nbd_socks, &s);
 			if (!ret) {
 				dbk_nbd_tune_queue(d, ex->max_block);
+				/* The same disk; a driver that now names it otherwise moves its link. */
+				dbk_sanitize_name(ex->description, id, sizeof(id));
+				if (strcmp(id, d->block_id)) {
+					dbk_nbd_target(d, target, sizeof(target));
+					dbk_nbd_unlink_id(d, target);
+					memcpy(d->block_id, id, sizeof(id));
+					dbk_nbd_link_id(d, target);
+				}
 				dbk_event(dd, "frontend", d, "block %s (/dev/nbd%d) reconnected to the restarted driver",
 					  d->block_name, d->nbd_index);
 				return 0;
@@ -582,11 +657,13 @@ static int dbk_nbd_attach(struct dbk_daemon *dd, struct dbk_entry *d, const stru
 	d->nbd_block = ex->min_block;
 	d->nbd_flags = ex->flags;
 	d->nbd_queues = d->nr_nbd_socks;
+	dbk_sanitize_name(ex->description, d->block_id, sizeof(d->block_id));
 	dbk_nbd_tune_queue(d, ex->max_block);
 	dbk_nbd_links(d);	/* logged; the disk works without them */
-	dbk_event(dd, "frontend", d, "block %s ready: /dev/nbd%d, %llu bytes, block size %u, %u queue%s%s",
+	dbk_event(dd, "frontend", d, "block %s ready: /dev/nbd%d, %llu bytes, block size %u, %u queue%s%s%s%s",
 		  d->block_name, index, (unsigned long long)ex->size, ex->min_block, d->nbd_queues,
-		  d->nbd_queues > 1 ? "s" : "", ex->flags & NBD_FLAG_READ_ONLY ? ", read-only" : "");
+		  d->nbd_queues > 1 ? "s" : "", ex->flags & NBD_FLAG_READ_ONLY ? ", read-only" : "",
+		  d->block_id[0] ? ", identity " : "", d->block_id);
 	return 0;
 }
 
@@ -864,6 +941,8 @@ bool dbk_nbd_event(struct dbk_daemon *dd, int fd)
 	n = read(fd, &r, sizeof(r));
 	if (n < 0 && errno == EAGAIN)
 		return true;
+	/* The helper ran as the driver's user: its string is ended here. */
+	r.ex.description[sizeof(r.ex.description) - 1] = 0;
 	snprintf(why, sizeof(why), "its helper died (after %d s at most, the handshake's time limit)",
 		 DBK_NBD_HANDSHAKE_MS / 1000);
 	dbk_nbd_done(dd, d, n == (ssize_t)sizeof(r) ? &r : NULL, why);

@@ -72,6 +72,7 @@
 #include <inttypes.h>
 #include <sys/eventfd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -614,6 +615,20 @@ int nvme_serve(struct nvme_ctrl *c, const int *fds, unsigned int nr_fds, uint32_
 		nvme_log("dbk_block_new: %s", strerror(-r));
 		rc = 1;
 		goto out;
+	}
+	/*
+	 * The disk's identity, as udev names the kernel's nvme namespaces
+	 * (ID_SERIAL: model and serial number from Identify Controller, then
+	 * the NSID): the same wherever the drive is plugged.  Without one
+	 * (blank fields) the disk only has its manifest's names.
+	 */
+	if (c->mn[0] && c->sn[0]) {
+		char id[DBK_BLOCK_ID_MAX + 1];
+
+		snprintf(id, sizeof(id), "%s_%s_%u", c->mn, c->sn, s.ns->nsid);
+		r = dbk_block_set_id(s.b, id);
+		if (r < 0)
+			nvme_log("the disk's identity %s: %s", id, strerror(-r));
 	}
 	/*
 	 * Connection i < nr_sq owns queue pair i: it waits on its vector, or

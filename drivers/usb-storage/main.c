@@ -71,6 +71,7 @@ struct usbs {
 	bool wedged;		/* it stopped answering reset recovery */
 	bool dirty;		/* written since the last cache flush */
 	bool verbose;
+	char serial[128];	/* the USB device's serial number (devbrokerd's, sanitized), or "" */
 };
 
 static struct dbk_fuse_file *stop_target;
@@ -218,6 +219,21 @@ static int blk_serve(struct usbs *s, const int *fds, unsigned int nr)
 		usbs_log("serving the disk: %s", strerror(-r));
 		close_frontends(-1, fds, (int)nr);	/* still ours on failure */
 		return r;
+	}
+	/*
+	 * The disk's identity, as udev's ID_SERIAL of a USB disk (INQUIRY's
+	 * vendor and product, SPC-4 6.4.2, then the device's serial number):
+	 * only with a serial number, the one part that tells two sticks apart.
+	 */
+	if (s->serial[0]) {
+		/* Room for all: one too long is refused whole, never cut (two would agree). */
+		char id[sizeof(s->scsi.inq.vendor) + sizeof(s->scsi.inq.product) + sizeof(s->serial)];
+
+		snprintf(id, sizeof(id), "%s_%s_%s", s->scsi.inq.vendor, s->scsi.inq.product,
+			 s->serial);
+		r = dbk_block_set_id(s->blk, id);
+		if (r < 0)
+			usbs_log("the disk's identity %s: %s", id, strerror(-r));
 	}
 	stop_block = s->blk;
 	if (s->verbose)
@@ -441,6 +457,7 @@ int main(int argc, char **argv)
 		usbs_log("the hand-over from devbrokerd: %s", strerror(-r));
 	if (r == 0) {
 		snprintf(mount, sizeof(mount), "%s", dbk_handover_fuse_mount(ho));
+		snprintf(s.serial, sizeof(s.serial), "%s", dbk_handover_usb_serial(ho));
 		if (fuse_fd == ~0ul && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_FUSE)) >= 0)
 			fuse_fd = (unsigned long)r;
 		if (usb_fd == ~0ul && (r = dbk_handover_take_fd(ho, DBK_HANDOVER_USB)) >= 0)

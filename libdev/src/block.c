@@ -139,6 +139,7 @@ struct dbk_block {
 	atomic_bool stopping;	/* set before stop_fd: seen without a poll() */
 	uint32_t pool_size;	/* the pooled buffers' size: requests up to it use one */
 	bool ran;
+	char id[DBK_BLOCK_ID_MAX + 1];	/* NBD_INFO_DESCRIPTION; "": none */
 	unsigned int nr;
 	struct conn conn[];
 };
@@ -339,8 +340,9 @@ static int send_rep(struct conn *c, uint32_t opt, uint32_t type, const void *dat
 static int send_info(struct conn *c, uint32_t opt, const uint8_t *d, uint32_t len)
 {
 	const struct dbk_block *b = c->b;
-	uint8_t ex[12], bs[14];
-	uint32_t name;
+	uint8_t ex[12], bs[14], desc[2 + DBK_BLOCK_ID_MAX];
+	uint32_t name, i;
+	bool want_desc = false;
 	int r;
 
 	if (len < 6 || (name = dbk_nbd_get32(d)) > len - 6 ||
@@ -348,6 +350,8 @@ static int send_info(struct conn *c, uint32_t opt, const uint8_t *d, uint32_t le
 		r = send_rep(c, opt, NBD_REP_ERR_INVALID, NULL, 0);
 		return r ? r : 1;
 	}
+	for (i = 6 + name; i < len; i += 2)
+		want_desc |= dbk_nbd_get16(d + i) == NBD_INFO_DESCRIPTION;
 	dbk_nbd_put16(ex, NBD_INFO_EXPORT);
 	dbk_nbd_put64(ex + 2, b->p.size);
 	dbk_nbd_put16(ex + 10, b->tflags);
@@ -359,6 +363,12 @@ static int send_info(struct conn *c, uint32_t opt, const uint8_t *d, uint32_t le
 	r = send_rep(c, opt, NBD_REP_INFO, ex, sizeof(ex));
 	if (!r)
 		r = send_rep(c, opt, NBD_REP_INFO, bs, sizeof(bs));
+	/* The identity only when asked: proto.md lets a client not know it. */
+	if (!r && want_desc && b->id[0]) {
+		dbk_nbd_put16(desc, NBD_INFO_DESCRIPTION);
+		memcpy(desc + 2, b->id, strlen(b->id));
+		r = send_rep(c, opt, NBD_REP_INFO, desc, 2 + (uint32_t)strlen(b->id));
+	}
 	return r ? r : send_rep(c, opt, NBD_REP_ACK, NULL, 0);
 }
 
@@ -905,6 +915,20 @@ DBK_EXPORT int dbk_block_set_buffers(struct dbk_block *b, unsigned int queue,
 		return -EINVAL;
 	b->conn[queue].lend = get;
 	b->conn[queue].give_back = put;
+	return 0;
+}
+
+DBK_EXPORT int dbk_block_set_id(struct dbk_block *b, const char *id)
+{
+	size_t i, n = id ? strnlen(id, DBK_BLOCK_ID_MAX + 1) : 0;
+
+	if (!b || b->ran || (id && (!n || n > DBK_BLOCK_ID_MAX)))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (id[i] < 0x20 || id[i] > 0x7e)
+			return -EINVAL;
+	memcpy(b->id, id ? id : "", n);
+	b->id[n] = 0;
 	return 0;
 }
 

@@ -148,6 +148,8 @@ static int check_export(const struct dbk_nbd_export *ex)
 static int take_info(const uint8_t *d, uint32_t len, struct dbk_nbd_export *ex,
 		     bool *have_export)
 {
+	uint32_t i;
+
 	if (len < 2)
 		return -EPROTO;
 	switch (dbk_nbd_get16(d)) {
@@ -165,8 +167,24 @@ static int take_info(const uint8_t *d, uint32_t len, struct dbk_nbd_export *ex,
 		ex->pref_block = dbk_nbd_get32(d + 6);
 		ex->max_block = dbk_nbd_get32(d + 10);
 		return 0;
+	case NBD_INFO_DESCRIPTION:
+		/*
+		 * Free text to proto.md (UTF-8, any length): an identity for
+		 * devbrokerd's link only when dbk_block_set_id() could have
+		 * sent it, else none (an NBD server of another make is not
+		 * refused for its description).
+		 */
+		ex->description[0] = 0;
+		if (len < 3 || len - 2 > DBK_BLOCK_ID_MAX)
+			return 0;
+		for (i = 2; i < len; i++)
+			if (d[i] < 0x20 || d[i] > 0x7e)
+				return 0;
+		memcpy(ex->description, d + 2, len - 2);
+		ex->description[len - 2] = 0;
+		return 0;
 	default:
-		return 0;	/* names, descriptions, newer infos: ignored */
+		return 0;	/* names, newer infos: ignored */
 	}
 }
 
@@ -206,17 +224,18 @@ static int handshake(const struct conn *c, struct dbk_nbd_export *ex)
 	if (!(hflags & NBD_FLAG_FIXED_NEWSTYLE))
 		return -EPROTO;
 
-	/* C: client flags, then NBD_OPT_GO: no name, one info request. */
+	/* C: client flags, then NBD_OPT_GO: no name, two info requests. */
 	p = buf;
 	dbk_nbd_put32(p, NBD_FLAG_C_FIXED_NEWSTYLE |
 		      (hflags & NBD_FLAG_NO_ZEROES ? NBD_FLAG_C_NO_ZEROES : 0));
 	dbk_nbd_put64(p + 4, NBD_IHAVEOPT);
 	dbk_nbd_put32(p + 12, NBD_OPT_GO);
-	dbk_nbd_put32(p + 16, 4 + 2 + 2);
+	dbk_nbd_put32(p + 16, 4 + 2 + 2 * 2);
 	dbk_nbd_put32(p + 20, 0);			/* name length */
-	dbk_nbd_put16(p + 24, 1);			/* info requests */
+	dbk_nbd_put16(p + 24, 2);			/* info requests */
 	dbk_nbd_put16(p + 26, NBD_INFO_BLOCK_SIZE);
-	r = send_all(c, buf, 28);
+	dbk_nbd_put16(p + 28, NBD_INFO_DESCRIPTION);
+	r = send_all(c, buf, 30);
 	if (r < 0)
 		return r;
 

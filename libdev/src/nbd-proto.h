@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 #include <linux/nbd.h>
+#include <devbroker/block.h>
 
 /* Handshake: the server's greeting, and the magic of every option. */
 #define NBD_MAGIC		UINT64_C(0x4e42444d41474943)	/* "NBDMAGIC" */
@@ -119,11 +120,18 @@ struct dbk_nbd_export {
 	 * above the queue's max_hw_sectors_kb (32 MiB for nbd) means that.
 	 */
 	uint32_t min_block, pref_block, max_block;
+	/*
+	 * NBD_INFO_DESCRIPTION: the disk's identity (dbk_block_set_id()),
+	 * printable ASCII, or "" when the server sent none.
+	 */
+	char description[DBK_BLOCK_ID_MAX + 1];
 };
 
 /*
  * The client's handshake on connected stream socket @fd: fixed newstyle,
- * then NBD_OPT_GO on the default export, asking for NBD_INFO_BLOCK_SIZE.
+ * then NBD_OPT_GO on the default export, asking for NBD_INFO_BLOCK_SIZE
+ * and NBD_INFO_DESCRIPTION (taken when it is 1 to DBK_BLOCK_ID_MAX
+ * printable characters, else ignored).
  * On success the socket is left at the first byte of the transmission
  * phase (nothing read beyond the final NBD_REP_ACK, and a server that had
  * already sent more is refused with -EPROTO), ready for the kernel.

@@ -20,6 +20,8 @@
  *   lie      answer the handshake with junk
  *   noterm   serve the disk, ignoring SIGTERM (an orderly stop must
  *            end in revocation and SIGKILL after StopTimeoutSec=)
+ * DIR/id, when there, read at each start too: its first line is the
+ * disk's identity (dbk_block_set_id(): devbrokerd's by-id link).
  * It says its mode on stderr (devbrokerd's log).  Serving, SIGTERM stops
  * it in order: the requests in flight complete, then exit 0.
  */
@@ -164,6 +166,18 @@ int main(int argc, char **argv)
 	if (r) {
 		fprintf(stderr, "dbk-ramdisk: dbk_block_new: %s\n", strerror(-r));
 		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/id", argv[1]);
+	f = fopen(path, "re");
+	if (f) {
+		char id[DBK_BLOCK_ID_MAX + 2];
+
+		if (fgets(id, sizeof(id), f)) {
+			id[strcspn(id, "\n")] = 0;
+			r = dbk_block_set_id(b, id);
+			fprintf(stderr, "dbk-ramdisk: identity '%s': %s\n", id, r ? strerror(-r) : "set");
+		}
+		fclose(f);
 	}
 	if (!strcmp(mode, "noterm")) {
 		signal(SIGTERM, SIG_IGN);

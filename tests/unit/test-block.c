@@ -237,6 +237,9 @@ static void *run_poller(void *arg)
 	return NULL;
 }
 
+/* The identity server_start() gives its disk (dbk_block_set_id()), or NULL. */
+static const char *server_id;
+
 static void server_start(struct server *s, unsigned int nr, const struct dbk_block_params *p,
 			 unsigned int batch)
 {
@@ -253,6 +256,8 @@ static void server_start(struct server *s, unsigned int nr, const struct dbk_blo
 		sfd[i] = sv[1];
 	}
 	assert_int_equal(dbk_block_new(sfd, nr, p, &ops, s->d, &s->b), 0);
+	if (server_id)
+		assert_int_equal(dbk_block_set_id(s->b, server_id), 0);
 	assert_int_equal(pthread_create(&s->thread, NULL, run_thread, s), 0);
 }
 
@@ -1143,6 +1148,80 @@ static void client_hello(int fd, uint32_t flags)
 	xwrite(fd, f, 4);
 }
 
+/*
+ * The disk's identity (dbk_block_set_id()): checked; sent as
+ * NBD_INFO_DESCRIPTION when the client asks for it, and only then; the
+ * client takes it.
+ */
+static void test_identity(void **state)
+{
+	char id[DBK_BLOCK_ID_MAX + 2];
+	struct dbk_nbd_export ex;
+	uint8_t info[10] = { 0 };
+	struct server s;
+	int fd;
+
+	(void)state;
+	server_start(&s, 1, &params, 0);
+	handshake(s.cfd[0], &ex);
+	assert_string_equal(ex.description, "");		/* none set: none sent */
+	assert_int_equal(dbk_block_set_id(s.b, "late"), -EINVAL);	/* it runs */
+	assert_int_equal(server_end(&s), 0);
+
+	/* The arguments: 1 to DBK_BLOCK_ID_MAX printable characters. */
+	{
+		struct dbk_block *b;
+		int sv[2];
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		assert_int_equal(dbk_block_new(&sv[1], 1, &params, &ops, NULL, &b), 0);
+		assert_int_equal(dbk_block_set_id(NULL, "x"), -EINVAL);
+		assert_int_equal(dbk_block_set_id(b, ""), -EINVAL);
+		assert_int_equal(dbk_block_set_id(b, "tab\there"), -EINVAL);
+		assert_int_equal(dbk_block_set_id(b, "del\x7f"), -EINVAL);
+		assert_int_equal(dbk_block_set_id(b, "\xc3\xa9"), -EINVAL);
+		memset(id, 'a', sizeof(id));
+		id[DBK_BLOCK_ID_MAX + 1] = 0;
+		assert_int_equal(dbk_block_set_id(b, id), -EINVAL);
+		id[DBK_BLOCK_ID_MAX] = 0;
+		assert_int_equal(dbk_block_set_id(b, id), 0);
+		assert_int_equal(dbk_block_set_id(b, NULL), 0);
+		dbk_block_free(b);
+		close(sv[0]);
+	}
+
+	/* The longest, through the client. */
+	server_id = id;
+	server_start(&s, 1, &params, 0);
+	handshake(s.cfd[0], &ex);
+	assert_string_equal(ex.description, id);
+	assert_int_equal(server_end(&s), 0);
+
+	/* Only when asked: NBD_OPT_INFO for the block sizes, then for it. */
+	server_id = "QEMU NVMe Ctrl_dbk0001_1";
+	server_start(&s, 1, &params, 0);
+	fd = s.cfd[0];
+	client_hello(fd, NBD_FLAG_C_FIXED_NEWSTYLE);
+	dbk_nbd_put16(info + 4, 1);
+	dbk_nbd_put16(info + 6, NBD_INFO_BLOCK_SIZE);
+	send_opt(fd, NBD_OPT_INFO, info, 8);
+	assert_int_equal(recv_rep(fd, NBD_OPT_INFO), NBD_REP_INFO);	/* export */
+	assert_int_equal(recv_rep(fd, NBD_OPT_INFO), NBD_REP_INFO);	/* block sizes */
+	assert_int_equal(recv_rep(fd, NBD_OPT_INFO), NBD_REP_ACK);
+	dbk_nbd_put16(info + 4, 2);
+	dbk_nbd_put16(info + 8, NBD_INFO_DESCRIPTION);
+	send_opt(fd, NBD_OPT_INFO, info, 10);
+	assert_int_equal(recv_rep(fd, NBD_OPT_INFO), NBD_REP_INFO);
+	assert_int_equal(recv_rep(fd, NBD_OPT_INFO), NBD_REP_INFO);
+	assert_int_equal(recv_rep(fd, NBD_OPT_INFO), NBD_REP_INFO);	/* the description */
+	assert_int_equal(recv_rep(fd, NBD_OPT_INFO), NBD_REP_ACK);
+	send_opt(fd, NBD_OPT_ABORT, NULL, 0);
+	assert_int_equal(recv_rep(fd, NBD_OPT_ABORT), NBD_REP_ACK);
+	assert_closed(fd);
+	assert_int_equal(server_end(&s), 0);
+	server_id = NULL;
+}
+
 static void test_bad_handshakes(void **state)
 {
 	uint8_t info[8] = { 0 }, ex[134];
@@ -1410,6 +1489,47 @@ static void test_client_malicious(void **state)
 	good_until_ack(&c);
 	put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, d, 1);
 	assert_int_equal(against(&c, true, TIMEOUT_MS, NULL), -EPROTO);
+	/* Descriptions: taken when printable, 1 to DBK_BLOCK_ID_MAX bytes; else ignored. */
+	{
+		uint8_t desc[2 + DBK_BLOCK_ID_MAX + 1];
+
+		dbk_nbd_put16(desc, NBD_INFO_DESCRIPTION);
+		memset(desc + 2, 'x', sizeof(desc) - 2);
+		good_until_ack(&c);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, desc, 2 + DBK_BLOCK_ID_MAX);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
+		assert_int_equal(strlen(ex.description), DBK_BLOCK_ID_MAX);
+		good_until_ack(&c);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, desc, 2 + DBK_BLOCK_ID_MAX + 1);	/* long */
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
+		assert_string_equal(ex.description, "");
+		good_until_ack(&c);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, desc, 2);			/* empty */
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
+		assert_string_equal(ex.description, "");
+		desc[5] = '/';
+		desc[6] = 0;							/* a NUL */
+		good_until_ack(&c);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, desc, 10);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
+		assert_string_equal(ex.description, "");
+		desc[6] = '\n';
+		good_until_ack(&c);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, desc, 10);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
+		assert_string_equal(ex.description, "");
+		desc[6] = 'y';							/* '/' is printable: devbrokerd sanitizes */
+		good_until_ack(&c);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_INFO, desc, 10);
+		put_rep(&c, NBD_OPT_GO, NBD_REP_ACK, NULL, 0);
+		assert_int_equal(against(&c, true, TIMEOUT_MS, &ex), 0);
+		assert_string_equal(ex.description, "xxx/yxxx");
+	}
 	/* Replies that never end. */
 	good_until_ack(&c);
 	for (i = 0; i < 40; i++)
@@ -1604,6 +1724,7 @@ int main(void)
 		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_complete_twice),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_bad_handshakes),
 		cmocka_unit_test(test_client_malicious),
 		cmocka_unit_test(test_client_values),

@@ -10,7 +10,9 @@
 # killed and restarted, and the read completes; a driver lying in or
 # silent through the handshake is a crash,
 # logged, never a hang of the daemon, nor is a handshake helper the
-# driver's user stopped; four queues; orderly stops (StopTimeoutSec=): a
+# driver's user stopped; four queues, with the disk's identity the driver announces linked in
+# /dev/disk/by-id as a sanitized name, never over another disk's link,
+# removed with the disk even when the manifest goes first; orderly stops (StopTimeoutSec=): a
 # driver ignoring SIGTERM is revoked and killed when its grace is up, the
 # daemon serving meanwhile, and a revoke ends a grace at once; shutdown
 # stops the driver in order.  TAP output.
@@ -121,25 +123,59 @@ DESC="revoke: /dev/$nbd disconnected (size 0), the links removed"
 ok wait_for 30 bash -c "[ ! -e '$LINK' ] && [ ! -e '$BYID' ] && [ \"\$(cat /sys/block/$nbd/size)\" = 0 ]"
 [ ! -e "$LINK" ] && [ "$(cat /sys/block/$nbd/size)" = 0 ] || { echo "# size $(cat /sys/block/$nbd/size)"; dump_driver; }
 
-# Four queues (the manifest edited under the daemon), the same disk.
+# Four queues (the manifest edited under the daemon), the same disk; the
+# driver names it (dbk_block_set_id()) with a path in it: devbrokerd's
+# by-id link keeps it a name.
 ramdisk_manifest 4
 sleep 2		# the inotify reload
+echo "../../evil id" > "$D/id"; chmod 0644 "$D/id"
+IDLINK=/dev/disk/by-id/devbroker-ramdisk+.._.._evil_id
+OTHER=/dev/disk/by-id/devbroker-ramdisk+other
 ctl bind "$bdf" > /dev/null
 # nbd makes a hardware queue per connection, at most one per CPU.
 hwq=$(( $(nproc) < 4 ? $(nproc) : 4 ))
 DESC="BlockQueues=4: four connections, $hwq hardware queues"
 ok wait_for 40 bash -c "[ -b '$LINK' ] && n=\$(basename \$(readlink '$LINK')) && [ \$(ls /sys/block/\$n/mq | wc -l) = $hwq ] && ctl status $bdf | grep -q 'block size 512, 4 queues'"
+DESC="... the identity it announced, '../../evil id', linked as $IDLINK (a name, no path)"
+ok bash -c "[ \"\$(readlink '$IDLINK')\" = \"\$(readlink '$LINK')\" ] && [ ! -e /dev/evil_id ] && [ ! -e '/dev/evil id' ] && [ \$(ls /dev/disk/by-id | grep -c evil) = 1 ]"
 DESC="... the file system's data still there, written and read on every queue"
 ok bash -c "mount '$LINK' '$MNT' && sha1sum -c --quiet '$D/a.sums' '$D/b.sums' && for i in 1 2 3 4 5 6 7 8; do head -c 256K /dev/urandom > '$MNT/q\$i' & done; wait; sync && sha1sum '$MNT'/q* > '$D/q.sums' && echo 3 > /proc/sys/vm/drop_caches && sha1sum -c --quiet '$D/q.sums' && umount '$MNT'"
 pid=$(dev_field "$bdf" pid)
 n4=$(grep -c 'reconnected to the restarted driver' "$BROKER_LOG")
+# The restarted driver names the disk "other", a link another disk holds.
+echo other > "$D/id"
+ln -s ../../sdz "$OTHER"
 kill -KILL "$pid"
 DESC="... SIGKILLed with four queues: RECONFIGURE with four new connections, the files read back"
 ok wait_for 40 bash -c "[ \$(grep -c 'reconnected to the restarted driver' '$BROKER_LOG') -gt $n4 ] && mount '$LINK' '$MNT' && echo 3 > /proc/sys/vm/drop_caches && sha1sum -c --quiet '$D/q.sums' '$D/a.sums' && umount '$MNT'"
+DESC="... its new identity 'other': the old link removed, $OTHER (another disk's) left to it, logged"
+ok bash -c "[ ! -L '$IDLINK' ] && [ \"\$(readlink '$OTHER')\" = ../../sdz ] && grep -q '$OTHER is another disk.s (../../sdz): left to it' '$BROKER_LOG'"
 ctl revoke "$bdf" > /dev/null
 wait_for 10 bash -c '[ ! -e "$LINK" ]'
+DESC="... revoked: the other disk's link still there"
+ok bash -c "[ \"\$(readlink '$OTHER')\" = ../../sdz ]"
+rm -f "$OTHER"
+# Its manifest removed while it serves (the entry forgets its driver's
+# name at once, the disk is settled later): the identity's link goes too.
+echo third > "$D/id"
+THIRD=/dev/disk/by-id/devbroker-ramdisk+third
 ramdisk_manifest 1
 sleep 2
+ctl bind "$bdf" > /dev/null
+DESC="... bound again as 'third': $THIRD links to the disk"
+ok wait_for 40 bash -c "[ -b '$LINK' ] && [ \"\$(readlink '$THIRD')\" = \"\$(readlink '$LINK')\" ]"
+rm "$BRK/sys/ramdisk.conf"
+DESC="... its manifest removed while it serves: the driver stopped, its links removed, the identity's too"
+ok wait_for 40 bash -c "[ ! -e '$LINK' ] && [ ! -L '$BYID' ] && [ ! -L '$THIRD' ]"
+ls -l /dev/disk/by-id | grep devbroker | sed 's/^/# /'
+rm -f "$D/id"
+ramdisk_manifest 1
+sleep 2
+# Back to where the test was: the device revoked.
+wait_for 10 bash -c '[ -b "$LINK" ]' || ctl bind "$bdf" > /dev/null
+wait_for 40 bash -c '[ -b "$LINK" ]'
+ctl revoke "$bdf" > /dev/null
+wait_for 10 bash -c '[ ! -e "$LINK" ]'
 
 # Orderly stops: StopTimeoutSec=6, a driver that ignores SIGTERM (6 s:
 # the checks within the grace must fit in it on a loaded host).

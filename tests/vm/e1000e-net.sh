@@ -6,7 +6,8 @@
 # QMP set_link off and on seen as dbk0's carrier, the driver SIGKILLed
 # mid-transfer and restarted on the same interface (ifindex, address kept)
 # with the transfer completing, revoke; the register firewall
-# (Policy=e1000e_firewall) it all ran under, and what it refuses.
+# (Policy=e1000e_firewall) it all ran under, and what it refuses; --itr
+# (EITR) holding a flood's interrupts to its rate.
 # TAP output.
 . tests/vm/lib.sh
 . tests/vm/broker-lib.sh
@@ -342,6 +343,32 @@ ok bash -c "[ $rc = 0 ] && grep -q '^ok' '$W/fw.out' && ! grep -q '^not ok' '$W/
 DESC="... each refusal reported by devbrokerd (a denied event: EEC, 0x10)"
 ok wait_for 10 bash -c "grep 'denied on $ours' '$BROKER_LOG' | grep -q 'what 0x10 '"
 grep "denied on $ours" "$BROKER_LOG" | head -n 2 | sed 's/^/# /'
+
+# Interrupt moderation (--itr 100: EITR, §10.2, on every vector), waking
+# on interrupts only (--poll irq): a flood of small datagrams in is taken
+# in batches, at most 100 interrupts a second; the reset's EITR would
+# send thousands (7,813 a second at most), one every few frames.
+sed -e 's|^Exec=.*|& --itr 100 --poll irq|' "$DBK_MANIFESTS/e1000e.conf" > "$BRK/sys/e1000e.conf.new"
+mv "$BRK/sys/e1000e.conf.new" "$BRK/sys/e1000e.conf"
+sleep 2		# the inotify reload
+ctl bind "$ours" > /dev/null
+DESC="--itr 100 --poll irq: bound again, $IF up, ping"
+ok bash -c 'wait_for 60 bash -c "ip link show $IF > /dev/null 2>&1" && ip addr add 10.88.0.1/24 dev $IF && ip link set $IF up && wait_for 40 bash -c "[ \"\$(cat /sys/class/net/$IF/carrier)\" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null"'
+irqs() {	# the interrupts of our NIC's vectors so far, every CPU
+	awk -v d="devbroker[$ours]-" 'index($0, d) { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i }
+		END { print s + 0 }' /proc/interrupts
+}
+i0=$(irqs) t0=$(date +%s%N)
+udp itr "" 10.88.0.1 $NS 5000 > "$W/itr.out"; urc=$?
+i1=$(irqs) t1=$(date +%s%N)
+sed 's/^/# /' "$W/itr.out"
+ms=$(( (t1 - t0) / 1000000 ))
+echo "# --itr 100: $((i1 - i0)) interrupts in $ms ms"
+DESC="... 5000 datagrams in (under 20% lost) with $((i1 - i0)) interrupts in $ms ms: at most 100 a second (and 10 more)"
+ok bash -c "[ $urc = 0 ] && [ $((i1 - i0)) -gt 0 ] && [ $((i1 - i0)) -le $(( ms / 10 + 10 )) ]"
+grep -E 'e1000e: poll irq' "$BROKER_LOG" | tail -n 1 | sed 's/^/# /'
+ctl revoke "$ours" > /dev/null
+wait_for 20 bash -c '[ "$(state)" = revoked ]'
 broker_stop
 DESC="devbrokerd never touched the kernel's NIC: still e1000e's, still in the namespace"
 ok bash -c "[ \"\$(basename \$(readlink /sys/bus/pci/devices/$theirs/driver))\" = e1000e ] && ip -n $NS link show '$keth' > /dev/null"

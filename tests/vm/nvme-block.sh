@@ -7,7 +7,8 @@
 # The kernel's nvme driver has the controller first; `devbrokerctl bind`
 # (AutoBind=no) gives it to the driver; /dev/devbroker/block/dbknvme0 links
 # to a /dev/nbdN of the namespace's size; fio writes and verifies the raw
-# disk (beside the kernel's nvme's numbers), then again with the driver
+# disk (beside the kernel's nvme's numbers: 4k..128k, sequential and random,
+# depth 1 to 32), a trimmed range reads back as zeroes, then again with the driver
 # SIGKILLed twice in the middle (4 crashes in all here: RestartBurst=5
 # would quarantine the fifth); ext4 is made, the host's tree copied in, unmounted, mounted again
 # and verified; the driver is SIGKILLed under a writer: restarted, its
@@ -104,6 +105,12 @@ check "devbrokerctl bind: $LINK appears, a /dev/nbdN of $SIZE bytes" \
 echo "# bind to disk: $(( $(ms_now) - t0 )) ms"
 NBD=$(basename "$(readlink "$LINK")")
 grep -E 'nvme|dbknvme' "$BROKER_LOG" | grep -E 'serving|queue pair|block' | tail -n 4 | diag
+# The disk's identity from Identify Controller (vm-run: serial=dbk0001),
+# linked as udev links the kernel's nvme namespaces (nvme-MODEL_SERIAL_NSID).
+BYID=/dev/disk/by-id/devbroker-nvme+QEMU_NVMe_Ctrl_dbk0001_1
+check "$BYID links to /dev/$NBD (the drive's model, serial and NSID), beside devbroker-dbknvme0" \
+	bash -c "[ \"\$(readlink $BYID)\" = ../../$NBD ] && [ \"\$(readlink /dev/disk/by-id/devbroker-dbknvme0)\" = ../../$NBD ]"
+ls -l /dev/disk/by-id/ | grep devbroker | diag
 check "the driver serves the namespace on 2 connections, 2 I/O queue pairs, with FUA, trim, write zeroes" \
 	grep -q "serving namespace 1: $SIZE bytes in blocks of 512, 2 connection(s) on 2 I/O queue pair(s), .*FUA, trim, write zeroes" "$BROKER_LOG"
 check "/dev/$NBD: two hardware queues, max_sectors_kb 128 (the driver's max transfer)" \
@@ -134,7 +141,8 @@ if command -v fio > /dev/null; then
 	[ "$frc" = 0 ] || diag < /tmp/fio.err
 	# The same verification at the other ends of the range: sequential
 	# writes at depth 1 (4 KiB and 128 KiB), random ones at depth 32.
-	for v in "write 4k 1" "write 128k 1" "randwrite 4k 32" "randwrite 128k 32"; do
+	for v in "write 4k 1" "write 128k 1" "randwrite 4k 1" "write 128k 32" \
+		"randwrite 4k 32" "randwrite 128k 32"; do
 		set -- $v
 		fio_verify "$LINK" --rw="$1" --bsrange="$2-$2" --iodepth="$3" --size=8M
 		frc=$?
@@ -143,6 +151,15 @@ if command -v fio > /dev/null; then
 			[ "$frc" = 0 -a "${fio_errs:-x}" = "0 0" ]
 		[ "$frc" = 0 ] || diag < /tmp/fio.err
 	done
+	# A trim reaches the controller: a pattern written, the range
+	# discarded (NBD_CMD_TRIM, then Dataset Management's deallocate) reads
+	# back as zeroes (vm-run's discard=unmap punches the image's hole); a
+	# driver that only acknowledged the trim would read the pattern back.
+	head -c 1M /dev/zero | tr '\0' '\245' > /tmp/pat
+	check "trim: /dev/$NBD takes discards ($(cat /sys/block/$NBD/queue/discard_max_bytes) bytes at most); 1 MiB of 0xa5 at 8 MiB written and read back" \
+		bash -c "[ \$(cat /sys/block/$NBD/queue/discard_max_bytes) -gt 0 ] && dd if=/tmp/pat of='$LINK' bs=1M seek=8 oflag=direct conv=fsync status=none && dd if='$LINK' bs=1M skip=8 count=1 iflag=direct status=none | cmp -s - /tmp/pat"
+	check "... blkdiscard of it, then it reads back as zeroes (the controller deallocated it)" \
+		bash -c "blkdiscard -o $((8 << 20)) -l $((1 << 20)) '$LINK' && dd if='$LINK' bs=1M skip=8 count=1 iflag=direct status=none | cmp -s - <(head -c 1M /dev/zero)"
 	# Twice SIGKILLed while the same job runs 4 times over: the kernel's
 	# nbd holds and resends what was in flight (BlockDeadConnSec=,
 	# BlockTimeoutSec=), so every block must still verify.
@@ -316,8 +333,8 @@ check "... restarted, it serves /dev/$NBD again: the ext4 superblock reads back"
 t0=$(ms_now)
 pid=$(dev_field "$BDF" pid)
 ctl unbind "$BDF" > /dev/null 2>&1
-check "devbrokerctl unbind: the driver gone, the link gone, /dev/$NBD disconnected" \
-	wait_for 60 bash -c "! kill -0 $pid 2>/dev/null && [ ! -e '$LINK' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]"
+check "devbrokerctl unbind: the driver gone, the links gone (by-id too), /dev/$NBD disconnected" \
+	wait_for 60 bash -c "! kill -0 $pid 2>/dev/null && [ ! -e '$LINK' ] && [ ! -L '$BYID' ] && [ \"\$(cat /sys/block/$NBD/size)\" = 0 ]"
 check "the kernel's nvme has the controller again" wait_for 30 bash -c '[ "$(drv_of "$BDF")" = nvme ] && kdisk > /dev/null'
 echo "# unbind to the kernel's disk: $(( $(ms_now) - t0 )) ms"
 KDISK=$(kdisk)

@@ -121,6 +121,11 @@ sed -i -e "s| --selftest||" "$BRK/sys/usb-storage.conf"
 broker_start
 DESC="Block=usb-%s: the stick is served as a disk, $BLK, of 16 MiB, and has no FUSE mount"
 ok wait_for 60 bash -c "[ \"\$(blockdev --getsize64 $BLK 2>/dev/null)\" = 16777216 ] && ! grep -q ' $MNT ' /proc/mounts"
+# The disk's identity from INQUIRY and the stick's serial number (vm-run: DBK0STICK).
+BYID=/dev/disk/by-id/devbroker-usb-storage+QEMU_QEMU_HARDDISK_DBK0STICK
+ls -l /dev/disk/by-id/ | grep devbroker | sed 's/^/# /'
+DESC="$BYID links to the same disk (INQUIRY's vendor and product, the USB serial number)"
+ok bash -c "[ -n \"\$(readlink $BLK)\" ] && [ \"\$(readlink $BYID)\" = \"\$(readlink $BLK)\" ]"
 DESC="through the disk the pattern written through the FUSE file reads back"
 ok "$DATA" check "$BLK"
 LOOP=$(losetup -o $FS_OFF --sizelimit $FS_SIZE -f --show "$BLK")
@@ -134,8 +139,8 @@ ok bash -c "head -c 1048576 /dev/urandom > $DBK_VM_DIR/blk.rnd && dd if=$DBK_VM_
 broker_stop
 wait_for 20 bash -c '[ "$(if_driver)" = usb-storage ] && stick_disk >/dev/null'
 SD=$(stick_disk)
-DESC="the disk gone with the driver ($BLK), the kernel's usb-storage finds BLK.BIN's bytes and the 1 MiB at 8 MiB on the stick"
-ok bash -c "[ ! -e $BLK ] && cmp <(dd if=${SD:-/nonexistent} bs=256K skip=32 count=4 iflag=direct status=none) $DBK_VM_DIR/blk.rnd && mount -t vfat -o ro,offset=$FS_OFF ${SD:-/nonexistent} /mnt/stick && { cmp /mnt/stick/BLK.BIN <('$DATA' known $NEW_SIZE blk); r=\$?; umount /mnt/stick; exit \$r; }"
+DESC="the disk gone with the driver ($BLK, $BYID), the kernel's usb-storage finds BLK.BIN's bytes and the 1 MiB at 8 MiB on the stick"
+ok bash -c "[ ! -e $BLK ] && [ ! -L $BYID ] && cmp <(dd if=${SD:-/nonexistent} bs=256K skip=32 count=4 iflag=direct status=none) $DBK_VM_DIR/blk.rnd && mount -t vfat -o ro,offset=$FS_OFF ${SD:-/nonexistent} /mnt/stick && { cmp /mnt/stick/BLK.BIN <('$DATA' known $NEW_SIZE blk); r=\$?; umount /mnt/stick; exit \$r; }"
 sed -i -e "s|^Block=usb-%s|$FUSE_LINE|" "$BRK/sys/usb-storage.conf"
 
 # Again under the broker, then the stick is pulled in the middle of a read.

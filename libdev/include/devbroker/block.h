@@ -315,6 +315,30 @@ typedef void (*dbk_block_buf_put_fn)(void *ctx, unsigned int queue, void *buf);
 int dbk_block_set_buffers(struct dbk_block *b, unsigned int queue, dbk_block_buf_get_fn get,
 			  dbk_block_buf_put_fn put);
 
+/** The longest identity of dbk_block_set_id(), in bytes. */
+#define DBK_BLOCK_ID_MAX 128
+
+/**
+ * The disk's identity: what stays the same wherever the device is plugged
+ * and whichever driver instance serves it, as udev's ID_SERIAL (an NVMe
+ * drive: its model and serial number, "QEMU NVMe Ctrl_dbk0001").  It is
+ * sent to the client in the handshake (NBD_INFO_DESCRIPTION), and
+ * devbrokerd links /dev/disk/by-id/devbroker-MANIFEST+ID to the disk, with
+ * each character other than letters, digits, '.', '_' and '-' made '_'
+ * (a link another disk holds already is left to it).
+ *
+ * Call before dbk_block_run().
+ *
+ * @since SDK 1.7 (DEVBROKER_1.7)
+ *
+ * @param b the disk
+ * @param id 1 to DBK_BLOCK_ID_MAX printable ASCII characters (0x20 to
+ *        0x7e), copied; NULL takes the identity away
+ * @return 0, or -EINVAL (NULL @p b, an empty, longer or unprintable @p id,
+ *         or the disk already runs)
+ */
+int dbk_block_set_id(struct dbk_block *b, const char *id);
+
 /**
  * Serve every queue, one thread each, until all connections have ended
  * (the kernel disconnected, or dbk_block_stop()).  A connection's thread

@@ -53,7 +53,7 @@ extern "C" {
 /** The SDK's major version: the library's SONAME is libdevbroker.so.MAJOR. */
 #define DBK_SDK_VERSION_MAJOR	1
 /** The SDK's minor version: grows with each release that adds to the API. */
-#define DBK_SDK_VERSION_MINOR	6
+#define DBK_SDK_VERSION_MINOR	7
 
 /**
  * Return the version of the library in use, such as "1.0.0" (which may be
