@@ -20,19 +20,6 @@ camp_progress() {
 	echo "<5>campaign $line" > /dev/kmsg
 }
 
-# stack_report PID...: each task's state, wait channel and kernel stack, as
-# TAP comments: where a stuck process waits (a killable or interruptible
-# wait, which the hung-task detector never reports, included).
-stack_report() {
-	local p t
-	for p in "$@"; do
-		for t in /proc/"$p"/task/*; do
-			[ -e "$t/stat" ] || continue
-			echo "#   task ${t##*/} ($(cat "$t/comm" 2>/dev/null)): $(awk '{print $3}' "$t/stat" 2>/dev/null), in $(cat "$t/wchan" 2>/dev/null)"
-			sed 's/^/#     /' "$t/stack" 2>/dev/null
-		done
-	done
-}
 # blk_report: blk-mq's view of every nbd disk with requests it has not
 # completed (debugfs: the requests each hardware queue holds, and those
 # waiting to be dispatched or requeued), as TAP comments.

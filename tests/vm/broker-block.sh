@@ -50,22 +50,18 @@ EOT
 }
 state() { dev_field "$bdf" state; }
 dump_driver() {	# where the driver's threads are, for a failure's log
-	local p t
+	local p
 	p=$(dev_field "$bdf" pid)
 	[ "$p" != None ] || return 0
-	for t in /proc/"$p"/task/*; do
-		echo "# $t: $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan" 2>/dev/null)"
-		sed 's/^/#   /' "$t/stack" 2>/dev/null
-	done
+	stack_report "$p"
 	dmesg | tail -n 30 | sed 's/^/# /'
 }
 export -f state
 
 # Tasks in D state, every 2 s, for a failure's log.
 ( while :; do
-	for p in $(dstate_list | awk '{print $2}'); do
-		echo "== $(date +%s) $p $(cat /proc/$p/comm 2>/dev/null)"; cat /proc/$p/stack 2>/dev/null
-	done
+	p=$(dstate_list | awk '{print $2}')
+	[ -z "$p" ] || { echo "# at $(date +%s):"; stack_report $p; }
 	sleep 2
   done ) > /tmp/dbk-blk-dstate.log 2>&1 &
 sampler=$!
@@ -344,5 +340,5 @@ ok no_dstate
 kill "$sampler"
 echo "1..$n"
 [ "$FAILED" = 0 ] || { echo "# devbrokerd log:"; sed 's/^/# /' "$BROKER_LOG" | tail -n 80;
-		       echo "# D state:"; sed 's/^/# /' /tmp/dbk-blk-dstate.log | tail -n 60; }
+		       echo "# D state:"; tail -n 60 /tmp/dbk-blk-dstate.log; }
 exit "$FAILED"

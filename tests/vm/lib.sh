@@ -15,7 +15,20 @@ wait_for() {	# wait_for SECONDS CONDITION...: a deadline, however slow CONDITION
 # The tasks in D state (uninterruptible sleep): stat, pid, wait channel, name.
 dstate_list() { ps -eo stat=,pid=,wchan:32=,comm= | awk '$1 ~ /^D/'; }
 no_dstate() { [ -z "$(dstate_list)" ]; }
-export -f dstate_list no_dstate
+# stack_report PID...: each task's state, wait channel and kernel stack, as
+# TAP comments: where a stuck process waits (a killable or interruptible
+# wait, which the hung-task detector never reports, included).
+stack_report() {
+	local p t
+	for p in "$@"; do
+		for t in /proc/"$p"/task/*; do
+			[ -e "$t/stat" ] || continue
+			echo "#   task ${t##*/} ($(cat "$t/comm" 2>/dev/null)): $(awk '{print $3}' "$t/stat" 2>/dev/null), in $(cat "$t/wchan" 2>/dev/null)"
+			sed 's/^/#     /' "$t/stack" 2>/dev/null
+		done
+	done
+}
+export -f dstate_list no_dstate stack_report
 
 # Every edu device's PCI address (domain:bus:dev.fn), in bus order.
 edu_bdfs() {
