@@ -20,11 +20,11 @@
  *     our ends to the kernel: NBD_CMD_CONNECT the first time, then the
  *     links /dev/devbroker/block/NAME and /dev/disk/by-id/devbroker-NAME
  *     to ../../nbdN (and /dev/disk/by-id/devbroker-DRIVER+ID when the
- *     driver announced its disk's identity); after a restart, NBD_CMD_RECONFIGURE into the same
- *     device when the size, block size, flags and queues are unchanged,
- *     else DISCONNECT and CONNECT anew.  A handshake or a connect that
- *     fails is logged and the driver killed: a crash, restarted with
- *     backoff, quarantined in the end.
+ *     driver announced its disk's identity); after a restart,
+ *     NBD_CMD_RECONFIGURE into the same device when the size, block size,
+ *     flags and queues are unchanged, else DISCONNECT and CONNECT anew.
+ *     A handshake or a connect that fails is logged and the driver
+ *     killed: a crash, restarted with backoff, quarantined in the end.
  *  4. Our ends, now the kernel's too, are kept: when nbd announces a
  *     connection of the device dead (a request timed out, a reply it
  *     could not take, the driver died), the one that hung up says it was
