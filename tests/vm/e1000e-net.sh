@@ -174,9 +174,12 @@ ip link set $IF mtu 1500
 DESC="... MTU 1500 again: ping flows"
 ok wait_for 10 busybox ping -c 1 -W 2 10.88.0.2
 
-# Many small UDP datagrams each way, counted at both ends: the loss is
-# reported, and fails only from 20% (UDP may drop under a loaded TCG host:
-# 5.2% was seen with another VM running; the bench measures the rate).
+# Many small UDP datagrams each way, counted at both ends, and the loss
+# split: what the receiving socket dropped itself (its buffer full: the
+# receiving program, starved of CPU on a loaded TCG host, 27% seen with
+# another VM and a kernel build beside it) is reported apart; what was
+# lost on the way (our driver, the NICs, the hub) fails from 10%.  The
+# bench measures the rate.
 cat > "$W/udp.py" <<'EOT'
 import socket, sys, time
 mode, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -201,11 +204,15 @@ else:
     time.sleep(0.5)
     for i in range(5): s.sendto(b"end", (host, port))
 EOT
+rcvbuf_errors() {	# rcvbuf_errors [ip netns exec NS]: UdpRcvbufErrors there
+	"$@" nstat -saz UdpRcvbufErrors | awk '/UdpRcvbufErrors/ {print $2}'
+}
 udp() {	# udp NAME RECV_NS RECV_ADDR SEND_NS COUNT
-	local rx=() tx=() got
+	local rx=() tx=() got full0 full way
 	[ -n "$2" ] && rx=(ip netns exec "$2")
 	[ -n "$4" ] && tx=(ip netns exec "$4")
 	rm -f "$W/$1.bound"
+	full0=$(rcvbuf_errors "${rx[@]}")
 	"${rx[@]}" python3 "$W/udp.py" recv "$3" 5002 0 "$W/$1.bound" > "$W/$1.udp" 2>&1 &
 	local rpid=$!
 	# Not a fixed sleep: python may take seconds to start under TCG, and
@@ -214,12 +221,18 @@ udp() {	# udp NAME RECV_NS RECV_ADDR SEND_NS COUNT
 	"${tx[@]}" python3 "$W/udp.py" send "$3" 5002 "$5"
 	wait $rpid
 	got=$(cat "$W/$1.udp")
-	echo "# $1: $5 UDP datagrams of 18 bytes sent, $got received ($(( ($5 - got) * 100 / $5 ))% lost)"
-	[ "$got" -le "$5" ] && [ $(( ($5 - got) * 100 / $5 )) -lt 20 ]
+	full=$(( $(rcvbuf_errors "${rx[@]}") - full0 ))
+	way=$(( $5 - got - full ))
+	[ "$way" -ge 0 ] || way=0
+	echo "# $1: $5 UDP datagrams of 18 bytes sent, $got received ($(( ($5 - got) * 100 / $5 ))% lost):" \
+		"$full dropped by the receiving socket (its buffer full), $way ($(( way * 100 / $5 ))%) on the way"
+	echo "# so far: $IF tx_dropped $(cat /sys/class/net/$IF/statistics/tx_dropped), rx_dropped $(cat /sys/class/net/$IF/statistics/rx_dropped);" \
+		"$keth rx_dropped $(ip netns exec $NS cat /sys/class/net/$keth/statistics/rx_dropped), rx_missed $(ip netns exec $NS cat /sys/class/net/$keth/statistics/rx_missed_errors)"
+	[ "$got" -le "$5" ] && [ $(( way * 100 / $5 )) -lt 10 ]
 }
-DESC="5000 small UDP datagrams from ours to the kernel's: counted at both ends, under 20% lost"
+DESC="5000 small UDP datagrams from ours to the kernel's: counted at both ends, under 10% lost on the way"
 ok udp uout $NS 10.88.0.2 "" 5000
-DESC="5000 small UDP datagrams from the kernel's to ours: counted at both ends, under 20% lost"
+DESC="5000 small UDP datagrams from the kernel's to ours: counted at both ends, under 10% lost on the way"
 ok udp uin "" 10.88.0.1 $NS 5000
 
 # The link, through QMP (tests/vm/qmp-agent on the host): LSC, the other vector, the carrier.
@@ -364,7 +377,7 @@ i1=$(irqs) t1=$(date +%s%N)
 sed 's/^/# /' "$W/itr.out"
 ms=$(( (t1 - t0) / 1000000 ))
 echo "# --itr 100: $((i1 - i0)) interrupts in $ms ms"
-DESC="... 5000 datagrams in (under 20% lost) with $((i1 - i0)) interrupts in $ms ms: at most 100 a second (and 10 more)"
+DESC="... 5000 datagrams in (under 10% lost on the way) with $((i1 - i0)) interrupts in $ms ms: at most 100 a second (and 10 more)"
 ok bash -c "[ $urc = 0 ] && [ $((i1 - i0)) -gt 0 ] && [ $((i1 - i0)) -le $(( ms / 10 + 10 )) ]"
 grep -E 'e1000e: poll irq' "$BROKER_LOG" | tail -n 1 | sed 's/^/# /'
 ctl revoke "$ours" > /dev/null
