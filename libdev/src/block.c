@@ -920,13 +920,10 @@ DBK_EXPORT int dbk_block_set_buffers(struct dbk_block *b, unsigned int queue,
 
 DBK_EXPORT int dbk_block_set_id(struct dbk_block *b, const char *id)
 {
-	size_t i, n = id ? strnlen(id, DBK_BLOCK_ID_MAX + 1) : 0;
+	size_t n = id ? strnlen(id, DBK_BLOCK_ID_MAX + 1) : 0;
 
-	if (!b || b->ran || (id && (!n || n > DBK_BLOCK_ID_MAX)))
+	if (!b || b->ran || (id && !dbk_nbd_id_ok(id, n)))
 		return -EINVAL;
-	for (i = 0; i < n; i++)
-		if (id[i] < 0x20 || id[i] > 0x7e)
-			return -EINVAL;
 	memcpy(b->id, id ? id : "", n);
 	b->id[n] = 0;
 	return 0;

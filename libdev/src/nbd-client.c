@@ -148,8 +148,6 @@ static int check_export(const struct dbk_nbd_export *ex)
 static int take_info(const uint8_t *d, uint32_t len, struct dbk_nbd_export *ex,
 		     bool *have_export)
 {
-	uint32_t i;
-
 	if (len < 2)
 		return -EPROTO;
 	switch (dbk_nbd_get16(d)) {
@@ -175,11 +173,8 @@ static int take_info(const uint8_t *d, uint32_t len, struct dbk_nbd_export *ex,
 		 * refused for its description).
 		 */
 		ex->description[0] = 0;
-		if (len < 3 || len - 2 > DBK_BLOCK_ID_MAX)
+		if (!dbk_nbd_id_ok((const char *)d + 2, len - 2))
 			return 0;
-		for (i = 2; i < len; i++)
-			if (d[i] < 0x20 || d[i] > 0x7e)
-				return 0;
 		memcpy(ex->description, d + 2, len - 2);
 		ex->description[len - 2] = 0;
 		return 0;

@@ -15,6 +15,7 @@
 #ifndef DBK_NBD_PROTO_H
 #define DBK_NBD_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/nbd.h>
 #include <devbroker/block.h>
@@ -180,6 +181,22 @@ static inline uint32_t dbk_nbd_get32(const uint8_t *p)
 static inline uint64_t dbk_nbd_get64(const uint8_t *p)
 {
 	return ((uint64_t)dbk_nbd_get32(p) << 32) | dbk_nbd_get32(p + 4);
+}
+
+/*
+ * An identity both ends take (dbk_block_set_id(), NBD_INFO_DESCRIPTION):
+ * 1 to DBK_BLOCK_ID_MAX printable ASCII characters, @n of them at @s.
+ */
+static inline int dbk_nbd_id_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || n > DBK_BLOCK_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	return 1;
 }
 
 static inline int dbk_nbd_is_pow2(uint32_t v)
