@@ -42,13 +42,8 @@ sed -e 's|^Exec=.*|& --poll always --offload none|' "$DBK_MANIFESTS/e1000e.conf"
 broker_start
 ctl bind "$ours" > /dev/null
 
-up() {	# dbk0 there, configured, carrier, ping
-	wait_for 60 bash -c 'ip link show $IF > /dev/null 2>&1' &&
-	ip addr add 10.88.0.1/24 dev $IF && ip link set $IF up &&
-	wait_for 40 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null'
-}
 DESC="e1000e on $ours: $IF up, ping the kernel's NIC"
-ok up
+ok ours_up
 
 # The transmit hang.
 pid=$(dev_field "$ours" pid)
@@ -143,7 +138,7 @@ new=$(ctl --json list | json "$mine[0]")
 export new
 ctl bind "$new" > /dev/null
 DESC="... bound ($new): a new $IF, carrier, ping the kernel's NIC"
-ok up
+ok ours_up
 DESC="... 50 pings, none lost"
 ok bash -c 'busybox ping -q -c 50 -i 0.05 -W 5 10.88.0.2 | grep -q " 0% packet loss"'
 
@@ -156,7 +151,7 @@ ok wait_for 30 bash -c "[ \"\$(dev_field $new state)\" = revoked ] && ! kill -0 
 stream_stop
 ctl bind "$new" > /dev/null
 DESC="bound again after the revocation: a new $IF, carrier, ping the kernel's NIC"
-ok up
+ok ours_up
 DESC="... 50 pings, none lost"
 ok bash -c 'busybox ping -q -c 50 -i 0.05 -W 5 10.88.0.2 | grep -q " 0% packet loss"'
 broker_stop

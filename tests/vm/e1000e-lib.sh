@@ -16,6 +16,14 @@ e1000e_ours() {
 	modprobe e1000e
 }
 
+# ours_up: our interface ($IF) there, at 10.88.0.1/24, up, with carrier,
+# and the kernel's NIC (10.88.0.2) answering a ping through it.
+ours_up() {
+	wait_for 60 bash -c 'ip link show $IF > /dev/null 2>&1' &&
+	ip addr add 10.88.0.1/24 dev $IF && ip link set $IF up &&
+	wait_for 40 bash -c '[ "$(cat /sys/class/net/$IF/carrier)" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null'
+}
+
 # netns_nic BDF NS ADDR: the kernel's interface of BDF moved into a new
 # namespace NS, up at ADDR/24; its name in NETNS_IF.
 netns_nic() {

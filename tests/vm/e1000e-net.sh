@@ -340,7 +340,7 @@ DESC="... its offloads worked: TSO frames sent, checksums completed by the NIC a
 ok bash -c "grep 'e1000e: offloads:' '$BROKER_LOG' | tail -n 1 | grep -qE 'sent [1-9][0-9]* TSO frames, [1-9][0-9]* checksums by the device, [1-9][0-9]* by the driver, 0 refused; received [1-9][0-9]* checksums verified by the device, 2 bad'"
 ctl bind "$ours" > /dev/null
 DESC="bound again: a new $IF, carrier, ping"
-ok bash -c 'wait_for 60 bash -c "ip link show $IF > /dev/null 2>&1" && ip addr add 10.88.0.1/24 dev $IF && ip link set $IF up && wait_for 40 bash -c "[ \"\$(cat /sys/class/net/$IF/carrier)\" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null"'
+ok ours_up
 ctl revoke "$ours" > /dev/null
 DESC="revoke: the driver stopped, $IF gone"
 ok wait_for 20 bash -c '[ "$(state)" = revoked ] && ! ip link show $IF > /dev/null 2>&1'
@@ -366,7 +366,7 @@ mv "$BRK/sys/e1000e.conf.new" "$BRK/sys/e1000e.conf"
 sleep 2		# the inotify reload
 ctl bind "$ours" > /dev/null
 DESC="--itr 100 --poll irq: bound again, $IF up, ping"
-ok bash -c 'wait_for 60 bash -c "ip link show $IF > /dev/null 2>&1" && ip addr add 10.88.0.1/24 dev $IF && ip link set $IF up && wait_for 40 bash -c "[ \"\$(cat /sys/class/net/$IF/carrier)\" = 1 ] && busybox ping -c 1 -W 2 10.88.0.2 > /dev/null"'
+ok ours_up
 irqs() {	# the interrupts of our NIC's vectors so far, every CPU
 	awk -v d="devbroker[$ours]-" 'index($0, d) { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i }
 		END { print s + 0 }' /proc/interrupts
